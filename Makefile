@@ -1,0 +1,49 @@
+# Gleaner. `make demo` and `make test` are the quick start; both install what
+# they need (see deploy/install-deps.sh).
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+BIN      := bin/gleaner
+export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
+
+.PHONY: all deps build test test-short bench demo proto proto-check lint dist clean
+
+all: build
+
+deps:
+	@./deploy/install-deps.sh
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gleaner
+
+# The whole suite: lint, generated code current, every test (race-free and real:
+# embedded and Debian etcd, real cgroups and chroot, the local Mesos).
+test: deps lint proto-check
+	$(GO) test -count=1 -timeout 18m ./...
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+# Headline figures as one table: name  value  unit  goal.
+bench: deps
+	@./test/benchtable/run.sh
+
+demo: deps build
+	@./deploy/demo.sh
+
+proto: deps
+	./proto/gen.sh
+
+proto-check: deps
+	@./proto/gen.sh && git diff --exit-code -- proto/ >/dev/null || \
+		(echo "proto/: generated code is stale; run make proto and commit" >&2; git diff --stat -- proto/; exit 1)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+dist: build
+	@./deploy/dist.sh $(VERSION)
+
+clean:
+	rm -rf bin dist
