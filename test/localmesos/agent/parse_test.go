@@ -16,7 +16,9 @@ func rangesRes(name string, rs ...mesos.Value_Range) mesos.Resource {
 	return mesos.Resource{Name: name, Type: mesos.RANGES.Enum(), Ranges: &mesos.Value_Ranges{Range: rs}}
 }
 
-func defaultPorts() mesos.Resource { return rangesRes("ports", mesos.Value_Range{Begin: 31000, End: 32000}) }
+func defaultPorts() mesos.Resource {
+	return rangesRes("ports", mesos.Value_Range{Begin: 31000, End: 32000})
+}
 
 func reserved(r mesos.Resource, role string) mesos.Resource {
 	r.Reservations = []mesos.Resource_ReservationInfo{{Type: mesos.Resource_ReservationInfo_STATIC.Enum(), Role: &role}}
