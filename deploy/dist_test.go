@@ -1,0 +1,103 @@
+package deploy
+
+import (
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDistInstallsIntoOneDirectory builds the static binary, packs it with
+// dist.sh, installs the tarball into a fresh prefix and checks that everything
+// landed under the prefix, that the binary is static and runs, and that the
+// systemd units point into the prefix.
+func TestDistInstallsIntoOneDirectory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the gleaner binary")
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "gleaner")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=test-1", "-o", bin, "../cmd/gleaner")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	assertStatic(t, bin)
+
+	distDir := filepath.Join(tmp, "dist")
+	dist := exec.Command("./dist.sh", "test-1")
+	dist.Env = append(os.Environ(), "GLEANER_BIN="+bin, "DIST_DIR="+distDir)
+	out, err := dist.CombinedOutput()
+	if err != nil {
+		t.Fatalf("dist.sh: %v\n%s", err, out)
+	}
+	tarball := strings.TrimSpace(string(out))
+	if !strings.HasSuffix(tarball, ".tar.gz") {
+		t.Fatalf("dist.sh printed %q, want the tarball path", tarball)
+	}
+
+	unpack := filepath.Join(tmp, "unpack")
+	if err := os.MkdirAll(unpack, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("tar", "-C", unpack, "-xzf", tarball).CombinedOutput(); err != nil {
+		t.Fatalf("untar: %v\n%s", err, out)
+	}
+	entries, _ := os.ReadDir(unpack)
+	if len(entries) != 1 {
+		t.Fatalf("tarball has %d top-level entries, want one release directory", len(entries))
+	}
+	release := filepath.Join(unpack, entries[0].Name())
+
+	prefix := filepath.Join(tmp, "opt", "gleaner")
+	if out, err := exec.Command(filepath.Join(release, "install.sh"), prefix).CombinedOutput(); err != nil {
+		t.Fatalf("install.sh: %v\n%s", err, out)
+	}
+	// Everything the install created is under the prefix.
+	var outside []string
+	filepath.WalkDir(tmp, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if !strings.HasPrefix(p, prefix) && !strings.HasPrefix(p, unpack) && !strings.HasPrefix(p, distDir) && p != bin {
+			outside = append(outside, p)
+		}
+		return nil
+	})
+	if len(outside) > 0 {
+		t.Fatalf("install wrote outside its prefix: %v", outside)
+	}
+	got, err := exec.Command(filepath.Join(prefix, "bin", "gleaner"), "version").Output()
+	if err != nil || strings.TrimSpace(string(got)) != "test-1" {
+		t.Fatalf("installed gleaner version = %q, %v; want test-1", got, err)
+	}
+	units, _ := filepath.Glob(filepath.Join(prefix, "systemd", "*.service"))
+	if len(units) == 0 {
+		t.Fatal("no systemd units installed")
+	}
+	for _, u := range units {
+		b, _ := os.ReadFile(u)
+		if strings.Contains(string(b), "@PREFIX@") || !strings.Contains(string(b), prefix+"/bin/gleaner") {
+			t.Errorf("%s does not run %s/bin/gleaner:\n%s", u, prefix, b)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(prefix, "etc", "scheduler.env")); err != nil {
+		t.Errorf("scheduler.env not installed: %v", err)
+	}
+}
+
+func assertStatic(t *testing.T, path string) {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Fatalf("%s has an ELF interpreter: it is not static", path)
+		}
+	}
+}
