@@ -1,0 +1,258 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// DefaultPrefix is where Gleaner keeps its state in etcd.
+const DefaultPrefix = "/gleaner/"
+
+// MaxOpsPerTxn stays under etcd's default --max-txn-ops (128).
+const MaxOpsPerTxn = 120
+
+// Etcd is the etcd Store. Layout under the prefix:
+//
+//	jobs/<id>                                → job.Job (JSON)
+//	attempts/<id>/<task>/<index>/<attempt>   → job.Attempt (JSON), only for launched instances
+//	framework-id                             → Mesos framework id
+//	leader/                                  → election (scheduler/leader)
+type Etcd struct {
+	cli    *clientv3.Client
+	prefix string
+	fence  []clientv3.Cmp
+}
+
+var _ Store = (*Etcd)(nil)
+
+// NewEtcd returns a store under prefix (DefaultPrefix if empty), unfenced.
+func NewEtcd(cli *clientv3.Client, prefix string) *Etcd {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	if !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	return &Etcd{cli: cli, prefix: prefix}
+}
+
+// Prefix is the store's key prefix.
+func (e *Etcd) Prefix() string { return e.prefix }
+
+// Fenced returns a store whose every write carries the comparison that the
+// leader key still has createRev as its create revision (the etcd election
+// key of this leadership term), so a deposed leader's writes never land.
+func (e *Etcd) Fenced(leaderKey string, createRev int64) *Etcd {
+	c := *e
+	c.fence = []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(leaderKey), "=", createRev)}
+	return &c
+}
+
+func (e *Etcd) jobKey(id string) string { return e.prefix + "jobs/" + id }
+func (e *Etcd) attemptPrefix(id string) string {
+	return e.prefix + "attempts/" + id + "/"
+}
+func (e *Etcd) attemptKey(a *job.Attempt) string {
+	return e.attemptPrefix(a.Job) + a.Task + "/" + strconv.Itoa(a.Index) + "/" + strconv.Itoa(a.Attempt)
+}
+
+func (e *Etcd) txn(ctx context.Context, extra []clientv3.Cmp, ops []clientv3.Op) (bool, error) {
+	cmps := append(append([]clientv3.Cmp{}, e.fence...), extra...)
+	resp, err := e.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	if err != nil {
+		return false, err
+	}
+	return resp.Succeeded, nil
+}
+
+// fenceHolds distinguishes a failed fence from a failed extra comparison.
+func (e *Etcd) fenceHolds(ctx context.Context) (bool, error) {
+	if len(e.fence) == 0 {
+		return true, nil
+	}
+	resp, err := e.cli.Txn(ctx).If(e.fence...).Commit()
+	if err != nil {
+		return false, err
+	}
+	return resp.Succeeded, nil
+}
+
+func (e *Etcd) CreateJob(ctx context.Context, j *job.Job) error {
+	b, err := json.Marshal(j)
+	if err != nil {
+		return fmt.Errorf("create job %s: %w", j.ID, err)
+	}
+	k := e.jobKey(j.ID)
+	ok, err := e.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), "=", 0)}, []clientv3.Op{clientv3.OpPut(k, string(b))})
+	if err != nil {
+		return fmt.Errorf("create job %s: %w", j.ID, err)
+	}
+	if !ok {
+		if held, err := e.fenceHolds(ctx); err == nil && !held {
+			return fmt.Errorf("create job %s: %w", j.ID, ErrNotLeader)
+		}
+		return fmt.Errorf("create job %s: %w", j.ID, ErrExists)
+	}
+	return nil
+}
+
+func (e *Etcd) UpdateJob(ctx context.Context, j *job.Job) error {
+	b, err := json.Marshal(j)
+	if err != nil {
+		return fmt.Errorf("update job %s: %w", j.ID, err)
+	}
+	k := e.jobKey(j.ID)
+	ok, err := e.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), ">", 0)}, []clientv3.Op{clientv3.OpPut(k, string(b))})
+	if err != nil {
+		return fmt.Errorf("update job %s: %w", j.ID, err)
+	}
+	if !ok {
+		if held, err := e.fenceHolds(ctx); err == nil && !held {
+			return fmt.Errorf("update job %s: %w", j.ID, ErrNotLeader)
+		}
+		return fmt.Errorf("update job %s: %w", j.ID, ErrNotFound)
+	}
+	return nil
+}
+
+func (e *Etcd) GetJob(ctx context.Context, id string) (*job.Job, error) {
+	resp, err := e.cli.Get(ctx, e.jobKey(id))
+	if err != nil {
+		return nil, fmt.Errorf("get job %s: %w", id, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, fmt.Errorf("get job %s: %w", id, ErrNotFound)
+	}
+	var j job.Job
+	if err := json.Unmarshal(resp.Kvs[0].Value, &j); err != nil {
+		return nil, fmt.Errorf("decode job %s: %w", id, err)
+	}
+	return &j, nil
+}
+
+func (e *Etcd) ListJobs(ctx context.Context) ([]*job.Job, error) {
+	resp, err := e.cli.Get(ctx, e.prefix+"jobs/", clientv3.WithPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	out := make([]*job.Job, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		var j job.Job
+		if err := json.Unmarshal(kv.Value, &j); err != nil {
+			return nil, fmt.Errorf("decode job %s: %w", kv.Key, err)
+		}
+		out = append(out, &j)
+	}
+	return out, nil
+}
+
+func (e *Etcd) PutAttempts(ctx context.Context, as []job.Attempt) error {
+	for start := 0; start < len(as); start += MaxOpsPerTxn {
+		end := min(start+MaxOpsPerTxn, len(as))
+		ops := make([]clientv3.Op, 0, end-start)
+		for i := start; i < end; i++ {
+			b, err := json.Marshal(&as[i])
+			if err != nil {
+				return fmt.Errorf("put attempt %s: %w", as[i].TaskID(), err)
+			}
+			ops = append(ops, clientv3.OpPut(e.attemptKey(&as[i]), string(b)))
+		}
+		ok, err := e.txn(ctx, nil, ops)
+		if err != nil {
+			return fmt.Errorf("put %d attempts: %w", end-start, err)
+		}
+		if !ok {
+			return fmt.Errorf("put %d attempts: %w", end-start, ErrNotLeader)
+		}
+	}
+	return nil
+}
+
+func (e *Etcd) getAttempts(ctx context.Context, prefix string) ([]job.Attempt, error) {
+	resp, err := e.cli.Get(ctx, prefix, clientv3.WithPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("get attempts %s: %w", prefix, err)
+	}
+	out := make([]job.Attempt, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		var a job.Attempt
+		if err := json.Unmarshal(kv.Value, &a); err != nil {
+			return nil, fmt.Errorf("decode attempt %s: %w", kv.Key, err)
+		}
+		out = append(out, a)
+	}
+	SortAttempts(out)
+	return out, nil
+}
+
+func (e *Etcd) Attempts(ctx context.Context, jobID string) ([]job.Attempt, error) {
+	return e.getAttempts(ctx, e.attemptPrefix(jobID))
+}
+
+func (e *Etcd) InstanceAttempts(ctx context.Context, jobID, task string, index int) ([]job.Attempt, error) {
+	return e.getAttempts(ctx, e.attemptPrefix(jobID)+task+"/"+strconv.Itoa(index)+"/")
+}
+
+func (e *Etcd) FrameworkID(ctx context.Context) (string, error) {
+	resp, err := e.cli.Get(ctx, e.prefix+"framework-id")
+	if err != nil {
+		return "", fmt.Errorf("get framework id: %w", err)
+	}
+	if len(resp.Kvs) == 0 {
+		return "", nil
+	}
+	return string(resp.Kvs[0].Value), nil
+}
+
+func (e *Etcd) SetFrameworkID(ctx context.Context, id string) error {
+	ok, err := e.txn(ctx, nil, []clientv3.Op{clientv3.OpPut(e.prefix+"framework-id", id)})
+	if err != nil {
+		return fmt.Errorf("set framework id: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("set framework id: %w", ErrNotLeader)
+	}
+	return nil
+}
+
+func (e *Etcd) Watch(ctx context.Context, jobID string) <-chan struct{} {
+	out := make(chan struct{}, 1)
+	jp, ap := e.prefix+"jobs/", e.prefix+"attempts/"
+	if jobID != "" {
+		jp, ap = e.jobKey(jobID), e.attemptPrefix(jobID)
+	}
+	wctx := clientv3.WithRequireLeader(ctx)
+	w1 := e.cli.Watch(wctx, jp, clientv3.WithPrefix())
+	w2 := e.cli.Watch(wctx, ap, clientv3.WithPrefix())
+	signal := func() {
+		select {
+		case out <- struct{}{}:
+		default:
+		}
+	}
+	go func() {
+		for w1 != nil || w2 != nil {
+			select {
+			case _, ok := <-w1:
+				if !ok {
+					w1 = nil
+					continue
+				}
+				signal()
+			case _, ok := <-w2:
+				if !ok {
+					w2 = nil
+					continue
+				}
+				signal()
+			}
+		}
+	}()
+	return out
+}

@@ -1,0 +1,200 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/gleaner-project/gleaner/scheduler/job"
+)
+
+// Memory is an in-memory Store: real code for tests and single-process use.
+type Memory struct {
+	mu       sync.Mutex
+	jobs     map[string]job.Job
+	attempts map[string]map[string]job.Attempt // job id → task id → attempt
+	fwID     string
+	watchers map[chan struct{}]string
+	fence    func() bool
+	// PutAttemptsCalls counts PutAttempts transactions (for tests of batching).
+	PutAttemptsCalls int
+}
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty in-memory store.
+func NewMemory() *Memory {
+	return &Memory{jobs: map[string]job.Job{}, attempts: map[string]map[string]job.Attempt{}, watchers: map[chan struct{}]string{}}
+}
+
+// SetFence makes every later write check leader(); false → ErrNotLeader.
+func (m *Memory) SetFence(leader func() bool) {
+	m.mu.Lock()
+	m.fence = leader
+	m.mu.Unlock()
+}
+
+func (m *Memory) fenced() error {
+	if m.fence != nil && !m.fence() {
+		return ErrNotLeader
+	}
+	return nil
+}
+
+func (m *Memory) notify(jobID string) {
+	for ch, w := range m.watchers {
+		if w == "" || w == jobID {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+func (m *Memory) CreateJob(ctx context.Context, j *job.Job) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.fenced(); err != nil {
+		return err
+	}
+	if _, ok := m.jobs[j.ID]; ok {
+		return fmt.Errorf("create job %s: %w", j.ID, ErrExists)
+	}
+	m.jobs[j.ID] = cloneJob(j)
+	m.notify(j.ID)
+	return nil
+}
+
+func (m *Memory) UpdateJob(ctx context.Context, j *job.Job) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.fenced(); err != nil {
+		return err
+	}
+	if _, ok := m.jobs[j.ID]; !ok {
+		return fmt.Errorf("update job %s: %w", j.ID, ErrNotFound)
+	}
+	m.jobs[j.ID] = cloneJob(j)
+	m.notify(j.ID)
+	return nil
+}
+
+func cloneJob(j *job.Job) job.Job {
+	c := *j
+	c.Spec.Tasks = append([]job.TaskSpec(nil), j.Spec.Tasks...)
+	return c
+}
+
+func (m *Memory) GetJob(ctx context.Context, id string) (*job.Job, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j, ok := m.jobs[id]
+	if !ok {
+		return nil, fmt.Errorf("get job %s: %w", id, ErrNotFound)
+	}
+	c := cloneJob(&j)
+	return &c, nil
+}
+
+func (m *Memory) ListJobs(ctx context.Context) ([]*job.Job, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*job.Job, 0, len(m.jobs))
+	for _, j := range m.jobs {
+		c := cloneJob(&j)
+		out = append(out, &c)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	return out, nil
+}
+
+func (m *Memory) PutAttempts(ctx context.Context, as []job.Attempt) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.fenced(); err != nil {
+		return err
+	}
+	m.PutAttemptsCalls++
+	touched := map[string]bool{}
+	for _, a := range as {
+		mm := m.attempts[a.Job]
+		if mm == nil {
+			mm = map[string]job.Attempt{}
+			m.attempts[a.Job] = mm
+		}
+		mm[a.TaskID()] = a
+		touched[a.Job] = true
+	}
+	for id := range touched {
+		m.notify(id)
+	}
+	return nil
+}
+
+func (m *Memory) Attempts(ctx context.Context, jobID string) ([]job.Attempt, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]job.Attempt, 0, len(m.attempts[jobID]))
+	for _, a := range m.attempts[jobID] {
+		out = append(out, a)
+	}
+	SortAttempts(out)
+	return out, nil
+}
+
+func (m *Memory) InstanceAttempts(ctx context.Context, jobID, task string, index int) ([]job.Attempt, error) {
+	all, _ := m.Attempts(ctx, jobID)
+	var out []job.Attempt
+	for _, a := range all {
+		if a.Task == task && a.Index == index {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func (m *Memory) FrameworkID(ctx context.Context) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.fwID, nil
+}
+
+func (m *Memory) SetFrameworkID(ctx context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.fenced(); err != nil {
+		return err
+	}
+	m.fwID = id
+	return nil
+}
+
+func (m *Memory) Watch(ctx context.Context, jobID string) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	m.mu.Lock()
+	m.watchers[ch] = jobID
+	m.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		m.mu.Lock()
+		delete(m.watchers, ch)
+		m.mu.Unlock()
+	}()
+	return ch
+}
+
+// SortAttempts orders attempts by task, index, attempt.
+func SortAttempts(as []job.Attempt) {
+	sort.Slice(as, func(i, j int) bool {
+		a, b := &as[i], &as[j]
+		if a.Task != b.Task {
+			return a.Task < b.Task
+		}
+		if a.Index != b.Index {
+			return a.Index < b.Index
+		}
+		return a.Attempt < b.Attempt
+	})
+}

@@ -1,0 +1,2 @@
+// Package storetest is the contract test suite every store.Store passes.
+package storetest
