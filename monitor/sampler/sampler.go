@@ -1,0 +1,399 @@
+package sampler
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gleaner-project/gleaner/monitor/policy"
+	"github.com/shirou/gopsutil/v3/common"
+	"github.com/shirou/gopsutil/v3/cpu"
+	"github.com/shirou/gopsutil/v3/mem"
+)
+
+// Config says where to read from. Zero fields take the defaults below.
+type Config struct {
+	ProcRoot     string // default /proc
+	SysRoot      string // default /sys
+	CgroupRoot   string // default /sys/fs/cgroup
+	CgroupParent string // default gleaner: the batch cgroups' parent
+	// ExecutorBinary is the base name of argv[0] of the Gleaner executor
+	// processes (argv[1] must be "executor"); default gleaner.
+	ExecutorBinary string
+}
+
+func (c *Config) defaults() {
+	if c.ProcRoot == "" {
+		c.ProcRoot = "/proc"
+	}
+	if c.SysRoot == "" {
+		c.SysRoot = "/sys"
+	}
+	if c.CgroupRoot == "" {
+		c.CgroupRoot = "/sys/fs/cgroup"
+	}
+	if c.CgroupParent == "" {
+		c.CgroupParent = "gleaner"
+	}
+	if c.ExecutorBinary == "" {
+		c.ExecutorBinary = "gleaner"
+	}
+}
+
+// clockTicks is USER_HZ, 100 on every Linux architecture Gleaner targets.
+const clockTicks = 100
+
+// Counters are the raw cumulative readings at one instant.
+type Counters struct {
+	Time        time.Time
+	NumCPU      int
+	HostTotal   float64 // cpu seconds, all states
+	HostIdle    float64 // cpu seconds idle + iowait
+	MemTotal    uint64  // bytes
+	MemUsed     uint64  // bytes: total - available
+	BatchCPU    float64 // cpu seconds used by the batch cgroups and executors
+	BatchMem    uint64  // bytes: batch cgroups' working set + executors' RSS
+	Executors   int
+	CgroupFound bool
+}
+
+// Sample is one measurement, as rates over the interval between two
+// readings.
+type Sample struct {
+	Time     time.Time
+	Capacity policy.Resources
+	Used     policy.Resources
+	Batch    policy.Resources
+	Business policy.Resources
+	// Executors is how many executor processes outside the batch cgroups
+	// were counted as batch.
+	Executors int
+}
+
+// Sampler reads Counters and turns consecutive readings into Samples.
+type Sampler struct {
+	cfg   Config
+	ctx   context.Context // carries gopsutil's HOST_PROC/HOST_SYS
+	v2    bool
+	procs map[int]procInfo // pid → classification, keyed with start time
+	prev  *Counters
+}
+
+type procInfo struct {
+	start    uint64
+	executor bool
+}
+
+// New returns a Sampler for cfg; it detects cgroup v1 or v2 under the root.
+func New(cfg Config) (*Sampler, error) {
+	cfg.defaults()
+	if _, err := os.Stat(filepath.Join(cfg.ProcRoot, "stat")); err != nil {
+		return nil, fmt.Errorf("proc root %s: %w", cfg.ProcRoot, err)
+	}
+	if strings.ContainsAny(cfg.CgroupParent, "\x00") || filepath.IsAbs(cfg.CgroupParent) || strings.Contains(cfg.CgroupParent, "..") {
+		return nil, fmt.Errorf("cgroup parent %q: must be a relative path without ..", cfg.CgroupParent)
+	}
+	_, err := os.Stat(filepath.Join(cfg.CgroupRoot, "cgroup.controllers"))
+	s := &Sampler{
+		cfg:   cfg,
+		v2:    err == nil,
+		procs: map[int]procInfo{},
+		ctx: context.WithValue(context.Background(), common.EnvKey, common.EnvMap{
+			common.HostProcEnvKey: cfg.ProcRoot,
+			common.HostSysEnvKey:  cfg.SysRoot,
+		}),
+	}
+	return s, nil
+}
+
+// CgroupV2 reports whether the unified hierarchy was detected.
+func (s *Sampler) CgroupV2() bool { return s.v2 }
+
+// Sample reads the counters and returns the rates since the previous call.
+// The first call only primes the counters and returns ok false.
+func (s *Sampler) Sample(ctx context.Context) (smp Sample, ok bool, err error) {
+	cur, err := s.Read(ctx)
+	if err != nil {
+		return Sample{}, false, err
+	}
+	prev := s.prev
+	s.prev = &cur
+	if prev == nil {
+		return Sample{}, false, nil
+	}
+	return Compute(*prev, cur), true, nil
+}
+
+// Read takes one reading of every counter.
+func (s *Sampler) Read(ctx context.Context) (Counters, error) {
+	c := Counters{Time: time.Now()}
+	if err := ctx.Err(); err != nil {
+		return c, err
+	}
+	times, err := cpu.TimesWithContext(s.ctx, false)
+	if err != nil || len(times) == 0 {
+		return c, fmt.Errorf("read host cpu times: %w", orEmpty(err))
+	}
+	t := times[0]
+	c.HostTotal = t.User + t.Nice + t.System + t.Idle + t.Iowait + t.Irq + t.Softirq + t.Steal
+	c.HostIdle = t.Idle + t.Iowait
+	n, err := cpu.CountsWithContext(s.ctx, true)
+	if err != nil || n <= 0 {
+		return c, fmt.Errorf("count cpus: %w", orEmpty(err))
+	}
+	c.NumCPU = n
+	vm, err := mem.VirtualMemoryWithContext(s.ctx)
+	if err != nil || vm.Total == 0 {
+		return c, fmt.Errorf("read host memory: %w", orEmpty(err))
+	}
+	c.MemTotal = vm.Total
+	if vm.Available < vm.Total {
+		c.MemUsed = vm.Total - vm.Available
+	}
+	if err := s.readCgroups(&c); err != nil {
+		return c, err
+	}
+	if err := s.readExecutors(&c); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func orEmpty(err error) error {
+	if err == nil {
+		return errors.New("no data")
+	}
+	return err
+}
+
+// Compute turns two readings into rates. It is pure.
+func Compute(prev, cur Counters) Sample {
+	const mb = 1024 * 1024
+	smp := Sample{
+		Time:      cur.Time,
+		Capacity:  policy.Resources{CPUs: float64(cur.NumCPU), MemMB: float64(cur.MemTotal) / mb},
+		Executors: cur.Executors,
+	}
+	dTotal := cur.HostTotal - prev.HostTotal
+	if dTotal > 0 && cur.NumCPU > 0 {
+		wall := dTotal / float64(cur.NumCPU) // seconds of wall time
+		busy := (dTotal - (cur.HostIdle - prev.HostIdle)) / wall
+		batch := (cur.BatchCPU - prev.BatchCPU) / wall
+		smp.Used.CPUs = clamp(busy, 0, float64(cur.NumCPU))
+		smp.Batch.CPUs = clamp(batch, 0, smp.Used.CPUs)
+	}
+	smp.Used.MemMB = float64(cur.MemUsed) / mb
+	smp.Batch.MemMB = min(float64(cur.BatchMem)/mb, smp.Used.MemMB)
+	smp.Business = policy.Resources{
+		CPUs:  max(smp.Used.CPUs-smp.Batch.CPUs, 0),
+		MemMB: max(smp.Used.MemMB-smp.Batch.MemMB, 0),
+	}
+	return smp
+}
+
+func clamp(v, lo, hi float64) float64 { return max(lo, min(v, hi)) }
+
+// readCgroups adds the batch parent cgroup's usage (it includes every task
+// cgroup below it). A missing parent means no batch work yet.
+func (s *Sampler) readCgroups(c *Counters) error {
+	root, parent := s.cfg.CgroupRoot, s.cfg.CgroupParent
+	if s.v2 {
+		dir := filepath.Join(root, parent)
+		kv, err := readKV(filepath.Join(dir, "cpu.stat"))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read batch cgroup cpu: %w", err)
+		}
+		c.CgroupFound = true
+		c.BatchCPU += float64(kv["usage_usec"]) / 1e6
+		cur, err := readUint(filepath.Join(dir, "memory.current"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("read batch cgroup memory: %w", err)
+		}
+		st, _ := readKV(filepath.Join(dir, "memory.stat"))
+		c.BatchMem += workingSet(cur, st["inactive_file"])
+		return nil
+	}
+	for _, ctl := range []string{"cpuacct", "cpu,cpuacct", "cpuacct,cpu"} {
+		usage, err := readUint(filepath.Join(root, ctl, parent, "cpuacct.usage"))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read batch cgroup cpu: %w", err)
+		}
+		c.CgroupFound = true
+		c.BatchCPU += float64(usage) / 1e9
+		break
+	}
+	dir := filepath.Join(root, "memory", parent)
+	usage, err := readUint(filepath.Join(dir, "memory.usage_in_bytes"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read batch cgroup memory: %w", err)
+	}
+	c.CgroupFound = true
+	st, _ := readKV(filepath.Join(dir, "memory.stat"))
+	c.BatchMem += workingSet(usage, st["total_inactive_file"])
+	return nil
+}
+
+// workingSet is usage less inactive page cache, as the kubelet counts it.
+func workingSet(usage, inactive uint64) uint64 {
+	if inactive > usage {
+		return 0
+	}
+	return usage - inactive
+}
+
+// readExecutors adds the CPU time and RSS of the Gleaner executor processes
+// that live outside the batch cgroups. Each new pid is classified once.
+func (s *Sampler) readExecutors(c *Counters) error {
+	entries, err := os.ReadDir(s.cfg.ProcRoot)
+	if err != nil {
+		return fmt.Errorf("list processes: %w", err)
+	}
+	seen := make(map[int]bool, len(s.procs))
+	page := uint64(os.Getpagesize())
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || !e.IsDir() {
+			continue
+		}
+		info, ok := s.procs[pid]
+		if ok && !info.executor {
+			// Known and not an executor: skip reading it again (a pid
+			// reused between two samples is missed until it exits).
+			seen[pid] = true
+			continue
+		}
+		st, err := readProcStat(filepath.Join(s.cfg.ProcRoot, e.Name(), "stat"))
+		if err != nil {
+			continue // the process ended meanwhile
+		}
+		seen[pid] = true
+		if !ok || info.start != st.start {
+			info = procInfo{start: st.start, executor: s.isExecutor(e.Name())}
+			s.procs[pid] = info
+		}
+		if !info.executor {
+			continue
+		}
+		c.Executors++
+		c.BatchCPU += float64(st.utime+st.stime) / clockTicks
+		c.BatchMem += st.rss * page
+	}
+	for pid := range s.procs {
+		if !seen[pid] {
+			delete(s.procs, pid)
+		}
+	}
+	return nil
+}
+
+// isExecutor: argv is "<...>/gleaner executor ..." and the process is not
+// already inside the batch parent cgroup (whose usage is counted whole).
+func (s *Sampler) isExecutor(pid string) bool {
+	b, err := os.ReadFile(filepath.Join(s.cfg.ProcRoot, pid, "cmdline"))
+	if err != nil {
+		return false
+	}
+	argv := bytes.Split(bytes.TrimRight(b, "\x00"), []byte{0})
+	if len(argv) < 2 || filepath.Base(string(argv[0])) != s.cfg.ExecutorBinary || string(argv[1]) != "executor" {
+		return false
+	}
+	cg, err := os.ReadFile(filepath.Join(s.cfg.ProcRoot, pid, "cgroup"))
+	if err != nil {
+		return true
+	}
+	prefix := "/" + strings.Trim(s.cfg.CgroupParent, "/")
+	for _, line := range strings.Split(string(cg), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		ctl := parts[1]
+		inV1CPU := strings.Contains(ctl, "cpuacct")
+		if (s.v2 && ctl == "") || (!s.v2 && inV1CPU) {
+			p := parts[2]
+			if p == prefix || strings.HasPrefix(p, prefix+"/") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+type procStat struct {
+	utime, stime, start, rss uint64
+}
+
+// readProcStat parses /proc/<pid>/stat (fields after the command name).
+func readProcStat(path string) (procStat, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return procStat{}, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return procStat{}, fmt.Errorf("parse %s: no command name", path)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 22 {
+		return procStat{}, fmt.Errorf("parse %s: %d fields", path, len(f))
+	}
+	var st procStat
+	for _, x := range []struct {
+		idx int
+		dst *uint64
+	}{{11, &st.utime}, {12, &st.stime}, {19, &st.start}, {21, &st.rss}} {
+		v, err := strconv.ParseUint(f[x.idx], 10, 64)
+		if err != nil {
+			return procStat{}, fmt.Errorf("parse %s field %d: %w", path, x.idx+3, err)
+		}
+		*x.dst = v
+	}
+	return st, nil
+}
+
+func readUint(path string) (uint64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parse %s: %w", path, err)
+	}
+	return v, nil
+}
+
+// readKV parses "key value" lines (cpu.stat, memory.stat).
+func readKV(path string) (map[string]uint64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]uint64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		if v, err := strconv.ParseUint(f[1], 10, 64); err == nil {
+			m[f[0]] = v
+		}
+	}
+	return m, nil
+}
