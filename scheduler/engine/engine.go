@@ -1,0 +1,331 @@
+package engine
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/job"
+)
+
+// Engine holds the live scheduling state of unfinished jobs. Pending
+// instances that never ran cost nothing: a task keeps the next
+// never-launched index and a queue of indexes to run again.
+type Engine struct {
+	mu      sync.Mutex
+	jobs    map[string]*jobState
+	order   []string // FIFO of job ids
+	active  map[string]*activeRef
+	matcher Matcher
+	now     func() time.Time
+}
+
+type activeRef struct {
+	job  *jobState
+	task *taskState
+	inst *instState
+	prev *job.Attempt // the instance's previous attempt, restored by Forget
+}
+
+type jobState struct {
+	job   *job.Job
+	tasks []*taskState
+}
+
+type taskState struct {
+	spec      *job.TaskSpec
+	next      int   // lowest index never launched
+	requeue   []int // indexes waiting for another attempt
+	inst      map[int]*instState
+	succeeded int
+	failed    int
+	active    int
+}
+
+type instState struct {
+	index    int
+	attempts int // attempt number of the next attempt
+	failures int // attempts that consumed a retry
+	last     *job.Attempt
+	done     bool
+}
+
+// New returns an empty engine using matcher (FirstFit if nil).
+func New(matcher Matcher) *Engine {
+	if matcher == nil {
+		matcher = FirstFit{}
+	}
+	return &Engine{jobs: map[string]*jobState{}, active: map[string]*activeRef{}, matcher: matcher, now: time.Now}
+}
+
+// SetClock replaces time.Now (tests).
+func (e *Engine) SetClock(now func() time.Time) { e.now = now }
+
+// Load (re)builds the engine from stored jobs and their attempts (as read
+// from the store by a new leader). Finished jobs are skipped.
+func (e *Engine) Load(jobs []*job.Job, attempts map[string][]job.Attempt) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.jobs = map[string]*jobState{}
+	e.order = nil
+	e.active = map[string]*activeRef{}
+	sort.SliceStable(jobs, func(a, b int) bool { return jobs[a].Submitted.Before(jobs[b].Submitted) })
+	for _, j := range jobs {
+		js := e.addLocked(j)
+		for _, a := range attempts[j.ID] {
+			t := js.task(a.Task)
+			if t == nil || a.Index >= t.spec.Instances {
+				continue
+			}
+			in := t.instance(a.Index)
+			if a.Attempt+1 > in.attempts {
+				in.attempts = a.Attempt + 1
+			}
+			if a.State == job.AttemptFailed || a.State == job.AttemptKilled {
+				in.failures++
+			}
+			if in.last == nil || a.Attempt > in.last.Attempt {
+				c := a
+				in.last = &c
+			}
+		}
+		for _, t := range js.tasks {
+			idx := make([]int, 0, len(t.inst))
+			for i := range t.inst {
+				idx = append(idx, i)
+			}
+			sort.Ints(idx)
+			for _, i := range idx {
+				in := t.inst[i]
+				if i >= t.next {
+					t.next = i + 1
+				}
+				switch s := in.last.State; {
+				case s == job.AttemptSucceeded:
+					in.done = true
+					t.succeeded++
+				case !s.Terminal():
+					t.active++
+					e.active[in.last.TaskID()] = &activeRef{js, t, in, nil}
+				case in.failures > t.spec.Retries:
+					in.done = true
+					t.failed++
+				case !j.KillRequested:
+					t.requeue = append(t.requeue, i)
+				}
+			}
+			// Indexes below next that have no attempt (a launch undone
+			// before it was stored) go back to the queue.
+			for i := 0; i < t.next; i++ {
+				if _, ok := t.inst[i]; !ok {
+					t.requeue = append(t.requeue, i)
+				}
+			}
+		}
+		if js.finished() {
+			e.removeLocked(j.ID)
+		}
+	}
+}
+
+// AddJob starts scheduling a (stored) job.
+func (e *Engine) AddJob(j *job.Job) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.jobs[j.ID]; ok {
+		return
+	}
+	e.addLocked(j)
+}
+
+func (e *Engine) addLocked(j *job.Job) *jobState {
+	js := &jobState{job: j}
+	for i := range j.Spec.Tasks {
+		js.tasks = append(js.tasks, &taskState{spec: &j.Spec.Tasks[i], inst: map[int]*instState{}})
+	}
+	e.jobs[j.ID] = js
+	e.order = append(e.order, j.ID)
+	return js
+}
+
+func (e *Engine) removeLocked(id string) {
+	delete(e.jobs, id)
+	for i, o := range e.order {
+		if o == id {
+			e.order = append(e.order[:i], e.order[i+1:]...)
+			break
+		}
+	}
+}
+
+func (js *jobState) task(name string) *taskState {
+	for _, t := range js.tasks {
+		if t.spec.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+func (t *taskState) instance(i int) *instState {
+	in := t.inst[i]
+	if in == nil {
+		in = &instState{index: i}
+		t.inst[i] = in
+	}
+	return in
+}
+
+func (t *taskState) pending() int { return len(t.requeue) + t.spec.Instances - t.next }
+
+func (t *taskState) complete() bool { return t.succeeded == t.spec.Instances }
+
+func (js *jobState) failedOrKilled() bool {
+	if js.job.KillRequested {
+		return true
+	}
+	for _, t := range js.tasks {
+		if t.failed > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (js *jobState) activeCount() int {
+	n := 0
+	for _, t := range js.tasks {
+		n += t.active
+	}
+	return n
+}
+
+func (js *jobState) finished() bool {
+	all := true
+	for _, t := range js.tasks {
+		if !t.complete() {
+			all = false
+		}
+	}
+	return all || (js.failedOrKilled() && js.activeCount() == 0)
+}
+
+// runnable reports whether t's dependencies are all complete.
+func (js *jobState) runnable(t *taskState) bool {
+	for _, d := range t.spec.Depends {
+		if dt := js.task(d); dt == nil || !dt.complete() {
+			return false
+		}
+	}
+	return true
+}
+
+// demandsLocked lists runnable pending work in job FIFO order.
+func (e *Engine) demandsLocked() ([]Demand, []*taskState) {
+	var ds []Demand
+	var ts []*taskState
+	for _, id := range e.order {
+		js := e.jobs[id]
+		if js.failedOrKilled() {
+			continue
+		}
+		for _, t := range js.tasks {
+			if n := t.pending(); n > 0 && js.runnable(t) {
+				ds = append(ds, Demand{Job: id, Task: t.spec.Name, Resources: t.spec.Resources, Count: n})
+				ts = append(ts, t)
+			}
+		}
+	}
+	return ds, ts
+}
+
+// HasPending reports whether any instance could be launched now.
+func (e *Engine) HasPending() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ds, _ := e.demandsLocked()
+	return len(ds) > 0
+}
+
+// PendingCount is the number of runnable pending instances.
+func (e *Engine) PendingCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ds, _ := e.demandsLocked()
+	n := 0
+	for _, d := range ds {
+		n += d.Count
+	}
+	return n
+}
+
+// Launch is one attempt to start on an offer.
+type Launch struct {
+	Offer   int // index into the offers given to Plan
+	Attempt job.Attempt
+	Spec    *job.TaskSpec
+}
+
+// Plan matches pending instances to offers and assumes the resulting
+// launches: the instances count as launching until Forget or an update.
+// The caller must store the attempts before accepting, and Forget them if
+// that fails.
+func (e *Engine) Plan(offers []Offer) []Launch {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(offers) == 0 {
+		return nil
+	}
+	ds, ts := e.demandsLocked()
+	if len(ds) == 0 {
+		return nil
+	}
+	now := e.now()
+	var out []Launch
+	for _, p := range e.matcher.Match(offers, ds) {
+		t := ts[p.Demand]
+		js := e.jobs[ds[p.Demand].Job]
+		for k := 0; k < p.Count && t.pending() > 0; k++ {
+			var idx int
+			if len(t.requeue) > 0 {
+				idx, t.requeue = t.requeue[0], t.requeue[1:]
+			} else {
+				idx = t.next
+				t.next++
+			}
+			in := t.instance(idx)
+			prev := in.last
+			o := offers[p.Offer]
+			a := job.Attempt{Job: js.job.ID, Task: t.spec.Name, Index: idx, Attempt: in.attempts, State: job.AttemptLaunching,
+				AgentID: o.AgentID, Hostname: o.Hostname, Created: now}
+			in.attempts++
+			in.last = &a
+			t.active++
+			e.active[a.TaskID()] = &activeRef{js, t, in, prev}
+			out = append(out, Launch{Offer: p.Offer, Attempt: a, Spec: t.spec})
+		}
+	}
+	return out
+}
+
+// Forget undoes launches from Plan that were never stored or sent.
+func (e *Engine) Forget(ls []Launch) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := len(ls) - 1; i >= 0; i-- {
+		a := ls[i].Attempt
+		ref := e.active[a.TaskID()]
+		if ref == nil {
+			continue
+		}
+		delete(e.active, a.TaskID())
+		ref.task.active--
+		ref.inst.attempts--
+		if ref.inst.attempts == 0 {
+			delete(ref.task.inst, a.Index)
+		} else {
+			ref.inst.last = ref.prev
+		}
+		ref.task.requeue = append([]int{a.Index}, ref.task.requeue...)
+	}
+}

@@ -1,0 +1,185 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+)
+
+// Status is a Mesos task status update reduced to what the engine needs.
+type Status struct {
+	TaskID   string
+	State    mesos.TaskState
+	AgentID  string
+	Reason   string
+	Message  string
+	ExitCode *int
+	Time     time.Time
+}
+
+// AttemptStateOf maps a Mesos task state to an attempt state. Every
+// partition or unknown outcome is lost (requeued without using a retry).
+func AttemptStateOf(s mesos.TaskState) job.AttemptState {
+	switch s {
+	case mesos.TASK_STAGING, mesos.TASK_STARTING, mesos.TASK_RUNNING, mesos.TASK_KILLING:
+		return job.AttemptRunning
+	case mesos.TASK_FINISHED:
+		return job.AttemptSucceeded
+	case mesos.TASK_FAILED, mesos.TASK_ERROR:
+		return job.AttemptFailed
+	case mesos.TASK_KILLED:
+		return job.AttemptKilled
+	default: // LOST, DROPPED, GONE, GONE_BY_OPERATOR, UNREACHABLE, UNKNOWN
+		return job.AttemptLost
+	}
+}
+
+// Outcome is what to do about one status update.
+type Outcome struct {
+	// Attempt is the new record to store (then Commit); nil if unchanged.
+	Attempt *job.Attempt
+	// Kill asks to kill the task: Mesos reports it alive but Gleaner does
+	// not expect it (an older attempt, a finished instance, a killed job).
+	Kill bool
+}
+
+// Observe computes the effect of a status update without changing the
+// engine: store Outcome.Attempt, then Commit it, then acknowledge.
+func (e *Engine) Observe(s Status) Outcome {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ns := AttemptStateOf(s.State)
+	ref := e.active[s.TaskID]
+	if ref == nil {
+		return Outcome{Kill: !ns.Terminal()}
+	}
+	a := *ref.inst.last
+	changed := false
+	if a.State != ns {
+		changed = true
+	}
+	if s.AgentID != "" && a.AgentID != s.AgentID {
+		a.AgentID, changed = s.AgentID, true
+	}
+	if !changed {
+		return Outcome{Kill: ns == job.AttemptRunning && ref.job.job.KillRequested}
+	}
+	a.State = ns
+	a.MesosState = s.State.String()
+	a.Reason, a.Message = s.Reason, s.Message
+	t := s.Time
+	if t.IsZero() {
+		t = e.now()
+	}
+	if ns == job.AttemptRunning && a.Started.IsZero() {
+		a.Started = t
+	}
+	if ns.Terminal() {
+		a.Ended = t
+		if s.ExitCode != nil {
+			c := *s.ExitCode
+			a.ExitCode = &c
+		}
+	}
+	return Outcome{Attempt: &a, Kill: ns == job.AttemptRunning && ref.job.job.KillRequested}
+}
+
+// Commit applies a stored attempt record. It reports whether new work may
+// have become runnable (an instance requeued or a task completed), the cue
+// to REVIVE offers.
+func (e *Engine) Commit(a job.Attempt) (moreWork bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	id := a.TaskID()
+	ref := e.active[id]
+	if ref == nil {
+		return false
+	}
+	c := a
+	ref.inst.last = &c
+	if !a.State.Terminal() {
+		return false
+	}
+	delete(e.active, id)
+	t, in, js := ref.task, ref.inst, ref.job
+	t.active--
+	killed := js.job.KillRequested
+	switch a.State {
+	case job.AttemptSucceeded:
+		in.done = true
+		t.succeeded++
+		moreWork = t.complete()
+	case job.AttemptFailed, job.AttemptKilled:
+		in.failures++
+		switch {
+		case in.failures > t.spec.Retries:
+			in.done = true
+			t.failed++
+		case !killed:
+			t.requeue = append(t.requeue, in.index)
+			moreWork = true
+		}
+	case job.AttemptLost:
+		if !killed {
+			t.requeue = append(t.requeue, in.index)
+			moreWork = true
+		}
+	}
+	if js.finished() {
+		e.removeLocked(js.job.ID)
+	}
+	return moreWork
+}
+
+// Kill marks a job killed: nothing more is launched, and the returned
+// running attempts (task id → agent id) are to be killed.
+func (e *Engine) Kill(jobID string) map[string]string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	js := e.jobs[jobID]
+	if js == nil {
+		return nil
+	}
+	js.job.KillRequested = true
+	out := map[string]string{}
+	for id, ref := range e.active {
+		if ref.job == js {
+			out[id] = ref.inst.last.AgentID
+		}
+	}
+	if js.finished() {
+		e.removeLocked(jobID)
+	}
+	return out
+}
+
+// Active returns every launching or running attempt (task id → agent id),
+// for explicit reconciliation.
+func (e *Engine) Active() map[string]string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]string, len(e.active))
+	for id, ref := range e.active {
+		out[id] = ref.inst.last.AgentID
+	}
+	return out
+}
+
+// ActiveAttempt returns a copy of an active attempt's record.
+func (e *Engine) ActiveAttempt(taskID string) (job.Attempt, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ref := e.active[taskID]
+	if ref == nil {
+		return job.Attempt{}, false
+	}
+	return *ref.inst.last, true
+}
+
+// Jobs lists the ids of unfinished jobs in FIFO order.
+func (e *Engine) Jobs() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.order...)
+}
