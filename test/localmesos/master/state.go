@@ -1,0 +1,185 @@
+package master
+
+import (
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+
+	"github.com/gleaner-project/gleaner/test/localmesos/link"
+)
+
+// framework is the master's record of one framework.
+type framework struct {
+	id             string
+	info           mesos.FrameworkInfo
+	roles          []string
+	multiRole      bool
+	refinement     bool
+	partitionAware bool
+	recovered      bool // known only from re-registering agents
+
+	stream   *eventStream // nil while disconnected
+	failover *time.Timer
+
+	suppressed map[string]bool
+	filters    map[filterKey]*refuseFilter
+	offers     map[string]*offer
+	tasks      map[string]*task // active and terminal-but-unacknowledged
+	completed  []mesos.Task
+	executors  map[execKey]*executor
+
+	registered, reregistered, unregistered time.Time
+	removedAt                              time.Time
+}
+
+type filterKey struct{ role, agent string }
+
+type refuseFilter struct {
+	until     time.Time
+	resources mesos.Resources
+}
+
+type execKey struct{ framework, executor string }
+
+type executor struct {
+	fw        string
+	agent     *agent
+	info      mesos.ExecutorInfo
+	role      string
+	resources mesos.Resources
+}
+
+// agent is the master's record of one agent.
+type agent struct {
+	id          string
+	info        mesos.AgentInfo
+	link        link.Agent
+	total       mesos.Resources // internal (post-refinement) form
+	available   mesos.Resources // total minus tasks, executors and offers
+	offers      map[string]*offer
+	tasks       map[taskKey]*task
+	executors   map[execKey]*executor
+	gone        bool // removed: unreachable or marked gone
+	markedGone  bool
+	unreachable time.Time
+	registered  time.Time
+	reregisterd time.Time
+}
+
+type taskKey struct{ framework, task string }
+
+// task is a launched task. resources are held on the agent until the agent
+// reports a terminal latest state.
+type task struct {
+	fw        string
+	agent     *agent
+	role      string
+	info      mesos.Task
+	resources mesos.Resources
+	released  bool
+	// the last status forwarded with a uuid, acknowledged or not
+	lastUUID  []byte
+	lastState mesos.TaskState
+}
+
+type offer struct {
+	id        string
+	fw        *framework
+	agent     *agent
+	role      string
+	resources mesos.Resources // internal form, no allocation info
+}
+
+type counters struct {
+	launched, statusUpdates, invalidUpdates, acks, invalidAcks  int64
+	declines, revives, suppresses, kills, reconciles, registers int64
+	reregisters, allocationRuns, offersSent, offersRescinded     int64
+	tasksLost, tasksDropped, tasksError                         int64
+}
+
+func (fw *framework) connected() bool { return fw.stream != nil }
+
+func (fw *framework) send(e *scheduler.Event) {
+	if fw.stream != nil {
+		fw.stream.send(e)
+	}
+}
+
+func (fw *framework) hasRole(role string) bool {
+	for _, r := range fw.roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// lostState is the state a task in a partition or unknown case gets:
+// TASK_LOST unless the framework is PARTITION_AWARE.
+func (fw *framework) lostState(aware mesos.TaskState) mesos.TaskState {
+	if fw.partitionAware {
+		return aware
+	}
+	return mesos.TASK_LOST
+}
+
+func isTerminal(s mesos.TaskState) bool {
+	switch s {
+	case mesos.TASK_FINISHED, mesos.TASK_FAILED, mesos.TASK_KILLED, mesos.TASK_ERROR,
+		mesos.TASK_LOST, mesos.TASK_DROPPED, mesos.TASK_GONE, mesos.TASK_GONE_BY_OPERATOR:
+		return true
+	}
+	return false
+}
+
+// frameworkRoles derives the subscribed roles from FrameworkInfo.
+func frameworkRoles(info *mesos.FrameworkInfo) []string {
+	if hasCapability(info, mesos.FrameworkInfo_Capability_MULTI_ROLE) {
+		return append([]string(nil), info.Roles...)
+	}
+	return []string{info.GetRole()}
+}
+
+func hasCapability(info *mesos.FrameworkInfo, c mesos.FrameworkInfo_Capability_Type) bool {
+	for _, x := range info.Capabilities {
+		if x.GetType() == c {
+			return true
+		}
+	}
+	return false
+}
+
+func (fw *framework) setInfo(info mesos.FrameworkInfo) {
+	fw.info = info
+	fw.roles = frameworkRoles(&info)
+	fw.multiRole = hasCapability(&info, mesos.FrameworkInfo_Capability_MULTI_ROLE)
+	fw.refinement = hasCapability(&info, mesos.FrameworkInfo_Capability_RESERVATION_REFINEMENT)
+	fw.partitionAware = hasCapability(&info, mesos.FrameworkInfo_Capability_PARTITION_AWARE)
+}
+
+func newFramework(id string) *framework {
+	return &framework{
+		id:         id,
+		suppressed: map[string]bool{},
+		filters:    map[filterKey]*refuseFilter{},
+		offers:     map[string]*offer{},
+		tasks:      map[string]*task{},
+		executors:  map[execKey]*executor{},
+	}
+}
+
+// maxCompleted bounds the completed tasks kept per framework.
+const maxCompleted = 1000
+
+func (fw *framework) complete(t *task) {
+	delete(fw.tasks, t.info.TaskID.Value)
+	if t.agent != nil {
+		delete(t.agent.tasks, taskKey{t.fw, t.info.TaskID.Value})
+	}
+	if len(fw.completed) >= maxCompleted {
+		copy(fw.completed, fw.completed[1:])
+		fw.completed = fw.completed[:len(fw.completed)-1]
+	}
+	fw.completed = append(fw.completed, t.info)
+}
