@@ -94,7 +94,7 @@ type offer struct {
 type counters struct {
 	launched, statusUpdates, invalidUpdates, acks, invalidAcks  int64
 	declines, revives, suppresses, kills, reconciles, registers int64
-	reregisters, allocationRuns, offersSent, offersRescinded     int64
+	reregisters, allocationRuns, offersSent, offersRescinded    int64
 	tasksLost, tasksDropped, tasksError                         int64
 }
 

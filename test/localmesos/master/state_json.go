@@ -94,7 +94,7 @@ func (m *Master) serveState(w http.ResponseWriter, r *http.Request) {
 			"capabilities": caps, "active": fw.connected(), "connected": fw.connected(), "recovered": fw.recovered,
 			"registered_time": unixSecs(fw.registered), "reregistered_time": unixSecs(fw.reregistered),
 			"unregistered_time": unixSecs(fw.unregistered),
-			"tasks": nonNil(tasks), "completed_tasks": nonNil(completed), "offers": nonNil(offers),
+			"tasks":             nonNil(tasks), "completed_tasks": nonNil(completed), "offers": nonNil(offers),
 			"resources": resourceMap(used.Plus(offered...)), "used_resources": resourceMap(used),
 			"offered_resources": resourceMap(offered),
 		}
