@@ -365,8 +365,23 @@ func (e *Engine) RemoveRunning(groupName, hostname string) {
 		return
 	}
 	e.bump(g, idx, -1)
-	if g.total == 0 {
-		delete(e.groups, groupName)
+}
+
+// ForgetGroup drops a group's counts (its task is finished or deleted), so
+// the engine does not keep it forever.
+func (e *Engine) ForgetGroup(groupName string) { delete(e.groups, groupName) }
+
+// ForgetConstraints drops the caches kept for a constraint set that no
+// pending ask uses any more.
+func (e *Engine) ForgetConstraints(cs *Constraints) {
+	slot, ok := e.slots[cs]
+	if !ok {
+		return
+	}
+	delete(e.slots, cs)
+	e.sets[slot], e.verdicts[slot] = nil, nil
+	if cs.owner == e {
+		cs.owner = nil
 	}
 }
 
@@ -859,3 +874,6 @@ func (c *Constraint) Satisfies(attrs map[string]string, hostname string) bool {
 func (c *Constraint) String() string {
 	return strings.TrimSpace(c.Field + " " + c.Op.String() + " " + c.Value)
 }
+
+// Open returns how many agents still have open offers in this cycle.
+func (e *Engine) Open() int { return len(e.live) }
