@@ -1,0 +1,5 @@
+package cgroups
+
+import "strconv"
+
+func fmtInt(i int) string { return strconv.Itoa(i) }

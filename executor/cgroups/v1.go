@@ -1,0 +1,152 @@
+package cgroups
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+type v1 struct {
+	dirs map[string]string // controller → task cgroup dir
+}
+
+var _ Manager = (*v1)(nil)
+
+func newV1(cfg Config, name string) (*v1, error) {
+	m := &v1{dirs: map[string]string{}}
+	for _, c := range v1Controllers {
+		base := filepath.Join(cfg.Root, c)
+		if _, err := os.Stat(base); err != nil {
+			continue // controller not mounted
+		}
+		dir := filepath.Join(base, cfg.Parent, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create cgroup %s: %w", dir, err)
+		}
+		m.dirs[c] = dir
+	}
+	if _, ok := m.dirs["memory"]; !ok {
+		return nil, fmt.Errorf("cgroup v1 under %s: no memory controller", cfg.Root)
+	}
+	return m, nil
+}
+
+func (m *v1) Paths() []string {
+	var out []string
+	for _, c := range v1Controllers {
+		if d, ok := m.dirs[c]; ok {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (m *v1) Set(r Resources) error {
+	if d, ok := m.dirs["cpu"]; ok && r.CPUs > 0 {
+		period := r.PeriodUS
+		if period == 0 {
+			period = DefaultPeriodUS
+		}
+		if r.HardCap {
+			quota := int64(r.CPUs * float64(period))
+			if quota < 1000 {
+				quota = 1000 // the kernel's minimum
+			}
+			if err := writeFile(filepath.Join(d, "cpu.cfs_period_us"), strconv.FormatUint(period, 10)); err != nil {
+				return err
+			}
+			if err := writeFile(filepath.Join(d, "cpu.cfs_quota_us"), strconv.FormatInt(quota, 10)); err != nil {
+				return err
+			}
+		} else {
+			shares := int64(r.CPUs * 1024)
+			if shares < 2 {
+				shares = 2
+			}
+			if err := writeFile(filepath.Join(d, "cpu.shares"), strconv.FormatInt(shares, 10)); err != nil {
+				return err
+			}
+		}
+	}
+	if d := m.dirs["memory"]; r.MemoryBytes > 0 {
+		lim := strconv.FormatInt(r.MemoryBytes, 10)
+		// memsw must stay >= limit: raise memsw first when growing... the
+		// cgroup is fresh, so set limit then memsw (memsw starts unlimited).
+		if err := writeFile(filepath.Join(d, "memory.limit_in_bytes"), lim); err != nil {
+			return err
+		}
+		if p := filepath.Join(d, "memory.memsw.limit_in_bytes"); exists(p) {
+			if err := writeFile(p, lim); err != nil {
+				return err
+			}
+		}
+		if p := filepath.Join(d, "memory.swappiness"); exists(p) {
+			_ = writeFile(p, "0") // not writable on every kernel; memsw already forbids swap
+		}
+	}
+	if d, ok := m.dirs["pids"]; ok && r.Pids > 0 {
+		if err := writeFile(filepath.Join(d, "pids.max"), strconv.FormatInt(r.Pids, 10)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *v1) AddProc(pid int) error {
+	for _, d := range m.Paths() {
+		if err := writeFile(filepath.Join(d, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *v1) Procs() ([]int, error) {
+	seen := map[int]bool{}
+	var out []int
+	for _, d := range m.Paths() {
+		pids, err := readProcs(d)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range pids {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (m *v1) Stats() (Stats, error) {
+	var s Stats
+	if d, ok := m.dirs["cpuacct"]; ok {
+		if ns, err := readUint(filepath.Join(d, "cpuacct.usage")); err == nil {
+			s.CPUSeconds = float64(ns) / 1e9
+		}
+	}
+	d := m.dirs["memory"]
+	var err error
+	if s.MemoryPeak, err = readUint(filepath.Join(d, "memory.max_usage_in_bytes")); err != nil {
+		return s, fmt.Errorf("cgroup stats: %w", err)
+	}
+	s.MemoryNow, _ = readUint(filepath.Join(d, "memory.usage_in_bytes"))
+	s.MemFailures, _ = readUint(filepath.Join(d, "memory.failcnt"))
+	if kv, err := readKV(filepath.Join(d, "memory.oom_control")); err == nil {
+		s.OOMKills = kv["oom_kill"]
+	}
+	return s, nil
+}
+
+func (m *v1) Kill(timeout time.Duration) error { return killAll(m.Paths(), m.Procs, timeout) }
+
+func (m *v1) Destroy() error {
+	kerr := m.Kill(2 * time.Second)
+	if err := rmdirs(m.Paths()); err != nil {
+		return err
+	}
+	return kerr
+}

@@ -1,0 +1,362 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// InitArg is the hidden first argument that turns the executor binary into
+// the task helper.
+const InitArg = "__gleaner_task_init__"
+
+// IsInit reports whether this process was started as the task helper.
+func IsInit() bool { return len(os.Args) > 1 && os.Args[1] == InitArg }
+
+// File descriptors handed to the helper (ExtraFiles start at 3).
+const (
+	specFD   = 3
+	statusFD = 4
+)
+
+// Init runs the helper and never returns: it execs the task or exits 127
+// after writing why to the status pipe.
+func Init() {
+	status := os.NewFile(statusFD, "status")
+	unix.CloseOnExec(statusFD)
+	err := initTask()
+	msg := err.Error()
+	if status != nil {
+		_, _ = status.WriteString(msg)
+	}
+	os.Exit(127)
+}
+
+func initTask() error {
+	specFile := os.NewFile(specFD, "spec")
+	if specFile == nil {
+		return errors.New("task helper started without its spec pipe")
+	}
+	b, err := io.ReadAll(io.LimitReader(specFile, 16<<20))
+	specFile.Close()
+	if err != nil {
+		return fmt.Errorf("read spec: %w", err)
+	}
+	if len(b) == 0 {
+		return errors.New("task cancelled before it started")
+	}
+	var s Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("decode spec: %w", err)
+	}
+	if len(s.Argv) == 0 {
+		return errors.New("no command to run")
+	}
+	if s.Rootfs != "" {
+		if err := enterRoot(&s); err != nil {
+			return err
+		}
+	}
+	if !s.KeepRoot {
+		groups := make([]int, 0, len(s.Groups)+1)
+		groups = append(groups, int(s.GID))
+		for _, g := range s.Groups {
+			groups = append(groups, int(g))
+		}
+		if err := syscall.Setgroups(groups); err != nil {
+			return fmt.Errorf("setgroups: %w", err)
+		}
+		if err := syscall.Setgid(int(s.GID)); err != nil {
+			return fmt.Errorf("setgid %d: %w", s.GID, err)
+		}
+		if err := syscall.Setuid(int(s.UID)); err != nil {
+			return fmt.Errorf("setuid %d: %w", s.UID, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("set no_new_privs: %w", err)
+	}
+	if s.WorkDir != "" {
+		if err := os.Chdir(s.WorkDir); err != nil {
+			return fmt.Errorf("working directory %s: %w", s.WorkDir, err)
+		}
+	}
+	prog, err := lookPath(s.Argv[0], s.Env)
+	if err != nil {
+		return err
+	}
+	err = syscall.Exec(prog, s.Argv, s.Env)
+	return fmt.Errorf("exec %s: %w", prog, err)
+}
+
+func lookPath(file string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		if _, err := os.Stat(file); err != nil {
+			return "", fmt.Errorf("command %s: %w", file, err)
+		}
+		return file, nil
+	}
+	p := DefaultPath
+	for _, e := range env {
+		if strings.HasPrefix(e, "PATH=") {
+			p = strings.TrimPrefix(e, "PATH=")
+		}
+	}
+	for _, dir := range filepath.SplitList(p) {
+		cand := filepath.Join(dir, file)
+		if fi, err := os.Stat(cand); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return cand, nil
+		}
+	}
+	return "", fmt.Errorf("command %q not found in PATH %s", file, p)
+}
+
+// enterRoot builds the task's root in the (already private) mount namespace
+// and moves into it.
+func enterRoot(s *Spec) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	merged := filepath.Join(s.StateDir, "merged")
+	upper := filepath.Join(s.StateDir, "upper")
+	work := filepath.Join(s.StateDir, "work")
+	for _, d := range []string{merged, upper, work} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("rootfs state: %w", err)
+		}
+	}
+	overlaid := false
+	if !s.NoOverlay {
+		opts := "lowerdir=" + s.Rootfs + ",upperdir=" + upper + ",workdir=" + work
+		if err := unix.Mount("overlay", merged, "overlay", 0, opts); err == nil {
+			overlaid = true
+		}
+	}
+	if !overlaid {
+		if err := copyTree(s.Rootfs, merged); err != nil {
+			return fmt.Errorf("copy rootfs: %w", err)
+		}
+		if err := unix.Mount(merged, merged, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind rootfs: %w", err)
+		}
+	}
+	if err := mountProc(merged); err != nil {
+		return err
+	}
+	if err := mountDev(merged); err != nil {
+		return err
+	}
+	if s.Sandbox != "" {
+		target := s.SandboxTarget
+		if target == "" {
+			target = DefaultSandboxTarget
+		}
+		if err := bindInto(merged, s.Sandbox, target, false); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+	}
+	for _, v := range s.Volumes {
+		if err := bindInto(merged, v.HostPath, v.ContainerPath, v.ReadOnly); err != nil {
+			return fmt.Errorf("volume %s:%s: %w", v.HostPath, v.ContainerPath, err)
+		}
+	}
+	if !s.NoPivot {
+		if err := pivot(merged); err == nil {
+			return nil
+		}
+	}
+	if err := unix.Chroot(merged); err != nil {
+		return fmt.Errorf("chroot %s: %w", merged, err)
+	}
+	return os.Chdir("/")
+}
+
+func pivot(root string) error {
+	if err := os.Chdir(root); err != nil {
+		return err
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach old root: %w", err)
+	}
+	return os.Chdir("/")
+}
+
+func mountProc(root string) error {
+	p, err := mkdirIn(root, "/proc")
+	if err != nil {
+		return fmt.Errorf("/proc: %w", err)
+	}
+	if err := unix.Mount("proc", p, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount /proc: %w", err)
+	}
+	return nil
+}
+
+var devNodes = []string{"null", "zero", "full", "random", "urandom", "tty"}
+
+func mountDev(root string) error {
+	dev, err := mkdirIn(root, "/dev")
+	if err != nil {
+		return fmt.Errorf("/dev: %w", err)
+	}
+	if err := unix.Mount("tmpfs", dev, "tmpfs", unix.MS_NOSUID|unix.MS_NOEXEC, "mode=755,size=65536k"); err != nil {
+		return fmt.Errorf("mount /dev: %w", err)
+	}
+	for _, n := range devNodes {
+		target := filepath.Join(dev, n)
+		if err := os.WriteFile(target, nil, 0o666); err != nil {
+			return fmt.Errorf("/dev/%s: %w", n, err)
+		}
+		if err := unix.Mount("/dev/"+n, target, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind /dev/%s: %w", n, err)
+		}
+	}
+	for link, to := range map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"} {
+		if err := os.Symlink(to, filepath.Join(dev, link)); err != nil {
+			return fmt.Errorf("/dev/%s: %w", link, err)
+		}
+	}
+	shm := filepath.Join(dev, "shm")
+	if err := os.Mkdir(shm, 0o1777); err != nil {
+		return err
+	}
+	if err := unix.Mount("shm", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=65536k"); err != nil {
+		return fmt.Errorf("mount /dev/shm: %w", err)
+	}
+	return nil
+}
+
+// mkdirIn creates the absolute in-root path p under root without following
+// symlinks (a bundle could point /proc at /etc on the host otherwise).
+func mkdirIn(root, p string) (string, error) {
+	rel, err := inRootPath(p)
+	if err != nil {
+		return "", err
+	}
+	cur := root
+	for _, part := range strings.Split(rel, "/") {
+		if part == "" {
+			continue
+		}
+		cur = filepath.Join(cur, part)
+		fi, err := os.Lstat(cur)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if err := os.Mkdir(cur, 0o755); err != nil {
+				return "", err
+			}
+		case err != nil:
+			return "", err
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return "", fmt.Errorf("%s: path goes through a symlink in the bundle", p)
+		case !fi.IsDir():
+			return "", fmt.Errorf("%s: not a directory in the bundle", p)
+		}
+	}
+	return cur, nil
+}
+
+func inRootPath(p string) (string, error) {
+	if !path.IsAbs(p) {
+		return "", fmt.Errorf("path %q must be absolute", p)
+	}
+	for _, part := range strings.Split(p, "/") {
+		if part == ".." {
+			return "", fmt.Errorf("path %q must not contain ..", p)
+		}
+	}
+	return strings.TrimPrefix(path.Clean(p), "/"), nil
+}
+
+// bindInto bind-mounts host path src at target inside root.
+func bindInto(root, src, target string, readOnly bool) error {
+	fi, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	var dst string
+	if fi.IsDir() {
+		if dst, err = mkdirIn(root, target); err != nil {
+			return err
+		}
+	} else {
+		parent, err := mkdirIn(root, path.Dir(target))
+		if err != nil {
+			return err
+		}
+		dst = filepath.Join(parent, path.Base(target))
+		if lfi, err := os.Lstat(dst); err == nil && lfi.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s is a symlink in the bundle", target)
+		} else if errors.Is(err, fs.ErrNotExist) {
+			if err := os.WriteFile(dst, nil, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	if err := unix.Mount(src, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind mount: %w", err)
+	}
+	if readOnly {
+		if err := unix.Mount("", dst, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("remount read-only: %w", err)
+		}
+	}
+	return nil
+}
+
+// copyTree copies src into dst (the overlay fallback): directories, files,
+// symlinks; hard links become copies.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		switch {
+		case fi.IsDir():
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+			return os.Chmod(target, fi.Mode()&(fs.ModePerm|fs.ModeSticky))
+		case fi.Mode()&fs.ModeSymlink != 0:
+			l, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(l, target)
+		case fi.Mode().IsRegular():
+			in, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			out, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY|unix.O_NOFOLLOW, fi.Mode().Perm())
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(out, in); err != nil {
+				out.Close()
+				return err
+			}
+			return out.Close()
+		}
+		return nil
+	})
+}

@@ -1,0 +1,158 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Placer puts a process into the task's cgroups before it runs anything.
+type Placer interface {
+	AddProc(pid int) error
+}
+
+// Options start a task.
+type Options struct {
+	Spec Spec
+	// Self is the executable re-executed as the helper (default /proc/self/exe).
+	Self string
+	// Cgroup receives the helper before it reads its spec (nil: none).
+	Cgroup Placer
+	// Stdout and Stderr receive the task's output (nil: discarded).
+	Stdout, Stderr io.Writer
+	// ExtraEnv is added to the helper's own environment (not the task's).
+	ExtraEnv []string
+}
+
+// Process is a started task.
+type Process struct {
+	Pid     int
+	Started time.Time
+	cmd     *exec.Cmd
+	done    chan struct{}
+	state   *os.ProcessState
+	waitErr error
+}
+
+// StartError is a failure to start the task itself (bad command, missing
+// working directory, mount failure), reported by the helper.
+type StartError struct{ Msg string }
+
+func (e *StartError) Error() string { return e.Msg }
+
+// Start launches the helper in a new process group (and a new mount
+// namespace when the task has a root), moves it into the cgroup, hands it the
+// spec and waits until the task's exec succeeded or failed.
+func Start(o Options) (*Process, error) {
+	self := o.Self
+	if self == "" {
+		self = "/proc/self/exe"
+	}
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		specR.Close()
+		specW.Close()
+		return nil, err
+	}
+	cmd := exec.Command(self, InitArg)
+	cmd.Env = append([]string{"GOMAXPROCS=1", "GOGC=off"}, o.ExtraEnv...)
+	cmd.ExtraFiles = []*os.File{specR, statusW}
+	cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if o.Spec.Rootfs != "" {
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNS
+	}
+	err = cmd.Start()
+	specR.Close()
+	statusW.Close()
+	if err != nil {
+		specW.Close()
+		statusR.Close()
+		return nil, fmt.Errorf("start task helper: %w", err)
+	}
+	p := &Process{Pid: cmd.Process.Pid, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.waitErr = cmd.Wait()
+		p.state = cmd.ProcessState
+		close(p.done)
+	}()
+	fail := func(err error) (*Process, error) {
+		specW.Close()
+		statusR.Close()
+		_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
+		<-p.done
+		return nil, err
+	}
+	if o.Cgroup != nil {
+		if err := o.Cgroup.AddProc(p.Pid); err != nil {
+			return fail(fmt.Errorf("join cgroup: %w", err))
+		}
+	}
+	b, err := json.Marshal(o.Spec)
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := specW.Write(b); err != nil {
+		return fail(fmt.Errorf("send spec to task helper: %w", err))
+	}
+	specW.Close()
+	msg, err := io.ReadAll(io.LimitReader(statusR, 64<<10))
+	statusR.Close()
+	if err != nil {
+		return fail(fmt.Errorf("read task helper status: %w", err))
+	}
+	if len(msg) > 0 {
+		<-p.done
+		return nil, &StartError{Msg: strings.TrimSpace(string(msg))}
+	}
+	p.Started = time.Now()
+	return p, nil
+}
+
+// Signal sends sig to the task's whole process group.
+func (p *Process) Signal(sig syscall.Signal) error {
+	err := syscall.Kill(-p.Pid, sig)
+	if errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	return err
+}
+
+// Done is closed when the task's main process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Exit describes how the process ended.
+type Exit struct {
+	Code   int // -1 when killed by a signal
+	Signal syscall.Signal
+}
+
+func (e Exit) String() string {
+	if e.Signal != 0 {
+		return fmt.Sprintf("killed by signal %d (%s)", int(e.Signal), e.Signal)
+	}
+	return fmt.Sprintf("exited with status %d", e.Code)
+}
+
+// Wait blocks until the process exits and says how.
+func (p *Process) Wait() Exit {
+	<-p.done
+	if p.state == nil {
+		return Exit{Code: -1}
+	}
+	ws, ok := p.state.Sys().(syscall.WaitStatus)
+	if ok && ws.Signaled() {
+		return Exit{Code: -1, Signal: ws.Signal()}
+	}
+	return Exit{Code: p.state.ExitCode()}
+}
