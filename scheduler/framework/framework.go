@@ -1,0 +1,485 @@
+package framework
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gleanerpb "github.com/gleaner-project/gleaner/proto"
+	"github.com/gleaner-project/gleaner/scheduler/engine"
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/store"
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/backoff"
+	"github.com/mesos/mesos-go/api/v1/lib/extras/scheduler/callrules"
+	"github.com/mesos/mesos-go/api/v1/lib/extras/scheduler/controller"
+	"github.com/mesos/mesos-go/api/v1/lib/extras/scheduler/eventrules"
+	"github.com/mesos/mesos-go/api/v1/lib/httpcli"
+	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpsched"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/events"
+)
+
+// Config configures the framework. Zero values get the defaults noted.
+type Config struct {
+	Masters         []string // master base URLs, e.g. http://127.0.0.1:5050
+	Name            string   // default "gleaner"
+	User            string   // default "root"
+	Roles           []string // default ["*"]... Gleaner uses --role, default "batch"
+	Principal       string
+	Secret          string
+	FailoverTimeout time.Duration // default one week
+	Hostname        string
+	WebUIURL        string
+	// ExecutorPath or ExecutorURI switch launches from Mesos' command
+	// executor to `gleaner executor`.
+	ExecutorPath string
+	ExecutorURI  string
+	// RefuseSeconds filters declined offers while work is pending (default
+	// 5 s); with nothing pending offers are refused for IdleRefuse (default
+	// 120 s) and the framework SUPPRESSes.
+	RefuseSeconds time.Duration
+	IdleRefuse    time.Duration
+	// ReconcileInterval re-runs explicit reconciliation of active attempts
+	// (default 60 s); ImplicitReconcileInterval runs implicit reconciliation
+	// (default 15 min).
+	ReconcileInterval         time.Duration
+	ImplicitReconcileInterval time.Duration
+	// HeartbeatTimeout drops a silent subscription (default 5 heartbeat
+	// intervals, as announced in SUBSCRIBED).
+	HeartbeatTimeout time.Duration
+	// Backoff between subscription attempts (default 1 s .. 15 s).
+	MinBackoff, MaxBackoff time.Duration
+	// RequestTimeout bounds ordinary calls (default 20 s).
+	RequestTimeout time.Duration
+	Logger         *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.Name == "" {
+		c.Name = "gleaner"
+	}
+	if c.User == "" {
+		c.User = "root"
+	}
+	if len(c.Roles) == 0 {
+		c.Roles = []string{"batch"}
+	}
+	if c.FailoverTimeout == 0 {
+		c.FailoverTimeout = 7 * 24 * time.Hour
+	}
+	if c.RefuseSeconds == 0 {
+		c.RefuseSeconds = 5 * time.Second
+	}
+	if c.IdleRefuse == 0 {
+		c.IdleRefuse = 120 * time.Second
+	}
+	if c.ReconcileInterval == 0 {
+		c.ReconcileInterval = 60 * time.Second
+	}
+	if c.ImplicitReconcileInterval == 0 {
+		c.ImplicitReconcileInterval = 15 * time.Minute
+	}
+	if c.MinBackoff == 0 {
+		c.MinBackoff = time.Second
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = 15 * time.Second
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 20 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// FrameworkInfo builds the FrameworkInfo Gleaner subscribes with.
+func (c *Config) FrameworkInfo(id string) *mesos.FrameworkInfo {
+	fi := &mesos.FrameworkInfo{
+		User:            c.User,
+		Name:            c.Name,
+		Roles:           c.Roles,
+		Checkpoint:      proto(true),
+		FailoverTimeout: proto(c.FailoverTimeout.Seconds()),
+		Capabilities: []mesos.FrameworkInfo_Capability{
+			{Type: mesos.FrameworkInfo_Capability_MULTI_ROLE},
+			{Type: mesos.FrameworkInfo_Capability_PARTITION_AWARE},
+			{Type: mesos.FrameworkInfo_Capability_RESERVATION_REFINEMENT},
+			{Type: mesos.FrameworkInfo_Capability_TASK_KILLING_STATE},
+			{Type: mesos.FrameworkInfo_Capability_GPU_RESOURCES},
+		},
+	}
+	if id != "" {
+		fi.ID = &mesos.FrameworkID{Value: id}
+	}
+	if c.Principal != "" {
+		fi.Principal = proto(c.Principal)
+	}
+	if c.Hostname != "" {
+		fi.Hostname = proto(c.Hostname)
+	}
+	if c.WebUIURL != "" {
+		fi.WebUiURL = proto(c.WebUIURL)
+	}
+	return fi
+}
+
+func proto[T any](v T) *T { return &v }
+
+// Framework runs one leadership term's Mesos subscription.
+type Framework struct {
+	cfg    Config
+	store  store.Store
+	engine *engine.Engine
+	log    *slog.Logger
+
+	fwID      atomic.Value // string
+	caller    calls.Caller
+	connected atomic.Bool
+	revive    chan struct{}
+
+	mu         sync.Mutex
+	suppressed bool
+	lastEvent  time.Time
+	hbTimeout  time.Duration
+	cancelSub  context.CancelFunc
+	masterIdx  int
+}
+
+// New returns a framework for one term: st must be fenced by that term and
+// eng loaded from it.
+func New(cfg Config, st store.Store, eng *engine.Engine) *Framework {
+	cfg.defaults()
+	f := &Framework{cfg: cfg, store: st, engine: eng, log: cfg.Logger, revive: make(chan struct{}, 1)}
+	f.fwID.Store("")
+	master := ""
+	if len(cfg.Masters) > 0 {
+		master = cfg.Masters[0]
+	}
+	doOpts := []httpcli.ConfigOpt{httpcli.Timeout(f.cfg.RequestTimeout)}
+	if f.cfg.Principal != "" {
+		doOpts = append(doOpts, httpcli.BasicAuth(f.cfg.Principal, f.cfg.Secret))
+	}
+	cli := httpcli.New(
+		httpcli.Endpoint(endpoint(master)),
+		httpcli.Do(httpcli.With(doOpts...)),
+	)
+	base := httpsched.NewCaller(cli,
+		httpsched.EndpointCandidates(f.nextMaster),
+		httpsched.AllowReconnection(true),
+		httpsched.Listener(func(n httpsched.Notification) {
+			f.connected.Store(n.Type == httpsched.NotificationConnected)
+			f.log.Info("mesos subscription", "state", n.Type.String())
+		}))
+	f.caller = callrules.New(callrules.WithFrameworkID(f.FrameworkID)).Caller(f.watchdogCaller(base))
+
+	return f
+}
+
+// Connected reports whether the framework is subscribed.
+func (f *Framework) Connected() bool { return f.connected.Load() }
+
+// FrameworkID is the current Mesos framework id ("" before the first subscribe).
+func (f *Framework) FrameworkID() string { return f.fwID.Load().(string) }
+
+// Revive asks for offers because work arrived (coalesced, non-blocking).
+func (f *Framework) Revive() {
+	select {
+	case f.revive <- struct{}{}:
+	default:
+	}
+}
+
+// Kill sends KILL for the given attempts (task id → agent id).
+func (f *Framework) Kill(ctx context.Context, tasks map[string]string) {
+	for id, agent := range tasks {
+		if err := calls.CallNoData(ctx, f.caller, calls.Kill(id, agent)); err != nil {
+			f.log.Warn("kill task", "task", id, "err", err)
+		}
+	}
+}
+
+// Run subscribes and handles events until ctx ends.
+func (f *Framework) Run(ctx context.Context) error {
+	id, err := f.store.FrameworkID(ctx)
+	if err != nil {
+		return fmt.Errorf("load framework id: %w", err)
+	}
+	f.fwID.Store(id)
+	if len(f.cfg.Masters) == 0 {
+		return errors.New("no mesos master given")
+	}
+	go f.reviveLoop(ctx)
+	go f.watchdog(ctx)
+	go f.reconcileLoop(ctx)
+
+	err = controller.Run(ctx, f.cfg.FrameworkInfo(f.FrameworkID()), f.caller,
+		controller.WithEventHandler(f.handler()),
+		controller.WithFrameworkID(f.FrameworkID),
+		controller.WithRegistrationTokens(backoff.Notifier(f.cfg.MinBackoff, f.cfg.MaxBackoff, ctx.Done())),
+		controller.WithSubscriptionTerminated(func(err error) {
+			f.connected.Store(false)
+			if err != nil && ctx.Err() == nil {
+				f.log.Warn("mesos subscription ended", "err", err)
+			}
+		}),
+	)
+	f.connected.Store(false)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func endpoint(master string) string {
+	m := strings.TrimSuffix(master, "/")
+	if !strings.Contains(m, "://") {
+		m = "http://" + m
+	}
+	return m + "/api/v1/scheduler"
+}
+
+// nextMaster rotates through --master URLs when one cannot be reached;
+// redirects from a non-leading master are followed by httpsched itself.
+func (f *Framework) nextMaster() string {
+	if len(f.cfg.Masters) == 0 {
+		return ""
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.masterIdx = (f.masterIdx + 1) % len(f.cfg.Masters)
+	return endpoint(f.cfg.Masters[f.masterIdx])
+}
+
+// watchdogCaller gives each SUBSCRIBE its own context, cancelled by the
+// heartbeat watchdog when the stream goes silent.
+func (f *Framework) watchdogCaller(inner calls.Caller) calls.Caller {
+	return calls.CallerFunc(func(ctx context.Context, c *scheduler.Call) (mesos.Response, error) {
+		if c.GetType() != scheduler.Call_SUBSCRIBE {
+			return inner.Call(ctx, c)
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		f.mu.Lock()
+		if f.cancelSub != nil {
+			f.cancelSub()
+		}
+		f.cancelSub = cancel
+		f.lastEvent = time.Now()
+		f.hbTimeout = f.cfg.HeartbeatTimeout
+		if f.hbTimeout == 0 {
+			f.hbTimeout = 75 * time.Second
+		}
+		f.mu.Unlock()
+		resp, err := inner.Call(sctx, c)
+		if err != nil {
+			cancel()
+		}
+		return resp, err
+	})
+}
+
+func (f *Framework) watchdog(ctx context.Context) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			f.mu.Lock()
+			if f.cancelSub != nil {
+				f.cancelSub()
+			}
+			f.mu.Unlock()
+			return
+		case <-t.C:
+		}
+		f.mu.Lock()
+		if f.cancelSub != nil && f.connected.Load() && time.Since(f.lastEvent) > f.hbTimeout {
+			f.log.Warn("no event from mesos master; dropping subscription", "silent", time.Since(f.lastEvent).Round(time.Millisecond))
+			f.cancelSub()
+			f.cancelSub = nil
+		}
+		f.mu.Unlock()
+	}
+}
+
+func (f *Framework) touch() {
+	f.mu.Lock()
+	f.lastEvent = time.Now()
+	f.mu.Unlock()
+}
+
+func (f *Framework) handler() events.Handler {
+	touch := eventrules.Rule(func(ctx context.Context, e *scheduler.Event, err error, ch eventrules.Chain) (context.Context, *scheduler.Event, error) {
+		f.touch()
+		eventsTotal.WithLabelValues(e.GetType().String()).Inc()
+		return ch(ctx, e, err)
+	})
+	// Updates are stored first; only then does AckStatusUpdates run. An
+	// update that cannot be stored is not acknowledged (the agent resends
+	// it) and does not break the subscription.
+	storeThenAck := eventrules.New(
+		func(ctx context.Context, e *scheduler.Event, err error, ch eventrules.Chain) (context.Context, *scheduler.Event, error) {
+			if herr := f.onUpdate(ctx, e.GetUpdate().GetStatus()); herr != nil {
+				f.log.Warn("status update not stored; not acknowledging", "task", e.GetUpdate().GetStatus().TaskID.Value, "err", herr)
+				return ctx, e, err
+			}
+			return ch(ctx, e, err)
+		},
+		controller.AckStatusUpdatesF(func() calls.Caller { return f.caller }),
+	)
+	return eventrules.New(touch, controller.LiftErrors().DropOnError()).Handle(events.Handlers{
+		scheduler.Event_SUBSCRIBED: events.HandlerFunc(f.onSubscribed),
+		scheduler.Event_OFFERS:     events.HandlerFunc(f.onOffers),
+		scheduler.Event_UPDATE:     storeThenAck,
+		scheduler.Event_FAILURE: events.HandlerFunc(func(ctx context.Context, e *scheduler.Event) error {
+			fl := e.GetFailure()
+			f.log.Info("mesos failure event", "agent", fl.GetAgentID().GetValue(), "executor", fl.GetExecutorID().GetValue())
+			return nil
+		}),
+	}.Otherwise(func(context.Context, *scheduler.Event) error { return nil }))
+}
+
+func (f *Framework) onSubscribed(ctx context.Context, e *scheduler.Event) error {
+	s := e.GetSubscribed()
+	id := s.GetFrameworkID().GetValue()
+	if old := f.FrameworkID(); old != id {
+		if err := f.store.SetFrameworkID(ctx, id); err != nil {
+			return fmt.Errorf("store framework id: %w", err)
+		}
+		f.fwID.Store(id)
+	}
+	f.mu.Lock()
+	if hb := s.GetHeartbeatIntervalSeconds(); hb > 0 && f.cfg.HeartbeatTimeout == 0 {
+		f.hbTimeout = time.Duration(5 * hb * float64(time.Second))
+	}
+	f.suppressed = false
+	f.mu.Unlock()
+	f.connected.Store(true)
+	f.log.Info("subscribed to mesos", "framework", id)
+	// Explicit reconciliation of every attempt Gleaner believes active.
+	go f.reconcileExplicit(context.WithoutCancel(ctx))
+	f.Revive()
+	return nil
+}
+
+func (f *Framework) reconcileExplicit(ctx context.Context) {
+	act := f.engine.Active()
+	if len(act) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.cfg.RequestTimeout)
+	defer cancel()
+	if err := calls.CallNoData(ctx, f.caller, calls.Reconcile(calls.ReconcileTasks(act))); err != nil {
+		f.log.Warn("explicit reconciliation", "tasks", len(act), "err", err)
+	}
+}
+
+func (f *Framework) reconcileLoop(ctx context.Context) {
+	explicit := time.NewTicker(f.cfg.ReconcileInterval)
+	implicit := time.NewTicker(f.cfg.ImplicitReconcileInterval)
+	defer explicit.Stop()
+	defer implicit.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-explicit.C:
+			if f.Connected() {
+				f.reconcileExplicit(ctx)
+			}
+		case <-implicit.C:
+			if f.Connected() {
+				if err := calls.CallNoData(ctx, f.caller, calls.Reconcile()); err != nil {
+					f.log.Warn("implicit reconciliation", "err", err)
+				}
+			}
+		}
+	}
+}
+
+func (f *Framework) reviveLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-f.revive:
+		}
+		if !f.Connected() || !f.engine.HasPending() {
+			continue
+		}
+		if err := calls.CallNoData(ctx, f.caller, calls.ReviveWith(f.cfg.Roles)); err != nil {
+			f.log.Warn("revive", "err", err)
+			continue
+		}
+		revivesTotal.Inc()
+		f.mu.Lock()
+		f.suppressed = false
+		f.mu.Unlock()
+	}
+}
+
+var exitRE = regexp.MustCompile(`exited with status (-?\d+)`)
+
+// exitCode reads the exit code from a Gleaner executor result in
+// TaskStatus.data, else from the command executor's message.
+func exitCode(s *mesos.TaskStatus) *int {
+	if len(s.Data) > 0 {
+		var r gleanerpb.TaskResult
+		if err := r.Unmarshal(s.Data); err == nil {
+			c := int(r.ExitCode)
+			return &c
+		}
+	}
+	if m := exitRE.FindStringSubmatch(s.GetMessage()); m != nil {
+		if c, err := strconv.Atoi(m[1]); err == nil {
+			return &c
+		}
+	}
+	if s.GetState() == mesos.TASK_FINISHED {
+		c := 0
+		return &c
+	}
+	return nil
+}
+
+func (f *Framework) onUpdate(ctx context.Context, s mesos.TaskStatus) error {
+	st := engine.Status{TaskID: s.TaskID.Value, State: s.GetState(), AgentID: s.GetAgentID().GetValue(), Message: s.GetMessage()}
+	if s.Reason != nil {
+		st.Reason = s.GetReason().String()
+	}
+	if ts := s.GetTimestamp(); ts > 0 {
+		st.Time = time.Unix(0, int64(ts*1e9)).UTC()
+	}
+	if engine.AttemptStateOf(s.GetState()).Terminal() {
+		st.ExitCode = exitCode(&s)
+	}
+	updatesTotal.WithLabelValues(s.GetState().String()).Inc()
+	out := f.engine.Observe(st)
+	if out.Attempt != nil {
+		if err := f.store.PutAttempts(ctx, []job.Attempt{*out.Attempt}); err != nil {
+			return err
+		}
+		if f.engine.Commit(*out.Attempt) {
+			f.Revive()
+		}
+		f.log.Debug("attempt", "task", st.TaskID, "state", out.Attempt.State, "mesos", st.State.String())
+	}
+	if out.Kill {
+		agent := s.GetAgentID().GetValue()
+		go func() {
+			kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.RequestTimeout)
+			defer cancel()
+			f.Kill(kctx, map[string]string{st.TaskID: agent})
+		}()
+	}
+	return nil
+}

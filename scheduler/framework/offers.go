@@ -1,0 +1,194 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	gleanerpb "github.com/gleaner-project/gleaner/proto"
+	"github.com/gleaner-project/gleaner/scheduler/engine"
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+)
+
+// onOffers decides at once (offers are never held): pending instances are
+// matched, their attempts stored as launching in batched transactions,
+// then one ACCEPT per offer (= per agent and role) carries all its
+// LAUNCHes; the rest is DECLINEd with a refuse filter.
+func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
+	start := time.Now()
+	offers := e.GetOffers().GetOffers()
+	offersTotal.Add(float64(len(offers)))
+	views := make([]engine.Offer, len(offers))
+	pools := make([]*pool, len(offers))
+	for i := range offers {
+		o := &offers[i]
+		pools[i] = newPool(o.Resources)
+		views[i] = engine.Offer{ID: o.ID.Value, AgentID: o.AgentID.Value, Hostname: o.Hostname,
+			Role: o.GetAllocationInfo().GetRole(), Available: pools[i].available(), Attributes: attributes(o.Attributes)}
+	}
+	launches := f.engine.Plan(views)
+
+	// Build every TaskInfo before writing anything; a launch that does not
+	// carve out of its offer is forgotten.
+	perOffer := make([][]mesos.TaskInfo, len(offers))
+	var keep, drop []engine.Launch
+	for _, l := range launches {
+		o := &offers[l.Offer]
+		rs, ok := pools[l.Offer].take(l.Spec.Resources)
+		if !ok {
+			drop = append(drop, l)
+			continue
+		}
+		ti, err := f.taskInfo(l, o.AgentID, rs)
+		if err != nil {
+			f.log.Error("build task info", "task", l.Attempt.TaskID(), "err", err)
+			drop = append(drop, l)
+			continue
+		}
+		perOffer[l.Offer] = append(perOffer[l.Offer], ti)
+		keep = append(keep, l)
+	}
+	if len(drop) > 0 {
+		f.engine.Forget(drop)
+	}
+	if len(keep) > 0 {
+		as := make([]job.Attempt, len(keep))
+		for i := range keep {
+			as[i] = keep[i].Attempt
+		}
+		if err := f.store.PutAttempts(ctx, as); err != nil {
+			// Write before act: nothing is launched that is not stored.
+			f.log.Warn("store launching attempts; declining offers", "attempts", len(as), "err", err)
+			f.engine.Forget(keep)
+			keep = nil
+			for i := range perOffer {
+				perOffer[i] = nil
+			}
+		}
+	}
+	pending := f.engine.HasPending()
+	refuse := f.cfg.RefuseSeconds
+	if !pending {
+		refuse = f.cfg.IdleRefuse
+	}
+	var declines []mesos.OfferID
+	for i := range offers {
+		if len(perOffer[i]) == 0 {
+			declines = append(declines, offers[i].ID)
+			continue
+		}
+		acc := calls.Accept(calls.OfferOperations{calls.OpLaunch(perOffer[i]...)}.WithOffers(offers[i].ID)).With(calls.RefuseSeconds(f.cfg.RefuseSeconds))
+		if err := calls.CallNoData(ctx, f.caller, acc); err != nil {
+			// The attempts stay launching; reconciliation settles them.
+			f.log.Warn("accept", "offer", offers[i].ID.Value, "tasks", len(perOffer[i]), "err", err)
+			continue
+		}
+		launchesTotal.Add(float64(len(perOffer[i])))
+	}
+	if len(declines) > 0 {
+		if err := calls.CallNoData(ctx, f.caller, calls.Decline(declines...).With(calls.RefuseSeconds(refuse))); err != nil {
+			f.log.Warn("decline", "offers", len(declines), "err", err)
+		}
+	}
+	offerDecision.Observe(time.Since(start).Seconds())
+	pendingGauge.Set(float64(f.engine.PendingCount()))
+	if !pending {
+		f.mu.Lock()
+		sup := f.suppressed
+		f.suppressed = true
+		f.mu.Unlock()
+		if !sup {
+			if err := calls.CallNoData(ctx, f.caller, calls.SuppressWith(f.cfg.Roles)); err != nil {
+				f.log.Warn("suppress", "err", err)
+			} else {
+				suppressesTotal.Inc()
+			}
+			// Work may have arrived between the check and SUPPRESS.
+			if f.engine.HasPending() {
+				f.Revive()
+			}
+		}
+	}
+	return nil
+}
+
+func attributes(as []mesos.Attribute) map[string]string {
+	if len(as) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(as))
+	for _, a := range as {
+		switch a.GetType() {
+		case mesos.TEXT:
+			m[a.Name] = a.GetText().GetValue()
+		case mesos.SCALAR:
+			m[a.Name] = strconv.FormatFloat(a.GetScalar().GetValue(), 'f', -1, 64)
+		default:
+			m[a.Name] = a.String()
+		}
+	}
+	return m
+}
+
+// taskInfo builds the Mesos task for one attempt: Mesos' command executor
+// by default, `gleaner executor` when configured; TaskInfo.data carries the
+// gleanerpb.TaskPayload either way.
+func (f *Framework) taskInfo(l engine.Launch, agent mesos.AgentID, rs []mesos.Resource) (mesos.TaskInfo, error) {
+	a, sp := l.Attempt, l.Spec
+	id := a.TaskID()
+	env := map[string]string{
+		"GLEANER_JOB":     a.Job,
+		"GLEANER_TASK":    a.Task,
+		"GLEANER_INDEX":   strconv.Itoa(a.Index),
+		"GLEANER_ATTEMPT": strconv.Itoa(a.Attempt),
+	}
+	for k, v := range sp.Env {
+		env[k] = v
+	}
+	payload := gleanerpb.TaskPayload{JobId: a.Job, TaskName: a.Task, Index: uint64(a.Index), Attempt: uint32(a.Attempt),
+		Shell: sp.Command != "", Command: sp.Command, Args: sp.Args, Env: env,
+		Limits: &gleanerpb.Limits{Cpus: sp.Resources.CPUs, MemMb: sp.Resources.Mem, DiskMb: sp.Resources.Disk, Gpus: uint32(sp.Resources.GPUs)}}
+	data, err := payload.Marshal()
+	if err != nil {
+		return mesos.TaskInfo{}, fmt.Errorf("marshal payload: %w", err)
+	}
+	labels := []mesos.Label{{Key: "gleaner.job", Value: proto(a.Job)}, {Key: "gleaner.task", Value: proto(a.Task)}}
+	for k, v := range sp.Labels {
+		labels = append(labels, mesos.Label{Key: k, Value: proto(v)})
+	}
+	ti := mesos.TaskInfo{
+		Name:      id,
+		TaskID:    mesos.TaskID{Value: id},
+		AgentID:   agent,
+		Resources: rs,
+		Data:      data,
+		Labels:    &mesos.Labels{Labels: labels},
+	}
+	if f.cfg.ExecutorPath != "" || f.cfg.ExecutorURI != "" {
+		cmd := mesos.CommandInfo{Shell: proto(true)}
+		if f.cfg.ExecutorURI != "" {
+			cmd.URIs = []mesos.CommandInfo_URI{{Value: f.cfg.ExecutorURI, Executable: proto(true), Extract: proto(false), OutputFile: proto("gleaner")}}
+			cmd.Value = proto("./gleaner executor")
+		} else {
+			cmd.Value = proto(f.cfg.ExecutorPath + " executor")
+		}
+		ti.Executor = &mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: id}, Type: mesos.ExecutorInfo_CUSTOM, Name: proto("gleaner-executor"), Command: &cmd}
+		return ti, nil
+	}
+	vars := make([]mesos.Environment_Variable, 0, len(env))
+	for k, v := range env {
+		vars = append(vars, mesos.Environment_Variable{Name: k, Type: mesos.Environment_Variable_VALUE.Enum(), Value: proto(v)})
+	}
+	cmd := mesos.CommandInfo{Environment: &mesos.Environment{Variables: vars}}
+	if sp.Command != "" {
+		cmd.Shell, cmd.Value = proto(true), proto(sp.Command)
+	} else {
+		cmd.Shell, cmd.Value, cmd.Arguments = proto(false), proto(sp.Args[0]), sp.Args
+	}
+	ti.Command = &cmd
+	return ti, nil
+}

@@ -1,0 +1,93 @@
+package framework
+
+import (
+	"math"
+	"sort"
+
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+)
+
+// Mesos keeps scalars with 3 decimal digits.
+func fixed(v float64) int64 { return int64(math.Round(v * 1000)) }
+
+func isReserved(r *mesos.Resource) bool {
+	return len(r.Reservations) > 0 || (r.Role != nil && *r.Role != "*" && *r.Role != "")
+}
+
+// pool is the remaining resources of one offer while tasks are carved out.
+type pool struct {
+	res []mesos.Resource
+}
+
+// newPool copies an offer's usable scalar resources, reserved ones first so
+// tasks use the role's reservations before unreserved resources.
+func newPool(rs []mesos.Resource) *pool {
+	p := &pool{}
+	for _, r := range rs {
+		if r.GetType() != mesos.SCALAR || r.Revocable != nil || r.Shared != nil || r.Disk != nil && r.Disk.Persistence != nil {
+			continue
+		}
+		p.res = append(p.res, r)
+	}
+	sort.SliceStable(p.res, func(i, j int) bool { return isReserved(&p.res[i]) && !isReserved(&p.res[j]) })
+	return p
+}
+
+// available sums the pool by name.
+func (p *pool) available() job.Resources {
+	var out job.Resources
+	for i := range p.res {
+		v := p.res[i].GetScalar().GetValue()
+		switch p.res[i].Name {
+		case "cpus":
+			out.CPUs += v
+		case "mem":
+			out.Mem += v
+		case "disk":
+			out.Disk += v
+		case "gpus":
+			out.GPUs += v
+		}
+	}
+	return out
+}
+
+// take carves want out of the pool, reserved entries first, and returns
+// the Mesos resources for a TaskInfo; ok is false (pool unchanged) if it
+// does not fit.
+func (p *pool) take(want job.Resources) ([]mesos.Resource, bool) {
+	need := []struct {
+		name string
+		v    int64
+	}{{"cpus", fixed(want.CPUs)}, {"mem", fixed(want.Mem)}, {"disk", fixed(want.Disk)}, {"gpus", fixed(want.GPUs)}}
+	left := make([]int64, len(p.res))
+	for i := range p.res {
+		left[i] = fixed(p.res[i].GetScalar().GetValue())
+	}
+	var out []mesos.Resource
+	for _, n := range need {
+		rem := n.v
+		for i := range p.res {
+			if rem == 0 {
+				break
+			}
+			if p.res[i].Name != n.name || left[i] == 0 {
+				continue
+			}
+			t := min(rem, left[i])
+			left[i] -= t
+			rem -= t
+			r := p.res[i]
+			r.Scalar = &mesos.Value_Scalar{Value: float64(t) / 1000}
+			out = append(out, r)
+		}
+		if rem > 0 {
+			return nil, false
+		}
+	}
+	for i := range p.res {
+		p.res[i].Scalar = &mesos.Value_Scalar{Value: float64(left[i]) / 1000}
+	}
+	return out, true
+}

@@ -1,0 +1,266 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/engine"
+	"github.com/gleaner-project/gleaner/scheduler/framework"
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/leader"
+	"github.com/gleaner-project/gleaner/scheduler/store"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Config configures a node.
+type Config struct {
+	Framework framework.Config
+	Prefix    string // etcd prefix, default /gleaner/
+	// AdvertiseURL is this node's API URL, published while it leads so
+	// standbys can redirect writes.
+	AdvertiseURL string
+	// LeaseTTL is the election lease in seconds (default 10).
+	LeaseTTL int
+	// ResignOnExit resigns leadership when Run's ctx ends (SIGTERM); when
+	// false the lease is left to expire, as after a crash.
+	ResignOnExit bool
+	// Matcher places instances on offers (engine.FirstFit if nil).
+	Matcher engine.Matcher
+	Logger  *slog.Logger
+}
+
+// NotLeaderError is returned for writes on a standby.
+type NotLeaderError struct{ LeaderURL string }
+
+func (e *NotLeaderError) Error() string {
+	if e.LeaderURL == "" {
+		return "not the leader and no leader is elected"
+	}
+	return "not the leader; the leader is " + e.LeaderURL
+}
+
+// Node is one scheduler process.
+type Node struct {
+	cfg   Config
+	cli   *clientv3.Client
+	reads *store.Etcd
+	log   *slog.Logger
+
+	mu  sync.Mutex
+	cur *term
+}
+
+type term struct {
+	store  store.Store
+	engine *engine.Engine
+	fw     *framework.Framework
+}
+
+// New returns a node using cli for etcd.
+func New(cfg Config, cli *clientv3.Client) *Node {
+	if cfg.Prefix == "" {
+		cfg.Prefix = store.DefaultPrefix
+	}
+	if cfg.LeaseTTL == 0 {
+		cfg.LeaseTTL = 10
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cfg.Framework.Logger = cfg.Logger
+	n := &Node{cfg: cfg, cli: cli, reads: store.NewEtcd(cli, cfg.Prefix), log: cfg.Logger}
+	n.cfg.Prefix = n.reads.Prefix()
+	return n
+}
+
+// Store is the unfenced store, for reads.
+func (n *Node) Store() store.Store { return n.reads }
+
+// Run campaigns and leads until ctx ends.
+func (n *Node) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		t, err := leader.Campaign(ctx, n.cli, n.cfg.Prefix, n.cfg.AdvertiseURL, n.cfg.LeaseTTL)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			n.log.Warn("campaign failed; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		n.log.Info("elected leader", "key", t.Key(), "rev", t.Rev())
+		n.lead(ctx, t)
+		if ctx.Err() != nil {
+			if n.cfg.ResignOnExit {
+				rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				if err := t.Resign(rctx); err != nil {
+					n.log.Warn("resign", "err", err)
+				}
+				cancel()
+			} else {
+				t.Abandon()
+			}
+			return nil
+		}
+		n.log.Warn("leadership lost")
+		t.Abandon()
+	}
+	return nil
+}
+
+func (n *Node) lead(ctx context.Context, t *leader.Term) {
+	tctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-t.Done():
+			cancel()
+		case <-tctx.Done():
+		}
+	}()
+	fenced := store.NewEtcd(n.cli, n.cfg.Prefix).Fenced(t.Key(), t.Rev())
+	eng := engine.New(n.cfg.Matcher)
+	for {
+		err := n.rebuild(tctx, fenced, eng)
+		if err == nil {
+			break
+		}
+		n.log.Warn("rebuild from etcd failed; retrying", "err", err)
+		select {
+		case <-tctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	fw := framework.New(n.cfg.Framework, fenced, eng)
+	n.mu.Lock()
+	n.cur = &term{store: fenced, engine: eng, fw: fw}
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		n.cur = nil
+		n.mu.Unlock()
+	}()
+	if err := fw.Run(tctx); err != nil {
+		n.log.Warn("framework stopped", "err", err)
+	}
+}
+
+// rebuild loads every unfinished job and its attempts into eng.
+func (n *Node) rebuild(ctx context.Context, st store.Store, eng *engine.Engine) error {
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	jobs, err := st.ListJobs(rctx)
+	if err != nil {
+		return err
+	}
+	all := map[string][]job.Attempt{}
+	var live []*job.Job
+	for _, j := range jobs {
+		as, err := st.Attempts(rctx, j.ID)
+		if err != nil {
+			return err
+		}
+		if job.Derive(j, as).State.Terminal() {
+			continue
+		}
+		live = append(live, j)
+		all[j.ID] = as
+	}
+	eng.Load(live, all)
+	n.log.Info("rebuilt state from etcd", "jobs", len(live), "active", len(eng.Active()))
+	return nil
+}
+
+func (n *Node) current() *term {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.cur
+}
+
+// IsLeader reports whether this node leads now.
+func (n *Node) IsLeader() bool { return n.current() != nil }
+
+// Subscribed reports whether this node leads and is subscribed to Mesos.
+func (n *Node) Subscribed() bool {
+	t := n.current()
+	return t != nil && t.fw.Connected()
+}
+
+// LeaderURL is the API URL the current leader advertised.
+func (n *Node) LeaderURL(ctx context.Context) string {
+	v, _ := leader.Current(ctx, n.cli, n.cfg.Prefix)
+	return v
+}
+
+func (n *Node) notLeader(ctx context.Context) error {
+	return &NotLeaderError{LeaderURL: n.LeaderURL(ctx)}
+}
+
+// NewJobID makes a job id: the name and a random suffix.
+func NewJobID(name string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return name + "-" + hex.EncodeToString(b[:])
+}
+
+// Submit stores a validated spec as a new job and starts scheduling it.
+func (n *Node) Submit(ctx context.Context, sp *job.Spec) (*job.Job, error) {
+	t := n.current()
+	if t == nil {
+		return nil, n.notLeader(ctx)
+	}
+	for range 5 {
+		j := &job.Job{ID: NewJobID(sp.Name), Spec: *sp, Submitted: time.Now().UTC()}
+		err := t.store.CreateJob(ctx, j)
+		if errors.Is(err, store.ErrExists) {
+			continue
+		}
+		if errors.Is(err, store.ErrNotLeader) {
+			return nil, n.notLeader(ctx)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("submit job %s: %w", sp.Name, err)
+		}
+		t.engine.AddJob(j)
+		t.fw.Revive()
+		n.log.Info("job submitted", "job", j.ID, "tasks", len(sp.Tasks))
+		return j, nil
+	}
+	return nil, fmt.Errorf("submit job %s: no free id", sp.Name)
+}
+
+// Kill records the kill request, then kills the job's running attempts.
+func (n *Node) Kill(ctx context.Context, id string) (*job.Job, error) {
+	t := n.current()
+	if t == nil {
+		return nil, n.notLeader(ctx)
+	}
+	j, err := t.store.GetJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !j.KillRequested {
+		j.KillRequested = true
+		j.KilledAt = time.Now().UTC()
+		if err := t.store.UpdateJob(ctx, j); err != nil {
+			if errors.Is(err, store.ErrNotLeader) {
+				return nil, n.notLeader(ctx)
+			}
+			return nil, fmt.Errorf("kill job %s: %w", id, err)
+		}
+	}
+	tasks := t.engine.Kill(id)
+	t.fw.Kill(ctx, tasks)
+	n.log.Info("job killed", "job", id, "running", len(tasks))
+	return j, nil
+}

@@ -1,0 +1,156 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/framework"
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/node"
+	"github.com/gleaner-project/gleaner/scheduler/spec"
+	"github.com/gleaner-project/gleaner/test/etcdtest"
+	"github.com/gleaner-project/gleaner/test/localmesos"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("GLEANER_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// schedEnv is etcd + local Mesos + scheduler nodes, all in-process.
+type schedEnv struct {
+	t       *testing.T
+	etcd    *etcdtest.Server
+	mesos   *localmesos.Cluster
+	prefix  string
+	mu      sync.Mutex
+	cancels []context.CancelFunc
+	nodes   []*node.Node
+}
+
+func newSchedEnv(t *testing.T, mcfg localmesos.Config) *schedEnv {
+	t.Helper()
+	e := &schedEnv{t: t, etcd: etcdtest.Start(t), prefix: "/gleaner/"}
+	if mcfg.AllocationInterval == 0 {
+		mcfg.AllocationInterval = 100 * time.Millisecond
+	}
+	mcfg.Logger = testLogger(t)
+	c, err := localmesos.Start(context.Background(), mcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	e.mesos = c
+	return e
+}
+
+func (e *schedEnv) client() *clientv3.Client {
+	cli, err := clientv3.New(clientv3.Config{Endpoints: e.etcd.Endpoints, DialTimeout: 2 * time.Second})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+// startNode runs one scheduler node; stop cancels it without resigning.
+func (e *schedEnv) startNode(name string) (*node.Node, context.CancelFunc) {
+	cli := e.client()
+	n := node.New(node.Config{
+		Prefix:       e.prefix,
+		AdvertiseURL: "http://" + name,
+		LeaseTTL:     2,
+		Logger:       testLogger(e.t).With("node", name),
+		Framework: framework.Config{
+			Masters:           []string{e.mesos.MasterURL()},
+			MinBackoff:        50 * time.Millisecond,
+			MaxBackoff:        500 * time.Millisecond,
+			RefuseSeconds:     time.Second,
+			ReconcileInterval: 2 * time.Second,
+			RequestTimeout:    5 * time.Second,
+		},
+	}, cli)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); n.Run(ctx) }()
+	stop := func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			e.t.Errorf("node %s did not stop", name)
+		}
+	}
+	e.t.Cleanup(stop)
+	return n, stop
+}
+
+func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func mustSpec(t *testing.T, doc string) *job.Spec {
+	t.Helper()
+	s, err := spec.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// submit retries until some node leads.
+func submit(t *testing.T, nodes []*node.Node, sp *job.Spec) *job.Job {
+	t.Helper()
+	var j *job.Job
+	waitFor(t, "a leader to accept the job", 20*time.Second, func() bool {
+		for _, n := range nodes {
+			if got, err := n.Submit(context.Background(), sp); err == nil {
+				j = got
+				return true
+			}
+		}
+		return false
+	})
+	return j
+}
+
+func status(t *testing.T, n *node.Node, id string) (job.Status, []job.Attempt) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	j, err := n.Store().GetJob(ctx, id)
+	if err != nil {
+		return job.Status{}, nil
+	}
+	as, err := n.Store().Attempts(ctx, id)
+	if err != nil {
+		return job.Status{}, nil
+	}
+	return job.Derive(j, as), as
+}
+
+func waitJob(t *testing.T, n *node.Node, id string, limit time.Duration) (job.Status, []job.Attempt) {
+	t.Helper()
+	var st job.Status
+	var as []job.Attempt
+	waitFor(t, "job "+id+" to finish", limit, func() bool {
+		st, as = status(t, n, id)
+		return st.State.Terminal()
+	})
+	return st, as
+}
