@@ -1,0 +1,179 @@
+package agent
+
+import (
+	"container/heap"
+	"sync"
+	"time"
+)
+
+// timers runs callbacks at given times from one goroutine and one heap, so
+// thousands of retries and simulated task ends cost no goroutine each.
+type timers struct {
+	mu   sync.Mutex
+	h    timerHeap
+	seq  uint64
+	wake chan struct{}
+	stop chan struct{}
+	done chan struct{}
+}
+
+type timerItem struct {
+	at  time.Time
+	seq uint64 // FIFO among equal times
+	fn  func()
+}
+
+type timerHeap []timerItem
+
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	if h[i].at.Equal(h[j].at) {
+		return h[i].seq < h[j].seq
+	}
+	return h[i].at.Before(h[j].at)
+}
+func (h timerHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *timerHeap) Push(x any)   { *h = append(*h, x.(timerItem)) }
+func (h *timerHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	old[len(old)-1] = timerItem{}
+	*h = old[:len(old)-1]
+	return it
+}
+
+func newTimers() *timers {
+	t := &timers{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go t.run()
+	return t
+}
+
+// after schedules fn to run once d has passed. Callbacks run one at a time.
+func (t *timers) after(d time.Duration, fn func()) {
+	t.at(time.Now().Add(d), fn)
+}
+
+func (t *timers) at(when time.Time, fn func()) {
+	t.mu.Lock()
+	t.seq++
+	heap.Push(&t.h, timerItem{at: when, seq: t.seq, fn: fn})
+	first := t.h[0].seq == t.seq
+	t.mu.Unlock()
+	if first {
+		select {
+		case t.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (t *timers) close() {
+	close(t.stop)
+	<-t.done
+}
+
+func (t *timers) run() {
+	defer close(t.done)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var due []func()
+	for {
+		t.mu.Lock()
+		now := time.Now()
+		for len(t.h) > 0 && !t.h[0].at.After(now) {
+			due = append(due, heap.Pop(&t.h).(timerItem).fn)
+		}
+		wait := time.Hour
+		if len(t.h) > 0 {
+			wait = t.h[0].at.Sub(now)
+		}
+		t.mu.Unlock()
+		for i, fn := range due {
+			fn()
+			due[i] = nil
+		}
+		due = due[:0]
+		timer.Reset(wait)
+		select {
+		case <-t.stop:
+			return
+		case <-t.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// outbox delivers calls to the master from one goroutine, in order, so the
+// agent never calls the master while holding its own lock.
+type outbox struct {
+	mu     sync.Mutex
+	q      []func()
+	wake   chan struct{}
+	closed bool
+	done   chan struct{}
+}
+
+func newOutbox() *outbox {
+	o := &outbox{wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go o.run()
+	return o
+}
+
+func (o *outbox) push(fn func()) {
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return
+	}
+	o.q = append(o.q, fn)
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close delivers what is queued, then stops.
+func (o *outbox) close() {
+	o.mu.Lock()
+	o.closed = true
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+	<-o.done
+}
+
+func (o *outbox) run() {
+	defer close(o.done)
+	var batch []func()
+	for {
+		o.mu.Lock()
+		batch, o.q = o.q, batch[:0]
+		closed := o.closed
+		o.mu.Unlock()
+		for i, fn := range batch {
+			fn()
+			batch[i] = nil
+		}
+		if closed && len(batch) == 0 {
+			return
+		}
+		if len(batch) == 0 {
+			<-o.wake
+		}
+	}
+}
+
+// flush waits until everything pushed so far has been delivered.
+func (o *outbox) flush() {
+	done := make(chan struct{})
+	o.push(func() { close(done) })
+	o.mu.Lock()
+	closed := o.closed
+	o.mu.Unlock()
+	if !closed {
+		<-done
+	}
+}
