@@ -710,7 +710,7 @@ type task struct {
 	info      mesos.TaskInfo
 	ex        *executorRun
 	delivered bool
-	state     mesos.TaskState   // newest state known to the agent
+	state     mesos.TaskState    // newest state known to the agent
 	statuses  []mesos.TaskStatus // every status received, oldest first
 	pending   []mesos.TaskStatus // unacknowledged updates; the head is in flight
 	received  map[string]struct{}

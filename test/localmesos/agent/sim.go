@@ -39,7 +39,9 @@ func simScript(labels *mesos.Labels) (d time.Duration, code int, err error) {
 
 type labelError struct{ key, value string }
 
-func (e *labelError) Error() string { return "bad value " + strconv.Quote(e.value) + " for label " + e.key }
+func (e *labelError) Error() string {
+	return "bad value " + strconv.Quote(e.value) + " for label " + e.key
+}
 
 // simLaunchLocked plays the executor for each task: TASK_RUNNING now, the
 // scripted terminal state later, both through the reliable update path.

@@ -78,18 +78,18 @@ type cmdExecutor struct {
 	log    *slog.Logger
 	sender calls.Sender
 
-	framework   mesos.FrameworkInfo
-	task        *mesos.TaskInfo
-	taskAcked   bool // an update of the task was acknowledged
-	unacked     map[string]executor.Call_Update
-	cmd         *exec.Cmd
-	pgid        int
-	childDone   chan syscall.WaitStatus
-	killing     bool
-	killTimer   *time.Timer
-	terminal    bool
-	terminalAt  time.Time
-	shutdown    bool
+	framework  mesos.FrameworkInfo
+	task       *mesos.TaskInfo
+	taskAcked  bool // an update of the task was acknowledged
+	unacked    map[string]executor.Call_Update
+	cmd        *exec.Cmd
+	pgid       int
+	childDone  chan syscall.WaitStatus
+	killing    bool
+	killTimer  *time.Timer
+	terminal   bool
+	terminalAt time.Time
+	shutdown   bool
 }
 
 var errDisconnected = errors.New("disconnected from the agent")
