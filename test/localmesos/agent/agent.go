@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -716,6 +717,12 @@ type task struct {
 	received  map[string]struct{}
 	backoff   time.Duration
 	gen       uint64 // invalidates scheduled retries
+
+	// The outbox reads the latest state when it delivers an update, so a
+	// forward still queued carries any newer (terminal) state for free.
+	latest    atomic.Int32
+	acked     uint64        // updates acknowledged so far (= index of the head)
+	forwarded atomic.Uint64 // acked+1 once the current head reached the master
 }
 
 func (t *task) toTask(agentID mesos.AgentID) mesos.Task {
@@ -842,6 +849,7 @@ func (a *Agent) statusLocked(t *task, st mesos.TaskStatus) {
 	}
 	wasTerminal := isTerminal(t.state)
 	t.state = st.GetState()
+	t.latest.Store(int32(t.state))
 	t.statuses = append(t.statuses, st)
 	t.pending = append(t.pending, st)
 	switch {
@@ -851,18 +859,23 @@ func (a *Agent) statusLocked(t *task, st mesos.TaskStatus) {
 			a.forwardHeadLocked(t)
 		}
 		a.armRetryLocked(t)
-	case isTerminal(t.state) && !wasTerminal && a.state == stateUp:
-		// Tell the master the task's latest (terminal) state at once so it
-		// frees the resources; the queued updates follow as acks arrive.
+	case isTerminal(t.state) && !wasTerminal && a.state == stateUp && t.forwarded.Load() == t.acked+1:
+		// The head already reached the master: resend it carrying the
+		// terminal latest state so the master frees the resources now; the
+		// queued updates follow as acknowledgements arrive.
 		a.forwardHeadLocked(t)
 	}
 }
 
 func (a *Agent) forwardHeadLocked(t *task) {
 	st := t.pending[0]
-	latest := t.state
+	seq := t.acked + 1
 	agentID, fwID := a.id, *t.ex.fw.info.ID
-	a.out.push(func() { a.cfg.Master.StatusUpdate(agentID, fwID, st, latest) })
+	a.out.push(func() {
+		t.forwarded.Store(seq)
+		latest := mesos.TaskState(t.latest.Load())
+		a.cfg.Master.StatusUpdate(agentID, fwID, st, latest)
+	})
 }
 
 func (a *Agent) armRetryLocked(t *task) {
@@ -892,6 +905,7 @@ func (a *Agent) acknowledgeLocked(t *task, uuid []byte) {
 	}
 	t.pending[0] = mesos.TaskStatus{}
 	t.pending = t.pending[1:]
+	t.acked++
 	t.gen++
 	if len(t.pending) > 0 {
 		t.backoff = a.cfg.StatusUpdateRetry

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -241,12 +243,14 @@ func (m *fakeMaster) describe() string {
 	return strings.Join(parts, " ")
 }
 
-// statesOf lists the states forwarded for a task, in order, duplicates
-// (retries) included.
+// statesOf lists the distinct updates (by uuid) forwarded for a task, in
+// order; resends of an update are not repeated.
 func (m *fakeMaster) statesOf(task string) []mesos.TaskState {
 	var out []mesos.TaskState
+	seen := map[string]bool{}
 	for _, u := range m.updates {
-		if u.status.TaskID.Value == task {
+		if u.status.TaskID.Value == task && !seen[string(u.status.UUID)] {
+			seen[string(u.status.UUID)] = true
 			out = append(out, u.status.GetState())
 		}
 	}
@@ -292,6 +296,7 @@ func newTestAgent(t *testing.T, m *fakeMaster, mutate func(*Config)) *Agent {
 		WorkDir:           t.TempDir(),
 		Master:            m,
 		StatusUpdateRetry: 10 * time.Second,
+		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if mutate != nil {
 		mutate(&cfg)
