@@ -148,7 +148,7 @@ type Controller struct {
 	throttled        bool
 	demand           float64 // batch CPU demand seen since the throttle
 	calm             int     // samples the allowance has covered demand
-	spike            int     // throttled samples with allocation above allowance
+	spike            int     // samples throttled since the throttle or the last eviction
 }
 
 // New returns a Controller; p must be valid.
@@ -228,12 +228,12 @@ func (c *Controller) Step(in Input) (Decision, error) {
 		ev.Reason = fmt.Sprintf("memory short: business %.0f MB, batch %.0f MB, batch may use %.0f MB", bus.MemMB, batch.MemMB, instantMem)
 	}
 	// A CPU spike that keeps batch throttled below what it was allocated.
-	if c.throttled && in.ReservationKnown && in.Allocated.CPUs > d.Allowance.CPUs+c.p.ThrottleTolerance {
+	if c.throttled {
 		c.spike++
 	} else {
 		c.spike = 0
 	}
-	if c.spike >= c.p.EvictAfter {
+	if c.spike >= c.p.EvictAfter && in.ReservationKnown && in.Allocated.CPUs > d.Allowance.CPUs+c.p.ThrottleTolerance {
 		ev.CPUs = in.Allocated.CPUs - d.Allowance.CPUs
 		r := fmt.Sprintf("cpu spike for %d samples: batch allocated %.2f cpus, may use %.2f", c.spike, in.Allocated.CPUs, d.Allowance.CPUs)
 		if ev.Reason != "" {

@@ -1,0 +1,381 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/gleaner-project/gleaner/monitor/policy"
+	"github.com/gleaner-project/gleaner/monitor/reserver"
+	"github.com/gleaner-project/gleaner/monitor/sampler"
+	"github.com/gleaner-project/gleaner/monitor/throttle"
+)
+
+// Run runs a monitor until ctx ends. On the way out it lifts the throttle
+// and revokes the heartbeat lease; the reservation stays for the next
+// monitor to reconcile.
+func Run(ctx context.Context, cfg Config) error {
+	m, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	return m.Run(ctx)
+}
+
+// Monitor is one running monitor; New checks its Config.
+type Monitor struct {
+	cfg      Config
+	log      *slog.Logger
+	sampler  *sampler.Sampler
+	ctrl     *policy.Controller
+	res      reserver.Reservations
+	thr      throttle.Throttler
+	etcd     *clientv3.Client
+	ownEtcd  bool
+	link     *etcdLink
+	metrics  *metrics
+	listener net.Listener
+
+	now func() time.Time // the clock (tests drive their own)
+
+	mu     sync.Mutex
+	status Status
+	lastOK time.Time
+
+	// loop state
+	state       reserver.State
+	haveState   bool
+	stateAt     time.Time
+	retryAt     time.Time // after a partial or refused change
+	throttled   bool
+	throttleAt  float64
+	evPending   bool
+	lastErr     error
+	lastErrKind string
+}
+
+// New builds a monitor: validates cfg, opens the sampler, the throttler,
+// the operator client and etcd, and binds the HTTP listener.
+func New(cfg Config) (*Monitor, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("monitor config: %w", err)
+	}
+	m := &Monitor{cfg: cfg, now: time.Now, log: cfg.Logger.With("component", "monitor", "agent", cfg.AgentHostname)}
+	m.sampler, err = sampler.New(sampler.Config{ProcRoot: cfg.ProcRoot, SysRoot: cfg.SysRoot, CgroupRoot: cfg.CgroupRoot, CgroupParent: cfg.CgroupParent})
+	if err != nil {
+		return nil, fmt.Errorf("monitor sampler: %w", err)
+	}
+	if m.ctrl, err = policy.New(cfg.Policy); err != nil {
+		return nil, err
+	}
+	m.res = cfg.Reservations
+	if m.res == nil {
+		secret, err := readSecret(cfg.SecretFile)
+		if err != nil {
+			return nil, err
+		}
+		if m.res, err = reserver.New(reserver.Config{MasterURL: cfg.MasterURL, Hostname: cfg.AgentHostname, Role: cfg.Role, Principal: cfg.Principal, Secret: secret}); err != nil {
+			return nil, fmt.Errorf("monitor operator client: %w", err)
+		}
+	}
+	m.thr = cfg.Throttler
+	if m.thr == nil && !cfg.NoThrottle {
+		root := cfg.CgroupRoot
+		if root == "" {
+			root = "/sys/fs/cgroup"
+		}
+		c, err := throttle.NewCgroup(root, cfg.CgroupParent)
+		if err != nil {
+			return nil, fmt.Errorf("monitor throttle (use NoThrottle on hosts without cgroups): %w", err)
+		}
+		m.thr = c
+	}
+	m.etcd = cfg.Etcd
+	if m.etcd == nil {
+		m.etcd, err = clientv3.New(clientv3.Config{Endpoints: cfg.EtcdEndpoints, DialTimeout: 5 * time.Second, Logger: nopZap()})
+		if err != nil {
+			return nil, fmt.Errorf("monitor etcd client: %w", err)
+		}
+		m.ownEtcd = true
+	}
+	m.link = &etcdLink{cli: m.etcd, hbKey: HeartbeatKey(cfg.EtcdPrefix, cfg.AgentHostname), evKey: EvictionKey(cfg.EtcdPrefix, cfg.AgentHostname), ttl: cfg.HeartbeatTTL, hostname: cfg.AgentHostname}
+	m.metrics = newMetrics(cfg.AgentHostname, cfg.Role)
+	if cfg.Listen != "" {
+		if m.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
+			m.closeEtcd()
+			return nil, fmt.Errorf("monitor listen: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// Addr is the HTTP listener's address (nil without Listen).
+func (m *Monitor) Addr() net.Addr {
+	if m.listener == nil {
+		return nil
+	}
+	return m.listener.Addr()
+}
+
+// Status returns the latest heartbeat record.
+func (m *Monitor) Status() Status {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.status
+}
+
+// Handler serves /metrics and /healthz.
+func (m *Monitor) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		m.mu.Lock()
+		last, st := m.lastOK, m.status
+		m.mu.Unlock()
+		if last.IsZero() || m.now().Sub(last) > 3*m.cfg.Interval+time.Second {
+			http.Error(w, fmt.Sprintf("no sample since %v: %s", last.Format(time.RFC3339), st.LastError), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	return mux
+}
+
+// Run samples every Interval until ctx ends.
+func (m *Monitor) Run(ctx context.Context) error {
+	defer m.closeEtcd()
+	var srv *http.Server
+	if m.listener != nil {
+		srv = &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.log.Error("metrics server", "error", err)
+			}
+		}()
+	}
+	m.log.Info("monitor started", "master", m.cfg.MasterURL, "role", m.cfg.Role, "interval", m.cfg.Interval, "cgroup_parent", m.cfg.CgroupParent)
+	// Prime the CPU counters so the first tick has an interval to measure.
+	if _, _, err := m.sampler.Sample(ctx); err != nil {
+		m.log.Warn("first sample", "error", err)
+	}
+	t := time.NewTicker(m.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			m.shutdown(srv)
+			return nil
+		case <-t.C:
+			m.Tick(ctx)
+		}
+	}
+}
+
+func (m *Monitor) shutdown(srv *http.Server) {
+	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if m.thr != nil && m.throttled {
+		if err := m.thr.Lift(); err != nil {
+			m.log.Warn("lift throttle on exit", "error", err)
+		}
+	}
+	m.link.close(cctx)
+	if srv != nil {
+		_ = srv.Shutdown(cctx)
+	}
+	m.log.Info("monitor stopped")
+}
+
+func (m *Monitor) closeEtcd() {
+	if m.ownEtcd && m.etcd != nil {
+		_ = m.etcd.Close()
+		m.etcd = nil
+	}
+}
+
+// fail records an error of a stage.
+func (m *Monitor) fail(stage string, err error) {
+	m.metrics.errors.WithLabelValues(stage).Inc()
+	m.lastErr, m.lastErrKind = err, stage
+	m.log.Warn("monitor "+stage, "error", err)
+}
+
+// Tick takes one sample and acts on it: throttle first, then evictions,
+// then the reservation, then the heartbeat. Exported for tests and
+// benchmarks that drive the loop themselves.
+func (m *Monitor) Tick(ctx context.Context) {
+	start := m.now()
+	wall := time.Now()
+	defer func() { m.metrics.sampleDuration.Observe(time.Since(wall).Seconds()) }()
+	m.lastErr = nil
+	smp, ok, err := m.sampler.Sample(ctx)
+	if err != nil {
+		m.fail("sample", err)
+		m.publish(ctx, Status{Time: start}, false)
+		return
+	}
+	if !ok {
+		return
+	}
+	m.metrics.samples.Inc()
+	if m.cfg.CapacityCPUs > 0 {
+		smp.Capacity.CPUs = m.cfg.CapacityCPUs
+	}
+	if m.cfg.CapacityMemMB > 0 {
+		smp.Capacity.MemMB = m.cfg.CapacityMemMB
+	}
+
+	// The master's view: on start, after errors, and every ReconcileInterval.
+	if !m.haveState || m.now().Sub(m.stateAt) >= m.cfg.ReconcileInterval {
+		st, err := m.res.State(ctx)
+		if err != nil {
+			m.fail("master", err)
+			if m.haveState {
+				m.haveState = false
+				m.ctrl.Reset()
+			}
+		} else {
+			if !m.haveState {
+				m.log.Info("reconciled with master", "agent_id", st.AgentID, "reserved_cpus", st.Reserved.CPUs, "reserved_mem_mb", st.Reserved.MemMB)
+			}
+			m.state, m.haveState, m.stateAt = st, true, m.now()
+		}
+	}
+
+	in := policy.Input{
+		Capacity: smp.Capacity, Business: smp.Business, Batch: smp.Batch,
+		ReservationKnown: m.haveState,
+		Reserved:         m.state.Reserved, Allocated: m.state.Allocated, Limit: m.state.Total,
+		EvictionPending: m.evPending,
+	}
+	d, err := m.ctrl.Step(in)
+	m.log.Debug("decision", "in", in, "d", d)
+	if err != nil {
+		m.fail("sample", err)
+		m.publish(ctx, Status{Time: start}, false)
+		return
+	}
+
+	// (1) CPU throttle, at once.
+	m.applyThrottle(d)
+
+	// (2) Evictions.
+	if d.Evict != nil {
+		req, created, err := m.link.requestEviction(ctx, *d.Evict, m.now())
+		switch {
+		case err != nil:
+			m.fail("etcd", err)
+		case created:
+			m.evPending = true
+			m.metrics.evictionsRequested.Inc()
+			m.log.Info("eviction requested", "id", req.ID, "cpus", req.CPUs, "mem_mb", req.MemMB, "reason", req.Reason)
+		default:
+			m.evPending = true
+		}
+	}
+
+	// (3) The reservation follows the target (only free resources move).
+	if m.haveState && differs(d.Target, m.state.Reserved) && !m.now().Before(m.retryAt) {
+		res, err := m.res.Apply(ctx, d.Target)
+		if res.Before.AgentID != "" {
+			m.state, m.stateAt = res.Before, m.now()
+			m.state.Reserved = res.Reserved
+		}
+		for _, op := range res.Done {
+			m.metrics.reservationOps.WithLabelValues(op.Kind.String(), op.Name).Inc()
+			m.log.Info("reservation changed", "op", op.Kind.String(), "resource", op.Name, "amount", op.Amount, "target_cpus", d.Target.CPUs, "target_mem_mb", d.Target.MemMB)
+		}
+		if res.Partial || (err == nil && len(res.Done) == 0) {
+			m.retryAt = m.now().Add(m.cfg.ReconcileInterval)
+		}
+		if err != nil {
+			m.fail("reserve", err)
+			if !errors.Is(err, reserver.ErrConflict) {
+				m.haveState = false // re-read before trying again
+				m.ctrl.Reset()
+			}
+		}
+	}
+
+	st := Status{
+		Time: start, Capacity: smp.Capacity, Business: smp.Business, Batch: smp.Batch,
+		Allowance: d.Allowance, Target: d.Target, Reserved: m.state.Reserved,
+		Throttled: m.throttled, ThrottleCPUs: m.throttleAt,
+	}
+	m.publish(ctx, st, true)
+}
+
+// applyThrottle writes the cap when it changes, and lifts it.
+func (m *Monitor) applyThrottle(d policy.Decision) {
+	if m.thr == nil {
+		return
+	}
+	switch {
+	case d.Throttle && (!m.throttled || math.Abs(d.ThrottleCPUs-m.throttleAt) >= 0.01):
+		if err := m.thr.Set(d.ThrottleCPUs); err != nil {
+			m.fail("throttle", err)
+			return
+		}
+		if !m.throttled {
+			m.log.Info("batch cpu throttled", "cpus", d.ThrottleCPUs)
+		}
+		m.throttled, m.throttleAt = true, d.ThrottleCPUs
+	case !d.Throttle && m.throttled:
+		if err := m.thr.Lift(); err != nil {
+			m.fail("throttle", err)
+			return
+		}
+		m.log.Info("batch cpu throttle lifted")
+		m.throttled, m.throttleAt = false, 0
+	}
+}
+
+// publish completes the status, writes the heartbeat and the metrics.
+func (m *Monitor) publish(ctx context.Context, st Status, ok bool) {
+	st.Hostname, st.Role, st.AgentID = m.cfg.AgentHostname, m.cfg.Role, m.state.AgentID
+	if !ok {
+		m.mu.Lock()
+		prev := m.status
+		m.mu.Unlock()
+		prev.Time = st.Time
+		st = prev
+		st.Hostname, st.Role = m.cfg.AgentHostname, m.cfg.Role
+	}
+	st.Throttled, st.ThrottleCPUs = m.throttled, m.throttleAt
+	if m.lastErr != nil {
+		st.LastError = m.lastErrKind + ": " + m.lastErr.Error()
+	}
+	st.EvictionPending = m.evPending
+	pending, err := m.link.beat(ctx, st)
+	if err != nil {
+		m.fail("etcd", err)
+	} else {
+		m.evPending = pending
+		st.EvictionPending = pending
+	}
+	if ok {
+		m.metrics.observe(st)
+	}
+	m.mu.Lock()
+	m.status = st
+	if ok {
+		m.lastOK = st.Time
+	}
+	m.mu.Unlock()
+}
+
+// differs: the target and the reservation differ by at least the
+// reservation granularity (0.01 cpus, 1 MB).
+func differs(a, b policy.Resources) bool {
+	return math.Abs(a.CPUs-b.CPUs) >= 0.01-1e-9 || math.Abs(a.MemMB-b.MemMB) >= 1-1e-9
+}
