@@ -145,6 +145,7 @@ type Framework struct {
 	fwID      atomic.Value // string
 	caller    calls.Caller
 	connected atomic.Bool
+	subs      atomic.Int64
 	revive    chan struct{}
 
 	mu         sync.Mutex
@@ -187,6 +188,9 @@ func New(cfg Config, st store.Store, eng *engine.Engine) *Framework {
 
 // Connected reports whether the framework is subscribed.
 func (f *Framework) Connected() bool { return f.connected.Load() }
+
+// Subscriptions counts SUBSCRIBED events received in this term.
+func (f *Framework) Subscriptions() int64 { return f.subs.Load() }
 
 // FrameworkID is the current Mesos framework id ("" before the first subscribe).
 func (f *Framework) FrameworkID() string { return f.fwID.Load().(string) }
@@ -364,6 +368,7 @@ func (f *Framework) onSubscribed(ctx context.Context, e *scheduler.Event) error 
 	f.suppressed = false
 	f.mu.Unlock()
 	f.connected.Store(true)
+	f.subs.Add(1)
 	f.log.Info("subscribed to mesos", "framework", id)
 	// Explicit reconciliation of every attempt Gleaner believes active.
 	go f.reconcileExplicit(context.WithoutCancel(ctx))

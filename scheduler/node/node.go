@@ -196,6 +196,14 @@ func (n *Node) Subscribed() bool {
 	return t != nil && t.fw.Connected()
 }
 
+// Subscriptions counts SUBSCRIBED events in the current term (0 when not leading).
+func (n *Node) Subscriptions() int64 {
+	if t := n.current(); t != nil {
+		return t.fw.Subscriptions()
+	}
+	return 0
+}
+
 // LeaderURL is the API URL the current leader advertised.
 func (n *Node) LeaderURL(ctx context.Context) string {
 	v, _ := leader.Current(ctx, n.cli, n.cfg.Prefix)
