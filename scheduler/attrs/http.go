@@ -1,0 +1,331 @@
+package attrs
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/placement"
+)
+
+// AgentInfo is what the scheduler knows of an agent from Mesos (its last
+// offer or agent info).
+type AgentInfo struct {
+	Hostname   string            `json:"hostname"`
+	AgentID    string            `json:"agent_id,omitempty"`
+	MesosAttrs map[string]string `json:"mesos_attributes"`
+	// Resources is the agent's size; Reserved and Unreserved what its last
+	// offer held for the role and unreserved.
+	Resources  placement.Resources `json:"resources"`
+	Reserved   placement.Resources `json:"reserved"`
+	Unreserved placement.Resources `json:"unreserved"`
+	LastOffer  time.Time           `json:"last_offer,omitzero"`
+}
+
+// AgentSource is implemented by the scheduler: the agents it knows.
+type AgentSource interface {
+	Agents() []AgentInfo
+}
+
+// AgentView is one row of GET /v1/agents.
+type AgentView struct {
+	AgentInfo
+	EtcdAttrs     map[string]string `json:"etcd_attributes"`
+	Attributes    map[string]string `json:"attributes"` // merged, etcd wins
+	Monitor       json.RawMessage   `json:"monitor"`
+	MonitorSilent bool              `json:"monitor_silent"`
+}
+
+// HandlerConfig configures NewHandler.
+type HandlerConfig struct {
+	Store *Store
+	// Source may be nil (then only etcd's view is shown).
+	Source AgentSource
+	// Tokens maps bearer token → the name recorded in history. When empty,
+	// writes are open and recorded as "anonymous".
+	Tokens map[string]string
+	Log    *slog.Logger
+	// Timeout bounds each etcd call; default 5s.
+	Timeout time.Duration
+}
+
+type handler struct {
+	cfg HandlerConfig
+	mux *http.ServeMux
+}
+
+// NewHandler serves:
+//
+//	GET    /v1/agents
+//	GET    /v1/agents/{hostname}
+//	GET    /v1/agents/{hostname}/attributes
+//	PUT    /v1/agents/{hostname}/attributes          (JSON object string → string)
+//	PATCH  /v1/agents/{hostname}/attributes          (merge patch: null removes)
+//	DELETE /v1/agents/{hostname}/attributes/{key...}
+//	GET    /v1/agents/{hostname}/attributes/history
+//
+// Errors are JSON {error, field}; writes need a bearer token when tokens
+// are configured.
+func NewHandler(cfg HandlerConfig) http.Handler {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	h := &handler{cfg: cfg, mux: http.NewServeMux()}
+	h.mux.HandleFunc("GET /v1/agents", h.list)
+	h.mux.HandleFunc("GET /v1/agents/{hostname}", h.getAgent)
+	h.mux.HandleFunc("GET /v1/agents/{hostname}/attributes", h.getAttrs)
+	h.mux.HandleFunc("PUT /v1/agents/{hostname}/attributes", h.write(h.put))
+	h.mux.HandleFunc("PATCH /v1/agents/{hostname}/attributes", h.write(h.patch))
+	h.mux.HandleFunc("DELETE /v1/agents/{hostname}/attributes/{key...}", h.write(h.del))
+	h.mux.HandleFunc("GET /v1/agents/{hostname}/attributes/history", h.history)
+	return h
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+type apiError struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var fe *FieldError
+	switch {
+	case errors.As(err, &fe):
+		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error(), Field: fe.Field})
+	case errors.Is(err, ErrNotFound):
+		writeJSON(w, http.StatusNotFound, apiError{Error: err.Error(), Field: "key"})
+	default:
+		h.cfg.Log.Error("agents api", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: err.Error()})
+	}
+}
+
+func (h *handler) ctx(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), h.cfg.Timeout)
+}
+
+// who authenticates a write; ok is false when it was refused (answered).
+func (h *handler) who(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if len(h.cfg.Tokens) == 0 {
+		return "anonymous", true
+	}
+	tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if found {
+		tok = strings.TrimSpace(tok)
+		name, match := "", 0
+		for t, n := range h.cfg.Tokens {
+			if subtle.ConstantTimeCompare([]byte(t), []byte(tok)) == 1 {
+				name, match = n, 1
+			}
+		}
+		if match == 1 && tok != "" {
+			if name == "" {
+				name = "anonymous"
+			}
+			return name, true
+		}
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="gleaner"`)
+	writeJSON(w, http.StatusUnauthorized, apiError{Error: "a valid bearer token is required to change attributes", Field: "Authorization"})
+	return "", false
+}
+
+type writeFunc func(ctx context.Context, r *http.Request, host, who string) (Change, error)
+
+func (h *handler) write(f writeFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		who, ok := h.who(w, r)
+		if !ok {
+			return
+		}
+		host := r.PathValue("hostname")
+		if err := ValidateHostname(host); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		ctx, cancel := h.ctx(r)
+		defer cancel()
+		ch, err := f(ctx, r, host, who)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.cfg.Log.Info("agent attributes changed", "host", host, "who", who, "op", ch.Op, "changes", len(ch.Diffs))
+		writeJSON(w, http.StatusOK, ch)
+	}
+}
+
+const maxBody = 64 << 10
+
+func decodeBody(r *http.Request, v any) error {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return &FieldError{Field: "body", Msg: "read: " + err.Error()}
+	}
+	if len(b) > maxBody {
+		return &FieldError{Field: "body", Msg: fmt.Sprintf("larger than %d bytes", maxBody)}
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return &FieldError{Field: "body", Msg: "must be a JSON object of string keys to string values: " + err.Error()}
+	}
+	return nil
+}
+
+func (h *handler) put(ctx context.Context, r *http.Request, host, who string) (Change, error) {
+	var m map[string]string
+	if err := decodeBody(r, &m); err != nil {
+		return Change{}, err
+	}
+	if m == nil {
+		return Change{}, &FieldError{Field: "body", Msg: "must be a JSON object, not null"}
+	}
+	return h.cfg.Store.Put(ctx, host, m, who)
+}
+
+func (h *handler) patch(ctx context.Context, r *http.Request, host, who string) (Change, error) {
+	var m map[string]*string
+	if err := decodeBody(r, &m); err != nil {
+		return Change{}, err
+	}
+	if m == nil {
+		return Change{}, &FieldError{Field: "body", Msg: "must be a JSON object, not null"}
+	}
+	return h.cfg.Store.Patch(ctx, host, m, who)
+}
+
+func (h *handler) del(ctx context.Context, r *http.Request, host, who string) (Change, error) {
+	key := r.PathValue("key")
+	if err := ValidateKey(key); err != nil {
+		return Change{}, &FieldError{Field: "key", Msg: err.(*FieldError).Msg}
+	}
+	return h.cfg.Store.Delete(ctx, host, key, who)
+}
+
+func (h *handler) getAttrs(w http.ResponseWriter, r *http.Request) {
+	host := r.PathValue("hostname")
+	ctx, cancel := h.ctx(r)
+	defer cancel()
+	m, rev, err := h.cfg.Store.Get(ctx, host)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"hostname": host, "attributes": m, "revision": rev})
+}
+
+func (h *handler) history(w http.ResponseWriter, r *http.Request) {
+	host := r.PathValue("hostname")
+	limit := 0
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			h.fail(w, r, &FieldError{Field: "limit", Msg: fmt.Sprintf("must be a positive integer, got %q", s)})
+			return
+		}
+		limit = n
+	}
+	ctx, cancel := h.ctx(r)
+	defer cancel()
+	hist, err := h.cfg.Store.History(ctx, host, limit)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"hostname": host, "changes": hist})
+}
+
+// views joins the scheduler's agents with etcd attributes and monitors.
+func (h *handler) views(ctx context.Context) ([]AgentView, error) {
+	all, _, err := h.cfg.Store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mons, err := h.cfg.Store.Monitors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byHost := map[string]*AgentView{}
+	if h.cfg.Source != nil {
+		for _, a := range h.cfg.Source.Agents() {
+			byHost[a.Hostname] = &AgentView{AgentInfo: a}
+		}
+	}
+	for host := range all {
+		if _, ok := byHost[host]; !ok {
+			byHost[host] = &AgentView{AgentInfo: AgentInfo{Hostname: host}}
+		}
+	}
+	out := make([]AgentView, 0, len(byHost))
+	for host, v := range byHost {
+		v.EtcdAttrs = all[host]
+		if v.EtcdAttrs == nil {
+			v.EtcdAttrs = map[string]string{}
+		}
+		if v.MesosAttrs == nil {
+			v.MesosAttrs = map[string]string{}
+		}
+		v.Attributes = placement.MergeAttrs(v.MesosAttrs, v.EtcdAttrs)
+		v.Monitor = mons[host]
+		v.MonitorSilent = v.Monitor == nil
+		if v.Monitor == nil {
+			v.Monitor = json.RawMessage("null")
+		}
+		out = append(out, *v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Hostname < out[j].Hostname })
+	return out, nil
+}
+
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := h.ctx(r)
+	defer cancel()
+	vs, err := h.views(ctx)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"agents": vs})
+}
+
+func (h *handler) getAgent(w http.ResponseWriter, r *http.Request) {
+	host := r.PathValue("hostname")
+	if err := ValidateHostname(host); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ctx, cancel := h.ctx(r)
+	defer cancel()
+	vs, err := h.views(ctx)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	for _, v := range vs {
+		if v.Hostname == host {
+			writeJSON(w, http.StatusOK, v)
+			return
+		}
+	}
+	writeJSON(w, http.StatusNotFound, apiError{Error: "agent " + host + " is not known", Field: "hostname"})
+}

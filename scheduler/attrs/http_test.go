@@ -1,0 +1,308 @@
+package attrs
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/placement"
+	"github.com/gleaner-project/gleaner/test/etcdtest"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+type fakeSource []AgentInfo
+
+func (f fakeSource) Agents() []AgentInfo { return f }
+
+type env struct {
+	cli   *clientv3.Client
+	store *Store
+	srv   *httptest.Server
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	s := etcdtest.Start(t)
+	cli := etcdtest.NewClient(t, s)
+	st := NewStore(cli, "/test/")
+	src := fakeSource{{Hostname: "h1", AgentID: "a1", MesosAttrs: map[string]string{"zone": "mesos-zone", "rack": "r1"},
+		Resources: placement.Resources{CPUs: 8, Mem: 8192}, Unreserved: placement.Resources{CPUs: 6, Mem: 4096},
+		Reserved: placement.Resources{CPUs: 2, Mem: 1024}}}
+	srv := httptest.NewServer(NewHandler(HandlerConfig{Store: st, Source: src,
+		Tokens: map[string]string{"s3cret": "alice", "other": "bob"}}))
+	t.Cleanup(srv.Close)
+	return &env{cli: cli, store: st, srv: srv}
+}
+
+func (e *env) do(t *testing.T, method, path, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s %s: non-JSON answer %d %q", method, path, resp.StatusCode, b)
+	}
+	return resp.StatusCode, m
+}
+
+func TestAttributesHTTP(t *testing.T) {
+	e := newEnv(t)
+	const p = "/v1/agents/h1/attributes"
+
+	code, m := e.do(t, "GET", p, "", "")
+	if code != 200 || len(m["attributes"].(map[string]any)) != 0 {
+		t.Fatalf("empty get: %d %v", code, m)
+	}
+	if code, m = e.do(t, "PUT", p, "", `{"zone":"a"}`); code != 401 || m["error"] == "" {
+		t.Fatalf("no token: %d %v", code, m)
+	}
+	if code, _ = e.do(t, "PUT", p, "wrong", `{"zone":"a"}`); code != 401 {
+		t.Fatalf("bad token: %d", code)
+	}
+	if code, m = e.do(t, "PUT", p, "s3cret", `{"zone":"a","ssd":"true"}`); code != 200 || m["who"] != "alice" {
+		t.Fatalf("put: %d %v", code, m)
+	}
+	if code, m = e.do(t, "PATCH", p, "other", `{"zone":"b","ssd":null,"gpu":"a100"}`); code != 200 || m["who"] != "bob" {
+		t.Fatalf("patch: %d %v", code, m)
+	}
+	code, m = e.do(t, "GET", p, "", "")
+	got := m["attributes"].(map[string]any)
+	if code != 200 || len(got) != 2 || got["zone"] != "b" || got["gpu"] != "a100" {
+		t.Fatalf("after patch: %v", got)
+	}
+	rev := m["revision"]
+
+	// Bad edits: 400 naming the field, and nothing changes.
+	bad := []struct{ method, path, body, field string }{
+		{"PUT", p, `{"Zone":"a"}`, "attributes.Zone"},
+		{"PUT", p, `{"zone":"` + strings.Repeat("v", 300) + `"}`, "attributes.zone"},
+		{"PUT", p, `{"zone":"a\u0007"}`, "attributes.zone"},
+		{"PUT", p, `{"zone":1}`, "body"},
+		{"PUT", p, `["zone"]`, "body"},
+		{"PUT", p, `null`, "body"},
+		{"PATCH", p, `{"ok":"1","bad key":"x"}`, "attributes.bad key"},
+		{"PATCH", p, `{"hostname":"x"}`, "attributes.hostname"},
+		{"PUT", "/v1/agents/bad%20host/attributes", `{"zone":"a"}`, "hostname"},
+		{"DELETE", p + "/Bad", ``, "key"},
+	}
+	for _, b := range bad {
+		code, m := e.do(t, b.method, b.path, "s3cret", b.body)
+		if code != 400 || m["field"] != b.field || m["error"] == "" {
+			t.Errorf("%s %s %s: %d %v, want 400 field %s", b.method, b.path, b.body, code, m, b.field)
+		}
+	}
+	if code, m = e.do(t, "DELETE", p+"/nope", "s3cret", ""); code != 404 {
+		t.Fatalf("delete missing: %d %v", code, m)
+	}
+	if _, m = e.do(t, "GET", p, "", ""); m["revision"] != rev {
+		t.Fatalf("bad edits changed the revision: %v → %v", rev, m["revision"])
+	}
+
+	if code, m = e.do(t, "DELETE", p+"/gpu", "s3cret", ""); code != 200 {
+		t.Fatalf("delete: %d %v", code, m)
+	}
+	// Keys with a slash go through the {key...} route.
+	if code, _ = e.do(t, "PATCH", p, "s3cret", `{"rack/row":"7"}`); code != 200 {
+		t.Fatal(code)
+	}
+	if code, _ = e.do(t, "DELETE", p+"/rack/row", "s3cret", ""); code != 200 {
+		t.Fatal(code)
+	}
+
+	// History: every change, who, old → new; bad edits left no trace.
+	code, m = e.do(t, "GET", p+"/history", "", "")
+	changes := m["changes"].([]any)
+	if code != 200 || len(changes) != 5 {
+		t.Fatalf("history: %d %d changes: %v", code, len(changes), m)
+	}
+	want := []struct{ who, op string }{{"alice", "put"}, {"bob", "patch"}, {"alice", "delete"}, {"alice", "patch"}, {"alice", "delete"}}
+	for i, w := range want {
+		c := changes[i].(map[string]any)
+		if c["who"] != w.who || c["op"] != w.op {
+			t.Fatalf("change %d: %v", i, c)
+		}
+	}
+	second := changes[1].(map[string]any)["diffs"].([]any)
+	if len(second) != 3 {
+		t.Fatalf("patch diffs: %v", second)
+	}
+	// sorted by key: gpu (added), ssd (removed), zone (a → b)
+	d0, d1, d2 := second[0].(map[string]any), second[1].(map[string]any), second[2].(map[string]any)
+	if d0["key"] != "gpu" || d0["old"] != nil || d0["new"] != "a100" || d1["key"] != "ssd" || d1["new"] != nil || d2["old"] != "a" || d2["new"] != "b" {
+		t.Fatalf("diffs %v", second)
+	}
+	if _, m = e.do(t, "GET", p+"/history?limit=2", "", ""); len(m["changes"].([]any)) != 2 {
+		t.Fatalf("limit: %v", m)
+	}
+	if code, m = e.do(t, "GET", p+"/history?limit=x", "", ""); code != 400 || m["field"] != "limit" {
+		t.Fatalf("bad limit: %d %v", code, m)
+	}
+}
+
+func TestOpenWritesAreAnonymous(t *testing.T) {
+	s := etcdtest.Start(t)
+	st := NewStore(etcdtest.NewClient(t, s), "")
+	srv := httptest.NewServer(NewHandler(HandlerConfig{Store: st}))
+	defer srv.Close()
+	req, _ := http.NewRequest("PUT", srv.URL+"/v1/agents/h9/attributes", strings.NewReader(`{"zone":"a"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatal(resp.StatusCode)
+	}
+	h, err := st.History(context.Background(), "h9", 0)
+	if err != nil || len(h) != 1 || h[0].Who != "anonymous" {
+		t.Fatalf("%v %+v", err, h)
+	}
+	// The key layout others rely on.
+	r, err := etcdtest.NewClient(t, s).Get(context.Background(), "/gleaner/agents/h9/attributes")
+	if err != nil || len(r.Kvs) != 1 || string(r.Kvs[0].Value) != `{"zone":"a"}` {
+		t.Fatalf("stored %v %v", err, r)
+	}
+}
+
+func TestAgentsList(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.store.Put(ctx, "h1", map[string]string{"zone": "etcd-zone"}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Put(ctx, "h2", map[string]string{"gpu": "yes"}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	lease, err := e.cli.Grant(ctx, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cli.Put(ctx, "/test/monitors/h1", `{"at":"2026-01-01T00:00:00Z","cpu_idle":0.7}`, clientv3.WithLease(lease.ID)); err != nil {
+		t.Fatal(err)
+	}
+	code, m := e.do(t, "GET", "/v1/agents", "", "")
+	agents := m["agents"].([]any)
+	if code != 200 || len(agents) != 2 {
+		t.Fatalf("%d %v", code, m)
+	}
+	h1, h2 := agents[0].(map[string]any), agents[1].(map[string]any)
+	if h1["hostname"] != "h1" || h1["agent_id"] != "a1" {
+		t.Fatalf("h1 %v", h1)
+	}
+	merged := h1["attributes"].(map[string]any)
+	if merged["zone"] != "etcd-zone" || merged["rack"] != "r1" || h1["mesos_attributes"].(map[string]any)["zone"] != "mesos-zone" {
+		t.Fatalf("merge (etcd wins): %v", h1)
+	}
+	if h1["monitor_silent"] != false || h1["monitor"].(map[string]any)["cpu_idle"] != 0.7 {
+		t.Fatalf("monitor %v", h1["monitor"])
+	}
+	if h1["reserved"].(map[string]any)["cpus"] != 2.0 || h1["resources"].(map[string]any)["mem"] != 8192.0 {
+		t.Fatalf("resources %v", h1)
+	}
+	if h2["hostname"] != "h2" || h2["monitor_silent"] != true || h2["monitor"] != nil {
+		t.Fatalf("h2 %v", h2)
+	}
+	if code, m = e.do(t, "GET", "/v1/agents/h2", "", ""); code != 200 || m["hostname"] != "h2" {
+		t.Fatalf("one agent: %d %v", code, m)
+	}
+	if code, m = e.do(t, "GET", "/v1/agents/h7", "", ""); code != 404 || m["field"] != "hostname" {
+		t.Fatalf("unknown agent: %d %v", code, m)
+	}
+	// Monitor lease expiry → silent.
+	if _, err := e.cli.Revoke(ctx, lease.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, m = e.do(t, "GET", "/v1/agents/h1", "", "")
+	if m["monitor_silent"] != true {
+		t.Fatalf("after revoke %v", m)
+	}
+}
+
+func TestWatcher(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := e.store.Put(ctx, "h1", map[string]string{"zone": "a"}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	w := NewWatcher(e.store, nil)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	select {
+	case <-w.Ready():
+	case <-time.After(20 * time.Second):
+		t.Fatal("watcher not ready")
+	}
+	if w.Attrs("h1")["zone"] != "a" {
+		t.Fatalf("initial %v", w.Attrs("h1"))
+	}
+	w.TakeChanged()
+	// await a condition on the watcher, woken by its notifications
+	await := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.After(20 * time.Second)
+		for !cond() {
+			select {
+			case <-w.Changed():
+			case <-time.After(50 * time.Millisecond):
+			case <-deadline:
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	if _, err := e.store.Patch(ctx, "h2", map[string]*string{"gpu": ptr("yes")}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	await("h2 gpu", func() bool { return w.Attrs("h2")["gpu"] == "yes" })
+	if _, err := e.store.Delete(ctx, "h1", "zone", "t"); err != nil {
+		t.Fatal(err)
+	}
+	await("h1 emptied", func() bool { return w.Attrs("h1") == nil })
+	ch := w.TakeChanged()
+	if strings.Join(sorted(ch), ",") != "h1,h2" {
+		t.Fatalf("changed %v", ch)
+	}
+	if _, err := e.cli.Put(ctx, "/test/monitors/h2", `{"ok":true}`); err != nil {
+		t.Fatal(err)
+	}
+	await("monitor", func() bool { _, ok := w.Monitor("h2"); return ok })
+	if len(w.All()) != 1 {
+		t.Fatalf("all %v", w.All())
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
