@@ -1,0 +1,333 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/node"
+	"github.com/gleaner-project/gleaner/scheduler/spec"
+	"github.com/gleaner-project/gleaner/scheduler/store"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Backend is what the API needs from a scheduler node.
+type Backend interface {
+	Submit(ctx context.Context, sp *job.Spec) (*job.Job, error)
+	Kill(ctx context.Context, id string) (*job.Job, error)
+	// Store serves reads (on standbys too).
+	Store() store.Store
+	IsLeader() bool
+	Subscribed() bool
+}
+
+var _ Backend = (*node.Node)(nil)
+
+// Config configures the handler.
+type Config struct {
+	// Token, if set, is required as "Authorization: Bearer <token>" on writes.
+	Token string
+	// MaxBody bounds a submitted spec (default 4 MiB).
+	MaxBody int64
+	Logger  *slog.Logger
+}
+
+// Error is the JSON body of every error response.
+type Error struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+	// Leader is the leader's API URL when a write reached a standby.
+	Leader string `json:"leader,omitempty"`
+}
+
+// Instance is the body of GET /v1/jobs/{id}/tasks/{task}/instances/{index}.
+type Instance struct {
+	Job      string        `json:"job"`
+	Task     string        `json:"task"`
+	Index    int           `json:"index"`
+	State    job.State     `json:"state"`
+	Attempts []AttemptView `json:"attempts"`
+}
+
+// AttemptView is one attempt as the API shows it.
+type AttemptView struct {
+	TaskID   string           `json:"taskId"`
+	Attempt  int              `json:"attempt"`
+	State    job.AttemptState `json:"state"`
+	AgentID  string           `json:"agentId,omitempty"`
+	Hostname string           `json:"hostname,omitempty"`
+	ExitCode *int             `json:"exitCode,omitempty"`
+	Reason   string           `json:"reason,omitempty"`
+	Message  string           `json:"message,omitempty"`
+	Created  time.Time        `json:"created"`
+	Started  *time.Time       `json:"started,omitempty"`
+	Ended    *time.Time       `json:"ended,omitempty"`
+}
+
+type server struct {
+	b   Backend
+	cfg Config
+	log *slog.Logger
+}
+
+// Handler returns the API's http.Handler.
+func Handler(b Backend, cfg Config) http.Handler {
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 4 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &server{b: b, cfg: cfg, log: cfg.Logger}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/jobs", s.auth(s.submit))
+	mux.HandleFunc("GET /v1/jobs", s.list)
+	mux.HandleFunc("GET /v1/jobs/{id}", s.get)
+	mux.HandleFunc("DELETE /v1/jobs/{id}", s.auth(s.kill))
+	mux.HandleFunc("GET /v1/jobs/{id}/watch", s.watch)
+	mux.HandleFunc("GET /v1/jobs/{id}/tasks/{task}/instances/{index}", s.instance)
+	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, http.StatusNotFound, Error{Error: "no such endpoint: " + r.Method + " " + r.URL.Path})
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, code int, e Error) { writeJSON(w, code, e) }
+
+func (s *server) auth(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.cfg.Token)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="gleaner"`)
+				writeErr(w, http.StatusUnauthorized, Error{Error: "missing or wrong bearer token", Field: "Authorization"})
+				return
+			}
+		}
+		h(w, r)
+	}
+}
+
+// backendErr maps backend errors to HTTP answers; a standby redirects
+// writes to the leader (307 keeps method and body).
+func (s *server) backendErr(w http.ResponseWriter, r *http.Request, err error) {
+	var nl *node.NotLeaderError
+	switch {
+	case errors.As(err, &nl):
+		if nl.LeaderURL != "" && r.Header.Get("X-Gleaner-No-Redirect") == "" {
+			w.Header().Set("Location", strings.TrimSuffix(nl.LeaderURL, "/")+r.URL.RequestURI())
+			writeErr(w, http.StatusTemporaryRedirect, Error{Error: err.Error(), Leader: nl.LeaderURL})
+			return
+		}
+		writeErr(w, http.StatusServiceUnavailable, Error{Error: err.Error(), Leader: nl.LeaderURL})
+	case errors.Is(err, store.ErrNotFound):
+		writeErr(w, http.StatusNotFound, Error{Error: err.Error(), Field: "id"})
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, store.ErrNotLeader):
+		writeErr(w, http.StatusServiceUnavailable, Error{Error: err.Error()})
+	default:
+		s.log.Error("api", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeErr(w, http.StatusInternalServerError, Error{Error: err.Error()})
+	}
+}
+
+func (s *server) submit(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxBody+1))
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, Error{Error: "read body: " + err.Error()})
+		return
+	}
+	if int64(len(body)) > s.cfg.MaxBody {
+		writeErr(w, http.StatusRequestEntityTooLarge, Error{Error: fmt.Sprintf("spec larger than %d bytes", s.cfg.MaxBody)})
+		return
+	}
+	sp, err := spec.Parse(body)
+	if err != nil {
+		e := Error{Error: err.Error()}
+		if fe, ok := spec.AsFieldError(err); ok {
+			e.Field = fe.Field
+		}
+		writeErr(w, http.StatusBadRequest, e)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	j, err := s.b.Submit(ctx, sp)
+	if err != nil {
+		s.backendErr(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/jobs/"+j.ID)
+	writeJSON(w, http.StatusCreated, map[string]string{"id": j.ID})
+}
+
+func (s *server) status(ctx context.Context, id string) (job.Status, *job.Job, error) {
+	j, err := s.b.Store().GetJob(ctx, id)
+	if err != nil {
+		return job.Status{}, nil, err
+	}
+	as, err := s.b.Store().Attempts(ctx, id)
+	if err != nil {
+		return job.Status{}, nil, err
+	}
+	return job.Derive(j, as), j, nil
+}
+
+func (s *server) list(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	jobs, err := s.b.Store().ListJobs(ctx)
+	if err != nil {
+		s.backendErr(w, r, err)
+		return
+	}
+	out := make([]job.Status, 0, len(jobs))
+	for _, j := range jobs {
+		as, err := s.b.Store().Attempts(ctx, j.ID)
+		if err != nil {
+			s.backendErr(w, r, err)
+			return
+		}
+		out = append(out, job.Derive(j, as))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) get(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	st, _, err := s.status(ctx, r.PathValue("id"))
+	if err != nil {
+		s.backendErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *server) kill(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	j, err := s.b.Kill(ctx, r.PathValue("id"))
+	if err != nil {
+		s.backendErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"id": j.ID, "state": "killing"})
+}
+
+func (s *server) instance(w http.ResponseWriter, r *http.Request) {
+	id, task := r.PathValue("id"), r.PathValue("task")
+	index, err := strconv.Atoi(r.PathValue("index"))
+	if err != nil || index < 0 {
+		writeErr(w, http.StatusBadRequest, Error{Error: fmt.Sprintf("index %q is not a non-negative integer", r.PathValue("index")), Field: "index"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	j, err := s.b.Store().GetJob(ctx, id)
+	if err != nil {
+		s.backendErr(w, r, err)
+		return
+	}
+	t := j.Task(task)
+	if t == nil {
+		writeErr(w, http.StatusNotFound, Error{Error: fmt.Sprintf("job %s has no task %q", id, task), Field: "task"})
+		return
+	}
+	if index >= t.Instances {
+		writeErr(w, http.StatusNotFound, Error{Error: fmt.Sprintf("task %s has %d instances; no index %d", task, t.Instances, index), Field: "index"})
+		return
+	}
+	as, err := s.b.Store().InstanceAttempts(ctx, id, task, index)
+	if err != nil {
+		s.backendErr(w, r, err)
+		return
+	}
+	out := Instance{Job: id, Task: task, Index: index, State: job.InstanceState(as, t.Retries, j.KillRequested), Attempts: []AttemptView{}}
+	for _, a := range as {
+		v := AttemptView{TaskID: a.TaskID(), Attempt: a.Attempt, State: a.State, AgentID: a.AgentID, Hostname: a.Hostname,
+			ExitCode: a.ExitCode, Reason: a.Reason, Message: a.Message, Created: a.Created}
+		if !a.Started.IsZero() {
+			v.Started = &a.Started
+		}
+		if !a.Ended.IsZero() {
+			v.Ended = &a.Ended
+		}
+		out.Attempts = append(out.Attempts, v)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// watch streams the job's status as JSON lines (application/x-ndjson):
+// one line now, one per change, and the stream ends after a final state.
+func (s *server) watch(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	ctx := r.Context()
+	changed := s.b.Store().Watch(ctx, id)
+	st, _, err := s.status(ctx, id)
+	if err != nil {
+		s.backendErr(w, r, err)
+		return
+	}
+	fl, _ := w.(http.Flusher)
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	var last []byte
+	emit := func(st job.Status) bool {
+		b, _ := json.Marshal(st)
+		if string(b) == string(last) {
+			return true
+		}
+		last = b
+		if err := enc.Encode(st); err != nil {
+			return false
+		}
+		if fl != nil {
+			fl.Flush()
+		}
+		return true
+	}
+	if !emit(st) || st.State.Terminal() {
+		return
+	}
+	// A periodic refresh covers a watch that missed events (etcd restart).
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-tick.C:
+		}
+		st, _, err := s.status(ctx, id)
+		if err != nil {
+			continue
+		}
+		if !emit(st) || st.State.Terminal() {
+			return
+		}
+	}
+}
+
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true, "leader": s.b.IsLeader(), "subscribed": s.b.Subscribed()})
+}

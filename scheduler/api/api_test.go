@@ -1,0 +1,197 @@
+package api
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/node"
+	"github.com/gleaner-project/gleaner/scheduler/store"
+)
+
+type fakeBackend struct {
+	st     *store.Memory
+	leader bool
+	n      int
+}
+
+func (f *fakeBackend) Submit(ctx context.Context, sp *job.Spec) (*job.Job, error) {
+	if !f.leader {
+		return nil, &node.NotLeaderError{LeaderURL: "http://leader:8470"}
+	}
+	f.n++
+	j := &job.Job{ID: sp.Name + "-" + string(rune('0'+f.n)), Spec: *sp, Submitted: time.Now()}
+	return j, f.st.CreateJob(ctx, j)
+}
+
+func (f *fakeBackend) Kill(ctx context.Context, id string) (*job.Job, error) {
+	j, err := f.st.GetJob(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	j.KillRequested = true
+	return j, f.st.UpdateJob(ctx, j)
+}
+func (f *fakeBackend) Store() store.Store { return f.st }
+func (f *fakeBackend) IsLeader() bool     { return f.leader }
+func (f *fakeBackend) Subscribed() bool   { return f.leader }
+
+func setup(t *testing.T, token string) (*fakeBackend, *httptest.Server) {
+	b := &fakeBackend{st: store.NewMemory(), leader: true}
+	srv := httptest.NewServer(Handler(b, Config{Token: token}))
+	t.Cleanup(srv.Close)
+	return b, srv
+}
+
+func do(t *testing.T, method, url, body, token string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(b, &m)
+	return resp, m
+}
+
+const specDoc = "name: etl\ntasks: [{name: a, command: 'true', instances: 3}]"
+
+func TestSubmitGetKill(t *testing.T) {
+	b, srv := setup(t, "s3cret")
+	resp, m := do(t, "POST", srv.URL+"/v1/jobs", specDoc, "s3cret")
+	if resp.StatusCode != 201 || m["id"] != "etl-1" {
+		t.Fatalf("submit: %d %v", resp.StatusCode, m)
+	}
+	resp, m = do(t, "GET", srv.URL+"/v1/jobs/etl-1", "", "")
+	if resp.StatusCode != 200 || m["state"] != "pending" || m["name"] != "etl" {
+		t.Fatalf("get: %d %v", resp.StatusCode, m)
+	}
+	counts := m["tasks"].([]any)[0].(map[string]any)["counts"].(map[string]any)
+	if counts["pending"] != 3.0 {
+		t.Fatalf("counts = %v", counts)
+	}
+	code := 0
+	b.st.PutAttempts(context.Background(), []job.Attempt{{Job: "etl-1", Task: "a", Index: 1, State: job.AttemptSucceeded, ExitCode: &code, Hostname: "h1"}})
+	resp, m = do(t, "GET", srv.URL+"/v1/jobs/etl-1/tasks/a/instances/1", "", "")
+	if resp.StatusCode != 200 || m["state"] != "succeeded" {
+		t.Fatalf("instance: %d %v", resp.StatusCode, m)
+	}
+	at := m["attempts"].([]any)[0].(map[string]any)
+	if at["taskId"] != "etl-1.a.1.0" || at["hostname"] != "h1" || at["exitCode"] != 0.0 {
+		t.Fatalf("attempt = %v", at)
+	}
+	resp, m = do(t, "GET", srv.URL+"/v1/jobs", "", "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("list: %d", resp.StatusCode)
+	}
+	resp, _ = do(t, "DELETE", srv.URL+"/v1/jobs/etl-1", "", "s3cret")
+	if resp.StatusCode != 202 {
+		t.Fatalf("kill: %d", resp.StatusCode)
+	}
+	_, m = do(t, "GET", srv.URL+"/v1/jobs/etl-1", "", "")
+	if m["state"] != "killed" {
+		t.Fatalf("after kill: %v", m)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	b, srv := setup(t, "s3cret")
+	cases := []struct {
+		name, method, path, body, token string
+		code                            int
+		field                           string
+	}{
+		{"no token", "POST", "/v1/jobs", specDoc, "", 401, "Authorization"},
+		{"wrong token", "POST", "/v1/jobs", specDoc, "nope", 401, "Authorization"},
+		{"kill without token", "DELETE", "/v1/jobs/x", "", "", 401, "Authorization"},
+		{"bad spec", "POST", "/v1/jobs", "name: etl\ntasks: [{name: a, command: x, resources: {cpus: -1}}]", "s3cret", 400, "tasks[0].resources.cpus"},
+		{"unknown field", "POST", "/v1/jobs", "name: etl\nbogus: 1\ntasks: [{name: a, command: x}]", "s3cret", 400, "bogus"},
+		{"missing job", "GET", "/v1/jobs/nope", "", "", 404, "id"},
+		{"kill missing job", "DELETE", "/v1/jobs/nope", "", "s3cret", 404, "id"},
+		{"bad index", "GET", "/v1/jobs/etl-1/tasks/a/instances/x", "", "", 400, "index"},
+		{"index out of range", "GET", "/v1/jobs/etl-1/tasks/a/instances/3", "", "", 404, "index"},
+		{"unknown task", "GET", "/v1/jobs/etl-1/tasks/zz/instances/0", "", "", 404, "task"},
+		{"unknown path", "GET", "/v2/x", "", "", 404, ""},
+	}
+	if resp, _ := do(t, "POST", srv.URL+"/v1/jobs", specDoc, "s3cret"); resp.StatusCode != 201 {
+		t.Fatal("setup submit failed")
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp, m := do(t, c.method, srv.URL+c.path, c.body, c.token)
+			if resp.StatusCode != c.code || resp.Header.Get("Content-Type") != "application/json" {
+				t.Fatalf("status %d (%s), want %d: %v", resp.StatusCode, resp.Header.Get("Content-Type"), c.code, m)
+			}
+			if m["error"] == nil || m["error"] == "" {
+				t.Fatalf("no error message: %v", m)
+			}
+			if c.field != "" && m["field"] != c.field {
+				t.Fatalf("field = %v, want %s", m["field"], c.field)
+			}
+		})
+	}
+	b.leader = false
+	resp, m := do(t, "POST", srv.URL+"/v1/jobs", specDoc, "s3cret")
+	if resp.StatusCode != 307 || resp.Header.Get("Location") != "http://leader:8470/v1/jobs" || m["leader"] != "http://leader:8470" {
+		t.Fatalf("standby submit: %d %v %v", resp.StatusCode, resp.Header, m)
+	}
+	resp, m = do(t, "GET", srv.URL+"/healthz", "", "")
+	if resp.StatusCode != 200 || m["leader"] != false {
+		t.Fatalf("healthz: %v", m)
+	}
+}
+
+func TestWatchStream(t *testing.T) {
+	b, srv := setup(t, "")
+	do(t, "POST", srv.URL+"/v1/jobs", "name: w\ntasks: [{name: a, command: 'true', instances: 2}]", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/v1/jobs/w-1/watch", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	next := func() job.Status {
+		if !sc.Scan() {
+			t.Fatalf("stream ended: %v", sc.Err())
+		}
+		var st job.Status
+		if err := json.Unmarshal(sc.Bytes(), &st); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if st := next(); st.State != job.Pending {
+		t.Fatalf("first line: %+v", st)
+	}
+	b.st.PutAttempts(ctx, []job.Attempt{{Job: "w-1", Task: "a", Index: 0, State: job.AttemptRunning}})
+	if st := next(); st.State != job.Running {
+		t.Fatalf("second line: %+v", st)
+	}
+	b.st.PutAttempts(ctx, []job.Attempt{{Job: "w-1", Task: "a", Index: 0, State: job.AttemptSucceeded}, {Job: "w-1", Task: "a", Index: 1, State: job.AttemptSucceeded}})
+	for {
+		st := next()
+		if st.State == job.Succeeded {
+			break
+		}
+	}
+	if sc.Scan() {
+		t.Fatalf("stream continued after the final state: %s", sc.Text())
+	}
+}
