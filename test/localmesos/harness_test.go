@@ -65,6 +65,8 @@ type fw struct {
 	events  []*scheduler.Event
 	changed chan struct{}
 	info    mesos.FrameworkInfo
+
+	stopOnce sync.Once
 }
 
 type fwOpt func(*fwOpts)
@@ -151,12 +153,14 @@ func fastBackoff(ctx context.Context) <-chan struct{} {
 }
 
 func (f *fw) stop() {
-	f.cancel()
-	select {
-	case <-f.done:
-	case <-time.After(10 * time.Second):
-		f.t.Errorf("controller.Run did not return")
-	}
+	f.stopOnce.Do(func() {
+		f.cancel()
+		select {
+		case <-f.done:
+		case <-time.After(10 * time.Second):
+			f.t.Errorf("controller.Run did not return")
+		}
+	})
 }
 
 // ID returns the framework ID once subscribed.

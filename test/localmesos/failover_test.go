@@ -1,0 +1,141 @@
+package localmesos
+
+import (
+	"testing"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/encoding"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+)
+
+// launchLong subscribes a framework and starts one long-running task.
+func launchLong(t *testing.T, c *Cluster, codec encoding.Codec, info mesos.FrameworkInfo) (*fw, mesos.Offer, int) {
+	t.Helper()
+	f := startFramework(t, c, codec, info)
+	i := 0
+	o := f.awaitOffers(&i)[0]
+	f.call(calls.Accept(calls.OfferOperations{calls.OpLaunch(commandTask("long", o, "sleep", 1, 64))}.WithOffers(o.ID)))
+	f.await(&i, "long running", isUpdate("long", mesos.TASK_RUNNING))
+	return f, o, i
+}
+
+func TestResubscribeKeepsTasks(t *testing.T) {
+	forEachCodec(t, func(t *testing.T, codec encoding.Codec) {
+		c := startCluster(t, Config{Agents: 1})
+		f, _, i := launchLong(t, c, codec, mesos.FrameworkInfo{FailoverTimeout: ptrF(3600)})
+		id := f.ID()
+		c.BreakSchedulerStreams()
+		e := f.await(&i, "re-SUBSCRIBED", isType(scheduler.Event_SUBSCRIBED))
+		if e.Subscribed.FrameworkID.Value != id {
+			t.Fatalf("re-subscribed as %s, want %s", e.Subscribed.FrameworkID.Value, id)
+		}
+		f.call(calls.Reconcile())
+		f.await(&i, "task survives", isUpdate("long", mesos.TASK_RUNNING))
+	})
+}
+
+func TestFailoverTimeoutKillsTasks(t *testing.T) {
+	forEachCodec(t, func(t *testing.T, codec encoding.Codec) {
+		c := startCluster(t, Config{Agents: 1})
+		f, _, _ := launchLong(t, c, codec, mesos.FrameworkInfo{FailoverTimeout: ptrF(0.2)})
+		id := f.ID()
+		f.stop() // the scheduler goes away for good
+		a := c.Agents()[0]
+		waitFor(t, "framework shut down on the agent", func() bool {
+			for _, call := range a.fake.Calls() {
+				if call == "shutdown-framework:"+id {
+					return true
+				}
+			}
+			return false
+		})
+		waitFor(t, "task gone from the agent", func() bool { return len(a.fake.Running()) == 0 })
+		s := rawSubscribe(t, c, mesos.FrameworkInfo{ID: &mesos.FrameworkID{Value: id}})
+		if e := s.next(t, scheduler.Event_ERROR); e.Error.Message != "Framework has been removed" {
+			t.Errorf("re-subscribe after failover timeout: %q", e.Error.Message)
+		}
+	})
+}
+
+func TestAgentKill(t *testing.T) {
+	forEachCodec(t, func(t *testing.T, codec encoding.Codec) {
+		for _, aware := range []bool{false, true} {
+			c := startCluster(t, Config{Agents: 2})
+			info := mesos.FrameworkInfo{}
+			want := mesos.TASK_LOST
+			if aware {
+				info.Capabilities = partitionAware()
+				want = mesos.TASK_UNREACHABLE
+			}
+			f := startFramework(t, c, codec, info)
+			i := 0
+			offers := f.awaitOffers(&i)
+			o, spare := offers[0], offers[1]
+			f.call(calls.Accept(calls.OfferOperations{calls.OpLaunch(commandTask("victim", o, "sleep", 1, 64))}.WithOffers(o.ID)).With(calls.RefuseSeconds(0)))
+			f.await(&i, "victim running", isUpdate("victim", mesos.TASK_RUNNING))
+			agent := 0
+			if c.Agents()[1].ID() == o.AgentID {
+				agent = 1
+			}
+			if c.Agents()[1-agent].ID() != spare.AgentID {
+				t.Fatalf("spare offer is not on the other agent")
+			}
+			// Hold an offer on the victim's agent, then kill the agent.
+			j := i
+			var held mesos.Offer
+			for held.ID.Value == "" {
+				for _, x := range f.awaitOffers(&j) {
+					if x.AgentID == o.AgentID {
+						held = x
+					}
+				}
+			}
+			if err := c.KillAgent(agent); err != nil {
+				t.Fatal(err)
+			}
+			e := f.await(&i, "RESCIND", func(e *scheduler.Event) bool {
+				return e.Type == scheduler.Event_RESCIND && e.Rescind.OfferID == held.ID
+			})
+			_ = e
+			u := f.await(&i, "victim lost", isUpdate("victim", want)).Update.Status
+			if u.GetReason() != mesos.REASON_AGENT_REMOVED || len(u.UUID) != 0 {
+				t.Errorf("victim update: %+v", u)
+			}
+			fl := f.await(&i, "FAILURE", isType(scheduler.Event_FAILURE)).Failure
+			if fl.AgentID == nil || *fl.AgentID != o.AgentID || fl.ExecutorID != nil {
+				t.Errorf("FAILURE: %+v", fl)
+			}
+			// The agent comes back with its task.
+			if err := c.RestartAgent(agent); err != nil {
+				t.Fatal(err)
+			}
+			f.call(calls.Reconcile(calls.ReconcileTasks(map[string]string{"victim": o.AgentID.Value})))
+			f.await(&i, "victim back", isUpdate("victim", mesos.TASK_RUNNING))
+		}
+	})
+}
+
+func TestRestartMaster(t *testing.T) {
+	forEachCodec(t, func(t *testing.T, codec encoding.Codec) {
+		c := startCluster(t, Config{Agents: 1})
+		f, o, i := launchLong(t, c, codec, mesos.FrameworkInfo{FailoverTimeout: ptrF(3600)})
+		id, oldMaster := f.ID(), c.Master().ID()
+		if err := c.RestartMaster(); err != nil {
+			t.Fatal(err)
+		}
+		if c.Master().ID() == oldMaster {
+			t.Fatalf("master ID unchanged after restart")
+		}
+		e := f.await(&i, "SUBSCRIBED to the new master", isType(scheduler.Event_SUBSCRIBED))
+		if e.Subscribed.FrameworkID.Value != id || e.Subscribed.MasterInfo.ID == oldMaster {
+			t.Fatalf("subscribed as %s to %s", e.Subscribed.FrameworkID.Value, e.Subscribed.MasterInfo.ID)
+		}
+		f.call(calls.Reconcile(calls.ReconcileTasks(map[string]string{"long": o.AgentID.Value})))
+		f.await(&i, "task known to the new master", isUpdate("long", mesos.TASK_RUNNING))
+		j := i
+		f.call(calls.Kill("long", o.AgentID.Value))
+		f.await(&i, "task killed through the new master", isUpdate("long", mesos.TASK_KILLED))
+		f.awaitOffers(&j)
+	})
+}
