@@ -1,0 +1,371 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/gleaner-project/gleaner/scheduler/attrs"
+)
+
+// `gleaner agent ...`: list agents and edit their live attributes through
+// the scheduler API (/v1/agents).
+
+const agentDefaultAPI = "http://127.0.0.1:8470"
+
+func agentFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "api", Value: agentDefaultAPI, EnvVars: []string{"GLEANER_API"}, Usage: "scheduler API base URL"},
+		&cli.StringFlag{Name: "token", EnvVars: []string{"GLEANER_TOKEN"}, Usage: "bearer token for changes"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"},
+	}
+}
+
+func init() {
+	register(&cli.Command{
+		Name:  "agent",
+		Usage: "list agents and edit their live attributes",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "list",
+				Usage:     "list agents: resources, monitor heartbeat, attributes (Mesos overlaid with etcd)",
+				Flags:     agentFlags(),
+				ArgsUsage: " ",
+				Action:    agentList,
+			},
+			{
+				Name:  "attrs",
+				Usage: "get, set or remove an agent's etcd attributes",
+				Subcommands: []*cli.Command{
+					{Name: "get", Usage: "show an agent's etcd attributes", ArgsUsage: "HOST", Flags: agentFlags(), Action: agentAttrsGet},
+					{Name: "set", Usage: "set attributes (others are kept)", ArgsUsage: "HOST KEY=VALUE...", Flags: agentFlags(), Action: agentAttrsSet},
+					{Name: "rm", Usage: "remove attributes", ArgsUsage: "HOST KEY...", Flags: agentFlags(), Action: agentAttrsRm},
+					{Name: "history", Usage: "list the changes of an agent's attributes", ArgsUsage: "HOST", Flags: agentFlags(), Action: agentAttrsHistory},
+				},
+			},
+		},
+	})
+}
+
+// agentCall holds the options of one invocation; flags may also follow the
+// positional arguments.
+type agentCall struct {
+	api, token, output string
+	args               []string
+	c                  *cli.Context
+}
+
+func newAgentCall(c *cli.Context) (*agentCall, error) {
+	a := &agentCall{api: c.String("api"), token: c.String("token"), output: c.String("output"), c: c}
+	args := c.Args().Slice()
+	for i := 0; i < len(args); i++ {
+		name, val, hasVal := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		var dst *string
+		if strings.HasPrefix(args[i], "-") {
+			switch name {
+			case "api":
+				dst = &a.api
+			case "token":
+				dst = &a.token
+			case "o", "output":
+				dst = &a.output
+			}
+		}
+		if dst == nil {
+			a.args = append(a.args, args[i])
+			continue
+		}
+		if !hasVal {
+			if i+1 >= len(args) {
+				return nil, fmt.Errorf("flag --%s needs a value", name)
+			}
+			i++
+			val = args[i]
+		}
+		*dst = val
+	}
+	if a.output != "table" && a.output != "json" {
+		return nil, fmt.Errorf("--output: want table or json, got %q", a.output)
+	}
+	if _, err := url.Parse(a.api); err != nil || !strings.HasPrefix(a.api, "http") {
+		return nil, fmt.Errorf("--api: %q is not an http(s) URL", a.api)
+	}
+	return a, nil
+}
+
+func (a *agentCall) do(method, path string, body any, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(a.c.Context, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(a.api, "/")+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(b, &e) == nil && e.Error != "" {
+			return fmt.Errorf("%s (HTTP %d)", e.Error, resp.StatusCode)
+		}
+		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	if out == nil {
+		return nil
+	}
+	if raw, ok := out.(*json.RawMessage); ok {
+		*raw = b
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+	}
+	return nil
+}
+
+func (a *agentCall) printRaw(raw json.RawMessage) error {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return err
+	}
+	buf.WriteByte('\n')
+	_, err := a.c.App.Writer.Write(buf.Bytes())
+	return err
+}
+
+func (a *agentCall) host(want int, usage string) (string, error) {
+	if len(a.args) < want {
+		return "", fmt.Errorf("usage: %s", usage)
+	}
+	h := a.args[0]
+	if err := attrs.ValidateHostname(h); err != nil {
+		return "", err
+	}
+	return h, nil
+}
+
+func kvString(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + m[k]
+	}
+	return strings.Join(parts, ",")
+}
+
+func agentList(c *cli.Context) error {
+	a, err := newAgentCall(c)
+	if err != nil {
+		return err
+	}
+	var raw json.RawMessage
+	if err := a.do("GET", "/v1/agents", nil, &raw); err != nil {
+		return err
+	}
+	if a.output == "json" {
+		return a.printRaw(raw)
+	}
+	var resp struct {
+		Agents []attrs.AgentView `json:"agents"`
+	}
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		return fmt.Errorf("decode agents: %w", err)
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOSTNAME\tCPUS\tMEM\tRESERVED\tMONITOR\tATTRIBUTES (etcd over mesos)")
+	for _, v := range resp.Agents {
+		mon := "ok"
+		if v.MonitorSilent {
+			mon = "silent"
+		}
+		reserved := "-"
+		if !v.Reserved.IsZero() {
+			reserved = fmt.Sprintf("cpus:%g mem:%g", v.Reserved.CPUs, v.Reserved.Mem)
+		}
+		fmt.Fprintf(tw, "%s\t%g\t%g\t%s\t%s\t%s\n", v.Hostname, v.Resources.CPUs, v.Resources.Mem, reserved, mon, kvString(v.Attributes))
+	}
+	return tw.Flush()
+}
+
+func agentAttrsGet(c *cli.Context) error {
+	a, err := newAgentCall(c)
+	if err != nil {
+		return err
+	}
+	host, err := a.host(1, "gleaner agent attrs get HOST")
+	if err != nil {
+		return err
+	}
+	var raw json.RawMessage
+	if err := a.do("GET", "/v1/agents/"+url.PathEscape(host)+"/attributes", nil, &raw); err != nil {
+		return err
+	}
+	if a.output == "json" {
+		return a.printRaw(raw)
+	}
+	var resp struct {
+		Attributes map[string]string `json:"attributes"`
+	}
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(resp.Attributes))
+	for k := range resp.Attributes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(c.App.Writer, "%s=%s\n", k, resp.Attributes[k])
+	}
+	return nil
+}
+
+func agentAttrsSet(c *cli.Context) error {
+	a, err := newAgentCall(c)
+	if err != nil {
+		return err
+	}
+	host, err := a.host(2, "gleaner agent attrs set HOST KEY=VALUE...")
+	if err != nil {
+		return err
+	}
+	patch := map[string]*string{}
+	for _, kv := range a.args[1:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fmt.Errorf("%q: want KEY=VALUE", kv)
+		}
+		patch[k] = &v
+	}
+	return a.change(host, patch)
+}
+
+func agentAttrsRm(c *cli.Context) error {
+	a, err := newAgentCall(c)
+	if err != nil {
+		return err
+	}
+	host, err := a.host(2, "gleaner agent attrs rm HOST KEY...")
+	if err != nil {
+		return err
+	}
+	if len(a.args) == 2 {
+		// One key: DELETE, so a missing key is reported.
+		if err := attrs.ValidateKey(a.args[1]); err != nil {
+			return err
+		}
+		var raw json.RawMessage
+		if err := a.do("DELETE", "/v1/agents/"+url.PathEscape(host)+"/attributes/"+a.args[1], nil, &raw); err != nil {
+			return err
+		}
+		return a.printChange(raw)
+	}
+	patch := map[string]*string{}
+	for _, k := range a.args[1:] {
+		patch[k] = nil
+	}
+	return a.change(host, patch)
+}
+
+func (a *agentCall) change(host string, patch map[string]*string) error {
+	var raw json.RawMessage
+	if err := a.do("PATCH", "/v1/agents/"+url.PathEscape(host)+"/attributes", patch, &raw); err != nil {
+		return err
+	}
+	return a.printChange(raw)
+}
+
+func (a *agentCall) printChange(raw json.RawMessage) error {
+	if a.output == "json" {
+		return a.printRaw(raw)
+	}
+	var ch attrs.Change
+	if err := json.Unmarshal(raw, &ch); err != nil {
+		return err
+	}
+	if len(ch.Diffs) == 0 {
+		fmt.Fprintf(a.c.App.Writer, "%s: no change\n", ch.Hostname)
+		return nil
+	}
+	for _, d := range ch.Diffs {
+		fmt.Fprintf(a.c.App.Writer, "%s: %s %s → %s\n", ch.Hostname, d.Key, orNone(d.Old), orNone(d.New))
+	}
+	return nil
+}
+
+func orNone(s *string) string {
+	if s == nil {
+		return "(none)"
+	}
+	return *s
+}
+
+func agentAttrsHistory(c *cli.Context) error {
+	a, err := newAgentCall(c)
+	if err != nil {
+		return err
+	}
+	host, err := a.host(1, "gleaner agent attrs history HOST")
+	if err != nil {
+		return err
+	}
+	var raw json.RawMessage
+	if err := a.do("GET", "/v1/agents/"+url.PathEscape(host)+"/attributes/history", nil, &raw); err != nil {
+		return err
+	}
+	if a.output == "json" {
+		return a.printRaw(raw)
+	}
+	var resp struct {
+		Changes []attrs.Change `json:"changes"`
+	}
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WHEN\tWHO\tOP\tCHANGES")
+	for _, ch := range resp.Changes {
+		var parts []string
+		for _, d := range ch.Diffs {
+			parts = append(parts, d.Key+": "+orNone(d.Old)+" → "+orNone(d.New))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ch.At.Format(time.RFC3339), ch.Who, ch.Op, strings.Join(parts, "; "))
+	}
+	return tw.Flush()
+}
