@@ -760,7 +760,12 @@ func score(ag *knownAgent, avail Resources, a *Ask) float64 {
 	}
 	u /= 2
 	if a.Strategy == Spread {
-		return 1 - u
+		u = 1 - u
+	}
+	// Reserved resources of the role are used first: an agent whose
+	// reserved pool covers the whole ask outranks any that does not.
+	if ag.res.Covers(a.Resources) && !a.Resources.IsZero() {
+		u += 1
 	}
 	return u
 }

@@ -514,3 +514,15 @@ func TestPlaceSteadyStateAllocations(t *testing.T) {
 		t.Fatalf("allocs per Place %v, want 0", allocs)
 	}
 }
+
+func TestReservedAgentsFirst(t *testing.T) {
+	for _, s := range []Strategy{BinPack, Spread} {
+		full := &Agent{Hostname: "full", Capacity: res(8, 8192), Unreserved: res(1, 1024)}
+		resv := &Agent{Hostname: "reserved", Capacity: res(8, 8192), Reserved: res(2, 2048), Unreserved: res(6, 6144)}
+		empty := &Agent{Hostname: "empty", Capacity: res(8, 8192), Unreserved: res(8, 8192)}
+		e := cycle(10, full, resv, empty)
+		if r := e.Place(&Ask{Resources: res(1, 512), Strategy: s}); r.Hostname != "reserved" || r.FromReserved != res(1, 512) {
+			t.Fatalf("strategy %d: placed on %s from %v", s, r.Hostname, r.FromReserved)
+		}
+	}
+}
