@@ -39,6 +39,9 @@ type Config struct {
 	// MaxBody bounds a submitted spec (default 4 MiB).
 	MaxBody int64
 	Logger  *slog.Logger
+	// Mount adds handlers for other path patterns (e.g. "/v1/agents/" for
+	// scheduler/attrs), served beside the job API.
+	Mount map[string]http.Handler
 }
 
 // Error is the JSON body of every error response.
@@ -97,6 +100,9 @@ func Handler(b Backend, cfg Config) http.Handler {
 	mux.HandleFunc("GET /v1/jobs/{id}/tasks/{task}/instances/{index}", s.instance)
 	mux.Handle("GET /metrics", promhttp.Handler())
 	mux.HandleFunc("GET /healthz", s.healthz)
+	for pattern, h := range cfg.Mount {
+		mux.Handle(pattern, h)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, Error{Error: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})

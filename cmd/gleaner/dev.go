@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/gleaner-project/gleaner/scheduler/api"
+	"github.com/gleaner-project/gleaner/scheduler/framework"
+	"github.com/gleaner-project/gleaner/scheduler/node"
+	"github.com/gleaner-project/gleaner/test/etcdtest"
+	"github.com/gleaner-project/gleaner/test/localmesos"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:  "dev",
+		Usage: "run embedded etcd, a local Mesos (3 agents) and the scheduler in one process",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8470", Usage: "address of the HTTP API"},
+			&cli.IntFlag{Name: "agents", Value: 3, Usage: "number of local agents"},
+			&cli.StringFlag{Name: "resources", Value: localmesos.DefaultResources, Usage: "resources of each agent"},
+			&cli.StringFlag{Name: "data-dir", Usage: "directory for etcd data and sandboxes (default: a temporary directory)"},
+			&cli.BoolFlag{Name: "simulated", Usage: "simulate tasks without processes"},
+			&cli.StringFlag{Name: "executor-path", Usage: "run tasks with `<path> executor` instead of the command executor"},
+			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
+		},
+		Action: runDev,
+	})
+}
+
+func runDev(c *cli.Context) error {
+	level := slog.LevelInfo
+	if c.Bool("debug") {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	dir := c.String("data-dir")
+	if dir == "" {
+		d, err := os.MkdirTemp("", "gleaner-dev-")
+		if err != nil {
+			return fmt.Errorf("dev: %w", err)
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	etcd, err := etcdtest.Embedded(dir)
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	defer etcd.Stop()
+	mesos, err := localmesos.Start(ctx, localmesos.Config{Agents: c.Int("agents"), Resources: c.String("resources"),
+		WorkDir: dir + "/mesos", Simulated: c.Bool("simulated"), AllocationInterval: 200 * time.Millisecond, Logger: log.With("component", "mesos")})
+	if err != nil {
+		return fmt.Errorf("dev: local mesos: %w", err)
+	}
+	defer mesos.Close()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints, DialTimeout: 5 * time.Second})
+	if err != nil {
+		return fmt.Errorf("dev: etcd client: %w", err)
+	}
+	defer cli.Close()
+
+	w := c.App.Writer
+	fmt.Fprintf(w, "etcd:   %s\n", etcd.Endpoints[0])
+	fmt.Fprintf(w, "mesos:  %s (%d agents)\n", mesos.MasterURL(), len(mesos.Agents()))
+	fmt.Fprintf(w, "api:    http://%s   (export GLEANER_API=http://%s)\n", c.String("listen"), c.String("listen"))
+	fmt.Fprintf(w, "data:   %s\n", dir)
+	nc := node.Config{
+		AdvertiseURL: "http://" + c.String("listen"),
+		LeaseTTL:     5,
+		ResignOnExit: true,
+		Logger:       log,
+		Framework: framework.Config{
+			Masters:       []string{mesos.MasterURL()},
+			ExecutorPath:  c.String("executor-path"),
+			RefuseSeconds: time.Second,
+			MinBackoff:    200 * time.Millisecond,
+			MaxBackoff:    2 * time.Second,
+		},
+	}
+	return serveScheduler(ctx, cli, nc, api.Config{Logger: log}, c.String("listen"), log)
+}

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"sigs.k8s.io/yaml"
+
+	"github.com/gleaner-project/gleaner/scheduler/api"
+	"github.com/gleaner-project/gleaner/scheduler/job"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:  "job",
+		Usage: "submit, list, inspect and kill jobs through the scheduler API",
+		Subcommands: []*cli.Command{
+			{Name: "submit", Usage: "submit a job spec (YAML or JSON)", Flags: append(jobFlags(),
+				&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Required: true, Usage: "job spec file (- for stdin)"},
+				&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "follow per-task progress until the job ends; exit 0 only if it succeeded"},
+			), Action: jobSubmit},
+			{Name: "list", Usage: "list jobs", Flags: jobFlags(), Action: jobList},
+			{Name: "get", Usage: "show a job, or one instance's attempts", ArgsUsage: "JOB [TASK/INDEX]", Flags: jobFlags(), Action: jobGet},
+			{Name: "watch", Usage: "follow a job until it ends; exit 0 only if it succeeded", ArgsUsage: "JOB", Flags: jobFlags(), Action: jobWatchCmd},
+			{Name: "kill", Usage: "kill a job", ArgsUsage: "JOB", Flags: jobFlags(), Action: jobKill},
+		},
+	})
+}
+
+func jobFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "api", Value: "http://127.0.0.1:8470", EnvVars: []string{"GLEANER_API"}, Usage: "scheduler API base URL"},
+		&cli.StringFlag{Name: "token", EnvVars: []string{"GLEANER_TOKEN"}, Usage: "bearer token for writes"},
+		&cli.StringFlag{Name: "token-file", Usage: "file holding the bearer token"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table, json or yaml"},
+	}
+}
+
+type jobClient struct {
+	base, token string
+	http        *http.Client
+}
+
+func newJobClient(c *cli.Context) (*jobClient, error) {
+	tok := c.String("token")
+	if f := c.String("token-file"); f != "" {
+		t, err := readSecret(f, "token-file")
+		if err != nil {
+			return nil, err
+		}
+		tok = t
+	}
+	switch c.String("output") {
+	case "table", "json", "yaml":
+	default:
+		return nil, fmt.Errorf("--output: want table, json or yaml, got %q", c.String("output"))
+	}
+	return &jobClient{base: strings.TrimSuffix(c.String("api"), "/"), token: tok, http: &http.Client{}}, nil
+}
+
+// do sends a request; a non-2xx answer becomes an error carrying the API's
+// {error, field}. Redirects from a standby to the leader are followed.
+func (jc *jobClient) do(ctx context.Context, method, path string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, jc.base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if jc.token != "" {
+		req.Header.Set("Authorization", "Bearer "+jc.token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/yaml")
+	}
+	resp, err := jc.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		var e api.Error
+		if json.Unmarshal(b, &e) == nil && e.Error != "" {
+			if e.Field != "" {
+				return fmt.Errorf("%s (field %s)", e.Error, e.Field)
+			}
+			return errors.New(e.Error)
+		}
+		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+func printOut(c *cli.Context, v any, table func(w io.Writer)) error {
+	w := c.App.Writer
+	switch c.String("output") {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	case "yaml":
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	table(w)
+	return nil
+}
+
+func printStatusTable(w io.Writer, st job.Status) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "JOB\t%s\nNAME\t%s\nSTATE\t%s\nSUBMITTED\t%s\n\n", st.ID, st.Name, st.State, st.Submitted)
+	fmt.Fprintln(tw, "TASK\tSTATE\tINSTANCES\tPENDING\tRUNNING\tSUCCEEDED\tFAILED\tKILLED")
+	for _, t := range st.Tasks {
+		c := t.Counts
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", t.Name, t.State, t.Instances, c.Pending, c.Running, c.Succeeded, c.Failed, c.Killed)
+	}
+	tw.Flush()
+}
+
+func jobSubmit(c *cli.Context) error {
+	jc, err := newJobClient(c)
+	if err != nil {
+		return err
+	}
+	var data []byte
+	if f := c.String("file"); f == "-" {
+		data, err = io.ReadAll(os.Stdin)
+	} else {
+		data, err = os.ReadFile(f)
+	}
+	if err != nil {
+		return fmt.Errorf("read spec: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	var out struct {
+		ID string `json:"id"`
+	}
+	if err := jc.do(ctx, "POST", "/v1/jobs", data, &out); err != nil {
+		return fmt.Errorf("submit: %w", err)
+	}
+	if !c.Bool("watch") {
+		return printOut(c, out, func(w io.Writer) { fmt.Fprintln(w, out.ID) })
+	}
+	fmt.Fprintf(c.App.ErrWriter, "submitted %s\n", out.ID)
+	return jobWatch(ctx, c, jc, out.ID)
+}
+
+// jobWatch follows the job's watch stream, printing a line per change,
+// reconnecting if the stream breaks (e.g. a leader change), and fails
+// unless the job succeeded.
+func jobWatch(ctx context.Context, c *cli.Context, jc *jobClient, id string) error {
+	var last job.Status
+	for attempt := 0; ; attempt++ {
+		st, err := jc.watchOnce(ctx, c, id)
+		if st.ID != "" {
+			last = st
+		}
+		if last.State.Terminal() {
+			break
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil && attempt > 30 {
+			return fmt.Errorf("watch %s: %w", id, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	if c.String("output") != "table" {
+		if err := printOut(c, last, nil); err != nil {
+			return err
+		}
+	}
+	if last.State != job.Succeeded {
+		return cli.Exit(fmt.Sprintf("job %s %s", id, last.State), 1)
+	}
+	return nil
+}
+
+func (jc *jobClient) watchOnce(ctx context.Context, c *cli.Context, id string) (job.Status, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", jc.base+"/v1/jobs/"+id+"/watch", nil)
+	if err != nil {
+		return job.Status{}, err
+	}
+	resp, err := jc.http.Do(req)
+	if err != nil {
+		return job.Status{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return job.Status{}, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	var last job.Status
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		var st job.Status
+		if err := json.Unmarshal(sc.Bytes(), &st); err != nil {
+			return last, fmt.Errorf("decode watch line: %w", err)
+		}
+		last = st
+		if c.String("output") == "table" {
+			var parts []string
+			for _, t := range st.Tasks {
+				parts = append(parts, fmt.Sprintf("%s %d/%d ok, %d run, %d fail", t.Name, t.Counts.Succeeded, t.Instances, t.Counts.Running, t.Counts.Failed))
+			}
+			fmt.Fprintf(c.App.Writer, "%s  %-9s  %s\n", time.Now().Format("15:04:05"), st.State, strings.Join(parts, " | "))
+		}
+	}
+	return last, sc.Err()
+}
+
+func jobWatchCmd(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return errors.New("usage: gleaner job watch JOB")
+	}
+	jc, err := newJobClient(c)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return jobWatch(ctx, c, jc, c.Args().First())
+}
+
+func jobList(c *cli.Context) error {
+	jc, err := newJobClient(c)
+	if err != nil {
+		return err
+	}
+	var out []job.Status
+	if err := jc.do(c.Context, "GET", "/v1/jobs", nil, &out); err != nil {
+		return fmt.Errorf("list: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Submitted < out[j].Submitted })
+	return printOut(c, out, func(w io.Writer) {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tSTATE\tSUBMITTED\tTASKS")
+		for _, st := range out {
+			var parts []string
+			for _, t := range st.Tasks {
+				parts = append(parts, fmt.Sprintf("%s:%s(%d/%d)", t.Name, t.State, t.Counts.Succeeded, t.Instances))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", st.ID, st.State, st.Submitted, strings.Join(parts, " "))
+		}
+		tw.Flush()
+	})
+}
+
+func jobGet(c *cli.Context) error {
+	if c.NArg() < 1 || c.NArg() > 2 {
+		return errors.New("usage: gleaner job get JOB [TASK/INDEX]")
+	}
+	jc, err := newJobClient(c)
+	if err != nil {
+		return err
+	}
+	id := c.Args().Get(0)
+	if c.NArg() == 2 {
+		task, idx, ok := strings.Cut(c.Args().Get(1), "/")
+		if _, err := strconv.Atoi(idx); !ok || err != nil {
+			return fmt.Errorf("instance %q: want TASK/INDEX", c.Args().Get(1))
+		}
+		var inst api.Instance
+		if err := jc.do(c.Context, "GET", "/v1/jobs/"+id+"/tasks/"+task+"/instances/"+idx, nil, &inst); err != nil {
+			return fmt.Errorf("get: %w", err)
+		}
+		return printOut(c, inst, func(w io.Writer) {
+			fmt.Fprintf(w, "%s %s/%d: %s\n", inst.Job, inst.Task, inst.Index, inst.State)
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ATTEMPT\tTASK ID\tSTATE\tHOST\tEXIT\tSTARTED\tENDED\tREASON\tMESSAGE")
+			for _, a := range inst.Attempts {
+				exit, started, ended := "-", "-", "-"
+				if a.ExitCode != nil {
+					exit = strconv.Itoa(*a.ExitCode)
+				}
+				if a.Started != nil {
+					started = a.Started.Format(time.RFC3339)
+				}
+				if a.Ended != nil {
+					ended = a.Ended.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Attempt, a.TaskID, a.State, a.Hostname, exit, started, ended, a.Reason, a.Message)
+			}
+			tw.Flush()
+		})
+	}
+	var st job.Status
+	if err := jc.do(c.Context, "GET", "/v1/jobs/"+id, nil, &st); err != nil {
+		return fmt.Errorf("get: %w", err)
+	}
+	return printOut(c, st, func(w io.Writer) { printStatusTable(w, st) })
+}
+
+func jobKill(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return errors.New("usage: gleaner job kill JOB")
+	}
+	jc, err := newJobClient(c)
+	if err != nil {
+		return err
+	}
+	var out map[string]string
+	if err := jc.do(c.Context, "DELETE", "/v1/jobs/"+c.Args().First(), nil, &out); err != nil {
+		return fmt.Errorf("kill: %w", err)
+	}
+	return printOut(c, out, func(w io.Writer) { fmt.Fprintf(w, "%s killing\n", out["id"]) })
+}

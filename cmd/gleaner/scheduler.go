@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/gleaner-project/gleaner/scheduler/api"
+	"github.com/gleaner-project/gleaner/scheduler/attrs"
+	"github.com/gleaner-project/gleaner/scheduler/framework"
+	"github.com/gleaner-project/gleaner/scheduler/node"
+	"github.com/gleaner-project/gleaner/scheduler/store"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:   "scheduler",
+		Usage:  "run the Gleaner Mesos framework and its job API (several may run; one leads through etcd)",
+		Flags:  schedulerFlags(),
+		Action: runScheduler,
+	})
+}
+
+func schedulerFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "master", Value: cli.NewStringSlice("http://127.0.0.1:5050"), Usage: "Mesos master URL (repeat for several; the leader is found through redirects)"},
+		&cli.StringSliceFlag{Name: "etcd", Value: cli.NewStringSlice("http://127.0.0.1:2379"), Usage: "etcd endpoint (repeat for several)"},
+		&cli.StringFlag{Name: "etcd-prefix", Value: store.DefaultPrefix, Usage: "etcd key prefix for Gleaner's state"},
+		&cli.StringSliceFlag{Name: "role", Value: cli.NewStringSlice("batch"), Usage: "Mesos role to subscribe with (repeatable; MULTI_ROLE)"},
+		&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8470", Usage: "address of the HTTP API"},
+		&cli.StringFlag{Name: "advertise-url", Usage: "API URL standbys redirect writes to (default http://<listen>)"},
+		&cli.StringFlag{Name: "principal", Usage: "Mesos principal (HTTP basic auth with --secret-file)"},
+		&cli.StringFlag{Name: "secret-file", Usage: "file holding the principal's secret"},
+		&cli.StringFlag{Name: "token-file", Usage: "file holding the bearer token required for API writes"},
+		&cli.StringFlag{Name: "executor-uri", Usage: "URI of the gleaner binary fetched by agents to run `gleaner executor` (default: Mesos' command executor)"},
+		&cli.StringFlag{Name: "executor-path", Usage: "host path of the gleaner binary on agents, run as `<path> executor`"},
+		&cli.DurationFlag{Name: "failover-timeout", Value: 7 * 24 * time.Hour, Usage: "how long Mesos keeps tasks while no scheduler is subscribed"},
+		&cli.StringFlag{Name: "user", Value: "root", Usage: "Unix user tasks run as (FrameworkInfo.user)"},
+		&cli.StringFlag{Name: "name", Value: "gleaner", Usage: "framework name"},
+		&cli.IntFlag{Name: "lease-ttl", Value: 10, Usage: "leader lease TTL in seconds"},
+		&cli.DurationFlag{Name: "refuse", Value: 5 * time.Second, Usage: "refuse filter on declined offers while work is pending"},
+		&cli.DurationFlag{Name: "reconcile-interval", Value: time.Minute, Usage: "period of explicit reconciliation of active tasks"},
+		&cli.DurationFlag{Name: "implicit-reconcile-interval", Value: 15 * time.Minute, Usage: "period of implicit reconciliation"},
+		&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
+	}
+}
+
+func readSecret(path, flag string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--%s: %w", flag, err)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fmt.Errorf("--%s: %s is empty", flag, path)
+	}
+	return s, nil
+}
+
+// schedulerConfig turns flags into a node config and API config.
+func schedulerConfig(c *cli.Context, log *slog.Logger) (node.Config, api.Config, error) {
+	secret, err := readSecret(c.String("secret-file"), "secret-file")
+	if err != nil {
+		return node.Config{}, api.Config{}, err
+	}
+	if c.String("principal") != "" && secret == "" {
+		return node.Config{}, api.Config{}, errors.New("--principal needs --secret-file")
+	}
+	token, err := readSecret(c.String("token-file"), "token-file")
+	if err != nil {
+		return node.Config{}, api.Config{}, err
+	}
+	if c.String("executor-uri") != "" && c.String("executor-path") != "" {
+		return node.Config{}, api.Config{}, errors.New("give --executor-uri or --executor-path, not both")
+	}
+	adv := c.String("advertise-url")
+	if adv == "" {
+		adv = "http://" + c.String("listen")
+	}
+	host, _ := os.Hostname()
+	nc := node.Config{
+		Prefix:       c.String("etcd-prefix"),
+		AdvertiseURL: adv,
+		LeaseTTL:     c.Int("lease-ttl"),
+		ResignOnExit: true,
+		Logger:       log,
+		Framework: framework.Config{
+			Masters:                   c.StringSlice("master"),
+			Name:                      c.String("name"),
+			User:                      c.String("user"),
+			Roles:                     c.StringSlice("role"),
+			Principal:                 c.String("principal"),
+			Secret:                    secret,
+			FailoverTimeout:           c.Duration("failover-timeout"),
+			Hostname:                  host,
+			WebUIURL:                  adv,
+			ExecutorURI:               c.String("executor-uri"),
+			ExecutorPath:              c.String("executor-path"),
+			RefuseSeconds:             c.Duration("refuse"),
+			ReconcileInterval:         c.Duration("reconcile-interval"),
+			ImplicitReconcileInterval: c.Duration("implicit-reconcile-interval"),
+		},
+	}
+	return nc, api.Config{Token: token, Logger: log}, nil
+}
+
+func runScheduler(c *cli.Context) error {
+	level := slog.LevelInfo
+	if c.Bool("debug") {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	nc, ac, err := schedulerConfig(c, log)
+	if err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: c.StringSlice("etcd"), DialTimeout: 5 * time.Second})
+	if err != nil {
+		return fmt.Errorf("scheduler: etcd: %w", err)
+	}
+	defer cli.Close()
+	return serveScheduler(ctx, cli, nc, ac, c.String("listen"), log)
+}
+
+// serveScheduler runs a node and its API until ctx ends (shared with `gleaner dev`).
+func serveScheduler(ctx context.Context, cli *clientv3.Client, nc node.Config, ac api.Config, listen string, log *slog.Logger) error {
+	n := node.New(nc, cli)
+	tokens := map[string]string{}
+	if ac.Token != "" {
+		tokens[ac.Token] = "api-token"
+	}
+	agents := attrs.NewHandler(attrs.HandlerConfig{Store: attrs.NewStore(cli, nc.Prefix), Tokens: tokens, Log: log})
+	ac.Mount = map[string]http.Handler{"/v1/agents": agents, "/v1/agents/": agents}
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("scheduler: listen: %w", err)
+	}
+	srv := &http.Server{Handler: api.Handler(n, ac), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("api server", "err", err)
+		}
+	}()
+	log.Info("gleaner scheduler", "api", "http://"+l.Addr().String(), "masters", nc.Framework.Masters, "roles", nc.Framework.Roles)
+	err = n.Run(ctx) // on SIGTERM: resigns so a standby leads at once
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	return err
+}
