@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -36,6 +37,7 @@ type Process struct {
 	Started time.Time
 	cmd     *exec.Cmd
 	done    chan struct{}
+	outDone chan struct{}
 	state   *os.ProcessState
 	waitErr error
 }
@@ -67,7 +69,40 @@ func Start(o Options) (*Process, error) {
 	cmd := exec.Command(self, InitArg)
 	cmd.Env = append([]string{"GOMAXPROCS=1", "GOGC=off"}, o.ExtraEnv...)
 	cmd.ExtraFiles = []*os.File{specR, statusW}
-	cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
+	// Output goes through our own pipes so that Wait returns when the task's
+	// main process exits, even if a descendant still holds the pipe open.
+	var copiers sync.WaitGroup
+	var childEnds []*os.File
+	for _, pair := range []struct {
+		w   io.Writer
+		dst **os.File
+	}{{o.Stdout, new(*os.File)}, {o.Stderr, new(*os.File)}} {
+		if f, ok := pair.w.(*os.File); ok || pair.w == nil {
+			childEnds = append(childEnds, f)
+			continue
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			specR.Close()
+			specW.Close()
+			statusR.Close()
+			statusW.Close()
+			return nil, err
+		}
+		childEnds = append(childEnds, w)
+		copiers.Add(1)
+		go func(r *os.File, dst io.Writer) {
+			defer copiers.Done()
+			_, _ = io.Copy(dst, r)
+			r.Close()
+		}(r, pair.w)
+	}
+	if childEnds[0] != nil {
+		cmd.Stdout = childEnds[0]
+	}
+	if childEnds[1] != nil {
+		cmd.Stderr = childEnds[1]
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if o.Spec.Rootfs != "" {
 		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNS
@@ -75,12 +110,19 @@ func Start(o Options) (*Process, error) {
 	err = cmd.Start()
 	specR.Close()
 	statusW.Close()
+	for _, f := range childEnds {
+		if f != nil && f != o.Stdout && f != o.Stderr {
+			f.Close()
+		}
+	}
+	outDone := make(chan struct{})
+	go func() { copiers.Wait(); close(outDone) }()
 	if err != nil {
 		specW.Close()
 		statusR.Close()
 		return nil, fmt.Errorf("start task helper: %w", err)
 	}
-	p := &Process{Pid: cmd.Process.Pid, cmd: cmd, done: make(chan struct{})}
+	p := &Process{Pid: cmd.Process.Pid, cmd: cmd, done: make(chan struct{}), outDone: outDone}
 	go func() {
 		p.waitErr = cmd.Wait()
 		p.state = cmd.ProcessState
@@ -128,6 +170,10 @@ func (p *Process) Signal(sig syscall.Signal) error {
 	return err
 }
 
+// OutputDone is closed when every holder of the task's stdout and stderr
+// has exited and the output has been copied.
+func (p *Process) OutputDone() <-chan struct{} { return p.outDone }
+
 // Done is closed when the task's main process has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
@@ -139,7 +185,7 @@ type Exit struct {
 
 func (e Exit) String() string {
 	if e.Signal != 0 {
-		return fmt.Sprintf("killed by signal %d (%s)", int(e.Signal), e.Signal)
+		return fmt.Sprintf("killed by signal %d", int(e.Signal))
 	}
 	return fmt.Sprintf("exited with status %d", e.Code)
 }

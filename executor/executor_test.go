@@ -1,0 +1,467 @@
+package executor_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/gleaner-project/gleaner/executor"
+	"github.com/gleaner-project/gleaner/executor/agenttest"
+	"github.com/gleaner-project/gleaner/executor/cgroups"
+	"github.com/gleaner-project/gleaner/executor/sandbox"
+	gleanerpb "github.com/gleaner-project/gleaner/proto"
+	"github.com/gleaner-project/gleaner/rootfs/rootfstest"
+)
+
+const cgParent = "gleaner-test"
+
+var (
+	bundlePath, bundleDigest string
+	cacheDir                 string
+)
+
+func TestMain(m *testing.M) {
+	if sandbox.IsInit() {
+		sandbox.Init()
+	}
+	code := m.Run()
+	for _, c := range []string{"cpu", "cpuacct", "memory", "pids"} {
+		_ = os.Remove(filepath.Join(cgroups.DefaultRoot, c, cgParent))
+	}
+	if bundlePath != "" {
+		_ = os.RemoveAll(filepath.Dir(bundlePath))
+	}
+	os.Exit(code)
+}
+
+type harness struct {
+	t       *testing.T
+	agent   *agenttest.Agent
+	sandbox string
+	done    chan error
+	cancel  context.CancelFunc
+}
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("tasks in chroots and cgroups need root")
+	}
+	if _, err := cgroups.Detect(cgroups.DefaultRoot); err != nil {
+		t.Skipf("no cgroups: %v", err)
+	}
+	probe := filepath.Join(cgroups.DefaultRoot, "memory", cgParent)
+	if err := os.MkdirAll(probe, 0o755); err != nil {
+		t.Skipf("cgroups not writable: %v", err)
+	}
+}
+
+func bundle(t *testing.T) (string, string) {
+	t.Helper()
+	if bundlePath == "" {
+		dir, err := os.MkdirTemp("", "gleaner-exec-bundle-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bundlePath, bundleDigest = rootfstest.Bundle(t, dir, map[string]string{"etc/marker": "in-bundle\n"})
+		cacheDir = filepath.Join(dir, "cache")
+	}
+	return bundlePath, bundleDigest
+}
+
+func start(t *testing.T, checkpoint bool, caps ...mesos.FrameworkInfo_Capability_Type) *harness {
+	t.Helper()
+	needRoot(t)
+	bundle(t)
+	a, err := agenttest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Capabilities = caps
+	// Like an agent's sandbox: reachable by the unprivileged task user.
+	sb, err := os.MkdirTemp("", "gleaner-sandbox-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chmod(sb, 0o755)
+	t.Cleanup(func() { _ = os.RemoveAll(sb) })
+	h := &harness{t: t, agent: a, sandbox: sb, done: make(chan error, 1)}
+	cfg := executor.Config{
+		Mesos:             a.Config(h.sandbox, checkpoint),
+		CgroupParent:      cgParent,
+		BundleCache:       cacheDir,
+		DiskCheckInterval: 100 * time.Millisecond,
+		DefaultCPUMode:    gleanerpb.CPUMode_CPU_MODE_HARD_CAP,
+	}
+	if !testing.Verbose() {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	e, err := executor.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { h.done <- e.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-h.done:
+		case <-time.After(10 * time.Second):
+			t.Error("executor did not stop")
+		}
+		a.Close()
+	})
+	if err := a.WaitFor(10*time.Second, func(a *agenttest.Agent) bool { return a.Connected() }); err != nil {
+		t.Fatal("executor never subscribed")
+	}
+	return h
+}
+
+func payload(cmd string, withBundle bool, mod func(p *gleanerpb.TaskPayload)) *gleanerpb.TaskPayload {
+	p := &gleanerpb.TaskPayload{JobId: "job", TaskName: "t", Shell: true, Command: cmd,
+		Limits: &gleanerpb.Limits{Cpus: 1, MemMb: 128, DiskMb: 100}}
+	if withBundle {
+		p.Bundle = &gleanerpb.Bundle{Uri: bundlePath, Digest: bundleDigest}
+	}
+	if mod != nil {
+		mod(p)
+	}
+	return p
+}
+
+func (h *harness) launch(id string, p *gleanerpb.TaskPayload) {
+	b, err := p.Marshal()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.agent.Launch(mesos.TaskInfo{Name: id, TaskID: mesos.TaskID{Value: id}, AgentID: mesos.AgentID{Value: "agent-1"}, Data: b})
+}
+
+func (h *harness) terminal(id string, timeout time.Duration) (mesos.TaskStatus, *gleanerpb.TaskResult) {
+	h.t.Helper()
+	st, err := h.agent.Terminal(id, timeout)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var r gleanerpb.TaskResult
+	if err := r.Unmarshal(st.Data); err != nil {
+		h.t.Fatalf("terminal update without a TaskResult: %v", err)
+	}
+	return st, &r
+}
+
+func (h *harness) stdout(id string) string {
+	b, _ := os.ReadFile(filepath.Join(h.sandbox, "tasks", id, "stdout"))
+	return string(b)
+}
+
+func TestChrootedTaskSeesOnlyTheBundle(t *testing.T) {
+	h := start(t, false)
+	h.launch("see", payload("cat /etc/marker; ls /; id -u; test -e /etc/hostname && echo HOSTFS; cat /proc/self/cgroup; echo out-of-sandbox > data", true, nil))
+	st, res := h.terminal("see", 20*time.Second)
+	out := h.stdout("see")
+	if st.GetState() != mesos.TASK_FINISHED || res.ExitCode != 0 || st.GetMessage() != "exited with status 0" {
+		t.Fatalf("%s %q %+v\n%s", st.GetState(), st.GetMessage(), res, out)
+	}
+	for _, want := range []string{"in-bundle", "65534", cgParent + "/see"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "HOSTFS") {
+		t.Errorf("task saw the host's /etc/hostname")
+	}
+	var states []string
+	for _, u := range h.agent.Updates() {
+		states = append(states, u.GetState().String())
+		if len(u.UUID) != 16 || u.UUID[6]>>4 != 4 || u.GetSource() != mesos.SOURCE_EXECUTOR {
+			t.Errorf("bad update %v", u)
+		}
+	}
+	if strings.Join(states, ",") != "TASK_STARTING,TASK_RUNNING,TASK_FINISHED" {
+		t.Errorf("updates %v", states)
+	}
+	if res.StartedAt == 0 || res.FinishedAt < res.StartedAt {
+		t.Errorf("times %+v", res)
+	}
+	// Default cleanup (remove-finished): the sandbox and rootfs copy are gone, logs stay.
+	for p, want := range map[string]bool{"sandbox": false, "rootfs": false, "stdout": true} {
+		if _, err := os.Stat(filepath.Join(h.sandbox, "tasks", "see", p)); (err == nil) != want {
+			t.Errorf("after cleanup %s present=%v", p, err == nil)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cgroups.DefaultRoot, "memory", cgParent, "see")); err == nil {
+		t.Error("task cgroup left behind")
+	}
+}
+
+func TestExitStatusAndHostTask(t *testing.T) {
+	h := start(t, false)
+	h.launch("fail3", payload("echo on-host; cat /proc/self/cgroup; exit 3", false, func(p *gleanerpb.TaskPayload) {
+		p.Cleanup = gleanerpb.CleanupPolicy_CLEANUP_REMOVE_NONE
+	}))
+	st, res := h.terminal("fail3", 20*time.Second)
+	if st.GetState() != mesos.TASK_FAILED || st.GetMessage() != "exited with status 3" || res.ExitCode != 3 || res.Signal != 0 {
+		t.Fatalf("%s %q %+v", st.GetState(), st.GetMessage(), res)
+	}
+	if out := h.stdout("fail3"); !strings.Contains(out, "on-host") || !strings.Contains(out, cgParent+"/fail3") {
+		t.Fatalf("host task not in its cgroup:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(h.sandbox, "tasks", "fail3", "sandbox")); err != nil {
+		t.Error("remove-none cleaned up")
+	}
+	h.launch("bad", &gleanerpb.TaskPayload{Shell: true})
+	st, _ = h.terminal("bad", 10*time.Second)
+	if st.GetState() != mesos.TASK_FAILED || st.GetReason() != mesos.REASON_TASK_INVALID {
+		t.Fatalf("invalid payload: %s %s %q", st.GetState(), st.GetReason(), st.GetMessage())
+	}
+	h.launch("nocmd", payload("", true, func(p *gleanerpb.TaskPayload) { p.Shell = false; p.Args = []string{"no-such-binary"} }))
+	st, _ = h.terminal("nocmd", 10*time.Second)
+	if st.GetState() != mesos.TASK_FAILED || st.GetReason() != mesos.REASON_CONTAINER_LAUNCH_FAILED || !strings.Contains(st.GetMessage(), "no-such-binary") {
+		t.Fatalf("missing command: %s %s %q", st.GetState(), st.GetReason(), st.GetMessage())
+	}
+}
+
+func readUint(t *testing.T, p string) uint64 {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return v
+}
+
+func TestCPUHardCap(t *testing.T) {
+	h := start(t, false)
+	h.launch("burn", payload("while :; do :; done", true, func(p *gleanerpb.TaskPayload) {
+		p.Limits.Cpus = 0.2
+		p.Limits.CpuMode = gleanerpb.CPUMode_CPU_MODE_HARD_CAP
+	}))
+	if _, err := h.agent.WaitState("burn", mesos.TASK_RUNNING, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	usage := filepath.Join(cgroups.DefaultRoot, "cpuacct", cgParent, "burn", "cpuacct.usage")
+	quota := readUint(t, filepath.Join(cgroups.DefaultRoot, "cpu", cgParent, "burn", "cpu.cfs_quota_us"))
+	if quota != 20000 {
+		t.Fatalf("cfs quota %d, want 20000", quota)
+	}
+	time.Sleep(300 * time.Millisecond)
+	u0, t0 := readUint(t, usage), time.Now()
+	time.Sleep(3 * time.Second)
+	u1, t1 := readUint(t, usage), time.Now()
+	share := float64(u1-u0) / float64(t1.Sub(t0).Nanoseconds())
+	t.Logf("cpu burner capped at 0.2 used %.1f%% of a core", share*100)
+	if share > 0.25 || share < 0.05 {
+		t.Fatalf("cpu burner used %.1f%% of a core, want about 20%% (≤25%%)", share*100)
+	}
+	h.agent.Kill("burn", 0)
+	st, res := h.terminal("burn", 10*time.Second)
+	if st.GetState() != mesos.TASK_KILLED || res.CpuSeconds <= 0 {
+		t.Fatalf("%s %+v", st.GetState(), res)
+	}
+}
+
+func TestMemoryHogIsOOMKilled(t *testing.T) {
+	h := start(t, false)
+	h.launch("hog", payload("dd if=/dev/zero of=/dev/null bs=200M count=1; echo survived", true, func(p *gleanerpb.TaskPayload) {
+		p.Limits.MemMb = 32
+	}))
+	st, res := h.terminal("hog", 30*time.Second)
+	if st.GetState() != mesos.TASK_FAILED || st.GetReason() != mesos.REASON_CONTAINER_LIMITATION_MEMORY ||
+		!strings.Contains(st.GetMessage(), "memory limit 32 MiB exceeded") || res.Limitation != "memory" {
+		t.Fatalf("%s %s %q %+v", st.GetState(), st.GetReason(), st.GetMessage(), res)
+	}
+	if res.MemoryPeakBytes == 0 || res.MemoryPeakBytes > 33<<20 {
+		t.Errorf("memory peak %d", res.MemoryPeakBytes)
+	}
+}
+
+func TestDiskFillerIsKilled(t *testing.T) {
+	h := start(t, false)
+	h.launch("fill", payload("dd if=/dev/zero of=/tmp/fill bs=1M count=40; sleep 30", true, func(p *gleanerpb.TaskPayload) {
+		p.Limits.DiskMb = 8
+	}))
+	st, res := h.terminal("fill", 30*time.Second)
+	if st.GetState() != mesos.TASK_FAILED || st.GetReason() != mesos.REASON_CONTAINER_LIMITATION_DISK ||
+		!strings.Contains(st.GetMessage(), "disk limit 8 MiB exceeded") || res.Limitation != "disk" {
+		t.Fatalf("%s %s %q %+v", st.GetState(), st.GetReason(), st.GetMessage(), res)
+	}
+}
+
+func TestKillHonoursGracePeriod(t *testing.T) {
+	h := start(t, false, mesos.FrameworkInfo_Capability_TASK_KILLING_STATE)
+	// Traps SIGTERM, then takes 1 s to finish.
+	h.launch("graceful", payload("trap 'sleep 1; echo cleaned; exit 0' TERM; while :; do sleep 0.05; done", true, nil))
+	// Ignores SIGTERM entirely.
+	h.launch("stubborn", payload("trap '' TERM; while :; do sleep 0.05; done", true, nil))
+	for _, id := range []string{"graceful", "stubborn"} {
+		if _, err := h.agent.WaitState(id, mesos.TASK_RUNNING, 20*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // let the shells install their traps
+	t0 := time.Now()
+	h.agent.Kill("graceful", 5*time.Second)
+	h.agent.Kill("stubborn", 1500*time.Millisecond)
+	st, res := h.terminal("graceful", 10*time.Second)
+	took := time.Since(t0)
+	if st.GetState() != mesos.TASK_KILLED || res.ExitCode != 0 || !strings.Contains(h.stdout("graceful"), "cleaned") || took < time.Second {
+		t.Fatalf("graceful: %s %q %+v after %v; stdout %q", st.GetState(), st.GetMessage(), res, took, h.stdout("graceful"))
+	}
+	if _, err := h.agent.WaitState("graceful", mesos.TASK_KILLING, time.Second); err != nil {
+		t.Error(err)
+	}
+	st, res = h.terminal("stubborn", 10*time.Second)
+	took = time.Since(t0)
+	if st.GetState() != mesos.TASK_KILLED || res.Signal != 9 || !strings.Contains(st.GetMessage(), "killed by signal 9") || took < 1500*time.Millisecond {
+		t.Fatalf("stubborn: %s %q %+v after %v", st.GetState(), st.GetMessage(), res, took)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	h := start(t, false)
+	h.launch("slow", payload("sleep 30", true, func(p *gleanerpb.TaskPayload) { p.TimeoutSeconds = 0.5 }))
+	st, res := h.terminal("slow", 20*time.Second)
+	if st.GetState() != mesos.TASK_FAILED || st.GetReason() != mesos.REASON_MAX_COMPLETION_TIME_REACHED ||
+		res.Limitation != "timeout" || !strings.Contains(st.GetMessage(), "timed out after 500ms") {
+		t.Fatalf("%s %s %q %+v", st.GetState(), st.GetReason(), st.GetMessage(), res)
+	}
+}
+
+func TestLogCap(t *testing.T) {
+	h := start(t, false)
+	h.launch("chatty", payload("yes | head -c 100000", true, func(p *gleanerpb.TaskPayload) { p.LogLimitBytes = 1000 }))
+	st, _ := h.terminal("chatty", 20*time.Second)
+	out := h.stdout("chatty")
+	if st.GetState() != mesos.TASK_FINISHED || !strings.HasPrefix(out, "y\ny\n") || len(out) > 1200 || !strings.Contains(out, "99000 bytes dropped") {
+		t.Fatalf("%s: %d bytes: %q", st.GetState(), len(out), out[max(0, len(out)-100):])
+	}
+}
+
+func maliciousBundle(t *testing.T, dir string) (string, string) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	_ = tw.WriteHeader(&tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755})
+	_ = tw.WriteHeader(&tar.Header{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "../../../../bin/sh"})
+	_ = tw.Close()
+	_ = zw.Close()
+	p := filepath.Join(dir, "evil.tar.gz")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return p, "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func TestMaliciousBundleIsRejected(t *testing.T) {
+	h := start(t, false)
+	evil, digest := maliciousBundle(t, t.TempDir())
+	h.launch("evil", payload("true", true, func(p *gleanerpb.TaskPayload) { p.Bundle = &gleanerpb.Bundle{Uri: evil, Digest: digest} }))
+	st, _ := h.terminal("evil", 20*time.Second)
+	if st.GetState() != mesos.TASK_FAILED || st.GetReason() != mesos.REASON_CONTAINER_LAUNCH_FAILED ||
+		!strings.Contains(st.GetMessage(), `unsafe bundle entry "bin/sh"`) {
+		t.Fatalf("%s %s %q", st.GetState(), st.GetReason(), st.GetMessage())
+	}
+	h.launch("tampered", payload("true", true, func(p *gleanerpb.TaskPayload) {
+		p.Bundle = &gleanerpb.Bundle{Uri: evil, Digest: "sha256:" + strings.Repeat("ab", 32)}
+	}))
+	st, _ = h.terminal("tampered", 20*time.Second)
+	if st.GetState() != mesos.TASK_FAILED || !strings.Contains(st.GetMessage(), "digest mismatch") {
+		t.Fatalf("%s %q", st.GetState(), st.GetMessage())
+	}
+}
+
+func TestAgentRestartKeepsFinalStatus(t *testing.T) {
+	h := start(t, true)
+	h.launch("survivor", payload("sleep 1.5; echo done", true, nil))
+	if _, err := h.agent.WaitState("survivor", mesos.TASK_RUNNING, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	h.agent.HoldAcks(true)
+	// The agent goes away for longer than the task runs: the terminal update
+	// cannot be delivered until the executor re-subscribes.
+	if err := h.agent.Restart(2500 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	st, res := h.terminal("survivor", 20*time.Second)
+	if st.GetState() != mesos.TASK_FINISHED || res.ExitCode != 0 {
+		t.Fatalf("%s %+v", st.GetState(), res)
+	}
+	subs := h.agent.Subscribes()
+	last := subs[len(subs)-1]
+	if len(subs) < 2 || len(last.UnacknowledgedUpdates) == 0 {
+		t.Fatalf("re-subscribe carried no unacknowledged updates: %d subscribes", len(subs))
+	}
+	found := false
+	for _, u := range last.UnacknowledgedUpdates {
+		found = found || u.Status.GetState() == mesos.TASK_FINISHED
+	}
+	if !found {
+		t.Fatalf("re-subscribe lacks the terminal update: %v", last.UnacknowledgedUpdates)
+	}
+	// Once the agent acknowledges (it does for replayed updates now),
+	// the executor forgets them: a later re-subscribe carries nothing.
+	h.agent.HoldAcks(false)
+	for i := 0; ; i++ {
+		n := len(h.agent.Subscribes())
+		if err := h.agent.Restart(10 * time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.agent.WaitFor(10*time.Second, func(a *agenttest.Agent) bool { return len(a.Subscribes()) > n }); err != nil {
+			t.Fatal(err)
+		}
+		subs2 := h.agent.Subscribes()
+		left := subs2[len(subs2)-1]
+		if len(left.UnacknowledgedUpdates) == 0 && len(left.UnacknowledgedTasks) == 0 {
+			break
+		}
+		if i == 5 {
+			t.Fatalf("acknowledged updates still resent: %d updates, %d tasks", len(left.UnacknowledgedUpdates), len(left.UnacknowledgedTasks))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := len(h.agent.Updates()); n != 3 {
+		t.Errorf("agent saw %d distinct updates, want 3 (STARTING, RUNNING, FINISHED)", n)
+	}
+}
+
+func TestShutdownKillsTasksAndExits(t *testing.T) {
+	h := start(t, false)
+	h.launch("long", payload("sleep 60", true, nil))
+	if _, err := h.agent.WaitState("long", mesos.TASK_RUNNING, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	h.agent.Heartbeat()
+	h.agent.Shutdown()
+	st, _ := h.terminal("long", 10*time.Second)
+	if st.GetState() != mesos.TASK_KILLED {
+		t.Fatalf("%s %q", st.GetState(), st.GetMessage())
+	}
+	select {
+	case err := <-h.done:
+		if err != nil {
+			t.Fatalf("executor ended with %v", err)
+		}
+		h.done <- nil
+	case <-time.After(6 * time.Second):
+		t.Fatal("executor did not exit after SHUTDOWN")
+	}
+}
+
+var _ = fmt.Sprint
