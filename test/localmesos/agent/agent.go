@@ -240,7 +240,6 @@ func (a *Agent) bringUp(ctx context.Context, recovering bool) error {
 
 	a.mu.Lock()
 	a.id = id
-	a.log = a.cfg.Logger.With("agent", a.cfg.Hostname, "agent_id", id.Value)
 	a.srv = srv
 	a.state = stateUp
 	deferred := a.deferred
@@ -584,13 +583,14 @@ func (a *Agent) UpdateFramework(info mesos.FrameworkInfo) {
 // ---- state ----
 
 type framework struct {
+	fwID      string // fixed; info may be replaced by UpdateFramework
 	info      mesos.FrameworkInfo
 	executors map[string]*executorRun
 	tasks     map[string]*task
 	removed   bool
 }
 
-func (f *framework) id() string { return f.info.ID.Value }
+func (f *framework) id() string { return f.fwID }
 
 func (f *framework) hasCapability(c mesos.FrameworkInfo_Capability_Type) bool {
 	for _, cap := range f.info.Capabilities {
@@ -611,7 +611,7 @@ func lostOrDropped(fw *framework) mesos.TaskState {
 func (a *Agent) frameworkLocked(info mesos.FrameworkInfo) *framework {
 	fw := a.frameworks[info.ID.Value]
 	if fw == nil {
-		fw = &framework{info: info, executors: map[string]*executorRun{}, tasks: map[string]*task{}}
+		fw = &framework{fwID: info.ID.Value, info: info, executors: map[string]*executorRun{}, tasks: map[string]*task{}}
 		a.frameworks[info.ID.Value] = fw
 	} else if !fw.removed {
 		fw.info = info

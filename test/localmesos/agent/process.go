@@ -170,7 +170,7 @@ func (a *Agent) runCustomExecutor(ex *executorRun, env []string) {
 	}
 	ex.pgid = cmd.Process.Pid
 	a.mu.Unlock()
-	a.log.Info("executor started", "framework_id", ex.fw.id(), "executor_id", ex.info.ExecutorID.Value, "pid", ex.pgid, "sandbox", ex.dir)
+	a.log.Info("executor started", "framework_id", ex.fw.id(), "executor_id", ex.info.ExecutorID.Value, "pid", cmd.Process.Pid, "sandbox", ex.dir)
 	_ = cmd.Wait()
 	// The container ends with its executor: nothing of the group survives.
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
