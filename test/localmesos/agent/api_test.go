@@ -168,7 +168,11 @@ func TestExecutorAPI(t *testing.T) {
 	}{
 		{"short uuid", func() mesos.TaskStatus { s := goodStatus("g1", mesos.TASK_RUNNING); s.UUID = []byte("abc"); return s }, "UUID"},
 		{"no version", func() mesos.TaskStatus { s := goodStatus("g1", mesos.TASK_RUNNING); s.UUID[6] = 0; return s }, "UUID"},
-		{"source master", func() mesos.TaskStatus { s := goodStatus("g1", mesos.TASK_RUNNING); s.Source = mesos.SOURCE_MASTER.Enum(); return s }, "SOURCE_EXECUTOR"},
+		{"source master", func() mesos.TaskStatus {
+			s := goodStatus("g1", mesos.TASK_RUNNING)
+			s.Source = mesos.SOURCE_MASTER.Enum()
+			return s
+		}, "SOURCE_EXECUTOR"},
 		{"staging", func() mesos.TaskStatus { return goodStatus("g1", mesos.TASK_STAGING) }, "TASK_STAGING"},
 		{"other executor", func() mesos.TaskStatus {
 			s := goodStatus("g1", mesos.TASK_RUNNING)
