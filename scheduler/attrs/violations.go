@@ -28,7 +28,8 @@ type Violation struct {
 // CLUSTER with a value) are checked per instance. For UNIQUE, MAX_PER and
 // CLUSTER without a value, the instances that have run longest keep their
 // place and the rest of each over-full value violate; GROUP_BY balance is
-// not enforced after placement. Output is ordered by instance key.
+// not enforced after placement. Instances on hosts missing from attrs are
+// skipped (unknown is not changed). Output is ordered by instance key.
 func Violations(running []Instance, attrs map[string]map[string]string) []Violation {
 	var out []Violation
 	bad := map[string]bool{}
@@ -42,7 +43,11 @@ func Violations(running []Instance, attrs map[string]map[string]string) []Violat
 		if in.Constraints == nil {
 			continue
 		}
-		a := attrs[in.Hostname]
+		a, known := attrs[in.Hostname]
+		if !known {
+			// Unknown is not changed: never move on partial knowledge.
+			continue
+		}
 		for ci := range in.Constraints.List {
 			c := &in.Constraints.List[ci]
 			if !c.Satisfies(a, in.Hostname) {

@@ -117,7 +117,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-type applyFunc func(key string, value []byte, deleted bool, reset bool)
+// applyFunc applies one watch event, or, when all is non-nil, replaces the
+// whole snapshot with the listed key/value pairs in one step (so readers
+// never see a half-loaded snapshot).
+type applyFunc func(key string, value []byte, deleted bool, all [][2][]byte)
 
 func (w *Watcher) loop(ctx context.Context, prefix string, apply applyFunc, loaded chan<- struct{}) {
 	first := true
@@ -150,10 +153,11 @@ func (w *Watcher) list(ctx context.Context, prefix string, apply applyFunc) (int
 	if err != nil {
 		return 0, fmt.Errorf("list %s: %w", prefix, err)
 	}
-	apply("", nil, false, true)
-	for _, kv := range resp.Kvs {
-		apply(string(kv.Key), kv.Value, false, false)
+	kvs := make([][2][]byte, len(resp.Kvs))
+	for i, kv := range resp.Kvs {
+		kvs[i] = [2][]byte{kv.Key, kv.Value}
 	}
+	apply("", nil, false, kvs)
 	return resp.Header.Revision, nil
 }
 
@@ -165,53 +169,106 @@ func (w *Watcher) watch(ctx context.Context, prefix string, rev int64, apply app
 			return fmt.Errorf("watch %s: %w", prefix, err)
 		}
 		for _, ev := range resp.Events {
-			apply(string(ev.Kv.Key), ev.Kv.Value, ev.Type == clientv3.EventTypeDelete, false)
+			apply(string(ev.Kv.Key), ev.Kv.Value, ev.Type == clientv3.EventTypeDelete, nil)
 		}
 	}
 	return fmt.Errorf("watch %s: channel closed", prefix)
 }
 
-func (w *Watcher) applyAttrs(key string, value []byte, deleted, reset bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if reset {
-		// A re-list replaces everything: remember which hosts it touches.
-		for h := range w.attrs {
-			w.changed[h] = struct{}{}
+func (w *Watcher) applyAttrs(key string, value []byte, deleted bool, all [][2][]byte) {
+	if all != nil {
+		next := map[string]map[string]string{}
+		for _, kv := range all {
+			h := hostOfAttrKey(w.store.agentsPrefix(), string(kv[0]))
+			if h == "" {
+				continue
+			}
+			m, err := decode(kv[1])
+			if err != nil {
+				w.log.Warn("ignoring undecodable attributes", "host", h, "err", err)
+				continue
+			}
+			next[h] = m
 		}
-		w.attrs = map[string]map[string]string{}
-		w.signal()
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		for h, m := range w.attrs {
+			if n, ok := next[h]; !ok || !equal(m, n) {
+				w.changed[h] = struct{}{}
+			}
+		}
+		for h, n := range next {
+			if m, ok := w.attrs[h]; !ok || !equal(m, n) {
+				w.changed[h] = struct{}{}
+			}
+		}
+		w.attrs = next
+		if len(w.changed) > 0 {
+			w.signal()
+		}
 		return
 	}
 	h := hostOfAttrKey(w.store.agentsPrefix(), key)
 	if h == "" {
 		return
 	}
-	if deleted {
-		delete(w.attrs, h)
-	} else {
-		m, err := decode(value)
-		if err != nil {
+	var m map[string]string
+	if !deleted {
+		var err error
+		if m, err = decode(value); err != nil {
 			w.log.Warn("ignoring undecodable attributes", "host", h, "err", err)
 			return
 		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if deleted {
+		delete(w.attrs, h)
+	} else {
 		w.attrs[h] = m
 	}
 	w.changed[h] = struct{}{}
 	w.signal()
 }
 
-func (w *Watcher) applyMonitor(key string, value []byte, deleted, reset bool) {
+func equal(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *Watcher) applyMonitor(key string, value []byte, deleted bool, all [][2][]byte) {
+	host := func(k string) string {
+		h := strings.TrimPrefix(k, w.store.MonitorsPrefix())
+		if h == "" || strings.Contains(h, "/") {
+			return ""
+		}
+		return h
+	}
+	if all != nil {
+		next := make(map[string]json.RawMessage, len(all))
+		for _, kv := range all {
+			if h := host(string(kv[0])); h != "" {
+				next[h] = rawJSON(kv[1])
+			}
+		}
+		w.mu.Lock()
+		w.monitors = next
+		w.mu.Unlock()
+		return
+	}
+	h := host(key)
+	if h == "" {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if reset {
-		w.monitors = map[string]json.RawMessage{}
-		return
-	}
-	h := strings.TrimPrefix(key, w.store.MonitorsPrefix())
-	if h == "" || strings.Contains(h, "/") {
-		return
-	}
 	if deleted {
 		delete(w.monitors, h)
 	} else {

@@ -602,6 +602,8 @@ func noResourceReason(avail, want Resources) Reason {
 	}
 }
 
+var errNoGroup = &FieldError{Field: "group", Msg: "UNIQUE, CLUSTER, GROUP_BY and MAX_PER count a group: it must be set"}
+
 // Place chooses an agent for a among this cycle's open offers, consumes the
 // resources (reserved first) and counts the instance in its group. The
 // Result's explanation is valid until the next Place.
@@ -620,6 +622,9 @@ func (e *Engine) Place(a *Ask) Result {
 	}
 	var g *group
 	if cs.Counting() {
+		if a.Group == "" {
+			return Result{Code: Error, Err: errNoGroup, Why: *x}
+		}
 		g = e.group(a.Group)
 	}
 	key := failKey{slot: slot, group: g}

@@ -284,6 +284,9 @@ func TestForeverVersusNow(t *testing.T) {
 	if r = e.Place(&Ask{Resources: res(-1, 64)}); r.Code != Error || !strings.Contains(r.Err.Error(), "resources.cpus") {
 		t.Fatalf("negative: %v %v", r.Code, r.Err)
 	}
+	if r = e.Place(&Ask{Resources: res(1, 64), Constraints: MustParseConstraints([]string{"hostname", "UNIQUE"})}); r.Code != Error || !strings.Contains(r.Err.Error(), "group") {
+		t.Fatalf("no group: %v %v", r.Code, r.Err)
+	}
 }
 
 func TestMonitorSilent(t *testing.T) {
