@@ -1,0 +1,132 @@
+package localmesos
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/extras/scheduler/callrules"
+	"github.com/mesos/mesos-go/api/v1/lib/extras/scheduler/controller"
+	"github.com/mesos/mesos-go/api/v1/lib/extras/scheduler/eventrules"
+	"github.com/mesos/mesos-go/api/v1/lib/extras/store"
+	"github.com/mesos/mesos-go/api/v1/lib/httpcli"
+	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpsched"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/events"
+)
+
+// BenchmarkLocalMesosLaunch measures end-to-end task launches per second in
+// simulated-tasks mode with 100 agents: a minimal mesos-go framework accepts
+// every offer with as many LAUNCHes as fit, and a task counts once its
+// TASK_FINISHED update is acknowledged (RUNNING is acknowledged too).
+func BenchmarkLocalMesosLaunch(b *testing.B) {
+	c := startCluster(b, Config{Agents: 100, Resources: "cpus:16;mem:16384", Simulated: true,
+		AllocationInterval: 100 * time.Millisecond, HeartbeatInterval: time.Minute})
+	const taskCPU, taskMem = 0.1, 32.0
+	total := b.N
+	var launched, finished atomic.Int64
+	done := make(chan struct{})
+	var doneOnce sync.Once
+
+	fid := store.NewInMemorySingleton()
+	cli := httpsched.NewCaller(httpcli.New(
+		httpcli.Endpoint(c.MasterURL()+"/api/v1/scheduler"),
+		httpcli.Codec(protobufCodec),
+		httpcli.Do(httpcli.With(httpcli.Timeout(30*time.Second), httpcli.Transport(func(t *http.Transport) {
+			t.MaxIdleConnsPerHost = 64
+		}))),
+	))
+	caller := callrules.New(callrules.WithFrameworkID(store.GetIgnoreErrors(fid))).Caller(cli)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	// Calls go through a pool so acknowledgements do not serialize the
+	// event loop, as a real framework's would not.
+	work := make(chan *scheduler.Call, 1<<16)
+	var wg sync.WaitGroup
+	for w := 0; w < 32; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for call := range work {
+				if err := calls.CallNoData(ctx, caller, call); err != nil && ctx.Err() == nil {
+					b.Errorf("%s: %v", call.GetType(), err)
+				}
+			}
+		}()
+	}
+	onOffers := func(_ context.Context, e *scheduler.Event) error {
+		for _, o := range e.Offers.Offers {
+			var cpus, mem float64
+			for _, r := range o.Resources {
+				switch r.Name {
+				case "cpus":
+					cpus += r.GetScalar().GetValue()
+				case "mem":
+					mem += r.GetScalar().GetValue()
+				}
+			}
+			n := int(min(cpus/taskCPU, mem/taskMem) + 1e-9)
+			var tasks []mesos.TaskInfo
+			for ; n > 0 && launched.Load() < int64(total); n-- {
+				id := "t" + strconv.FormatInt(launched.Add(1), 10)
+				tasks = append(tasks, mesos.TaskInfo{Name: id, TaskID: mesos.TaskID{Value: id}, AgentID: o.AgentID,
+					Command:   &mesos.CommandInfo{Value: ptrS("exit 0")},
+					Resources: resourcesLike(o, taskCPU, taskMem)})
+			}
+			if len(tasks) == 0 {
+				work <- calls.Decline(o.ID).With(calls.RefuseSeconds(0))
+				continue
+			}
+			work <- calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(o.ID)).With(calls.RefuseSeconds(0))
+		}
+		return nil
+	}
+	onUpdate := func(_ context.Context, e *scheduler.Event) error {
+		st := e.Update.Status
+		if len(st.UUID) > 0 {
+			work <- calls.Acknowledge(st.AgentID.Value, st.TaskID.Value, st.UUID)
+		}
+		if st.GetState() == mesos.TASK_FINISHED {
+			if finished.Add(1) == int64(total) {
+				doneOnce.Do(func() { close(done) })
+			}
+		} else if st.GetState() != mesos.TASK_RUNNING {
+			b.Errorf("task %s: %s %s", st.TaskID.Value, st.GetState(), st.GetMessage())
+		}
+		return nil
+	}
+	h := eventrules.New(controller.LiftErrors().DropOnError()).Handle(events.Handlers{
+		scheduler.Event_SUBSCRIBED: controller.TrackSubscription(fid, 0),
+		scheduler.Event_OFFERS:     events.HandlerFunc(onOffers),
+		scheduler.Event_UPDATE:     events.HandlerFunc(onUpdate),
+	}.Otherwise(events.NoopHandler.HandleEvent))
+
+	b.ResetTimer()
+	start := time.Now()
+	runDone := make(chan struct{})
+	go func() {
+		defer close(runDone)
+		_ = controller.Run(ctx, &mesos.FrameworkInfo{User: "bench", Name: "bench"}, caller,
+			controller.WithEventHandler(h), controller.WithFrameworkID(store.GetIgnoreErrors(fid)),
+			controller.WithRegistrationTokens(fastBackoff(ctx)))
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Minute):
+		b.Fatalf("timed out: %d launched, %d finished of %d", launched.Load(), finished.Load(), total)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "launches/s")
+	cancel()
+	<-runDone
+	close(work)
+	wg.Wait()
+}
