@@ -219,6 +219,11 @@ func (a *Agent) bringUp(ctx context.Context, recovering bool) error {
 	if err != nil {
 		return fmt.Errorf("agent listen on %s: %w", a.addr, err)
 	}
+	// Whatever the agent told the master before (AgentGone) goes first;
+	// what it says from now on waits until the master has registered it.
+	a.out.flush()
+	a.out.hold()
+	defer a.out.release()
 	a.mu.Lock()
 	a.addr = ln.Addr().String()
 	info := a.agentInfoLocked()
@@ -226,14 +231,20 @@ func (a *Agent) bringUp(ctx context.Context, recovering bool) error {
 	var execs []link.ExecutorRef
 	if recovering {
 		tasks, execs = a.recoveredLocked()
+		// Take the master's calls from now on: it may use the agent as
+		// soon as it knows it is back.
+		a.state = stateUp
 	}
 	a.mu.Unlock()
 
-	// Whatever the agent told the master before (AgentGone) goes first.
-	a.out.flush()
 	id, err := a.cfg.Master.RegisterAgent(a, info, tasks, execs)
 	if err != nil {
 		ln.Close()
+		a.mu.Lock()
+		if recovering {
+			a.state = stateDown
+		}
+		a.mu.Unlock()
 		return fmt.Errorf("register agent %s with the master: %w", a.cfg.Hostname, err)
 	}
 	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
@@ -1010,6 +1021,12 @@ func (a *Agent) executorExited(ex *executorRun, waitStatus int32) {
 		}
 	}
 	ex.queued = nil
+	if ex.fw.removed {
+		// No update of a torn-down framework is forwarded: forget its tasks.
+		for _, t := range sortedTasks(ex.tasks) {
+			a.completeTaskLocked(t)
+		}
+	}
 	a.doneExecs = append(a.doneExecs, ex.info)
 	if len(a.doneExecs) > 2*maxCompleted {
 		a.doneExecs = append(a.doneExecs[:0:0], a.doneExecs[len(a.doneExecs)-maxCompleted:]...)
@@ -1046,7 +1063,11 @@ func (a *Agent) registrationTimeout(ex *executorRun) {
 		return
 	}
 	if a.state != stateUp {
-		a.deferred = append(a.deferred, func() { a.registrationTimeout(ex) })
+		// The executor could not subscribe to a dead agent: give it the
+		// re-registration window once the agent is back.
+		a.deferred = append(a.deferred, func() {
+			a.timers.after(a.cfg.ExecutorReregistrationTimeout, func() { a.registrationTimeout(ex) })
+		})
 		return
 	}
 	a.log.Warn("executor did not register in time; killing it", "framework_id", ex.fw.id(), "executor_id", ex.info.ExecutorID.Value)

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/encoding/codecs"
+	"github.com/mesos/mesos-go/api/v1/lib/executor"
+	"github.com/mesos/mesos-go/api/v1/lib/executor/calls"
 	"github.com/mesos/mesos-go/api/v1/lib/executor/config"
 	mesostime "github.com/mesos/mesos-go/api/v1/lib/time"
 
@@ -345,4 +348,72 @@ func TestKillHostKillsExecutors(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.waitFor(t, "t1 failed after the host came back", func() bool { return m.hasState("t1", mesos.TASK_FAILED) })
+}
+
+// An executor that ignores SHUTDOWN is killed after its grace period (here
+// from ExecutorInfo.shutdown_grace_period); its tasks fail.
+func TestShutdownGracePeriodThenKill(t *testing.T) {
+	m := &fakeMaster{autoAck: true}
+	a := newTestAgent(t, m, nil)
+	fw := frameworkInfo(false)
+	ei := testExecutor("exec-stubborn", "ignore-shutdown")
+	ei.ShutdownGracePeriod = &mesos.DurationInfo{Nanoseconds: int64(200 * time.Millisecond)}
+	a.Launch(fw, ei, []mesos.TaskInfo{taskInfo("t1")}, false)
+	m.waitFor(t, "t1 running", func() bool { return m.hasState("t1", mesos.TASK_RUNNING) })
+	start := time.Now()
+	a.ShutdownExecutor(*fw.ID, ei.ExecutorID)
+	m.waitFor(t, "executor killed", func() bool { _, ok := m.terminationOf("exec-stubborn"); return ok })
+	if waited := time.Since(start); waited < 200*time.Millisecond {
+		t.Errorf("killed after %v, before the 200ms grace period", waited)
+	}
+	m.waitFor(t, "t1 failed", func() bool { return m.hasState("t1", mesos.TASK_FAILED) })
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	term, _ := m.terminationOf("exec-stubborn")
+	if ws := syscall.WaitStatus(term.waitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Errorf("termination %+v, want SIGKILL", term)
+	}
+	if u, _ := m.lastOf("t1"); u.status.GetReason() != mesos.REASON_EXECUTOR_TERMINATED {
+		t.Errorf("t1 update %+v", u.status)
+	}
+}
+
+// A task delivered just before the agent died, which the re-subscribing
+// executor does not list, is reported lost (dropped if partition aware).
+func TestResubscribeDropsTasksTheExecutorNeverGot(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		caps []mesos.FrameworkInfo_Capability_Type
+		want mesos.TaskState
+	}{
+		{"lost", nil, mesos.TASK_LOST},
+		{"dropped", []mesos.FrameworkInfo_Capability_Type{mesos.FrameworkInfo_Capability_PARTITION_AWARE}, mesos.TASK_DROPPED},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := &fakeMaster{autoAck: true}
+			a := newTestAgent(t, m, func(c *Config) { c.ExecutorReregistrationTimeout = 10 * time.Second })
+			fw := frameworkInfo(true, c.caps...)
+			a.Launch(fw, testExecutor("exec-x", "nosubscribe"), []mesos.TaskInfo{taskInfo("kept"), taskInfo("missed")}, false)
+			ec := newExecClient(a.Endpoint(), "FW-0001", "exec-x", codecs.MediaTypeProtobuf)
+			events := ec.subscribe(t, calls.Subscribe(nil, nil))
+			next(t, events, executor.Event_SUBSCRIBED)
+			kept := next(t, events, executor.Event_LAUNCH).Launch.Task
+			next(t, events, executor.Event_LAUNCH)
+			a.Stop()
+			if err := a.Restart(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			events = ec.subscribe(t, calls.Subscribe([]mesos.TaskInfo{kept}, nil))
+			next(t, events, executor.Event_SUBSCRIBED)
+			m.waitFor(t, "missed reported", func() bool { return m.hasState("missed", c.want) })
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			if u, _ := m.lastOf("missed"); u.status.GetReason() != mesos.REASON_AGENT_RESTARTED || u.status.GetSource() != mesos.SOURCE_AGENT {
+				t.Errorf("missed update %+v", u.status)
+			}
+			if got := m.statesOf("kept"); len(got) != 0 {
+				t.Errorf("kept got updates %v", got)
+			}
+		})
+	}
 }

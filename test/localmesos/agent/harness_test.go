@@ -45,6 +45,7 @@ func TestMain(m *testing.M) {
 //	finish-on-disconnect like hang, but when the agent goes away the tasks
 //	                     finish and the FINISHED updates wait to be replayed
 //	no-resubscribe       like hang, but never re-subscribes
+//	ignore-shutdown      like hang, but ignores SHUTDOWN
 func testExecutorMain(mode string) {
 	cfg, err := config.FromEnv()
 	if err != nil {
@@ -114,6 +115,9 @@ func testExecutorMain(mode string) {
 					delete(unackedTasks, e.Acknowledged.TaskID.Value)
 					delete(unackedUpdates, string(e.Acknowledged.UUID))
 				case executor.Event_SHUTDOWN:
+					if mode == "ignore-shutdown" {
+						continue
+					}
 					for _, id := range running {
 						update(id, mesos.TASK_KILLED)
 					}

@@ -109,8 +109,26 @@ type outbox struct {
 	mu     sync.Mutex
 	q      []func()
 	wake   chan struct{}
+	held   bool // deliver nothing until release
 	closed bool
 	done   chan struct{}
+}
+
+// hold keeps calls queued (while the agent registers); release lets them go.
+func (o *outbox) hold() {
+	o.mu.Lock()
+	o.held = true
+	o.mu.Unlock()
+}
+
+func (o *outbox) release() {
+	o.mu.Lock()
+	o.held = false
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
 }
 
 func newOutbox() *outbox {
@@ -150,8 +168,13 @@ func (o *outbox) run() {
 	var batch []func()
 	for {
 		o.mu.Lock()
-		batch, o.q = o.q, batch[:0]
 		closed := o.closed
+		if o.held && !closed {
+			o.mu.Unlock()
+			<-o.wake
+			continue
+		}
+		batch, o.q = o.q, batch[:0]
 		o.mu.Unlock()
 		for i, fn := range batch {
 			fn()
