@@ -14,22 +14,28 @@ import (
 type Term struct {
 	session  *concurrency.Session
 	election *concurrency.Election
+	cancel   context.CancelFunc
 }
 
 // Campaign blocks until this process leads (or ctx ends). value is
 // published to standbys (Gleaner uses the leader's API URL). ttl is the
 // lease TTL in seconds: how long a dead leader keeps the term.
 func Campaign(ctx context.Context, cli *clientv3.Client, prefix, value string, ttl int) (*Term, error) {
-	s, err := concurrency.NewSession(cli, concurrency.WithTTL(ttl), concurrency.WithContext(ctx))
+	// The session outlives ctx so that Resign can still revoke its lease
+	// after ctx ended (SIGTERM); Abandon and Resign end it.
+	sctx, cancel := context.WithCancel(context.Background())
+	s, err := concurrency.NewSession(cli, concurrency.WithTTL(ttl), concurrency.WithContext(sctx))
 	if err != nil {
+		cancel()
 		return nil, fmt.Errorf("leader session: %w", err)
 	}
 	e := concurrency.NewElection(s, prefix+"leader")
 	if err := e.Campaign(ctx, value); err != nil {
 		s.Orphan()
+		cancel()
 		return nil, fmt.Errorf("campaign: %w", err)
 	}
-	return &Term{session: s, election: e}, nil
+	return &Term{session: s, election: e, cancel: cancel}, nil
 }
 
 // Key is the election key of this term; Rev its create revision. Writes
@@ -46,6 +52,7 @@ func (t *Term) Done() <-chan struct{} { return t.session.Done() }
 // Resign ends the term at once so a standby takes over without waiting for
 // the lease to expire (SIGTERM).
 func (t *Term) Resign(ctx context.Context) error {
+	defer t.cancel()
 	err := t.election.Resign(ctx)
 	if cerr := t.session.Close(); err == nil {
 		err = cerr
@@ -55,7 +62,10 @@ func (t *Term) Resign(ctx context.Context) error {
 
 // Abandon stops keeping the lease alive without resigning: the term ends
 // when the lease expires (what a crashed leader looks like; tests).
-func (t *Term) Abandon() { t.session.Orphan() }
+func (t *Term) Abandon() {
+	t.session.Orphan()
+	t.cancel()
+}
 
 // Current returns the value the current leader published, or "" if there
 // is no leader.

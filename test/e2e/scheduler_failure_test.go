@@ -106,6 +106,21 @@ func TestSchedulerLeaderKilledMidJob(t *testing.T) {
 	checkExactlyOnce(t, st, as)
 }
 
+// SIGTERM resigns: the standby leads long before the 60 s lease could
+// expire, and finishes the job.
+func TestSchedulerResignHandsOver(t *testing.T) {
+	env := newSchedEnv(t, localmesos.Config{Agents: 2, Resources: "cpus:2;mem:1024;disk:1024"})
+	slow := func(c *node.Config) { c.LeaseTTL = 60; c.ResignOnExit = true }
+	a, stopA := env.startNode("a", slow)
+	waitFor(t, "a to lead", 10*time.Second, a.IsLeader)
+	b, _ := env.startNode("b", slow)
+	j := submit(t, []*node.Node{a}, mustSpec(t, bigJob))
+	stopA()
+	waitFor(t, "b to lead after a resigned", 20*time.Second, b.IsLeader)
+	st, as := waitJob(t, b, j.ID, 40*time.Second)
+	checkExactlyOnce(t, st, as)
+}
+
 func TestSchedulerMasterRestartAndBrokenStream(t *testing.T) {
 	env := newSchedEnv(t, localmesos.Config{Agents: 1, Resources: "cpus:2;mem:1024;disk:1024"})
 	n, _ := env.startNode("a")

@@ -62,9 +62,9 @@ func (e *schedEnv) client() *clientv3.Client {
 }
 
 // startNode runs one scheduler node; stop cancels it without resigning.
-func (e *schedEnv) startNode(name string) (*node.Node, context.CancelFunc) {
+func (e *schedEnv) startNode(name string, opts ...func(*node.Config)) (*node.Node, context.CancelFunc) {
 	cli := e.client()
-	n := node.New(node.Config{
+	cfg := node.Config{
 		Prefix:       e.prefix,
 		AdvertiseURL: "http://" + name,
 		LeaseTTL:     2,
@@ -77,7 +77,11 @@ func (e *schedEnv) startNode(name string) (*node.Node, context.CancelFunc) {
 			ReconcileInterval: 2 * time.Second,
 			RequestTimeout:    5 * time.Second,
 		},
-	}, cli)
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	n := node.New(cfg, cli)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); n.Run(ctx) }()
