@@ -1,8 +1,10 @@
 package agent
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -120,5 +122,44 @@ func TestCommandExecutorKillGraceEscalates(t *testing.T) {
 	}
 	if u, _ := m.lastOf("stubborn"); u.status.GetMessage() != "Command terminated with signal Killed" {
 		t.Errorf("message = %q, want SIGKILL after the grace period", u.status.GetMessage())
+	}
+}
+
+// With checkpointing the command executor survives an agent restart: the
+// task ends while the agent is down and the final update is replayed when
+// the executor re-subscribes.
+func TestCommandExecutorAcrossRestart(t *testing.T) {
+	m := &fakeMaster{autoAck: true}
+	a := newTestAgent(t, m, func(c *Config) { c.ExecutorReregistrationTimeout = 5 * time.Second })
+	fw := frameworkInfo(true)
+	a.Launch(fw, nil, []mesos.TaskInfo{commandTask("cp", "while [ ! -e go ]; do sleep 0.02; done; exit 4")}, false)
+	m.waitFor(t, "cp running", func() bool { return m.hasState("cp", mesos.TASK_RUNNING) })
+	a.mu.Lock()
+	pgid := a.frameworks["FW-0001"].executors["cp"].childPgid
+	a.mu.Unlock()
+	a.Stop()
+	runs, _ := filepath.Glob(filepath.Join(a.cfg.WorkDir, "slaves", "*", "frameworks", "*", "executors", "cp", "runs", "*"))
+	if len(runs) != 1 {
+		t.Fatalf("sandbox: %v", runs)
+	}
+	if err := os.WriteFile(filepath.Join(runs[0], "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The task ends while the agent is down.
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(-pgid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("task still running")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := a.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m.waitFor(t, "cp failed with its exit status", func() bool { return m.hasState("cp", mesos.TASK_FAILED) })
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if u, _ := m.lastOf("cp"); u.status.GetMessage() != "Command exited with status 4" || u.status.GetSource() != mesos.SOURCE_EXECUTOR {
+		t.Errorf("cp final update %+v", u.status)
 	}
 }

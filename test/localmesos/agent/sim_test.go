@@ -84,7 +84,12 @@ func TestSimulatedTasksAcrossRestartAndKillHost(t *testing.T) {
 		return m.hasState("across", mesos.TASK_RUNNING) && m.hasState("doomed", mesos.TASK_RUNNING)
 	})
 	a.Stop()
-	time.Sleep(150 * time.Millisecond) // "across" ends while the agent is down
+	// "across" ends while the agent is down: its end waits for the restart.
+	m.waitFor(t, "across ended while down", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return len(a.deferred) == 1
+	})
 	m.mu.Lock()
 	if m.hasState("across", mesos.TASK_FINISHED) {
 		t.Error("a stopped agent forwarded an update")
