@@ -431,9 +431,11 @@ func TestPlacementInvariants(t *testing.T) {
 		}
 		used := map[string][2]Resources{}
 		uniq := map[string]bool{}
+		groupBy, present := map[string]int{}, map[string]bool{}
 		byHost := map[string]*Agent{}
 		for _, a := range agents {
 			byHost[a.Hostname] = a
+			present[a.Attrs["zone"]] = true
 		}
 		for i := 0; i < 300; i++ {
 			si := rng.IntN(len(sets))
@@ -465,6 +467,17 @@ func TestPlacementInvariants(t *testing.T) {
 						}
 					}
 				}
+				if si == 3 {
+					// GROUP_BY zone: the chosen zone had the fewest of
+					// the group among all zones agents have.
+					z := byHost[r.Hostname].Attrs["zone"]
+					for _, other := range zones {
+						if present[other] && groupBy[other] < groupBy[z] {
+							t.Fatalf("seed %d: GROUP_BY placed in %s (%d) while %s has %d", seed, z, groupBy[z], other, groupBy[other])
+						}
+					}
+					groupBy[z]++
+				}
 				if si == 2 {
 					if uniq[r.Hostname] {
 						t.Fatalf("seed %d: UNIQUE hostname broken on %s", seed, r.Hostname)
@@ -487,9 +500,6 @@ func TestPlacementInvariants(t *testing.T) {
 				t.Fatal(r.Err)
 			}
 		}
-		// GROUP_BY: zones used by group g3 differ by at most one among zones
-		// that exist.
-		_ = e
 	}
 }
 

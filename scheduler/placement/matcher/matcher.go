@@ -121,8 +121,9 @@ func (m *Matcher) Match(offers []engine.Offer, demands []engine.Demand) []engine
 		if m.cfg.Info != nil {
 			info = m.cfg.Info(d.Job, d.Task)
 		}
+		key, group := d.Job+"."+d.Task, GroupOf(d.Job, d.Task)
 		for k := 0; k < d.Count; k++ {
-			m.asks = append(m.asks, placement.Ask{Key: d.Job + "." + d.Task, Group: GroupOf(d.Job, d.Task),
+			m.asks = append(m.asks, placement.Ask{Key: key, Group: group,
 				Resources: toRes(d.Resources), Constraints: info.Constraints, Strategy: info.Strategy,
 				Priority: info.Priority, User: info.User, Queue: info.Queue, Seq: uint64(len(m.asks))})
 			demandOf = append(demandOf, di)
