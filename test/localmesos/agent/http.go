@@ -225,6 +225,12 @@ func (a *Agent) executorUpdateLocked(ex *executorRun, st mesos.TaskStatus) {
 	if _, dup := t.received[string(st.UUID)]; dup {
 		return
 	}
+	if isTerminal(t.state) {
+		// As in Mesos' status update stream, nothing follows a terminal
+		// update (e.g. the agent already failed the task).
+		a.log.Info("update after a terminal one ignored", "task_id", st.TaskID.Value, "state", st.GetState())
+		return
+	}
 	a.statusLocked(t, st)
 }
 
