@@ -125,9 +125,11 @@ func (e *Executor) Run(ctx context.Context) error {
 			e.killAll("agent did not come back within the recovery timeout", true)
 			return fmt.Errorf("agent not back within %v: %w", e.cfg.Mesos.RecoveryTimeout, err)
 		}
-		max := e.cfg.Mesos.SubscriptionBackoffMax
+		// Retry well within the agent's re-registration timeout (which
+		// MESOS_SUBSCRIPTION_BACKOFF_MAX mirrors).
+		max := e.cfg.Mesos.SubscriptionBackoffMax / 2
 		if max <= 0 {
-			max = 2 * time.Second
+			max = time.Second
 		}
 		if backoff > max {
 			backoff = max

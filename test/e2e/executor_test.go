@@ -1,0 +1,430 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/gleaner-project/gleaner/executor/cgroups"
+	gleanerpb "github.com/gleaner-project/gleaner/proto"
+	"github.com/gleaner-project/gleaner/rootfs"
+	"github.com/gleaner-project/gleaner/rootfs/rootfstest"
+	"github.com/gleaner-project/gleaner/test/localmesos/agent"
+	"github.com/gleaner-project/gleaner/test/localmesos/link"
+)
+
+// These tests run a real `gleaner executor` process, built here with
+// `go build`, launched by the local Mesos agent (test/localmesos/agent) as
+// a custom executor: MESOS_* environment, bundle fetched into the sandbox
+// through CommandInfo.uris, the v1 executor API, agent restarts.
+
+const e2eCgroupParent = "gleaner-e2e"
+
+var (
+	execBuildOnce sync.Once
+	gleanerBin    string
+	execBuildErr  error
+)
+
+func execGleanerBinary(tb testing.TB) string {
+	tb.Helper()
+	execBuildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gleaner-e2e-bin-")
+		if err != nil {
+			execBuildErr = err
+			return
+		}
+		gleanerBin = filepath.Join(dir, "gleaner")
+		cmd := exec.Command("go", "build", "-o", gleanerBin, "github.com/gleaner-project/gleaner/cmd/gleaner")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			execBuildErr = fmt.Errorf("go build gleaner: %v\n%s", err, out)
+		}
+	})
+	if execBuildErr != nil {
+		tb.Fatal(execBuildErr)
+	}
+	return gleanerBin
+}
+
+func execNeedRoot(tb testing.TB) {
+	tb.Helper()
+	if os.Geteuid() != 0 {
+		tb.Skip("the executor's tasks need root for chroot and cgroups")
+	}
+	if _, err := cgroups.Detect(cgroups.DefaultRoot); err != nil {
+		tb.Skipf("no cgroups: %v", err)
+	}
+}
+
+// execMaster is a link.Master that records status updates and acknowledges
+// them, as a scheduler behind the master would.
+type execMaster struct {
+	mu      sync.Mutex
+	agent   link.Agent
+	updates []mesos.TaskStatus
+	seen    map[string]bool
+	ack     bool
+	changed chan struct{}
+	exits   []int32
+}
+
+var _ link.Master = (*execMaster)(nil)
+
+func newExecMaster() *execMaster {
+	return &execMaster{seen: map[string]bool{}, ack: true, changed: make(chan struct{})}
+}
+
+func (m *execMaster) RegisterAgent(a link.Agent, info mesos.AgentInfo, _ []mesos.Task, _ []link.ExecutorRef) (mesos.AgentID, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.agent = a
+	if info.ID != nil {
+		return *info.ID, nil
+	}
+	return mesos.AgentID{Value: "E2E-S1"}, nil
+}
+func (m *execMaster) AgentGone(mesos.AgentID) {}
+func (m *execMaster) StatusUpdate(_ mesos.AgentID, fw mesos.FrameworkID, st mesos.TaskStatus, _ mesos.TaskState) {
+	m.mu.Lock()
+	if !m.seen[string(st.UUID)] {
+		m.seen[string(st.UUID)] = true
+		m.updates = append(m.updates, st)
+		close(m.changed)
+		m.changed = make(chan struct{})
+	}
+	a, ack := m.agent, m.ack
+	m.mu.Unlock()
+	if ack && len(st.UUID) > 0 {
+		go a.Acknowledge(fw, st.TaskID, st.UUID)
+	}
+}
+func (m *execMaster) ExecutorMessage(mesos.AgentID, mesos.FrameworkID, mesos.ExecutorID, []byte) {}
+func (m *execMaster) ExecutorTerminated(_ mesos.AgentID, _ mesos.FrameworkID, _ mesos.ExecutorID, _ bool, ws int32) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.exits = append(m.exits, ws)
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+func (m *execMaster) wait(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.After(timeout)
+	for {
+		m.mu.Lock()
+		ok, ch := cond(), m.changed
+		m.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			var s []string
+			for _, u := range m.updates {
+				s = append(s, u.TaskID.Value+":"+u.GetState().String()+"("+u.GetMessage()+")")
+			}
+			tb.Fatalf("timed out waiting for %s; updates: %v; executor exits: %v", what, s, m.exits)
+		}
+	}
+}
+
+// state returns the newest update of the task in one of states (caller holds mu).
+func (m *execMaster) find(task string, states ...mesos.TaskState) (mesos.TaskStatus, bool) {
+	for i := len(m.updates) - 1; i >= 0; i-- {
+		u := m.updates[i]
+		if u.TaskID.Value != task {
+			continue
+		}
+		for _, s := range states {
+			if u.GetState() == s {
+				return u, true
+			}
+		}
+	}
+	return mesos.TaskStatus{}, false
+}
+
+func (m *execMaster) waitState(tb testing.TB, task string, timeout time.Duration, states ...mesos.TaskState) mesos.TaskStatus {
+	tb.Helper()
+	var got mesos.TaskStatus
+	m.wait(tb, timeout, task+" in "+fmt.Sprint(states), func() bool {
+		var ok bool
+		got, ok = m.find(task, states...)
+		return ok
+	})
+	return got
+}
+
+var terminalStates = []mesos.TaskState{mesos.TASK_FINISHED, mesos.TASK_FAILED, mesos.TASK_KILLED, mesos.TASK_LOST, mesos.TASK_ERROR}
+
+type execEnv struct {
+	m       *execMaster
+	a       *agent.Agent
+	bundle  string
+	digest  string
+	workDir string
+	fw      mesos.FrameworkInfo
+	extra   []string
+}
+
+func setupExec(tb testing.TB, checkpoint bool, mutate func(*agent.Config)) *execEnv {
+	tb.Helper()
+	execNeedRoot(tb)
+	bin := execGleanerBinary(tb)
+	_ = bin
+	dir := tb.TempDir()
+	bundle, digest := rootfstest.Bundle(tb, dir, map[string]string{"etc/marker": "e2e-bundle\n"})
+	work, err := os.MkdirTemp("", "gleaner-e2e-agent-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_ = os.Chmod(work, 0o755)
+	tb.Cleanup(func() { _ = os.RemoveAll(work) })
+	m := newExecMaster()
+	cfg := agent.Config{
+		Hostname: "e2e-agent", Resources: "cpus:2;mem:2048;disk:4096", WorkDir: work, Master: m,
+		ExecutorShutdownGracePeriod: 5 * time.Second, ExecutorReregistrationTimeout: 3 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if testing.Verbose() {
+		cfg.Logger = slog.Default()
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	a, err := agent.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(a.Close)
+	id := mesos.FrameworkID{Value: "E2E-FW-0001"}
+	fw := mesos.FrameworkInfo{User: "root", Name: "gleaner-e2e", ID: &id, Checkpoint: &checkpoint,
+		Capabilities: []mesos.FrameworkInfo_Capability{{Type: mesos.FrameworkInfo_Capability_TASK_KILLING_STATE}}}
+	tb.Cleanup(func() {
+		for _, c := range []string{"cpu", "cpuacct", "memory", "pids"} {
+			_ = os.Remove(filepath.Join(cgroups.DefaultRoot, c, e2eCgroupParent))
+		}
+	})
+	return &execEnv{m: m, a: a, bundle: bundle, digest: digest, workDir: work, fw: fw}
+}
+
+// executorInfo runs `gleaner executor` with the bundle fetched into its
+// sandbox (extract=false keeps the tarball, whose digest the executor checks).
+func (e *execEnv) executorInfo(id string) *mesos.ExecutorInfo {
+	bin := gleanerBin
+	shell, extract, cache := false, false, true
+	bundleURI := e.bundle
+	return &mesos.ExecutorInfo{
+		Type:       mesos.ExecutorInfo_CUSTOM,
+		ExecutorID: mesos.ExecutorID{Value: id},
+		Command: &mesos.CommandInfo{
+			Value: &bin, Shell: &shell,
+			Arguments: append([]string{"gleaner", "executor", "--cgroup-parent", e2eCgroupParent, "--disk-check-interval", "200ms"}, e.extra...),
+			URIs:      []mesos.CommandInfo_URI{{Value: bundleURI, Extract: &extract, Cache: &cache}},
+		},
+	}
+}
+
+func (e *execEnv) task(id, cmd string, mod func(*gleanerpb.TaskPayload)) mesos.TaskInfo {
+	p := &gleanerpb.TaskPayload{JobId: "e2e", TaskName: id, Shell: true, Command: cmd,
+		Bundle: &gleanerpb.Bundle{Uri: "file://" + e.bundle, Digest: e.digest},
+		Limits: &gleanerpb.Limits{Cpus: 0.5, MemMb: 64, DiskMb: 64}}
+	if mod != nil {
+		mod(p)
+	}
+	b, err := p.Marshal()
+	if err != nil {
+		panic(err)
+	}
+	return mesos.TaskInfo{Name: id, TaskID: mesos.TaskID{Value: id}, AgentID: e.a.ID(), Data: b}
+}
+
+func taskResult(tb testing.TB, st mesos.TaskStatus) *gleanerpb.TaskResult {
+	tb.Helper()
+	var r gleanerpb.TaskResult
+	if err := r.Unmarshal(st.Data); err != nil || st.Data == nil {
+		tb.Fatalf("terminal update of %s has no TaskResult: %v", st.TaskID.Value, err)
+	}
+	return &r
+}
+
+func (e *execEnv) sandboxOf(tb testing.TB, execID string) string {
+	tb.Helper()
+	runs, _ := filepath.Glob(filepath.Join(e.workDir, "slaves", "*", "frameworks", "*", "executors", execID, "runs", "*"))
+	if len(runs) != 1 {
+		tb.Fatalf("sandboxes of %s: %v", execID, runs)
+	}
+	return runs[0]
+}
+
+func TestExecutorRunsChrootedTaskFromFetchedBundle(t *testing.T) {
+	e := setupExec(t, false, nil)
+	e.a.Launch(e.fw, e.executorInfo("exec-a"), []mesos.TaskInfo{
+		e.task("hello", "cat /etc/marker; test -e /etc/hostname && echo HOSTFS; id -u; exit 0", nil),
+		e.task("three", "exit 3", nil),
+	}, false)
+	st := e.m.waitState(t, "hello", 60*time.Second, terminalStates...)
+	if st.GetState() != mesos.TASK_FINISHED || st.GetSource() != mesos.SOURCE_EXECUTOR || st.GetMessage() != "exited with status 0" {
+		t.Fatalf("hello: %s %s %q", st.GetState(), st.GetSource(), st.GetMessage())
+	}
+	if r := taskResult(t, st); r.ExitCode != 0 || r.FinishedAt == 0 {
+		t.Fatalf("hello taskResult %+v", r)
+	}
+	sb := e.sandboxOf(t, "exec-a")
+	out, _ := os.ReadFile(filepath.Join(sb, "tasks", "hello", "stdout"))
+	if !strings.Contains(string(out), "e2e-bundle") || strings.Contains(string(out), "HOSTFS") || !strings.Contains(string(out), "65534") {
+		t.Fatalf("hello stdout %q (executor stderr: %s)", out, tailFile(filepath.Join(sb, "stderr")))
+	}
+	// The bundle reached the sandbox through the agent's fetcher, unextracted.
+	if _, err := os.Stat(filepath.Join(sb, filepath.Base(e.bundle))); err != nil {
+		t.Fatalf("fetched bundle not in the sandbox: %v", err)
+	}
+	st = e.m.waitState(t, "three", 30*time.Second, terminalStates...)
+	if st.GetState() != mesos.TASK_FAILED || st.GetMessage() != "exited with status 3" || taskResult(t, st).ExitCode != 3 {
+		t.Fatalf("three: %s %q", st.GetState(), st.GetMessage())
+	}
+	// KILL through the agent honours the policy's grace period.
+	e.a.Launch(e.fw, e.executorInfo("exec-a"), []mesos.TaskInfo{e.task("stubborn", "trap '' TERM; while :; do sleep 0.05; done", nil)}, false)
+	e.m.waitState(t, "stubborn", 30*time.Second, mesos.TASK_RUNNING)
+	time.Sleep(300 * time.Millisecond) // let the shell install its trap
+	t0 := time.Now()
+	e.a.Kill(*e.fw.ID, mesos.TaskID{Value: "stubborn"}, &mesos.KillPolicy{GracePeriod: &mesos.DurationInfo{Nanoseconds: int64(time.Second)}})
+	e.m.waitState(t, "stubborn", 10*time.Second, mesos.TASK_KILLING)
+	st = e.m.waitState(t, "stubborn", 20*time.Second, terminalStates...)
+	if st.GetState() != mesos.TASK_KILLED || !strings.Contains(st.GetMessage(), "killed by signal 9") || time.Since(t0) < time.Second {
+		t.Fatalf("stubborn: %s %q after %v", st.GetState(), st.GetMessage(), time.Since(t0))
+	}
+	// SHUTDOWN: the executor exits cleanly.
+	e.a.ShutdownExecutor(*e.fw.ID, mesos.ExecutorID{Value: "exec-a"})
+	e.m.wait(t, 10*time.Second, "executor exit", func() bool { return len(e.m.exits) > 0 })
+	if e.m.exits[0] != 0 {
+		t.Fatalf("executor exit status %#x (stderr: %s)", e.m.exits[0], tailFile(filepath.Join(sb, "stderr")))
+	}
+}
+
+func TestAgentRestartMidTaskKeepsFinalStatus(t *testing.T) {
+	e := setupExec(t, true, nil)
+	e.a.Launch(e.fw, e.executorInfo("exec-r"), []mesos.TaskInfo{e.task("survivor", "sleep 2; echo finished-while-agent-down", nil)}, false)
+	e.m.waitState(t, "survivor", 60*time.Second, mesos.TASK_RUNNING)
+	e.a.Stop()
+	// The task ends while the agent is down; its FINISHED update waits in
+	// the executor until it re-subscribes to the restarted agent.
+	time.Sleep(3 * time.Second)
+	e.m.mu.Lock()
+	_, early := e.m.find("survivor", terminalStates...)
+	e.m.mu.Unlock()
+	if early {
+		t.Fatal("terminal update delivered while the agent was down")
+	}
+	if err := e.a.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := e.m.waitState(t, "survivor", 30*time.Second, terminalStates...)
+	sb := e.sandboxOf(t, "exec-r")
+	if st.GetState() != mesos.TASK_FINISHED || taskResult(t, st).ExitCode != 0 {
+		t.Fatalf("survivor: %s %s %q (executor stderr: %s)", st.GetState(), st.GetReason(), st.GetMessage(), tailFile(filepath.Join(sb, "stderr")))
+	}
+	out, _ := os.ReadFile(filepath.Join(sb, "tasks", "survivor", "stdout"))
+	if !strings.Contains(string(out), "finished-while-agent-down") {
+		t.Fatalf("stdout %q", out)
+	}
+}
+
+func tailFile(p string) string {
+	b, _ := os.ReadFile(p)
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
+}
+
+// BenchmarkLaunch measures LAUNCH → TASK_RUNNING (the task's process has
+// exec'd in its chroot, inside its cgroups) for a bundle already in the
+// host's cache, through the real agent and a real `gleaner executor`; and the
+// executor's resident memory (VmRSS/VmHWM of the process) afterwards.
+func BenchmarkLaunch(b *testing.B) {
+	e := setupExec(b, false, nil)
+	cacheDir := b.TempDir()
+	c, err := rootfs.NewCache(cacheDir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.PutFile(e.digest, e.bundle); err != nil {
+		b.Fatal(err)
+	}
+	e.extra = []string{"--bundle-cache", cacheDir}
+	ei := e.executorInfo("exec-bench")
+	// Warm up: start the executor with one task.
+	e.a.Launch(e.fw, ei, []mesos.TaskInfo{e.task("warm", "true", nil)}, false)
+	e.m.waitState(b, "warm", 60*time.Second, terminalStates...)
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := "bench-" + strconv.Itoa(i)
+		ti := e.task(id, "sleep 0.05", nil)
+		t0 := time.Now()
+		e.a.Launch(e.fw, ei, []mesos.TaskInfo{ti}, false)
+		e.m.waitState(b, id, 30*time.Second, mesos.TASK_RUNNING, mesos.TASK_FAILED)
+		lat = append(lat, time.Since(t0))
+		e.m.waitState(b, id, 30*time.Second, terminalStates...)
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*9/10].Microseconds())/1000, "p90-ms")
+	rss, hwm := executorMemoryMiB(b, "exec-bench")
+	b.ReportMetric(rss, "rss-MiB")
+	b.ReportMetric(hwm, "hwm-MiB")
+	e.a.ShutdownExecutor(*e.fw.ID, mesos.ExecutorID{Value: "exec-bench"})
+}
+
+// executorMemoryMiB finds the executor process by its MESOS_EXECUTOR_ID and
+// reads VmRSS and VmHWM in MiB.
+func executorMemoryMiB(tb testing.TB, execID string) (float64, float64) {
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		cmd, _ := os.ReadFile(filepath.Join(p, "cmdline"))
+		if !strings.Contains(string(cmd), "\x00executor\x00") {
+			continue
+		}
+		envb, _ := os.ReadFile(filepath.Join(p, "environ"))
+		if !strings.Contains(string(envb), "MESOS_EXECUTOR_ID="+execID+"\x00") {
+			continue
+		}
+		st, _ := os.ReadFile(filepath.Join(p, "status"))
+		var rss, hwm float64
+		for _, l := range strings.Split(string(st), "\n") {
+			f := strings.Fields(l)
+			if len(f) >= 2 && (f[0] == "VmRSS:" || f[0] == "VmHWM:") {
+				kb, _ := strconv.ParseFloat(f[1], 64)
+				if f[0] == "VmRSS:" {
+					rss = kb / 1024
+				} else {
+					hwm = kb / 1024
+				}
+			}
+		}
+		return rss, hwm
+	}
+	tb.Fatalf("executor %s process not found", execID)
+	return 0, 0
+}
