@@ -137,6 +137,8 @@ type Agent struct {
 	timers     *timers
 	out        *outbox
 	reapers    sync.WaitGroup
+	ctx        context.Context // ends at Close: bounds fetches
+	cancel     context.CancelFunc
 
 	mu           sync.Mutex
 	state        lifeState
@@ -173,7 +175,10 @@ func New(cfg Config) (*Agent, error) {
 			return nil, fmt.Errorf("agent config: %w", err)
 		}
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Agent{
+		ctx:        ctx,
+		cancel:     cancel,
 		cfg:        cfg,
 		log:        cfg.Logger.With("agent", cfg.Hostname),
 		resources:  res,
@@ -421,6 +426,7 @@ func (a *Agent) Close() {
 	a.state = stateClosed
 	a.killAllLocked()
 	a.mu.Unlock()
+	a.cancel()
 	a.reapers.Wait()
 	a.timers.close()
 	a.out.close()
@@ -1086,7 +1092,7 @@ func (a *Agent) prepareSandbox(ex *executorRun, uris []mesos.CommandInfo_URI) er
 	if err := os.MkdirAll(ex.dir, 0o755); err != nil {
 		return fmt.Errorf("create sandbox: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ExecutorRegistrationTimeout)
+	ctx, cancel := context.WithTimeout(a.ctx, a.cfg.ExecutorRegistrationTimeout)
 	defer cancel()
 	return a.fetch.Fetch(ctx, uris, ex.dir)
 }
