@@ -192,15 +192,7 @@ func New(cfg Config) (*Agent, error) {
 }
 
 // Start listens, registers with the master, then serves the agent APIs.
-func (a *Agent) Start(ctx context.Context) error {
-	a.mu.Lock()
-	if a.state != stateNew {
-		a.mu.Unlock()
-		return errors.New("agent already started")
-	}
-	a.mu.Unlock()
-	return a.bringUp(ctx, false)
-}
+func (a *Agent) Start(ctx context.Context) error { return a.bringUp(ctx, stateNew) }
 
 // Restart brings a stopped (or killed) agent back on the same address with
 // the same ID, as a Mesos agent recovering from its checkpoint: it
@@ -208,17 +200,20 @@ func (a *Agent) Start(ctx context.Context) error {
 // executors to re-subscribe (killing those that do not, their tasks failing),
 // resends unacknowledged status updates and handles executor exits that
 // happened while it was down.
-func (a *Agent) Restart(ctx context.Context) error {
+func (a *Agent) Restart(ctx context.Context) error { return a.bringUp(ctx, stateDown) }
+
+// bringUp starts an agent that is new (from == stateNew) or stopped.
+func (a *Agent) bringUp(ctx context.Context, from lifeState) error {
 	a.mu.Lock()
-	if a.state != stateDown {
-		a.mu.Unlock()
+	state := a.state
+	a.mu.Unlock()
+	if state != from {
+		if from == stateNew {
+			return errors.New("agent already started")
+		}
 		return errors.New("agent is not stopped")
 	}
-	a.mu.Unlock()
-	return a.bringUp(ctx, true)
-}
-
-func (a *Agent) bringUp(ctx context.Context, recovering bool) error {
+	recovering := from == stateDown
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", a.addr)
 	if err != nil {
@@ -361,6 +356,13 @@ func (a *Agent) ID() mesos.AgentID {
 	return a.id
 }
 
+// Info is the AgentInfo the agent registers with (ID set once registered).
+func (a *Agent) Info() mesos.AgentInfo {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.agentInfoLocked()
+}
+
 // Hostname is the hostname the agent advertises.
 func (a *Agent) Hostname() string { return a.cfg.Hostname }
 
@@ -430,6 +432,19 @@ func (a *Agent) Close() {
 	a.reapers.Wait()
 	a.timers.close()
 	a.out.close()
+}
+
+// upOrDeferLocked reports whether the agent is up. While it is down, event
+// (something that happened to an executor meanwhile) is kept for Restart;
+// after Close it is dropped.
+func (a *Agent) upOrDeferLocked(event func()) bool {
+	switch a.state {
+	case stateUp:
+		return true
+	case stateNew, stateDown:
+		a.deferred = append(a.deferred, event)
+	}
+	return false
 }
 
 // ---- link.Agent ----
@@ -1001,11 +1016,7 @@ func (a *Agent) killExecutorLocked(ex *executorRun) {
 func (a *Agent) executorExited(ex *executorRun, waitStatus int32) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	switch a.state {
-	case stateClosed:
-		return
-	case stateDown, stateNew:
-		a.deferred = append(a.deferred, func() { a.executorExited(ex, waitStatus) })
+	if !a.upOrDeferLocked(func() { a.executorExited(ex, waitStatus) }) {
 		return
 	}
 	if ex.exited {
@@ -1068,12 +1079,11 @@ func (a *Agent) registrationTimeout(ex *executorRun) {
 	if ex.state != execRegistering || ex.exited {
 		return
 	}
-	if a.state != stateUp {
-		// The executor could not subscribe to a dead agent: give it the
-		// re-registration window once the agent is back.
-		a.deferred = append(a.deferred, func() {
-			a.timers.after(a.cfg.ExecutorReregistrationTimeout, func() { a.registrationTimeout(ex) })
-		})
+	// An executor cannot subscribe to a dead agent: give it the
+	// re-registration window once the agent is back.
+	if !a.upOrDeferLocked(func() {
+		a.timers.after(a.cfg.ExecutorReregistrationTimeout, func() { a.registrationTimeout(ex) })
+	}) {
 		return
 	}
 	a.log.Warn("executor did not register in time; killing it", "framework_id", ex.fw.id(), "executor_id", ex.info.ExecutorID.Value)

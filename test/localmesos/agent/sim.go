@@ -88,14 +88,9 @@ func (a *Agent) simStatusLocked(t *task, state mesos.TaskState, msg string) {
 func (a *Agent) simFinish(t *task, code int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	switch a.state {
-	case stateClosed:
-		return
-	case stateDown:
-		a.deferred = append(a.deferred, func() { a.simFinish(t, code) })
-		return
+	if a.upOrDeferLocked(func() { a.simFinish(t, code) }) {
+		a.simFinishLocked(t, code)
 	}
-	a.simFinishLocked(t, code)
 }
 
 func (a *Agent) simFinishLocked(t *task, code int) {
