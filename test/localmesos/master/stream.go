@@ -87,9 +87,7 @@ func (s *eventStream) serve(w http.ResponseWriter, r *http.Request, heartbeat ti
 			if err != nil {
 				continue // never happens for events the master builds
 			}
-			buf = strconv.AppendInt(buf, int64(len(b)), 10)
-			buf = append(buf, '\n')
-			buf = append(buf, b...)
+			buf = appendFrame(buf, b)
 		}
 		if len(buf) == 0 {
 			return true
@@ -119,4 +117,12 @@ func (s *eventStream) serve(w http.ResponseWriter, r *http.Request, heartbeat ti
 			}
 		}
 	}
+}
+
+// appendFrame appends one RecordIO frame: the decimal length of b, a
+// newline, then b itself (nothing after it).
+func appendFrame(buf, b []byte) []byte {
+	buf = strconv.AppendInt(buf, int64(len(b)), 10)
+	buf = append(buf, '\n')
+	return append(buf, b...)
 }
