@@ -197,4 +197,3 @@ func seedCalls() []*scheduler.Call {
 		{Type: scheduler.Call_UPDATE_FRAMEWORK, FrameworkID: fid, UpdateFramework: &scheduler.Call_UpdateFramework{FrameworkInfo: mesos.FrameworkInfo{User: "fuzz", Name: "n2", FailoverTimeout: ptrF(3600)}}},
 	}
 }
-
