@@ -306,3 +306,31 @@ func sorted(s []string) []string {
 	}
 	return out
 }
+
+func TestHistoryIsBounded(t *testing.T) {
+	e := newEnv(t)
+	e.store.MaxHistory = 3
+	ctx := context.Background()
+	for i := 0; i < 6; i++ {
+		if _, err := e.store.Put(ctx, "h1", map[string]string{"n": string(rune('a' + i))}, "t"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := e.store.History(ctx, "h1", 0)
+	if err != nil || len(h) != 3 {
+		t.Fatalf("%v %d", err, len(h))
+	}
+	if *h[0].Diffs[0].New != "d" || *h[2].Diffs[0].New != "f" {
+		t.Fatalf("kept %v .. %v", *h[0].Diffs[0].New, *h[2].Diffs[0].New)
+	}
+	// Another host's history is untouched by the pruning.
+	if _, err := e.store.Put(ctx, "h10", map[string]string{"n": "x"}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := e.store.History(ctx, "h10", 0); len(h) != 1 {
+		t.Fatalf("h10 %d", len(h))
+	}
+	if h, _ := e.store.History(ctx, "h1", 0); len(h) != 3 {
+		t.Fatalf("h1 %d", len(h))
+	}
+}

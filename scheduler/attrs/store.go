@@ -47,11 +47,17 @@ type Store struct {
 	cli    *clientv3.Client
 	prefix string
 	now    func() time.Time
+	// MaxHistory bounds the changes kept per host (oldest dropped after a
+	// write); 0 keeps everything. NewStore sets DefaultMaxHistory.
+	MaxHistory int
 }
+
+// DefaultMaxHistory is how many changes per host a new Store keeps.
+const DefaultMaxHistory = 1000
 
 // NewStore uses prefix (DefaultPrefix when empty; a trailing / is added).
 func NewStore(cli *clientv3.Client, prefix string) *Store {
-	return &Store{cli: cli, prefix: normPrefix(prefix), now: time.Now}
+	return &Store{cli: cli, prefix: normPrefix(prefix), now: time.Now, MaxHistory: DefaultMaxHistory}
 }
 
 func normPrefix(p string) string {
@@ -245,6 +251,8 @@ func (s *Store) update(ctx context.Context, host, who, op string, edit func(map[
 		}
 		if resp.Succeeded {
 			ch.Revision = resp.Header.Revision
+			// The change is stored; an oversized history is not fatal.
+			_ = s.prune(ctx, host)
 			return ch, nil
 		}
 	}
@@ -329,4 +337,30 @@ func rawJSON(v []byte) json.RawMessage {
 	}
 	b, _ := json.Marshal(string(v))
 	return b
+}
+
+// prune drops a host's oldest changes beyond MaxHistory.
+func (s *Store) prune(ctx context.Context, host string) error {
+	if s.MaxHistory <= 0 {
+		return nil
+	}
+	p := s.historyPrefix(host)
+	cnt, err := s.cli.Get(ctx, p, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		return fmt.Errorf("count history of %s: %w", host, err)
+	}
+	extra := cnt.Count - int64(s.MaxHistory)
+	if extra <= 0 {
+		return nil
+	}
+	old, err := s.cli.Get(ctx, p, clientv3.WithPrefix(), clientv3.WithKeysOnly(),
+		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend), clientv3.WithLimit(extra))
+	if err != nil || len(old.Kvs) == 0 {
+		return err
+	}
+	last := string(old.Kvs[len(old.Kvs)-1].Key)
+	if _, err := s.cli.Delete(ctx, p, clientv3.WithRange(last+"\x00")); err != nil {
+		return fmt.Errorf("prune history of %s: %w", host, err)
+	}
+	return nil
 }
