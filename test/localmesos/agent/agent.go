@@ -750,11 +750,9 @@ type task struct {
 	backoff   time.Duration
 	gen       uint64 // invalidates scheduled retries
 
-	// The outbox reads the latest state when it delivers an update, so a
-	// forward still queued carries any newer (terminal) state for free.
-	latest    atomic.Int32
-	acked     uint64        // updates acknowledged so far (= index of the head)
-	forwarded atomic.Uint64 // acked+1 once the current head reached the master
+	// latest mirrors state for the outbox, which reads it when it delivers
+	// an update, so a forward still queued carries any newer state.
+	latest atomic.Int32
 }
 
 func (t *task) toTask(agentID mesos.AgentID) mesos.Task {
@@ -891,22 +889,22 @@ func (a *Agent) statusLocked(t *task, st mesos.TaskStatus) {
 			a.forwardHeadLocked(t)
 		}
 		a.armRetryLocked(t)
-	case isTerminal(t.state) && !wasTerminal && a.state == stateUp && t.forwarded.Load() == t.acked+1:
-		// The head already reached the master: resend it carrying the
-		// terminal latest state so the master frees the resources now; the
-		// queued updates follow as acknowledgements arrive.
-		a.forwardHeadLocked(t)
+	case isTerminal(t.state) && !wasTerminal && a.state == stateUp:
+		// An earlier update still waits for its acknowledgement: let the
+		// master free the resources now if it can take the hint (a queued
+		// forward carries the new state as `latest` anyway).
+		if n, ok := a.cfg.Master.(link.TaskStateNotifier); ok {
+			agentID, fwID, taskID, state := a.id, *t.ex.fw.info.ID, t.info.TaskID, t.state
+			a.out.push(func() { n.TaskTerminated(agentID, fwID, taskID, state) })
+		}
 	}
 }
 
 func (a *Agent) forwardHeadLocked(t *task) {
 	st := t.pending[0]
-	seq := t.acked + 1
 	agentID, fwID := a.id, *t.ex.fw.info.ID
 	a.out.push(func() {
-		t.forwarded.Store(seq)
-		latest := mesos.TaskState(t.latest.Load())
-		a.cfg.Master.StatusUpdate(agentID, fwID, st, latest)
+		a.cfg.Master.StatusUpdate(agentID, fwID, st, mesos.TaskState(t.latest.Load()))
 	})
 }
 
@@ -937,7 +935,6 @@ func (a *Agent) acknowledgeLocked(t *task, uuid []byte) {
 	}
 	t.pending[0] = mesos.TaskStatus{}
 	t.pending = t.pending[1:]
-	t.acked++
 	t.gen++
 	if len(t.pending) > 0 {
 		t.backoff = a.cfg.StatusUpdateRetry

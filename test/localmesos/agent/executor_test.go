@@ -131,6 +131,9 @@ func TestStatusUpdateRetriedUntilAcknowledged(t *testing.T) {
 	})
 	fw := frameworkInfo(false)
 	a.Launch(fw, testExecutor("exec-r", "finish"), []mesos.TaskInfo{taskInfo("t1")}, false)
+	m.waitFor(t, "the master told of FINISHED while RUNNING waits", func() bool {
+		return len(m.hints) == 1 && m.hints[0] == mesos.TASK_FINISHED
+	})
 	m.waitFor(t, "RUNNING resent 3 times and latest FINISHED", func() bool {
 		n := 0
 		latestFinished := false

@@ -175,9 +175,19 @@ type fakeMaster struct {
 	updates       []update
 	terminated    []termination
 	messages      [][]byte
+	hints         []mesos.TaskState // TaskTerminated calls
 }
 
-var _ link.Master = (*fakeMaster)(nil)
+var (
+	_ link.Master            = (*fakeMaster)(nil)
+	_ link.TaskStateNotifier = (*fakeMaster)(nil)
+)
+
+func (m *fakeMaster) TaskTerminated(_ mesos.AgentID, _ mesos.FrameworkID, _ mesos.TaskID, state mesos.TaskState) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.hints = append(m.hints, state)
+}
 
 func (m *fakeMaster) RegisterAgent(a link.Agent, info mesos.AgentInfo, tasks []mesos.Task, execs []link.ExecutorRef) (mesos.AgentID, error) {
 	m.mu.Lock()

@@ -59,3 +59,15 @@ type Agent interface {
 	// (after a re-subscribe).
 	UpdateFramework(framework mesos.FrameworkInfo)
 }
+
+// TaskStateNotifier is optionally implemented by a Master. When a task
+// reaches a terminal state while an earlier update of it still waits for the
+// framework's acknowledgement, the agent calls TaskTerminated so the master
+// can free the task's resources at once. It is not a status update: nothing
+// is sent to the framework, and the terminal update itself still follows
+// through StatusUpdate once the earlier ones are acknowledged. Without it the
+// master learns the state from the `latest` argument of the next
+// StatusUpdate (a retry or the next queued update), as with a real agent.
+type TaskStateNotifier interface {
+	TaskTerminated(agentID mesos.AgentID, frameworkID mesos.FrameworkID, taskID mesos.TaskID, state mesos.TaskState)
+}
