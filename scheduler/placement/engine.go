@@ -65,7 +65,7 @@ type knownAgent struct {
 	res      Resources // remaining reserved this cycle
 	unres    Resources // remaining unreserved this cycle
 	livePos  int32
-	maxOffer Resources
+	removed  bool
 }
 
 type fieldValues struct {
@@ -150,8 +150,15 @@ func (e *Engine) Observe(a *Agent) int32 {
 		e.agents = append(e.agents, knownAgent{host: a.Hostname, id: a.ID, class: -1, livePos: -1})
 		e.byHost[a.Hostname] = idx
 		e.setAttrs(idx, a.Attrs)
-	} else if !sameAttrs(e.agents[idx].attrs, a.Attrs) {
-		e.setAttrs(idx, a.Attrs)
+	} else {
+		if e.agents[idx].removed {
+			e.agents[idx].removed = false
+			e.countValues(idx, 1)
+			e.version++
+		}
+		if !sameAttrs(e.agents[idx].attrs, a.Attrs) {
+			e.setAttrs(idx, a.Attrs)
+		}
 	}
 	ag := &e.agents[idx]
 	if a.ID != "" && ag.id != a.ID {
@@ -168,6 +175,47 @@ func (e *Engine) Observe(a *Agent) int32 {
 		e.version++
 	}
 	return idx
+}
+
+// RemoveAgent forgets an agent that left the cluster: it no longer counts
+// as a place an ask could ever fit, nor as a GROUP_BY value to balance
+// over. Its running counts stay until RemoveRunning. Offering it again
+// brings it back.
+func (e *Engine) RemoveAgent(hostname string) {
+	idx, ok := e.byHost[hostname]
+	if !ok || e.agents[idx].removed {
+		return
+	}
+	ag := &e.agents[idx]
+	e.countValues(idx, -1)
+	ag.removed = true
+	ag.capacity, ag.fixedCap = Resources{}, false
+	if ag.livePos >= 0 {
+		e.dropLive(ag)
+	}
+	e.version++
+}
+
+// countValues adds n to the tracked GROUP_BY values agent idx carries.
+func (e *Engine) countValues(idx int32, n int32) {
+	ag := &e.agents[idx]
+	for f, fv := range e.fieldVals {
+		v, ok := lookup(ag.attrs, f, ag.host)
+		if !ok {
+			continue
+		}
+		c := fv.vals[v] + n
+		switch {
+		case c <= 0:
+			delete(fv.vals, v)
+			fv.ver++
+		case c == 1 && n > 0:
+			fv.vals[v] = c
+			fv.ver++
+		default:
+			fv.vals[v] = c
+		}
+	}
 }
 
 func sameAttrs(a, b map[string]string) bool {
@@ -441,7 +489,10 @@ func (e *Engine) track(f string) *fieldValues {
 	fv = &fieldValues{vals: make(map[string]int32), ver: 1}
 	for i := range e.agents {
 		ag := &e.agents[i]
-		if v, ok := lookup(ag.attrs, f, ag.host); ok && (f != HostnameField || ag.attrs != nil) {
+		if ag.removed {
+			continue
+		}
+		if v, ok := lookup(ag.attrs, f, ag.host); ok {
 			fv.vals[v]++
 		}
 	}

@@ -539,3 +539,49 @@ func TestReservedAgentsFirst(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoveAgent(t *testing.T) {
+	a := agent("h1", res(8, 8192), "zone", "a")
+	b := agent("h2", res(8, 8192), "zone", "b")
+	c := agent("h3", res(8, 8192), "zone", "c")
+	e := cycle(3, a, b, c)
+	gb := MustParseConstraints([]string{"zone", "GROUP_BY"})
+	place := func() Result { return e.Place(&Ask{Group: "g", Resources: res(1, 64), Constraints: gb}) }
+	for i := 0; i < 3; i++ {
+		if r := place(); r.Code != Placed {
+			t.Fatal(r.Code)
+		}
+	}
+	// h3 leaves: zone c no longer holds GROUP_BY back.
+	e.RemoveAgent("h3")
+	e.BeginCycle()
+	e.Offer(a)
+	e.Offer(b)
+	zones := map[string]int{}
+	for i := 0; i < 4; i++ {
+		r := place()
+		if r.Code != Placed {
+			t.Fatalf("after removal %d: %v %s", i, r.Code, r.Why.String())
+		}
+		zones[r.Hostname]++
+	}
+	if zones["h1"] != 2 || zones["h2"] != 2 {
+		t.Fatalf("zones %v", zones)
+	}
+	// A big agent seen once then removed no longer makes asks "now".
+	big := &Agent{Hostname: "big", Unreserved: res(64, 65536)}
+	e.Offer(big)
+	e.Place(&Ask{Resources: res(64, 65536)})
+	e.RemoveAgent("big")
+	if r := e.Place(&Ask{Resources: res(32, 64)}); r.Code != UnschedulableForever {
+		t.Fatalf("after big left: %v", r.Code)
+	}
+	// Offering h3 again brings zone c back into the balance.
+	e.BeginCycle()
+	e.Offer(a)
+	e.Offer(b)
+	e.Offer(c)
+	if r := place(); r.Code != Placed || r.Hostname != "h3" {
+		t.Fatalf("h3 back: %v %s", r.Code, r.Hostname)
+	}
+}
