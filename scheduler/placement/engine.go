@@ -61,11 +61,11 @@ type knownAgent struct {
 	fixedCap bool
 	silent   bool
 
-	cycle    uint64
-	res      Resources // remaining reserved this cycle
-	unres    Resources // remaining unreserved this cycle
-	livePos  int32
-	removed  bool
+	cycle   uint64
+	res     Resources // remaining reserved this cycle
+	unres   Resources // remaining unreserved this cycle
+	livePos int32
+	removed bool
 }
 
 type fieldValues struct {
