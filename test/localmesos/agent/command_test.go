@@ -163,3 +163,23 @@ func TestCommandExecutorAcrossRestart(t *testing.T) {
 		t.Errorf("cp final update %+v", u.status)
 	}
 }
+
+// SHUTDOWN of a command executor kills its task (TASK_KILLED from the
+// executor) within the executor's grace period.
+func TestCommandExecutorShutdown(t *testing.T) {
+	m := &fakeMaster{autoAck: true}
+	a := newTestAgent(t, m, func(c *Config) { c.ExecutorShutdownGracePeriod = 2 * time.Second })
+	fw := frameworkInfo(false)
+	a.Launch(fw, nil, []mesos.TaskInfo{commandTask("sd", `trap '' TERM; while :; do sleep 0.05; done`)}, false)
+	m.waitFor(t, "sd running", func() bool { return m.hasState("sd", mesos.TASK_RUNNING) })
+	a.ShutdownExecutor(*fw.ID, mesos.ExecutorID{Value: "sd"})
+	m.waitFor(t, "sd killed and executor gone", func() bool {
+		_, ok := m.terminationOf("sd")
+		return ok && m.hasState("sd", mesos.TASK_KILLED)
+	})
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if u, _ := m.lastOf("sd"); u.status.GetSource() != mesos.SOURCE_EXECUTOR || u.status.GetMessage() != "Command terminated with signal Killed" {
+		t.Errorf("sd final update %+v", u.status)
+	}
+}

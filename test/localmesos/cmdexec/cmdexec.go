@@ -217,7 +217,10 @@ func (e *cmdExecutor) handle(ctx context.Context, ev *executor.Event) error {
 		e.kill(ctx, ev.Kill.KillPolicy)
 	case executor.Event_SHUTDOWN:
 		e.shutdown = true
-		e.kill(ctx, &mesos.KillPolicy{GracePeriod: &mesos.DurationInfo{Nanoseconds: int64(e.cfg.ExecutorShutdownGracePeriod)}})
+		// Leave the agent time to see the task's end before it destroys
+		// the container at the end of its own grace period.
+		grace := e.cfg.ExecutorShutdownGracePeriod / 2
+		e.kill(ctx, &mesos.KillPolicy{GracePeriod: &mesos.DurationInfo{Nanoseconds: int64(grace)}})
 	case executor.Event_ACKNOWLEDGED:
 		delete(e.unacked, string(ev.Acknowledged.UUID))
 		if e.task != nil && ev.Acknowledged.TaskID == e.task.TaskID {
