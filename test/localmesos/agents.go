@@ -3,7 +3,7 @@ package localmesos
 import (
 	"context"
 	"fmt"
-	"sync"
+	"path/filepath"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
@@ -11,25 +11,37 @@ import (
 	"github.com/gleaner-project/gleaner/test/localmesos/master/fakeagent"
 )
 
-// Agent is one agent of the cluster.
+// Agent is one agent of the cluster: a real local agent, or (in the master's
+// own tests) an in-memory fake.
 type Agent struct {
 	hostname string
-	endpoint string
-	mu       sync.Mutex
+	real     *agent.Agent
 	fake     *fakeagent.Agent
-	dead     bool
 }
 
 // ID returns the agent's ID.
-func (a *Agent) ID() mesos.AgentID { return a.fake.ID() }
+func (a *Agent) ID() mesos.AgentID {
+	if a.fake != nil {
+		return a.fake.ID()
+	}
+	return a.real.ID()
+}
 
 // Hostname returns the hostname the agent advertises.
 func (a *Agent) Hostname() string { return a.hostname }
 
-// Endpoint returns the agent's host:port ("" when it serves no HTTP).
-func (a *Agent) Endpoint() string { return a.endpoint }
+// Endpoint returns the agent's host:port ("" for a fake agent).
+func (a *Agent) Endpoint() string {
+	if a.real == nil {
+		return ""
+	}
+	return a.real.Endpoint()
+}
 
-func (c *Cluster) newAgent(_ context.Context, i int) (*Agent, error) {
+// Local returns the underlying local agent (nil for a fake agent).
+func (a *Agent) Local() *agent.Agent { return a.real }
+
+func (c *Cluster) newAgent(ctx context.Context, i int) (*Agent, error) {
 	resFlag, attrFlag := c.agentFlags(i)
 	res, err := agent.ParseResources(resFlag)
 	if err != nil {
@@ -40,28 +52,53 @@ func (c *Cluster) newAgent(_ context.Context, i int) (*Agent, error) {
 		return nil, fmt.Errorf("attributes: %w", err)
 	}
 	host := c.hostname(i)
-	port := int32(5051 + i)
-	info := mesos.AgentInfo{Hostname: host, Port: &port, Resources: res, Attributes: attrs}
-	f := fakeagent.New(c.proxy, info, nil)
-	if _, err := f.Register(); err != nil {
+	if c.cfg.fakeAgents {
+		port := int32(5051 + i)
+		info := mesos.AgentInfo{Hostname: host, Port: &port, Resources: res, Attributes: attrs}
+		f := fakeagent.New(c.proxy, info, nil)
+		if _, err := f.Register(); err != nil {
+			return nil, err
+		}
+		return &Agent{hostname: host, fake: f}, nil
+	}
+	workDir := ""
+	if c.cfg.WorkDir != "" {
+		workDir = filepath.Join(c.cfg.WorkDir, fmt.Sprintf("agent-%d", i+1))
+	}
+	a, err := agent.New(agent.Config{
+		Hostname: host, IP: c.cfg.IP, ParsedResources: res, ParsedAttributes: attrs,
+		WorkDir: workDir, Master: c.proxy, Simulated: c.cfg.Simulated, Logger: c.cfg.Logger,
+	})
+	if err != nil {
 		return nil, err
 	}
-	return &Agent{hostname: host, fake: f}, nil
+	if err := a.Start(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return &Agent{hostname: host, real: a}, nil
 }
 
-func (a *Agent) kill() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.dead = true
-	return nil
+// kill is a dead host (executors are killed too).
+func (a *Agent) kill() {
+	if a.real != nil {
+		a.real.KillHost()
+	}
 }
 
-func (a *Agent) restart() error {
-	a.mu.Lock()
-	a.dead = false
-	a.mu.Unlock()
-	_, err := a.fake.Register()
-	return err
+// restart brings the agent back with its ID; a running agent is stopped
+// first.
+func (a *Agent) restart(ctx context.Context) error {
+	if a.fake != nil {
+		_, err := a.fake.Register()
+		return err
+	}
+	a.real.Stop()
+	return a.real.Restart(ctx)
 }
 
-func (a *Agent) stop() error { return nil }
+func (a *Agent) close() {
+	if a.real != nil {
+		a.real.Close()
+	}
+}

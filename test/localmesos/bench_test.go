@@ -26,7 +26,7 @@ import (
 // every offer with as many LAUNCHes as fit, and a task counts once its
 // TASK_FINISHED update is acknowledged (RUNNING is acknowledged too).
 func BenchmarkLocalMesosLaunch(b *testing.B) {
-	c := startCluster(b, Config{Agents: 100, Resources: "cpus:16;mem:16384", Simulated: true,
+	c := startRealCluster(b, Config{Agents: 100, Resources: "cpus:16;mem:16384", Simulated: true,
 		AllocationInterval: 100 * time.Millisecond, HeartbeatInterval: time.Minute})
 	const taskCPU, taskMem = 0.1, 32.0
 	total := b.N

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,9 @@ type Config struct {
 	Credentials map[string]string
 	// Logger for the master and agents (default: discard).
 	Logger *slog.Logger
+
+	// fakeAgents replaces the agents with in-memory fakes (master tests).
+	fakeAgents bool
 }
 
 // AgentOverride holds per-agent settings.
@@ -113,6 +117,16 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		if i < 0 || i >= cfg.Agents {
 			return nil, fmt.Errorf("start local mesos: override for agent %d, but there are %d agents", i, cfg.Agents)
 		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.WorkDir == "" && !cfg.Simulated && !cfg.fakeAgents && cfg.Agents > 0 {
+		dir, err := os.MkdirTemp("", "mesos-local-")
+		if err != nil {
+			return nil, fmt.Errorf("start local mesos: work dir: %w", err)
+		}
+		cfg.WorkDir = dir
 	}
 	if cfg.Port < 0 || cfg.Port > 65535 {
 		return nil, fmt.Errorf("start local mesos: port %d out of range", cfg.Port)
@@ -206,10 +220,8 @@ func (c *Cluster) KillAgent(i int) error {
 		return fmt.Errorf("kill agent: %w", err)
 	}
 	id := a.ID()
-	if err := a.kill(); err != nil {
-		return fmt.Errorf("kill agent %d: %w", i, err)
-	}
-	c.proxy.AgentGone(id)
+	a.kill()
+	c.proxy.AgentGone(id) // the agent reports it too; this makes it synchronous
 	return nil
 }
 
@@ -220,7 +232,7 @@ func (c *Cluster) RestartAgent(i int) error {
 	if err != nil {
 		return fmt.Errorf("restart agent: %w", err)
 	}
-	if err := a.restart(); err != nil {
+	if err := a.restart(context.Background()); err != nil {
 		return fmt.Errorf("restart agent %d: %w", i, err)
 	}
 	return nil
@@ -274,7 +286,7 @@ func (c *Cluster) Close() {
 	agents := c.agents
 	c.mu.Unlock()
 	for _, a := range agents {
-		_ = a.stop()
+		a.close()
 	}
 	_ = c.srv.Close()
 	c.master.Close()

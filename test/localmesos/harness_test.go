@@ -37,8 +37,17 @@ func forEachCodec(t *testing.T, f func(t *testing.T, codec encoding.Codec)) {
 	}
 }
 
-// startCluster starts a cluster for one test with fast allocation.
+// startCluster starts a cluster of fake agents for one test of the master,
+// with fast allocation. Fake agents run tasks by their command: "exit 0"
+// finishes, "exit N" fails, anything else runs until killed.
 func startCluster(t testing.TB, cfg Config) *Cluster {
+	t.Helper()
+	cfg.fakeAgents = true
+	return startRealCluster(t, cfg)
+}
+
+// startRealCluster starts a cluster of real local agents.
+func startRealCluster(t testing.TB, cfg Config) *Cluster {
 	t.Helper()
 	if cfg.AllocationInterval == 0 {
 		cfg.AllocationInterval = 50 * time.Millisecond

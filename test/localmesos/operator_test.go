@@ -262,7 +262,9 @@ func TestOperatorReads(t *testing.T) {
 
 func TestLegacyEndpoints(t *testing.T) {
 	c := startCluster(t, Config{Agents: 1, Attributes: "rack:r1"})
-	startFramework(t, c, protobufCodec, mesos.FrameworkInfo{})
+	f := startFramework(t, c, protobufCodec, mesos.FrameworkInfo{})
+	i := 0
+	f.awaitOffers(&i)
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, p := range []string{"/redirect", "/master/redirect"} {
 		resp, err := noRedirect.Get(c.MasterURL() + p)
