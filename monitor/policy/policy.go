@@ -149,6 +149,7 @@ type Controller struct {
 	demand           float64 // batch CPU demand seen since the throttle
 	calm             int     // samples the allowance has covered demand
 	spike            int     // samples throttled since the throttle or the last eviction
+	lastAllowance    float64 // cpus, from the last Step (0 before)
 }
 
 // New returns a Controller; p must be valid.
@@ -199,6 +200,7 @@ func (c *Controller) Step(in Input) (Decision, error) {
 	// CPU is compressible: throttle the batch cgroups first.
 	instantCPU := left(c.p.CPU, in.Capacity.CPUs, bus.CPUs)
 	d.Contention = batch.CPUs > instantCPU+c.p.ThrottleTolerance
+	c.lastAllowance = d.Allowance.CPUs
 	quota := math.Max(d.Allowance.CPUs, c.p.MinThrottleCPUs)
 	switch {
 	case !c.throttled && d.Contention:
@@ -247,6 +249,28 @@ func (c *Controller) Step(in Input) (Decision, error) {
 		c.spike = 0
 	}
 	return d, nil
+}
+
+// Fast is the between-samples CPU check: from a cheaper, more frequent
+// reading of host and batch CPU it engages the throttle at once when batch
+// uses more than business leaves it, so the cap lands within a fraction of
+// the sampling interval. It only engages (Step lifts and adjusts the cap)
+// and returns whether it did and the cap: what business leaves batch now,
+// no more than the last allowance, at least MinThrottleCPUs.
+func (c *Controller) Fast(capacity, business, batch float64) (engage bool, cpus float64) {
+	if c.throttled || capacity <= 0 {
+		return false, 0
+	}
+	l := left(c.p.CPU, capacity, math.Max(business, 0))
+	if batch <= l+c.p.ThrottleTolerance {
+		return false, 0
+	}
+	c.throttled, c.demand, c.calm, c.spike = true, batch, 0, 0
+	q := l
+	if c.lastAllowance > 0 {
+		q = math.Min(q, c.lastAllowance)
+	}
+	return true, math.Max(q, c.p.MinThrottleCPUs)
 }
 
 // margin is the safety margin of a rule for a capacity.

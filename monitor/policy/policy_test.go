@@ -275,3 +275,41 @@ func TestValidate(t *testing.T) {
 		t.Error("Step accepted zero capacity")
 	}
 }
+
+func TestFast(t *testing.T) {
+	c, err := New(testParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Quiet: allowance 5.7; a fast reading with business 1 does nothing.
+	if _, err := c.Step(known(in(1, 5, 2000, 1000), Resources{CPUs: 5.7, MemMB: 8000}, Resources{CPUs: 5})); err != nil {
+		t.Fatal(err)
+	}
+	if on, _ := c.Fast(8, 1.5, 5); on {
+		t.Fatal("fast check engaged without contention")
+	}
+	// Business jumps to 6 between samples: left 0.7 → engage at 0.7.
+	on, q := c.Fast(8, 6, 5)
+	if !on || !near(q, 0.7) {
+		t.Fatalf("fast engage %v %v, want true 0.7", on, q)
+	}
+	if on, _ := c.Fast(8, 6, 5); on {
+		t.Fatal("fast check engaged twice")
+	}
+	// The next Step keeps the throttle (demand 5, business peak 6).
+	d, _ := c.Step(known(in(6, 0.7, 2000, 1000), Resources{CPUs: 5.7, MemMB: 8000}, Resources{CPUs: 5}))
+	if !d.Throttle || !near(d.ThrottleCPUs, 0.7) {
+		t.Fatalf("step after fast engage: %+v", d)
+	}
+	// Capped by the last allowance when business leaves more.
+	c2, _ := New(testParams())
+	c2.Step(in(5, 0, 0, 0)) // allowance 1.7
+	if on, q := c2.Fast(8, 1, 6.5); !on || !near(q, 1.7) {
+		t.Fatalf("fast engage %v %v, want true 1.7 (last allowance)", on, q)
+	}
+	// At least MinThrottleCPUs.
+	c3, _ := New(testParams())
+	if on, q := c3.Fast(8, 8, 1); !on || !near(q, 0.1) {
+		t.Fatalf("fast engage %v %v, want true 0.1", on, q)
+	}
+}

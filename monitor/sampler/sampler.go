@@ -84,6 +84,12 @@ type Sampler struct {
 	v2    bool
 	procs map[int]procInfo // pid → classification, keyed with start time
 	prev  *Counters
+	fast  *fastCounters // CPU's own previous reading
+}
+
+type fastCounters struct {
+	total, idle, batch float64
+	ncpu               int
 }
 
 type procInfo struct {
@@ -173,6 +179,41 @@ func orEmpty(err error) error {
 	return err
 }
 
+// CPU is the cheap between-samples reading: host capacity, busy CPU and the
+// batch cgroups' CPU (executors outside them are left out) since the
+// previous CPU call, with counters of its own. The first call returns ok
+// false.
+func (s *Sampler) CPU(ctx context.Context) (capacity, used, batch float64, ok bool, err error) {
+	times, err := cpu.TimesWithContext(s.ctx, false)
+	if err != nil || len(times) == 0 {
+		return 0, 0, 0, false, fmt.Errorf("read host cpu times: %w", orEmpty(err))
+	}
+	t := times[0]
+	cur := fastCounters{
+		total: t.User + t.Nice + t.System + t.Idle + t.Iowait + t.Irq + t.Softirq + t.Steal,
+		idle:  t.Idle + t.Iowait,
+	}
+	if s.prev != nil {
+		cur.ncpu = s.prev.NumCPU
+	} else if cur.ncpu, err = cpu.CountsWithContext(s.ctx, true); err != nil {
+		return 0, 0, 0, false, fmt.Errorf("count cpus: %w", err)
+	}
+	var c Counters
+	if err := s.readBatchCPU(&c); err != nil {
+		return 0, 0, 0, false, err
+	}
+	cur.batch = c.BatchCPU
+	prev := s.fast
+	s.fast = &cur
+	if prev == nil || cur.total <= prev.total || cur.ncpu <= 0 {
+		return float64(cur.ncpu), 0, 0, false, nil
+	}
+	wall := (cur.total - prev.total) / float64(cur.ncpu)
+	used = clamp((cur.total-prev.total-(cur.idle-prev.idle))/wall, 0, float64(cur.ncpu))
+	batch = clamp((cur.batch-prev.batch)/wall, 0, used)
+	return float64(cur.ncpu), used, batch, true, nil
+}
+
 // Compute turns two readings into rates. It is pure.
 func Compute(prev, cur Counters) Sample {
 	const mb = 1024 * 1024
@@ -203,10 +244,16 @@ func clamp(v, lo, hi float64) float64 { return max(lo, min(v, hi)) }
 // readCgroups adds the batch parent cgroup's usage (it includes every task
 // cgroup below it). A missing parent means no batch work yet.
 func (s *Sampler) readCgroups(c *Counters) error {
+	if err := s.readBatchCPU(c); err != nil {
+		return err
+	}
+	return s.readBatchMem(c)
+}
+
+func (s *Sampler) readBatchCPU(c *Counters) error {
 	root, parent := s.cfg.CgroupRoot, s.cfg.CgroupParent
 	if s.v2 {
-		dir := filepath.Join(root, parent)
-		kv, err := readKV(filepath.Join(dir, "cpu.stat"))
+		kv, err := readKV(filepath.Join(root, parent, "cpu.stat"))
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -215,12 +262,6 @@ func (s *Sampler) readCgroups(c *Counters) error {
 		}
 		c.CgroupFound = true
 		c.BatchCPU += float64(kv["usage_usec"]) / 1e6
-		cur, err := readUint(filepath.Join(dir, "memory.current"))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("read batch cgroup memory: %w", err)
-		}
-		st, _ := readKV(filepath.Join(dir, "memory.stat"))
-		c.BatchMem += workingSet(cur, st["inactive_file"])
 		return nil
 	}
 	for _, ctl := range []string{"cpuacct", "cpu,cpuacct", "cpuacct,cpu"} {
@@ -233,10 +274,18 @@ func (s *Sampler) readCgroups(c *Counters) error {
 		}
 		c.CgroupFound = true
 		c.BatchCPU += float64(usage) / 1e9
-		break
+		return nil
 	}
-	dir := filepath.Join(root, "memory", parent)
-	usage, err := readUint(filepath.Join(dir, "memory.usage_in_bytes"))
+	return nil
+}
+
+func (s *Sampler) readBatchMem(c *Counters) error {
+	root, parent := s.cfg.CgroupRoot, s.cfg.CgroupParent
+	usageFile, inactiveKey := filepath.Join(root, "memory", parent, "memory.usage_in_bytes"), "total_inactive_file"
+	if s.v2 {
+		usageFile, inactiveKey = filepath.Join(root, parent, "memory.current"), "inactive_file"
+	}
+	usage, err := readUint(usageFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -244,8 +293,8 @@ func (s *Sampler) readCgroups(c *Counters) error {
 		return fmt.Errorf("read batch cgroup memory: %w", err)
 	}
 	c.CgroupFound = true
-	st, _ := readKV(filepath.Join(dir, "memory.stat"))
-	c.BatchMem += workingSet(usage, st["total_inactive_file"])
+	st, _ := readKV(filepath.Join(filepath.Dir(usageFile), "memory.stat"))
+	c.BatchMem += workingSet(usage, st[inactiveKey])
 	return nil
 }
 

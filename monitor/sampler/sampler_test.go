@@ -141,3 +141,26 @@ func TestLiveHost(t *testing.T) {
 		}
 	}
 }
+
+// TestFastCPU: the between-samples reading on the fixtures counts the batch
+// cgroup only (2.5 cpu-seconds over 2 s), not the executor process.
+func TestFastCPU(t *testing.T) {
+	for _, v := range []string{"v1", "v2"} {
+		s0, err := New(fixture(t, v+"-t0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, ok, err := s0.CPU(context.Background()); ok || err != nil {
+			t.Fatalf("%s: first reading ok %v err %v", v, ok, err)
+		}
+		s1, err := New(fixture(t, v+"-t1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s1.fast = s0.fast
+		capacity, used, batch, ok, err := s1.CPU(context.Background())
+		if err != nil || !ok || capacity != 4 || math.Abs(used-3) > 1e-9 || math.Abs(batch-1.25) > 1e-9 {
+			t.Errorf("%s: cpu %v %v %v %v %v, want 4 3 1.25", v, capacity, used, batch, ok, err)
+		}
+	}
+}
