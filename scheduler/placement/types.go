@@ -154,3 +154,6 @@ func (c Code) String() string {
 	}
 	return "code(" + strconv.Itoa(int(c)) + ")"
 }
+
+// MarshalText renders the code by name ("placed", "unschedulable", ...).
+func (c Code) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
