@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -1121,10 +1123,6 @@ func sortedTasks(m map[string]*task) []*task {
 	for _, t := range m {
 		ts = append(ts, t)
 	}
-	for i := 1; i < len(ts); i++ {
-		for j := i; j > 0 && ts[j].info.TaskID.Value < ts[j-1].info.TaskID.Value; j-- {
-			ts[j], ts[j-1] = ts[j-1], ts[j]
-		}
-	}
+	slices.SortFunc(ts, func(x, y *task) int { return strings.Compare(x.info.TaskID.Value, y.info.TaskID.Value) })
 	return ts
 }
