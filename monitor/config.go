@@ -43,6 +43,9 @@ type Config struct {
 
 	// Interval between samples (default 1s).
 	Interval time.Duration
+	// FastInterval between the cheap CPU readings that engage the throttle
+	// between samples (default Interval/4; negative disables them).
+	FastInterval time.Duration
 	// ReconcileInterval: how often the master's view is re-read when
 	// nothing changes, and how long to wait after a partial or refused
 	// change before trying again (default 10s).
@@ -85,6 +88,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Interval == 0 {
 		c.Interval = time.Second
 	}
+	if c.FastInterval == 0 {
+		c.FastInterval = c.Interval / 4
+	}
 	if c.ReconcileInterval == 0 {
 		c.ReconcileInterval = 10 * time.Second
 	}
@@ -111,6 +117,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("etcd: at least one endpoint must be set")
 	case c.Interval < 10*time.Millisecond:
 		return c, fmt.Errorf("interval %v: must be at least 10ms", c.Interval)
+	case c.FastInterval > 0 && (c.FastInterval < 5*time.Millisecond || c.FastInterval > c.Interval):
+		return c, fmt.Errorf("fast interval %v: must be between 5ms and the interval %v (negative: off)", c.FastInterval, c.Interval)
 	case c.ReconcileInterval < c.Interval:
 		return c, fmt.Errorf("reconcile interval %v: must be at least the interval %v", c.ReconcileInterval, c.Interval)
 	case c.HeartbeatTTL < time.Second || c.HeartbeatTTL < 2*c.Interval:

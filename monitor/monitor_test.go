@@ -445,3 +445,32 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("valid config rejected: %v", err)
 	}
 }
+
+// TestFastTickThrottles: the cheap reading between samples engages the
+// throttle before the next sample.
+func TestFastTickThrottles(t *testing.T) {
+	etcd := etcdtest.NewClient(t, etcdtest.Start(t))
+	host := newFakeHost(t, 4, 16384)
+	host.busCPU, host.batchCPU, host.busMemMB, host.batchMemMB = 0.5, 1, 2000, 1000
+	mst := &fakeMaster{total: policy.Resources{CPUs: 4, MemMB: 16384}}
+	r := newRig(t, etcd, mst, host)
+	r.tick()
+	r.m.FastTick(r.ctx) // primes its counters
+	host.advance()
+	r.m.FastTick(r.ctx)
+	if r.thr.on {
+		t.Fatal("throttled while quiet")
+	}
+	host.busCPU = 3
+	host.advance()
+	r.m.FastTick(r.ctx)
+	if !r.thr.on || !close2(r.thr.cpus, 0.1) || r.thr.sets != 1 {
+		t.Fatalf("fast tick did not throttle: %+v", r.thr)
+	}
+	// The samples keep the cap (following the allowance).
+	r.tick()
+	r.tick()
+	if !r.thr.on || !close2(r.thr.cpus, 0.1) {
+		t.Fatalf("after the samples: %+v", r.thr)
+	}
+}

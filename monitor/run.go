@@ -170,6 +170,12 @@ func (m *Monitor) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(m.cfg.Interval)
 	defer t.Stop()
+	var fast <-chan time.Time
+	if m.cfg.FastInterval > 0 && m.thr != nil {
+		ft := time.NewTicker(m.cfg.FastInterval)
+		defer ft.Stop()
+		fast = ft.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -177,6 +183,8 @@ func (m *Monitor) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 			m.Tick(ctx)
+		case <-fast:
+			m.FastTick(ctx)
 		}
 	}
 }
@@ -313,6 +321,34 @@ func (m *Monitor) Tick(ctx context.Context) {
 		Throttled: m.throttled, ThrottleCPUs: m.throttleAt,
 	}
 	m.publish(ctx, st, true)
+}
+
+// FastTick is the cheap check between samples: it reads host and batch CPU
+// and engages the throttle at once when business is squeezed.
+func (m *Monitor) FastTick(ctx context.Context) {
+	capacity, used, batch, ok, err := m.sampler.CPU(ctx)
+	if err != nil {
+		m.fail("sample", err)
+		return
+	}
+	if !ok || m.thr == nil {
+		return
+	}
+	if m.cfg.CapacityCPUs > 0 {
+		capacity = m.cfg.CapacityCPUs
+	}
+	engage, cpus := m.ctrl.Fast(capacity, used-batch, batch)
+	if !engage {
+		return
+	}
+	if err := m.thr.Set(cpus); err != nil {
+		m.fail("throttle", err) // the next Tick tries again
+		return
+	}
+	m.log.Info("batch cpu throttled between samples", "cpus", cpus, "business_cpus", used-batch, "batch_cpus", batch)
+	m.throttled, m.throttleAt = true, cpus
+	m.metrics.throttled.Set(1)
+	m.metrics.throttleCPUs.Set(cpus)
 }
 
 // applyThrottle writes the cap when it changes, and lifts it.
