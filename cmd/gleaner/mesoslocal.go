@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -26,6 +27,7 @@ func init() {
 			&cli.StringFlag{Name: "hostnames", Usage: "comma-separated agent hostnames (default local-agent-1..N)"},
 			&cli.BoolFlag{Name: "simulated", Usage: "simulate tasks without processes"},
 			&cli.DurationFlag{Name: "allocation-interval", Value: time.Second, Usage: "offer allocation period"},
+			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "log level on stderr: debug, info, warn, error"},
 		},
 		Action: runMesosLocal,
 	})
@@ -48,6 +50,9 @@ func runMesosLocal(c *cli.Context) error {
 	defer cl.Close()
 	w := c.App.Writer
 	fmt.Fprintf(w, "master: %s\n", cl.MasterURL())
+	if d := cl.WorkDir(); d != "" {
+		fmt.Fprintf(w, "work dir: %s\n", d)
+	}
 	for i, a := range cl.Agents() {
 		ep := a.Endpoint()
 		if ep == "" {
@@ -72,6 +77,11 @@ func mesosLocalConfig(c *cli.Context) (localmesos.Config, error) {
 		Simulated:          c.Bool("simulated"),
 		AllocationInterval: c.Duration("allocation-interval"),
 	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
+		return cfg, fmt.Errorf("mesos-local: --log-level: %w", err)
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
 	if cfg.Agents < 1 {
 		return cfg, fmt.Errorf("mesos-local: --agents must be at least 1, got %d", cfg.Agents)
 	}

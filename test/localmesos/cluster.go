@@ -186,6 +186,10 @@ func (c *Cluster) agentFlags(i int) (resources, attributes string) {
 // MasterURL is the master's base URL, e.g. http://127.0.0.1:5050.
 func (c *Cluster) MasterURL() string { return "http://" + c.addr }
 
+// WorkDir is the directory holding the agents' sandboxes ("" when none is
+// needed: simulated or fake agents without a configured directory).
+func (c *Cluster) WorkDir() string { return c.cfg.WorkDir }
+
 // MasterAddr is the master's host:port.
 func (c *Cluster) MasterAddr() string { return c.addr }
 
