@@ -110,3 +110,39 @@ func TestParseAttributes(t *testing.T) {
 		}
 	}
 }
+
+// Flag text from users never panics the parsers, and whatever they accept
+// is valid Mesos.
+func FuzzParseResources(f *testing.F) {
+	for _, s := range []string{"cpus:4;mem:4096;disk:10240;ports:[31000-32000]", "bugs(debug_role):{a,b,c}", "cpus(:1", "[{}]", "ports:[5-1]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		rs, err := ParseResources(s)
+		if err != nil {
+			return
+		}
+		for i := range rs {
+			if verr := rs[i].Validate(); verr != nil {
+				t.Fatalf("ParseResources(%q) accepted an invalid resource %v: %v", s, rs[i], verr)
+			}
+		}
+	})
+}
+
+func FuzzParseAttributes(f *testing.F) {
+	for _, s := range []string{"rack:r1;zone:a;level:10;keys:[1000-1500]", "tags:{a}", "x:1e400", "a:[1-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		as, err := ParseAttributes(s)
+		if err != nil {
+			return
+		}
+		for _, a := range as {
+			if a.Name == "" || (a.Scalar == nil && a.Ranges == nil && a.Text == nil) {
+				t.Fatalf("ParseAttributes(%q) accepted %+v", s, a)
+			}
+		}
+	})
+}
