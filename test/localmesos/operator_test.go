@@ -360,3 +360,38 @@ func TestBasicAuth(t *testing.T) {
 		t.Errorf("wrong password accepted")
 	}
 }
+
+func TestReservationsSurviveRestarts(t *testing.T) {
+	c := startRealCluster(t, Config{Agents: 1, Simulated: true})
+	op := operator(c, protobufCodec)
+	aid := c.Agents()[0].ID()
+	if err := noData(op, mcalls.ReserveResources(aid, cpus(1, dynamic("eng")))); err != nil {
+		t.Fatalf("RESERVE_RESOURCES: %v", err)
+	}
+	reserved := func() bool {
+		agents := get(t, op, mcalls.GetAgents()).GetAgents.Agents
+		if len(agents) != 1 {
+			return false
+		}
+		for _, r := range agents[0].TotalResources {
+			if len(r.Reservations) == 1 && r.Reservations[0].GetRole() == "eng" && r.GetScalar().GetValue() == 1 {
+				return true
+			}
+		}
+		return false
+	}
+	if err := c.RestartAgent(0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "agent re-registered", func() bool { return len(get(t, op, mcalls.GetAgents()).GetAgents.Agents) == 1 })
+	if !reserved() {
+		t.Errorf("reservation lost across an agent restart")
+	}
+	if err := c.RestartMaster(); err != nil {
+		t.Fatal(err)
+	}
+	op = operator(c, protobufCodec) // the old connections died with the old master
+	if !reserved() {
+		t.Errorf("reservation lost across a master restart")
+	}
+}

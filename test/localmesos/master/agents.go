@@ -65,6 +65,11 @@ func (m *Master) RegisterAgent(l link.Agent, info mesos.AgentInfo, tasks []mesos
 			fw.complete(t)
 		}
 	}
+	if a.total != nil {
+		// A known agent keeps the reservations made through this master
+		// (a Mesos agent checkpoints them); its flags cannot change anyway.
+		total = a.total
+	}
 	a.info = info
 	a.info.ID = &mesos.AgentID{Value: a.id}
 	a.link = l
