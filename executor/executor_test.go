@@ -49,14 +49,14 @@ func TestMain(m *testing.M) {
 }
 
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	agent   *agenttest.Agent
 	sandbox string
 	done    chan error
 	cancel  context.CancelFunc
 }
 
-func needRoot(t *testing.T) {
+func needRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("tasks in chroots and cgroups need root")
@@ -70,7 +70,7 @@ func needRoot(t *testing.T) {
 	}
 }
 
-func bundle(t *testing.T) (string, string) {
+func bundle(t testing.TB) (string, string) {
 	t.Helper()
 	if bundlePath == "" {
 		dir, err := os.MkdirTemp("", "gleaner-exec-bundle-")
@@ -84,6 +84,12 @@ func bundle(t *testing.T) (string, string) {
 }
 
 func start(t *testing.T, checkpoint bool, caps ...mesos.FrameworkInfo_Capability_Type) *harness {
+	return startTB(t, checkpoint, caps...)
+}
+
+func startB(b *testing.B) *harness { return startTB(b, false) }
+
+func startTB(t testing.TB, checkpoint bool, caps ...mesos.FrameworkInfo_Capability_Type) *harness {
 	t.Helper()
 	needRoot(t)
 	bundle(t)

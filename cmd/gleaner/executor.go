@@ -5,12 +5,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/gleaner-project/gleaner/executor"
-	"github.com/gleaner-project/gleaner/executor/cgroups"
 	"github.com/gleaner-project/gleaner/executor/sandbox"
 )
 
@@ -21,40 +19,36 @@ func init() {
 	if sandbox.IsInit() {
 		sandbox.Init()
 	}
+	d := executor.DefaultFlags()
+	u := executor.FlagUsage
 	register(&cli.Command{
 		Name:  "executor",
 		Usage: "run as Gleaner's custom Mesos executor (configured by the MESOS_* environment the agent sets)",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "cgroup-root", Value: cgroups.DefaultRoot, Usage: "where the cgroup file systems are mounted"},
-			&cli.StringFlag{Name: "cgroup-parent", Value: "gleaner", Usage: "parent cgroup of every task (the monitor throttles it as a whole)"},
-			&cli.StringFlag{Name: "cpu-mode", Value: "hard", Usage: "default CPU limit: hard (CFS quota = cpus × period) or shares"},
-			&cli.StringFlag{Name: "user", Value: "nobody", Usage: "user tasks run as unless their payload names one"},
-			&cli.StringFlag{Name: "bundle-cache", Usage: "host directory caching extracted bundles by digest (default: inside the sandbox)"},
-			&cli.DurationFlag{Name: "disk-check-interval", Value: time.Second, Usage: "how often task sandboxes are measured against their disk quota"},
-			&cli.Int64Flag{Name: "log-limit", Value: 10 << 20, Usage: "bytes of stdout and of stderr kept per task unless the payload says otherwise"},
-			&cli.DurationFlag{Name: "kill-grace", Value: 3 * time.Second, Usage: "SIGTERM→SIGKILL grace when no kill policy says otherwise"},
-			&cli.BoolFlag{Name: "no-cgroups", Usage: "run tasks without cgroups (development without root only)"},
-			&cli.BoolFlag{Name: "no-pivot", Usage: "use plain chroot instead of pivot_root"},
+			&cli.StringFlag{Name: "cgroup-root", Value: d.CgroupRoot, Usage: u["cgroup-root"]},
+			&cli.StringFlag{Name: "cgroup-parent", Value: d.CgroupParent, Usage: u["cgroup-parent"]},
+			&cli.StringFlag{Name: "cpu-mode", Value: d.CPUMode, Usage: u["cpu-mode"]},
+			&cli.StringFlag{Name: "user", Value: d.User, Usage: u["user"]},
+			&cli.StringFlag{Name: "bundle-cache", Usage: u["bundle-cache"]},
+			&cli.DurationFlag{Name: "disk-check-interval", Value: d.DiskCheckInterval, Usage: u["disk-check-interval"]},
+			&cli.Int64Flag{Name: "log-limit", Value: d.LogLimit, Usage: u["log-limit"]},
+			&cli.DurationFlag{Name: "kill-grace", Value: d.KillGrace, Usage: u["kill-grace"]},
+			&cli.BoolFlag{Name: "no-cgroups", Usage: u["no-cgroups"]},
+			&cli.BoolFlag{Name: "no-pivot", Usage: u["no-pivot"]},
 		},
 		Action: func(c *cli.Context) error {
 			cfg, err := executor.FromEnv()
 			if err != nil {
 				return err
 			}
-			mode, err := executor.ParseCPUMode(c.String("cpu-mode"))
-			if err != nil {
+			f := executor.Flags{
+				CgroupRoot: c.String("cgroup-root"), CgroupParent: c.String("cgroup-parent"), CPUMode: c.String("cpu-mode"),
+				User: c.String("user"), BundleCache: c.String("bundle-cache"), DiskCheckInterval: c.Duration("disk-check-interval"),
+				LogLimit: c.Int64("log-limit"), KillGrace: c.Duration("kill-grace"), NoCgroups: c.Bool("no-cgroups"), NoPivot: c.Bool("no-pivot"),
+			}
+			if err := f.Apply(&cfg); err != nil {
 				return err
 			}
-			cfg.CgroupRoot = c.String("cgroup-root")
-			cfg.CgroupParent = c.String("cgroup-parent")
-			cfg.DefaultCPUMode = mode
-			cfg.User = c.String("user")
-			cfg.BundleCache = c.String("bundle-cache")
-			cfg.DiskCheckInterval = c.Duration("disk-check-interval")
-			cfg.LogLimitBytes = c.Int64("log-limit")
-			cfg.KillGracePeriod = c.Duration("kill-grace")
-			cfg.NoCgroups = c.Bool("no-cgroups")
-			cfg.NoPivot = c.Bool("no-pivot")
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 			e, err := executor.New(cfg)
 			if err != nil {

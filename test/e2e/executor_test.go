@@ -35,6 +35,7 @@ const e2eCgroupParent = "gleaner-e2e"
 var (
 	execBuildOnce sync.Once
 	gleanerBin    string
+	slimBin       string
 	execBuildErr  error
 )
 
@@ -47,10 +48,14 @@ func execGleanerBinary(tb testing.TB) string {
 			return
 		}
 		gleanerBin = filepath.Join(dir, "gleaner")
-		cmd := exec.Command("go", "build", "-o", gleanerBin, "github.com/gleaner-project/gleaner/cmd/gleaner")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			execBuildErr = fmt.Errorf("go build gleaner: %v\n%s", err, out)
+		slimBin = filepath.Join(dir, "gleaner-executor")
+		for bin, pkg := range map[string]string{gleanerBin: "./cmd/gleaner", slimBin: "./executor/cmd/gleaner-executor"} {
+			cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "github.com/gleaner-project/gleaner/"+strings.TrimPrefix(pkg, "./"))
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				execBuildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+				return
+			}
 		}
 	})
 	if execBuildErr != nil {
@@ -181,6 +186,7 @@ type execEnv struct {
 	workDir string
 	fw      mesos.FrameworkInfo
 	extra   []string
+	bin     string // the executor binary (default: gleaner)
 }
 
 func setupExec(tb testing.TB, checkpoint bool, mutate func(*agent.Config)) *execEnv {
@@ -231,6 +237,9 @@ func setupExec(tb testing.TB, checkpoint bool, mutate func(*agent.Config)) *exec
 // sandbox (extract=false keeps the tarball, whose digest the executor checks).
 func (e *execEnv) executorInfo(id string) *mesos.ExecutorInfo {
 	bin := gleanerBin
+	if e.bin != "" {
+		bin = e.bin
+	}
 	shell, extract, cache := false, false, true
 	bundleURI := e.bundle
 	return &mesos.ExecutorInfo{
@@ -361,8 +370,17 @@ func tailFile(p string) string {
 // exec'd in its chroot, inside its cgroups) for a bundle already in the
 // host's cache, through the real agent and a real `gleaner executor`; and the
 // executor's resident memory (VmRSS/VmHWM of the process) afterwards.
-func BenchmarkLaunch(b *testing.B) {
+func BenchmarkLaunch(b *testing.B) { benchLaunch(b, "") }
+
+// BenchmarkLaunchSlimExecutor is BenchmarkLaunch with the slim
+// gleaner-executor binary (same executor, without the rest of gleaner).
+func BenchmarkLaunchSlimExecutor(b *testing.B) { benchLaunch(b, "slim") }
+
+func benchLaunch(b *testing.B, variant string) {
 	e := setupExec(b, false, nil)
+	if variant == "slim" {
+		e.bin = slimBin
+	}
 	cacheDir := b.TempDir()
 	c, err := rootfs.NewCache(cacheDir)
 	if err != nil {
@@ -391,15 +409,16 @@ func BenchmarkLaunch(b *testing.B) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*9/10].Microseconds())/1000, "p90-ms")
-	rss, hwm := executorMemoryMiB(b, "exec-bench")
-	b.ReportMetric(rss, "rss-MiB")
-	b.ReportMetric(hwm, "hwm-MiB")
+	mem := executorMemoryMiB(b, "exec-bench")
+	b.ReportMetric(mem["VmRSS"], "rss-MiB")
+	b.ReportMetric(mem["VmHWM"], "hwm-MiB")
+	b.ReportMetric(mem["RssAnon"], "anon-MiB")
 	e.a.ShutdownExecutor(*e.fw.ID, mesos.ExecutorID{Value: "exec-bench"})
 }
 
 // executorMemoryMiB finds the executor process by its MESOS_EXECUTOR_ID and
-// reads VmRSS and VmHWM in MiB.
-func executorMemoryMiB(tb testing.TB, execID string) (float64, float64) {
+// reads VmRSS, VmHWM, RssAnon and RssFile in MiB.
+func executorMemoryMiB(tb testing.TB, execID string) map[string]float64 {
 	procs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range procs {
 		cmd, _ := os.ReadFile(filepath.Join(p, "cmdline"))
@@ -411,20 +430,19 @@ func executorMemoryMiB(tb testing.TB, execID string) (float64, float64) {
 			continue
 		}
 		st, _ := os.ReadFile(filepath.Join(p, "status"))
-		var rss, hwm float64
+		out := map[string]float64{}
 		for _, l := range strings.Split(string(st), "\n") {
 			f := strings.Fields(l)
-			if len(f) >= 2 && (f[0] == "VmRSS:" || f[0] == "VmHWM:") {
-				kb, _ := strconv.ParseFloat(f[1], 64)
-				if f[0] == "VmRSS:" {
-					rss = kb / 1024
-				} else {
-					hwm = kb / 1024
+			if len(f) >= 2 && strings.HasSuffix(f[0], ":") {
+				if kb, err := strconv.ParseFloat(f[1], 64); err == nil {
+					out[strings.TrimSuffix(f[0], ":")] = kb / 1024
 				}
 			}
 		}
-		return rss, hwm
+		tb.Logf("executor %s memory: VmRSS %.1f MiB (anon %.1f, file %.1f), VmHWM %.1f MiB",
+			execID, out["VmRSS"], out["RssAnon"], out["RssFile"], out["VmHWM"])
+		return out
 	}
 	tb.Fatalf("executor %s process not found", execID)
-	return 0, 0
+	return nil
 }

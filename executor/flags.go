@@ -1,0 +1,66 @@
+package executor
+
+import (
+	"flag"
+	"time"
+
+	"github.com/gleaner-project/gleaner/executor/cgroups"
+)
+
+// Flags are the executor's command-line settings (shared by `gleaner
+// executor` and the slim gleaner-executor binary).
+type Flags struct {
+	CgroupRoot, CgroupParent, CPUMode, User, BundleCache string
+	DiskCheckInterval, KillGrace                         time.Duration
+	LogLimit                                             int64
+	NoCgroups, NoPivot                                   bool
+}
+
+// DefaultFlags are the flag defaults.
+func DefaultFlags() Flags {
+	return Flags{CgroupRoot: cgroups.DefaultRoot, CgroupParent: "gleaner", CPUMode: "hard", User: "nobody",
+		DiskCheckInterval: time.Second, KillGrace: 3 * time.Second, LogLimit: 10 << 20}
+}
+
+// FlagUsage documents each flag.
+var FlagUsage = map[string]string{
+	"cgroup-root":         "where the cgroup file systems are mounted",
+	"cgroup-parent":       "parent cgroup of every task (the monitor throttles it as a whole)",
+	"cpu-mode":            "default CPU limit: hard (CFS quota = cpus × period) or shares",
+	"user":                "user tasks run as unless their payload names one",
+	"bundle-cache":        "host directory caching extracted bundles by digest (default: inside the sandbox)",
+	"disk-check-interval": "how often task sandboxes are measured against their disk quota",
+	"log-limit":           "bytes of stdout and of stderr kept per task unless the payload says otherwise",
+	"kill-grace":          "SIGTERM→SIGKILL grace when no kill policy says otherwise",
+	"no-cgroups":          "run tasks without cgroups (development without root only)",
+	"no-pivot":            "use plain chroot instead of pivot_root",
+}
+
+// BindFlags registers the flags on a standard flag set.
+func BindFlags(fs *flag.FlagSet) *Flags {
+	f := DefaultFlags()
+	fs.StringVar(&f.CgroupRoot, "cgroup-root", f.CgroupRoot, FlagUsage["cgroup-root"])
+	fs.StringVar(&f.CgroupParent, "cgroup-parent", f.CgroupParent, FlagUsage["cgroup-parent"])
+	fs.StringVar(&f.CPUMode, "cpu-mode", f.CPUMode, FlagUsage["cpu-mode"])
+	fs.StringVar(&f.User, "user", f.User, FlagUsage["user"])
+	fs.StringVar(&f.BundleCache, "bundle-cache", f.BundleCache, FlagUsage["bundle-cache"])
+	fs.DurationVar(&f.DiskCheckInterval, "disk-check-interval", f.DiskCheckInterval, FlagUsage["disk-check-interval"])
+	fs.Int64Var(&f.LogLimit, "log-limit", f.LogLimit, FlagUsage["log-limit"])
+	fs.DurationVar(&f.KillGrace, "kill-grace", f.KillGrace, FlagUsage["kill-grace"])
+	fs.BoolVar(&f.NoCgroups, "no-cgroups", f.NoCgroups, FlagUsage["no-cgroups"])
+	fs.BoolVar(&f.NoPivot, "no-pivot", f.NoPivot, FlagUsage["no-pivot"])
+	return &f
+}
+
+// Apply copies the flags into a configuration.
+func (f *Flags) Apply(cfg *Config) error {
+	mode, err := ParseCPUMode(f.CPUMode)
+	if err != nil {
+		return err
+	}
+	cfg.CgroupRoot, cfg.CgroupParent, cfg.DefaultCPUMode = f.CgroupRoot, f.CgroupParent, mode
+	cfg.User, cfg.BundleCache = f.User, f.BundleCache
+	cfg.DiskCheckInterval, cfg.LogLimitBytes, cfg.KillGracePeriod = f.DiskCheckInterval, f.LogLimit, f.KillGrace
+	cfg.NoCgroups, cfg.NoPivot = f.NoCgroups, f.NoPivot
+	return nil
+}
