@@ -124,6 +124,15 @@ func TestDeclineReviveSuppress(t *testing.T) {
 		// Decline of an unknown offer and REQUEST are accepted and ignored.
 		f.call(calls.Decline(mesos.OfferID{Value: "unknown"}))
 		f.call(calls.Request(mesos.Request{}))
+		// TEARDOWN (mesos-go has no builder for it) ends the subscription;
+		// with failover_timeout 0 the controller comes back as a new
+		// framework.
+		old := f.ID()
+		f.call(&scheduler.Call{Type: scheduler.Call_TEARDOWN})
+		e := f.await(&i, "SUBSCRIBED as a new framework", isType(scheduler.Event_SUBSCRIBED))
+		if e.Subscribed.FrameworkID.Value == old {
+			t.Errorf("framework ID %s reused after TEARDOWN", old)
+		}
 	})
 }
 
