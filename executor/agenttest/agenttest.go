@@ -193,6 +193,7 @@ func (a *Agent) subscribe(w http.ResponseWriter, r *http.Request, req wire.Reque
 	case <-r.Context().Done():
 	case <-s.Done():
 	}
+	s.Close() // waits for a Send in flight: nothing writes after the handler returns
 	a.mu.Lock()
 	if a.stream == s {
 		a.stream = nil

@@ -47,6 +47,7 @@ func run(t *testing.T, s Spec) (string, string, Exit) {
 		t.Fatal(err)
 	}
 	ex := p.Wait()
+	<-p.OutputDone()
 	return out.String(), errb.String(), ex
 }
 
