@@ -63,6 +63,7 @@ func FuzzRecordIODecode(f *testing.F) {
 
 // fuzzTarget is a master with one agent and one subscribed framework.
 type fuzzTarget struct {
+	m        *Master
 	srv      *httptest.Server
 	fwID     string
 	streamID string
@@ -74,9 +75,10 @@ func newFuzzTarget(t testing.TB) *fuzzTarget {
 	srv := httptest.NewServer(m.Handler())
 	t.Cleanup(func() { srv.Close(); m.Close() })
 	port := int32(5051)
+	finish := func(mesos.TaskInfo) (mesos.TaskState, bool) { return mesos.TASK_FINISHED, true }
 	fa := fakeagent.New(m, mesos.AgentInfo{Hostname: "fuzz-agent", Port: &port, Resources: mesos.Resources{
 		{Name: "cpus", Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: 4}},
-		{Name: "mem", Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: 4096}}}}, nil)
+		{Name: "mem", Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: 4096}}}}, finish)
 	aid, err := fa.Register()
 	if err != nil {
 		t.Fatal(err)
@@ -108,10 +110,22 @@ func newFuzzTarget(t testing.TB) *fuzzTarget {
 			}
 		}
 	}()
-	return &fuzzTarget{srv: srv, fwID: e.Subscribed.FrameworkID.Value, streamID: resp.Header.Get("Mesos-Stream-Id"), agentID: aid.Value}
+	return &fuzzTarget{m: m, srv: srv, fwID: e.Subscribed.FrameworkID.Value, streamID: resp.Header.Get("Mesos-Stream-Id"), agentID: aid.Value}
 }
 
 func ptrF(f float64) *float64 { return &f }
+
+// offer returns an outstanding offer of the target framework, if any.
+func (ft *fuzzTarget) offer() string {
+	ft.m.mu.Lock()
+	defer ft.m.mu.Unlock()
+	if fw := ft.m.frameworks[ft.fwID]; fw != nil {
+		for id := range fw.offers {
+			return id
+		}
+	}
+	return ""
+}
 
 // post sends body and checks the answer is a 2xx the call allows or a 4xx.
 func (ft *fuzzTarget) post(t *testing.T, ct string, body []byte, typ scheduler.Call_Type) {
@@ -164,6 +178,13 @@ func FuzzSchedulerCall(f *testing.F) {
 			return // keep the target framework subscribed
 		}
 		call.FrameworkID = &mesos.FrameworkID{Value: ft.fwID}
+		if call.Accept != nil {
+			// Aim the operations at a live offer, so task and operation
+			// validation run on arbitrary input.
+			if id := ft.offer(); id != "" {
+				call.Accept.OfferIDs = []mesos.OfferID{{Value: id}}
+			}
+		}
 		if call.Type == scheduler.Call_UPDATE_FRAMEWORK && call.UpdateFramework != nil {
 			call.UpdateFramework.FrameworkInfo.ID = call.FrameworkID
 		}
@@ -181,10 +202,22 @@ func seedCalls() []*scheduler.Call {
 	task := mesos.TaskInfo{Name: "t", TaskID: mesos.TaskID{Value: "t"}, AgentID: mesos.AgentID{Value: "a"},
 		Command: &mesos.CommandInfo{Value: &cmd}, Resources: []mesos.Resource{
 			{Name: "cpus", Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: 1}}}}
+	role := "*"
+	reserved := mesos.Resource{Name: "cpus", Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: 1},
+		Reservations: []mesos.Resource_ReservationInfo{{Type: mesos.Resource_ReservationInfo_DYNAMIC.Enum(), Role: &role}}}
+	groupTask := task
+	groupTask.Command = nil
 	return []*scheduler.Call{
 		{Type: scheduler.Call_SUBSCRIBE, Subscribe: &scheduler.Call_Subscribe{FrameworkInfo: &mesos.FrameworkInfo{User: "u", Name: "n"}}},
 		{Type: scheduler.Call_ACCEPT, FrameworkID: fid, Accept: &scheduler.Call_Accept{OfferIDs: []mesos.OfferID{{Value: "o"}},
 			Operations: []mesos.Offer_Operation{{Type: mesos.Offer_Operation_LAUNCH, Launch: &mesos.Offer_Operation_Launch{TaskInfos: []mesos.TaskInfo{task}}}}}},
+		{Type: scheduler.Call_ACCEPT, FrameworkID: fid, Accept: &scheduler.Call_Accept{OfferIDs: []mesos.OfferID{{Value: "o"}},
+			Operations: []mesos.Offer_Operation{
+				{Type: mesos.Offer_Operation_RESERVE, Reserve: &mesos.Offer_Operation_Reserve{Resources: []mesos.Resource{reserved}}},
+				{Type: mesos.Offer_Operation_UNRESERVE, Unreserve: &mesos.Offer_Operation_Unreserve{Resources: []mesos.Resource{reserved}}},
+				{Type: mesos.Offer_Operation_LAUNCH_GROUP, LaunchGroup: &mesos.Offer_Operation_LaunchGroup{
+					Executor:  mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: "e"}, Type: mesos.ExecutorInfo_DEFAULT},
+					TaskGroup: mesos.TaskGroupInfo{Tasks: []mesos.TaskInfo{groupTask}}}}}}},
 		{Type: scheduler.Call_DECLINE, FrameworkID: fid, Decline: &scheduler.Call_Decline{OfferIDs: []mesos.OfferID{{Value: "o"}}}},
 		{Type: scheduler.Call_REVIVE, FrameworkID: fid, Revive: &scheduler.Call_Revive{Roles: []string{"*"}}},
 		{Type: scheduler.Call_SUPPRESS, FrameworkID: fid, Suppress: &scheduler.Call_Suppress{}},
