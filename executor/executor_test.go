@@ -284,7 +284,8 @@ func TestCPUHardCap(t *testing.T) {
 
 func TestMemoryHogIsOOMKilled(t *testing.T) {
 	h := start(t, false)
-	h.launch("hog", payload("dd if=/dev/zero of=/dev/null bs=200M count=1; echo survived", true, func(p *gleanerpb.TaskPayload) {
+	// dd is OOM-killed; the shell would go on, but the whole task must end.
+	h.launch("hog", payload("dd if=/dev/zero of=/dev/null bs=200M count=1; echo survived; sleep 30", true, func(p *gleanerpb.TaskPayload) {
 		p.Limits.MemMb = 32
 	}))
 	st, res := h.terminal("hog", 30*time.Second)
@@ -294,6 +295,9 @@ func TestMemoryHogIsOOMKilled(t *testing.T) {
 	}
 	if res.MemoryPeakBytes == 0 || res.MemoryPeakBytes > 33<<20 {
 		t.Errorf("memory peak %d", res.MemoryPeakBytes)
+	}
+	if res.FinishedAt-res.StartedAt > 10 {
+		t.Errorf("task outlived its OOM kill: ran %.1fs", res.FinishedAt-res.StartedAt)
 	}
 }
 
@@ -336,6 +340,28 @@ func TestKillHonoursGracePeriod(t *testing.T) {
 	took = time.Since(t0)
 	if st.GetState() != mesos.TASK_KILLED || res.Signal != 9 || !strings.Contains(st.GetMessage(), "killed by signal 9") || took < 1500*time.Millisecond {
 		t.Fatalf("stubborn: %s %q %+v after %v", st.GetState(), st.GetMessage(), res, took)
+	}
+}
+
+func TestKillBeforeStart(t *testing.T) {
+	h := start(t, false)
+	// KILL right behind LAUNCH: the task is killed whether or not its
+	// process had started, and exactly one terminal update is sent.
+	h.launch("quick", payload("sleep 30", true, nil))
+	h.agent.Kill("quick", 0)
+	st, _ := h.terminal("quick", 20*time.Second)
+	if st.GetState() != mesos.TASK_KILLED {
+		t.Fatalf("%s %q", st.GetState(), st.GetMessage())
+	}
+	time.Sleep(200 * time.Millisecond)
+	n := 0
+	for _, u := range h.agent.Updates() {
+		if u.TaskID.Value == "quick" && executor.IsTerminal(u.GetState()) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d terminal updates", n)
 	}
 }
 

@@ -28,6 +28,9 @@ const (
 	LimitTimeout = "timeout"
 )
 
+// oomPollInterval is how often a task's cgroup is checked for OOM kills.
+const oomPollInterval = 100 * time.Millisecond
+
 // task is one running task.
 type task struct {
 	id      string
@@ -184,6 +187,16 @@ func (e *Executor) runTask(t *task) {
 		e.cleanupFailedStart(t)
 		return
 	}
+	t.mu.Lock()
+	early := t.stopReason != ""
+	t.mu.Unlock()
+	if early { // KILL or SHUTDOWN arrived while the task was being prepared
+		stdout.Close()
+		stderr.Close()
+		e.cleanupFailedStart(t)
+		e.fail(t.id, mesos.TASK_KILLED, 0, "killed before it started", nil)
+		return
+	}
 	opts := sandbox.Options{Spec: spec, Self: e.cfg.Self, Stdout: stdout, Stderr: stderr}
 	if t.cg != nil {
 		opts.Cgroup = t.cg
@@ -196,7 +209,13 @@ func (e *Executor) runTask(t *task) {
 		e.cleanupFailedStart(t)
 		return
 	}
+	t.mu.Lock()
 	t.proc = proc
+	late := t.stopReason != ""
+	t.mu.Unlock()
+	if late { // stopped between the check above and the start: no grace left to give
+		_ = proc.Signal(syscall.SIGKILL)
+	}
 	e.update(e.status(t.id, mesos.TASK_RUNNING))
 	log.Info("task running", "pid", proc.Pid, "bundle", p.Bundle != nil)
 
@@ -244,7 +263,8 @@ func (e *Executor) outcome(t *task, ex sandbox.Exit, stats cgroups.Stats, res *g
 	stop, detail := t.stopReason, t.stopDetail
 	t.mu.Unlock()
 	how := ex.String()
-	oom := t.memMB > 0 && (stats.OOMKills > 0 || (ex.Signal == syscall.SIGKILL && stats.MemFailures > 0 && stop == ""))
+	oom := t.memMB > 0 && (stop == LimitMemory || stats.OOMKills > 0 ||
+		(ex.Signal == syscall.SIGKILL && stats.MemFailures > 0 && stop == ""))
 	switch {
 	case oom:
 		res.Limitation = LimitMemory
@@ -402,10 +422,23 @@ func (e *Executor) watch(ctx context.Context, t *task) {
 		defer tk.Stop()
 		tick = tk.C
 	}
+	// An OOM kill of any process of the task ends the whole task, as the
+	// Mesos containerizer destroys the container on a memory limitation.
+	var oomTick <-chan time.Time
+	if t.memMB > 0 && t.cg != nil {
+		tk := time.NewTicker(oomPollInterval)
+		defer tk.Stop()
+		oomTick = tk.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-oomTick:
+			if st, err := t.cg.Stats(); err == nil && st.OOMKills > 0 {
+				e.stop(t, LimitMemory, "", 0)
+				return
+			}
 		case <-timeout:
 			e.stop(t, LimitTimeout, fmt.Sprintf("timed out after %v", time.Duration(t.payload.TimeoutSeconds*float64(time.Second))), e.grace(t, nil))
 		case <-tick:
@@ -435,11 +468,11 @@ func (e *Executor) stop(t *task, reason, detail string, grace time.Duration) {
 	t.killOnce.Do(func() {
 		t.mu.Lock()
 		t.stopReason, t.stopDetail = reason, detail
+		proc := t.proc
 		t.mu.Unlock()
 		close(t.stopped)
-		proc := t.proc
 		if proc == nil {
-			return
+			return // not started yet: runTask sees the reason and does not start it
 		}
 		e.log.Info("stopping task", "task", t.id, "reason", reason, "grace", grace)
 		go func() {
