@@ -1,0 +1,510 @@
+package dag
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/spec"
+)
+
+// State is a task's derived state as the DAG sees it: job.State's values
+// plus Skipped.
+type State string
+
+// Task states.
+const (
+	Pending   State = "pending"
+	Running   State = "running"
+	Succeeded State = "succeeded"
+	Failed    State = "failed"
+	Killed    State = "killed"
+	Skipped   State = "skipped"
+)
+
+// FromJob converts a derived job.State.
+func FromJob(s job.State) State { return State(s) }
+
+// Ended reports whether the task will change state no more.
+func (s State) Ended() bool {
+	return s == Succeeded || s == Failed || s == Killed || s == Skipped
+}
+
+var ended = []State{Succeeded, Failed, Killed, Skipped}
+
+// Node is one task's dependency spec.
+type Node struct {
+	Name string
+	// Depends lists tasks that must all succeed (a task with
+	// ContinueOnFailed counts as satisfied when it failed, too).
+	Depends []string
+	// Expr, instead of Depends, is a boolean expression over task outcomes:
+	// a bare name means name.succeeded; fields are succeeded, failed,
+	// killed, skipped and ended; operators &&, ||, ! (and, or, not) and
+	// parentheses.
+	Expr string
+	// When is a boolean expression over the job's parameters, evaluated when
+	// the dependencies are satisfied: params.x (a string), e.g.
+	// `params.env == "prod"` or `int(params.shards) > 4`. False → skipped.
+	When string
+	// ContinueOnFailed: this task's failure does not fail the job (nor stop
+	// it under failFast), and list-form dependents still run.
+	ContinueOnFailed bool
+}
+
+// IsExpr reports whether a depends string is an expression rather than a
+// single task name (so a spec may take `depends: "a && b"` as a string and
+// `depends: [a, b]` as a list).
+func IsExpr(s string) bool { return !spec.ValidName(strings.TrimSpace(s)) }
+
+// Options are job-level evaluation options.
+type Options struct {
+	// FailFast: once a task has failed (or was killed) and does not continue
+	// on failure, no further task starts; pending ones are skipped — except
+	// tasks whose depends expression looks at that failure (a.failed,
+	// a.killed, a.ended), which are handlers and still run. Without
+	// FailFast (continue), independent branches run to their end.
+	FailFast bool
+}
+
+// Graph is a compiled, validated dependency graph.
+type Graph struct {
+	nodes []compiled
+	index map[string]int
+	order []int // topological
+}
+
+type compiled struct {
+	Node
+	refs    []int       // tasks referenced by the dependency, sorted
+	handles []int       // tasks referenced by .failed, .killed or .ended
+	prog    *vm.Program // nil for list form
+	when    *vm.Program
+}
+
+// outcome is the view of one task inside a depends expression.
+type outcome struct {
+	Succeeded bool `expr:"succeeded"`
+	Failed    bool `expr:"failed"`
+	Killed    bool `expr:"killed"`
+	Skipped   bool `expr:"skipped"`
+	Ended     bool `expr:"ended"`
+}
+
+func view(s State) outcome {
+	return outcome{Succeeded: s == Succeeded, Failed: s == Failed, Killed: s == Killed, Skipped: s == Skipped, Ended: s.Ended()}
+}
+
+var outcomeFields = []string{"succeeded", "failed", "killed", "skipped", "ended"}
+
+// whenEnv is the environment of `when` expressions.
+type whenEnv struct {
+	Params map[string]string `expr:"params"`
+}
+
+// keywords are expr words left alone in a depends expression.
+var keywords = map[string]bool{"and": true, "or": true, "not": true, "true": true, "false": true}
+
+// Compile validates nodes (names unique, dependencies known, no
+// self-dependency, no cycle, expressions well-formed) and compiles them.
+// Errors are *spec.FieldError naming tasks[i].depends / tasks[i].when.
+func Compile(nodes []Node) (*Graph, error) {
+	g := &Graph{index: make(map[string]int, len(nodes))}
+	for i, n := range nodes {
+		if _, dup := g.index[n.Name]; dup {
+			return nil, ferr(fmt.Sprintf("tasks[%d].name", i), "duplicate task %q", n.Name)
+		}
+		g.index[n.Name] = i
+	}
+	g.nodes = make([]compiled, len(nodes))
+	for i, n := range nodes {
+		c := compiled{Node: n}
+		p := fmt.Sprintf("tasks[%d]", i)
+		switch {
+		case n.Expr != "" && len(n.Depends) > 0:
+			return nil, ferr(p+".depends", "give a list or an expression, not both")
+		case n.Expr != "":
+			rewritten, refs, handles, err := g.rewrite(n.Expr)
+			if err != nil {
+				return nil, ferr(p+".depends", "%v", err)
+			}
+			if slices.Contains(refs, i) {
+				return nil, ferr(p+".depends", "task %q depends on itself", n.Name)
+			}
+			env := make(map[string]outcome, len(refs))
+			for _, r := range refs {
+				env[fmt.Sprintf("t%d", r)] = outcome{}
+			}
+			prog, err := expr.Compile(rewritten, expr.Env(env), expr.AsBool())
+			if err != nil {
+				return nil, ferr(p+".depends", "bad expression %q: %v", n.Expr, firstLine(err))
+			}
+			c.prog, c.refs, c.handles = prog, refs, handles
+		default:
+			for k, d := range n.Depends {
+				j, ok := g.index[d]
+				if !ok {
+					return nil, ferr(fmt.Sprintf("%s.depends[%d]", p, k), "unknown task %q", d)
+				}
+				if slices.Contains(c.refs, j) {
+					return nil, ferr(fmt.Sprintf("%s.depends[%d]", p, k), "duplicate dependency %q", d)
+				}
+				c.refs = append(c.refs, j)
+			}
+			slices.Sort(c.refs)
+		}
+		if slices.Contains(c.refs, i) {
+			return nil, ferr(p+".depends", "task %q depends on itself", n.Name)
+		}
+		if n.When != "" {
+			prog, err := expr.Compile(n.When, expr.Env(whenEnv{}), expr.AsBool())
+			if err != nil {
+				return nil, ferr(p+".when", "bad condition %q: %v", n.When, firstLine(err))
+			}
+			c.when = prog
+		}
+		g.nodes[i] = c
+	}
+	if err := g.sort(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// FromSpec compiles a core job.Spec's list dependencies.
+func FromSpec(s *job.Spec) (*Graph, error) {
+	nodes := make([]Node, len(s.Tasks))
+	for i, t := range s.Tasks {
+		nodes[i] = Node{Name: t.Name, Depends: t.Depends}
+	}
+	return Compile(nodes)
+}
+
+func ferr(field, format string, a ...any) error {
+	return &spec.FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
+
+func isNameChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c >= 'A' && c <= 'Z'
+}
+
+// rewrite replaces task names (which may contain '-') with identifiers t<i>
+// and bare names with t<i>.succeeded, returning the referenced tasks and
+// those whose failure the expression looks at.
+func (g *Graph) rewrite(e string) (string, []int, []int, error) {
+	var b strings.Builder
+	var refs, handles []int
+	for i := 0; i < len(e); {
+		c := e[i]
+		if c == '"' || c == '\'' || c == '`' {
+			return "", nil, nil, fmt.Errorf("expression %q: string literals have no place in depends", e)
+		}
+		if !isNameChar(c) || c == '-' {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		j := i
+		for j < len(e) && isNameChar(e[j]) {
+			j++
+		}
+		word := e[i:j]
+		i = j
+		if keywords[word] {
+			b.WriteString(word)
+			continue
+		}
+		idx, ok := g.index[word]
+		if !ok {
+			return "", nil, nil, fmt.Errorf("unknown task %q in %q", word, e)
+		}
+		if !slices.Contains(refs, idx) {
+			refs = append(refs, idx)
+		}
+		fmt.Fprintf(&b, "t%d", idx)
+		if i < len(e) && e[i] == '.' {
+			k := i + 1
+			for k < len(e) && isNameChar(e[k]) {
+				k++
+			}
+			field := e[i+1 : k]
+			if !slices.Contains(outcomeFields, field) {
+				return "", nil, nil, fmt.Errorf("%s.%s: unknown outcome %q (want one of %s)", word, field, field, strings.Join(outcomeFields, ", "))
+			}
+			if field != "succeeded" && !slices.Contains(handles, idx) {
+				handles = append(handles, idx)
+			}
+			b.WriteString(e[i:k])
+			i = k
+		} else {
+			b.WriteString(".succeeded")
+		}
+	}
+	slices.Sort(refs)
+	return b.String(), refs, handles, nil
+}
+
+// sort orders the graph topologically or returns the first cycle found.
+func (g *Graph) sort() error {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := make([]int, len(g.nodes))
+	var stack []int
+	var visit func(i int) []int
+	visit = func(i int) []int {
+		color[i] = grey
+		stack = append(stack, i)
+		for _, d := range g.nodes[i].refs {
+			switch color[d] {
+			case grey:
+				k := slices.Index(stack, d)
+				return append(slices.Clone(stack[k:]), d)
+			case white:
+				if c := visit(d); c != nil {
+					return c
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[i] = black
+		g.order = append(g.order, i)
+		return nil
+	}
+	for i := range g.nodes {
+		if color[i] != white {
+			continue
+		}
+		if cyc := visit(i); cyc != nil {
+			names := make([]string, len(cyc))
+			for k, n := range cyc {
+				names[k] = g.nodes[n].Name
+			}
+			return ferr(fmt.Sprintf("tasks[%d].depends", cyc[0]), "dependency cycle: %s", strings.Join(names, " -> "))
+		}
+	}
+	return nil
+}
+
+// Order returns the task names in a topological order (dependencies
+// first).
+func (g *Graph) Order() []string {
+	out := make([]string, len(g.order))
+	for k, i := range g.order {
+		out[k] = g.nodes[i].Name
+	}
+	return out
+}
+
+// Upstream returns the tasks name depends on, directly or not, in
+// topological order (for "retry the failed part with its upstream").
+func (g *Graph) Upstream(name string) []string {
+	i, ok := g.index[name]
+	if !ok {
+		return nil
+	}
+	seen := make([]bool, len(g.nodes))
+	var walk func(int)
+	walk = func(i int) {
+		for _, d := range g.nodes[i].refs {
+			if !seen[d] {
+				seen[d] = true
+				walk(d)
+			}
+		}
+	}
+	walk(i)
+	var out []string
+	for _, k := range g.order {
+		if seen[k] {
+			out = append(out, g.nodes[k].Name)
+		}
+	}
+	return out
+}
+
+// Dependencies returns the names a task's dependency refers to.
+func (g *Graph) Dependencies(name string) []string {
+	i, ok := g.index[name]
+	if !ok {
+		return nil
+	}
+	out := make([]string, len(g.nodes[i].refs))
+	for k, d := range g.nodes[i].refs {
+		out[k] = g.nodes[d].Name
+	}
+	return out
+}
+
+// Verdict is the decision for a pending task.
+type Verdict string
+
+// Verdicts.
+const (
+	Ready Verdict = "ready" // start its instances
+	Wait  Verdict = "wait"  // dependencies not decided yet
+	Skip  Verdict = "skip"  // will never run: mark it skipped
+	// None: the task is not pending (already running or ended).
+	None Verdict = "none"
+)
+
+// Decision is the verdict for one task with its reason.
+type Decision struct {
+	Verdict Verdict
+	Reason  string
+}
+
+// maxEnumerate bounds the unfinished dependencies of an expression that
+// are enumerated to decide early (4^5 = 1024 evaluations).
+const maxEnumerate = 5
+
+// Evaluate decides for every task, from the tasks' current states (missing
+// = pending) and the job's parameters. It is pure and deterministic.
+// A task is ready once every task its dependency refers to has ended and
+// the dependency holds. It is skipped as soon as it can never hold: an
+// expression that is false whatever the unfinished tasks' outcomes (so
+// `a && b` skips once a failed, without waiting for b), a list with one
+// dependency ended unsatisfied. Tasks skipped count as skipped for their
+// dependents in the same evaluation.
+func (g *Graph) Evaluate(states map[string]State, params map[string]string, opt Options) (map[string]Decision, error) {
+	st := make([]State, len(g.nodes))
+	for i, n := range g.nodes {
+		st[i] = states[n.Name]
+		if st[i] == "" {
+			st[i] = Pending
+		}
+	}
+	var halting []int
+	if opt.FailFast {
+		for i, n := range g.nodes {
+			if (st[i] == Failed || st[i] == Killed) && !n.ContinueOnFailed {
+				halting = append(halting, i)
+			}
+		}
+	}
+	out := make(map[string]Decision, len(g.nodes))
+	// In topological order, so a task skipped now counts as skipped for
+	// its dependents in the same pass.
+	for _, i := range g.order {
+		n := &g.nodes[i]
+		if st[i] != Pending {
+			out[n.Name] = Decision{Verdict: None, Reason: string(st[i])}
+			continue
+		}
+		if h := unhandled(halting, n.handles); h >= 0 {
+			out[n.Name] = Decision{Verdict: Skip, Reason: fmt.Sprintf("failFast: task %s %s", g.nodes[h].Name, st[h])}
+			st[i] = Skipped
+			continue
+		}
+		d, err := g.deps(i, st)
+		if err != nil {
+			return nil, err
+		}
+		if d.Verdict == Ready && n.when != nil {
+			ok, err := expr.Run(n.when, whenEnv{Params: params})
+			if err != nil {
+				return nil, fmt.Errorf("evaluate tasks[%d].when %q: %w", i, n.When, err)
+			}
+			if !ok.(bool) {
+				d = Decision{Verdict: Skip, Reason: "when is false: " + n.When}
+			}
+		}
+		if d.Verdict == Skip {
+			st[i] = Skipped
+		}
+		out[n.Name] = d
+	}
+	return out, nil
+}
+
+// unhandled returns the first halting task the node's expression does not
+// look at, or -1: under failFast a task that handles every failure (e.g.
+// depends `a.failed`) still runs.
+func unhandled(halting, handles []int) int {
+	for _, h := range halting {
+		if !slices.Contains(handles, h) {
+			return h
+		}
+	}
+	return -1
+}
+
+func (g *Graph) deps(i int, st []State) (Decision, error) {
+	n := &g.nodes[i]
+	if n.prog == nil {
+		waiting := ""
+		for _, d := range n.refs {
+			s := st[d]
+			switch {
+			case s == Succeeded, s == Failed && g.nodes[d].ContinueOnFailed:
+			case s.Ended():
+				return Decision{Verdict: Skip, Reason: fmt.Sprintf("dependency %s %s", g.nodes[d].Name, s)}, nil
+			case waiting == "":
+				waiting = g.nodes[d].Name
+			}
+		}
+		if waiting != "" {
+			return Decision{Verdict: Wait, Reason: "waiting for " + waiting}, nil
+		}
+		return Decision{Verdict: Ready, Reason: "dependencies satisfied"}, nil
+	}
+	env := make(map[string]outcome, len(n.refs))
+	var open []int
+	for _, d := range n.refs {
+		env[fmt.Sprintf("t%d", d)] = view(st[d])
+		if !st[d].Ended() {
+			open = append(open, d)
+		}
+	}
+	if len(open) > maxEnumerate {
+		return Decision{Verdict: Wait, Reason: fmt.Sprintf("waiting for %d tasks", len(open))}, nil
+	}
+	// Evaluate under every combination of outcomes of the unfinished tasks:
+	// skip early when none makes the expression true.
+	combos := 1
+	for range open {
+		combos *= len(ended)
+	}
+	for c := 0; c < combos; c++ {
+		k := c
+		for _, d := range open {
+			env[fmt.Sprintf("t%d", d)] = view(ended[k%len(ended)])
+			k /= len(ended)
+		}
+		v, err := expr.Run(n.prog, env)
+		if err != nil {
+			return Decision{}, fmt.Errorf("evaluate tasks[%d].depends %q: %w", i, n.Expr, err)
+		}
+		if !v.(bool) {
+			continue
+		}
+		if len(open) > 0 {
+			return Decision{Verdict: Wait, Reason: "waiting for " + g.nodes[open[0]].Name}, nil
+		}
+		return Decision{Verdict: Ready, Reason: "depends is true: " + n.Expr}, nil
+	}
+	return Decision{Verdict: Skip, Reason: "depends can no longer hold: " + n.Expr}, nil
+}
+
+// Failing returns the tasks whose state fails the job: failed or killed
+// without ContinueOnFailed. (A killed job is the caller's business.)
+func (g *Graph) Failing(states map[string]State) []string {
+	var out []string
+	for _, n := range g.nodes {
+		s := states[n.Name]
+		if (s == Failed || s == Killed) && !n.ContinueOnFailed {
+			out = append(out, n.Name)
+		}
+	}
+	return out
+}
