@@ -233,3 +233,35 @@ func TestLoad(t *testing.T) {
 		t.Errorf("after Load, Plan launched %d, want 6: %v", len(ls), got)
 	}
 }
+
+func TestObserveAllBuildsOnEarlierUpdates(t *testing.T) {
+	e := New(nil)
+	e.AddJob(etl(0))
+	ls := e.Plan([]Offer{offer("a", 2, 100)})
+	id0, id1 := ls[0].Attempt.TaskID(), ls[1].Attempt.TaskID()
+	t0 := time.Unix(100, 0)
+	outs := e.ObserveAll([]Status{
+		{TaskID: id0, State: mesos.TASK_RUNNING, Time: t0},
+		{TaskID: id1, State: mesos.TASK_RUNNING, Time: t0},
+		{TaskID: id0, State: mesos.TASK_FINISHED, Time: t0.Add(time.Second)},
+		{TaskID: id0, State: mesos.TASK_RUNNING, Time: t0.Add(2 * time.Second)}, // stale duplicate
+	})
+	if outs[0].Attempt.State != job.AttemptRunning || outs[1].Attempt.State != job.AttemptRunning {
+		t.Fatalf("running outcomes: %+v %+v", outs[0].Attempt, outs[1].Attempt)
+	}
+	fin := outs[2].Attempt
+	if fin.State != job.AttemptSucceeded || !fin.Started.Equal(t0) || !fin.Ended.Equal(t0.Add(time.Second)) {
+		t.Fatalf("finished outcome: %+v", fin)
+	}
+	if outs[3].Attempt != nil || !outs[3].Kill {
+		t.Fatalf("update after the end in the same batch: %+v", outs[3])
+	}
+	if len(e.Active()) != 2 {
+		t.Fatal("ObserveAll changed the engine")
+	}
+	e.Commit(*fin)
+	e.Commit(*outs[1].Attempt)
+	if act := e.Active(); len(act) != 1 || act[id1] == "" {
+		t.Fatalf("after commits: %v", act)
+	}
+}

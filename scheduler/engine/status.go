@@ -47,42 +47,64 @@ type Outcome struct {
 // Observe computes the effect of a status update without changing the
 // engine: store Outcome.Attempt, then Commit it, then acknowledge.
 func (e *Engine) Observe(s Status) Outcome {
+	return e.ObserveAll([]Status{s})[0]
+}
+
+// ObserveAll observes a batch of updates in order without changing the
+// engine; an update builds on an earlier one for the same task in the
+// batch. Store the last Attempt per task, then Commit it.
+func (e *Engine) ObserveAll(ss []Status) []Outcome {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	ns := AttemptStateOf(s.State)
-	ref := e.active[s.TaskID]
-	if ref == nil {
-		return Outcome{Kill: !ns.Terminal()}
-	}
-	a := *ref.inst.last
-	changed := false
-	if a.State != ns {
-		changed = true
-	}
-	if s.AgentID != "" && a.AgentID != s.AgentID {
-		a.AgentID, changed = s.AgentID, true
-	}
-	if !changed {
-		return Outcome{Kill: ns == job.AttemptRunning && ref.job.job.KillRequested}
-	}
-	a.State = ns
-	a.MesosState = s.State.String()
-	a.Reason, a.Message = s.Reason, s.Message
-	t := s.Time
-	if t.IsZero() {
-		t = e.now()
-	}
-	if ns == job.AttemptRunning && a.Started.IsZero() {
-		a.Started = t
-	}
-	if ns.Terminal() {
-		a.Ended = t
-		if s.ExitCode != nil {
-			c := *s.ExitCode
-			a.ExitCode = &c
+	out := make([]Outcome, len(ss))
+	staged := map[string]*job.Attempt{}
+	for i, s := range ss {
+		ns := AttemptStateOf(s.State)
+		ref := e.active[s.TaskID]
+		if ref == nil {
+			out[i] = Outcome{Kill: !ns.Terminal()}
+			continue
 		}
+		base := ref.inst.last
+		if st := staged[s.TaskID]; st != nil {
+			base = st
+		}
+		killWanted := ns == job.AttemptRunning && ref.job.job.KillRequested
+		if base.State.Terminal() {
+			// Already ended earlier in this batch.
+			out[i] = Outcome{Kill: !ns.Terminal()}
+			continue
+		}
+		a := *base
+		changed := a.State != ns
+		if s.AgentID != "" && a.AgentID != s.AgentID {
+			a.AgentID, changed = s.AgentID, true
+		}
+		if !changed {
+			out[i] = Outcome{Kill: killWanted}
+			continue
+		}
+		a.State = ns
+		a.MesosState = s.State.String()
+		a.Reason, a.Message = s.Reason, s.Message
+		t := s.Time
+		if t.IsZero() {
+			t = e.now()
+		}
+		if ns == job.AttemptRunning && a.Started.IsZero() {
+			a.Started = t
+		}
+		if ns.Terminal() {
+			a.Ended = t
+			if s.ExitCode != nil {
+				c := *s.ExitCode
+				a.ExitCode = &c
+			}
+		}
+		staged[s.TaskID] = &a
+		out[i] = Outcome{Attempt: &a, Kill: killWanted}
 	}
-	return Outcome{Attempt: &a, Kill: ns == job.AttemptRunning && ref.job.job.KillRequested}
+	return out
 }
 
 // Commit applies a stored attempt record. It reports whether new work may

@@ -14,7 +14,6 @@ import (
 
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
 	"github.com/gleaner-project/gleaner/scheduler/engine"
-	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/backoff"
@@ -61,6 +60,12 @@ type Config struct {
 	// RequestTimeout bounds ordinary calls (default 20 s).
 	RequestTimeout time.Duration
 	Logger         *slog.Logger
+	// OfferCycle, if set, is called with the time from OFFERS received to
+	// the last ACCEPT/DECLINE sent and the pending count (benchmarks).
+	OfferCycle func(d time.Duration, pending int)
+	// OfferAccepted, if set, gets the time from OFFERS received to each
+	// ACCEPT sent and the pending count when the offers arrived (benchmarks).
+	OfferAccepted func(d time.Duration, pending int)
 }
 
 func (c *Config) defaults() {
@@ -147,6 +152,7 @@ type Framework struct {
 	connected atomic.Bool
 	subs      atomic.Int64
 	revive    chan struct{}
+	updates   *updateQueue
 
 	mu         sync.Mutex
 	suppressed bool
@@ -160,7 +166,7 @@ type Framework struct {
 // eng loaded from it.
 func New(cfg Config, st store.Store, eng *engine.Engine) *Framework {
 	cfg.defaults()
-	f := &Framework{cfg: cfg, store: st, engine: eng, log: cfg.Logger, revive: make(chan struct{}, 1)}
+	f := &Framework{cfg: cfg, store: st, engine: eng, log: cfg.Logger, revive: make(chan struct{}, 1), updates: newUpdateQueue()}
 	f.fwID.Store("")
 	master := ""
 	if len(cfg.Masters) > 0 {
@@ -222,6 +228,7 @@ func (f *Framework) Run(ctx context.Context) error {
 	if len(f.cfg.Masters) == 0 {
 		return errors.New("no mesos master given")
 	}
+	go f.updateLoop(ctx)
 	go f.reviveLoop(ctx)
 	go f.watchdog(ctx)
 	go f.reconcileLoop(ctx)
@@ -327,23 +334,13 @@ func (f *Framework) handler() events.Handler {
 		eventsTotal.WithLabelValues(e.GetType().String()).Inc()
 		return ch(ctx, e, err)
 	})
-	// Updates are stored first; only then does AckStatusUpdates run. An
-	// update that cannot be stored is not acknowledged (the agent resends
-	// it) and does not break the subscription.
-	storeThenAck := eventrules.New(
-		func(ctx context.Context, e *scheduler.Event, err error, ch eventrules.Chain) (context.Context, *scheduler.Event, error) {
-			if herr := f.onUpdate(ctx, e.GetUpdate().GetStatus()); herr != nil {
-				f.log.Warn("status update not stored; not acknowledging", "task", e.GetUpdate().GetStatus().TaskID.Value, "err", herr)
-				return ctx, e, err
-			}
-			return ch(ctx, e, err)
-		},
-		controller.AckStatusUpdatesF(func() calls.Caller { return f.caller }),
-	)
 	return eventrules.New(touch, controller.LiftErrors().DropOnError()).Handle(events.Handlers{
 		scheduler.Event_SUBSCRIBED: events.HandlerFunc(f.onSubscribed),
 		scheduler.Event_OFFERS:     events.HandlerFunc(f.onOffers),
-		scheduler.Event_UPDATE:     storeThenAck,
+		scheduler.Event_UPDATE: events.HandlerFunc(func(ctx context.Context, e *scheduler.Event) error {
+			f.updates.push(e.GetUpdate().GetStatus())
+			return nil
+		}),
 		scheduler.Event_FAILURE: events.HandlerFunc(func(ctx context.Context, e *scheduler.Event) error {
 			fl := e.GetFailure()
 			f.log.Info("mesos failure event", "agent", fl.GetAgentID().GetValue(), "executor", fl.GetExecutorID().GetValue())
@@ -385,7 +382,9 @@ func (f *Framework) reconcileExplicit(ctx context.Context) {
 	defer cancel()
 	if err := calls.CallNoData(ctx, f.caller, calls.Reconcile(calls.ReconcileTasks(act))); err != nil {
 		f.log.Warn("explicit reconciliation", "tasks", len(act), "err", err)
+		return
 	}
+	f.log.Debug("explicit reconciliation", "tasks", len(act))
 }
 
 func (f *Framework) reconcileLoop(ctx context.Context) {
@@ -452,39 +451,6 @@ func exitCode(s *mesos.TaskStatus) *int {
 	if s.GetState() == mesos.TASK_FINISHED {
 		c := 0
 		return &c
-	}
-	return nil
-}
-
-func (f *Framework) onUpdate(ctx context.Context, s mesos.TaskStatus) error {
-	st := engine.Status{TaskID: s.TaskID.Value, State: s.GetState(), AgentID: s.GetAgentID().GetValue(), Message: s.GetMessage()}
-	if s.Reason != nil {
-		st.Reason = s.GetReason().String()
-	}
-	if ts := s.GetTimestamp(); ts > 0 {
-		st.Time = time.Unix(0, int64(ts*1e9)).UTC()
-	}
-	if engine.AttemptStateOf(s.GetState()).Terminal() {
-		st.ExitCode = exitCode(&s)
-	}
-	updatesTotal.WithLabelValues(s.GetState().String()).Inc()
-	out := f.engine.Observe(st)
-	if out.Attempt != nil {
-		if err := f.store.PutAttempts(ctx, []job.Attempt{*out.Attempt}); err != nil {
-			return err
-		}
-		if f.engine.Commit(*out.Attempt) {
-			f.Revive()
-		}
-		f.log.Debug("attempt", "task", st.TaskID, "state", out.Attempt.State, "mesos", st.State.String())
-	}
-	if out.Kill {
-		agent := s.GetAgentID().GetValue()
-		go func() {
-			kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.RequestTimeout)
-			defer cancel()
-			f.Kill(kctx, map[string]string{st.TaskID: agent})
-		}()
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
@@ -30,6 +31,10 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 		views[i] = engine.Offer{ID: o.ID.Value, AgentID: o.AgentID.Value, Hostname: o.Hostname,
 			Role: o.GetAllocationInfo().GetRole(), Available: pools[i].available(), Attributes: attributes(o.Attributes)}
 	}
+	pendingBefore := 0
+	if f.cfg.OfferCycle != nil || f.cfg.OfferAccepted != nil {
+		pendingBefore = f.engine.PendingCount()
+	}
 	launches := f.engine.Plan(views)
 
 	// Build every TaskInfo before writing anything; a launch that does not
@@ -55,46 +60,70 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 	if len(drop) > 0 {
 		f.engine.Forget(drop)
 	}
-	if len(keep) > 0 {
-		as := make([]job.Attempt, len(keep))
-		for i := range keep {
-			as[i] = keep[i].Attempt
-		}
-		if err := f.store.PutAttempts(ctx, as); err != nil {
-			// Write before act: nothing is launched that is not stored.
-			f.log.Warn("store launching attempts; declining offers", "attempts", len(as), "err", err)
-			f.engine.Forget(keep)
-			keep = nil
-			for i := range perOffer {
-				perOffer[i] = nil
-			}
-		}
+	byOffer := make([][]engine.Launch, len(offers))
+	for _, l := range keep {
+		byOffer[l.Offer] = append(byOffer[l.Offer], l)
 	}
 	pending := f.engine.HasPending()
 	refuse := f.cfg.RefuseSeconds
 	if !pending {
 		refuse = f.cfg.IdleRefuse
 	}
-	var declines []mesos.OfferID
+	// Per offer (one agent and role): store its attempts as launching, then
+	// ACCEPT. Offers proceed concurrently so etcd commits their
+	// transactions together and the first ACCEPT leaves after one commit.
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		declines []mesos.OfferID
+		sem      = make(chan struct{}, 16)
+	)
 	for i := range offers {
 		if len(perOffer[i]) == 0 {
 			declines = append(declines, offers[i].ID)
 			continue
 		}
-		acc := calls.Accept(calls.OfferOperations{calls.OpLaunch(perOffer[i]...)}.WithOffers(offers[i].ID)).With(calls.RefuseSeconds(f.cfg.RefuseSeconds))
-		if err := calls.CallNoData(ctx, f.caller, acc); err != nil {
-			// The attempts stay launching; reconciliation settles them.
-			f.log.Warn("accept", "offer", offers[i].ID.Value, "tasks", len(perOffer[i]), "err", err)
-			continue
-		}
-		launchesTotal.Add(float64(len(perOffer[i])))
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			as := make([]job.Attempt, len(byOffer[i]))
+			for k := range byOffer[i] {
+				as[k] = byOffer[i][k].Attempt
+			}
+			if err := f.store.PutAttempts(ctx, as); err != nil {
+				// Write before act: nothing is launched that is not stored.
+				f.log.Warn("store launching attempts; declining offer", "offer", offers[i].ID.Value, "attempts", len(as), "err", err)
+				f.engine.Forget(byOffer[i])
+				mu.Lock()
+				declines = append(declines, offers[i].ID)
+				mu.Unlock()
+				return
+			}
+			acc := calls.Accept(calls.OfferOperations{calls.OpLaunch(perOffer[i]...)}.WithOffers(offers[i].ID)).With(calls.RefuseSeconds(f.cfg.RefuseSeconds))
+			if err := calls.CallNoData(ctx, f.caller, acc); err != nil {
+				// The attempts stay launching; reconciliation settles them.
+				f.log.Warn("accept", "offer", offers[i].ID.Value, "tasks", len(perOffer[i]), "err", err)
+				return
+			}
+			if f.cfg.OfferAccepted != nil {
+				f.cfg.OfferAccepted(time.Since(start), pendingBefore)
+			}
+			launchesTotal.Add(float64(len(perOffer[i])))
+		}(i)
 	}
+	wg.Wait()
 	if len(declines) > 0 {
 		if err := calls.CallNoData(ctx, f.caller, calls.Decline(declines...).With(calls.RefuseSeconds(refuse))); err != nil {
 			f.log.Warn("decline", "offers", len(declines), "err", err)
 		}
 	}
+	pending = f.engine.HasPending()
 	offerDecision.Observe(time.Since(start).Seconds())
+	if f.cfg.OfferCycle != nil {
+		f.cfg.OfferCycle(time.Since(start), pendingBefore)
+	}
 	pendingGauge.Set(float64(f.engine.PendingCount()))
 	if !pending {
 		f.mu.Lock()

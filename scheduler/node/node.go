@@ -196,6 +196,21 @@ func (n *Node) Subscribed() bool {
 	return t != nil && t.fw.Connected()
 }
 
+// Scheduling reports whether this node leads and still schedules the job
+// (a cheap in-memory check; false once the job has finished here).
+func (n *Node) Scheduling(id string) bool {
+	t := n.current()
+	if t == nil {
+		return false
+	}
+	for _, j := range t.engine.Jobs() {
+		if j == id {
+			return true
+		}
+	}
+	return false
+}
+
 // Subscriptions counts SUBSCRIBED events in the current term (0 when not leading).
 func (n *Node) Subscriptions() int64 {
 	if t := n.current(); t != nil {

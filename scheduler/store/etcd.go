@@ -152,24 +152,54 @@ func (e *Etcd) ListJobs(ctx context.Context) ([]*job.Job, error) {
 	return out, nil
 }
 
+// TxnConcurrency is how many attempt transactions PutAttempts keeps in
+// flight; etcd commits concurrent proposals together, so a large batch
+// costs a few fsyncs rather than one per transaction.
+const TxnConcurrency = 8
+
 func (e *Etcd) PutAttempts(ctx context.Context, as []job.Attempt) error {
+	if len(as) <= MaxOpsPerTxn {
+		return e.putChunk(ctx, as)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, TxnConcurrency)
+	errc := make(chan error, (len(as)+MaxOpsPerTxn-1)/MaxOpsPerTxn)
+	n := 0
 	for start := 0; start < len(as); start += MaxOpsPerTxn {
-		end := min(start+MaxOpsPerTxn, len(as))
-		ops := make([]clientv3.Op, 0, end-start)
-		for i := start; i < end; i++ {
-			b, err := json.Marshal(&as[i])
-			if err != nil {
-				return fmt.Errorf("put attempt %s: %w", as[i].TaskID(), err)
-			}
-			ops = append(ops, clientv3.OpPut(e.attemptKey(&as[i]), string(b)))
+		chunk := as[start:min(start+MaxOpsPerTxn, len(as))]
+		n++
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			errc <- e.putChunk(ctx, chunk)
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			cancel()
 		}
-		ok, err := e.txn(ctx, nil, ops)
+	}
+	return first
+}
+
+func (e *Etcd) putChunk(ctx context.Context, as []job.Attempt) error {
+	ops := make([]clientv3.Op, 0, len(as))
+	for i := range as {
+		b, err := json.Marshal(&as[i])
 		if err != nil {
-			return fmt.Errorf("put %d attempts: %w", end-start, err)
+			return fmt.Errorf("put attempt %s: %w", as[i].TaskID(), err)
 		}
-		if !ok {
-			return fmt.Errorf("put %d attempts: %w", end-start, ErrNotLeader)
-		}
+		ops = append(ops, clientv3.OpPut(e.attemptKey(&as[i]), string(b)))
+	}
+	ok, err := e.txn(ctx, nil, ops)
+	if err != nil {
+		return fmt.Errorf("put %d attempts: %w", len(as), err)
+	}
+	if !ok {
+		return fmt.Errorf("put %d attempts: %w", len(as), ErrNotLeader)
 	}
 	return nil
 }

@@ -18,7 +18,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("GLEANER_TEST_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
 	}
@@ -27,7 +27,7 @@ func testLogger(t *testing.T) *slog.Logger {
 
 // schedEnv is etcd + local Mesos + scheduler nodes, all in-process.
 type schedEnv struct {
-	t       *testing.T
+	t       testing.TB
 	etcd    *etcdtest.Server
 	mesos   *localmesos.Cluster
 	prefix  string
@@ -36,7 +36,7 @@ type schedEnv struct {
 	nodes   []*node.Node
 }
 
-func newSchedEnv(t *testing.T, mcfg localmesos.Config) *schedEnv {
+func newSchedEnv(t testing.TB, mcfg localmesos.Config) *schedEnv {
 	t.Helper()
 	e := &schedEnv{t: t, etcd: etcdtest.Start(t), prefix: "/gleaner/"}
 	if mcfg.AllocationInterval == 0 {
@@ -97,7 +97,7 @@ func (e *schedEnv) startNode(name string, opts ...func(*node.Config)) (*node.Nod
 	return n, stop
 }
 
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !cond() {
@@ -108,7 +108,7 @@ func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	}
 }
 
-func mustSpec(t *testing.T, doc string) *job.Spec {
+func mustSpec(t testing.TB, doc string) *job.Spec {
 	t.Helper()
 	s, err := spec.Parse([]byte(doc))
 	if err != nil {
@@ -118,7 +118,7 @@ func mustSpec(t *testing.T, doc string) *job.Spec {
 }
 
 // submit retries until some node leads.
-func submit(t *testing.T, nodes []*node.Node, sp *job.Spec) *job.Job {
+func submit(t testing.TB, nodes []*node.Node, sp *job.Spec) *job.Job {
 	t.Helper()
 	var j *job.Job
 	waitFor(t, "a leader to accept the job", 20*time.Second, func() bool {
@@ -133,7 +133,7 @@ func submit(t *testing.T, nodes []*node.Node, sp *job.Spec) *job.Job {
 	return j
 }
 
-func status(t *testing.T, n *node.Node, id string) (job.Status, []job.Attempt) {
+func status(t testing.TB, n *node.Node, id string) (job.Status, []job.Attempt) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -148,7 +148,7 @@ func status(t *testing.T, n *node.Node, id string) (job.Status, []job.Attempt) {
 	return job.Derive(j, as), as
 }
 
-func waitJob(t *testing.T, n *node.Node, id string, limit time.Duration) (job.Status, []job.Attempt) {
+func waitJob(t testing.TB, n *node.Node, id string, limit time.Duration) (job.Status, []job.Attempt) {
 	t.Helper()
 	var st job.Status
 	var as []job.Attempt

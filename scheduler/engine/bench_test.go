@@ -1,0 +1,79 @@
+package engine
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+)
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+func hugeJob(n int) *job.Job {
+	return &job.Job{ID: "huge", Submitted: time.Unix(1, 0), Spec: job.Spec{Name: "huge", Tasks: []job.TaskSpec{
+		{Name: "t", Command: "true", Instances: n, Retries: 3, Resources: res(0.1, 16)},
+	}}}
+}
+
+// BenchmarkEngineMemoryPerPendingInstance reports the scheduler memory a
+// pending instance costs: B/pending for a 1,000,000-instance task that
+// never ran, and B/requeued for instances that ran once and were lost
+// (they keep their attempt record and sit in the requeue list).
+func BenchmarkEngineMemoryPerPendingInstance(b *testing.B) {
+	const n = 1_000_000
+	const requeued = 100_000
+	var perPending, perRequeued float64
+	for i := 0; i < b.N; i++ {
+		before := heapInUse()
+		e := New(nil)
+		e.AddJob(hugeJob(n))
+		after := heapInUse()
+		perPending = float64(after-before) / n
+		// Launch and lose 100,000 instances: they are pending again.
+		var ls []Launch
+		for len(ls) < requeued {
+			ls = append(ls, e.Plan([]Offer{offer("a", 1000, 1e9)})...)
+		}
+		var batch []Status
+		for _, l := range ls {
+			batch = append(batch, Status{TaskID: l.Attempt.TaskID(), State: mesos.TASK_LOST})
+		}
+		for _, o := range e.ObserveAll(batch) {
+			e.Commit(*o.Attempt)
+		}
+		batch, ls = nil, nil
+		withRequeued := heapInUse()
+		perRequeued = float64(withRequeued-after) / float64(requeued)
+		if e.PendingCount() != n {
+			b.Fatalf("pending = %d, want %d", e.PendingCount(), n)
+		}
+		runtime.KeepAlive(e)
+	}
+	b.ReportMetric(perPending, "B/pending")
+	b.ReportMetric(perRequeued, "B/requeued")
+}
+
+// BenchmarkEnginePlan is the matching cost of one offer cycle: 100 offers
+// of 10 slots each against a job with plenty pending (decision only, no I/O).
+func BenchmarkEnginePlan(b *testing.B) {
+	offers := make([]Offer, 100)
+	for i := range offers {
+		offers[i] = offer(string(rune('a'+i%26))+string(rune('a'+i/26)), 1, 1600)
+	}
+	e := New(nil)
+	e.AddJob(hugeJob(10_000_000))
+	b.ResetTimer()
+	placed := 0
+	for i := 0; i < b.N; i++ {
+		placed += len(e.Plan(offers))
+	}
+	b.ReportMetric(float64(placed)/b.Elapsed().Seconds(), "placements/s")
+}
