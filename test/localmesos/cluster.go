@@ -80,7 +80,14 @@ type Cluster struct {
 // master across RestartMaster.
 type masterProxy struct{ cur atomic.Pointer[master.Master] }
 
-var _ link.Master = (*masterProxy)(nil)
+var (
+	_ link.Master            = (*masterProxy)(nil)
+	_ link.TaskStateNotifier = (*masterProxy)(nil)
+)
+
+func (p *masterProxy) TaskTerminated(a mesos.AgentID, f mesos.FrameworkID, t mesos.TaskID, s mesos.TaskState) {
+	p.cur.Load().TaskTerminated(a, f, t, s)
+}
 
 func (p *masterProxy) RegisterAgent(a link.Agent, info mesos.AgentInfo, tasks []mesos.Task, execs []link.ExecutorRef) (mesos.AgentID, error) {
 	return p.cur.Load().RegisterAgent(a, info, tasks, execs)

@@ -121,6 +121,8 @@ func TestRestartMaster(t *testing.T) {
 		c := startCluster(t, Config{Agents: 1})
 		f, o, i := launchLong(t, c, codec, mesos.FrameworkInfo{FailoverTimeout: ptrF(3600)})
 		id, oldMaster := f.ID(), c.Master().ID()
+		// The fake agent does not retry updates: let the ack land first.
+		waitFor(t, "RUNNING acknowledged", func() bool { return c.Agents()[0].fake.Unacknowledged() == 0 })
 		if err := c.RestartMaster(); err != nil {
 			t.Fatal(err)
 		}

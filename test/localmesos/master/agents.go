@@ -270,3 +270,22 @@ func (m *Master) ExecutorTerminated(agentID mesos.AgentID, frameworkID mesos.Fra
 		fw.send(&scheduler.Event{Type: scheduler.Event_FAILURE, Failure: &scheduler.Event_Failure{AgentID: &aid, ExecutorID: &eid, Status: &ws}})
 	}
 }
+
+var _ link.TaskStateNotifier = (*Master)(nil)
+
+// TaskTerminated frees a task's resources as soon as the agent knows it is
+// terminal, while its earlier updates still wait for acknowledgement. The
+// terminal update itself arrives later through StatusUpdate.
+func (m *Master) TaskTerminated(agentID mesos.AgentID, frameworkID mesos.FrameworkID, taskID mesos.TaskID, state mesos.TaskState) {
+	m.mu.Lock()
+	defer m.unlock()
+	a := m.agents[agentID.Value]
+	if a == nil || !isTerminal(state) {
+		return
+	}
+	if t := a.tasks[taskKey{frameworkID.Value, taskID.Value}]; t != nil && !t.released {
+		t.info.State = state.Enum()
+		m.releaseTask(t)
+		m.wakeAllocator()
+	}
+}

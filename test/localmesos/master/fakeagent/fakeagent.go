@@ -127,6 +127,17 @@ func (a *Agent) Running() []string {
 	return ids
 }
 
+// Unacknowledged counts the status updates not yet acknowledged.
+func (a *Agent) Unacknowledged() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, t := range a.tasks {
+		n += len(t.pending)
+	}
+	return n
+}
+
 func terminal(s mesos.TaskState) bool {
 	switch s {
 	case mesos.TASK_FINISHED, mesos.TASK_FAILED, mesos.TASK_KILLED, mesos.TASK_ERROR, mesos.TASK_LOST,
@@ -150,20 +161,22 @@ func (a *Agent) queue(t *ftask, state mesos.TaskState, reason *mesos.TaskStatus_
 	}
 	t.state = state
 	t.pending = append(t.pending, st)
-	if len(t.pending) > 1 {
-		return a.latest(t) // the master learns the latest state at once
+	if len(t.pending) == 1 {
+		return a.forward(t)
 	}
-	return a.forward(t)
+	// Earlier updates still wait for acknowledgement: tell the master of a
+	// terminal state at once so it frees the resources.
+	if n, ok := a.master.(link.TaskStateNotifier); ok && terminal(state) {
+		m, id, fw, tid := n, a.id, t.fw, t.info.TaskID
+		return func() { m.TaskTerminated(id, fw, tid, state) }
+	}
+	return func() {}
 }
 
 func (a *Agent) forward(t *ftask) func() {
 	st, latest, m, id, fw := t.pending[0], t.state, a.master, a.id, t.fw
 	return func() { m.StatusUpdate(id, fw, st, latest) }
 }
-
-// latest re-sends the head update with the newer latest state, as the Mesos
-// agent does, so resources free up at once.
-func (a *Agent) latest(t *ftask) func() { return a.forward(t) }
 
 // Launch starts tasks: RUNNING at once, then the outcome.
 func (a *Agent) Launch(fw mesos.FrameworkInfo, e *mesos.ExecutorInfo, tasks []mesos.TaskInfo, group bool) {
