@@ -284,11 +284,11 @@ func TestDSTHourly(t *testing.T) {
 	for day, want := range map[string]int{"2026-03-29": 23, "2026-10-25": 25, "2026-07-01": 24} {
 		start, _ := time.ParseInLocation(time.DateOnly, day, berlin)
 		n, prev := 0, start.Add(-time.Second)
-		for t := c.Next(prev); t.In(berlin).Format(time.DateOnly) == day; t = c.Next(t) {
-			if n > 0 && t.Sub(prev) != time.Hour {
-				t.Errorf("%s: %v after %v", day, t, prev)
+		for at := c.Next(prev); at.In(berlin).Format(time.DateOnly) == day; at = c.Next(at) {
+			if n > 0 && at.Sub(prev) != time.Hour {
+				t.Errorf("%s: %v after %v", day, at, prev)
 			}
-			n, prev = n+1, t
+			n, prev = n+1, at
 		}
 		if n != want {
 			t.Errorf("%s: %d runs, want %d", day, n, want)
