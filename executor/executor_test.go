@@ -282,6 +282,42 @@ func TestCPUHardCap(t *testing.T) {
 	}
 }
 
+func TestSharesPidsAndVolumes(t *testing.T) {
+	h := start(t, false)
+	vol, err := os.MkdirTemp("", "gleaner-vol-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(vol)
+	_ = os.Chmod(vol, 0o755) // readable by the task user
+	_ = os.WriteFile(filepath.Join(vol, "in"), []byte("from-volume\n"), 0o644)
+	h.launch("soft", payload("cat /data/in; touch /data/x 2>/dev/null && echo writable || echo read-only; sleep 1", true, func(p *gleanerpb.TaskPayload) {
+		p.Limits.Cpus = 0.5
+		p.Limits.CpuMode = gleanerpb.CPUMode_CPU_MODE_SHARES
+		p.Limits.Pids = 64
+		p.Volumes = []*gleanerpb.Volume{{HostPath: vol, ContainerPath: "/data", ReadOnly: true}}
+	}))
+	if _, err := h.agent.WaitState("soft", mesos.TASK_RUNNING, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := readUint(t, filepath.Join(cgroups.DefaultRoot, "cpu", cgParent, "soft", "cpu.shares")); got != 512 {
+		t.Errorf("cpu.shares %d, want 512", got)
+	}
+	if got := readUint(t, filepath.Join(cgroups.DefaultRoot, "pids", cgParent, "soft", "pids.max")); got != 64 {
+		t.Errorf("pids.max %d, want 64", got)
+	}
+	if got := readUint(t, filepath.Join(cgroups.DefaultRoot, "memory", cgParent, "soft", "memory.limit_in_bytes")); got != 128<<20 {
+		t.Errorf("memory limit %d", got)
+	}
+	st, _ := h.terminal("soft", 20*time.Second)
+	if out := h.stdout("soft"); st.GetState() != mesos.TASK_FINISHED || out != "from-volume\nread-only\n" {
+		t.Fatalf("%s %q", st.GetState(), out)
+	}
+	if _, err := os.Stat(filepath.Join(vol, "x")); err == nil {
+		t.Fatal("read-only volume was written")
+	}
+}
+
 func TestMemoryHogIsOOMKilled(t *testing.T) {
 	h := start(t, false)
 	// dd is OOM-killed; the shell would go on, but the whole task must end.

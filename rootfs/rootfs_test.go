@@ -466,3 +466,42 @@ func TestPublish(t *testing.T) {
 		t.Fatal("ftp accepted")
 	}
 }
+
+func TestCacheFetchSources(t *testing.T) {
+	dir := t.TempDir()
+	bundle, digest := rootfstest.Bundle(t, dir, nil)
+	body, _ := os.ReadFile(bundle)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/b.tar.gz" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	for i, src := range []struct {
+		uri   string
+		cands []string
+	}{
+		{srv.URL + "/b.tar.gz", nil},
+		{"file://" + bundle, nil},
+		{"http://127.0.0.1:1/unreachable", []string{bundle}}, // the sandbox copy wins
+	} {
+		c, _ := rootfs.NewCache(filepath.Join(dir, "cache"+itoa(i)))
+		root, err := c.Fetch(ctx, digest, src.uri, src.cands...)
+		if err != nil {
+			t.Fatalf("%s: %v", src.uri, err)
+		}
+		if _, err := os.Stat(filepath.Join(root, "bin/busybox")); err != nil {
+			t.Fatalf("%s: %v", src.uri, err)
+		}
+	}
+	c, _ := rootfs.NewCache(filepath.Join(dir, "cache-miss"))
+	if _, err := c.Fetch(ctx, digest, srv.URL+"/nope"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("missing bundle: %v", err)
+	}
+	if _, err := c.Fetch(ctx, digest, "s3://bucket/x"); err == nil {
+		t.Fatal("unsupported scheme accepted")
+	}
+}
