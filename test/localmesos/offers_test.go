@@ -199,3 +199,27 @@ func TestKillReconcileMessageShutdown(t *testing.T) {
 		}
 	})
 }
+
+// A terminal state behind an unacknowledged update frees the task's
+// resources at once; the terminal update follows the acknowledgement.
+func TestResourcesFreedBeforeAck(t *testing.T) {
+	c := startCluster(t, Config{Agents: 1, Resources: "cpus:1;mem:128"})
+	f := startFramework(t, c, protobufCodec, mesos.FrameworkInfo{}, noAutoAck())
+	i := 0
+	o := f.awaitOffers(&i)[0]
+	f.call(calls.Accept(calls.OfferOperations{calls.OpLaunch(commandTask("quick", o, "exit 0", 1, 128))}.WithOffers(o.ID)).With(calls.RefuseSeconds(0)))
+	running := f.await(&i, "RUNNING", isUpdate("quick", mesos.TASK_RUNNING)).Update.Status
+	again := f.awaitOffers(&i)[0]
+	var cpus float64
+	for _, r := range again.Resources {
+		if r.Name == "cpus" {
+			cpus += r.GetScalar().GetValue()
+		}
+	}
+	if cpus != 1 {
+		t.Errorf("re-offered %v cpus before the ack, want 1", cpus)
+	}
+	f.none(i, 100*time.Millisecond, "FINISHED before RUNNING is acknowledged", isUpdate("quick", mesos.TASK_FINISHED))
+	f.call(calls.Acknowledge(running.AgentID.Value, "quick", running.UUID))
+	f.await(&i, "FINISHED after the ack", isUpdate("quick", mesos.TASK_FINISHED))
+}
