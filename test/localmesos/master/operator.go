@@ -57,35 +57,30 @@ func (m *Master) serveOperator(w http.ResponseWriter, r *http.Request) {
 		}
 		respond(&master.Response{Type: master.Response_GET_METRICS, GetMetrics: &master.Response_GetMetrics{Metrics: ms}})
 	case master.Call_GET_STATE:
-		m.mu.Lock()
-		st := &master.Response_GetState{GetTasks: m.getTasks(), GetExecutors: m.getExecutors(), GetFrameworks: m.getFrameworks(), GetAgents: m.getAgents()}
-		m.mu.Unlock()
-		respond(&master.Response{Type: master.Response_GET_STATE, GetState: st})
+		m.respondLocked(respond, func() *master.Response {
+			return &master.Response{Type: master.Response_GET_STATE, GetState: &master.Response_GetState{
+				GetTasks: m.getTasks(), GetExecutors: m.getExecutors(), GetFrameworks: m.getFrameworks(), GetAgents: m.getAgents()}}
+		})
 	case master.Call_GET_AGENTS:
-		m.mu.Lock()
-		x := m.getAgents()
-		m.mu.Unlock()
-		respond(&master.Response{Type: master.Response_GET_AGENTS, GetAgents: x})
+		m.respondLocked(respond, func() *master.Response {
+			return &master.Response{Type: master.Response_GET_AGENTS, GetAgents: m.getAgents()}
+		})
 	case master.Call_GET_FRAMEWORKS:
-		m.mu.Lock()
-		x := m.getFrameworks()
-		m.mu.Unlock()
-		respond(&master.Response{Type: master.Response_GET_FRAMEWORKS, GetFrameworks: x})
+		m.respondLocked(respond, func() *master.Response {
+			return &master.Response{Type: master.Response_GET_FRAMEWORKS, GetFrameworks: m.getFrameworks()}
+		})
 	case master.Call_GET_TASKS:
-		m.mu.Lock()
-		x := m.getTasks()
-		m.mu.Unlock()
-		respond(&master.Response{Type: master.Response_GET_TASKS, GetTasks: x})
+		m.respondLocked(respond, func() *master.Response {
+			return &master.Response{Type: master.Response_GET_TASKS, GetTasks: m.getTasks()}
+		})
 	case master.Call_GET_EXECUTORS:
-		m.mu.Lock()
-		x := m.getExecutors()
-		m.mu.Unlock()
-		respond(&master.Response{Type: master.Response_GET_EXECUTORS, GetExecutors: x})
+		m.respondLocked(respond, func() *master.Response {
+			return &master.Response{Type: master.Response_GET_EXECUTORS, GetExecutors: m.getExecutors()}
+		})
 	case master.Call_GET_ROLES:
-		m.mu.Lock()
-		x := m.getRoles()
-		m.mu.Unlock()
-		respond(&master.Response{Type: master.Response_GET_ROLES, GetRoles: x})
+		m.respondLocked(respond, func() *master.Response {
+			return &master.Response{Type: master.Response_GET_ROLES, GetRoles: m.getRoles()}
+		})
 	case master.Call_GET_MASTER:
 		mi := m.info
 		st := float64(m.start.UnixNano()) / 1e9
@@ -142,6 +137,14 @@ func (m *Master) serveOperator(w http.ResponseWriter, r *http.Request) {
 	default:
 		wire.WriteError(w, wire.Errorf(http.StatusBadRequest, "Unsupported call type %s", call.Type))
 	}
+}
+
+// respondLocked builds a response under mu and sends it after unlocking.
+func (m *Master) respondLocked(respond func(*master.Response), build func() *master.Response) {
+	m.mu.Lock()
+	r := build()
+	m.mu.Unlock()
+	respond(r)
 }
 
 // answerNoData answers a bodiless operator call: 202 or the error.
