@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/gogo/protobuf/proto"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/master"
 
@@ -140,9 +141,11 @@ func (m *Master) serveOperator(w http.ResponseWriter, r *http.Request) {
 }
 
 // respondLocked builds a response under mu and sends it after unlocking.
+// The response is deep-copied first: it shares slices (task statuses, agent
+// infos) that the master keeps changing.
 func (m *Master) respondLocked(respond func(*master.Response), build func() *master.Response) {
 	m.mu.Lock()
-	r := build()
+	r := proto.Clone(build()).(*master.Response)
 	m.mu.Unlock()
 	respond(r)
 }
