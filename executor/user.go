@@ -27,14 +27,13 @@ func resolveUser(name, rootfsDir string) (uid, gid uint32, err error) {
 			return uint32(uu), uint32(gg), nil
 		}
 	}
-	files := []string{"/etc/passwd"}
-	if rootfsDir != "" {
-		files = append([]string{filepath.Join(rootfsDir, "etc/passwd")}, files...)
-	}
-	for _, f := range files {
-		if u, g, ok := lookupPasswd(f, name); ok {
+	if rootfsDir != "" && bundleFileSafe(rootfsDir, "etc", "passwd") {
+		if u, g, ok := lookupPasswd(filepath.Join(rootfsDir, "etc", "passwd"), name); ok {
 			return u, g, nil
 		}
+	}
+	if u, g, ok := lookupPasswd("/etc/passwd", name); ok {
+		return u, g, nil
 	}
 	if name == "nobody" {
 		return 65534, 65534, nil
@@ -61,4 +60,21 @@ func lookupPasswd(file, name string) (uint32, uint32, bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// bundleFileSafe reports whether root/parts... is a regular file reached
+// without symlinks, so reading it never follows a bundle's link onto a host file.
+func bundleFileSafe(root string, parts ...string) bool {
+	p := root
+	for i, part := range parts {
+		p = filepath.Join(p, part)
+		fi, err := os.Lstat(p)
+		if err != nil || fi.Mode()&os.ModeSymlink != 0 {
+			return false
+		}
+		if i < len(parts)-1 && !fi.IsDir() || i == len(parts)-1 && !fi.Mode().IsRegular() {
+			return false
+		}
+	}
+	return true
 }
