@@ -41,6 +41,10 @@ type Config struct {
 	DefaultPids int64
 	// NoPivot and NoOverlay force the plain-chroot and copy fallbacks.
 	NoPivot, NoOverlay bool
+	// IdleTimeout makes the executor exit once all its tasks ended, every
+	// update was acknowledged and no task arrived for this long (0: never;
+	// it then waits for SHUTDOWN).
+	IdleTimeout time.Duration
 	// HTTPTimeout bounds non-streaming calls to the agent (default 10s).
 	HTTPTimeout time.Duration
 	Logger      *slog.Logger

@@ -42,6 +42,10 @@ type Executor struct {
 	sendQ     chan executor.Call_Update
 	wg        sync.WaitGroup
 	cancelRun context.CancelFunc
+
+	launches  int // tasks launched so far (the idle timer's generation)
+	idleTimer *time.Timer
+	idleExit  bool
 }
 
 // New prepares an executor; Run drives it.
@@ -106,7 +110,7 @@ func (e *Executor) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			e.killAll("executor stopping", false)
 			e.mu.Lock()
-			shut := e.shutdown
+			shut := e.shutdown || e.idleExit
 			e.mu.Unlock()
 			if shut {
 				return nil
@@ -200,6 +204,38 @@ func (e *Executor) ping() {
 	case e.changed <- struct{}{}:
 	default:
 	}
+	e.armIdle()
+}
+
+// armIdle starts the idle timer once every launched task has ended and every
+// update was acknowledged: like Mesos' default executor, the executor leaves
+// when it has nothing left to do (after IdleTimeout, unless a task arrives).
+func (e *Executor) armIdle() {
+	if e.cfg.IdleTimeout <= 0 {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.launches == 0 || e.idleTimer != nil || len(e.tasks) > 0 || !e.state.Idle() || e.shutdown {
+		return
+	}
+	gen := e.launches
+	e.idleTimer = time.AfterFunc(e.cfg.IdleTimeout, func() {
+		e.mu.Lock()
+		e.idleTimer = nil
+		idle := gen == e.launches && len(e.tasks) == 0 && e.state.Idle() && !e.shutdown
+		if idle {
+			e.idleExit = true
+		}
+		quit := e.cancelRun
+		e.mu.Unlock()
+		if idle && quit != nil {
+			e.log.Info("idle: every task ended and was acknowledged; exiting", "idle_timeout", e.cfg.IdleTimeout)
+			quit()
+			return
+		}
+		e.armIdle()
+	})
 }
 
 func (e *Executor) handle(ctx context.Context, ev *executor.Event) error {

@@ -84,12 +84,12 @@ func bundle(t testing.TB) (string, string) {
 }
 
 func start(t *testing.T, checkpoint bool, caps ...mesos.FrameworkInfo_Capability_Type) *harness {
-	return startTB(t, checkpoint, caps...)
+	return startTB(t, checkpoint, nil, caps...)
 }
 
-func startB(b *testing.B) *harness { return startTB(b, false) }
+func startB(b *testing.B) *harness { return startTB(b, false, nil) }
 
-func startTB(t testing.TB, checkpoint bool, caps ...mesos.FrameworkInfo_Capability_Type) *harness {
+func startTB(t testing.TB, checkpoint bool, mod func(*executor.Config), caps ...mesos.FrameworkInfo_Capability_Type) *harness {
 	t.Helper()
 	needRoot(t)
 	bundle(t)
@@ -115,6 +115,9 @@ func startTB(t testing.TB, checkpoint bool, caps ...mesos.FrameworkInfo_Capabili
 	}
 	if !testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if mod != nil {
+		mod(&cfg)
 	}
 	e, err := executor.New(cfg)
 	if err != nil {
@@ -506,6 +509,21 @@ func TestAgentRestartKeepsFinalStatus(t *testing.T) {
 	}
 	if n := len(h.agent.Updates()); n != 3 {
 		t.Errorf("agent saw %d distinct updates, want 3 (STARTING, RUNNING, FINISHED)", n)
+	}
+}
+
+func TestIdleExecutorExits(t *testing.T) {
+	h := startTB(t, false, func(c *executor.Config) { c.IdleTimeout = 300 * time.Millisecond })
+	h.launch("one", payload("sleep 0.5", true, nil))
+	h.terminal("one", 20*time.Second)
+	select {
+	case err := <-h.done:
+		if err != nil {
+			t.Fatalf("idle exit returned %v", err)
+		}
+		h.done <- nil
+	case <-time.After(10 * time.Second):
+		t.Fatal("idle executor did not exit")
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 // executor` and the slim gleaner-executor binary).
 type Flags struct {
 	CgroupRoot, CgroupParent, CPUMode, User, BundleCache string
-	DiskCheckInterval, KillGrace                         time.Duration
+	DiskCheckInterval, KillGrace, IdleTimeout            time.Duration
 	LogLimit                                             int64
 	NoCgroups, NoPivot                                   bool
 }
@@ -19,7 +19,7 @@ type Flags struct {
 // DefaultFlags are the flag defaults.
 func DefaultFlags() Flags {
 	return Flags{CgroupRoot: cgroups.DefaultRoot, CgroupParent: "gleaner", CPUMode: "hard", User: "nobody",
-		DiskCheckInterval: time.Second, KillGrace: 3 * time.Second, LogLimit: 10 << 20}
+		DiskCheckInterval: time.Second, KillGrace: 3 * time.Second, IdleTimeout: 5 * time.Second, LogLimit: 10 << 20}
 }
 
 // FlagUsage documents each flag.
@@ -32,6 +32,7 @@ var FlagUsage = map[string]string{
 	"disk-check-interval": "how often task sandboxes are measured against their disk quota",
 	"log-limit":           "bytes of stdout and of stderr kept per task unless the payload says otherwise",
 	"kill-grace":          "SIGTERM→SIGKILL grace when no kill policy says otherwise",
+	"idle-timeout":        "exit this long after the last task ended and its updates were acknowledged (0: wait for SHUTDOWN)",
 	"no-cgroups":          "run tasks without cgroups (development without root only)",
 	"no-pivot":            "use plain chroot instead of pivot_root",
 }
@@ -47,6 +48,7 @@ func BindFlags(fs *flag.FlagSet) *Flags {
 	fs.DurationVar(&f.DiskCheckInterval, "disk-check-interval", f.DiskCheckInterval, FlagUsage["disk-check-interval"])
 	fs.Int64Var(&f.LogLimit, "log-limit", f.LogLimit, FlagUsage["log-limit"])
 	fs.DurationVar(&f.KillGrace, "kill-grace", f.KillGrace, FlagUsage["kill-grace"])
+	fs.DurationVar(&f.IdleTimeout, "idle-timeout", f.IdleTimeout, FlagUsage["idle-timeout"])
 	fs.BoolVar(&f.NoCgroups, "no-cgroups", f.NoCgroups, FlagUsage["no-cgroups"])
 	fs.BoolVar(&f.NoPivot, "no-pivot", f.NoPivot, FlagUsage["no-pivot"])
 	return &f
@@ -61,6 +63,6 @@ func (f *Flags) Apply(cfg *Config) error {
 	cfg.CgroupRoot, cfg.CgroupParent, cfg.DefaultCPUMode = f.CgroupRoot, f.CgroupParent, mode
 	cfg.User, cfg.BundleCache = f.User, f.BundleCache
 	cfg.DiskCheckInterval, cfg.LogLimitBytes, cfg.KillGracePeriod = f.DiskCheckInterval, f.LogLimit, f.KillGrace
-	cfg.NoCgroups, cfg.NoPivot = f.NoCgroups, f.NoPivot
+	cfg.NoCgroups, cfg.NoPivot, cfg.IdleTimeout = f.NoCgroups, f.NoPivot, f.IdleTimeout
 	return nil
 }

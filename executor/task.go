@@ -110,6 +110,9 @@ func (e *Executor) launch(ti mesos.TaskInfo) {
 	e.mu.Lock()
 	err := e.state.Launch(ti)
 	shutting := e.shutdown
+	if err == nil {
+		e.launches++
+	}
 	e.mu.Unlock()
 	if err != nil {
 		e.log.Warn("duplicate launch ignored", "task", id, "err", err)

@@ -33,6 +33,7 @@ func init() {
 			&cli.DurationFlag{Name: "disk-check-interval", Value: d.DiskCheckInterval, Usage: u["disk-check-interval"]},
 			&cli.Int64Flag{Name: "log-limit", Value: d.LogLimit, Usage: u["log-limit"]},
 			&cli.DurationFlag{Name: "kill-grace", Value: d.KillGrace, Usage: u["kill-grace"]},
+			&cli.DurationFlag{Name: "idle-timeout", Value: d.IdleTimeout, Usage: u["idle-timeout"]},
 			&cli.BoolFlag{Name: "no-cgroups", Usage: u["no-cgroups"]},
 			&cli.BoolFlag{Name: "no-pivot", Usage: u["no-pivot"]},
 		},
@@ -44,7 +45,8 @@ func init() {
 			f := executor.Flags{
 				CgroupRoot: c.String("cgroup-root"), CgroupParent: c.String("cgroup-parent"), CPUMode: c.String("cpu-mode"),
 				User: c.String("user"), BundleCache: c.String("bundle-cache"), DiskCheckInterval: c.Duration("disk-check-interval"),
-				LogLimit: c.Int64("log-limit"), KillGrace: c.Duration("kill-grace"), NoCgroups: c.Bool("no-cgroups"), NoPivot: c.Bool("no-pivot"),
+				LogLimit: c.Int64("log-limit"), KillGrace: c.Duration("kill-grace"), IdleTimeout: c.Duration("idle-timeout"),
+				NoCgroups: c.Bool("no-cgroups"), NoPivot: c.Bool("no-pivot"),
 			}
 			if err := f.Apply(&cfg); err != nil {
 				return err
