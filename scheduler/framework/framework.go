@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -160,7 +162,10 @@ type Framework struct {
 	hbTimeout  time.Duration
 	cancelSub  context.CancelFunc
 	masterIdx  int
+	inner      atomic.Pointer[callerBox]
 }
+
+type callerBox struct{ calls.Caller }
 
 // New returns a framework for one term: st must be fenced by that term and
 // eng loaded from it.
@@ -168,26 +173,7 @@ func New(cfg Config, st store.Store, eng *engine.Engine) *Framework {
 	cfg.defaults()
 	f := &Framework{cfg: cfg, store: st, engine: eng, log: cfg.Logger, revive: make(chan struct{}, 1), updates: newUpdateQueue()}
 	f.fwID.Store("")
-	master := ""
-	if len(cfg.Masters) > 0 {
-		master = cfg.Masters[0]
-	}
-	doOpts := []httpcli.ConfigOpt{httpcli.Timeout(f.cfg.RequestTimeout)}
-	if f.cfg.Principal != "" {
-		doOpts = append(doOpts, httpcli.BasicAuth(f.cfg.Principal, f.cfg.Secret))
-	}
-	cli := httpcli.New(
-		httpcli.Endpoint(endpoint(master)),
-		httpcli.Do(httpcli.With(doOpts...)),
-	)
-	base := httpsched.NewCaller(cli,
-		httpsched.EndpointCandidates(f.nextMaster),
-		httpsched.AllowReconnection(true),
-		httpsched.Listener(func(n httpsched.Notification) {
-			f.connected.Store(n.Type == httpsched.NotificationConnected)
-			f.log.Info("mesos subscription", "state", n.Type.String())
-		}))
-	f.caller = callrules.New(callrules.WithFrameworkID(f.FrameworkID)).Caller(f.watchdogCaller(base))
+	f.caller = callrules.New(callrules.WithFrameworkID(f.FrameworkID)).Caller(f.watchdogCaller())
 
 	return f
 }
@@ -259,25 +245,93 @@ func endpoint(master string) string {
 	return m + "/api/v1/scheduler"
 }
 
-// nextMaster rotates through --master URLs when one cannot be reached;
-// redirects from a non-leading master are followed by httpsched itself.
-func (f *Framework) nextMaster() string {
-	if len(f.cfg.Masters) == 0 {
-		return ""
+// newSchedCaller builds mesos-go's scheduler client for one master.
+// mesos-go v0.0.11 follows a 307 only for SUBSCRIBE and keeps sending the
+// other calls to its configured endpoint, so each subscription gets a
+// client aimed at the leading master found beforehand.
+func (f *Framework) newSchedCaller(master string) calls.Caller {
+	doOpts := []httpcli.ConfigOpt{httpcli.Timeout(f.cfg.RequestTimeout)}
+	if f.cfg.Principal != "" {
+		doOpts = append(doOpts, httpcli.BasicAuth(f.cfg.Principal, f.cfg.Secret))
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.masterIdx = (f.masterIdx + 1) % len(f.cfg.Masters)
-	return endpoint(f.cfg.Masters[f.masterIdx])
+	cli := httpcli.New(httpcli.Endpoint(endpoint(master)), httpcli.Do(httpcli.With(doOpts...)))
+	return httpsched.NewCaller(cli,
+		httpsched.AllowReconnection(true),
+		httpsched.Listener(func(n httpsched.Notification) {
+			f.connected.Store(n.Type == httpsched.NotificationConnected)
+			f.log.Info("mesos subscription", "state", n.Type.String(), "master", master)
+		}))
 }
 
-// watchdogCaller gives each SUBSCRIBE its own context, cancelled by the
-// heartbeat watchdog when the stream goes silent.
-func (f *Framework) watchdogCaller(inner calls.Caller) calls.Caller {
+// findLeader asks the masters, starting after the last one used, where the
+// leading master is (GET /redirect answers 307 to it); unreachable masters
+// are skipped. With no answer it returns the next master in turn.
+func (f *Framework) findLeader(ctx context.Context) string {
+	f.mu.Lock()
+	start := f.masterIdx
+	f.mu.Unlock()
+	hc := &http.Client{Timeout: 2 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for k := range f.cfg.Masters {
+		i := (start + k) % len(f.cfg.Masters)
+		m := strings.TrimSuffix(f.cfg.Masters[i], "/")
+		if !strings.Contains(m, "://") {
+			m = "http://" + m
+		}
+		req, err := http.NewRequestWithContext(ctx, "GET", m+"/redirect", nil)
+		if err != nil {
+			continue
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			continue
+		}
+		resp.Body.Close()
+		f.mu.Lock()
+		f.masterIdx = i
+		f.mu.Unlock()
+		if resp.StatusCode != http.StatusTemporaryRedirect {
+			return m // not Mesos-like; try it directly
+		}
+		return resolveLocation(m, resp.Header.Get("Location"))
+	}
+	f.mu.Lock()
+	f.masterIdx = (start + 1) % len(f.cfg.Masters)
+	f.mu.Unlock()
+	return f.cfg.Masters[start%len(f.cfg.Masters)]
+}
+
+// resolveLocation turns a Location such as //host:port into a base URL
+// with the scheme of the master asked.
+func resolveLocation(asked, loc string) string {
+	u, err := url.Parse(loc)
+	if err != nil || u.Host == "" {
+		return asked
+	}
+	scheme := u.Scheme
+	if scheme == "" {
+		if a, err := url.Parse(asked); err == nil {
+			scheme = a.Scheme
+		}
+	}
+	return scheme + "://" + u.Host
+}
+
+// watchdogCaller sends every call through the current subscription's
+// client. Each SUBSCRIBE finds the leading master, gets a fresh client and
+// its own context, cancelled by the heartbeat watchdog when the stream goes
+// silent.
+func (f *Framework) watchdogCaller() calls.Caller {
 	return calls.CallerFunc(func(ctx context.Context, c *scheduler.Call) (mesos.Response, error) {
 		if c.GetType() != scheduler.Call_SUBSCRIBE {
-			return inner.Call(ctx, c)
+			box := f.inner.Load()
+			if box == nil {
+				return nil, errors.New("not subscribed to a mesos master yet")
+			}
+			return box.Call(ctx, c)
 		}
+		master := f.findLeader(ctx)
+		inner := f.newSchedCaller(master)
+		f.inner.Store(&callerBox{inner})
 		sctx, cancel := context.WithCancel(ctx)
 		f.mu.Lock()
 		if f.cancelSub != nil {

@@ -56,3 +56,18 @@ func TestPoolReservedFirst(t *testing.T) {
 		t.Fatalf("cpus left = %v, want 0", a.CPUs)
 	}
 }
+
+func TestResolveLocation(t *testing.T) {
+	cases := []struct{ asked, loc, want string }{
+		{"http://m1:5050", "//m2:5050", "http://m2:5050"},
+		{"https://m1:5050", "//m2:5050/master", "https://m2:5050"},
+		{"http://m1:5050", "http://m3:5051/x", "http://m3:5051"},
+		{"http://m1:5050", "m2:5050", "http://m1:5050"},
+		{"http://m1:5050", "", "http://m1:5050"},
+	}
+	for _, c := range cases {
+		if got := resolveLocation(c.asked, c.loc); got != c.want {
+			t.Errorf("resolveLocation(%q, %q) = %q, want %q", c.asked, c.loc, got, c.want)
+		}
+	}
+}
