@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -55,6 +56,9 @@ func New(cfg Config) (*Executor, error) {
 	}
 	cacheDir := cfg.BundleCache
 	if cacheDir == "" {
+		cacheDir = os.Getenv(BundleCacheEnv)
+	}
+	if cacheDir == "" {
 		cacheDir = filepath.Join(cfg.Mesos.Directory, ".bundles")
 	}
 	cache, err := rootfs.NewCache(cacheDir)
@@ -81,6 +85,11 @@ func New(cfg Config) (*Executor, error) {
 	}
 	return e, nil
 }
+
+// BundleCacheEnv names the host's bundle cache when --bundle-cache is not
+// given (agents pass their environment to executors, so setting it for the
+// agent shares one cache among all executors of a host).
+const BundleCacheEnv = "GLEANER_BUNDLE_CACHE"
 
 // errShutdown ends the event loop after SHUTDOWN once every task is done.
 var errShutdown = errors.New("executor shut down")

@@ -28,7 +28,7 @@ var FlagUsage = map[string]string{
 	"cgroup-parent":       "parent cgroup of every task (the monitor throttles it as a whole)",
 	"cpu-mode":            "default CPU limit: hard (CFS quota = cpus × period) or shares",
 	"user":                "user tasks run as unless their payload names one",
-	"bundle-cache":        "host directory caching extracted bundles by digest (default: inside the sandbox)",
+	"bundle-cache":        "host directory caching extracted bundles by digest (default: $GLEANER_BUNDLE_CACHE, else inside the sandbox)",
 	"disk-check-interval": "how often task sandboxes are measured against their disk quota",
 	"log-limit":           "bytes of stdout and of stderr kept per task unless the payload says otherwise",
 	"kill-grace":          "SIGTERM→SIGKILL grace when no kill policy says otherwise",
