@@ -53,7 +53,7 @@ type batchCgroups struct {
 	dirs   []string // task dirs, then parent dirs
 }
 
-func newBatchCgroups(t *testing.T) *batchCgroups {
+func newBatchCgroups(t testing.TB) *batchCgroups {
 	t.Helper()
 	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
 		t.Skip("cgroup v2 host: this e2e test drives cgroup v1 (cpu, cpuacct, memory)")
@@ -90,7 +90,7 @@ func newBatchCgroups(t *testing.T) *batchCgroups {
 }
 
 // join moves pid into the task cgroups.
-func (b *batchCgroups) join(t *testing.T, pid int) {
+func (b *batchCgroups) join(t testing.TB, pid int) {
 	t.Helper()
 	for _, d := range b.dirs[:3] {
 		if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {

@@ -1,0 +1,194 @@
+package monitor
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gleaner-project/gleaner/monitor/policy"
+	"github.com/gleaner-project/gleaner/monitor/reserver"
+	"github.com/gleaner-project/gleaner/test/etcdtest"
+	"github.com/gleaner-project/gleaner/test/localmesos"
+)
+
+// BenchmarkMonitorProcess runs a real `gleaner monitor` process (sampling
+// every second, fast checks every 250 ms, heartbeat to a real etcd, a local
+// Mesos master) and reports its CPU use as a share of one core and its peak
+// RSS. Each iteration measures 15 samples.
+func BenchmarkMonitorProcess(b *testing.B) {
+	bin := filepath.Join(b.TempDir(), "gleaner")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "../cmd/gleaner") // as make build
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Skipf("cannot build gleaner (another package may be mid-change): %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cl, err := localmesos.Start(ctx, localmesos.Config{Agents: 1, Resources: "cpus:2;mem:4096", WorkDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	etcd := etcdtest.Start(b)
+	host := cl.Agents()[0].Hostname()
+	var cpuPct, rssMiB, anonMiB float64
+	for i := 0; i < b.N; i++ {
+		cmd := exec.Command(bin, "monitor", "--master", cl.MasterURL(), "--agent-hostname", host,
+			"--etcd", strings.Join(etcd.Endpoints, ","), "--listen", "127.0.0.1:0", "--interval", "1s",
+			"--cgroup-parent", fmt.Sprintf("gleaner-monitor-bench-%d", os.Getpid()), "--log-level", "warn")
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		pid := cmd.Process.Pid
+		time.Sleep(3 * time.Second) // start-up and first reconcile are not steady state
+		t0, c0 := time.Now(), procCPU(b, pid)
+		time.Sleep(15 * time.Second)
+		t1, c1 := time.Now(), procCPU(b, pid)
+		cpuPct = (c1 - c0) / t1.Sub(t0).Seconds() * 100
+		rssMiB = procStatus(b, pid, "VmHWM:")
+		anonMiB = procStatus(b, pid, "RssAnon:")
+		_ = cmd.Process.Signal(os.Interrupt)
+		if err := cmd.Wait(); err != nil {
+			b.Fatalf("monitor exited with %v", err)
+		}
+	}
+	b.ReportMetric(cpuPct, "pct-core")
+	b.ReportMetric(rssMiB, "rss-MiB")
+	// Most of the RSS is clean pages of the one shared gleaner binary; the
+	// anonymous part is the monitor's own memory.
+	b.ReportMetric(anonMiB, "rss-anon-MiB")
+}
+
+// procCPU is the process's user+system CPU seconds.
+func procCPU(b *testing.B, pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
+	u, _ := strconv.ParseFloat(f[11], 64)
+	s, _ := strconv.ParseFloat(f[12], 64)
+	return (u + s) / 100
+}
+
+// procStatus reads a kB field of /proc/<pid>/status in MiB.
+func procStatus(b *testing.B, pid int, field string) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), field); ok {
+			kb, _ := strconv.ParseFloat(strings.Fields(v)[0], 64)
+			return kb / 1024
+		}
+	}
+	b.Fatalf("no %s in /proc/%d/status", field, pid)
+	return 0
+}
+
+// BenchmarkSpikeReaction measures, with the default 1 s interval and real
+// cgroups, a real business CPU spike (two busy loops) beside a batch busy
+// loop: the time until the batch cgroups are throttled and until the
+// master holds a reduced reservation.
+func BenchmarkSpikeReaction(b *testing.B) {
+	cg := newBatchCgroups(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cl, err := localmesos.Start(ctx, localmesos.Config{Agents: 1, Resources: "cpus:2;mem:8192", WorkDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	srv := etcdtest.Start(b)
+	host := cl.Agents()[0].Hostname()
+	res, err := reserver.New(reserver.Config{MasterURL: cl.MasterURL(), Hostname: host, Role: "batch"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	waitFor(b, 10*time.Second, func() bool { _, err := res.State(ctx); return err == nil })
+	if err := os.WriteFile(filepath.Join(cg.dirs[0], "cpu.cfs_quota_us"), []byte("50000"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	batch := exec.Command("sh", "-c", "while :; do :; done")
+	if err := batch.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer stop(batch)
+	cg.join(b, batch.Process.Pid)
+	// Default policy but a 5-sample peak window, so that a quiet start is
+	// reachable on a shared machine; the reaction to a rise does not
+	// depend on the window.
+	p := policy.DefaultParams()
+	p.PeakWindow = 5
+	m, err := New(Config{
+		MasterURL: cl.MasterURL(), AgentHostname: host, EtcdEndpoints: srv.Endpoints,
+		CgroupParent: cg.parent, CapacityCPUs: 2, ReconcileInterval: 2 * time.Second,
+		Policy: p, Logger: discardLogger(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mctx, mcancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(mctx) }()
+	defer func() { mcancel(); <-done }()
+
+	quota := func() int64 {
+		v, _ := readCgroupInt(filepath.Join("/sys/fs/cgroup/cpu", cg.parent, "cpu.cfs_quota_us"))
+		return v
+	}
+	reserved := func() float64 {
+		st, err := res.State(ctx)
+		if err != nil {
+			return -1
+		}
+		return st.Reserved.CPUs
+	}
+	var toThrottle, toReserve time.Duration
+	for i := 0; i < b.N; i++ {
+		// A quiet start: unthrottled and a reservation of at least 0.5 cpu
+		// (default policy: 2 - 0.2 margin - 0.5 reserve - business).
+		if !waitFor(b, 120*time.Second, func() bool { return quota() == -1 && reserved() >= 0.5 }) {
+			b.Skipf("host too busy for a spike benchmark: quota %d, reserved %.2f", quota(), reserved())
+		}
+		quiet := reserved()
+		b1, b2 := exec.Command("sh", "-c", "while :; do :; done"), exec.Command("sh", "-c", "while :; do :; done")
+		start := time.Now()
+		_ = b1.Start()
+		_ = b2.Start()
+		waitFor(b, 10*time.Second, func() bool { return quota() > 0 })
+		toThrottle += time.Since(start)
+		waitFor(b, 20*time.Second, func() bool { return reserved() <= quiet-0.4 })
+		toReserve += time.Since(start)
+		stop(b1)
+		stop(b2)
+	}
+	b.ReportMetric(float64(toThrottle.Milliseconds())/float64(b.N), "ms-to-throttle")
+	b.ReportMetric(float64(toReserve.Milliseconds())/float64(b.N), "ms-to-reservation")
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// waitFor polls cond every 20ms for up to d.
+func waitFor(b *testing.B, d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
