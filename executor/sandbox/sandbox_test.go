@@ -77,6 +77,11 @@ func TestChrootedTaskSeesOnlyTheBundle(t *testing.T) {
 	if strings.Contains(out, "HOST") {
 		t.Errorf("task sees the host's /etc:\n%s", out)
 	}
+	// Only the task's own mounts are visible.
+	mi, _, _ := run(t, Spec{Rootfs: root, StateDir: t.TempDir(), Argv: []string{"/bin/cat", "/proc/self/mountinfo"}, KeepRoot: true})
+	if strings.Contains(mi, "cgroup") || !strings.Contains(mi, " /proc ") || !strings.Contains(mi, " /dev/shm ") {
+		t.Errorf("mounts after pivot_root:\n%s", mi)
+	}
 	// The task's writes land in the sandbox and the overlay, not the cache.
 	if b, _ := os.ReadFile(filepath.Join(sb, "f")); string(b) != "hi\n" {
 		t.Errorf("sandbox file %q", b)
@@ -95,6 +100,7 @@ func TestChrootFallbackAndCopy(t *testing.T) {
 	if ex.Code != 0 || out != "in-bundle\n" {
 		t.Fatalf("%v %q %q", ex, out, errs)
 	}
+
 }
 
 func TestStartErrors(t *testing.T) {
