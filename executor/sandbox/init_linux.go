@@ -62,9 +62,11 @@ func initTask() error {
 		return errors.New("no command to run")
 	}
 	if s.Rootfs != "" {
-		if err := enterRoot(&s); err != nil {
+		mode, err := enterRoot(&s)
+		if err != nil {
 			return err
 		}
+		s.Env = append(s.Env, RootModeEnv+"="+mode)
 	}
 	if !s.KeepRoot {
 		groups := make([]int, 0, len(s.Groups)+1)
@@ -120,18 +122,21 @@ func lookPath(file string, env []string) (string, error) {
 	return "", fmt.Errorf("command %q not found in PATH %s", file, p)
 }
 
+// RootModeEnv tells the task how its root was entered: "pivot_root" or "chroot".
+const RootModeEnv = "GLEANER_ROOT_MODE"
+
 // enterRoot builds the task's root in the (already private) mount namespace
-// and moves into it.
-func enterRoot(s *Spec) error {
+// and moves into it, returning "pivot_root" or "chroot".
+func enterRoot(s *Spec) (string, error) {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make mounts private: %w", err)
+		return "", fmt.Errorf("make mounts private: %w", err)
 	}
 	merged := filepath.Join(s.StateDir, "merged")
 	upper := filepath.Join(s.StateDir, "upper")
 	work := filepath.Join(s.StateDir, "work")
 	for _, d := range []string{merged, upper, work} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("rootfs state: %w", err)
+			return "", fmt.Errorf("rootfs state: %w", err)
 		}
 	}
 	overlaid := false
@@ -143,17 +148,17 @@ func enterRoot(s *Spec) error {
 	}
 	if !overlaid {
 		if err := copyTree(s.Rootfs, merged); err != nil {
-			return fmt.Errorf("copy rootfs: %w", err)
+			return "", fmt.Errorf("copy rootfs: %w", err)
 		}
 		if err := unix.Mount(merged, merged, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("bind rootfs: %w", err)
+			return "", fmt.Errorf("bind rootfs: %w", err)
 		}
 	}
 	if err := mountProc(merged); err != nil {
-		return err
+		return "", err
 	}
 	if err := mountDev(merged); err != nil {
-		return err
+		return "", err
 	}
 	if s.Sandbox != "" {
 		target := s.SandboxTarget
@@ -161,23 +166,23 @@ func enterRoot(s *Spec) error {
 			target = DefaultSandboxTarget
 		}
 		if err := bindInto(merged, s.Sandbox, target, false); err != nil {
-			return fmt.Errorf("sandbox: %w", err)
+			return "", fmt.Errorf("sandbox: %w", err)
 		}
 	}
 	for _, v := range s.Volumes {
 		if err := bindInto(merged, v.HostPath, v.ContainerPath, v.ReadOnly); err != nil {
-			return fmt.Errorf("volume %s:%s: %w", v.HostPath, v.ContainerPath, err)
+			return "", fmt.Errorf("volume %s:%s: %w", v.HostPath, v.ContainerPath, err)
 		}
 	}
 	if !s.NoPivot {
 		if err := pivot(merged); err == nil {
-			return nil
+			return "pivot_root", nil
 		}
 	}
 	if err := unix.Chroot(merged); err != nil {
-		return fmt.Errorf("chroot %s: %w", merged, err)
+		return "", fmt.Errorf("chroot %s: %w", merged, err)
 	}
-	return os.Chdir("/")
+	return "chroot", os.Chdir("/")
 }
 
 func pivot(root string) error {

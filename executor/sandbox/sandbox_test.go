@@ -78,7 +78,10 @@ func TestChrootedTaskSeesOnlyTheBundle(t *testing.T) {
 		t.Errorf("task sees the host's /etc:\n%s", out)
 	}
 	// Only the task's own mounts are visible.
-	mi, _, _ := run(t, Spec{Rootfs: root, StateDir: t.TempDir(), Argv: []string{"/bin/cat", "/proc/self/mountinfo"}, KeepRoot: true})
+	mi, _, _ := run(t, Spec{Rootfs: root, StateDir: t.TempDir(), Argv: []string{"/bin/sh", "-c", "echo $GLEANER_ROOT_MODE; cat /proc/self/mountinfo"}, KeepRoot: true})
+	if !strings.HasPrefix(mi, "pivot_root\n") {
+		t.Errorf("root not entered with pivot_root: %q", strings.SplitN(mi, "\n", 2)[0])
+	}
 	if strings.Contains(mi, "cgroup") || !strings.Contains(mi, " /proc ") || !strings.Contains(mi, " /dev/shm ") {
 		t.Errorf("mounts after pivot_root:\n%s", mi)
 	}
@@ -96,8 +99,8 @@ func TestChrootFallbackAndCopy(t *testing.T) {
 	needRoot(t)
 	root := bundleRoot(t)
 	out, errs, ex := run(t, Spec{Rootfs: root, StateDir: t.TempDir(), NoPivot: true, NoOverlay: true,
-		Argv: []string{"cat", "/etc/marker"}, Env: []string{"PATH=/bin"}, UID: 65534, GID: 65534})
-	if ex.Code != 0 || out != "in-bundle\n" {
+		Argv: []string{"sh", "-c", "cat /etc/marker; echo $GLEANER_ROOT_MODE"}, Env: []string{"PATH=/bin"}, UID: 65534, GID: 65534})
+	if ex.Code != 0 || out != "in-bundle\nchroot\n" {
 		t.Fatalf("%v %q %q", ex, out, errs)
 	}
 
