@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -53,5 +54,58 @@ func TestSchedulerWrongSecretDoesNotSubscribe(t *testing.T) {
 			t.Fatal("subscribed with a wrong secret")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Losing the agent requeues the instance without using a retry (retries
+// is 0); the new attempt runs on the other agent; kill ends the job.
+func TestSchedulerAgentLossRequeues(t *testing.T) {
+	env := newSchedEnv(t, localmesos.Config{Agents: 2})
+	n, _ := env.startNode("a")
+	j := submit(t, []*node.Node{n}, mustSpec(t, `
+name: longrun
+tasks:
+  - name: serve
+    command: "sleep 3600"
+    retries: 0
+`))
+	var first job.Attempt
+	waitFor(t, "the first attempt to run", 20*time.Second, func() bool {
+		_, as := status(t, n, j.ID)
+		if len(as) == 1 && as[0].State == job.AttemptRunning {
+			first = as[0]
+			return true
+		}
+		return false
+	})
+	victim := -1
+	for i, a := range env.mesos.Agents() {
+		if a.Hostname() == first.Hostname {
+			victim = i
+		}
+	}
+	if victim < 0 {
+		t.Fatalf("no agent named %q", first.Hostname)
+	}
+	if err := env.mesos.KillAgent(victim); err != nil {
+		t.Fatal(err)
+	}
+	var as []job.Attempt
+	waitFor(t, "a second attempt running elsewhere", 30*time.Second, func() bool {
+		_, as = status(t, n, j.ID)
+		return len(as) == 2 && as[1].State == job.AttemptRunning
+	})
+	if as[0].State != job.AttemptLost || as[1].Hostname == first.Hostname || as[1].Attempt != 1 {
+		t.Fatalf("attempts after agent loss: %+v", as)
+	}
+	if st, _ := status(t, n, j.ID); st.State != job.Running {
+		t.Fatalf("job after agent loss: %+v", st)
+	}
+	if _, err := n.Kill(context.Background(), j.ID); err != nil {
+		t.Fatal(err)
+	}
+	st, as := waitJob(t, n, j.ID, 30*time.Second)
+	if st.State != job.Killed || as[1].State != job.AttemptKilled {
+		t.Fatalf("after kill: %+v %+v", st, as)
 	}
 }
