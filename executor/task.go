@@ -510,9 +510,9 @@ func (e *Executor) kill(id string, policy *mesos.KillPolicy) {
 	}
 	if killing {
 		t.mu.Lock()
-		first := t.stopReason == ""
+		first, started := t.stopReason == "", t.proc != nil
 		t.mu.Unlock()
-		if first && t.proc != nil {
+		if first && started {
 			e.update(e.status(id, mesos.TASK_KILLING))
 		}
 	}
