@@ -33,8 +33,11 @@ tasks:
 		t.Fatalf("%d attempts, want 3 (1 + 2 retries): %+v", len(as), as)
 	}
 	for i, a := range as {
-		if a.Task != "fail" || a.Attempt != i || a.State != job.AttemptFailed {
+		if a.Task != "fail" || a.Attempt != i || a.State != job.AttemptFailed || a.Hostname == "" || a.Ended.IsZero() {
 			t.Errorf("attempt %d = %+v", i, a)
+		}
+		if a.ExitCode == nil || *a.ExitCode != 3 {
+			t.Errorf("attempt %d exit code %v, want 3 (message %q)", i, a.ExitCode, a.Message)
 		}
 	}
 }

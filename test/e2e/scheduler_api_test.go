@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/api"
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/node"
+	"github.com/gleaner-project/gleaner/test/localmesos"
+)
+
+// Real command-executor processes: each instance writes a file named after
+// its GLEANER_INDEX, so the 10 files prove 10 real runs with the right env.
+func TestSchedulerRealProcessesWriteFiles(t *testing.T) {
+	env := newSchedEnv(t, localmesos.Config{Agents: 3, WorkDir: t.TempDir()})
+	n, _ := env.startNode("a")
+	out := t.TempDir()
+	j := submit(t, []*node.Node{n}, mustSpec(t, fmt.Sprintf(`
+name: files
+tasks:
+  - name: extract
+    command: "echo $GLEANER_JOB > %[1]s/part-$GLEANER_INDEX"
+    instances: 10
+  - name: load
+    command: "cat %[1]s/part-* | wc -l > %[1]s/total"
+    depends: [extract]
+`, out)))
+	st, _ := waitJob(t, n, j.ID, 60*time.Second)
+	if st.State != job.Succeeded {
+		t.Fatalf("job %+v", st)
+	}
+	for i := 0; i < 10; i++ {
+		b, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("part-%d", i)))
+		if err != nil || string(bytes.TrimSpace(b)) != j.ID {
+			t.Fatalf("part-%d = %q, %v", i, b, err)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "total")); string(bytes.TrimSpace(b)) != "10" {
+		t.Fatalf("load saw %q parts", b)
+	}
+}
+
+// The examples/ jobs through the HTTP API and its watch stream.
+func TestSchedulerExamplesThroughAPI(t *testing.T) {
+	env := newSchedEnv(t, localmesos.Config{Agents: 3, WorkDir: t.TempDir()})
+	n, _ := env.startNode("a")
+	srv := httptest.NewServer(api.Handler(n, api.Config{Token: "tok", Logger: testLogger(t)}))
+	defer srv.Close()
+	waitFor(t, "leadership", 10*time.Second, n.IsLeader)
+	for file, want := range map[string]job.State{"etl.yaml": job.Succeeded, "diamond.yaml": job.Succeeded, "retry.yaml": job.Failed} {
+		t.Run(file, func(t *testing.T) {
+			spec, err := os.ReadFile(filepath.Join("../../examples", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequest("POST", srv.URL+"/v1/jobs", bytes.NewReader(spec))
+			req.Header.Set("Authorization", "Bearer tok")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var created struct{ ID string }
+			json.NewDecoder(resp.Body).Decode(&created)
+			resp.Body.Close()
+			if resp.StatusCode != 201 || created.ID == "" {
+				t.Fatalf("submit %s: %d", file, resp.StatusCode)
+			}
+			resp, err = http.Get(srv.URL + "/v1/jobs/" + created.ID + "/watch")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var last job.Status
+			sc := bufio.NewScanner(resp.Body)
+			for sc.Scan() {
+				if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if last.State != want {
+				t.Fatalf("%s ended %s, want %s: %+v", file, last.State, want, last)
+			}
+		})
+	}
+}
