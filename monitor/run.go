@@ -168,6 +168,9 @@ func (m *Monitor) Run(ctx context.Context) error {
 	if _, _, err := m.sampler.Sample(ctx); err != nil {
 		m.log.Warn("first sample", "error", err)
 	}
+	if m.cfg.ReleaseStartupPages {
+		m.log.Debug("released start-up pages", "mappings", releaseStartupPages())
+	}
 	t := time.NewTicker(m.cfg.Interval)
 	defer t.Stop()
 	var fast <-chan time.Time

@@ -103,7 +103,7 @@ func runMonitor(c *cli.Context) error {
 		ProcRoot: c.String("proc-root"), SysRoot: c.String("sys-root"), CgroupRoot: c.String("cgroup-root"),
 		CgroupParent: c.String("cgroup-parent"), NoThrottle: c.Bool("no-throttle"),
 		CapacityCPUs: c.Float64("capacity-cpus"), CapacityMemMB: c.Float64("capacity-mem-mb"),
-		Policy: p, Logger: logger,
+		Policy: p, Logger: logger, ReleaseStartupPages: true,
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
