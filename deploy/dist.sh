@@ -18,10 +18,12 @@ trap 'rm -rf "$stage"' EXIT
 root="$stage/$name"
 mkdir -p "$root/bin" "$root/etc" "$root/systemd" "$root/var"
 cp "$bin" "$root/bin/gleaner"
+# the slim executor build, when present beside the main binary
+[ -x "$(dirname "$bin")/gleaner-executor" ] && cp "$(dirname "$bin")/gleaner-executor" "$root/bin/"
 cp deploy/etc/*.env "$root/etc/"
 cp deploy/systemd/*.service "$root/systemd/"
 cp deploy/install.sh "$root/install.sh"
-chmod 0755 "$root/install.sh" "$root/bin/gleaner"
+chmod 0755 "$root/install.sh" "$root"/bin/*
 mkdir -p "$out"
 tar -C "$stage" --sort=name --owner=0 --group=0 --numeric-owner --mtime='2000-01-01 00:00Z' \
   -czf "$out/$name.tar.gz" "$name"

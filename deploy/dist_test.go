@@ -19,12 +19,14 @@ func TestDistInstallsIntoOneDirectory(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "gleaner")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=test-1", "-o", bin, "../cmd/gleaner")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	for out, pkg := range map[string]string{bin: "../cmd/gleaner", filepath.Join(tmp, "gleaner-executor"): "../executor/cmd/gleaner-executor"} {
+		build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=test-1", "-o", out, pkg)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if msg, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", pkg, err, msg)
+		}
+		assertStatic(t, out)
 	}
-	assertStatic(t, bin)
 
 	distDir := filepath.Join(tmp, "dist")
 	dist := exec.Command("./dist.sh", "test-1")
@@ -61,7 +63,7 @@ func TestDistInstallsIntoOneDirectory(t *testing.T) {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		if !strings.HasPrefix(p, prefix) && !strings.HasPrefix(p, unpack) && !strings.HasPrefix(p, distDir) && p != bin {
+		if !strings.HasPrefix(p, prefix) && !strings.HasPrefix(p, unpack) && !strings.HasPrefix(p, distDir) && filepath.Dir(p) != tmp {
 			outside = append(outside, p)
 		}
 		return nil
@@ -72,6 +74,9 @@ func TestDistInstallsIntoOneDirectory(t *testing.T) {
 	got, err := exec.Command(filepath.Join(prefix, "bin", "gleaner"), "version").Output()
 	if err != nil || strings.TrimSpace(string(got)) != "test-1" {
 		t.Fatalf("installed gleaner version = %q, %v; want test-1", got, err)
+	}
+	if _, err := os.Stat(filepath.Join(prefix, "bin", "gleaner-executor")); err != nil {
+		t.Errorf("slim executor not installed: %v", err)
 	}
 	units, _ := filepath.Glob(filepath.Join(prefix, "systemd", "*.service"))
 	if len(units) == 0 {

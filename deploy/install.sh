@@ -9,7 +9,9 @@ prefix="${1:-/opt/gleaner}"
 here="$(cd "$(dirname "$0")" && pwd)"
 case "$prefix" in /*) ;; *) echo "install: prefix must be an absolute path: $prefix" >&2; exit 2 ;; esac
 mkdir -p "$prefix/bin" "$prefix/etc" "$prefix/systemd" "$prefix/var"
-cp "$here/bin/gleaner" "$prefix/bin/gleaner.new" && mv "$prefix/bin/gleaner.new" "$prefix/bin/gleaner"
+for b in "$here"/bin/*; do
+  cp "$b" "$prefix/bin/$(basename "$b").new" && mv "$prefix/bin/$(basename "$b").new" "$prefix/bin/$(basename "$b")"
+done
 for f in "$here"/etc/*.env; do
   # keep an operator's edited config
   [ -e "$prefix/etc/$(basename "$f")" ] || cp "$f" "$prefix/etc/"
