@@ -474,3 +474,42 @@ func TestFastTickThrottles(t *testing.T) {
 		t.Fatalf("after the samples: %+v", r.thr)
 	}
 }
+
+// TestLeftoverThrottleLifted: a cap left on the batch cgroups by a killed
+// monitor is lifted when the next one starts.
+func TestLeftoverThrottleLifted(t *testing.T) {
+	etcd := etcdtest.NewClient(t, etcdtest.Start(t))
+	host := newFakeHost(t, 4, 16384)
+	for _, f := range []string{"cpu/cpu.cfs_quota_us", "cpu/gleaner/cpu.cfs_period_us", "cpu/gleaner/cpu.cfs_quota_us"} {
+		v := "100000"
+		if strings.HasSuffix(f, "quota_us") {
+			v = "-1"
+		}
+		host.put("cgroup/"+f, v)
+	}
+	host.put("cgroup/cpu/gleaner/cpu.cfs_quota_us", "30000") // left behind
+	m, err := New(Config{
+		AgentHostname: "h1", EtcdPrefix: "/t/", Interval: time.Second,
+		ProcRoot: host.procRoot, SysRoot: host.sysRoot, CgroupRoot: host.cgRoot,
+		Reservations: &fakeMaster{total: policy.Resources{CPUs: 4, MemMB: 16384}}, Etcd: etcd,
+		Logger: testLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	quota := func() string {
+		b, _ := os.ReadFile(filepath.Join(host.cgRoot, "cpu/gleaner/cpu.cfs_quota_us"))
+		return strings.TrimSpace(string(b))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for quota() != "-1" {
+		if time.Now().After(deadline) {
+			t.Fatalf("leftover quota %s not lifted", quota())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

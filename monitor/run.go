@@ -168,6 +168,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 	if _, _, err := m.sampler.Sample(ctx); err != nil {
 		m.log.Warn("first sample", "error", err)
 	}
+	m.liftLeftover()
 	if m.cfg.ReleaseStartupPages {
 		m.log.Debug("released start-up pages", "mappings", releaseStartupPages())
 	}
@@ -190,6 +191,27 @@ func (m *Monitor) Run(ctx context.Context) error {
 			m.FastTick(ctx)
 		}
 	}
+}
+
+// liftLeftover lifts a cap a previous, killed monitor left on the batch
+// cgroups: the policy starts unthrottled and re-engages within one fast
+// check if the host is still busy.
+func (m *Monitor) liftLeftover() {
+	cur, ok := m.thr.(interface {
+		Current() (float64, bool, error)
+	})
+	if !ok {
+		return
+	}
+	cpus, on, err := cur.Current()
+	if err != nil || !on {
+		return
+	}
+	if err := m.thr.Lift(); err != nil {
+		m.fail("throttle", err)
+		return
+	}
+	m.log.Info("lifted a throttle left by a previous monitor", "cpus", cpus)
 }
 
 func (m *Monitor) shutdown(srv *http.Server) {
