@@ -364,6 +364,12 @@ func (r *e2eRig) start(t *testing.T, cfg Config) (m *Monitor, stop func()) {
 // never was quiet that long within wall.
 func awaitQuiet(t *testing.T, m *Monitor, quiet, wall time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
+	awaitQuietBy(t, func() float64 { return m.Status().Business.CPUs }, quiet, wall, what, cond)
+}
+
+// awaitQuietBy is awaitQuiet with business load read by the caller.
+func awaitQuietBy(t *testing.T, business func() float64, quiet, wall time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
 	start, last := time.Now(), time.Now()
 	var quietFor time.Duration
 	for {
@@ -372,7 +378,7 @@ func awaitQuiet(t *testing.T, m *Monitor, quiet, wall time.Duration, what string
 			return
 		}
 		now := time.Now()
-		if m.Status().Business.CPUs < 0.5 {
+		if business() < 0.5 {
 			quietFor += now.Sub(last)
 		}
 		last = now
@@ -381,7 +387,7 @@ func awaitQuiet(t *testing.T, m *Monitor, quiet, wall time.Duration, what string
 		}
 		if now.Sub(start) > wall {
 			t.Skipf("host too busy for a CPU e2e test: quiet %v of %v waiting for %s (business %.2f cpus); last: %s",
-				quietFor, wall, what, m.Status().Business.CPUs, state)
+				quietFor, wall, what, business(), state)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
