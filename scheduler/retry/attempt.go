@@ -1,0 +1,55 @@
+package retry
+
+import (
+	"strings"
+	"syscall"
+
+	"github.com/gleaner-project/gleaner/scheduler/job"
+)
+
+// Mesos reasons (TaskStatus.Reason names) that classify an attempt.
+const (
+	reasonPreempted = "REASON_CONTAINER_PREEMPTED"
+	reasonTimeout   = "REASON_MAX_COMPLETION_TIME_REACHED"
+)
+
+// ReasonReclaimed is the attempt reason Gleaner records when the monitor
+// took an agent's resources back and the attempt was evicted.
+const ReasonReclaimed = "GLEANER_RECLAIMED"
+
+// FromAttempt classifies a terminal attempt for Decide. killRequested is
+// the job's desired state; signal is the terminating signal the executor
+// reported (0 if none: job.Attempt does not carry it yet).
+func FromAttempt(a *job.Attempt, killRequested bool, signal int) Outcome {
+	switch {
+	case strings.Contains(a.Reason, reasonPreempted):
+		return Outcome{Kind: Preempted}
+	case a.Reason == ReasonReclaimed:
+		return Outcome{Kind: Reclaimed}
+	}
+	switch a.State {
+	case job.AttemptSucceeded:
+		return Outcome{Kind: Succeeded}
+	case job.AttemptLost:
+		return Outcome{Kind: Lost}
+	case job.AttemptKilled:
+		if killRequested {
+			return Outcome{Kind: Killed}
+		}
+	}
+	if a.Reason == reasonTimeout {
+		return Outcome{Kind: TimedOut}
+	}
+	if signal > 0 {
+		return Outcome{Kind: Signaled, Signal: syscall.Signal(signal)}
+	}
+	o := Outcome{Kind: Failed}
+	if a.ExitCode != nil {
+		o.ExitCode = *a.ExitCode
+	}
+	if a.State == job.AttemptKilled && o.ExitCode == 0 {
+		// Killed without a request (e.g. by the agent): SIGKILL.
+		return Outcome{Kind: Signaled, Signal: syscall.SIGKILL}
+	}
+	return o
+}
