@@ -155,6 +155,7 @@ type Framework struct {
 	subs      atomic.Int64
 	revive    chan struct{}
 	updates   *updateQueue
+	fast      *fastPath
 
 	mu         sync.Mutex
 	suppressed bool
@@ -171,7 +172,7 @@ type callerBox struct{ calls.Caller }
 // eng loaded from it.
 func New(cfg Config, st store.Store, eng *engine.Engine) *Framework {
 	cfg.defaults()
-	f := &Framework{cfg: cfg, store: st, engine: eng, log: cfg.Logger, revive: make(chan struct{}, 1), updates: newUpdateQueue()}
+	f := &Framework{cfg: cfg, store: st, engine: eng, log: cfg.Logger, revive: make(chan struct{}, 1), updates: newUpdateQueue(), fast: newFastPath()}
 	f.fwID.Store("")
 	f.caller = callrules.New(callrules.WithFrameworkID(f.FrameworkID)).Caller(f.watchdogCaller())
 
@@ -254,7 +255,7 @@ func (f *Framework) newSchedCaller(master string) calls.Caller {
 	if f.cfg.Principal != "" {
 		doOpts = append(doOpts, httpcli.BasicAuth(f.cfg.Principal, f.cfg.Secret))
 	}
-	cli := httpcli.New(httpcli.Endpoint(endpoint(master)), httpcli.Do(httpcli.With(doOpts...)))
+	cli := httpcli.New(httpcli.Endpoint(endpoint(master)), httpcli.Do(httpcli.With(doOpts...)), httpcli.WrapDoer(f.fast.capture))
 	return httpsched.NewCaller(cli,
 		httpsched.AllowReconnection(true),
 		httpsched.Listener(func(n httpsched.Notification) {
@@ -329,6 +330,7 @@ func (f *Framework) watchdogCaller() calls.Caller {
 			}
 			return box.Call(ctx, c)
 		}
+		f.fast.reset()
 		master := f.findLeader(ctx)
 		inner := f.newSchedCaller(master)
 		f.inner.Store(&callerBox{inner})

@@ -60,24 +60,32 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 	if len(drop) > 0 {
 		f.engine.Forget(drop)
 	}
-	byOffer := make([][]engine.Launch, len(offers))
-	for _, l := range keep {
-		byOffer[l.Offer] = append(byOffer[l.Offer], l)
-	}
 	pending := f.engine.HasPending()
 	refuse := f.cfg.RefuseSeconds
 	if !pending {
 		refuse = f.cfg.IdleRefuse
 	}
-	// Per offer (one agent and role): store its attempts as launching, then
-	// ACCEPT. Offers proceed concurrently so etcd commits their
-	// transactions together and the first ACCEPT leaves after one commit.
+	// Write before act: every attempt of the cycle is stored as launching
+	// (one batched write, transactions in parallel) before any ACCEPT;
+	// then one ACCEPT per offer (one agent and role), sent concurrently.
 	var (
 		wg       sync.WaitGroup
-		mu       sync.Mutex
 		declines []mesos.OfferID
 		sem      = make(chan struct{}, 16)
 	)
+	if len(keep) > 0 {
+		as := make([]job.Attempt, len(keep))
+		for k := range keep {
+			as[k] = keep[k].Attempt
+		}
+		if err := f.store.PutAttempts(ctx, as); err != nil {
+			f.log.Warn("store launching attempts; declining offers", "attempts", len(as), "err", err)
+			f.engine.Forget(keep)
+			for i := range perOffer {
+				perOffer[i] = nil
+			}
+		}
+	}
 	for i := range offers {
 		if len(perOffer[i]) == 0 {
 			declines = append(declines, offers[i].ID)
@@ -88,21 +96,8 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 		go func(i int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			as := make([]job.Attempt, len(byOffer[i]))
-			for k := range byOffer[i] {
-				as[k] = byOffer[i][k].Attempt
-			}
-			if err := f.store.PutAttempts(ctx, as); err != nil {
-				// Write before act: nothing is launched that is not stored.
-				f.log.Warn("store launching attempts; declining offer", "offer", offers[i].ID.Value, "attempts", len(as), "err", err)
-				f.engine.Forget(byOffer[i])
-				mu.Lock()
-				declines = append(declines, offers[i].ID)
-				mu.Unlock()
-				return
-			}
 			acc := calls.Accept(calls.OfferOperations{calls.OpLaunch(perOffer[i]...)}.WithOffers(offers[i].ID)).With(calls.RefuseSeconds(f.cfg.RefuseSeconds))
-			if err := calls.CallNoData(ctx, f.caller, acc); err != nil {
+			if err := f.callConcurrent(ctx, acc); err != nil {
 				// The attempts stay launching; reconciliation settles them.
 				f.log.Warn("accept", "offer", offers[i].ID.Value, "tasks", len(perOffer[i]), "err", err)
 				return
