@@ -508,3 +508,32 @@ func (g *Graph) Failing(states map[string]State) []string {
 	}
 	return out
 }
+
+// ParseDepends reads a spec's depends value as decoded from YAML/JSON: a
+// list of task names, or a string that is either one task name or an
+// expression. path is the field path for errors (tasks[2].depends).
+func ParseDepends(path string, v any) (list []string, expression string, err error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, "", nil
+	case string:
+		s := strings.TrimSpace(x)
+		if s == "" {
+			return nil, "", ferr(path, "must not be empty")
+		}
+		if IsExpr(s) {
+			return nil, s, nil
+		}
+		return []string{s}, "", nil
+	case []any:
+		for i, e := range x {
+			s, ok := e.(string)
+			if !ok || !spec.ValidName(s) {
+				return nil, "", ferr(fmt.Sprintf("%s[%d]", path, i), "must be a task name, got %v", e)
+			}
+			list = append(list, s)
+		}
+		return list, "", nil
+	}
+	return nil, "", ferr(path, "must be a list of task names or an expression such as \"a && b\"")
+}

@@ -267,3 +267,32 @@ func TestFromSpecAndIsExpr(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDepends(t *testing.T) {
+	for _, c := range []struct {
+		in    any
+		list  []string
+		expr  string
+		field string
+	}{
+		{nil, nil, "", ""},
+		{"a", []string{"a"}, "", ""},
+		{" a && b ", nil, "a && b", ""},
+		{[]any{"a", "b-1"}, []string{"a", "b-1"}, "", ""},
+		{[]any{"a", 3.0}, nil, "", "tasks[1].depends[1]"},
+		{[]any{"a && b"}, nil, "", "tasks[1].depends[0]"},
+		{"", nil, "", "tasks[1].depends"},
+		{map[string]any{}, nil, "", "tasks[1].depends"},
+	} {
+		l, e, err := ParseDepends("tasks[1].depends", c.in)
+		if c.field != "" {
+			if fe, ok := spec.AsFieldError(err); !ok || fe.Field != c.field {
+				t.Errorf("%v: got %v, want field %s", c.in, err, c.field)
+			}
+			continue
+		}
+		if err != nil || e != c.expr || strings.Join(l, ",") != strings.Join(c.list, ",") {
+			t.Errorf("%v: %v %q %v", c.in, l, e, err)
+		}
+	}
+}
