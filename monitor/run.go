@@ -55,7 +55,8 @@ type Monitor struct {
 	state       reserver.State
 	haveState   bool
 	stateAt     time.Time
-	retryAt     time.Time // after a partial or refused change
+	retryAt     time.Time        // after a partial or refused change
+	tried       policy.Resources // target of the last change attempted
 	throttled   bool
 	throttleAt  float64
 	evPending   bool
@@ -292,7 +293,9 @@ func (m *Monitor) Tick(ctx context.Context) {
 		EvictionPending: m.evPending,
 	}
 	d, err := m.ctrl.Step(in)
-	m.log.Debug("decision", "in", in, "d", d)
+	if m.log.Enabled(ctx, slog.LevelDebug) {
+		m.log.Debug("decision", "in", in, "d", d)
+	}
 	if err != nil {
 		m.fail("sample", err)
 		m.publish(ctx, Status{Time: start}, false)
@@ -318,7 +321,10 @@ func (m *Monitor) Tick(ctx context.Context) {
 	}
 
 	// (3) The reservation follows the target (only free resources move).
-	if m.haveState && differs(d.Target, m.state.Reserved) && !m.now().Before(m.retryAt) {
+	// After a partial or refused change, wait ReconcileInterval unless the
+	// target itself has moved since.
+	if m.haveState && differs(d.Target, m.state.Reserved) && (!m.now().Before(m.retryAt) || differs(d.Target, m.tried)) {
+		m.tried = d.Target
 		res, err := m.res.Apply(ctx, d.Target)
 		if res.Before.AgentID != "" {
 			m.state, m.stateAt = res.Before, m.now()
