@@ -109,3 +109,20 @@ tasks:
 		t.Fatalf("after kill: %+v %+v", st, as)
 	}
 }
+
+// An idle framework SUPPRESSes offers; a submitted job REVIVEs them, runs,
+// and once nothing is pending the framework suppresses again.
+func TestSchedulerSuppressAndRevive(t *testing.T) {
+	env := newSchedEnv(t, localmesos.Config{Agents: 2})
+	n, _ := env.startNode("a")
+	metric := func(k string) float64 { return env.mesos.Master().Metrics()[k] }
+	waitFor(t, "SUPPRESS while idle", 20*time.Second, func() bool { return metric("master/messages_suppress_offers") >= 1 })
+	sup, rev := metric("master/messages_suppress_offers"), metric("master/messages_revive_offers")
+	j := submit(t, []*node.Node{n}, mustSpec(t, tenThenOne))
+	waitFor(t, "REVIVE after submit", 20*time.Second, func() bool { return metric("master/messages_revive_offers") > rev })
+	st, _ := waitJob(t, n, j.ID, 60*time.Second)
+	if st.State != job.Succeeded {
+		t.Fatalf("job %s", st.State)
+	}
+	waitFor(t, "SUPPRESS again after the job", 20*time.Second, func() bool { return metric("master/messages_suppress_offers") > sup })
+}
