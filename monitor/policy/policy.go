@@ -199,7 +199,9 @@ func (c *Controller) Step(in Input) (Decision, error) {
 
 	// CPU is compressible: throttle the batch cgroups first.
 	instantCPU := left(c.p.CPU, in.Capacity.CPUs, bus.CPUs)
-	d.Contention = batch.CPUs > instantCPU+c.p.ThrottleTolerance
+	// (When business alone exceeds its share, left is negative: batch is
+	// throttled only if it uses more than the tolerance.)
+	d.Contention = batch.CPUs > math.Max(instantCPU, 0)+c.p.ThrottleTolerance
 	c.lastAllowance = d.Allowance.CPUs
 	quota := math.Max(d.Allowance.CPUs, c.p.MinThrottleCPUs)
 	switch {
@@ -262,7 +264,7 @@ func (c *Controller) Fast(capacity, business, batch float64) (engage bool, cpus 
 		return false, 0
 	}
 	l := left(c.p.CPU, capacity, math.Max(business, 0))
-	if batch <= l+c.p.ThrottleTolerance {
+	if batch <= math.Max(l, 0)+c.p.ThrottleTolerance {
 		return false, 0
 	}
 	c.throttled, c.demand, c.calm, c.spike = true, batch, 0, 0

@@ -164,6 +164,13 @@ func TestController(t *testing.T) {
 			steps:  []step{{in(1, 0, 0, 0), chk().cpu(8, 8)}},
 		},
 		{
+			name: "business alone over capacity: idle batch is not throttled, busy batch is",
+			steps: []step{
+				{in(7.9, 0.05, 0, 0), chk().cpu(0, 0).free()},
+				{in(7.9, 0.5, 0, 0), chk().thr(0.1)},
+			},
+		},
+		{
 			name: "batch alone over its allowance is throttled to keep the margin",
 			steps: []step{
 				{in(0, 8, 0, 0), chk().cpu(6.7, 6.7).thr(6.7)},
