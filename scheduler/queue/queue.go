@@ -2,6 +2,8 @@ package queue
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,9 +11,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -90,6 +92,9 @@ type Queue struct {
 	cli    *clientv3.Client
 	prefix string
 	ttl    time.Duration
+
+	mu     sync.Mutex
+	secret []byte // HMAC key of tokens, loaded once
 }
 
 // New returns a queue store under prefix (DefaultPrefix when empty) whose
@@ -206,20 +211,91 @@ func (q *Queue) reserve(ctx context.Context, job string, n int64) (int64, error)
 	}
 }
 
-// Register creates a token for an instance (e.g. its task id) of job,
-// with a fresh lease. The scheduler puts it in the task's environment
-// (EnvToken) and calls Release when the instance ends.
+// Register returns the token of an instance (e.g. its task id) of job,
+// creating its record with a fresh lease the first time. The token is an
+// HMAC of job and instance under a secret kept in etcd, so any leader
+// computes the same token again (Register is idempotent: a new leader that
+// relaunches a task after failover puts the same token in its env). The
+// scheduler puts it in the task's environment (EnvToken) and calls
+// ReleaseInstance when the instance ends.
 func (q *Queue) Register(ctx context.Context, job, instance string) (string, error) {
-	tok := uuid.NewString()
+	tok, err := q.token(ctx, job, instance)
+	if err != nil {
+		return "", err
+	}
+	key := q.tokenKey(tok)
 	lease, err := q.cli.Grant(ctx, int64((q.ttl+time.Second-1)/time.Second))
 	if err != nil {
 		return "", fmt.Errorf("grant queue lease for %s: %w", instance, err)
 	}
 	b, _ := json.Marshal(tokenRecord{Job: job, Instance: instance, Lease: int64(lease.ID)})
-	if _, err := q.cli.Put(ctx, q.tokenKey(tok), string(b)); err != nil {
+	tr, err := q.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, string(b))).Commit()
+	if err != nil {
 		return "", fmt.Errorf("register queue token for %s: %w", instance, err)
 	}
+	if !tr.Succeeded {
+		_, _ = q.cli.Revoke(ctx, lease.ID) // registered before: keep its lease
+	}
 	return tok, nil
+}
+
+// Token computes the token of an instance of job without registering it.
+func (q *Queue) Token(ctx context.Context, job, instance string) (string, error) {
+	return q.token(ctx, job, instance)
+}
+
+func (q *Queue) token(ctx context.Context, job, instance string) (string, error) {
+	secret, err := q.loadSecret(ctx)
+	if err != nil {
+		return "", err
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(job + "\x00" + instance))
+	return hex.EncodeToString(m.Sum(nil)), nil
+}
+
+// loadSecret reads the HMAC secret, creating it once (create-if-absent, so
+// concurrent schedulers agree on one).
+func (q *Queue) loadSecret(ctx context.Context) ([]byte, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.secret != nil {
+		return q.secret, nil
+	}
+	key := q.prefix + "secret"
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, fmt.Errorf("queue secret: %w", err)
+	}
+	tr, err := q.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, hex.EncodeToString(fresh))).Else(clientv3.OpGet(key)).Commit()
+	if err != nil {
+		return nil, fmt.Errorf("queue secret: %w", err)
+	}
+	if tr.Succeeded {
+		q.secret = fresh
+		return fresh, nil
+	}
+	kvs := tr.Responses[0].GetResponseRange().Kvs
+	if len(kvs) != 1 {
+		return nil, errors.New("queue secret: vanished")
+	}
+	sec, err := hex.DecodeString(string(kvs[0].Value))
+	if err != nil {
+		return nil, fmt.Errorf("queue secret: %w", err)
+	}
+	q.secret = sec
+	return sec, nil
+}
+
+// ReleaseInstance releases the token of an instance of job (see Release).
+func (q *Queue) ReleaseInstance(ctx context.Context, job, instance string) error {
+	tok, err := q.token(ctx, job, instance)
+	if err != nil {
+		return err
+	}
+	return q.Release(ctx, tok)
 }
 
 // resolve checks tok against job and keeps its lease alive (granting a new

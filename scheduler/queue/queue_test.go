@@ -291,3 +291,48 @@ func TestScanPastHeldPages(t *testing.T) {
 		t.Fatalf("after delete: %v", st)
 	}
 }
+
+// Tokens are derived, not stored: a second scheduler (a new leader)
+// computes the same token, Register is idempotent and keeps the claims,
+// and ReleaseInstance needs only the task id.
+func TestTokenDerivedAcrossLeaders(t *testing.T) {
+	srv := etcdtest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a := New(etcdtest.NewClient(t, srv), "/failover/", 0)
+	b := New(etcdtest.NewClient(t, srv), "/failover/", 0)
+	if _, err := a.Add(ctx, "j", items(2)); err != nil {
+		t.Fatal(err)
+	}
+	ta := mustRegister(t, ctx, a, "j", "j.w.0.0")
+	it, st, err := a.Next(ctx, "j", ta)
+	if err != nil || st != Handed {
+		t.Fatal(st, err)
+	}
+	tb := mustRegister(t, ctx, b, "j", "j.w.0.0")
+	if ta != tb {
+		t.Fatal("two schedulers derived different tokens")
+	}
+	if other, _ := b.Token(ctx, "j", "j.w.1.0"); other == ta {
+		t.Fatal("two instances share a token")
+	}
+	// Re-registering kept the claim: the item is still held.
+	if s, _ := b.Stats(ctx, "j"); s.Claimed != 1 {
+		t.Fatalf("claims after re-register: %+v", s)
+	}
+	if err := b.Done(ctx, "j", tb, it.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Next(ctx, "j", tb); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.ReleaseInstance(ctx, "j", "j.w.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := a.Stats(ctx, "j"); s != (Stats{Remaining: 1, Claimed: 0}) {
+		t.Fatalf("after ReleaseInstance: %+v", s)
+	}
+	if _, _, err := a.Next(ctx, "j", ta); !errors.Is(err, ErrUnknownToken) {
+		t.Fatalf("released token: %v", err)
+	}
+}
