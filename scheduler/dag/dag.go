@@ -47,8 +47,9 @@ type Node struct {
 	// parentheses.
 	Expr string
 	// When is a boolean expression over the job's parameters, evaluated when
-	// the dependencies are satisfied: params.x (a string), e.g.
-	// `params.env == "prod"` or `int(params.shards) > 4`. False → skipped.
+	// the dependencies are satisfied: params.x or inputs.parameters.x (a
+	// string), e.g. `params.env == "prod"` or `int(params.shards) > 4`.
+	// False → skipped.
 	When string
 	// ContinueOnFailed: this task's failure does not fail the job (nor stop
 	// it under failFast), and list-form dependents still run.
@@ -103,6 +104,12 @@ var outcomeFields = []string{"succeeded", "failed", "killed", "skipped", "ended"
 // whenEnv is the environment of `when` expressions.
 type whenEnv struct {
 	Params map[string]string `expr:"params"`
+	Inputs inputs            `expr:"inputs"`
+}
+
+// inputs lets `when` say inputs.parameters.x, as expand's placeholders do.
+type inputs struct {
+	Parameters map[string]string `expr:"parameters"`
 }
 
 // keywords are expr words left alone in a depends expression.
@@ -411,7 +418,7 @@ func (g *Graph) Evaluate(states map[string]State, params map[string]string, opt 
 			return nil, err
 		}
 		if d.Verdict == Ready && n.when != nil {
-			ok, err := expr.Run(n.when, whenEnv{Params: params})
+			ok, err := expr.Run(n.when, whenEnv{Params: params, Inputs: inputs{Parameters: params}})
 			if err != nil {
 				return nil, fmt.Errorf("evaluate tasks[%d].when %q: %w", i, n.When, err)
 			}

@@ -182,7 +182,7 @@ func TestWhen(t *testing.T) {
 	g, err := Compile([]Node{
 		{Name: "a"},
 		{Name: "prod-only", Depends: []string{"a"}, When: `params.env == "prod"`},
-		{Name: "big", When: `int(params.shards) > 4`},
+		{Name: "big", When: `int(inputs.parameters.shards) > 4`},
 	})
 	if err != nil {
 		t.Fatal(err)

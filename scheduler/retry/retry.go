@@ -412,3 +412,33 @@ func describe(o Outcome) string {
 	}
 	return o.Kind.String()
 }
+
+// Replay derives an instance's history from its ended attempts' outcomes,
+// oldest first, deciding each in turn, and returns the history after them
+// and the decision on the last (Decision{Verdict: Again} with no delay
+// when there are none). State is thus derived from the attempts, never
+// stored twice.
+func (p Policy) Replay(outcomes []Outcome) (History, Decision) {
+	var h History
+	d := Decision{Verdict: Again, Rule: -1, Reason: "no attempt yet"}
+	for _, o := range outcomes {
+		d = p.Decide(o, h)
+		h = h.After(o, d)
+	}
+	return h, d
+}
+
+// After returns the history once an attempt with outcome o was decided d.
+func (h History) After(o Outcome, d Decision) History {
+	if d.Consumed {
+		h.Counted++
+	}
+	switch {
+	case o.Kind == Succeeded:
+		h.Consecutive = 0
+	case o.Kind.Infrastructure(), o.Kind == Killed:
+	default:
+		h.Consecutive++
+	}
+	return h
+}

@@ -165,17 +165,26 @@ func TestDecideBudgetProperty(t *testing.T) {
 			p.OnFailure.Rules = []Rule{{Action: Retry, ExitCodes: []int{75}}}
 		}
 		var h History
+		var seen []Outcome
 		for step := 0; step < 30; step++ {
 			o := Outcome{Kind: kinds[r.IntN(len(kinds))], ExitCode: 1 + r.IntN(100), Signal: syscall.Signal(1 + r.IntN(15))}
 			if o.Kind == Failed && r.IntN(4) == 0 {
 				o.ExitCode = 75
 			}
 			d := p.Decide(o, h)
+			seen = append(seen, o)
+			if rh, rd := p.Replay(seen); rd != d || rh != h.After(o, d) {
+				t.Fatalf("Replay(%v) = %+v %+v, incremental %+v %+v", seen, rh, rd, h.After(o, d), d)
+			}
 			if o.Kind.Infrastructure() && (d.Consumed || d.Verdict != Again || d.Delay != 0) {
 				t.Fatalf("infrastructure outcome %v: %+v", o.Kind, d)
 			}
+			nh := h.After(o, d)
 			if d.Consumed {
 				h.Counted++
+			}
+			if h.Counted != nh.Counted {
+				t.Fatalf("After counted %d, want %d", nh.Counted, h.Counted)
 			}
 			if h.Counted > p.Retries+1 {
 				t.Fatalf("counted %d > retries+1 (%d)", h.Counted, p.Retries+1)
