@@ -48,6 +48,7 @@ func TestTaskAndJobState(t *testing.T) {
 		{Counts{Pending: 2, Succeeded: 1}, 3, Running},
 		{Counts{Succeeded: 3}, 3, Succeeded},
 		{Counts{Succeeded: 2, Failed: 1}, 3, Failed},
+		{Counts{Running: 1, Failed: 1, Succeeded: 1}, 3, Running},
 		{Counts{Killed: 2, Succeeded: 1}, 3, Killed},
 	}
 	for _, c := range cases {

@@ -90,15 +90,17 @@ func (c *Counts) Add(s State, n int) {
 	}
 }
 
-// TaskState derives a task's state from its instance counts.
+// TaskState derives a task's state from its instance counts. A task stays
+// running while any instance runs, even once it is bound to fail, so a
+// final state always means nothing of it runs any more.
 func TaskState(c Counts, instances int) State {
 	switch {
+	case c.Running > 0:
+		return Running
 	case c.Failed > 0:
 		return Failed
 	case c.Succeeded == instances:
 		return Succeeded
-	case c.Running > 0:
-		return Running
 	case c.Killed > 0:
 		return Killed
 	case c.Succeeded > 0:

@@ -92,3 +92,58 @@ func TestSchedulerExamplesThroughAPI(t *testing.T) {
 		})
 	}
 }
+
+// --executor-path: the same job runs under `gleaner executor` (custom
+// executor, TaskInfo.data = gleanerpb.TaskPayload, result in TaskStatus.data).
+func TestSchedulerWithGleanerExecutor(t *testing.T) {
+	execNeedRoot(t)
+	bin := execGleanerBinary(t)
+	// Tasks run as the executor's unprivileged user: sandboxes and the
+	// output directory must be reachable by it.
+	work := openDir(t)
+	env := newSchedEnv(t, localmesos.Config{Agents: 2, WorkDir: work})
+	n, _ := env.startNode("a", func(c *node.Config) { c.Framework.ExecutorPath = bin })
+	out := openDir(t)
+	j := submit(t, []*node.Node{n}, mustSpec(t, fmt.Sprintf(`
+name: viaexec
+tasks:
+  - name: work
+    command: "echo $GLEANER_INDEX > %[1]s/w-$GLEANER_INDEX"
+    resources: {cpus: 0.5, mem: 64}
+    instances: 3
+  - name: fail
+    command: "exit 7"
+    retries: 0
+    depends: [work]
+`, out)))
+	st, as := waitJob(t, n, j.ID, 90*time.Second)
+	if st.State != job.Failed || st.Tasks[0].State != job.Succeeded {
+		t.Fatalf("job %+v\nattempts %+v", st, as)
+	}
+	for i := 0; i < 3; i++ {
+		if b, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("w-%d", i))); err != nil || string(bytes.TrimSpace(b)) != fmt.Sprint(i) {
+			t.Fatalf("w-%d = %q, %v", i, b, err)
+		}
+	}
+	var fail *job.Attempt
+	for i := range as {
+		if as[i].Task == "fail" {
+			fail = &as[i]
+		}
+	}
+	if fail == nil || fail.ExitCode == nil || *fail.ExitCode != 7 || fail.State != job.AttemptFailed {
+		t.Fatalf("fail attempt: %+v", fail)
+	}
+}
+
+func openDir(t *testing.T) string {
+	d, err := os.MkdirTemp("", "gleaner-sched-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	if err := os.Chmod(d, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
