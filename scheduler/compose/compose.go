@@ -458,7 +458,7 @@ func (c *conv) environment(path string, v any) (map[string]string, error) {
 			c.warnf("%s: %s has no value (compose would take it from the submitting shell); not set", field, k)
 			return
 		}
-		out[k] = *val
+		out[k] = unescape(*val)
 	}
 	switch x := v.(type) {
 	case nil:
@@ -509,14 +509,14 @@ func argv(path string, v any) (shell string, list []string, given bool, err erro
 	case nil:
 		return "", nil, false, nil
 	case string:
-		return x, nil, x != "", nil
+		return unescape(x), nil, x != "", nil
 	case []any:
 		for i, e := range x {
 			s, ok := e.(string)
 			if !ok {
 				return "", nil, false, ferr(fmt.Sprintf("%s[%d]", path, i), "must be a string")
 			}
-			list = append(list, s)
+			list = append(list, unescape(s))
 		}
 		return "", list, len(list) > 0, nil
 	}
@@ -557,6 +557,12 @@ func (c *conv) command(path string, m map[string]any, image *Bundle, t *job.Task
 	}
 	return nil
 }
+
+// unescape applies compose's escape: $$ is a literal $. Other $VAR and
+// ${VAR} are left for the task's shell to expand at run time (compose would
+// interpolate them from the submitting shell, which a scheduler does not
+// have; GLEANER_INDEX and the task's env are what such files mean).
+func unescape(s string) string { return strings.ReplaceAll(s, "$$", "$") }
 
 func shellJoin(args []string) string {
 	q := make([]string, len(args))

@@ -63,7 +63,7 @@ func TestAliyunExample(t *testing.T) {
 	if s1.Name != "s1" || s1.Instances != 10 || s1.Retries != 5 || len(s1.Depends) != 0 {
 		t.Errorf("s1 %+v", s1)
 	}
-	if s1.Command != "sh -c 'echo s1 part $$GLEANER_INDEX'" || s1.Env["MODE"] != "extract" {
+	if s1.Command != "sh -c 'echo s1 part $GLEANER_INDEX'" || s1.Env["MODE"] != "extract" {
 		t.Errorf("s1 command/env %q %v", s1.Command, s1.Env)
 	}
 	if s1.Resources.CPUs != 0.5 || s1.Resources.Mem != 256 {
