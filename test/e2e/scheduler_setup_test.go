@@ -7,6 +7,7 @@ import (
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/node"
+	"github.com/gleaner-project/gleaner/scheduler/store"
 	"github.com/gleaner-project/gleaner/test/etcdtest"
 	"github.com/gleaner-project/gleaner/test/localmesos"
 )
@@ -125,4 +126,32 @@ func TestSchedulerSuppressAndRevive(t *testing.T) {
 		t.Fatalf("job %s", st.State)
 	}
 	waitFor(t, "SUPPRESS again after the job", 20*time.Second, func() bool { return metric("master/messages_suppress_offers") > sup })
+}
+
+// A leader that stored an attempt as launching and died before its ACCEPT:
+// the next leader reconciles it, learns Mesos never had it, and runs the
+// instance as a new attempt without using a retry.
+func TestSchedulerLaunchingNeverAccepted(t *testing.T) {
+	env := newSchedEnv(t, localmesos.Config{Agents: 1})
+	cli := env.client()
+	st := store.NewEtcd(cli, env.prefix)
+	ctx := context.Background()
+	sp := mustSpec(t, "name: orphan\ntasks: [{name: a, command: 'true', instances: 2, retries: 0}]")
+	j := &job.Job{ID: "orphan-1", Spec: *sp, Submitted: time.Now().UTC()}
+	if err := st.CreateJob(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	agent := env.mesos.Agents()[0]
+	ghost := job.Attempt{Job: j.ID, Task: "a", Index: 0, State: job.AttemptLaunching, AgentID: agent.ID().Value, Hostname: agent.Hostname(), Created: time.Now().UTC()}
+	if err := st.PutAttempts(ctx, []job.Attempt{ghost}); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := env.startNode("a")
+	got, as := waitJob(t, n, j.ID, 60*time.Second)
+	if got.State != job.Succeeded {
+		t.Fatalf("job %+v: %+v", got, as)
+	}
+	if len(as) != 3 || as[0].State != job.AttemptLost || as[1].Attempt != 1 || as[1].State != job.AttemptSucceeded || as[2].Index != 1 {
+		t.Fatalf("attempts: %+v", as)
+	}
 }
