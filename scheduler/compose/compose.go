@@ -258,7 +258,7 @@ func (c *conv) service(path, svc string, v any, taskName map[string]string) (job
 	}
 	for _, k := range sortedKeys(m) {
 		switch k {
-		case "image", "command", "entrypoint", "environment", "labels", "cpu_shares", "mem_limit", "restart", "volumes":
+		case "image", "command", "entrypoint", "environment", "labels", "cpu_shares", "mem_limit", "restart", "volumes", "scale":
 		case "depends_on", "links":
 			c.warnf("%s.%s: ignored (batch tasks wait with the depends label)", path, k)
 		default:
@@ -275,6 +275,16 @@ func (c *conv) service(path, svc string, v any, taskName map[string]string) (job
 		if t.Instances, err = intLabel(f, s, 1, spec.MaxInstances); err != nil {
 			return t, x, err
 		}
+	}
+	if v, ok := m["scale"]; ok && v != nil {
+		n, ok := v.(float64)
+		if !ok || n != math.Trunc(n) || n < 1 || n > spec.MaxInstances {
+			return t, x, ferr(path+".scale", "must be a whole number 1..%d, got %v", spec.MaxInstances, v)
+		}
+		if _, f, _ := prefixed(labels, path+".labels", labelScale); f != "" && int(n) != t.Instances {
+			return t, x, ferr(path+".scale", "%v disagrees with %s %d", v, f, t.Instances)
+		}
+		t.Instances = int(n)
 	}
 	if s, f, err := prefixed(labels, path+".labels", labelRetry); err != nil {
 		return t, x, err

@@ -160,6 +160,8 @@ func TestErrors(t *testing.T) {
 		{"  a: {command: x, labels: {aliyun.remove_containers: remove-some}}\n", Options{}, "services.a.labels.aliyun.remove_containers"},
 		{"  a: {command: x, labels: {aliyun.scale: '2', gleaner.scale: '3'}}\n", Options{}, "services.a.labels.aliyun.scale"},
 		{"  a: {command: x, mem_limit: lots}\n", Options{}, "services.a.mem_limit"},
+		{"  a: {command: x, scale: 0}\n", Options{}, "services.a.scale"},
+		{"  a: {command: x, scale: 2, labels: {aliyun.scale: '3'}}\n", Options{}, "services.a.scale"},
 		{"  a: {command: x, cpu_shares: 0.5}\n", Options{}, "services.a.cpu_shares"},
 		{"  a: {image: nginx}\n", Options{}, "services.a.image"},
 		{"  a: {image: 'UPPER CASE'}\n", Options{}, "services.a.image"},
@@ -207,7 +209,7 @@ func TestCommandForms(t *testing.T) {
 		command string
 		args    []string
 	}{
-		{"{command: 'echo hi'}", "echo hi", nil},
+		{"{command: 'echo hi', scale: 1}", "echo hi", nil},
 		{"{entrypoint: [/bin/tool, -v], command: 'run \"$X\"'}", `'/bin/tool' '-v' run "$X"`, nil},
 		{"{entrypoint: [\"it's\"], command: 'go'}", `'it'\''s' go`, nil},
 		{"{entrypoint: 'tool --flag', command: [ignored]}", "tool --flag", nil},
@@ -253,5 +255,12 @@ func TestParseImagesErrors(t *testing.T) {
 	}
 	if _, err := ParseImages([]byte("images: {alpine: {uri: x, digest: " + digest + ", colour: red}}")); err == nil {
 		t.Error("unknown field accepted")
+	}
+}
+
+func TestScaleKey(t *testing.T) {
+	r, err := Convert([]byte("labels: {gleaner.project_type: batch}\nservices:\n  a: {command: x, scale: 7}\n"), Options{Name: "j"})
+	if err != nil || r.Spec.Tasks[0].Instances != 7 {
+		t.Fatalf("%v %v", r, err)
 	}
 }
