@@ -196,7 +196,9 @@ type Plan struct {
 	// it in the same etcd transaction as the creates, or after them —
 	// never before, or a crash in between loses the run.
 	LastScheduled time.Time
-	// NextWake is when the next run is due: evaluate again then.
+	// NextWake is when to evaluate again at the latest (the next scheduled
+	// time, or the deadline of a run Forbid holds back). Evaluate also
+	// whenever an active run ends.
 	NextWake time.Time
 }
 
