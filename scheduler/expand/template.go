@@ -2,6 +2,7 @@ package expand
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -275,7 +276,7 @@ func (r *Registry) Names() []string {
 }
 
 // ErrNoTemplate is wrapped when Instantiate is given an unknown name.
-var ErrNoTemplate = fmt.Errorf("no such template")
+var ErrNoTemplate = errors.New("no such template")
 
 // Instantiate instantiates the template called name with args.
 func (r *Registry) Instantiate(name string, args map[string]string) (*job.Spec, error) {
