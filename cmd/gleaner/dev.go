@@ -58,6 +58,11 @@ func runDev(c *cli.Context) error {
 		return fmt.Errorf("dev: %w", err)
 	}
 	defer etcd.Stop()
+	// Sandboxes live below dir; tasks under the Gleaner executor run as an
+	// unprivileged user and must be able to reach them (etcd keeps 0700).
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
 	mesos, err := localmesos.Start(ctx, localmesos.Config{Agents: c.Int("agents"), Resources: c.String("resources"),
 		WorkDir: dir + "/mesos", Simulated: c.Bool("simulated"), AllocationInterval: 200 * time.Millisecond, Logger: log.With("component", "mesos")})
 	if err != nil {
