@@ -217,3 +217,33 @@ tasks:
 		t.Fatalf("after kill: %+v", st)
 	}
 }
+
+// The leader dies while tasks are running (simulated tasks of 300 ms): the
+// standby adopts them through reconciliation; Mesos saw each instance
+// launched exactly once.
+func TestSchedulerLeaderKilledWhileTasksRun(t *testing.T) {
+	env := newSchedEnv(t, localmesos.Config{Agents: 3, Simulated: true, Resources: "cpus:2;mem:1024;disk:1024"})
+	a, stopA := env.startNode("a")
+	waitFor(t, "a to lead", 10*time.Second, a.IsLeader)
+	b, _ := env.startNode("b")
+	j := submit(t, []*node.Node{a}, mustSpec(t, `
+name: timed
+tasks:
+  - name: work
+    command: "true"
+    resources: {cpus: 1, mem: 64}
+    instances: 30
+    labels: {"localmesos.sim/duration": "300ms"}
+`))
+	waitFor(t, "some instances to succeed", 30*time.Second, func() bool {
+		st, _ := status(t, b, j.ID)
+		return len(st.Tasks) > 0 && st.Tasks[0].Counts.Succeeded >= 6 && st.Tasks[0].Counts.Running > 0
+	})
+	stopA()
+	waitFor(t, "b to take over", 20*time.Second, b.IsLeader)
+	st, as := waitJob(t, b, j.ID, 60*time.Second)
+	checkExactlyOnce(t, st, as)
+	if got := env.mesos.Master().Metrics()["master/tasks_finished"]; got != 30 {
+		t.Fatalf("mesos finished %v tasks, want 30 (each instance once)", got)
+	}
+}
