@@ -25,6 +25,9 @@ type activeRef struct {
 	task *taskState
 	inst *instState
 	prev *job.Attempt // the instance's previous attempt, restored by Forget
+	// sent: the ACCEPT carrying this attempt has returned (or the attempt
+	// was loaded from etcd), so reconciling it cannot overtake the launch.
+	sent bool
 }
 
 type jobState struct {
@@ -106,7 +109,7 @@ func (e *Engine) Load(jobs []*job.Job, attempts map[string][]job.Attempt) {
 					t.succeeded++
 				case !s.Terminal():
 					t.active++
-					e.active[in.last.TaskID()] = &activeRef{js, t, in, nil}
+					e.active[in.last.TaskID()] = &activeRef{job: js, task: t, inst: in, sent: true}
 				case in.failures > t.spec.Retries:
 					in.done = true
 					t.failed++
@@ -301,7 +304,7 @@ func (e *Engine) Plan(offers []Offer) []Launch {
 			in.attempts++
 			in.last = &a
 			t.active++
-			e.active[a.TaskID()] = &activeRef{js, t, in, prev}
+			e.active[a.TaskID()] = &activeRef{job: js, task: t, inst: in, prev: prev}
 			out = append(out, Launch{Offer: p.Offer, Attempt: a, Spec: t.spec})
 		}
 	}

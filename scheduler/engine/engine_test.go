@@ -265,3 +265,22 @@ func TestObserveAllBuildsOnEarlierUpdates(t *testing.T) {
 		t.Fatalf("after commits: %v", act)
 	}
 }
+
+// Attempts whose ACCEPT has not returned are not reconciled; loaded ones are.
+func TestReconcilable(t *testing.T) {
+	e := New(nil)
+	e.AddJob(etl(0))
+	ls := e.Plan([]Offer{offer("a", 2, 100)})
+	if r := e.Reconcilable(); len(r) != 0 {
+		t.Fatalf("in-flight launches reconcilable: %v", r)
+	}
+	e.MarkSent([]string{ls[0].Attempt.TaskID()})
+	if r := e.Reconcilable(); len(r) != 1 || r[ls[0].Attempt.TaskID()] != "agent-a" {
+		t.Fatalf("Reconcilable = %v", r)
+	}
+	e2 := New(nil)
+	e2.Load([]*job.Job{etl(0)}, map[string][]job.Attempt{"etl-1": {ls[1].Attempt}})
+	if r := e2.Reconcilable(); len(r) != 1 {
+		t.Fatalf("loaded attempts not reconcilable: %v", r)
+	}
+}

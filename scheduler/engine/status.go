@@ -188,6 +188,33 @@ func (e *Engine) Active() map[string]string {
 	return out
 }
 
+// MarkSent records that the ACCEPT carrying these attempts has returned
+// (successfully or not): from now on they may be reconciled.
+func (e *Engine) MarkSent(taskIDs []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, id := range taskIDs {
+		if ref := e.active[id]; ref != nil {
+			ref.sent = true
+		}
+	}
+}
+
+// Reconcilable returns the active attempts (task id → agent id) whose
+// launch call has completed. An attempt whose ACCEPT is still in flight is
+// left out: the master could answer "unknown" before it sees the launch.
+func (e *Engine) Reconcilable() map[string]string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]string, len(e.active))
+	for id, ref := range e.active {
+		if ref.sent {
+			out[id] = ref.inst.last.AgentID
+		}
+	}
+	return out
+}
+
 // ActiveAttempt returns a copy of an active attempt's record.
 func (e *Engine) ActiveAttempt(taskID string) (job.Attempt, bool) {
 	e.mu.Lock()

@@ -430,7 +430,7 @@ func (f *Framework) onSubscribed(ctx context.Context, e *scheduler.Event) error 
 }
 
 func (f *Framework) reconcileExplicit(ctx context.Context) {
-	act := f.engine.Active()
+	act := f.engine.Reconcilable()
 	if len(act) == 0 {
 		return
 	}

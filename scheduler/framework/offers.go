@@ -97,7 +97,13 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 			defer wg.Done()
 			defer func() { <-sem }()
 			acc := calls.Accept(calls.OfferOperations{calls.OpLaunch(perOffer[i]...)}.WithOffers(offers[i].ID)).With(calls.RefuseSeconds(f.cfg.RefuseSeconds))
-			if err := f.callConcurrent(ctx, acc); err != nil {
+			err := f.callConcurrent(ctx, acc)
+			ids := make([]string, len(perOffer[i]))
+			for k := range perOffer[i] {
+				ids[k] = perOffer[i][k].TaskID.Value
+			}
+			f.engine.MarkSent(ids)
+			if err != nil {
 				// The attempts stay launching; reconciliation settles them.
 				f.log.Warn("accept", "offer", offers[i].ID.Value, "tasks", len(perOffer[i]), "err", err)
 				return

@@ -107,6 +107,9 @@ func TestSchedulerLeaderKilledMidJob(t *testing.T) {
 	waitFor(t, "b to take over", 20*time.Second, b.IsLeader)
 	st, as := waitJob(t, b, j.ID, 60*time.Second)
 	checkExactlyOnce(t, st, as)
+	if got := env.mesos.Master().Metrics()["master/tasks_finished"]; got != 44 {
+		t.Fatalf("mesos finished %v tasks, want 44 (each instance once)", got)
+	}
 }
 
 // SIGTERM resigns: the standby leads long before the 60 s lease could

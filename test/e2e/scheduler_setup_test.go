@@ -154,4 +154,7 @@ func TestSchedulerLaunchingNeverAccepted(t *testing.T) {
 	if len(as) != 3 || as[0].State != job.AttemptLost || as[1].Attempt != 1 || as[1].State != job.AttemptSucceeded || as[2].Index != 1 {
 		t.Fatalf("attempts: %+v", as)
 	}
+	if got := env.mesos.Master().Metrics()["master/tasks_finished"]; got != 2 {
+		t.Fatalf("mesos finished %v tasks, want 2", got)
+	}
 }
