@@ -11,6 +11,13 @@ import (
 type Spec struct {
 	Name  string     `json:"name"`
 	Tasks []TaskSpec `json:"tasks"`
+	// Priority orders pending work (higher first) and lets it preempt
+	// lower-priority instances; 0 to 1000.
+	Priority int `json:"priority,omitempty"`
+	// User and Queue are the accounts dominant-resource fairness shares
+	// resources between.
+	User  string `json:"user,omitempty"`
+	Queue string `json:"queue,omitempty"`
 }
 
 // TaskSpec is one task of a job: a command run Instances times.
@@ -26,6 +33,9 @@ type TaskSpec struct {
 	// Labels are copied onto every Mesos TaskInfo (used e.g. by localmesos'
 	// simulated-tasks mode).
 	Labels map[string]string `json:"labels,omitempty"`
+	// Constraints are [field, OPERATOR, value] placement constraints on
+	// agent attributes or hostname (scheduler/placement).
+	Constraints [][]string `json:"constraints,omitempty"`
 }
 
 // Resources are Mesos units: cpus, mem and disk in MiB, gpus whole.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/placement"
 	"sigs.k8s.io/yaml"
 )
 
@@ -37,7 +38,11 @@ const (
 	DefaultRetries   = 3
 	DefaultCPUs      = 0.1
 	DefaultMem       = 32
+	DefaultPriority  = 100
+	MaxPriority      = 1000
 )
+
+var accountRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 var nameRE = regexp.MustCompile(`^[a-z0-9-]{1,63}$`)
 
@@ -201,10 +206,22 @@ func fromDoc(doc any) (*job.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := root.known("name", "tasks"); err != nil {
+	if err := root.known("name", "tasks", "priority", "user", "queue"); err != nil {
 		return nil, err
 	}
 	var s job.Spec
+	s.Priority = DefaultPriority
+	if p, ok, err := root.integer("priority"); err != nil {
+		return nil, err
+	} else if ok {
+		s.Priority = p
+	}
+	if s.User, _, err = root.str("user"); err != nil {
+		return nil, err
+	}
+	if s.Queue, _, err = root.str("queue"); err != nil {
+		return nil, err
+	}
 	name, ok, err := root.str("name")
 	if err != nil {
 		return nil, err
@@ -245,7 +262,7 @@ func parseTask(path string, v any) (job.TaskSpec, error) {
 	if err != nil {
 		return t, err
 	}
-	if err := o.known("name", "command", "args", "env", "resources", "instances", "retries", "depends", "labels"); err != nil {
+	if err := o.known("name", "command", "args", "env", "resources", "instances", "retries", "depends", "labels", "constraints"); err != nil {
 		return t, err
 	}
 	if t.Name, _, err = o.str("name"); err != nil {
@@ -264,6 +281,9 @@ func parseTask(path string, v any) (job.TaskSpec, error) {
 		return t, err
 	}
 	if t.Depends, err = o.strList("depends"); err != nil {
+		return t, err
+	}
+	if t.Constraints, err = constraintList(o); err != nil {
 		return t, err
 	}
 	n, ok, err := o.integer("instances")
@@ -314,6 +334,15 @@ func Validate(s *job.Spec) error {
 	if len(s.Tasks) == 0 {
 		return ferr("tasks", "required: at least one task")
 	}
+	if s.Priority < 0 || s.Priority > MaxPriority {
+		return ferr("priority", "must be between 0 and %d, got %d", MaxPriority, s.Priority)
+	}
+	if s.User != "" && !accountRE.MatchString(s.User) {
+		return ferr("user", "%q must match [A-Za-z0-9][A-Za-z0-9._-]{0,62}", s.User)
+	}
+	if s.Queue != "" && !accountRE.MatchString(s.Queue) {
+		return ferr("queue", "%q must match [A-Za-z0-9][A-Za-z0-9._-]{0,62}", s.Queue)
+	}
 	index := map[string]int{}
 	for i, t := range s.Tasks {
 		p := fmt.Sprintf("tasks[%d]", i)
@@ -358,6 +387,13 @@ func Validate(s *job.Spec) error {
 		}
 		if t.Retries < 0 {
 			return ferr(p+".retries", "must be >= 0, got %d", t.Retries)
+		}
+		if _, err := placement.ParseConstraints(t.Constraints); err != nil {
+			var pe *placement.FieldError
+			if errors.As(err, &pe) {
+				return ferr(p+"."+pe.Field, "%s", pe.Msg)
+			}
+			return ferr(p+".constraints", "%v", err)
 		}
 	}
 	for i, t := range s.Tasks {
@@ -422,6 +458,40 @@ func findCycle(tasks []job.TaskSpec, index map[string]int) []string {
 		}
 	}
 	return nil
+}
+
+// constraintList reads constraints as a list of [field, OPERATOR, value]
+// lists of strings (numbers are accepted as values, e.g. MAX_PER 2).
+func constraintList(o obj) ([][]string, error) {
+	v, ok := o.m["constraints"]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	l, ok := v.([]any)
+	if !ok {
+		return nil, ferr(o.field("constraints"), "must be a list of [field, OPERATOR, value] lists, got %s", kind(v))
+	}
+	out := make([][]string, 0, len(l))
+	for i, e := range l {
+		p := fmt.Sprintf("%s[%d]", o.field("constraints"), i)
+		el, ok := e.([]any)
+		if !ok {
+			return nil, ferr(p, "must be a [field, OPERATOR, value] list, got %s", kind(e))
+		}
+		c := make([]string, 0, len(el))
+		for k, x := range el {
+			switch x := x.(type) {
+			case string:
+				c = append(c, x)
+			case float64:
+				c = append(c, fmt.Sprint(x))
+			default:
+				return nil, ferr(fmt.Sprintf("%s[%d]", p, k), "must be a string, got %s", kind(x))
+			}
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // AsFieldError returns the *FieldError inside err, if any.
