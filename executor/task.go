@@ -31,6 +31,10 @@ const (
 // oomPollInterval is how often a task's cgroup is checked for OOM kills.
 const oomPollInterval = 100 * time.Millisecond
 
+// cpuReapplyInterval is how often a CPU quota the kernel refused (the batch
+// parent was capped below it) is tried again.
+const cpuReapplyInterval = time.Second
+
 // task is one running task.
 type task struct {
 	id      string
@@ -433,10 +437,28 @@ func (e *Executor) watch(ctx context.Context, t *task) {
 		defer tk.Stop()
 		oomTick = tk.C
 	}
+	// A hard CPU cap refused while the monitor throttles the batch parent is
+	// written again until the kernel takes it.
+	var cpuTick <-chan time.Time
+	if t.cg != nil {
+		if pending, _ := t.cg.ReapplyCPU(); pending {
+			tk := time.NewTicker(cpuReapplyInterval)
+			defer tk.Stop()
+			cpuTick = tk.C
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-cpuTick:
+			pending, err := t.cg.ReapplyCPU()
+			if err != nil {
+				e.log.Warn("reapply cpu quota", "task", t.id, "err", err)
+			}
+			if !pending {
+				cpuTick = nil
+			}
 		case <-oomTick:
 			if st, err := t.cg.Stats(); err == nil && st.OOMKills > 0 {
 				e.stop(t, LimitMemory, "", 0)

@@ -75,6 +75,10 @@ type Manager interface {
 	Paths() []string
 	// Set writes the limits.
 	Set(r Resources) error
+	// ReapplyCPU retries a CPU quota the kernel refused in Set because the
+	// parent cgroup was capped below it (cgroup v1; the cgroup inherits the
+	// parent's cap meanwhile). It reports whether a quota is still pending.
+	ReapplyCPU() (pending bool, err error)
 	// AddProc moves a process into the cgroup.
 	AddProc(pid int) error
 	// Procs lists the processes in the cgroup.

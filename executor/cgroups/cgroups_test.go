@@ -174,3 +174,70 @@ func TestRealCgroup(t *testing.T) {
 }
 
 func itoa(i int) string { return fmtInt(i) }
+
+// TestRealV1CappedParent: while the batch parent is capped (the monitor's
+// throttle), a task's larger quota is refused by the kernel with EINVAL; Set
+// still succeeds (the task inherits the parent's cap), and the intended quota
+// is applied by ReapplyCPU once the parent is lifted.
+func TestRealV1CappedParent(t *testing.T) {
+	root := realRoot(t)
+	if v, _ := Detect(root); v != V1 {
+		t.Skip("the parent-cap EINVAL is a cgroup v1 rule")
+	}
+	parent := "gleaner-test-cap-" + time.Now().Format("150405.000000")
+	pdir := filepath.Join(root, "cpu", parent)
+	if err := os.MkdirAll(pdir, 0o755); err != nil {
+		t.Skipf("cpu controller not writable: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(pdir, "cpu.cfs_quota_us")); err != nil {
+		_ = os.Remove(pdir)
+		t.Skipf("no cfs quota: %v", err)
+	}
+	defer func() {
+		for _, c := range v1Controllers {
+			_ = os.Remove(filepath.Join(root, c, parent))
+		}
+	}()
+	if err := os.WriteFile(filepath.Join(pdir, "cpu.cfs_quota_us"), []byte("10000"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Config{Root: root, Parent: parent}, "task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Destroy()
+	cdir := filepath.Join(pdir, "task")
+	// Proof the kernel refuses a child quota above the parent's.
+	if err := os.WriteFile(filepath.Join(cdir, "cpu.cfs_quota_us"), []byte("50000"), 0o644); err == nil {
+		t.Skip("this kernel accepts a child quota above its parent's")
+	}
+	if err := m.Set(Resources{CPUs: 0.5, HardCap: true, MemoryBytes: 32 << 20}); err != nil {
+		t.Fatalf("set under a capped parent: %v", err)
+	}
+	if got := read(t, filepath.Join(cdir, "cpu.cfs_quota_us")); got != "-1" {
+		t.Fatalf("quota under a capped parent = %s, want -1 (inherit)", got)
+	}
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if err := m.AddProc(cmd.Process.Pid); err != nil {
+		t.Fatalf("launch into the cgroup: %v", err)
+	}
+	if pending, err := m.ReapplyCPU(); err != nil || !pending {
+		t.Fatalf("reapply while capped: pending=%v err=%v, want pending", pending, err)
+	}
+	if err := os.WriteFile(filepath.Join(pdir, "cpu.cfs_quota_us"), []byte("-1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if pending, err := m.ReapplyCPU(); err != nil || pending {
+		t.Fatalf("reapply after lift: pending=%v err=%v", pending, err)
+	}
+	if got := read(t, filepath.Join(cdir, "cpu.cfs_quota_us")); got != "50000" {
+		t.Fatalf("quota after lift = %s, want 50000", got)
+	}
+	if pending, err := m.ReapplyCPU(); err != nil || pending {
+		t.Fatalf("second reapply: pending=%v err=%v", pending, err)
+	}
+}

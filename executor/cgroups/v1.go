@@ -1,15 +1,21 @@
 package cgroups
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"syscall"
 	"time"
 )
 
 type v1 struct {
 	dirs map[string]string // controller → task cgroup dir
+
+	mu           sync.Mutex
+	pendingQuota int64 // intended cfs quota the kernel refused (0: none)
 }
 
 var _ Manager = (*v1)(nil)
@@ -57,7 +63,21 @@ func (m *v1) Set(r Resources) error {
 			if err := writeFile(filepath.Join(d, "cpu.cfs_period_us"), strconv.FormatUint(period, 10)); err != nil {
 				return err
 			}
-			if err := writeFile(filepath.Join(d, "cpu.cfs_quota_us"), strconv.FormatInt(quota, 10)); err != nil {
+			m.mu.Lock()
+			m.pendingQuota = 0
+			m.mu.Unlock()
+			err := writeFile(filepath.Join(d, "cpu.cfs_quota_us"), strconv.FormatInt(quota, 10))
+			if errors.Is(err, syscall.EINVAL) {
+				// The parent is capped below this quota (the monitor throttles
+				// the batch parent): inherit its cap for now and apply ours
+				// once it is lifted (ReapplyCPU).
+				if err := writeFile(filepath.Join(d, "cpu.cfs_quota_us"), "-1"); err != nil {
+					return err
+				}
+				m.mu.Lock()
+				m.pendingQuota = quota
+				m.mu.Unlock()
+			} else if err != nil {
 				return err
 			}
 		} else {
@@ -92,6 +112,25 @@ func (m *v1) Set(r Resources) error {
 		}
 	}
 	return nil
+}
+
+// ReapplyCPU writes a CFS quota the kernel refused in Set; it stays pending
+// while the parent's cap is still below it.
+func (m *v1) ReapplyCPU() (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pendingQuota == 0 {
+		return false, nil
+	}
+	err := writeFile(filepath.Join(m.dirs["cpu"], "cpu.cfs_quota_us"), strconv.FormatInt(m.pendingQuota, 10))
+	if errors.Is(err, syscall.EINVAL) {
+		return true, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	m.pendingQuota = 0
+	return false, nil
 }
 
 func (m *v1) AddProc(pid int) error {

@@ -40,6 +40,9 @@ func newV2(cfg Config, name string) (*v2, error) {
 
 func (m *v2) Paths() []string { return []string{m.dir} }
 
+// ReapplyCPU has nothing to do: v2 accepts a child cpu.max above the parent's.
+func (m *v2) ReapplyCPU() (bool, error) { return false, nil }
+
 func (m *v2) Set(r Resources) error {
 	if r.CPUs > 0 {
 		period := r.PeriodUS
