@@ -18,6 +18,69 @@ type Spec struct {
 	// resources between.
 	User  string `json:"user,omitempty"`
 	Queue string `json:"queue,omitempty"`
+	// FailFast: once a task fails, no further task starts (dag.Options).
+	FailFast bool `json:"failFast,omitempty"`
+	// Params are the job's parameters, seen by `when` conditions.
+	Params map[string]string `json:"params,omitempty"`
+	// Deadline bounds the whole job from submission: when it passes, the
+	// job is killed with the reason "deadline exceeded". 0 = none.
+	Deadline Duration `json:"deadline,omitempty"`
+}
+
+// Duration is a time.Duration encoded as a Go duration string.
+type Duration time.Duration
+
+// MarshalJSON writes "1m30s".
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.Quote(time.Duration(d).String())), nil
+}
+
+// UnmarshalJSON reads a duration string or a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	if s, err := strconv.Unquote(string(b)); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("parse duration %q: %w", s, err)
+		}
+		*d = Duration(v)
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("parse duration %s: %w", b, err)
+	}
+	*d = Duration(f * float64(time.Second))
+	return nil
+}
+
+// Backoff is the wait before retry n: delay * factor^(n-1), at most max
+// (scheduler/retry.Backoff).
+type Backoff struct {
+	Delay  Duration `json:"delay"`
+	Factor float64  `json:"factor"`
+	Max    Duration `json:"max"`
+}
+
+// FailureRule maps failures by exit code or signal to an action: count,
+// retry, ignore or failJob (scheduler/retry.Rule).
+type FailureRule struct {
+	Action    string   `json:"action"`
+	ExitCodes []int    `json:"exitCodes,omitempty"`
+	NotIn     bool     `json:"notIn,omitempty"`
+	Signals   []string `json:"signals,omitempty"`
+}
+
+// Volume is a host path bind-mounted into the task.
+type Volume struct {
+	Host      string `json:"host"`
+	Container string `json:"container"`
+	ReadOnly  bool   `json:"readOnly,omitempty"`
+}
+
+// Bundle is a rootfs bundle the executor fetches and verifies.
+type Bundle struct {
+	URI    string `json:"uri"`
+	Digest string `json:"digest,omitempty"`
 }
 
 // TaskSpec is one task of a job: a command run Instances times.
@@ -36,6 +99,40 @@ type TaskSpec struct {
 	// Constraints are [field, OPERATOR, value] placement constraints on
 	// agent attributes or hostname (scheduler/placement).
 	Constraints [][]string `json:"constraints,omitempty"`
+	// DependsExpr, instead of Depends, is an expression over task outcomes
+	// (`a && b`, `a.succeeded || b.failed`); see scheduler/dag.
+	DependsExpr string `json:"dependsExpr,omitempty"`
+	// When is a condition over the job's params; false → skipped.
+	When string `json:"when,omitempty"`
+	// ContinueOn: this task's failure does not fail the job.
+	ContinueOn bool `json:"continueOn,omitempty"`
+	// Backoff and OnFailure complete the retry policy; Restart is Never
+	// (default), OnFailure or Always.
+	Backoff   *Backoff      `json:"backoff,omitempty"`
+	OnFailure []FailureRule `json:"onFailure,omitempty"`
+	Restart   string        `json:"restart,omitempty"`
+	// Timeout bounds each attempt; the attempt is killed with the reason
+	// "timeout". 0 = none.
+	Timeout Duration `json:"timeout,omitempty"`
+	// Parallelism caps the instances running at once (0 = no cap).
+	Parallelism int `json:"parallelism,omitempty"`
+	// Completions: the task succeeds once this many instances succeeded
+	// (0 = all instances); the rest are not started.
+	Completions int `json:"completions,omitempty"`
+	// Cleanup is what the executor does with an instance's sandbox and
+	// rootfs copy: remove-finished (default), remove-failed, remove-all,
+	// remove-none.
+	Cleanup string   `json:"cleanup,omitempty"`
+	Volumes []Volume `json:"volumes,omitempty"`
+	Bundle  *Bundle  `json:"bundle,omitempty"`
+}
+
+// Needed is the number of successes that complete the task.
+func (t *TaskSpec) Needed() int {
+	if t.Completions > 0 && t.Completions < t.Instances {
+		return t.Completions
+	}
+	return t.Instances
 }
 
 // Resources are Mesos units: cpus, mem and disk in MiB, gpus whole.
@@ -55,6 +152,12 @@ type Job struct {
 	// KillRequested is the desired state set by DELETE /v1/jobs/{id}.
 	KillRequested bool      `json:"killRequested,omitempty"`
 	KilledAt      time.Time `json:"killedAt,omitzero"`
+	// KillReason says why a job was killed by Gleaner itself (e.g.
+	// "deadline exceeded"); empty for a kill on request.
+	KillReason string `json:"killReason,omitempty"`
+	// Suspended is the desired state set by POST /v1/jobs/{id}/suspend:
+	// nothing new starts until resume.
+	Suspended bool `json:"suspended,omitempty"`
 }
 
 // Task returns the task spec with the given name, or nil.
@@ -110,7 +213,23 @@ type Attempt struct {
 	Created    time.Time `json:"created"`
 	Started    time.Time `json:"started,omitzero"`
 	Ended      time.Time `json:"ended,omitzero"`
+	// Verdict is the retry decision taken when the attempt ended (see
+	// scheduler/retry): done, again, fail, failJob or stop; empty while it
+	// runs. NotBefore is when the next attempt may start (backoff).
+	Verdict   string    `json:"verdict,omitempty"`
+	NotBefore time.Time `json:"notBefore,omitzero"`
+	// Signal is the terminating signal the executor reported, if any.
+	Signal int `json:"signal,omitempty"`
 }
+
+// Verdicts recorded on ended attempts (the values of scheduler/retry.Verdict).
+const (
+	VerdictDone    = "done"
+	VerdictAgain   = "again"
+	VerdictFail    = "fail"
+	VerdictFailJob = "failJob"
+	VerdictStop    = "stop"
+)
 
 // TaskID is the attempt's Mesos task id.
 func (a *Attempt) TaskID() string { return TaskID(a.Job, a.Task, a.Index, a.Attempt) }

@@ -12,6 +12,10 @@ const (
 	Succeeded State = "succeeded"
 	Failed    State = "failed"
 	Killed    State = "killed"
+	// Skipped: a task whose dependencies or `when` mean it never runs.
+	Skipped State = "skipped"
+	// Suspended: a job held by POST /v1/jobs/{id}/suspend.
+	Suspended State = "suspended"
 )
 
 // InstanceState derives an instance's state from its attempts (any order)
@@ -26,10 +30,24 @@ func InstanceState(attempts []Attempt, retries int, killRequested bool) State {
 	}
 	last := latest(attempts)
 	switch last.State {
-	case AttemptSucceeded:
-		return Succeeded
 	case AttemptLaunching, AttemptRunning:
 		return Running
+	}
+	switch last.Verdict {
+	case VerdictDone:
+		return Succeeded
+	case VerdictFail, VerdictFailJob:
+		return Failed
+	case VerdictStop:
+		return Killed
+	case VerdictAgain:
+		if killRequested {
+			return Killed
+		}
+		return Pending
+	}
+	if last.State == AttemptSucceeded {
+		return Succeeded
 	}
 	if killRequested && last.State == AttemptKilled {
 		return Killed
@@ -90,17 +108,18 @@ func (c *Counts) Add(s State, n int) {
 	}
 }
 
-// TaskState derives a task's state from its instance counts. A task stays
-// running while any instance runs, even once it is bound to fail, so a
-// final state always means nothing of it runs any more.
-func TaskState(c Counts, instances int) State {
+// TaskState derives a task's state from its instance counts and the
+// successes it needs (TaskSpec.Needed). A task stays running while any
+// instance runs, even once it is bound to fail, so a final state always
+// means nothing of it runs any more. Enough successes forgive failures.
+func TaskState(c Counts, needed int) State {
 	switch {
 	case c.Running > 0:
 		return Running
+	case c.Succeeded >= needed:
+		return Succeeded
 	case c.Failed > 0:
 		return Failed
-	case c.Succeeded == instances:
-		return Succeeded
 	case c.Killed > 0:
 		return Killed
 	case c.Succeeded > 0:
@@ -114,7 +133,7 @@ func TaskState(c Counts, instances int) State {
 func JobState(tasks []State, killRequested bool) State {
 	all, running, failed, started := true, false, false, false
 	for _, s := range tasks {
-		if s != Succeeded {
+		if s != Succeeded && s != Skipped {
 			all = false
 		}
 		switch s {
@@ -150,6 +169,8 @@ type TaskStatus struct {
 	State     State  `json:"state"`
 	Instances int    `json:"instances"`
 	Counts    Counts `json:"counts"`
+	// Reason explains a skipped or waiting task (from the DAG).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Status is the derived view of a job, as served by GET /v1/jobs/{id}.
@@ -159,6 +180,9 @@ type Status struct {
 	State     State        `json:"state"`
 	Submitted string       `json:"submitted"`
 	Tasks     []TaskStatus `json:"tasks"`
+	// Reason says why Gleaner killed or failed the job (deadline exceeded,
+	// a failJob rule), if it did.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Derive computes a job's status from its attempts (any order, any task).
@@ -195,7 +219,7 @@ func Derive(j *Job, attempts []Attempt) Status {
 		} else {
 			c.Add(Pending, untouched)
 		}
-		s := TaskState(c, t.Instances)
+		s := TaskState(c, t.Needed())
 		states = append(states, s)
 		st.Tasks = append(st.Tasks, TaskStatus{Name: t.Name, State: s, Instances: t.Instances, Counts: c})
 	}
