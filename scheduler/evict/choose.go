@@ -1,0 +1,82 @@
+package evict
+
+import (
+	"sort"
+	"time"
+)
+
+// Candidate is one batch instance running on the host to free.
+type Candidate struct {
+	TaskID   string
+	Priority int       // the job's priority: lower goes first
+	Started  time.Time // zero while launching: nothing is lost yet
+	CPUs     float64
+	MemMB    float64
+}
+
+// Need is what an eviction request asks to free.
+type Need struct {
+	CPUs  float64
+	MemMB float64
+}
+
+const eps = 1e-9
+
+// Choose picks victims among cands to free need: lowest priority first,
+// then least work lost (the shortest running; a launching instance has
+// lost nothing), then task id; only as many as needed. A candidate that
+// frees nothing still missing is passed over, and a chosen one whose
+// removal still leaves the need met is dropped again (the most valuable
+// first), so no victim is superfluous. When everything together does not
+// free enough, every candidate that helps is chosen.
+func Choose(cands []Candidate, need Need, now time.Time) []Candidate {
+	order := append([]Candidate(nil), cands...)
+	sort.SliceStable(order, func(i, j int) bool { return less(order[i], order[j], now) })
+	var chosen []Candidate
+	var cpu, mem float64
+	for _, c := range order {
+		if cpu+eps >= need.CPUs && mem+eps >= need.MemMB {
+			break
+		}
+		helps := (cpu+eps < need.CPUs && c.CPUs > 0) || (mem+eps < need.MemMB && c.MemMB > 0)
+		if !helps {
+			continue
+		}
+		chosen = append(chosen, c)
+		cpu += c.CPUs
+		mem += c.MemMB
+	}
+	if cpu+eps < need.CPUs || mem+eps < need.MemMB {
+		return chosen // best effort: all that helps
+	}
+	// Drop superfluous victims, the most valuable (last chosen) first.
+	for i := len(chosen) - 1; i >= 0; i-- {
+		c := chosen[i]
+		if cpu-c.CPUs+eps >= need.CPUs && mem-c.MemMB+eps >= need.MemMB {
+			cpu -= c.CPUs
+			mem -= c.MemMB
+			chosen = append(chosen[:i], chosen[i+1:]...)
+		}
+	}
+	return chosen
+}
+
+// less orders candidates by eviction preference.
+func less(a, b Candidate, now time.Time) bool {
+	if a.Priority != b.Priority {
+		return a.Priority < b.Priority
+	}
+	ra, rb := running(a, now), running(b, now)
+	if ra != rb {
+		return ra < rb
+	}
+	return a.TaskID < b.TaskID
+}
+
+// running is how long c has run (0 while launching).
+func running(c Candidate, now time.Time) time.Duration {
+	if c.Started.IsZero() || c.Started.After(now) {
+		return 0
+	}
+	return now.Sub(c.Started)
+}
