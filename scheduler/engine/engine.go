@@ -28,6 +28,9 @@ type activeRef struct {
 	// sent: the ACCEPT carrying this attempt has returned (or the attempt
 	// was loaded from etcd), so reconciling it cannot overtake the launch.
 	sent bool
+	// requeue, when set, is why the attempt is being killed by Gleaner
+	// (moved, preempted): it ends lost, requeued without using a retry.
+	requeue string
 }
 
 type jobState struct {
@@ -110,6 +113,9 @@ func (e *Engine) Load(jobs []*job.Job, attempts map[string][]job.Attempt) {
 				case !s.Terminal():
 					t.active++
 					e.active[in.last.TaskID()] = &activeRef{job: js, task: t, inst: in, sent: true}
+					if tr, ok := e.matcher.(Tracker); ok {
+						tr.Started(j.ID, t.spec.Name, in.last.Hostname)
+					}
 				case in.failures > t.spec.Retries:
 					in.done = true
 					t.failed++
@@ -152,6 +158,9 @@ func (e *Engine) addLocked(j *job.Job) *jobState {
 }
 
 func (e *Engine) removeLocked(id string) {
+	if tr, ok := e.matcher.(Tracker); ok {
+		tr.JobDone(id)
+	}
 	delete(e.jobs, id)
 	for i, o := range e.order {
 		if o == id {
@@ -234,7 +243,8 @@ func (e *Engine) demandsLocked() ([]Demand, []*taskState) {
 		}
 		for _, t := range js.tasks {
 			if n := t.pending(); n > 0 && js.runnable(t) {
-				ds = append(ds, Demand{Job: id, Task: t.spec.Name, Resources: t.spec.Resources, Count: n})
+				ds = append(ds, Demand{Job: id, Task: t.spec.Name, Resources: t.spec.Resources, Count: n,
+					Priority: js.job.Spec.Priority, User: js.job.Spec.User, Queue: js.job.Spec.Queue, Constraints: t.spec.Constraints})
 				ts = append(ts, t)
 			}
 		}
@@ -322,6 +332,9 @@ func (e *Engine) Forget(ls []Launch) {
 			continue
 		}
 		delete(e.active, a.TaskID())
+		if tr, ok := e.matcher.(Tracker); ok {
+			tr.Stopped(a.Job, a.Task, a.Hostname)
+		}
 		ref.task.active--
 		ref.inst.attempts--
 		if ref.inst.attempts == 0 {

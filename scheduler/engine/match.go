@@ -11,6 +11,10 @@ type Offer struct {
 	Role       string
 	Available  job.Resources
 	Attributes map[string]string
+	// Reserved is the part of Available reserved for the role.
+	Reserved job.Resources
+	// MonitorSilent: the agent's monitor required but silent; place nothing.
+	MonitorSilent bool
 }
 
 // Demand is a group of identical pending instances of one task.
@@ -19,6 +23,20 @@ type Demand struct {
 	Task      string
 	Resources job.Resources
 	Count     int
+	// From the job's spec, for constraint-aware matchers.
+	Priority    int
+	User, Queue string
+	Constraints [][]string
+}
+
+// Tracker is implemented by matchers that count where instances run
+// (UNIQUE, GROUP_BY, MAX_PER). Match counts what it places; the engine
+// reports instances found running at Load, every counted instance that
+// stops (ended, or a planned launch forgotten) and jobs that leave.
+type Tracker interface {
+	Started(jobID, task, hostname string)
+	Stopped(jobID, task, hostname string)
+	JobDone(jobID string)
 }
 
 // Placement puts Count instances of demands[Demand] on offers[Offer].

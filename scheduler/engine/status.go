@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
@@ -87,6 +88,11 @@ func (e *Engine) ObserveAll(ss []Status) []Outcome {
 		a.State = ns
 		a.MesosState = s.State.String()
 		a.Reason, a.Message = s.Reason, s.Message
+		if ref.requeue != "" && (ns == job.AttemptKilled || ns == job.AttemptFailed) {
+			// Killed by Gleaner to move or preempt it: not a failure.
+			a.State, a.Reason = job.AttemptLost, ref.requeue
+			a.Message = strings.TrimSpace(s.Reason + " " + s.Message)
+		}
 		t := s.Time
 		if t.IsZero() {
 			t = e.now()
@@ -124,6 +130,9 @@ func (e *Engine) Commit(a job.Attempt) (moreWork bool) {
 		return false
 	}
 	delete(e.active, id)
+	if tr, ok := e.matcher.(Tracker); ok {
+		tr.Stopped(a.Job, a.Task, ref.inst.last.Hostname)
+	}
 	t, in, js := ref.task, ref.inst, ref.job
 	t.active--
 	killed := js.job.KillRequested
@@ -172,6 +181,22 @@ func (e *Engine) Kill(jobID string) map[string]string {
 	}
 	if js.finished() {
 		e.removeLocked(jobID)
+	}
+	return out
+}
+
+// Requeue marks active attempts (task id → reason, e.g. "preempted") to
+// end lost, requeued without using a retry, and returns those found (task
+// id → agent id) for the caller to kill.
+func (e *Engine) Requeue(reasons map[string]string) map[string]string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]string, len(reasons))
+	for id, why := range reasons {
+		if ref := e.active[id]; ref != nil {
+			ref.requeue = why
+			out[id] = ref.inst.last.AgentID
+		}
 	}
 	return out
 }
