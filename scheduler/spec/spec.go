@@ -206,7 +206,7 @@ func fromDoc(doc any) (*job.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := root.known("name", "tasks", "priority", "user", "queue"); err != nil {
+	if err := root.known(append([]string{"name", "tasks", "priority", "user", "queue"}, batchJobFields...)...); err != nil {
 		return nil, err
 	}
 	var s job.Spec
@@ -250,6 +250,9 @@ func fromDoc(doc any) (*job.Spec, error) {
 		}
 		s.Tasks = append(s.Tasks, t)
 	}
+	if err := parseBatchJob(root, &s); err != nil {
+		return nil, err
+	}
 	if err := Validate(&s); err != nil {
 		return nil, err
 	}
@@ -262,7 +265,7 @@ func parseTask(path string, v any) (job.TaskSpec, error) {
 	if err != nil {
 		return t, err
 	}
-	if err := o.known("name", "command", "args", "env", "resources", "instances", "retries", "depends", "labels", "constraints"); err != nil {
+	if err := o.known(append([]string{"name", "command", "args", "env", "resources", "instances", "retries", "depends", "labels", "constraints"}, batchTaskFields...)...); err != nil {
 		return t, err
 	}
 	if t.Name, _, err = o.str("name"); err != nil {
@@ -280,7 +283,7 @@ func parseTask(path string, v any) (job.TaskSpec, error) {
 	if t.Labels, err = o.strMap("labels"); err != nil {
 		return t, err
 	}
-	if t.Depends, err = o.strList("depends"); err != nil {
+	if err = parseBatchTask(o, &t); err != nil {
 		return t, err
 	}
 	if t.Constraints, err = constraintList(o); err != nil {
@@ -293,14 +296,6 @@ func parseTask(path string, v any) (job.TaskSpec, error) {
 	t.Instances = DefaultInstances
 	if ok {
 		t.Instances = n
-	}
-	r, ok, err := o.integer("retries")
-	if err != nil {
-		return t, err
-	}
-	t.Retries = DefaultRetries
-	if ok {
-		t.Retries = r
 	}
 	t.Resources = job.Resources{CPUs: DefaultCPUs, Mem: DefaultMem}
 	if rv, present := o.m["resources"]; present && rv != nil {
@@ -415,7 +410,7 @@ func Validate(s *job.Spec) error {
 	if cyc := findCycle(s.Tasks, index); cyc != nil {
 		return ferr(fmt.Sprintf("tasks[%d].depends", index[cyc[0]]), "dependency cycle: %s", strings.Join(cyc, " -> "))
 	}
-	return nil
+	return validateBatch(s)
 }
 
 // findCycle returns one dependency cycle (first node repeated last) or nil.

@@ -72,7 +72,21 @@ func TestParseErrors(t *testing.T) {
 		{"cycle", "name: a\ntasks: [{name: b, command: x, depends: [d]}, {name: c, command: x, depends: [b]}, {name: d, command: x, depends: [c]}]", "tasks[0].depends", "cycle: b -> d -> c -> b"},
 		{"bad yaml", "name: [", "", "parse spec"},
 		{"not an object", "- a\n- b", "", "must be an object"},
-		{"depends not list", "name: a\ntasks: [{name: b, command: x, depends: c}]", "tasks[0].depends", "list of strings"},
+		{"depends not list", "name: a\ntasks: [{name: b, command: x, depends: 3}]", "tasks[0].depends", "list of strings"},
+		{"depends one unknown name", "name: a\ntasks: [{name: b, command: x, depends: c}]", "tasks[0].depends[0]", "unknown task"},
+		{"retries object unknown", "name: a\ntasks: [{name: b, command: x, retries: {limit: 2, tries: 1}}]", "tasks[0].retries.tries", "unknown field"},
+		{"backoff factor", "name: a\ntasks: [{name: b, command: x, retries: {backoff: {factor: 0.5}}}]", "tasks[0].retries.backoff.factor", ">= 1"},
+		{"backoff twice", "name: a\ntasks: [{name: b, command: x, backoff: {delay: 1s}, retries: {backoff: {delay: 2s}}}]", "tasks[0].backoff", "twice"},
+		{"rule exit code", "name: a\ntasks: [{name: b, command: x, onFailure: [{action: retry, exitCodes: [1.5]}]}]", "tasks[0].onFailure[0].exitCodes[0]", "whole number"},
+		{"restart", "name: a\ntasks: [{name: b, command: x, restart: Sometimes}]", "tasks[0].restart", "Never, OnFailure or Always"},
+		{"timeout", "name: a\ntasks: [{name: b, command: x, timeout: soon}]", "tasks[0].timeout", "duration"},
+		{"completions", "name: a\ntasks: [{name: b, command: x, instances: 2, completions: 3}]", "tasks[0].completions", "between 0 and instances"},
+		{"parallelism", "name: a\ntasks: [{name: b, command: x, parallelism: -1}]", "tasks[0].parallelism", ">= 0"},
+		{"cleanup", "name: a\ntasks: [{name: b, command: x, cleanup: sometimes}]", "tasks[0].cleanup", "remove-finished"},
+		{"volume relative", "name: a\ntasks: [{name: b, command: x, volumes: [{host: nas, container: /data}]}]", "tasks[0].volumes[0].host", "absolute"},
+		{"bundle uri", "name: a\ntasks: [{name: b, command: x, bundle: {digest: \"sha256:00\"}}]", "tasks[0].bundle.uri", "required"},
+		{"deadline", "name: a\ndeadline: -1\ntasks: [{name: b, command: x}]", "deadline", ">= 0"},
+		{"depends list and expr", "name: a\ntasks: [{name: b, command: x}, {name: c, command: x, depends: \"b && b.succeeded\", dependsExpr: x}]", "tasks[1].dependsExpr", "unknown field"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
