@@ -3,6 +3,7 @@ package matcher
 import (
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/job"
@@ -25,11 +26,21 @@ type Config struct {
 	// of each cycle.
 	Fair placement.FairConfig
 	// Info returns a task's constraints, priority, user and queue; nil
-	// means none.
+	// means taking them from each engine.Demand (constraints compiled once
+	// per task).
 	Info func(jobID, task string) TaskInfo
 	// Usage returns what each (queue, user) already runs, for fairness
-	// across cycles; nil means fairness within each cycle only.
+	// across cycles; nil means the matcher's own count of the instances it
+	// placed (and that have not stopped).
 	Usage func() map[[2]string]placement.Resources
+}
+
+// groupInfo is what the matcher remembers of a task between cycles.
+type groupInfo struct {
+	job         string
+	info        TaskInfo
+	res         placement.Resources
+	constraints [][]string // as given, to notice a different spec
 }
 
 // Pending explains why a task still has pending instances after a cycle.
@@ -51,13 +62,21 @@ type Matcher struct {
 	why  map[string]Pending
 	asks []placement.Ask
 	ptrs []*placement.Ask
+	// groups by name, and the groups of each job, for JobDone.
+	groups map[string]*groupInfo
+	byJob  map[string][]string
+	usage  map[[2]string]placement.Resources
+	// blocked holds, from the last cycle, one ask per task that could not
+	// be placed now (not forever), for preemption.
+	blocked []placement.Ask
 }
 
 var _ engine.Matcher = (*Matcher)(nil)
 
 // New returns a Matcher.
 func New(cfg Config) *Matcher {
-	return &Matcher{cfg: cfg, e: placement.NewEngine(cfg.Placement), why: map[string]Pending{}}
+	return &Matcher{cfg: cfg, e: placement.NewEngine(cfg.Placement), why: map[string]Pending{},
+		groups: map[string]*groupInfo{}, byJob: map[string][]string{}, usage: map[[2]string]placement.Resources{}}
 }
 
 // GroupOf names the counting group of a task.
@@ -95,19 +114,22 @@ func (m *Matcher) Match(offers []engine.Offer, demands []engine.Demand) []engine
 		o := &offers[i]
 		left[i] = o.Available
 		byHost[o.Hostname] = append(byHost[o.Hostname], i)
-		a := placement.Agent{ID: o.AgentID, Hostname: o.Hostname, Attrs: o.Attributes, Unreserved: toRes(o.Available)}
+		a := placement.Agent{ID: o.AgentID, Hostname: o.Hostname, Attrs: o.Attributes, MonitorSilent: o.MonitorSilent,
+			Reserved: toRes(o.Reserved), Unreserved: toRes(o.Available).Sub(toRes(o.Reserved))}
 		e.Offer(&a)
-		total = total.Add(a.Unreserved)
+		total = total.Add(toRes(o.Available))
 	}
 	fc := m.cfg.Fair
 	if fc.Total.IsZero() {
 		fc.Total = total
 	}
 	m.fair = placement.NewFair(fc)
+	usage := m.usage
 	if m.cfg.Usage != nil {
-		for k, r := range m.cfg.Usage() {
-			m.fair.SetUsage(k[0], k[1], r)
-		}
+		usage = m.cfg.Usage()
+	}
+	for k, r := range usage {
+		m.fair.SetUsage(k[0], k[1], r)
 	}
 
 	n := 0
@@ -116,11 +138,9 @@ func (m *Matcher) Match(offers []engine.Offer, demands []engine.Demand) []engine
 	}
 	m.asks = m.asks[:0]
 	demandOf := make([]int, 0, n)
+	m.blocked = m.blocked[:0]
 	for di, d := range demands {
-		var info TaskInfo
-		if m.cfg.Info != nil {
-			info = m.cfg.Info(d.Job, d.Task)
-		}
+		info := m.infoLocked(&d).info
 		key, group := d.Job+"."+d.Task, GroupOf(d.Job, d.Task)
 		for k := 0; k < d.Count; k++ {
 			m.asks = append(m.asks, placement.Ask{Key: key, Group: group,
@@ -146,6 +166,9 @@ func (m *Matcher) Match(offers []engine.Offer, demands []engine.Demand) []engine
 		if r.Code != placement.Placed {
 			failed[di] = true
 			m.why[a.Group] = Pending{Code: r.Code, Reasons: r.Why.Reasons()}
+			if r.Code == placement.UnschedulableNow {
+				m.blocked = append(m.blocked, *a)
+			}
 			continue
 		}
 		oi := -1
@@ -165,6 +188,7 @@ func (m *Matcher) Match(offers []engine.Offer, demands []engine.Demand) []engine
 		left[oi] = sub(left[oi], demands[di].Resources)
 		placed[[2]int{oi, di}]++
 		m.fair.Placed(a)
+		m.charge(a.Group, 1)
 	}
 	for di, d := range demands {
 		if !failed[di] {
@@ -183,4 +207,183 @@ func (m *Matcher) Match(offers []engine.Offer, demands []engine.Demand) []engine
 		return out[i].Offer < out[j].Offer
 	})
 	return out
+}
+
+// infoLocked returns (and remembers) what placement needs of d's task.
+func (m *Matcher) infoLocked(d *engine.Demand) *groupInfo {
+	group := GroupOf(d.Job, d.Task)
+	gi := m.groups[group]
+	if gi != nil && (m.cfg.Info != nil || sameConstraints(gi.constraints, d.Constraints)) {
+		gi.res = toRes(d.Resources)
+		return gi
+	}
+	gi = &groupInfo{job: d.Job, res: toRes(d.Resources), constraints: d.Constraints}
+	if m.cfg.Info != nil {
+		gi.info = m.cfg.Info(d.Job, d.Task)
+	} else {
+		// Validated at submit; a set that does not compile constrains nothing.
+		cs, _ := placement.ParseConstraints(d.Constraints)
+		gi.info = TaskInfo{Constraints: cs, Priority: d.Priority, User: d.User, Queue: d.Queue}
+	}
+	if _, known := m.groups[group]; !known {
+		m.byJob[d.Job] = append(m.byJob[d.Job], group)
+	}
+	m.groups[group] = gi
+	return gi
+}
+
+func sameConstraints(a, b [][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return false
+		}
+		for k := range a[i] {
+			if a[i][k] != b[i][k] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// charge adds n instances of group to its (queue, user) usage.
+func (m *Matcher) charge(group string, n float64) {
+	gi := m.groups[group]
+	if gi == nil {
+		return
+	}
+	k := [2]string{gi.info.Queue, gi.info.User}
+	u := m.usage[k]
+	r := gi.res
+	u = u.Add(placement.Resources{CPUs: r.CPUs * n, Mem: r.Mem * n, Disk: r.Disk * n, GPUs: r.GPUs * n})
+	if u.CPUs < 1e-9 && u.Mem < 1e-9 && u.Disk < 1e-9 && u.GPUs < 1e-9 {
+		delete(m.usage, k)
+		return
+	}
+	m.usage[k] = u
+}
+
+var (
+	_ engine.Tracker   = (*Matcher)(nil)
+	_ engine.Explainer = (*Matcher)(nil)
+)
+
+// Started implements engine.Tracker: an instance found running (at
+// recovery) counts for its task's constraints.
+func (m *Matcher) Started(jobID, task, hostname string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.e.AddRunning(GroupOf(jobID, task), hostname)
+	if _, known := m.groups[GroupOf(jobID, task)]; !known {
+		m.groups[GroupOf(jobID, task)] = &groupInfo{job: jobID}
+		m.byJob[jobID] = append(m.byJob[jobID], GroupOf(jobID, task))
+	}
+	m.charge(GroupOf(jobID, task), 1)
+}
+
+// Stopped implements engine.Tracker: an instance ended or its launch was
+// forgotten.
+func (m *Matcher) Stopped(jobID, task, hostname string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.e.RemoveRunning(GroupOf(jobID, task), hostname)
+	m.charge(GroupOf(jobID, task), -1)
+}
+
+// JobDone implements engine.Tracker: the job's counts, caches and
+// explanations are dropped.
+func (m *Matcher) JobDone(jobID string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, g := range m.byJob[jobID] {
+		if gi := m.groups[g]; gi != nil && gi.info.Constraints != nil && m.cfg.Info == nil {
+			m.e.ForgetConstraints(gi.info.Constraints)
+		}
+		m.e.ForgetGroup(g)
+		delete(m.groups, g)
+		delete(m.why, g)
+	}
+	delete(m.byJob, jobID)
+}
+
+// Forever implements engine.Explainer: the task's last cycle found that no
+// known agent could ever take it.
+func (m *Matcher) Forever(jobID, task string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.why[GroupOf(jobID, task)]
+	return ok && p.Code == placement.UnschedulableForever
+}
+
+// ResetForever forgets every "can never fit" verdict (attributes or agents
+// changed): the next cycle judges those tasks again.
+func (m *Matcher) ResetForever() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for g, p := range m.why {
+		if p.Code == placement.UnschedulableForever {
+			delete(m.why, g)
+		}
+	}
+}
+
+// Preemption is a plan to kill Victims so that the blocked task's instance
+// fits on Hostname.
+type Preemption struct {
+	placement.Preemption
+	Job, Task string
+	Priority  int
+}
+
+// PlanPreemption looks at the asks the last cycle could not place (highest
+// priority first) and returns the first that lower-priority running
+// instances could make room for, with its victims (placement.PlanPreemption:
+// shortest running first, never more than needed). running must hold every
+// running instance, Key being its Mesos task id.
+func (m *Matcher) PlanPreemption(now time.Time, running []placement.Victim) (Preemption, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.blocked) == 0 || len(running) == 0 {
+		return Preemption{}, false
+	}
+	asks := append([]placement.Ask(nil), m.blocked...)
+	sort.SliceStable(asks, func(i, j int) bool { return asks[i].Priority > asks[j].Priority })
+	minPrio := running[0].Priority
+	for _, v := range running {
+		minPrio = min(minPrio, v.Priority)
+	}
+	hosts := map[string]bool{}
+	for _, v := range running {
+		hosts[v.Hostname] = true
+	}
+	room := make([]placement.HostRoom, 0, len(hosts))
+	for h := range hosts {
+		r, u := m.e.Remaining(h)
+		room = append(room, placement.HostRoom{Hostname: h, Free: r.Add(u)})
+	}
+	sort.Slice(room, func(i, j int) bool { return room[i].Hostname < room[j].Hostname })
+	for i := range asks {
+		a := &asks[i]
+		if a.Priority <= minPrio {
+			break
+		}
+		p, ok := placement.PlanPreemption(a, now, room, running, func(h string) bool { return m.e.Feasible(a, h) })
+		if ok {
+			job, task := splitGroup(a.Group)
+			return Preemption{Preemption: p, Job: job, Task: task, Priority: a.Priority}, true
+		}
+	}
+	return Preemption{}, false
+}
+
+func splitGroup(g string) (jobID, task string) {
+	for i := len(g) - 1; i >= 0; i-- {
+		if g[i] == '/' {
+			return g[:i], g[i+1:]
+		}
+	}
+	return g, ""
 }
