@@ -181,13 +181,24 @@ func Compile(nodes []Node) (*Graph, error) {
 	return g, nil
 }
 
-// FromSpec compiles a core job.Spec's list dependencies.
+// FromSpec compiles a job.Spec's dependencies (list or expression), when
+// conditions and continueOn flags.
 func FromSpec(s *job.Spec) (*Graph, error) {
 	nodes := make([]Node, len(s.Tasks))
 	for i, t := range s.Tasks {
-		nodes[i] = Node{Name: t.Name, Depends: t.Depends}
+		nodes[i] = Node{Name: t.Name, Depends: t.Depends, Expr: t.DependsExpr, When: t.When, ContinueOnFailed: t.ContinueOn}
 	}
 	return Compile(nodes)
+}
+
+// The spec parser cannot import this package (it imports the parser), so
+// it runs the graph check through a registered hook: an expression's
+// syntax, unknown names and cycles are rejected at submit.
+func init() {
+	spec.RegisterCheck(func(s *job.Spec) error {
+		_, err := FromSpec(s)
+		return err
+	})
 }
 
 func ferr(field, format string, a ...any) error {

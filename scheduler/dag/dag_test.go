@@ -296,3 +296,23 @@ func TestParseDepends(t *testing.T) {
 		}
 	}
 }
+
+func TestSpecCheckRejectsExpressionCycle(t *testing.T) {
+	_, err := spec.Parse([]byte(`name: a
+tasks:
+- {name: p, command: "true", depends: "r.failed || q"}
+- {name: q, command: "true", depends: [p]}
+- {name: r, command: "true"}
+`))
+	if fe, ok := spec.AsFieldError(err); !ok || !strings.Contains(fe.Msg, "cycle") {
+		t.Fatalf("got %v", err)
+	}
+	_, err = spec.Parse([]byte("name: a\ntasks: [{name: x, command: \"true\", depends: \"nope && \"}]"))
+	if fe, ok := spec.AsFieldError(err); !ok || fe.Field != "tasks[0].depends" {
+		t.Fatalf("got %v", err)
+	}
+	_, err = spec.Parse([]byte("name: a\ntasks: [{name: x, command: \"true\", when: \"params.x ==\"}]"))
+	if fe, ok := spec.AsFieldError(err); !ok || fe.Field != "tasks[0].when" {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -217,3 +217,19 @@ func TestParseSignal(t *testing.T) {
 		}
 	}
 }
+
+func TestPolicyOfSpecChecked(t *testing.T) {
+	_, err := spec.Parse([]byte("name: a\ntasks: [{name: b, command: x, onFailure: [{action: explode, exitCodes: [1]}]}]"))
+	fe, ok := spec.AsFieldError(err)
+	if !ok || fe.Field != "tasks[0].retries.onFailure.rules[0].action" {
+		t.Fatalf("got %v", err)
+	}
+	s, err := spec.Parse([]byte("name: a\ntasks: [{name: b, command: x, restart: Always, retries: {limit: 1, onFailure: [{action: ignore, exitCodes: [3]}]}}]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := PolicyOf(&s.Tasks[0])
+	if p.Restart != Always || p.Backoff != DefaultBackoff || p.Retries != 1 || p.OnFailure.Rules[0].Action != Ignore {
+		t.Fatalf("policy %+v", p)
+	}
+}

@@ -153,7 +153,12 @@ spec: {name: "x-{{inputs.parameters.count}}", tasks: [{name: a, command: "echo {
 		"zero-instances":   "name: x\ntasks: [{name: a, command: c, instances: 0}]",
 		"fractional-gpus":  "name: x\ntasks: [{name: a, command: c, resources: {gpus: 0.5, cpus: 1}}]",
 		"negative-retries": "name: x\ntasks: [{name: a, command: c, retries: -1}]",
-		"depends-string":   "name: x\ntasks: [{name: a, command: c}, {name: b, command: c, depends: a}]",
+		"depends-number":   "name: x\ntasks: [{name: a, command: c}, {name: b, command: c, depends: 3}]",
+		"restart-bad":      "name: x\ntasks: [{name: a, command: c, restart: Sometimes}]",
+		"retries-unknown":  "name: x\ntasks: [{name: a, command: c, retries: {limit: 1, tries: 2}}]",
+		"cleanup-bad":      "name: x\ntasks: [{name: a, command: c, cleanup: keep}]",
+		"volume-relative":  "name: x\ntasks: [{name: a, command: c, volumes: [{host: nas, container: /in}]}]",
+		"parallelism-neg":  "name: x\ntasks: [{name: a, command: c, parallelism: -2}]",
 		"unknown-resource": "name: x\ntasks: [{name: a, command: c, resources: {cpu: 1}}]",
 	}
 	docs := map[string]any{}
