@@ -15,9 +15,13 @@ type trackingFit struct {
 	calls []string
 }
 
-func (m *trackingFit) Started(j, t, h string) { m.calls = append(m.calls, fmt.Sprintf("start %s/%s@%s", j, t, h)) }
-func (m *trackingFit) Stopped(j, t, h string) { m.calls = append(m.calls, fmt.Sprintf("stop %s/%s@%s", j, t, h)) }
-func (m *trackingFit) JobDone(j string)       { m.calls = append(m.calls, "done "+j) }
+func (m *trackingFit) Started(j, t, h string) {
+	m.calls = append(m.calls, fmt.Sprintf("start %s/%s@%s", j, t, h))
+}
+func (m *trackingFit) Stopped(j, t, h string) {
+	m.calls = append(m.calls, fmt.Sprintf("stop %s/%s@%s", j, t, h))
+}
+func (m *trackingFit) JobDone(j string) { m.calls = append(m.calls, "done "+j) }
 func (m *trackingFit) Forever(j, _ string) bool {
 	return j == "never"
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
+	"github.com/gleaner-project/gleaner/scheduler/attrs"
 	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -68,6 +69,22 @@ type Config struct {
 	// OfferAccepted, if set, gets the time from OFFERS received to each
 	// ACCEPT sent and the pending count when the offers arrived (benchmarks).
 	OfferAccepted func(d time.Duration, pending int)
+
+	// Attrs overlays etcd attributes and monitor heartbeats on offers and
+	// moves instances whose constraints an edit broke (nil: Mesos
+	// attributes only, monitors ignored). Agents records each agent's last
+	// offer for GET /v1/agents and for those moves.
+	Attrs  *attrs.Watcher
+	Agents *Agents
+	// RequireMonitor: no new work on a host whose monitor is silent. A host
+	// with a live monitor gets batch work only in the role's reservation.
+	RequireMonitor bool
+	// MoveRate and MoveBurst bound constraint moves (default 1/s, burst 5).
+	MoveRate  float64
+	MoveBurst int
+	// PreemptAfter is how long higher-priority work must stay blocked
+	// before lower-priority instances are preempted (default 5 s).
+	PreemptAfter time.Duration
 }
 
 func (c *Config) defaults() {
@@ -107,6 +124,7 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.placementDefaults()
 }
 
 // FrameworkInfo builds the FrameworkInfo Gleaner subscribes with.
@@ -219,6 +237,7 @@ func (f *Framework) Run(ctx context.Context) error {
 	go f.reviveLoop(ctx)
 	go f.watchdog(ctx)
 	go f.reconcileLoop(ctx)
+	go f.placementLoop(ctx)
 
 	err = controller.Run(ctx, f.cfg.FrameworkInfo(f.FrameworkID()), f.caller,
 		controller.WithEventHandler(f.handler()),
@@ -473,7 +492,7 @@ func (f *Framework) reviveLoop(ctx context.Context) {
 			return
 		case <-f.revive:
 		}
-		if !f.Connected() || !f.engine.HasPending() {
+		if !f.Connected() || !f.engine.HasPlaceable() {
 			continue
 		}
 		if err := calls.CallNoData(ctx, f.caller, calls.ReviveWith(f.cfg.Roles)); err != nil {

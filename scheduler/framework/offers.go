@@ -30,6 +30,7 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 		pools[i] = newPool(o.Resources)
 		views[i] = engine.Offer{ID: o.ID.Value, AgentID: o.AgentID.Value, Hostname: o.Hostname,
 			Role: o.GetAllocationInfo().GetRole(), Available: pools[i].available(), Attributes: attributes(o.Attributes)}
+		f.overlay(&views[i], o, pools[i])
 	}
 	pendingBefore := 0
 	if f.cfg.OfferCycle != nil || f.cfg.OfferAccepted != nil {
@@ -60,7 +61,7 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 	if len(drop) > 0 {
 		f.engine.Forget(drop)
 	}
-	pending := f.engine.HasPending()
+	pending := f.engine.HasPlaceable()
 	refuse := f.cfg.RefuseSeconds
 	if !pending {
 		refuse = f.cfg.IdleRefuse
@@ -120,7 +121,8 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 			f.log.Warn("decline", "offers", len(declines), "err", err)
 		}
 	}
-	pending = f.engine.HasPending()
+	f.preempt(ctx)
+	pending = f.engine.HasPlaceable()
 	offerDecision.Observe(time.Since(start).Seconds())
 	if f.cfg.OfferCycle != nil {
 		f.cfg.OfferCycle(time.Since(start), pendingBefore)
@@ -138,7 +140,7 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 				suppressesTotal.Inc()
 			}
 			// Work may have arrived between the check and SUPPRESS.
-			if f.engine.HasPending() {
+			if f.engine.HasPlaceable() {
 				f.Revive()
 			}
 		}

@@ -29,6 +29,8 @@ type Config struct {
 	// means taking them from each engine.Demand (constraints compiled once
 	// per task).
 	Info func(jobID, task string) TaskInfo
+	// Now is the clock for how long work has been blocked (default time.Now).
+	Now func() time.Time
 	// Usage returns what each (queue, user) already runs, for fairness
 	// across cycles; nil means the matcher's own count of the instances it
 	// placed (and that have not stopped).
@@ -69,6 +71,9 @@ type Matcher struct {
 	// blocked holds, from the last cycle, one ask per task that could not
 	// be placed now (not forever), for preemption.
 	blocked []placement.Ask
+	// since is when each task was first left blocked (cleared when it is
+	// not), so preemption waits out offers that are merely late.
+	since map[string]time.Time
 }
 
 var _ engine.Matcher = (*Matcher)(nil)
@@ -76,7 +81,14 @@ var _ engine.Matcher = (*Matcher)(nil)
 // New returns a Matcher.
 func New(cfg Config) *Matcher {
 	return &Matcher{cfg: cfg, e: placement.NewEngine(cfg.Placement), why: map[string]Pending{},
-		groups: map[string]*groupInfo{}, byJob: map[string][]string{}, usage: map[[2]string]placement.Resources{}}
+		groups: map[string]*groupInfo{}, byJob: map[string][]string{}, usage: map[[2]string]placement.Resources{}, since: map[string]time.Time{}}
+}
+
+func (m *Matcher) now() time.Time {
+	if m.cfg.Now != nil {
+		return m.cfg.Now()
+	}
+	return time.Now()
 }
 
 // GroupOf names the counting group of a task.
@@ -168,6 +180,11 @@ func (m *Matcher) Match(offers []engine.Offer, demands []engine.Demand) []engine
 			m.why[a.Group] = Pending{Code: r.Code, Reasons: r.Why.Reasons()}
 			if r.Code == placement.UnschedulableNow {
 				m.blocked = append(m.blocked, *a)
+				if _, ok := m.since[a.Group]; !ok {
+					m.since[a.Group] = m.now()
+				}
+			} else {
+				delete(m.since, a.Group)
 			}
 			continue
 		}
@@ -193,6 +210,7 @@ func (m *Matcher) Match(offers []engine.Offer, demands []engine.Demand) []engine
 	for di, d := range demands {
 		if !failed[di] {
 			delete(m.why, GroupOf(d.Job, d.Task))
+			delete(m.since, GroupOf(d.Job, d.Task))
 		}
 	}
 	out := make([]engine.Placement, 0, len(placed))
@@ -305,6 +323,7 @@ func (m *Matcher) JobDone(jobID string) {
 		m.e.ForgetGroup(g)
 		delete(m.groups, g)
 		delete(m.why, g)
+		delete(m.since, g)
 	}
 	delete(m.byJob, jobID)
 }
@@ -338,12 +357,13 @@ type Preemption struct {
 	Priority  int
 }
 
-// PlanPreemption looks at the asks the last cycle could not place (highest
-// priority first) and returns the first that lower-priority running
+// PlanPreemption looks at the asks the last cycle could not place and that
+// have been blocked for at least after (highest priority first), and
+// returns the first that lower-priority running
 // instances could make room for, with its victims (placement.PlanPreemption:
 // shortest running first, never more than needed). running must hold every
 // running instance, Key being its Mesos task id.
-func (m *Matcher) PlanPreemption(now time.Time, running []placement.Victim) (Preemption, bool) {
+func (m *Matcher) PlanPreemption(now time.Time, after time.Duration, running []placement.Victim) (Preemption, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.blocked) == 0 || len(running) == 0 {
@@ -369,6 +389,9 @@ func (m *Matcher) PlanPreemption(now time.Time, running []placement.Victim) (Pre
 		a := &asks[i]
 		if a.Priority <= minPrio {
 			break
+		}
+		if s, ok := m.since[a.Group]; !ok || now.Sub(s) < after {
+			continue
 		}
 		p, ok := placement.PlanPreemption(a, now, room, running, func(h string) bool { return m.e.Feasible(a, h) })
 		if ok {

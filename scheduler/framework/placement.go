@@ -1,0 +1,259 @@
+package framework
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/attrs"
+	"github.com/gleaner-project/gleaner/scheduler/engine"
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/placement"
+	"github.com/gleaner-project/gleaner/scheduler/placement/matcher"
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Requeue reasons recorded on attempts Gleaner kills itself (they end
+// lost and use no retry).
+const (
+	ReasonMoved     = "moved: constraint no longer satisfied"
+	ReasonPreempted = "preempted"
+)
+
+// Agents remembers, per hostname, what the last offer said of an agent
+// (Mesos attributes, resources, reservation). It outlives leadership terms
+// and serves GET /v1/agents as an attrs.AgentSource.
+type Agents struct {
+	mu sync.Mutex
+	m  map[string]*attrs.AgentInfo
+}
+
+var _ attrs.AgentSource = (*Agents)(nil)
+
+// NewAgents returns an empty table.
+func NewAgents() *Agents { return &Agents{m: map[string]*attrs.AgentInfo{}} }
+
+// Agents implements attrs.AgentSource.
+func (a *Agents) Agents() []attrs.AgentInfo {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]attrs.AgentInfo, 0, len(a.m))
+	for _, v := range a.m {
+		out = append(out, *v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Hostname < out[j].Hostname })
+	return out
+}
+
+// MesosAttrs returns host → Mesos attributes of every agent seen.
+func (a *Agents) MesosAttrs() map[string]map[string]string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make(map[string]map[string]string, len(a.m))
+	for h, v := range a.m {
+		out[h] = v.MesosAttrs
+	}
+	return out
+}
+
+func (a *Agents) record(o *mesos.Offer, mesosAttrs map[string]string, avail, reserved job.Resources, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	v := a.m[o.Hostname]
+	if v == nil {
+		v = &attrs.AgentInfo{Hostname: o.Hostname}
+		a.m[o.Hostname] = v
+	}
+	if mesosAttrs == nil {
+		mesosAttrs = map[string]string{}
+	}
+	v.AgentID, v.MesosAttrs, v.LastOffer = o.AgentID.Value, mesosAttrs, now
+	v.Reserved = toPlacement(reserved)
+	v.Unreserved = toPlacement(engine.Sub(avail, reserved))
+	v.Resources = v.Resources.Max(toPlacement(avail))
+}
+
+func toPlacement(r job.Resources) placement.Resources {
+	return placement.Resources{CPUs: r.CPUs, Mem: r.Mem, Disk: r.Disk, GPUs: r.GPUs}
+}
+
+// reserved sums the pool's entries reserved for the role.
+func (p *pool) reserved() job.Resources {
+	var out job.Resources
+	for i := range p.res {
+		if !isReserved(&p.res[i]) {
+			continue
+		}
+		v := p.res[i].GetScalar().GetValue()
+		switch p.res[i].Name {
+		case "cpus":
+			out.CPUs += v
+		case "mem":
+			out.Mem += v
+		case "disk":
+			out.Disk += v
+		case "gpus":
+			out.GPUs += v
+		}
+	}
+	return out
+}
+
+// OverlayView applies the rules that depend on etcd to one offer's view,
+// purely: attributes are the Mesos ones overlaid with etcdAttrs (etcd
+// wins); a host whose monitor is live offers batch work only the role's
+// reservation (the monitor sizes it); a host whose monitor is silent gets
+// no new work when requireMonitor is set.
+func OverlayView(v *engine.Offer, etcdAttrs map[string]string, monitorLive, requireMonitor bool) {
+	if len(etcdAttrs) > 0 {
+		v.Attributes = placement.MergeAttrs(v.Attributes, etcdAttrs)
+	}
+	switch {
+	case monitorLive:
+		v.Available = v.Reserved
+	case requireMonitor:
+		v.MonitorSilent = true
+	}
+}
+
+// overlay fills an offer's view from the pool and the attribute watcher,
+// and records the agent.
+func (f *Framework) overlay(v *engine.Offer, o *mesos.Offer, p *pool) {
+	v.Reserved = p.reserved()
+	if f.cfg.Agents != nil {
+		f.cfg.Agents.record(o, v.Attributes, v.Available, v.Reserved, time.Now())
+	}
+	if f.cfg.Attrs == nil {
+		return
+	}
+	_, live := f.cfg.Attrs.Monitor(o.Hostname)
+	OverlayView(v, f.cfg.Attrs.Attrs(o.Hostname), live, f.cfg.RequireMonitor)
+}
+
+// preempt runs after an offer cycle: when the matcher left higher-priority
+// work blocked for PreemptAfter, lower-priority instances are killed to
+// make room (requeued without using a retry). One plan at a time: nothing
+// more is preempted while earlier victims are still dying.
+func (f *Framework) preempt(ctx context.Context) {
+	m, ok := f.engine.Matcher().(*matcher.Matcher)
+	if !ok {
+		return
+	}
+	running := f.engine.ActiveInstances()
+	victims := make([]placement.Victim, 0, len(running))
+	for _, r := range running {
+		if r.Requeuing {
+			return
+		}
+		if r.Started.IsZero() {
+			continue // still launching: not a victim yet
+		}
+		victims = append(victims, placement.Victim{Key: r.TaskID, Group: matcher.GroupOf(r.Job, r.Task), Hostname: r.Hostname,
+			Priority: r.Priority, Resources: toPlacement(r.Resources), Started: r.Started})
+	}
+	p, ok := m.PlanPreemption(time.Now(), f.cfg.PreemptAfter, victims)
+	if !ok {
+		return
+	}
+	reasons := make(map[string]string, len(p.Victims))
+	for _, v := range p.Victims {
+		reasons[v.Key] = ReasonPreempted
+	}
+	kill := f.engine.Requeue(reasons)
+	f.log.Info("preempting", "for", p.Job+"."+p.Task, "priority", p.Priority, "host", p.Hostname, "victims", len(kill), "work_lost", p.WorkLost)
+	preemptionsTotal.Add(float64(len(kill)))
+	f.Kill(ctx, kill)
+}
+
+// placementLoop reacts to attribute edits: "can never fit" verdicts are
+// forgotten and offers revived, and running instances whose constraints
+// the new attributes break are moved (killed, requeued without using a
+// retry) at the MoveRate.
+func (f *Framework) placementLoop(ctx context.Context) {
+	w := f.cfg.Attrs
+	if w == nil {
+		return
+	}
+	lim := attrs.NewMoveLimiter(f.cfg.MoveRate, f.cfg.MoveBurst)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	owed := false // violations left for the limiter
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.Changed():
+			w.TakeChanged()
+			if m, ok := f.engine.Matcher().(*matcher.Matcher); ok {
+				m.ResetForever()
+			}
+			f.Revive()
+		case <-tick.C:
+			if !owed {
+				continue
+			}
+		}
+		if f.cfg.Agents == nil {
+			continue
+		}
+		owed = f.move(ctx, lim)
+	}
+}
+
+// move kills what the limiter allows of the current violations and
+// reports whether some are left.
+func (f *Framework) move(ctx context.Context, lim *attrs.MoveLimiter) bool {
+	known := f.cfg.Agents.MesosAttrs()
+	merged := make(map[string]map[string]string, len(known))
+	for h, ma := range known {
+		merged[h] = placement.MergeAttrs(ma, f.cfg.Attrs.Attrs(h))
+	}
+	var ins []attrs.Instance
+	for _, r := range f.engine.ActiveInstances() {
+		if len(r.Constraints) == 0 || r.Requeuing {
+			continue
+		}
+		cs, err := placement.ParseConstraints(r.Constraints)
+		if err != nil {
+			continue
+		}
+		ins = append(ins, attrs.Instance{Key: r.TaskID, Group: matcher.GroupOf(r.Job, r.Task), Hostname: r.Hostname, Constraints: cs, Started: r.Started})
+	}
+	vs := attrs.Violations(ins, merged)
+	if len(vs) == 0 {
+		return false
+	}
+	n := lim.Take(time.Now(), len(vs))
+	reasons := make(map[string]string, n)
+	for _, v := range vs[:n] {
+		reasons[v.Instance.Key] = ReasonMoved
+		f.log.Info("moving instance", "task", v.Instance.Key, "host", v.Instance.Hostname, "constraint", v.Constraint)
+	}
+	if n > 0 {
+		kill := f.engine.Requeue(reasons)
+		movesTotal.Add(float64(len(kill)))
+		f.Kill(ctx, kill)
+	}
+	return n < len(vs)
+}
+
+func (c *Config) placementDefaults() {
+	if c.MoveRate == 0 {
+		c.MoveRate = 1
+	}
+	if c.MoveBurst == 0 {
+		c.MoveBurst = 5
+	}
+	if c.PreemptAfter == 0 {
+		c.PreemptAfter = 5 * time.Second
+	}
+}
+
+var (
+	preemptionsTotal = prometheus.NewCounter(prometheus.CounterOpts{Name: "gleaner_preemptions_total", Help: "Instances killed to make room for higher-priority work."})
+	movesTotal       = prometheus.NewCounter(prometheus.CounterOpts{Name: "gleaner_constraint_moves_total", Help: "Instances killed because attribute edits broke their constraints."})
+)
+
+func init() { prometheus.MustRegister(preemptionsTotal, movesTotal) }
