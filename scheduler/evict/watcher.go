@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/retry"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -350,4 +351,23 @@ func (w *Watcher) txn(ctx context.Context, extra []clientv3.Cmp, op clientv3.Op)
 		return false, err
 	}
 	return resp.Succeeded, nil
+}
+
+// EngineTarget adapts the leader's engine.
+func EngineTarget(e *engine.Engine) Target { return engineTarget{e} }
+
+type engineTarget struct{ e *engine.Engine }
+
+func (t engineTarget) Instances() []Instance {
+	all := t.e.ActiveInstances()
+	out := make([]Instance, len(all))
+	for i, in := range all {
+		out[i] = Instance{Candidate: Candidate{TaskID: in.TaskID, Priority: in.Priority, Started: in.Started,
+			CPUs: in.Resources.CPUs, MemMB: in.Resources.Mem}, AgentID: in.AgentID, Hostname: in.Hostname, Requeuing: in.Requeuing}
+	}
+	return out
+}
+
+func (t engineTarget) Requeue(reasons map[string]string) map[string]string {
+	return t.e.Requeue(reasons)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/engine"
+	"github.com/gleaner-project/gleaner/scheduler/evict"
 	"github.com/gleaner-project/gleaner/scheduler/framework"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/leader"
@@ -33,6 +34,9 @@ type Config struct {
 	// Matcher places instances on offers (engine.FirstFit if nil).
 	Matcher engine.Matcher
 	Logger  *slog.Logger
+	// EvictPoll is how often the leader re-reads monitors' eviction
+	// requests besides watching them (scheduler/evict; default 5 s).
+	EvictPoll time.Duration
 }
 
 // NotLeaderError is returned for writes on a standby.
@@ -142,6 +146,23 @@ func (n *Node) lead(ctx context.Context, t *leader.Term) {
 		}
 	}
 	fw := framework.New(n.cfg.Framework, fenced, eng)
+	// Eviction requests of the monitors: the victims an earlier leader
+	// recorded are marked before subscribing, so their kills end reclaimed.
+	ev := evict.New(evict.Config{Client: n.cli, Prefix: n.cfg.Prefix, Target: evict.EngineTarget(eng), Kill: fw.Kill,
+		Fence: []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(t.Key()), "=", t.Rev())}, Poll: n.cfg.EvictPoll, Logger: n.log})
+	for {
+		err := ev.Restore(tctx)
+		if err == nil {
+			break
+		}
+		n.log.Warn("restore eviction records; retrying", "err", err)
+		select {
+		case <-tctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	go func() { _ = ev.Run(tctx) }()
 	n.mu.Lock()
 	n.cur = &term{store: fenced, engine: eng, fw: fw}
 	n.mu.Unlock()
