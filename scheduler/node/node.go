@@ -10,11 +10,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/attrs"
 	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/evict"
 	"github.com/gleaner-project/gleaner/scheduler/framework"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/leader"
+	"github.com/gleaner-project/gleaner/scheduler/placement"
+	"github.com/gleaner-project/gleaner/scheduler/placement/matcher"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -31,9 +34,13 @@ type Config struct {
 	// ResignOnExit resigns leadership when Run's ctx ends (SIGTERM); when
 	// false the lease is left to expire, as after a crash.
 	ResignOnExit bool
-	// Matcher places instances on offers (engine.FirstFit if nil).
+	// Matcher places instances on offers; nil means a placement matcher
+	// (scheduler/placement/matcher: constraints, fair order, preemption)
+	// made afresh for each leadership term.
 	Matcher engine.Matcher
-	Logger  *slog.Logger
+	// Fair weights queues and users for the placement matcher.
+	Fair   placement.FairConfig
+	Logger *slog.Logger
 	// EvictPoll is how often the leader re-reads monitors' eviction
 	// requests besides watching them (scheduler/evict; default 5 s).
 	EvictPoll time.Duration
@@ -56,14 +63,21 @@ type Node struct {
 	reads *store.Etcd
 	log   *slog.Logger
 
+	// attrs, watcher and agents serve live agent attributes (etcd) and
+	// what offers said of agents, across leadership terms.
+	attrs   *attrs.Store
+	watcher *attrs.Watcher
+	agents  *framework.Agents
+
 	mu  sync.Mutex
 	cur *term
 }
 
 type term struct {
-	store  store.Store
-	engine *engine.Engine
-	fw     *framework.Framework
+	store   store.Store
+	engine  *engine.Engine
+	fw      *framework.Framework
+	matcher *matcher.Matcher // nil with a configured Matcher
 }
 
 // New returns a node using cli for etcd.
@@ -80,7 +94,27 @@ func New(cfg Config, cli *clientv3.Client) *Node {
 	cfg.Framework.Logger = cfg.Logger
 	n := &Node{cfg: cfg, cli: cli, reads: store.NewEtcd(cli, cfg.Prefix), log: cfg.Logger}
 	n.cfg.Prefix = n.reads.Prefix()
+	n.attrs = attrs.NewStore(cli, n.cfg.Prefix)
+	n.watcher = attrs.NewWatcher(n.attrs, cfg.Logger)
+	n.agents = framework.NewAgents()
 	return n
+}
+
+// Attrs is the etcd store of agent attributes.
+func (n *Node) Attrs() *attrs.Store { return n.attrs }
+
+// Agents implements attrs.AgentSource: agents as their last offers
+// described them.
+func (n *Node) Agents() []attrs.AgentInfo { return n.agents.Agents() }
+
+// Why explains a task's pending instances from the last offer cycle of the
+// current term; ok is false when there is nothing to explain here.
+func (n *Node) Why(jobID, task string) (matcher.Pending, bool) {
+	t := n.current()
+	if t == nil || t.matcher == nil {
+		return matcher.Pending{}, false
+	}
+	return t.matcher.Why(jobID, task)
 }
 
 // Store is the unfenced store, for reads.
@@ -88,6 +122,13 @@ func (n *Node) Store() store.Store { return n.reads }
 
 // Run campaigns and leads until ctx ends.
 func (n *Node) Run(ctx context.Context) error {
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go func() {
+		if err := n.watcher.Run(wctx); err != nil && wctx.Err() == nil {
+			n.log.Warn("agent attribute watcher stopped", "err", err)
+		}
+	}()
 	for ctx.Err() == nil {
 		t, err := leader.Campaign(ctx, n.cli, n.cfg.Prefix, n.cfg.AdvertiseURL, n.cfg.LeaseTTL)
 		if err != nil {
@@ -132,7 +173,13 @@ func (n *Node) lead(ctx context.Context, t *leader.Term) {
 		}
 	}()
 	fenced := store.NewEtcd(n.cli, n.cfg.Prefix).Fenced(t.Key(), t.Rev())
-	eng := engine.New(n.cfg.Matcher)
+	var pm *matcher.Matcher
+	m := n.cfg.Matcher
+	if m == nil {
+		pm = matcher.New(matcher.Config{Fair: n.cfg.Fair})
+		m = pm
+	}
+	eng := engine.New(m)
 	for {
 		err := n.rebuild(tctx, fenced, eng)
 		if err == nil {
@@ -145,7 +192,9 @@ func (n *Node) lead(ctx context.Context, t *leader.Term) {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	fw := framework.New(n.cfg.Framework, fenced, eng)
+	fc := n.cfg.Framework
+	fc.Attrs, fc.Agents = n.watcher, n.agents
+	fw := framework.New(fc, fenced, eng)
 	// Eviction requests of the monitors: the victims an earlier leader
 	// recorded are marked before subscribing, so their kills end reclaimed.
 	ev := evict.New(evict.Config{Client: n.cli, Prefix: n.cfg.Prefix, Target: evict.EngineTarget(eng), Kill: fw.Kill,
@@ -164,7 +213,7 @@ func (n *Node) lead(ctx context.Context, t *leader.Term) {
 	}
 	go func() { _ = ev.Run(tctx) }()
 	n.mu.Lock()
-	n.cur = &term{store: fenced, engine: eng, fw: fw}
+	n.cur = &term{store: fenced, engine: eng, fw: fw, matcher: pm}
 	n.mu.Unlock()
 	defer func() {
 		n.mu.Lock()
