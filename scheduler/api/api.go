@@ -223,7 +223,7 @@ func (s *server) get(w http.ResponseWriter, r *http.Request) {
 		s.backendErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, http.StatusOK, s.explain(st))
 }
 
 func (s *server) kill(w http.ResponseWriter, r *http.Request) {
