@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/retry"
 )
 
 // Engine holds the live scheduling state of unfinished jobs. Pending
@@ -31,11 +32,15 @@ type activeRef struct {
 	// requeue, when set, is why the attempt is being killed by Gleaner
 	// (moved, preempted): it ends lost, requeued without using a retry.
 	requeue string
+	// kill, when set, is why Gleaner kills the attempt itself (timeout,
+	// failJob, deadline exceeded, suspended): it decides the outcome.
+	kill string
 }
 
 type jobState struct {
 	job   *job.Job
 	tasks []*taskState
+	b     batchJob
 }
 
 type taskState struct {
@@ -46,6 +51,7 @@ type taskState struct {
 	succeeded int
 	failed    int
 	active    int
+	b         batchTask
 }
 
 type instState struct {
@@ -54,6 +60,7 @@ type instState struct {
 	failures int // attempts that consumed a retry
 	last     *job.Attempt
 	done     bool
+	hist     retry.History // retry history of its ended attempts
 }
 
 // New returns an empty engine using matcher (FirstFit if nil).
@@ -78,12 +85,14 @@ func (e *Engine) Load(jobs []*job.Job, attempts map[string][]job.Attempt) {
 	sort.SliceStable(jobs, func(a, b int) bool { return jobs[a].Submitted.Before(jobs[b].Submitted) })
 	for _, j := range jobs {
 		js := e.addLocked(j)
+		per := map[*instState][]job.Attempt{}
 		for _, a := range attempts[j.ID] {
 			t := js.task(a.Task)
 			if t == nil || a.Index >= t.spec.Instances {
 				continue
 			}
 			in := t.instance(a.Index)
+			per[in] = append(per[in], a)
 			if a.Attempt+1 > in.attempts {
 				in.attempts = a.Attempt + 1
 			}
@@ -105,6 +114,10 @@ func (e *Engine) Load(jobs []*job.Job, attempts map[string][]job.Attempt) {
 				in := t.inst[i]
 				if i >= t.next {
 					t.next = i + 1
+				}
+				in.hist = replayHistory(t.b.policy, per[in], j.KillRequested)
+				if in.last.State.Terminal() && t.loadVerdict(js, in, j.KillRequested) {
+					continue
 				}
 				switch s := in.last.State; {
 				case s == job.AttemptSucceeded:
@@ -154,6 +167,7 @@ func (e *Engine) addLocked(j *job.Job) *jobState {
 	}
 	e.jobs[j.ID] = js
 	e.order = append(e.order, j.ID)
+	e.initBatch(js)
 	return js
 }
 
@@ -190,7 +204,7 @@ func (t *taskState) instance(i int) *instState {
 
 func (t *taskState) pending() int { return len(t.requeue) + t.spec.Instances - t.next }
 
-func (t *taskState) complete() bool { return t.succeeded == t.spec.Instances }
+func (t *taskState) complete() bool { return t.succeeded >= t.spec.Needed() }
 
 func (js *jobState) failedOrKilled() bool {
 	if js.job.KillRequested {
@@ -219,7 +233,7 @@ func (js *jobState) finished() bool {
 			all = false
 		}
 	}
-	return all || (js.failedOrKilled() && js.activeCount() == 0)
+	return all || js.batchFinished()
 }
 
 // runnable reports whether t's dependencies are all complete.
@@ -238,11 +252,12 @@ func (e *Engine) demandsLocked() ([]Demand, []*taskState) {
 	var ts []*taskState
 	for _, id := range e.order {
 		js := e.jobs[id]
-		if js.failedOrKilled() {
+		if js.job.KillRequested || js.job.Suspended || js.b.failing != "" {
 			continue
 		}
+		js.evaluate()
 		for _, t := range js.tasks {
-			if n := t.pending(); n > 0 && js.runnable(t) {
+			if n := t.capacity(); n > 0 && js.ready(t) {
 				ds = append(ds, Demand{Job: id, Task: t.spec.Name, Resources: t.spec.Resources, Count: n,
 					Priority: js.job.Spec.Priority, User: js.job.Spec.User, Queue: js.job.Spec.Queue, Constraints: t.spec.Constraints})
 				ts = append(ts, t)
@@ -298,7 +313,7 @@ func (e *Engine) Plan(offers []Offer) []Launch {
 	for _, p := range e.matcher.Match(offers, ds) {
 		t := ts[p.Demand]
 		js := e.jobs[ds[p.Demand].Job]
-		for k := 0; k < p.Count && t.pending() > 0; k++ {
+		for k := 0; k < p.Count && t.capacity() > 0; k++ {
 			var idx int
 			if len(t.requeue) > 0 {
 				idx, t.requeue = t.requeue[0], t.requeue[1:]

@@ -106,6 +106,7 @@ func (e *Engine) ObserveAll(ss []Status) []Outcome {
 				c := *s.ExitCode
 				a.ExitCode = &c
 			}
+			e.decide(ref, &a)
 		}
 		staged[s.TaskID] = &a
 		out[i] = Outcome{Attempt: &a, Kill: killWanted}
@@ -135,6 +136,13 @@ func (e *Engine) Commit(a job.Attempt) (moreWork bool) {
 	}
 	t, in, js := ref.task, ref.inst, ref.job
 	t.active--
+	if a.Verdict != "" {
+		moreWork = e.commitVerdict(ref, &c)
+		if js.finished() {
+			e.removeLocked(js.job.ID)
+		}
+		return moreWork
+	}
 	killed := js.job.KillRequested
 	switch a.State {
 	case job.AttemptSucceeded:

@@ -1,0 +1,509 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/dag"
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/retry"
+)
+
+// The batch model in the engine: retry decisions (scheduler/retry) with
+// backoff, DAG readiness and skips (scheduler/dag), parallelism and
+// completions, timeouts and deadlines, failJob and suspend.
+
+// Kill reasons Gleaner records on attempts it kills itself.
+const (
+	ReasonTimeout   = "timeout"
+	ReasonFailJob   = "failJob"
+	ReasonDeadline  = "deadline exceeded"
+	ReasonSuspended = "suspended"
+)
+
+// batchTask is a task's batch-model state.
+type batchTask struct {
+	policy  retry.Policy
+	delayed []delayed // instances waiting out a backoff, by time
+	skipped string    // why the DAG skipped the task; "" if not
+}
+
+type delayed struct {
+	index int
+	at    time.Time
+}
+
+// batchJob is a job's batch-model state.
+type batchJob struct {
+	graph *dag.Graph // nil: list dependencies only
+	// failing says why the job fails now (a failJob rule), "" if not.
+	failing string
+	dirty   bool // task outcomes changed: evaluate the DAG again
+}
+
+func (e *Engine) initBatch(js *jobState) {
+	if g, err := dag.FromSpec(&js.job.Spec); err == nil {
+		js.b.graph = g
+	}
+	js.b.dirty = true
+	for _, t := range js.tasks {
+		t.b.policy = retry.PolicyOf(t.spec)
+	}
+}
+
+// outcome classifies an ended attempt, honouring why Gleaner killed it.
+func (ref *activeRef) outcome(a *job.Attempt) retry.Outcome {
+	killed := a.State == job.AttemptKilled || a.State == job.AttemptFailed
+	switch {
+	case ref.kill == ReasonTimeout && killed:
+		return retry.Outcome{Kind: retry.TimedOut}
+	case ref.kill == ReasonSuspended && killed:
+		return retry.Outcome{Kind: retry.Lost}
+	case ref.kill != "" && killed:
+		return retry.Outcome{Kind: retry.Killed}
+	}
+	return retry.FromAttempt(a, ref.job.job.KillRequested, a.Signal)
+}
+
+// decide records the retry decision on an ended attempt (verdict, not
+// before, the decision's reason in the message).
+func (e *Engine) decide(ref *activeRef, a *job.Attempt) {
+	o := ref.outcome(a)
+	d := ref.task.b.policy.Decide(o, ref.inst.hist)
+	if ref.job.job.KillRequested && d.Verdict == retry.Again {
+		d.Verdict, d.Reason = retry.Stop, "job killed"
+	}
+	if ref.kill != "" && a.Reason == "" || ref.kill == ReasonTimeout {
+		a.Reason = ref.kill
+	}
+	a.Verdict = string(d.Verdict)
+	if d.Verdict == retry.Again && d.Delay > 0 {
+		a.NotBefore = a.Ended.Add(d.Delay)
+	}
+	if d.Reason != "" {
+		a.Message = strings.TrimSpace(a.Message + " [" + d.Reason + "]")
+	}
+}
+
+// commitVerdict applies an ended attempt's recorded verdict; it reports
+// whether new work may be runnable now.
+func (e *Engine) commitVerdict(ref *activeRef, a *job.Attempt) bool {
+	t, in, js := ref.task, ref.inst, ref.job
+	o := ref.outcome(a)
+	d := t.b.policy.Decide(o, in.hist)
+	in.hist = in.hist.After(o, d)
+	js.b.dirty = true
+	switch a.Verdict {
+	case job.VerdictDone:
+		in.done = true
+		t.succeeded++
+		return t.complete()
+	case job.VerdictFail:
+		in.done = true
+		t.failed++
+		return true // dependents may be decided now
+	case job.VerdictFailJob:
+		in.done = true
+		t.failed++
+		if js.b.failing == "" {
+			js.b.failing = fmt.Sprintf("task %s instance %d: %s", t.spec.Name, in.index, a.Message)
+		}
+		return true
+	case job.VerdictStop:
+		in.done = true
+		return false
+	}
+	// Again.
+	if js.job.KillRequested {
+		in.done = true
+		return false
+	}
+	if a.NotBefore.After(e.now()) {
+		t.b.delayed = append(t.b.delayed, delayed{index: in.index, at: a.NotBefore})
+		return false
+	}
+	t.requeue = append(t.requeue, in.index)
+	return true
+}
+
+// loadVerdict restores an instance from its last ended attempt when the
+// attempt carries a verdict (Load); it reports false for older records.
+func (t *taskState) loadVerdict(js *jobState, in *instState, killRequested bool) bool {
+	a := in.last
+	switch a.Verdict {
+	case "":
+		return false
+	case job.VerdictDone:
+		in.done = true
+		t.succeeded++
+	case job.VerdictFail:
+		in.done = true
+		t.failed++
+	case job.VerdictFailJob:
+		in.done = true
+		t.failed++
+		js.b.failing = fmt.Sprintf("task %s instance %d: %s", t.spec.Name, in.index, a.Message)
+	case job.VerdictStop:
+		in.done = true
+	default:
+		if killRequested {
+			in.done = true
+		} else {
+			t.b.delayed = append(t.b.delayed, delayed{index: in.index, at: a.NotBefore})
+		}
+	}
+	return true
+}
+
+// replayHistory rebuilds an instance's retry history from its ended
+// attempts (Load).
+func replayHistory(p retry.Policy, as []job.Attempt, killRequested bool) retry.History {
+	sort.Slice(as, func(i, j int) bool { return as[i].Attempt < as[j].Attempt })
+	var h retry.History
+	for i := range as {
+		if !as[i].State.Terminal() {
+			continue
+		}
+		o := retry.FromAttempt(&as[i], killRequested, as[i].Signal)
+		switch {
+		case as[i].Reason == ReasonTimeout:
+			o = retry.Outcome{Kind: retry.TimedOut}
+		case as[i].Reason == ReasonSuspended:
+			o = retry.Outcome{Kind: retry.Lost}
+		}
+		h = h.After(o, p.Decide(o, h))
+	}
+	return h
+}
+
+// dagState is a task's state as the DAG sees it, from the engine's counts.
+func (js *jobState) dagState(t *taskState) dag.State {
+	switch {
+	case t.b.skipped != "":
+		return dag.Skipped
+	case t.active > 0:
+		return dag.Running
+	case t.complete():
+		return dag.Succeeded
+	case t.failed > 0:
+		return dag.Failed
+	case js.job.KillRequested || js.b.failing != "":
+		return dag.Killed
+	case t.succeeded > 0 || t.next > 0:
+		return dag.Running
+	}
+	return dag.Pending
+}
+
+// evaluate runs the DAG when task outcomes changed: tasks that can never
+// run are marked skipped.
+func (js *jobState) evaluate() {
+	if !js.b.dirty {
+		return
+	}
+	js.b.dirty = false
+	if js.b.graph == nil {
+		return
+	}
+	for {
+		states := make(map[string]dag.State, len(js.tasks))
+		for _, t := range js.tasks {
+			states[t.spec.Name] = js.dagState(t)
+		}
+		ds, err := js.b.graph.Evaluate(states, js.job.Spec.Params, dag.Options{FailFast: js.job.Spec.FailFast})
+		if err != nil {
+			return
+		}
+		changed := false
+		for _, t := range js.tasks {
+			if d := ds[t.spec.Name]; d.Verdict == dag.Skip && t.b.skipped == "" {
+				t.b.skipped, changed = d.Reason, true
+			}
+		}
+		if !changed {
+			return
+		}
+	}
+}
+
+// ready reports whether t may launch instances now: the DAG says so (or
+// it has started already), it is not failing, not skipped.
+func (js *jobState) ready(t *taskState) bool {
+	if t.b.skipped != "" || t.failed > 0 || js.job.Suspended || js.b.failing != "" || js.job.KillRequested {
+		return false
+	}
+	if js.b.graph == nil {
+		return js.runnable(t)
+	}
+	if t.next > 0 || t.active > 0 || t.succeeded > 0 {
+		return true
+	}
+	states := make(map[string]dag.State, len(js.tasks))
+	for _, o := range js.tasks {
+		states[o.spec.Name] = js.dagState(o)
+	}
+	ds, err := js.b.graph.Evaluate(states, js.job.Spec.Params, dag.Options{FailFast: js.job.Spec.FailFast})
+	return err == nil && ds[t.spec.Name].Verdict == dag.Ready
+}
+
+// capacity is how many more instances of t may start now: pending ones,
+// within parallelism and the successes still needed.
+func (t *taskState) capacity() int {
+	n := t.pending()
+	if p := t.spec.Parallelism; p > 0 && p-t.active < n {
+		n = p - t.active
+	}
+	if need := t.spec.Needed() - t.succeeded - t.active; need < n {
+		n = need
+	}
+	if t.b.policy.Restart == retry.Always && t.spec.Instances-t.active < n {
+		n = t.spec.Instances - t.active
+	}
+	if n < 0 {
+		return 0
+	}
+	return n
+}
+
+// ended reports whether the task changes no more.
+func (js *jobState) taskEnded(t *taskState) bool {
+	if t.active > 0 {
+		return false
+	}
+	switch js.dagState(t) {
+	case dag.Succeeded, dag.Failed, dag.Killed, dag.Skipped:
+		return true
+	}
+	return false
+}
+
+// batchFinished reports whether nothing of the job will run any more.
+func (js *jobState) batchFinished() bool {
+	if js.activeCount() > 0 {
+		return false
+	}
+	if js.job.KillRequested || js.b.failing != "" {
+		return true
+	}
+	js.evaluate()
+	for _, t := range js.tasks {
+		if !js.taskEnded(t) {
+			return false
+		}
+	}
+	return true
+}
+
+// TickResult is what Tick found to do.
+type TickResult struct {
+	// Revive: instances whose backoff ended are runnable again.
+	Revive bool
+	// Kill lists attempts to kill (task id → agent id): timed out, or of a
+	// job failing by a failJob rule.
+	Kill map[string]string
+	// Deadline lists jobs whose deadline passed: kill them with
+	// ReasonDeadline (the caller stores the kill first).
+	Deadline []string
+	// Next is when Tick has something to do again (zero: nothing known).
+	Next time.Time
+}
+
+// Tick handles time: backoffs that ended, attempts past their timeout,
+// jobs past their deadline, jobs failing by a failJob rule.
+func (e *Engine) Tick() TickResult {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	r := TickResult{Kill: map[string]string{}}
+	next := func(t time.Time) {
+		if r.Next.IsZero() || t.Before(r.Next) {
+			r.Next = t
+		}
+	}
+	for _, id := range e.order {
+		js := e.jobs[id]
+		if d := time.Duration(js.job.Spec.Deadline); d > 0 && !js.job.KillRequested {
+			if at := js.job.Submitted.Add(d); !now.Before(at) {
+				r.Deadline = append(r.Deadline, id)
+			} else {
+				next(at)
+			}
+		}
+		for _, t := range js.tasks {
+			keep := t.b.delayed[:0]
+			for _, dl := range t.b.delayed {
+				if !dl.at.After(now) {
+					t.requeue = append(t.requeue, dl.index)
+					r.Revive = true
+				} else {
+					keep = append(keep, dl)
+					next(dl.at)
+				}
+			}
+			t.b.delayed = keep
+		}
+	}
+	for tid, ref := range e.active {
+		a := ref.inst.last
+		switch {
+		case ref.kill != "":
+		case ref.job.b.failing != "":
+			ref.kill = ReasonFailJob
+			r.Kill[tid] = a.AgentID
+		case ref.task.spec.Timeout > 0:
+			start := a.Started
+			if start.IsZero() {
+				continue // not running yet: the timeout bounds the run
+			}
+			at := start.Add(time.Duration(ref.task.spec.Timeout))
+			if !now.Before(at) {
+				ref.kill = ReasonTimeout
+				r.Kill[tid] = a.AgentID
+			} else {
+				next(at)
+			}
+		}
+	}
+	return r
+}
+
+// KillWithReason kills a job like Kill, recording why (e.g. the deadline)
+// on the job and on its killed attempts.
+func (e *Engine) KillWithReason(jobID, reason string) map[string]string {
+	e.mu.Lock()
+	js := e.jobs[jobID]
+	if js != nil {
+		js.job.KillReason = reason
+		for _, ref := range e.active {
+			if ref.job == js && ref.kill == "" {
+				ref.kill = reason
+			}
+		}
+	}
+	e.mu.Unlock()
+	return e.Kill(jobID)
+}
+
+// Suspend stops launching the job's instances and returns its running
+// attempts to kill; they end lost and run again after Resume, using no
+// retry.
+func (e *Engine) Suspend(jobID string) map[string]string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	js := e.jobs[jobID]
+	if js == nil {
+		return nil
+	}
+	js.job.Suspended = true
+	out := map[string]string{}
+	for id, ref := range e.active {
+		if ref.job == js {
+			ref.kill = ReasonSuspended
+			out[id] = ref.inst.last.AgentID
+		}
+	}
+	return out
+}
+
+// Resume lets a suspended job launch again.
+func (e *Engine) Resume(jobID string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if js := e.jobs[jobID]; js != nil {
+		js.job.Suspended = false
+		js.b.dirty = true
+	}
+}
+
+// Derive computes a job's status from its attempts like job.Derive, then
+// applies the DAG: tasks that will never run are skipped (with the
+// reason), a continueOn task's failure does not fail the job, a failJob
+// verdict fails it, a suspended job is suspended.
+func Derive(j *job.Job, attempts []job.Attempt) job.Status {
+	st := job.Derive(j, attempts)
+	st.Reason = j.KillReason
+	failJob := false
+	for i := range attempts {
+		if attempts[i].Verdict == job.VerdictFailJob {
+			failJob = true
+			if st.Reason == "" {
+				st.Reason = "failJob: task " + attempts[i].Task + " " + strings.TrimSpace(attempts[i].Message)
+			}
+		}
+	}
+	g, err := dag.FromSpec(&j.Spec)
+	if err != nil {
+		return st
+	}
+	states := make(map[string]dag.State, len(st.Tasks))
+	for _, ts := range st.Tasks {
+		states[ts.Name] = dag.State(ts.State)
+	}
+	if !j.KillRequested && !failJob {
+		for {
+			ds, err := g.Evaluate(states, j.Spec.Params, dag.Options{FailFast: j.Spec.FailFast})
+			if err != nil {
+				break
+			}
+			changed := false
+			for i, ts := range st.Tasks {
+				d := ds[ts.Name]
+				if d.Verdict == dag.Skip && ts.State == job.Pending {
+					st.Tasks[i].State, st.Tasks[i].Reason, changed = job.Skipped, d.Reason, true
+					states[ts.Name] = dag.Skipped
+				} else if d.Verdict == dag.Wait {
+					st.Tasks[i].Reason = d.Reason
+				}
+			}
+			if !changed {
+				break
+			}
+		}
+	}
+	running, allEnded, started := false, true, false
+	for _, ts := range st.Tasks {
+		switch ts.State {
+		case job.Running:
+			running, started, allEnded = true, true, false
+		case job.Pending:
+			allEnded = false
+			if ts.Counts.Succeeded+ts.Counts.Failed+ts.Counts.Killed > 0 {
+				started = true
+			}
+		default:
+			started = started || ts.State != job.Skipped
+		}
+	}
+	failing := len(g.Failing(states)) > 0
+	switch {
+	case running:
+		st.State = job.Running
+	case j.KillRequested && !(allEnded && !failing && allSucceededOrSkipped(st)):
+		st.State = job.Killed
+	case failJob || (allEnded && failing):
+		st.State = job.Failed
+	case allEnded:
+		st.State = job.Succeeded
+	case j.Suspended:
+		st.State = job.Suspended
+	case started:
+		st.State = job.Running
+	default:
+		st.State = job.Pending
+	}
+	if j.Suspended && !st.State.Terminal() {
+		st.State = job.Suspended
+	}
+	return st
+}
+
+func allSucceededOrSkipped(st job.Status) bool {
+	for _, ts := range st.Tasks {
+		if ts.State != job.Succeeded && ts.State != job.Skipped {
+			return false
+		}
+	}
+	return true
+}
