@@ -312,11 +312,11 @@ func jobGet(c *cli.Context) error {
 			tw.Flush()
 		})
 	}
-	var st job.Status
+	var st api.JobView
 	if err := jc.do(c.Context, "GET", "/v1/jobs/"+id, nil, &st); err != nil {
 		return fmt.Errorf("get: %w", err)
 	}
-	return printOut(c, st, func(w io.Writer) { printStatusTable(w, st) })
+	return printOut(c, st, func(w io.Writer) { printJobView(w, st) })
 }
 
 func jobKill(c *cli.Context) error {

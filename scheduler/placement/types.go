@@ -157,3 +157,14 @@ func (c Code) String() string {
 
 // MarshalText renders the code by name ("placed", "unschedulable", ...).
 func (c Code) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// UnmarshalText reads a code by name, as MarshalText writes it.
+func (c *Code) UnmarshalText(b []byte) error {
+	for k := Placed; k <= Error; k++ {
+		if k.String() == string(b) {
+			*c = k
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown placement code %q", b)
+}
