@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -30,6 +31,7 @@ func init() {
 			&cli.BoolFlag{Name: "simulated", Usage: "simulate tasks without processes"},
 			&cli.StringFlag{Name: "executor-path", Usage: "run tasks with `<path> executor` instead of the command executor"},
 			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
+			&cli.BoolFlag{Name: "no-monitors", Usage: "run no monitor beside the local agents"},
 		},
 		Action: runDev,
 	})
@@ -80,6 +82,17 @@ func runDev(c *cli.Context) error {
 	fmt.Fprintf(w, "mesos:  %s (%d agents)\n", mesos.MasterURL(), len(mesos.Agents()))
 	fmt.Fprintf(w, "api:    http://%s   (export GLEANER_API=http://%s)\n", c.String("listen"), c.String("listen"))
 	fmt.Fprintf(w, "data:   %s\n", dir)
+	if !c.Bool("no-monitors") {
+		// The monitors stop when the scheduler does (cancel, then wait).
+		mctx, cancel := context.WithCancel(ctx)
+		wait, err := devMonitors(mctx, mesos, cli, "batch", w, log.With("component", "monitor"))
+		if err != nil {
+			cancel()
+			return fmt.Errorf("dev: %w", err)
+		}
+		defer wait()
+		defer cancel()
+	}
 	nc := node.Config{
 		AdvertiseURL: "http://" + c.String("listen"),
 		LeaseTTL:     5,
