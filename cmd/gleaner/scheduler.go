@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/attrs"
 	"github.com/gleaner-project/gleaner/scheduler/framework"
 	"github.com/gleaner-project/gleaner/scheduler/node"
+	"github.com/gleaner-project/gleaner/scheduler/placement"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 )
 
@@ -53,7 +56,30 @@ func schedulerFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "reconcile-interval", Value: time.Minute, Usage: "period of explicit reconciliation of active tasks"},
 		&cli.DurationFlag{Name: "implicit-reconcile-interval", Value: 15 * time.Minute, Usage: "period of implicit reconciliation"},
 		&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
+		&cli.BoolFlag{Name: "require-monitor", Value: true, Usage: "place no new work on a host whose monitor heartbeat (<etcd-prefix>monitors/<hostname>) is silent; " +
+			"whether required or not, a host with a live monitor gets batch work only in the resources reserved for the role, which its monitor sizes"},
+		&cli.StringSliceFlag{Name: "queue-weight", Usage: "dominant-resource fairness weight of a queue, NAME=WEIGHT (repeatable; default 1)"},
+		&cli.StringSliceFlag{Name: "user-weight", Usage: "dominant-resource fairness weight of a user, NAME=WEIGHT (repeatable; default 1)"},
+		&cli.Float64Flag{Name: "move-rate", Value: 1, Usage: "instances moved per second at most when attribute edits break their constraints"},
+		&cli.DurationFlag{Name: "preempt-after", Value: 5 * time.Second, Usage: "how long higher-priority work waits blocked before lower-priority instances are preempted"},
 	}
+}
+
+// parseWeights reads NAME=WEIGHT flags into a map, naming the flag on error.
+func parseWeights(flag string, vals []string) (map[string]float64, error) {
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]float64, len(vals))
+	for _, v := range vals {
+		name, w, ok := strings.Cut(v, "=")
+		f, err := strconv.ParseFloat(w, 64)
+		if !ok || name == "" || err != nil || !(f > 0) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("--%s %q: want NAME=WEIGHT with a positive weight", flag, v)
+		}
+		out[name] = f
+	}
+	return out, nil
 }
 
 func readSecret(path, flag string) (string, error) {
@@ -91,8 +117,17 @@ func schedulerConfig(c *cli.Context, log *slog.Logger) (node.Config, api.Config,
 	if adv == "" {
 		adv = "http://" + c.String("listen")
 	}
+	qw, err := parseWeights("queue-weight", c.StringSlice("queue-weight"))
+	if err != nil {
+		return node.Config{}, api.Config{}, err
+	}
+	uw, err := parseWeights("user-weight", c.StringSlice("user-weight"))
+	if err != nil {
+		return node.Config{}, api.Config{}, err
+	}
 	host, _ := os.Hostname()
 	nc := node.Config{
+		Fair:         placement.FairConfig{QueueWeights: qw, UserWeights: uw},
 		Prefix:       c.String("etcd-prefix"),
 		AdvertiseURL: adv,
 		LeaseTTL:     c.Int("lease-ttl"),
@@ -113,6 +148,9 @@ func schedulerConfig(c *cli.Context, log *slog.Logger) (node.Config, api.Config,
 			RefuseSeconds:             c.Duration("refuse"),
 			ReconcileInterval:         c.Duration("reconcile-interval"),
 			ImplicitReconcileInterval: c.Duration("implicit-reconcile-interval"),
+			RequireMonitor:            c.Bool("require-monitor"),
+			MoveRate:                  c.Float64("move-rate"),
+			PreemptAfter:              c.Duration("preempt-after"),
 		},
 	}
 	return nc, api.Config{Token: token, Logger: log}, nil
@@ -143,9 +181,9 @@ func serveScheduler(ctx context.Context, cli *clientv3.Client, nc node.Config, a
 	n := node.New(nc, cli)
 	tokens := map[string]string{}
 	if ac.Token != "" {
-		tokens[ac.Token] = "api-token"
+		tokens[ac.Token] = "admin"
 	}
-	agents := attrs.NewHandler(attrs.HandlerConfig{Store: attrs.NewStore(cli, nc.Prefix), Tokens: tokens, Log: log})
+	agents := attrs.NewHandler(attrs.HandlerConfig{Store: n.Attrs(), Source: n, Tokens: tokens, Log: log})
 	ac.Mount = map[string]http.Handler{"/v1/agents": agents, "/v1/agents/": agents}
 	l, err := net.Listen("tcp", listen)
 	if err != nil {
