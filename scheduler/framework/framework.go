@@ -238,6 +238,7 @@ func (f *Framework) Run(ctx context.Context) error {
 	go f.watchdog(ctx)
 	go f.reconcileLoop(ctx)
 	go f.placementLoop(ctx)
+	go f.tickLoop(ctx)
 
 	err = controller.Run(ctx, f.cfg.FrameworkInfo(f.FrameworkID()), f.caller,
 		controller.WithEventHandler(f.handler()),

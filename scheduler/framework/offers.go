@@ -184,6 +184,7 @@ func (f *Framework) taskInfo(l engine.Launch, agent mesos.AgentID, rs []mesos.Re
 	payload := gleanerpb.TaskPayload{JobId: a.Job, TaskName: a.Task, Index: uint64(a.Index), Attempt: uint32(a.Attempt),
 		Shell: sp.Command != "", Command: sp.Command, Args: sp.Args, Env: env,
 		Limits: &gleanerpb.Limits{Cpus: sp.Resources.CPUs, MemMb: sp.Resources.Mem, DiskMb: sp.Resources.Disk, Gpus: uint32(sp.Resources.GPUs)}}
+	batchPayload(&payload, sp)
 	data, err := payload.Marshal()
 	if err != nil {
 		return mesos.TaskInfo{}, fmt.Errorf("marshal payload: %w", err)
@@ -208,6 +209,7 @@ func (f *Framework) taskInfo(l engine.Launch, agent mesos.AgentID, rs []mesos.Re
 		} else {
 			cmd.Value = proto(f.cfg.ExecutorPath + " executor")
 		}
+		cmd.URIs = append(cmd.URIs, bundleURIs(sp)...)
 		ti.Executor = &mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: id}, Type: mesos.ExecutorInfo_CUSTOM, Name: proto("gleaner-executor"), Command: &cmd}
 		return ti, nil
 	}

@@ -1,0 +1,89 @@
+package framework
+
+import (
+	"context"
+	"time"
+
+	gleanerpb "github.com/gleaner-project/gleaner/proto"
+	"github.com/gleaner-project/gleaner/scheduler/engine"
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+)
+
+// TickInterval is how often the framework hands time to the engine
+// (backoffs ending, attempt timeouts, job deadlines, failJob kills).
+var TickInterval = 200 * time.Millisecond
+
+// tickLoop runs engine.Tick and acts on its result.
+func (f *Framework) tickLoop(ctx context.Context) {
+	t := time.NewTicker(TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		r := f.engine.Tick()
+		if r.Revive {
+			f.Revive()
+		}
+		for _, id := range r.Deadline {
+			f.killJob(ctx, id, engine.ReasonDeadline)
+		}
+		if len(r.Kill) > 0 {
+			f.log.Info("killing attempts", "attempts", len(r.Kill), "why", "timeout or failJob")
+			f.Kill(ctx, r.Kill)
+		}
+	}
+}
+
+// killJob stores a kill of the job with the reason, then kills its
+// running attempts.
+func (f *Framework) killJob(ctx context.Context, id, reason string) {
+	j, err := f.store.GetJob(ctx, id)
+	if err != nil {
+		f.log.Warn("kill job: load", "job", id, "err", err)
+		return
+	}
+	if !j.KillRequested {
+		j.KillRequested, j.KilledAt, j.KillReason = true, time.Now().UTC(), reason
+		if err := f.store.UpdateJob(ctx, j); err != nil {
+			f.log.Warn("kill job: store", "job", id, "err", err)
+			return
+		}
+	}
+	tasks := f.engine.KillWithReason(id, reason)
+	f.log.Info("job killed", "job", id, "reason", reason, "running", len(tasks))
+	f.Kill(ctx, tasks)
+}
+
+var cleanupPolicies = map[string]gleanerpb.CleanupPolicy{
+	"":                gleanerpb.CleanupPolicy_CLEANUP_REMOVE_FINISHED,
+	"remove-finished": gleanerpb.CleanupPolicy_CLEANUP_REMOVE_FINISHED,
+	"remove-failed":   gleanerpb.CleanupPolicy_CLEANUP_REMOVE_FAILED,
+	"remove-all":      gleanerpb.CleanupPolicy_CLEANUP_REMOVE_ALL,
+	"remove-none":     gleanerpb.CleanupPolicy_CLEANUP_REMOVE_NONE,
+}
+
+// batchPayload adds the batch-model fields to an executor payload:
+// timeout, cleanup policy, volumes and bundle.
+func batchPayload(p *gleanerpb.TaskPayload, sp *job.TaskSpec) {
+	p.TimeoutSeconds = time.Duration(sp.Timeout).Seconds()
+	p.Cleanup = cleanupPolicies[sp.Cleanup]
+	for _, v := range sp.Volumes {
+		p.Volumes = append(p.Volumes, &gleanerpb.Volume{HostPath: v.Host, ContainerPath: v.Container, ReadOnly: v.ReadOnly})
+	}
+	if sp.Bundle != nil {
+		p.Bundle = &gleanerpb.Bundle{Uri: sp.Bundle.URI, Digest: sp.Bundle.Digest}
+	}
+}
+
+// bundleURIs has the Mesos fetcher download the bundle into the sandbox
+// unextracted, so the executor verifies its digest before unpacking.
+func bundleURIs(sp *job.TaskSpec) []mesos.CommandInfo_URI {
+	if sp.Bundle == nil {
+		return nil
+	}
+	return []mesos.CommandInfo_URI{{Value: sp.Bundle.URI, Extract: proto(false)}}
+}
