@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/node"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
@@ -192,7 +193,7 @@ func (s *server) status(ctx context.Context, id string) (job.Status, *job.Job, e
 	if err != nil {
 		return job.Status{}, nil, err
 	}
-	return job.Derive(j, as), j, nil
+	return engine.Derive(j, as), j, nil
 }
 
 func (s *server) list(w http.ResponseWriter, r *http.Request) {
@@ -210,7 +211,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) {
 			s.backendErr(w, r, err)
 			return
 		}
-		out = append(out, job.Derive(j, as))
+		out = append(out, engine.Derive(j, as))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

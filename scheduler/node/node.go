@@ -240,7 +240,7 @@ func (n *Node) rebuild(ctx context.Context, st store.Store, eng *engine.Engine) 
 		if err != nil {
 			return err
 		}
-		if job.Derive(j, as).State.Terminal() {
+		if engine.Derive(j, as).State.Terminal() {
 			continue
 		}
 		live = append(live, j)
