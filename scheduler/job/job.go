@@ -158,6 +158,13 @@ type Job struct {
 	// Suspended is the desired state set by POST /v1/jobs/{id}/suspend:
 	// nothing new starts until resume.
 	Suspended bool `json:"suspended,omitempty"`
+	// RetriedAt is when POST /v1/jobs/{id}/retry asked to run the failed
+	// part of the finished job again: instances whose last attempt before
+	// it failed or was killed run again with a fresh retry budget, and so
+	// does every instance of the Rerun tasks (the upstream of the failed
+	// ones, with ?upstream=true).
+	RetriedAt time.Time `json:"retriedAt,omitzero"`
+	Rerun     []string  `json:"rerun,omitempty"`
 }
 
 // Task returns the task spec with the given name, or nil.
