@@ -85,7 +85,7 @@ func runDev(c *cli.Context) error {
 	if !c.Bool("no-monitors") {
 		// The monitors stop when the scheduler does (cancel, then wait).
 		mctx, cancel := context.WithCancel(ctx)
-		wait, err := devMonitors(mctx, mesos, cli, "batch", w, log.With("component", "monitor"))
+		wait, err := devMonitors(mctx, mesos, cli, "batch", c.String("resources"), w, log.With("component", "monitor"))
 		if err != nil {
 			cancel()
 			return fmt.Errorf("dev: %w", err)

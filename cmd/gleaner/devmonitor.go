@@ -20,23 +20,29 @@ import (
 
 // devMonitors runs one monitor per local agent of `gleaner dev`, so each
 // agent has a heartbeat (GET /v1/agents) and a reservation for the role.
-// The agents share this host, so the host's capacity is split evenly
-// between them. Only the first monitor measures the executor's batch
+// The agents share this host: each monitor's capacity is the host's split
+// evenly, but at least what the agent declares (resources, "cpus:4;mem:4096"),
+// since a small machine split three ways would leave batch no room at all
+// (and a live monitor means reservation-only offers). Business load is the
+// whole host's for every monitor. Only the first monitor measures the executor's batch
 // cgroup parent (gleaner) and throttles it (when cgroups are writable);
 // the others measure a parent of their own, so the one batch cgroup is
 // neither counted nor capped several times. It returns a function that
 // waits for them to stop after ctx ends.
-func devMonitors(ctx context.Context, cluster *localmesos.Cluster, cli *clientv3.Client, role string, w io.Writer, log *slog.Logger) (wait func(), err error) {
+func devMonitors(ctx context.Context, cluster *localmesos.Cluster, cli *clientv3.Client, role, resources string, w io.Writer, log *slog.Logger) (wait func(), err error) {
 	agents := cluster.Agents()
 	n := float64(len(agents))
 	memMB, err := hostMemMB()
 	if err != nil {
 		return nil, fmt.Errorf("dev monitors: %w", err)
 	}
+	capCPUs, capMem := float64(runtime.NumCPU())/n, memMB/n
+	declared := scalarResources(resources)
+	capCPUs, capMem = max(capCPUs, declared["cpus"]), max(capMem, declared["mem"])
 	var ms []*monitor.Monitor
 	for i, a := range agents {
 		cfg := monitor.Config{MasterURL: cluster.MasterURL(), AgentHostname: a.Hostname(), Role: role, Etcd: cli,
-			Listen: "127.0.0.1:0", CapacityCPUs: float64(runtime.NumCPU()) / n, CapacityMemMB: memMB / n,
+			Listen: "127.0.0.1:0", CapacityCPUs: capCPUs, CapacityMemMB: capMem,
 			CgroupParent: "gleaner", Logger: log}
 		if i > 0 {
 			cfg.CgroupParent, cfg.NoThrottle = fmt.Sprintf("gleaner-dev-%d", i), true
@@ -85,4 +91,19 @@ func hostMemMB() (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("read host memory: no MemTotal in /proc/meminfo")
+}
+
+// scalarResources reads "name:value;..." scalars (ranges and sets are skipped).
+func scalarResources(s string) map[string]float64 {
+	out := map[string]float64{}
+	for _, part := range strings.Split(s, ";") {
+		name, val, ok := strings.Cut(part, ":")
+		if !ok {
+			continue
+		}
+		if f, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+			out[strings.TrimSpace(name)] = f
+		}
+	}
+	return out
 }
