@@ -159,12 +159,12 @@ func (t *taskState) loadVerdict(js *jobState, in *instState, killRequested bool)
 
 // replayHistory rebuilds an instance's retry history from its ended
 // attempts (Load).
-func replayHistory(p retry.Policy, as []job.Attempt, killRequested bool) retry.History {
+func replayHistory(p retry.Policy, as []job.Attempt, killRequested bool, since time.Time) retry.History {
 	sort.Slice(as, func(i, j int) bool { return as[i].Attempt < as[j].Attempt })
 	var h retry.History
 	for i := range as {
-		if !as[i].State.Terminal() {
-			continue
+		if !as[i].State.Terminal() || as[i].Created.Before(since) {
+			continue // running, or before a retry of the job: a fresh budget
 		}
 		o := retry.FromAttempt(&as[i], killRequested, as[i].Signal)
 		switch {
@@ -417,11 +417,51 @@ func (e *Engine) Resume(jobID string) {
 	}
 }
 
+// retryView is the attempts of a job as its retry sees them: an ended
+// attempt from before the job's RetriedAt that failed the instance (or was
+// killed, or belongs to a Rerun task) reads as "again", so the instance
+// runs again. Without RetriedAt the attempts are returned as they are.
+func retryView(j *job.Job, as []job.Attempt) []job.Attempt {
+	if j.RetriedAt.IsZero() {
+		return as
+	}
+	out := make([]job.Attempt, len(as))
+	copy(out, as)
+	for i := range out {
+		a := &out[i]
+		if !a.State.Terminal() || !a.Created.Before(j.RetriedAt) {
+			continue
+		}
+		rerun := false
+		for _, t := range j.Rerun {
+			rerun = rerun || t == a.Task
+		}
+		switch {
+		case rerun, a.Verdict == job.VerdictFail, a.Verdict == job.VerdictFailJob, a.Verdict == job.VerdictStop,
+			a.Verdict == "" && a.State != job.AttemptSucceeded:
+			a.Verdict, a.NotBefore = job.VerdictAgain, time.Time{}
+		}
+	}
+	return out
+}
+
+// Retry adds a finished job back after its RetriedAt (and Rerun) were
+// stored: its failed part runs again.
+func (e *Engine) Retry(j *job.Job, attempts []job.Attempt) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.jobs[j.ID]; ok {
+		return
+	}
+	e.loadJobLocked(j, attempts)
+}
+
 // Derive computes a job's status from its attempts like job.Derive, then
 // applies the DAG: tasks that will never run are skipped (with the
 // reason), a continueOn task's failure does not fail the job, a failJob
 // verdict fails it, a suspended job is suspended.
 func Derive(j *job.Job, attempts []job.Attempt) job.Status {
+	attempts = retryView(j, attempts)
 	st := job.Derive(j, attempts)
 	st.Reason = j.KillReason
 	failJob := false

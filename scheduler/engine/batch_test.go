@@ -328,3 +328,38 @@ tasks:
 		t.Errorf("suspended: %s", st.State)
 	}
 }
+
+func TestRetryFailedPart(t *testing.T) {
+	j := parsed(t, "rt-1", `{name: rt, tasks: [{name: a, command: x, instances: 2, retries: 0}, {name: b, command: x, depends: [a], retries: 0}]}`)
+	code := 1
+	as := []job.Attempt{
+		{Job: "rt-1", Task: "a", Index: 0, State: job.AttemptSucceeded, Verdict: job.VerdictDone, Created: time.Unix(1001, 0)},
+		{Job: "rt-1", Task: "a", Index: 1, State: job.AttemptFailed, ExitCode: &code, Verdict: job.VerdictFail, Created: time.Unix(1001, 0)},
+	}
+	if st := Derive(j, as); st.State != job.Failed || st.Tasks[1].State != job.Skipped {
+		t.Fatalf("before retry: %+v", st)
+	}
+	j.RetriedAt = time.Unix(2000, 0)
+	if st := Derive(j, as); st.State != job.Running || st.Tasks[0].Counts.Pending != 1 || st.Tasks[1].State != job.Pending {
+		t.Fatalf("after retry: %+v", st)
+	}
+	e := New(nil)
+	e.Retry(j, as)
+	e.Tick()
+	ls := e.Plan(big())
+	if len(ls) != 1 || ls[0].Attempt.TaskID() != "rt-1.a.1.1" {
+		t.Fatalf("retry launched %+v", ls)
+	}
+	end(t, e, ls[0].Attempt.TaskID(), mesos.TASK_FINISHED, 0)
+	if ls = e.Plan(big()); len(ls) != 1 || ls[0].Attempt.Task != "b" {
+		t.Fatalf("then b: %+v", ls)
+	}
+	// With upstream: every instance of a runs again.
+	j.Rerun = []string{"a"}
+	e = New(nil)
+	e.Retry(j, as)
+	e.Tick()
+	if ls = e.Plan(big()); len(ls) != 2 {
+		t.Fatalf("upstream rerun launched %d", len(ls))
+	}
+}

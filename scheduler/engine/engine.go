@@ -84,69 +84,74 @@ func (e *Engine) Load(jobs []*job.Job, attempts map[string][]job.Attempt) {
 	e.active = map[string]*activeRef{}
 	sort.SliceStable(jobs, func(a, b int) bool { return jobs[a].Submitted.Before(jobs[b].Submitted) })
 	for _, j := range jobs {
-		js := e.addLocked(j)
-		per := map[*instState][]job.Attempt{}
-		for _, a := range attempts[j.ID] {
-			t := js.task(a.Task)
-			if t == nil || a.Index >= t.spec.Instances {
+		e.loadJobLocked(j, attempts[j.ID])
+	}
+}
+
+// loadJobLocked adds one stored job with its attempts (Load, Retry).
+func (e *Engine) loadJobLocked(j *job.Job, attempts []job.Attempt) {
+	js := e.addLocked(j)
+	per := map[*instState][]job.Attempt{}
+	for _, a := range retryView(j, attempts) {
+		t := js.task(a.Task)
+		if t == nil || a.Index >= t.spec.Instances {
+			continue
+		}
+		in := t.instance(a.Index)
+		per[in] = append(per[in], a)
+		if a.Attempt+1 > in.attempts {
+			in.attempts = a.Attempt + 1
+		}
+		if a.State == job.AttemptFailed || a.State == job.AttemptKilled {
+			in.failures++
+		}
+		if in.last == nil || a.Attempt > in.last.Attempt {
+			c := a
+			in.last = &c
+		}
+	}
+	for _, t := range js.tasks {
+		idx := make([]int, 0, len(t.inst))
+		for i := range t.inst {
+			idx = append(idx, i)
+		}
+		sort.Ints(idx)
+		for _, i := range idx {
+			in := t.inst[i]
+			if i >= t.next {
+				t.next = i + 1
+			}
+			in.hist = replayHistory(t.b.policy, per[in], j.KillRequested, j.RetriedAt)
+			if in.last.State.Terminal() && t.loadVerdict(js, in, j.KillRequested) {
 				continue
 			}
-			in := t.instance(a.Index)
-			per[in] = append(per[in], a)
-			if a.Attempt+1 > in.attempts {
-				in.attempts = a.Attempt + 1
-			}
-			if a.State == job.AttemptFailed || a.State == job.AttemptKilled {
-				in.failures++
-			}
-			if in.last == nil || a.Attempt > in.last.Attempt {
-				c := a
-				in.last = &c
+			switch s := in.last.State; {
+			case s == job.AttemptSucceeded:
+				in.done = true
+				t.succeeded++
+			case !s.Terminal():
+				t.active++
+				e.active[in.last.TaskID()] = &activeRef{job: js, task: t, inst: in, sent: true}
+				if tr, ok := e.matcher.(Tracker); ok {
+					tr.Started(j.ID, t.spec.Name, in.last.Hostname)
+				}
+			case in.failures > t.spec.Retries:
+				in.done = true
+				t.failed++
+			case !j.KillRequested:
+				t.requeue = append(t.requeue, i)
 			}
 		}
-		for _, t := range js.tasks {
-			idx := make([]int, 0, len(t.inst))
-			for i := range t.inst {
-				idx = append(idx, i)
-			}
-			sort.Ints(idx)
-			for _, i := range idx {
-				in := t.inst[i]
-				if i >= t.next {
-					t.next = i + 1
-				}
-				in.hist = replayHistory(t.b.policy, per[in], j.KillRequested)
-				if in.last.State.Terminal() && t.loadVerdict(js, in, j.KillRequested) {
-					continue
-				}
-				switch s := in.last.State; {
-				case s == job.AttemptSucceeded:
-					in.done = true
-					t.succeeded++
-				case !s.Terminal():
-					t.active++
-					e.active[in.last.TaskID()] = &activeRef{job: js, task: t, inst: in, sent: true}
-					if tr, ok := e.matcher.(Tracker); ok {
-						tr.Started(j.ID, t.spec.Name, in.last.Hostname)
-					}
-				case in.failures > t.spec.Retries:
-					in.done = true
-					t.failed++
-				case !j.KillRequested:
-					t.requeue = append(t.requeue, i)
-				}
-			}
-			// Indexes below next that have no attempt (a launch undone
-			// before it was stored) go back to the queue.
-			for i := 0; i < t.next; i++ {
-				if _, ok := t.inst[i]; !ok {
-					t.requeue = append(t.requeue, i)
-				}
+		// Indexes below next that have no attempt (a launch undone
+		// before it was stored) go back to the queue.
+		for i := 0; i < t.next; i++ {
+			if _, ok := t.inst[i]; !ok {
+				t.requeue = append(t.requeue, i)
 			}
 		}
-		if js.finished() {
-			e.removeLocked(j.ID)
-		}
+	}
+	if js.finished() {
+		e.removeLocked(j.ID)
 	}
 }
 
