@@ -1,0 +1,123 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/dag"
+	"github.com/gleaner-project/gleaner/scheduler/engine"
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/store"
+)
+
+// ConflictError is a request the job's current state does not allow
+// (suspend a finished job, retry a running one).
+type ConflictError struct{ Msg string }
+
+func (e *ConflictError) Error() string { return e.Msg }
+
+// update stores a change of a job's desired state on the leader.
+func (n *Node) update(ctx context.Context, id string, change func(*job.Job, job.Status) error) (*term, *job.Job, []job.Attempt, error) {
+	t := n.current()
+	if t == nil {
+		return nil, nil, nil, n.notLeader(ctx)
+	}
+	j, err := t.store.GetJob(ctx, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	as, err := t.store.Attempts(ctx, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := change(j, engine.Derive(j, as)); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := t.store.UpdateJob(ctx, j); err != nil {
+		if errors.Is(err, store.ErrNotLeader) {
+			return nil, nil, nil, n.notLeader(ctx)
+		}
+		return nil, nil, nil, fmt.Errorf("update job %s: %w", id, err)
+	}
+	return t, j, as, nil
+}
+
+// Suspend holds a job: nothing new starts and its running attempts are
+// killed; they run again after Resume without using a retry.
+func (n *Node) Suspend(ctx context.Context, id string) (*job.Job, error) {
+	t, j, _, err := n.update(ctx, id, func(j *job.Job, st job.Status) error {
+		if st.State.Terminal() {
+			return &ConflictError{Msg: fmt.Sprintf("job %s is %s", id, st.State)}
+		}
+		j.Suspended = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	kills := t.engine.Suspend(id)
+	t.fw.Kill(ctx, kills)
+	n.log.Info("job suspended", "job", id, "killed", len(kills))
+	return j, nil
+}
+
+// Resume lets a suspended job run again.
+func (n *Node) Resume(ctx context.Context, id string) (*job.Job, error) {
+	t, j, _, err := n.update(ctx, id, func(j *job.Job, st job.Status) error {
+		if !j.Suspended {
+			return &ConflictError{Msg: fmt.Sprintf("job %s is not suspended", id)}
+		}
+		j.Suspended = false
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.engine.Resume(id)
+	t.fw.Revive()
+	n.log.Info("job resumed", "job", id)
+	return j, nil
+}
+
+// Retry runs the failed part of a finished job again: failed and killed
+// instances with a fresh retry budget, and the tasks skipped because of
+// them; with upstream, also every instance of the tasks the failed ones
+// depend on.
+func (n *Node) Retry(ctx context.Context, id string, upstream bool) (*job.Job, error) {
+	t, j, as, err := n.update(ctx, id, func(j *job.Job, st job.Status) error {
+		if st.State != job.Failed && st.State != job.Killed {
+			return &ConflictError{Msg: fmt.Sprintf("job %s is %s: only a failed or killed job can be retried", id, st.State)}
+		}
+		j.KillRequested, j.KillReason, j.KilledAt, j.Suspended = false, "", time.Time{}, false
+		j.RetriedAt = time.Now().UTC()
+		j.Rerun = nil
+		if upstream {
+			g, err := dag.FromSpec(&j.Spec)
+			if err != nil {
+				return err
+			}
+			seen := map[string]bool{}
+			for _, ts := range st.Tasks {
+				if ts.State != job.Failed && ts.State != job.Killed {
+					continue
+				}
+				for _, u := range g.Upstream(ts.Name) {
+					if !seen[u] {
+						seen[u] = true
+						j.Rerun = append(j.Rerun, u)
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.engine.Retry(j, as)
+	t.fw.Revive()
+	n.log.Info("job retried", "job", id, "rerun", j.Rerun)
+	return j, nil
+}
