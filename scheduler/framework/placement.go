@@ -125,11 +125,14 @@ func (f *Framework) overlay(v *engine.Offer, o *mesos.Offer, p *pool) {
 	if f.cfg.Agents != nil {
 		f.cfg.Agents.record(o, v.Attributes, v.Available, v.Reserved, time.Now())
 	}
-	if f.cfg.Attrs == nil {
-		return
+	if f.cfg.Attrs != nil {
+		_, live := f.cfg.Attrs.Monitor(o.Hostname)
+		OverlayView(v, f.cfg.Attrs.Attrs(o.Hostname), live, f.cfg.RequireMonitor)
 	}
-	_, live := f.cfg.Attrs.Monitor(o.Hostname)
-	OverlayView(v, f.cfg.Attrs.Attrs(o.Hostname), live, f.cfg.RequireMonitor)
+	// A new agent, or new attributes, may take work judged unplaceable.
+	if m, ok := f.engine.Matcher().(*matcher.Matcher); ok && m.Observe(v) {
+		f.Revive()
+	}
 }
 
 // preempt runs after an offer cycle: when the matcher left higher-priority

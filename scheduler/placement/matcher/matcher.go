@@ -74,6 +74,8 @@ type Matcher struct {
 	// since is when each task was first left blocked (cleared when it is
 	// not), so preemption waits out offers that are merely late.
 	since map[string]time.Time
+	// seen holds the attributes each agent last offered with.
+	seen map[string]map[string]string
 }
 
 var _ engine.Matcher = (*Matcher)(nil)
@@ -409,4 +411,41 @@ func splitGroup(g string) (jobID, task string) {
 		}
 	}
 	return g, ""
+}
+
+// Observe records the agent behind an offer (attributes, size, monitor
+// state) even when nothing is pending, so "can never fit" is judged on
+// every agent that offered. It reports whether the agent is new or its
+// attributes changed; then earlier "can never fit" verdicts are dropped.
+func (m *Matcher) Observe(o *engine.Offer) (changed bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, known := m.seen[o.Hostname]
+	if known && sameAttrs(m.seen[o.Hostname], o.Attributes) {
+		return false
+	}
+	if m.seen == nil {
+		m.seen = map[string]map[string]string{}
+	}
+	m.seen[o.Hostname] = o.Attributes
+	m.e.Observe(&placement.Agent{ID: o.AgentID, Hostname: o.Hostname, Attrs: o.Attributes, MonitorSilent: o.MonitorSilent,
+		Reserved: toRes(o.Reserved), Unreserved: toRes(o.Available).Sub(toRes(o.Reserved))})
+	for g, p := range m.why {
+		if p.Code == placement.UnschedulableForever {
+			delete(m.why, g)
+		}
+	}
+	return true
+}
+
+func sameAttrs(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
