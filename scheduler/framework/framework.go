@@ -79,6 +79,10 @@ type Config struct {
 	// RequireMonitor: no new work on a host whose monitor is silent. A host
 	// with a live monitor gets batch work only in the role's reservation.
 	RequireMonitor bool
+	// HoldHost, if set, says a host gets no new work for now (its monitor
+	// is reclaiming resources: scheduler/evict), so an evicted instance is
+	// not launched again where it was just killed.
+	HoldHost func(hostname string) bool
 	// MoveRate and MoveBurst bound constraint moves (default 1/s, burst 5).
 	MoveRate  float64
 	MoveBurst int

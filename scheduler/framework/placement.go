@@ -129,6 +129,9 @@ func (f *Framework) overlay(v *engine.Offer, o *mesos.Offer, p *pool) {
 		_, live := f.cfg.Attrs.Monitor(o.Hostname)
 		OverlayView(v, f.cfg.Attrs.Attrs(o.Hostname), live, f.cfg.RequireMonitor)
 	}
+	if f.cfg.HoldHost != nil && f.cfg.HoldHost(o.Hostname) {
+		v.Available, v.Reserved = job.Resources{}, job.Resources{}
+	}
 	// A new agent, or new attributes, may take work judged unplaceable.
 	if m, ok := f.engine.Matcher().(*matcher.Matcher); ok && m.Observe(v) {
 		f.Revive()
