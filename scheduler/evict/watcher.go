@@ -92,16 +92,22 @@ type Config struct {
 	Kill func(ctx context.Context, tasks map[string]string)
 	// Poll re-reads requests, re-sends KILLs for victims still running and
 	// drops finished records (default 5 s).
-	Poll   time.Duration
-	Logger *slog.Logger
-	Now    func() time.Time
+	Poll time.Duration
+	// Cooldown: after an eviction on a host, Holding reports it for this
+	// long, so no new work lands where the monitor is reclaiming before it
+	// has shrunk the reservation (default 15 s, beyond the monitor's
+	// default reconcile interval of 10 s).
+	Cooldown time.Duration
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Watcher carries out eviction requests while its leadership term lasts.
 type Watcher struct {
-	cfg   Config
-	mu    sync.Mutex
-	acted map[string]Acted // key → record
+	cfg     Config
+	mu      sync.Mutex
+	acted   map[string]Acted     // key → record
+	evicted map[string]time.Time // hostname → last request handled
 }
 
 // New returns a watcher.
@@ -115,13 +121,16 @@ func New(cfg Config) *Watcher {
 	if cfg.Poll <= 0 {
 		cfg.Poll = 5 * time.Second
 	}
+	if cfg.Cooldown <= 0 {
+		cfg.Cooldown = 15 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Watcher{cfg: cfg, acted: map[string]Acted{}}
+	return &Watcher{cfg: cfg, acted: map[string]Acted{}, evicted: map[string]time.Time{}}
 }
 
 func (w *Watcher) requestPrefix() string { return w.cfg.Prefix + "evictions/" }
@@ -148,6 +157,7 @@ func (w *Watcher) Restore(ctx context.Context) error {
 			continue
 		}
 		w.acted[string(kv.Key)] = a
+		w.evicted[a.Hostname] = w.cfg.Now()
 		for id := range a.Victims {
 			marks[id] = retry.ReasonReclaimed
 		}
@@ -157,6 +167,15 @@ func (w *Watcher) Restore(ctx context.Context) error {
 		w.cfg.Logger.Info("eviction victims restored", "records", len(resp.Kvs), "active", len(found))
 	}
 	return nil
+}
+
+// Holding reports whether host had an eviction request within the
+// cooldown: it should get no new work yet (framework.Config.HoldHost).
+func (w *Watcher) Holding(host string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	at, ok := w.evicted[host]
+	return ok && w.cfg.Now().Sub(at) < w.cfg.Cooldown
 }
 
 // Run handles requests until ctx ends.
@@ -235,6 +254,7 @@ func (w *Watcher) handle(ctx context.Context, key string, val []byte, rev int64)
 	}
 	w.mu.Lock()
 	w.acted[akey] = rec
+	w.evicted[req.Hostname] = w.cfg.Now()
 	w.mu.Unlock()
 	w.killVictims(ctx, rec)
 	if err := w.deleteRequest(ctx, key, rev); err != nil {

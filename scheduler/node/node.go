@@ -44,6 +44,9 @@ type Config struct {
 	// EvictPoll is how often the leader re-reads monitors' eviction
 	// requests besides watching them (scheduler/evict; default 5 s).
 	EvictPoll time.Duration
+	// EvictCooldown: how long a host that had an eviction request gets no
+	// new work (default 15 s).
+	EvictCooldown time.Duration
 }
 
 // NotLeaderError is returned for writes on a standby.
@@ -192,13 +195,18 @@ func (n *Node) lead(ctx context.Context, t *leader.Term) {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+	// Eviction requests of the monitors: the victims an earlier leader
+	// recorded are marked before subscribing, so their kills end reclaimed;
+	// a host being reclaimed gets no new work for a cooldown.
+	var fw *framework.Framework
+	ev := evict.New(evict.Config{Client: n.cli, Prefix: n.cfg.Prefix, Target: evict.EngineTarget(eng),
+		Kill:  func(ctx context.Context, tasks map[string]string) { fw.Kill(ctx, tasks) },
+		Fence: []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(t.Key()), "=", t.Rev())},
+		Poll:  n.cfg.EvictPoll, Cooldown: n.cfg.EvictCooldown, Logger: n.log})
 	fc := n.cfg.Framework
 	fc.Attrs, fc.Agents = n.watcher, n.agents
-	fw := framework.New(fc, fenced, eng)
-	// Eviction requests of the monitors: the victims an earlier leader
-	// recorded are marked before subscribing, so their kills end reclaimed.
-	ev := evict.New(evict.Config{Client: n.cli, Prefix: n.cfg.Prefix, Target: evict.EngineTarget(eng), Kill: fw.Kill,
-		Fence: []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(t.Key()), "=", t.Rev())}, Poll: n.cfg.EvictPoll, Logger: n.log})
+	fc.HoldHost = ev.Holding
+	fw = framework.New(fc, fenced, eng)
 	for {
 		err := ev.Restore(tctx)
 		if err == nil {
