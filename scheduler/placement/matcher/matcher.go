@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -146,9 +147,13 @@ func (m *Matcher) Match(offers []engine.Offer, demands []engine.Demand) []engine
 		m.fair.SetUsage(k[0], k[1], r)
 	}
 
+	// A cycle cannot place more of a demand than its offers hold, so a
+	// huge task costs asks in proportion to the offers, not its size.
+	counts := make([]int, len(demands))
 	n := 0
-	for _, d := range demands {
-		n += d.Count
+	for di, d := range demands {
+		counts[di] = min(d.Count, fitCount(total, toRes(d.Resources)))
+		n += counts[di]
 	}
 	m.asks = m.asks[:0]
 	demandOf := make([]int, 0, n)
@@ -156,7 +161,7 @@ func (m *Matcher) Match(offers []engine.Offer, demands []engine.Demand) []engine
 	for di, d := range demands {
 		info := m.infoLocked(&d).info
 		key, group := d.Job+"."+d.Task, GroupOf(d.Job, d.Task)
-		for k := 0; k < d.Count; k++ {
+		for k := 0; k < counts[di]; k++ {
 			m.asks = append(m.asks, placement.Ask{Key: key, Group: group,
 				Resources: toRes(d.Resources), Constraints: info.Constraints, Strategy: info.Strategy,
 				Priority: info.Priority, User: info.User, Queue: info.Queue, Seq: uint64(len(m.asks))})
@@ -448,4 +453,16 @@ func sameAttrs(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// fitCount bounds how many asks of size r the total could hold (at least 1,
+// so a task too large for this cycle is still judged and explained).
+func fitCount(total, r placement.Resources) int {
+	n := math.MaxInt32
+	for _, d := range [...][2]float64{{total.CPUs, r.CPUs}, {total.Mem, r.Mem}, {total.Disk, r.Disk}, {total.GPUs, r.GPUs}} {
+		if d[1] > 0 {
+			n = min(n, int(d[0]/d[1])+1)
+		}
+	}
+	return max(n, 1)
 }
