@@ -237,3 +237,36 @@ func TestWatcherRunReactsToWatch(t *testing.T) {
 		t.Fatal("the watch did not lead to a kill")
 	}
 }
+
+// A host that had a request is held (no new work) for the cooldown only.
+func TestWatcherHoldsHostForCooldown(t *testing.T) {
+	srv := etcdtest.Start(t)
+	cli := etcdtest.NewClient(t, srv)
+	const prefix = "/evict-hold/"
+	now := time.Date(2026, 11, 21, 21, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	tg := &fakeTarget{instances: []Instance{inst("j.t.0.0", "h1", 1, now, 1, 100)}}
+	w := New(Config{Client: cli, Prefix: prefix, Target: tg, Kill: (&killLog{}).kill, Cooldown: 10 * time.Second, Now: clock})
+	if w.Holding("h1") {
+		t.Fatal("held before any request")
+	}
+	putRequest(t, cli, prefix, Request{ID: "r1", Hostname: "h1", MemMB: 50})
+	if err := w.Pass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !w.Holding("h1") || w.Holding("h2") {
+		t.Fatal("want h1 held, h2 not")
+	}
+	now = now.Add(10 * time.Second)
+	if w.Holding("h1") {
+		t.Fatal("still held after the cooldown")
+	}
+	// A new leader holds the hosts of recorded evictions too.
+	w2 := New(Config{Client: cli, Prefix: prefix, Target: tg, Cooldown: 10 * time.Second, Now: clock})
+	if err := w2.Restore(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !w2.Holding("h1") {
+		t.Fatal("restored watcher does not hold h1")
+	}
+}
