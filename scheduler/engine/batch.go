@@ -99,7 +99,8 @@ func (e *Engine) commitVerdict(ref *activeRef, a *job.Attempt) bool {
 	case job.VerdictDone:
 		in.done = true
 		t.succeeded++
-		return t.complete()
+		// A freed parallelism slot is new work too.
+		return t.complete() || t.pending() > 0
 	case job.VerdictFail:
 		in.done = true
 		t.failed++
