@@ -55,6 +55,10 @@ type Config struct {
 	// (default 15 min).
 	ReconcileInterval         time.Duration
 	ImplicitReconcileInterval time.Duration
+	// ReconcileMinBackoff and ReconcileMaxBackoff bound the truncated
+	// exponential backoff between rounds of one explicit reconciliation,
+	// which asks again for the tasks not heard from (defaults 2 s, 2 min).
+	ReconcileMinBackoff, ReconcileMaxBackoff time.Duration
 	// HeartbeatTimeout drops a silent subscription (default 5 heartbeat
 	// intervals, as announced in SUBSCRIBED).
 	HeartbeatTimeout time.Duration
@@ -89,6 +93,10 @@ type Config struct {
 	// PreemptAfter is how long higher-priority work must stay blocked
 	// before lower-priority instances are preempted (default 5 s).
 	PreemptAfter time.Duration
+	// ForeverRecheck: while all pending work is judged never to fit (and
+	// offers are suppressed), it is judged again this often (default 1
+	// min), to see agents that joined meanwhile.
+	ForeverRecheck time.Duration
 }
 
 func (c *Config) defaults() {
@@ -112,6 +120,12 @@ func (c *Config) defaults() {
 	}
 	if c.ReconcileInterval == 0 {
 		c.ReconcileInterval = 60 * time.Second
+	}
+	if c.ReconcileMinBackoff <= 0 {
+		c.ReconcileMinBackoff = DefaultReconcileMinBackoff
+	}
+	if c.ReconcileMaxBackoff < c.ReconcileMinBackoff {
+		c.ReconcileMaxBackoff = max(DefaultReconcileMaxBackoff, c.ReconcileMinBackoff)
 	}
 	if c.ImplicitReconcileInterval == 0 {
 		c.ImplicitReconcileInterval = 15 * time.Minute
@@ -166,6 +180,7 @@ func proto[T any](v T) *T { return &v }
 
 // Framework runs one leadership term's Mesos subscription.
 type Framework struct {
+	hard   hardening // unanswered KILLs, explicit reconciliation (hardening.go)
 	cfg    Config
 	store  store.Store
 	engine *engine.Engine
@@ -219,7 +234,10 @@ func (f *Framework) Revive() {
 }
 
 // Kill sends KILL for the given attempts (task id → agent id).
+// Each KILL is remembered until the task's terminal update and sent again
+// after every re-subscription (one sent while disconnected fails).
 func (f *Framework) Kill(ctx context.Context, tasks map[string]string) {
+	f.hard.wantKilled(tasks)
 	for id, agent := range tasks {
 		if err := calls.CallNoData(ctx, f.caller, calls.Kill(id, agent)); err != nil {
 			f.log.Warn("kill task", "task", id, "err", err)
@@ -240,6 +258,7 @@ func (f *Framework) Run(ctx context.Context) error {
 	go f.updateLoop(ctx)
 	go f.reviveLoop(ctx)
 	go f.watchdog(ctx)
+	f.hard.setContext(ctx)
 	go f.reconcileLoop(ctx)
 	go f.placementLoop(ctx)
 	go f.tickLoop(ctx)
@@ -447,24 +466,12 @@ func (f *Framework) onSubscribed(ctx context.Context, e *scheduler.Event) error 
 	f.connected.Store(true)
 	f.subs.Add(1)
 	f.log.Info("subscribed to mesos", "framework", id)
-	// Explicit reconciliation of every attempt Gleaner believes active.
-	go f.reconcileExplicit(context.WithoutCancel(ctx))
+	// Explicit reconciliation of every attempt Gleaner believes active,
+	// and the KILLs not answered yet.
+	f.startReconcile()
+	go f.resendKills(f.hard.context())
 	f.Revive()
 	return nil
-}
-
-func (f *Framework) reconcileExplicit(ctx context.Context) {
-	act := f.engine.Reconcilable()
-	if len(act) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, f.cfg.RequestTimeout)
-	defer cancel()
-	if err := calls.CallNoData(ctx, f.caller, calls.Reconcile(calls.ReconcileTasks(act))); err != nil {
-		f.log.Warn("explicit reconciliation", "tasks", len(act), "err", err)
-		return
-	}
-	f.log.Debug("explicit reconciliation", "tasks", len(act))
 }
 
 func (f *Framework) reconcileLoop(ctx context.Context) {
@@ -478,7 +485,7 @@ func (f *Framework) reconcileLoop(ctx context.Context) {
 			return
 		case <-explicit.C:
 			if f.Connected() {
-				f.reconcileExplicit(ctx)
+				f.startReconcile()
 			}
 		case <-implicit.C:
 			if f.Connected() {

@@ -86,6 +86,7 @@ func (f *Framework) processUpdates(ctx context.Context, batch []mesos.TaskStatus
 		sts[i] = toStatus(&batch[i])
 		updatesTotal.WithLabelValues(batch[i].GetState().String()).Inc()
 	}
+	f.hard.saw(sts)
 	outs := f.engine.ObserveAll(sts)
 	if f.log.Enabled(ctx, slog.LevelDebug) {
 		for i := range batch {

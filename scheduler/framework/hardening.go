@@ -1,0 +1,188 @@
+package framework
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/engine"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+)
+
+// Defaults of the explicit reconciliation backoff.
+const (
+	DefaultReconcileMinBackoff = 2 * time.Second
+	DefaultReconcileMaxBackoff = 2 * time.Minute
+)
+
+// hardening is the framework's memory of calls whose answer has not come
+// yet: KILLs until the task's terminal update, and the tasks an explicit
+// reconciliation still waits to hear about.
+type hardening struct {
+	mu    sync.Mutex
+	ctx   context.Context   // the term (Run's ctx)
+	kills map[string]string // task id → agent id, KILL wanted
+	// Explicit reconciliation: one loop at a time; pending are the tasks
+	// with no update since the loop began.
+	reconciling bool
+	pending     map[string]string
+}
+
+// wantKilled remembers tasks to kill until their terminal update.
+func (h *hardening) wantKilled(tasks map[string]string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.kills == nil {
+		h.kills = map[string]string{}
+	}
+	for id, agent := range tasks {
+		h.kills[id] = agent
+	}
+}
+
+// killsWanted returns the KILLs still unanswered.
+func (h *hardening) killsWanted() map[string]string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[string]string, len(h.kills))
+	for id, agent := range h.kills {
+		out[id] = agent
+	}
+	return out
+}
+
+// saw records status updates: a task heard from leaves the reconciliation,
+// a task that ended needs no KILL any more.
+func (h *hardening) saw(sts []engine.Status) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range sts {
+		delete(h.pending, s.TaskID)
+		if engine.AttemptStateOf(s.State).Terminal() {
+			delete(h.kills, s.TaskID)
+		}
+	}
+}
+
+// nextBackoff doubles d within [min, max] (truncated exponential backoff).
+func nextBackoff(d, min, max time.Duration) time.Duration {
+	switch {
+	case d < min:
+		return min
+	case d > max/2:
+		return max
+	}
+	return 2 * d
+}
+
+// resendKills sends again every KILL not yet answered by a terminal update
+// (one sent while disconnected failed, or was lost with the connection).
+func (f *Framework) resendKills(ctx context.Context) {
+	ks := f.hard.killsWanted()
+	if len(ks) == 0 {
+		return
+	}
+	f.log.Info("re-sending kills after subscribing", "tasks", len(ks))
+	f.sendKills(ctx, ks)
+}
+
+func (f *Framework) sendKills(ctx context.Context, tasks map[string]string) {
+	ctx, cancel := context.WithTimeout(ctx, f.cfg.RequestTimeout)
+	defer cancel()
+	for id, agent := range tasks {
+		if err := calls.CallNoData(ctx, f.caller, calls.Kill(id, agent)); err != nil {
+			f.log.Warn("kill task", "task", id, "err", err)
+		}
+	}
+}
+
+// startReconcile begins explicit reconciliation of the active attempts
+// unless a loop runs already; it reports whether one was started. The loop
+// sends RECONCILE for the attempts not heard from since it began, waiting
+// a truncated exponential backoff between rounds, until every one has
+// answered (or left), the subscription ends, or the term ends.
+func (f *Framework) startReconcile() bool {
+	h := &f.hard
+	h.mu.Lock()
+	if h.reconciling || h.ctx == nil {
+		h.mu.Unlock()
+		return false
+	}
+	act := f.engine.Reconcilable()
+	if len(act) == 0 {
+		h.mu.Unlock()
+		return false
+	}
+	h.reconciling, h.pending = true, act
+	ctx := h.ctx
+	h.mu.Unlock()
+	go f.reconcileRounds(ctx)
+	return true
+}
+
+// Reconciling reports whether an explicit reconciliation loop runs.
+func (f *Framework) Reconciling() bool {
+	f.hard.mu.Lock()
+	defer f.hard.mu.Unlock()
+	return f.hard.reconciling
+}
+
+func (f *Framework) reconcileRounds(ctx context.Context) {
+	h := &f.hard
+	defer func() {
+		h.mu.Lock()
+		h.reconciling, h.pending = false, nil
+		h.mu.Unlock()
+	}()
+	minB, maxB := f.cfg.ReconcileMinBackoff, f.cfg.ReconcileMaxBackoff
+	delay := minB
+	for round := 1; ; round++ {
+		active := f.engine.Reconcilable()
+		h.mu.Lock()
+		for id := range h.pending {
+			if _, ok := active[id]; !ok {
+				delete(h.pending, id) // ended meanwhile
+			}
+		}
+		tasks := make(map[string]string, len(h.pending))
+		for id, agent := range h.pending {
+			tasks[id] = agent
+		}
+		h.mu.Unlock()
+		if len(tasks) == 0 || !f.Connected() || ctx.Err() != nil {
+			return // done; or a new subscription starts a new loop
+		}
+		rctx, cancel := context.WithTimeout(ctx, f.cfg.RequestTimeout)
+		err := calls.CallNoData(rctx, f.caller, calls.Reconcile(calls.ReconcileTasks(tasks)))
+		cancel()
+		if err != nil {
+			f.log.Warn("explicit reconciliation", "round", round, "tasks", len(tasks), "err", err)
+		} else {
+			f.log.Debug("explicit reconciliation", "round", round, "tasks", len(tasks))
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		delay = nextBackoff(delay, minB, maxB)
+	}
+}
+
+// setContext records the term's context (Run).
+func (h *hardening) setContext(ctx context.Context) {
+	h.mu.Lock()
+	h.ctx = ctx
+	h.mu.Unlock()
+}
+
+func (h *hardening) context() context.Context {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ctx == nil {
+		return context.Background()
+	}
+	return h.ctx
+}
