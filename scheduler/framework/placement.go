@@ -144,7 +144,7 @@ func (f *Framework) overlay(v *engine.Offer, o *mesos.Offer, p *pool) {
 // more is preempted while earlier victims are still dying.
 func (f *Framework) preempt(ctx context.Context) {
 	m, ok := f.engine.Matcher().(*matcher.Matcher)
-	if !ok {
+	if !ok || !m.Blocked(time.Now(), f.cfg.PreemptAfter) {
 		return
 	}
 	running := f.engine.ActiveInstances()
@@ -186,17 +186,30 @@ func (f *Framework) placementLoop(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	owed := false // violations left for the limiter
+	recheck := time.Now()
+	rejudge := func() {
+		if m, ok := f.engine.Matcher().(*matcher.Matcher); ok {
+			m.ResetForever()
+		}
+		f.Revive()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-w.Changed():
 			w.TakeChanged()
-			if m, ok := f.engine.Matcher().(*matcher.Matcher); ok {
-				m.ResetForever()
+			rejudge()
+		case now := <-tick.C:
+			// Agents that joined while offers were suppressed are only
+			// seen through offers: work judged never to fit is judged
+			// again now and then.
+			if now.Sub(recheck) >= f.cfg.ForeverRecheck {
+				recheck = now
+				if f.engine.HasPending() && !f.engine.HasPlaceable() {
+					rejudge()
+				}
 			}
-			f.Revive()
-		case <-tick.C:
 			if !owed {
 				continue
 			}
@@ -254,6 +267,9 @@ func (c *Config) placementDefaults() {
 	}
 	if c.PreemptAfter == 0 {
 		c.PreemptAfter = 5 * time.Second
+	}
+	if c.ForeverRecheck == 0 {
+		c.ForeverRecheck = time.Minute
 	}
 }
 

@@ -356,6 +356,19 @@ func (m *Matcher) ResetForever() {
 	}
 }
 
+// Blocked reports whether some ask of the last cycle has been blocked for
+// at least after, the cheap test before PlanPreemption.
+func (m *Matcher) Blocked(now time.Time, after time.Duration) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range m.blocked {
+		if s, ok := m.since[m.blocked[i].Group]; ok && now.Sub(s) >= after {
+			return true
+		}
+	}
+	return false
+}
+
 // Preemption is a plan to kill Victims so that the blocked task's instance
 // fits on Hostname.
 type Preemption struct {
