@@ -87,9 +87,27 @@ func (e *Engine) decide(ref *activeRef, a *job.Attempt) {
 	}
 }
 
+// prune forgets finished instances: only the task's counts remember them,
+// so a huge task costs memory for its unfinished instances only.
+func (t *taskState) prune() {
+	for i, in := range t.inst {
+		if in.done {
+			delete(t.inst, i)
+		}
+	}
+}
+
 // commitVerdict applies an ended attempt's recorded verdict; it reports
 // whether new work may be runnable now.
 func (e *Engine) commitVerdict(ref *activeRef, a *job.Attempt) bool {
+	more := e.commitVerdictLocked(ref, a)
+	if ref.inst.done {
+		delete(ref.task.inst, ref.inst.index)
+	}
+	return more
+}
+
+func (e *Engine) commitVerdictLocked(ref *activeRef, a *job.Attempt) bool {
 	t, in, js := ref.task, ref.inst, ref.job
 	o := ref.outcome(a)
 	d := t.b.policy.Decide(o, in.hist)

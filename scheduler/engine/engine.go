@@ -149,6 +149,7 @@ func (e *Engine) loadJobLocked(j *job.Job, attempts []job.Attempt) {
 				t.requeue = append(t.requeue, i)
 			}
 		}
+		t.prune()
 	}
 	if js.finished() {
 		e.removeLocked(j.ID)
