@@ -61,8 +61,8 @@ type Volume struct {
 	ReadOnly  bool   `json:"readOnly,omitempty"`
 }
 
-// Task is what a converted task needs beyond its job.TaskSpec (fields the
-// core spec does not have yet).
+// Task is what Convert learned about each task beyond its job.TaskSpec
+// (the spec task carries the cleanup policy, volumes and bundle as well).
 type Task struct {
 	Name    string  // the job.TaskSpec's name
 	Service string  // the compose service it came from
@@ -208,6 +208,16 @@ func (c *conv) convert(top map[string]any) (*Result, error) {
 		t, x, err := c.service("services."+s, s, svcs[s], taskName)
 		if err != nil {
 			return nil, err
+		}
+		// The spec holds the cleanup policy, volumes and bundle itself now.
+		if x.Cleanup != RemoveFinished {
+			t.Cleanup = string(x.Cleanup)
+		}
+		for _, v := range x.Volumes {
+			t.Volumes = append(t.Volumes, job.Volume{Host: v.Host, Container: v.Container, ReadOnly: v.ReadOnly})
+		}
+		if x.Bundle != nil {
+			t.Bundle = &job.Bundle{URI: x.Bundle.URI, Digest: x.Bundle.Digest}
 		}
 		res.Spec.Tasks = append(res.Spec.Tasks, t)
 		res.Tasks = append(res.Tasks, x)

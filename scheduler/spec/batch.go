@@ -17,7 +17,7 @@ import (
 // this package, so it cannot import them.
 
 // batchTaskFields are the task keys parsed here.
-var batchTaskFields = []string{"when", "continueOn", "backoff", "onFailure", "restart", "timeout",
+var batchTaskFields = []string{"dependsExpr", "when", "continueOn", "backoff", "onFailure", "restart", "timeout",
 	"parallelism", "completions", "cleanup", "volumes", "bundle"}
 
 // batchJobFields are the job keys parsed here.
@@ -216,6 +216,16 @@ func parseBatchTask(o obj, t *job.TaskSpec) error {
 	var err error
 	if err = parseDepends(o, t); err != nil {
 		return err
+	}
+	// dependsExpr is the stored form of an expression in depends, read
+	// back so a stored spec parses again.
+	if x, ok, err := o.str("dependsExpr"); err != nil {
+		return err
+	} else if ok {
+		if _, both := o.m["depends"]; both {
+			return ferr(o.field("dependsExpr"), "give depends or dependsExpr, not both")
+		}
+		t.DependsExpr = x
 	}
 	if err = parseRetries(o, t); err != nil {
 		return err

@@ -86,7 +86,7 @@ func TestParseErrors(t *testing.T) {
 		{"volume relative", "name: a\ntasks: [{name: b, command: x, volumes: [{host: nas, container: /data}]}]", "tasks[0].volumes[0].host", "absolute"},
 		{"bundle uri", "name: a\ntasks: [{name: b, command: x, bundle: {digest: \"sha256:00\"}}]", "tasks[0].bundle.uri", "required"},
 		{"deadline", "name: a\ndeadline: -1\ntasks: [{name: b, command: x}]", "deadline", ">= 0"},
-		{"depends list and expr", "name: a\ntasks: [{name: b, command: x}, {name: c, command: x, depends: \"b && b.succeeded\", dependsExpr: x}]", "tasks[1].dependsExpr", "unknown field"},
+		{"depends list and expr", "name: a\ntasks: [{name: b, command: x}, {name: c, command: x, depends: \"b && b.succeeded\", dependsExpr: x}]", "tasks[1].dependsExpr", "not both"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
