@@ -1,0 +1,31 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/gleaner-project/gleaner/scheduler/api"
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/placement"
+	"github.com/gleaner-project/gleaner/scheduler/placement/matcher"
+)
+
+func TestPrintJobViewWhyPending(t *testing.T) {
+	v := api.JobView{Status: job.Status{ID: "w-1", Name: "w", State: job.Pending}, Tasks: []api.TaskView{
+		{TaskStatus: job.TaskStatus{Name: "train", State: job.Pending, Instances: 3, Counts: job.Counts{Pending: 3}},
+			Why: &matcher.Pending{Code: placement.UnschedulableForever, Reasons: []placement.ReasonCount{{Reason: "constraint gpu EXISTS", Count: 2}, {Reason: "no mem", Count: 1}}}},
+		{TaskStatus: job.TaskStatus{Name: "prep", State: job.Succeeded, Instances: 1, Counts: job.Counts{Succeeded: 1}}},
+	}}
+	var b bytes.Buffer
+	printJobView(&b, v)
+	out := b.String()
+	for _, want := range []string{"train", "prep", "WHY PENDING", "train  unschedulable-forever (no agent could ever take it): constraint gpu EXISTS ×2, no mem ×1"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, why, _ := strings.Cut(out, "WHY PENDING"); strings.Contains(why, "prep") {
+		t.Fatalf("explained a finished task:\n%s", out)
+	}
+}
