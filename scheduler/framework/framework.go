@@ -486,6 +486,7 @@ func (f *Framework) reconcileLoop(ctx context.Context) {
 		case <-explicit.C:
 			if f.Connected() {
 				f.startReconcile()
+				f.reconcilePartitioned(ctx, nil)
 			}
 		case <-implicit.C:
 			if f.Connected() {

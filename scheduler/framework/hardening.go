@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/engine"
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 )
 
@@ -26,6 +27,12 @@ type hardening struct {
 	// with no update since the loop began.
 	reconciling bool
 	pending     map[string]string
+	// partitioned: tasks last reported TASK_UNREACHABLE (task id → agent
+	// id). Their attempts ended lost and were requeued; if the agent comes
+	// back the task shows up running again and must be killed, so the
+	// instance never finishes twice.
+	partitioned map[string]string
+	askedAt     map[string]time.Time // partitioned task → last asked about
 }
 
 // wantKilled remembers tasks to kill until their terminal update.
@@ -58,10 +65,62 @@ func (h *hardening) saw(sts []engine.Status) {
 	defer h.mu.Unlock()
 	for _, s := range sts {
 		delete(h.pending, s.TaskID)
+		if s.State == mesos.TASK_UNREACHABLE {
+			if h.partitioned == nil {
+				h.partitioned, h.askedAt = map[string]string{}, map[string]time.Time{}
+			}
+			h.partitioned[s.TaskID] = s.AgentID
+			continue
+		}
+		// Any other news ends the partition: running again (the engine
+		// no longer expects it and asks to kill it) or ended.
+		delete(h.partitioned, s.TaskID)
+		delete(h.askedAt, s.TaskID)
 		if engine.AttemptStateOf(s.State).Terminal() {
 			delete(h.kills, s.TaskID)
 		}
 	}
+}
+
+// partitionedOn returns the partitioned tasks on the given agents not
+// asked about within every, and notes them asked now.
+func (h *hardening) partitionedOn(agents map[string]bool, now time.Time, every time.Duration) map[string]string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out map[string]string
+	for id, agent := range h.partitioned {
+		if agents != nil && !agents[agent] || now.Sub(h.askedAt[id]) < every {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[id] = agent
+		h.askedAt[id] = now
+	}
+	return out
+}
+
+// partitionAskEvery bounds how often one partitioned task is asked about.
+const partitionAskEvery = time.Second
+
+// reconcilePartitioned asks the master about partitioned tasks whose agent
+// (nil: any agent) is offering again: an agent that comes back re-registers
+// with its tasks, and the answer RUNNING gets the task killed.
+func (f *Framework) reconcilePartitioned(ctx context.Context, agents map[string]bool) {
+	tasks := f.hard.partitionedOn(agents, time.Now(), partitionAskEvery)
+	if len(tasks) == 0 {
+		return
+	}
+	go func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.RequestTimeout)
+		defer cancel()
+		if err := calls.CallNoData(rctx, f.caller, calls.Reconcile(calls.ReconcileTasks(tasks))); err != nil {
+			f.log.Warn("reconcile partitioned tasks", "tasks", len(tasks), "err", err)
+			return
+		}
+		f.log.Debug("reconcile partitioned tasks", "tasks", len(tasks))
+	}()
 }
 
 // nextBackoff doubles d within [min, max] (truncated exponential backoff).
@@ -185,4 +244,12 @@ func (h *hardening) context() context.Context {
 		return context.Background()
 	}
 	return h.ctx
+}
+
+func offerAgents(offers []mesos.Offer) map[string]bool {
+	out := make(map[string]bool, len(offers))
+	for i := range offers {
+		out[offers[i].AgentID.Value] = true
+	}
+	return out
 }

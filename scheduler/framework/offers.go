@@ -25,6 +25,7 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 	offersTotal.Add(float64(len(offers)))
 	views := make([]engine.Offer, len(offers))
 	pools := make([]*pool, len(offers))
+	f.reconcilePartitioned(ctx, offerAgents(offers))
 	for i := range offers {
 		o := &offers[i]
 		pools[i] = newPool(o.Resources)
