@@ -157,3 +157,45 @@ func TestFitCount(t *testing.T) {
 		}
 	}
 }
+
+// Priority first, then weighted DRF across users (user a weighs 3), then
+// FIFO; usage carries over between cycles.
+func TestFairOrderAcrossCycles(t *testing.T) {
+	m := New(Config{Fair: placement.FairConfig{UserWeights: map[string]float64{"a": 3}}})
+	one := job.Resources{CPUs: 1, Mem: 10}
+	demands := []engine.Demand{
+		{Job: "ja", Task: "t", Resources: one, Count: 100, User: "a"},
+		{Job: "jb", Task: "t", Resources: one, Count: 100, User: "b"},
+		{Job: "urgent", Task: "t", Resources: one, Count: 2, User: "b", Priority: 900},
+	}
+	per := func(ps []engine.Placement) map[int]int {
+		out := map[int]int{}
+		for _, p := range ps {
+			out[p.Demand] += p.Count
+		}
+		return out
+	}
+	got := per(m.Match([]engine.Offer{offer("h1", 10, nil)}, demands))
+	// 10 cpus: urgent (user b) takes 2 first; then a, weighing 3, runs
+	// until a/3 passes b's 2 (a ties at 6 and wins the tie), b gets the
+	// last: a 7, b 1.
+	if got[2] != 2 || got[0] != 7 || got[1] != 1 {
+		t.Fatalf("cycle 1 per demand %v, want urgent 2, a 7, b 1", got)
+	}
+	// Next cycle the usage carries over (a 7, b 3): a, at 7/3 < 3, goes
+	// first until it passes b: a 3 more, b 1.
+	got = per(m.Match([]engine.Offer{offer("h2", 4, nil)}, demands[:2]))
+	if got[0] != 3 || got[1] != 1 {
+		t.Fatalf("cycle 2 per demand %v, want a 3, b 1", got)
+	}
+	// With equal weights: a alone takes a first agent; on the next one b,
+	// far below a's carried-over usage, gets everything (without usage
+	// across cycles they would split it).
+	m2 := New(Config{})
+	if got := per(m2.Match([]engine.Offer{offer("h1", 6, nil)}, demands[:1])); got[0] != 6 {
+		t.Fatalf("a alone: %v", got)
+	}
+	if got := per(m2.Match([]engine.Offer{offer("h2", 4, nil)}, demands[:2])); got[0] != 0 || got[1] != 4 {
+		t.Fatalf("after a's 6: %v, want b 4", got)
+	}
+}
