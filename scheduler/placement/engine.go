@@ -920,6 +920,13 @@ func (e *Engine) Feasible(a *Ask, hostname string) bool {
 	return hostOK(cs, ag.host) < 0 && hasCountingFields(cs, ag)
 }
 
+// Silent reports whether hostname's monitor was silent at its last offer
+// (unknown hosts are not silent).
+func (e *Engine) Silent(hostname string) bool {
+	idx, ok := e.byHost[hostname]
+	return ok && e.agents[idx].silent
+}
+
 // Satisfies reports whether an agent with these attributes and hostname
 // meets constraint c, ignoring counting (UNIQUE, GROUP_BY, MAX_PER and
 // CLUSTER without value only need the field to exist).

@@ -413,7 +413,7 @@ func (m *Matcher) PlanPreemption(now time.Time, after time.Duration, running []p
 		if s, ok := m.since[a.Group]; !ok || now.Sub(s) < after {
 			continue
 		}
-		p, ok := placement.PlanPreemption(a, now, room, running, func(h string) bool { return m.e.Feasible(a, h) })
+		p, ok := placement.PlanPreemption(a, now, room, running, func(h string) bool { return !m.e.Silent(h) && m.e.Feasible(a, h) })
 		if ok {
 			job, task := splitGroup(a.Group)
 			return Preemption{Preemption: p, Job: job, Task: task, Priority: a.Priority}, true

@@ -135,6 +135,13 @@ func TestPlanPreemption(t *testing.T) {
 	if _, ok := m.PlanPreemption(now, 5*time.Second, running[2:]); ok {
 		t.Fatal("preempted an equal priority")
 	}
+	// Not on a host whose monitor is silent (nothing would be placed there).
+	silent := full
+	silent.MonitorSilent = true
+	m.Match([]engine.Offer{silent}, []engine.Demand{d})
+	if _, ok := m.PlanPreemption(now, 5*time.Second, running); ok {
+		t.Fatal("preempted on a silent host")
+	}
 	// Once placed, the ask is no longer blocked.
 	m.Match([]engine.Offer{offer("h1", 4, nil)}, []engine.Demand{d})
 	if _, ok := m.PlanPreemption(now, 0, running); ok {
