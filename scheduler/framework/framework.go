@@ -59,6 +59,10 @@ type Config struct {
 	// exponential backoff between rounds of one explicit reconciliation,
 	// which asks again for the tasks not heard from (defaults 2 s, 2 min).
 	ReconcileMinBackoff, ReconcileMaxBackoff time.Duration
+	// KillGracePeriod goes into every TaskInfo's kill_policy: the time a
+	// killed task gets between SIGTERM and SIGKILL (default 3 s, as the
+	// Gleaner executor's; negative: no kill_policy).
+	KillGracePeriod time.Duration
 	// HeartbeatTimeout drops a silent subscription (default 5 heartbeat
 	// intervals, as announced in SUBSCRIBED).
 	HeartbeatTimeout time.Duration
@@ -120,6 +124,9 @@ func (c *Config) defaults() {
 	}
 	if c.ReconcileInterval == 0 {
 		c.ReconcileInterval = 60 * time.Second
+	}
+	if c.KillGracePeriod == 0 {
+		c.KillGracePeriod = 3 * time.Second
 	}
 	if c.ReconcileMinBackoff <= 0 {
 		c.ReconcileMinBackoff = DefaultReconcileMinBackoff

@@ -244,3 +244,26 @@ func TestNextBackoff(t *testing.T) {
 		}
 	}
 }
+
+// Every launched task carries the kill grace period as its kill_policy,
+// which Mesos applies to each KILL of it.
+func TestTaskInfoKillPolicy(t *testing.T) {
+	l := engine.Launch{Attempt: job.Attempt{Job: "j", Task: "t"}, Spec: &job.TaskSpec{Name: "t", Command: "true", Instances: 1}}
+	for _, tc := range []struct {
+		grace time.Duration
+		want  int64 // nanoseconds; -1: no kill policy
+	}{{0, int64(3 * time.Second)}, {5 * time.Second, int64(5 * time.Second)}, {-1, -1}} {
+		f := New(Config{KillGracePeriod: tc.grace}, store.NewMemory(), engine.New(nil))
+		ti, err := f.taskInfo(l, mesos.AgentID{Value: "a1"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := int64(-1)
+		if kp := ti.GetKillPolicy(); kp != nil {
+			got = kp.GetGracePeriod().GetNanoseconds()
+		}
+		if got != tc.want {
+			t.Errorf("grace %v: kill_policy %d ns, want %d", tc.grace, got, tc.want)
+		}
+	}
+}

@@ -202,6 +202,11 @@ func (f *Framework) taskInfo(l engine.Launch, agent mesos.AgentID, rs []mesos.Re
 		Data:      data,
 		Labels:    &mesos.Labels{Labels: labels},
 	}
+	if g := f.cfg.KillGracePeriod; g > 0 {
+		// Every KILL (job killed or failing, timeout, eviction, move) gives
+		// the task this grace between SIGTERM and SIGKILL.
+		ti.KillPolicy = &mesos.KillPolicy{GracePeriod: &mesos.DurationInfo{Nanoseconds: int64(g)}}
+	}
 	if f.cfg.ExecutorPath != "" || f.cfg.ExecutorURI != "" {
 		cmd := mesos.CommandInfo{Shell: proto(true)}
 		if f.cfg.ExecutorURI != "" {
