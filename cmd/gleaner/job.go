@@ -29,16 +29,16 @@ func init() {
 	register(&cli.Command{
 		Name:  "job",
 		Usage: "submit, list, inspect and kill jobs through the scheduler API",
-		Subcommands: []*cli.Command{
-			{Name: "submit", Usage: "submit a job spec (YAML or JSON)", Flags: append(jobFlags(),
-				&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Required: true, Usage: "job spec file (- for stdin)"},
+		Subcommands: append([]*cli.Command{
+			{Name: "submit", Usage: "submit a job spec (YAML or JSON), a docker-compose batch file, or a template (--template)", Flags: append(append(jobFlags(),
+				&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "job spec or compose file (- for stdin)"},
 				&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "follow per-task progress until the job ends; exit 0 only if it succeeded"},
-			), Action: jobSubmit},
+			), submitFlags()...), Action: jobSubmit},
 			{Name: "list", Usage: "list jobs", Flags: jobFlags(), Action: jobList},
 			{Name: "get", Usage: "show a job, or one instance's attempts", ArgsUsage: "JOB [TASK/INDEX]", Flags: jobFlags(), Action: jobGet},
 			{Name: "watch", Usage: "follow a job until it ends; exit 0 only if it succeeded", ArgsUsage: "JOB", Flags: jobFlags(), Action: jobWatchCmd},
 			{Name: "kill", Usage: "kill a job", ArgsUsage: "JOB", Flags: jobFlags(), Action: jobKill},
-		},
+		}, batchCommands()...),
 	})
 }
 
@@ -144,13 +144,20 @@ func jobSubmit(c *cli.Context) error {
 		return err
 	}
 	var data []byte
-	if f := c.String("file"); f == "-" {
+	switch f := c.String("file"); {
+	case f == "" && c.String("template") == "":
+		return cli.Exit("give -f FILE or --template NAME", 2)
+	case f == "":
+	case f == "-":
 		data, err = io.ReadAll(os.Stdin)
-	} else {
+	default:
 		data, err = os.ReadFile(f)
 	}
 	if err != nil {
 		return fmt.Errorf("read spec: %w", err)
+	}
+	if data, err = specDocument(c, data); err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
