@@ -125,10 +125,31 @@ type TaskSpec struct {
 	Cleanup string   `json:"cleanup,omitempty"`
 	Volumes []Volume `json:"volumes,omitempty"`
 	Bundle  *Bundle  `json:"bundle,omitempty"`
+	// WorkQueue feeds the task's instances from a work queue served by
+	// the scheduler (GLEANER_QUEUE_URL, GLEANER_QUEUE_TOKEN).
+	WorkQueue *WorkQueue `json:"workQueue,omitempty"`
+}
+
+// Work-queue patterns (the Kubernetes Job ones).
+const (
+	// QueuePerItem: one instance per item; each takes one item and exits.
+	QueuePerItem = "perItem"
+	// QueueWorkers: a number of workers pull items until the queue is
+	// empty; the task succeeds once one worker succeeded and all ended.
+	QueueWorkers = "workers"
+)
+
+// WorkQueue is a task's work queue: its items and pattern.
+type WorkQueue struct {
+	Items   []string `json:"items"`
+	Pattern string   `json:"pattern,omitempty"`
 }
 
 // Needed is the number of successes that complete the task.
 func (t *TaskSpec) Needed() int {
+	if t.WorkQueue != nil && t.WorkQueue.Pattern == QueueWorkers {
+		return 1
+	}
 	if t.Completions > 0 && t.Completions < t.Instances {
 		return t.Completions
 	}
