@@ -270,6 +270,9 @@ func (js *jobState) ready(t *taskState) bool {
 // capacity is how many more instances of t may start now: pending ones,
 // within parallelism and the successes still needed.
 func (t *taskState) capacity() int {
+	if t.doomed() {
+		return 0 // hardening.go
+	}
 	n := t.pending()
 	if p := t.spec.Parallelism; p > 0 && p-t.active < n {
 		n = p - t.active
@@ -370,6 +373,9 @@ func (e *Engine) Tick() TickResult {
 		case ref.kill != "":
 		case ref.job.b.failing != "":
 			ref.kill = ReasonFailJob
+			r.Kill[tid] = a.AgentID
+		case ref.task.doomed():
+			ref.kill = ReasonTaskFailed
 			r.Kill[tid] = a.AgentID
 		case ref.task.spec.Timeout > 0:
 			start := a.Started
