@@ -18,7 +18,7 @@ import (
 
 // batchTaskFields are the task keys parsed here.
 var batchTaskFields = []string{"dependsExpr", "when", "continueOn", "backoff", "onFailure", "restart", "timeout",
-	"parallelism", "completions", "cleanup", "volumes", "bundle"}
+	"parallelism", "completions", "cleanup", "volumes", "bundle", "workQueue"}
 
 // batchJobFields are the job keys parsed here.
 var batchJobFields = []string{"failFast", "params", "deadline"}
@@ -284,6 +284,26 @@ func parseBatchTask(o obj, t *job.TaskSpec) error {
 			t.Volumes = append(t.Volumes, v)
 		}
 	}
+	if qv, ok := o.m["workQueue"]; ok && qv != nil {
+		qo, err := asObj(o.field("workQueue"), qv)
+		if err != nil {
+			return err
+		}
+		if err := qo.known("items", "pattern"); err != nil {
+			return err
+		}
+		var q job.WorkQueue
+		if q.Items, err = qo.strList("items"); err != nil {
+			return err
+		}
+		if q.Pattern, _, err = qo.str("pattern"); err != nil {
+			return err
+		}
+		if q.Pattern == "" {
+			q.Pattern = job.QueuePerItem
+		}
+		t.WorkQueue = &q
+	}
 	if bv, ok := o.m["bundle"]; ok && bv != nil {
 		bo, err := asObj(o.field("bundle"), bv)
 		if err != nil {
@@ -305,6 +325,20 @@ func parseBatchTask(o obj, t *job.TaskSpec) error {
 }
 
 func parseBatchJob(o obj, s *job.Spec) error {
+	// A perItem work queue runs one instance per item unless instances
+	// says otherwise.
+	tl, _ := o.m["tasks"].([]any)
+	for i := range s.Tasks {
+		t := &s.Tasks[i]
+		if t.WorkQueue == nil || t.WorkQueue.Pattern != job.QueuePerItem || i >= len(tl) {
+			continue
+		}
+		if m, ok := tl[i].(map[string]any); ok {
+			if _, given := m["instances"]; !given && len(t.WorkQueue.Items) > 0 {
+				t.Instances = len(t.WorkQueue.Items)
+			}
+		}
+	}
 	var err error
 	if s.FailFast, err = o.boolean("failFast"); err != nil {
 		return err
@@ -359,6 +393,19 @@ func validateBatch(s *job.Spec) error {
 			}
 			if !strings.HasPrefix(v.Container, "/") {
 				return ferr(vp+".container", "must be an absolute path, got %q", v.Container)
+			}
+		}
+		if q := t.WorkQueue; q != nil {
+			if len(q.Items) == 0 {
+				return ferr(p+".workQueue.items", "required: at least one item")
+			}
+			if q.Pattern != job.QueuePerItem && q.Pattern != job.QueueWorkers {
+				return ferr(p+".workQueue.pattern", "must be perItem or workers, got %q", q.Pattern)
+			}
+			for j, it := range q.Items {
+				if len(it) > 64<<10 {
+					return ferr(fmt.Sprintf("%s.workQueue.items[%d]", p, j), "larger than 64 KiB")
+				}
 			}
 		}
 		if t.Bundle != nil {

@@ -59,3 +59,26 @@ tasks:
 		t.Errorf("task c: %+v", c)
 	}
 }
+
+func TestParseWorkQueue(t *testing.T) {
+	s, err := Parse([]byte(`{name: q, tasks: [{name: a, command: x, workQueue: {items: [p, q, r]}}, {name: b, command: x, instances: 2, workQueue: {items: [x], pattern: workers}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := s.Tasks[0]; a.Instances != 3 || a.WorkQueue.Pattern != job.QueuePerItem || a.Needed() != 3 {
+		t.Errorf("perItem: %+v", a)
+	}
+	if b := s.Tasks[1]; b.Instances != 2 || b.Needed() != 1 {
+		t.Errorf("workers: %+v", b)
+	}
+	for doc, field := range map[string]string{
+		`{name: q, tasks: [{name: a, command: x, workQueue: {items: []}}]}`:                 "tasks[0].workQueue.items",
+		`{name: q, tasks: [{name: a, command: x, workQueue: {items: [x], pattern: many}}]}`: "tasks[0].workQueue.pattern",
+		`{name: q, tasks: [{name: a, command: x, workQueue: {items: [1]}}]}`:                "tasks[0].workQueue.items[0]",
+	} {
+		_, err := Parse([]byte(doc))
+		if fe, ok := AsFieldError(err); !ok || fe.Field != field {
+			t.Errorf("%s: got %v, want field %s", doc, err, field)
+		}
+	}
+}
