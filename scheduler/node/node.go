@@ -195,6 +195,15 @@ func (n *Node) lead(ctx context.Context, t *leader.Term) {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+	// Place with the etcd attributes and monitor heartbeats loaded (a
+	// constraint on an etcd attribute would otherwise misjudge a cycle).
+	select {
+	case <-n.watcher.Ready():
+	case <-tctx.Done():
+		return
+	case <-time.After(10 * time.Second):
+		n.log.Warn("agent attributes not loaded yet; placing on Mesos attributes until they are")
+	}
 	// Eviction requests of the monitors: the victims an earlier leader
 	// recorded are marked before subscribing, so their kills end reclaimed;
 	// a host being reclaimed gets no new work for a cooldown.
