@@ -2,11 +2,14 @@ package framework
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
 	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/queue"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
 
@@ -86,4 +89,43 @@ func bundleURIs(sp *job.TaskSpec) []mesos.CommandInfo_URI {
 		return nil
 	}
 	return []mesos.CommandInfo_URI{{Value: sp.Bundle.URI, Extract: proto(false)}}
+}
+
+// queueEnv registers a work-queue instance's token and puts the queue's
+// URL and the token in its env.
+func (f *Framework) queueEnv(env map[string]string, a job.Attempt, sp *job.TaskSpec) error {
+	if sp.WorkQueue == nil || f.cfg.Queue == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), f.cfg.RequestTimeout)
+	defer cancel()
+	tok, err := f.cfg.Queue.Register(ctx, a.Job, a.TaskID())
+	if err != nil {
+		return fmt.Errorf("register queue token: %w", err)
+	}
+	env[queue.EnvToken] = tok
+	env[queue.EnvURL] = strings.TrimSuffix(f.cfg.QueueURL, "/") + "/v1/jobs/" + a.Job + "/queue"
+	return nil
+}
+
+// queueTask reports whether the attempt is of a work-queue task (asked
+// before Commit, which may forget a finished job).
+func (f *Framework) queueTask(a job.Attempt) bool {
+	if f.cfg.Queue == nil {
+		return false
+	}
+	sp := f.engine.TaskSpec(a.Job, a.Task)
+	return sp != nil && sp.WorkQueue != nil
+}
+
+// releaseQueue releases an ended work-queue instance's claims, so items
+// its worker did not finish are handed out again at once.
+func (f *Framework) releaseQueue(ctx context.Context, a job.Attempt) {
+	go func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.RequestTimeout)
+		defer cancel()
+		if err := f.cfg.Queue.ReleaseInstance(rctx, a.Job, a.TaskID()); err != nil {
+			f.log.Warn("release queue token", "task", a.TaskID(), "err", err)
+		}
+	}()
 }

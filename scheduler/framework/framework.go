@@ -17,6 +17,7 @@ import (
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
 	"github.com/gleaner-project/gleaner/scheduler/attrs"
 	"github.com/gleaner-project/gleaner/scheduler/engine"
+	"github.com/gleaner-project/gleaner/scheduler/queue"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/backoff"
@@ -45,6 +46,11 @@ type Config struct {
 	// executor to `gleaner executor`.
 	ExecutorPath string
 	ExecutorURI  string
+	// Queue, if set, serves work-queue tasks (job.TaskSpec.WorkQueue):
+	// their instances get a token and QueueURL/v1/jobs/<id>/queue in
+	// their env, released when they end.
+	Queue    *queue.Queue
+	QueueURL string
 	// RefuseSeconds filters declined offers while work is pending (default
 	// 5 s); with nothing pending offers are refused for IdleRefuse (default
 	// 120 s) and the framework SUPPRESSes.

@@ -182,6 +182,9 @@ func (f *Framework) taskInfo(l engine.Launch, agent mesos.AgentID, rs []mesos.Re
 	for k, v := range sp.Env {
 		env[k] = v
 	}
+	if err := f.queueEnv(env, a, sp); err != nil {
+		return mesos.TaskInfo{}, err
+	}
 	payload := gleanerpb.TaskPayload{JobId: a.Job, TaskName: a.Task, Index: uint64(a.Index), Attempt: uint32(a.Attempt),
 		Shell: sp.Command != "", Command: sp.Command, Args: sp.Args, Env: env,
 		Limits: &gleanerpb.Limits{Cpus: sp.Resources.CPUs, MemMb: sp.Resources.Mem, DiskMb: sp.Resources.Disk, Gpus: uint32(sp.Resources.GPUs)}}

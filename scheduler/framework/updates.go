@@ -117,8 +117,12 @@ func (f *Framework) processUpdates(ctx context.Context, batch []mesos.TaskStatus
 		}
 		more := false
 		for _, a := range as {
+			queued := a.State.Terminal() && f.queueTask(a)
 			if f.engine.Commit(a) {
 				more = true
+			}
+			if queued {
+				f.releaseQueue(ctx, a)
 			}
 		}
 		if more {

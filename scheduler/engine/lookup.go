@@ -1,0 +1,18 @@
+package engine
+
+import "github.com/gleaner-project/gleaner/scheduler/job"
+
+// TaskSpec returns the spec of a scheduled job's task, or nil when the job
+// is not scheduled here (finished, unknown).
+func (e *Engine) TaskSpec(jobID, task string) *job.TaskSpec {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	js := e.jobs[jobID]
+	if js == nil {
+		return nil
+	}
+	if t := js.task(task); t != nil {
+		return t.spec
+	}
+	return nil
+}
