@@ -9,6 +9,7 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/dag"
 	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/queue"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 )
 
@@ -120,4 +121,36 @@ func (n *Node) Retry(ctx context.Context, id string, upstream bool) (*job.Job, e
 	t.fw.Revive()
 	n.log.Info("job retried", "job", id, "rerun", j.Rerun)
 	return j, nil
+}
+
+// initQueue sets up the work queues of work-queue tasks (scheduler/queue)
+// under <prefix>queues/, served at the node's advertised URL.
+func (n *Node) initQueue() {
+	if n.cfg.Framework.Queue == nil {
+		n.cfg.Framework.Queue = queue.New(n.cli, n.cfg.Prefix+"queues/", n.cfg.QueueTTL)
+	}
+	if n.cfg.Framework.QueueURL == "" {
+		n.cfg.Framework.QueueURL = n.cfg.AdvertiseURL
+	}
+}
+
+// Queue is the work queue store, for the API's queue handler.
+func (n *Node) Queue() *queue.Queue { return n.cfg.Framework.Queue }
+
+// addQueueItems stores the items of a new job's work-queue tasks (one
+// queue per job: the tasks' items in order).
+func (n *Node) addQueueItems(ctx context.Context, j *job.Job) error {
+	var items []string
+	for _, t := range j.Spec.Tasks {
+		if t.WorkQueue != nil {
+			items = append(items, t.WorkQueue.Items...)
+		}
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	if _, err := n.cfg.Framework.Queue.Add(ctx, j.ID, items); err != nil {
+		return fmt.Errorf("submit job %s: queue items: %w", j.ID, err)
+	}
+	return nil
 }

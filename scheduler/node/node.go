@@ -47,6 +47,9 @@ type Config struct {
 	// EvictCooldown: how long a host that had an eviction request gets no
 	// new work (default 15 s).
 	EvictCooldown time.Duration
+	// QueueTTL is how long a work-queue claim outlives silence from its
+	// worker (default scheduler/queue.DefaultTTL).
+	QueueTTL time.Duration
 }
 
 // NotLeaderError is returned for writes on a standby.
@@ -97,6 +100,7 @@ func New(cfg Config, cli *clientv3.Client) *Node {
 	cfg.Framework.Logger = cfg.Logger
 	n := &Node{cfg: cfg, cli: cli, reads: store.NewEtcd(cli, cfg.Prefix), log: cfg.Logger}
 	n.cfg.Prefix = n.reads.Prefix()
+	n.initQueue()
 	n.attrs = attrs.NewStore(cli, n.cfg.Prefix)
 	n.watcher = attrs.NewWatcher(n.attrs, cfg.Logger)
 	n.agents = framework.NewAgents()
@@ -340,6 +344,9 @@ func (n *Node) Submit(ctx context.Context, sp *job.Spec) (*job.Job, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("submit job %s: %w", sp.Name, err)
+		}
+		if err := n.addQueueItems(ctx, j); err != nil {
+			return nil, err
 		}
 		t.engine.AddJob(j)
 		t.fw.Revive()
