@@ -405,3 +405,33 @@ tasks:
 		t.Fatal("no REVIVE after the attribute edit")
 	}
 }
+
+// A new leader counts the instances it finds running for UNIQUE: the
+// fourth instance still waits for a free host after a failover.
+func TestPlacementUniqueAcrossFailover(t *testing.T) {
+	env := simEnv(t, 3, localmesos.Config{})
+	a, stopA := env.startNode("a")
+	waitFor(t, "a to lead", 20*time.Second, a.IsLeader)
+	b, _ := env.startNode("b")
+	j := submit(t, []*node.Node{a}, mustSpec(t, `
+name: uniq
+tasks:
+  - name: a
+    command: "true"
+    instances: 4
+    resources: {cpus: 0.1, mem: 32}
+    constraints: [[hostname, UNIQUE]]
+    labels: {"localmesos.sim/duration": "5s"}
+`))
+	waitFor(t, "3 instances running", 20*time.Second, func() bool {
+		_, as := status(t, a, j.ID)
+		return len(runningHosts(as)) == 3
+	})
+	stopA()
+	waitFor(t, "b to lead", 20*time.Second, b.IsLeader)
+	st, as := waitJob(t, b, j.ID, 60*time.Second)
+	if st.State != job.Succeeded {
+		t.Fatalf("job %+v %+v", st, as)
+	}
+	overlap(t, as)
+}
