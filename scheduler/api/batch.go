@@ -9,6 +9,7 @@ import (
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/node"
+	"github.com/gleaner-project/gleaner/scheduler/queue"
 	"github.com/gleaner-project/gleaner/scheduler/schema"
 )
 
@@ -42,6 +43,11 @@ func (s *server) batchRoutes(mux *http.ServeMux) {
 		return b.Retry(ctx, id, up)
 	})))
 	mux.Handle("GET "+schema.Path, schema.Handler())
+	if qb, ok := s.b.(interface{ Queue() *queue.Queue }); ok && qb.Queue() != nil {
+		h := queue.Handler(qb.Queue(), s.log)
+		mux.Handle("/v1/jobs/{id}/queue", h)
+		mux.Handle("/v1/jobs/{id}/queue/", h)
+	}
 }
 
 type queryError struct{ msg string }
