@@ -277,7 +277,13 @@ func (t *taskState) capacity() int {
 	if p := t.spec.Parallelism; p > 0 && p-t.active < n {
 		n = p - t.active
 	}
-	if need := t.spec.Needed() - t.succeeded - t.active; need < n {
+	if q := t.spec.WorkQueue; q != nil && q.Pattern == job.QueueWorkers {
+		// Workers all start; once one succeeded (the queue is drained)
+		// no new one does.
+		if t.succeeded > 0 {
+			n = 0
+		}
+	} else if need := t.spec.Needed() - t.succeeded - t.active; need < n {
 		n = need
 	}
 	if t.b.policy.Restart == retry.Always && t.spec.Instances-t.active < n {
