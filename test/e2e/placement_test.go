@@ -435,3 +435,60 @@ tasks:
 	}
 	overlap(t, as)
 }
+
+// --require-monitor: a host whose monitor is silent gets no work, and a
+// host with a live monitor gets batch work only in the role's reservation
+// (1 cpu of 4 here, so two 0.5-cpu instances at a time).
+func TestPlacementRequireMonitorAndReservation(t *testing.T) {
+	env := simEnv(t, 2, localmesos.Config{Resources: "cpus(batch):1;mem(batch):1024;cpus:3;mem:3072;disk:1024"})
+	cli := env.client()
+	if _, err := cli.Put(context.Background(), env.prefix+"monitors/local-agent-1", `{"hostname":"local-agent-1"}`); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := env.startNode("a", func(c *node.Config) { c.Framework.RequireMonitor = true })
+	base := placementAPI(t, n)
+	j := submit(t, []*node.Node{n}, mustSpec(t, `
+name: mon
+tasks:
+  - name: a
+    command: "true"
+    instances: 3
+    resources: {cpus: 0.5, mem: 32}
+    labels: {"localmesos.sim/duration": "2s"}
+`))
+	var v api.JobView
+	waitFor(t, "two running, one explained", 20*time.Second, func() bool {
+		v = api.JobView{}
+		call(t, "GET", base+"/v1/jobs/"+j.ID, "", "", &v)
+		return len(v.Tasks) == 1 && v.Tasks[0].Counts.Running == 2 && v.Tasks[0].Why != nil
+	})
+	if w := v.Tasks[0].Why; w.Code != placement.UnschedulableNow || !hasReason(w.Reasons, "monitor silent") {
+		t.Fatalf("why: %+v", w)
+	}
+	st, as := waitJob(t, n, j.ID, 30*time.Second)
+	if st.State != job.Succeeded {
+		t.Fatalf("job %+v", st)
+	}
+	for _, a := range as {
+		if a.Hostname != "local-agent-1" {
+			t.Fatalf("%s ran on %s, whose monitor is silent", a.TaskID(), a.Hostname)
+		}
+	}
+	// Never more than the reservation: at each start, at most 2 running.
+	for _, a := range as {
+		n := 0
+		for _, b := range as {
+			if !b.Started.After(a.Started) && b.Ended.After(a.Started) {
+				n++
+			}
+		}
+		if n > 2 {
+			t.Fatalf("%d instances ran at once (beyond the 1-cpu reservation): %+v", n, as)
+		}
+	}
+	var list struct{ Agents []attrs.AgentView }
+	call(t, "GET", base+"/v1/agents", "", "", &list)
+	if agents := list.Agents; len(agents) != 2 || agents[0].MonitorSilent || !agents[1].MonitorSilent || agents[0].Resources.CPUs != 4 || agents[0].Reserved.CPUs != 1 {
+		t.Fatalf("GET /v1/agents: %+v", agents)
+	}
+}
