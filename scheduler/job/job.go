@@ -25,6 +25,18 @@ type Spec struct {
 	// Deadline bounds the whole job from submission: when it passes, the
 	// job is killed with the reason "deadline exceeded". 0 = none.
 	Deadline Duration `json:"deadline,omitempty"`
+	// Schedule makes the job a scheduled one: it runs nothing itself but
+	// creates runs (jobs <id>-<unix time>) on its cron schedule.
+	Schedule *Schedule `json:"schedule,omitempty"`
+}
+
+// Schedule is a job's cron schedule (scheduler/cron.Schedule).
+type Schedule struct {
+	Cron             string   `json:"cron"`
+	Timezone         string   `json:"timezone,omitempty"`
+	Concurrency      string   `json:"concurrency,omitempty"`
+	StartingDeadline Duration `json:"startingDeadline,omitempty"`
+	Suspend          bool     `json:"suspend,omitempty"`
 }
 
 // Duration is a time.Duration encoded as a Go duration string.
@@ -186,6 +198,12 @@ type Job struct {
 	// ones, with ?upstream=true).
 	RetriedAt time.Time `json:"retriedAt,omitzero"`
 	Rerun     []string  `json:"rerun,omitempty"`
+	// Parent is the scheduled job this job is a run of.
+	Parent string `json:"parent,omitempty"`
+	// LastScheduled is, for a scheduled job, the latest scheduled time
+	// handled (runs created, missed or coalesced), recorded after the
+	// runs were created.
+	LastScheduled time.Time `json:"lastScheduled,omitzero"`
 }
 
 // Task returns the task spec with the given name, or nil.
