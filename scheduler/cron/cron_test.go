@@ -295,3 +295,25 @@ func TestDSTHourly(t *testing.T) {
 		}
 	}
 }
+
+func TestScheduleInSpec(t *testing.T) {
+	s, err := spec.Parse([]byte("name: nightly\nschedule: {cron: '@every 1m', timezone: Europe/Berlin, concurrency: Forbid, startingDeadline: 30s}\ntasks: [{name: a, command: x}]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := FromJob(s.Schedule).Compile("schedule")
+	if err != nil || c.Concurrency != Forbid || time.Duration(c.StartingDeadline) != 30*time.Second {
+		t.Fatalf("compiled %+v, %v", c, err)
+	}
+	for doc, field := range map[string]string{
+		"name: nightly\nschedule: {cron: 'every day'}\ntasks: [{name: a, command: x}]":                 "schedule.cron",
+		"name: nightly\nschedule: {cron: '@daily', timezone: Mars}\ntasks: [{name: a, command: x}]":    "schedule.timezone",
+		"name: nightly\nschedule: {cron: '@daily', concurrency: Some}\ntasks: [{name: a, command: x}]": "schedule.concurrency",
+		"name: nightly\nschedule: {cron: '@daily', every: 1}\ntasks: [{name: a, command: x}]":          "schedule.every",
+	} {
+		_, err := spec.Parse([]byte(doc))
+		if fe, ok := spec.AsFieldError(err); !ok || fe.Field != field {
+			t.Errorf("%q: %v, want field %s", doc, err, field)
+		}
+	}
+}

@@ -21,7 +21,7 @@ var batchTaskFields = []string{"dependsExpr", "when", "continueOn", "backoff", "
 	"parallelism", "completions", "cleanup", "volumes", "bundle", "workQueue"}
 
 // batchJobFields are the job keys parsed here.
-var batchJobFields = []string{"failFast", "params", "deadline"}
+var batchJobFields = []string{"failFast", "params", "deadline", "schedule"}
 
 // Cleanup policies (the executor's CleanupPolicy).
 var cleanups = []string{"remove-finished", "remove-failed", "remove-all", "remove-none"}
@@ -348,6 +348,35 @@ func parseBatchJob(o obj, s *job.Spec) error {
 	}
 	if s.Deadline, err = o.duration("deadline"); err != nil {
 		return err
+	}
+	if sv, ok := o.m["schedule"]; ok && sv != nil {
+		so, err := asObj("schedule", sv)
+		if err != nil {
+			return err
+		}
+		if err := so.known("cron", "timezone", "concurrency", "startingDeadline", "suspend"); err != nil {
+			return err
+		}
+		var sc job.Schedule
+		if sc.Cron, _, err = so.str("cron"); err != nil {
+			return err
+		}
+		if sc.Cron == "" {
+			return ferr("schedule.cron", "required")
+		}
+		if sc.Timezone, _, err = so.str("timezone"); err != nil {
+			return err
+		}
+		if sc.Concurrency, _, err = so.str("concurrency"); err != nil {
+			return err
+		}
+		if sc.StartingDeadline, err = so.duration("startingDeadline"); err != nil {
+			return err
+		}
+		if sc.Suspend, err = so.boolean("suspend"); err != nil {
+			return err
+		}
+		s.Schedule = &sc
 	}
 	return nil
 }
