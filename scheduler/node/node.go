@@ -50,6 +50,9 @@ type Config struct {
 	// QueueTTL is how long a work-queue claim outlives silence from its
 	// worker (default scheduler/queue.DefaultTTL).
 	QueueTTL time.Duration
+	// CronInterval is how often the leader evaluates schedules (default
+	// DefaultCronInterval).
+	CronInterval time.Duration
 }
 
 // NotLeaderError is returned for writes on a standby.
@@ -241,6 +244,7 @@ func (n *Node) lead(ctx context.Context, t *leader.Term) {
 		n.cur = nil
 		n.mu.Unlock()
 	}()
+	go n.cronLoop(tctx)
 	if err := fw.Run(tctx); err != nil {
 		n.log.Warn("framework stopped", "err", err)
 	}
@@ -261,7 +265,7 @@ func (n *Node) rebuild(ctx context.Context, st store.Store, eng *engine.Engine) 
 		if err != nil {
 			return err
 		}
-		if engine.Derive(j, as).State.Terminal() {
+		if scheduled(j) || engine.Derive(j, as).State.Terminal() {
 			continue
 		}
 		live = append(live, j)
@@ -348,7 +352,9 @@ func (n *Node) Submit(ctx context.Context, sp *job.Spec) (*job.Job, error) {
 		if err := n.addQueueItems(ctx, j); err != nil {
 			return nil, err
 		}
-		t.engine.AddJob(j)
+		if !scheduled(j) {
+			t.engine.AddJob(j)
+		}
 		t.fw.Revive()
 		n.log.Info("job submitted", "job", j.ID, "tasks", len(sp.Tasks))
 		return j, nil
