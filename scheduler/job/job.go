@@ -140,6 +140,21 @@ type TaskSpec struct {
 	// WorkQueue feeds the task's instances from a work queue served by
 	// the scheduler (GLEANER_QUEUE_URL, GLEANER_QUEUE_TOKEN).
 	WorkQueue *WorkQueue `json:"workQueue,omitempty"`
+	// WithItems and WithSequence expand the task into one instance per
+	// item; {{item}}, {{item.field}}, {{index}} and
+	// {{inputs.parameters.x}} are substituted in command, args and env
+	// (scheduler/expand), the item is in GLEANER_ITEM.
+	WithItems    []any     `json:"withItems,omitempty"`
+	WithSequence *Sequence `json:"withSequence,omitempty"`
+}
+
+// Sequence is withSequence: numbers from Start to End (inclusive) or Count
+// of them, rendered with Format (scheduler/expand.Sequence).
+type Sequence struct {
+	Start  int    `json:"start,omitempty"`
+	End    *int   `json:"end,omitempty"`
+	Count  *int   `json:"count,omitempty"`
+	Format string `json:"format,omitempty"`
 }
 
 // Work-queue patterns (the Kubernetes Job ones).
