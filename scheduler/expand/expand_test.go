@@ -239,3 +239,43 @@ func TestTemplateErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestLoopsInSpec(t *testing.T) {
+	s, err := spec.Parse([]byte(`
+name: loops
+params: {bucket: b1}
+tasks:
+  - {name: items, command: "echo {{item.name}} {{inputs.parameters.bucket}}", withItems: [{name: x}, {name: z}]}
+  - {name: seq, command: "echo {{item}}", withSequence: {start: 1, end: 3, format: "part-%02d"}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Tasks[0].Instances != 2 || s.Tasks[1].Instances != 3 {
+		t.Fatalf("instances %d %d", s.Tasks[0].Instances, s.Tasks[1].Instances)
+	}
+	e, err := FromSpec(s, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := e.Instance(1)
+	if err != nil || in.Command != "echo z b1" {
+		t.Fatalf("instance 1: %+v %v", in, err)
+	}
+	e, _ = FromSpec(s, 1)
+	if in, _ := e.Instance(2); in.Command != "echo part-03" || in.Env[ItemEnv] != "part-03" {
+		t.Fatalf("sequence instance 2: %+v", in)
+	}
+	for doc, field := range map[string]string{
+		`{name: l, tasks: [{name: a, command: "echo {{item.nope}}", withItems: [{name: x}]}]}`: "tasks[0].command",
+		`{name: l, tasks: [{name: a, command: "echo {{inputs.parameters.p}}"}]}`:               "tasks[0].command",
+		`{name: l, tasks: [{name: a, command: x, instances: 5, withItems: [p, q]}]}`:           "tasks[0].instances",
+		`{name: l, tasks: [{name: a, command: x, withSequence: {start: 1}}]}`:                  "tasks[0].withSequence",
+		`{name: l, tasks: [{name: a, command: x, withItems: [p], withSequence: {count: 2}}]}`:  "tasks[0].withSequence",
+	} {
+		_, err := spec.Parse([]byte(doc))
+		if fe, ok := spec.AsFieldError(err); !ok || fe.Field != field {
+			t.Errorf("%s: %v, want field %s", doc, err, field)
+		}
+	}
+}

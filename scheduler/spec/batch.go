@@ -18,7 +18,7 @@ import (
 
 // batchTaskFields are the task keys parsed here.
 var batchTaskFields = []string{"dependsExpr", "when", "continueOn", "backoff", "onFailure", "restart", "timeout",
-	"parallelism", "completions", "cleanup", "volumes", "bundle", "workQueue"}
+	"parallelism", "completions", "cleanup", "volumes", "bundle", "workQueue", "withItems", "withSequence"}
 
 // batchJobFields are the job keys parsed here.
 var batchJobFields = []string{"failFast", "params", "deadline", "schedule"}
@@ -284,6 +284,49 @@ func parseBatchTask(o obj, t *job.TaskSpec) error {
 			t.Volumes = append(t.Volumes, v)
 		}
 	}
+	if iv, ok := o.m["withItems"]; ok && iv != nil {
+		l, ok := iv.([]any)
+		if !ok || len(l) == 0 {
+			return ferr(o.field("withItems"), "must be a non-empty list, got %s", kind(iv))
+		}
+		t.WithItems = l
+	}
+	if sv, ok := o.m["withSequence"]; ok && sv != nil {
+		so, err := asObj(o.field("withSequence"), sv)
+		if err != nil {
+			return err
+		}
+		if err := so.known("start", "end", "count", "format"); err != nil {
+			return err
+		}
+		var q job.Sequence
+		if q.Start, _, err = so.integer("start"); err != nil {
+			return err
+		}
+		if v, ok, err := so.integer("end"); err != nil {
+			return err
+		} else if ok {
+			q.End = &v
+		}
+		if v, ok, err := so.integer("count"); err != nil {
+			return err
+		} else if ok {
+			q.Count = &v
+		}
+		if q.Format, _, err = so.str("format"); err != nil {
+			return err
+		}
+		if (q.End == nil) == (q.Count == nil) {
+			return ferr(so.path, "give end or count")
+		}
+		if q.Count != nil && (*q.Count < 1 || *q.Count > MaxInstances) {
+			return ferr(so.field("count"), "must be between 1 and %d, got %d", MaxInstances, *q.Count)
+		}
+		if t.WithItems != nil {
+			return ferr(so.path, "give withItems or withSequence, not both")
+		}
+		t.WithSequence = &q
+	}
 	if qv, ok := o.m["workQueue"]; ok && qv != nil {
 		qo, err := asObj(o.field("workQueue"), qv)
 		if err != nil {
@@ -330,6 +373,13 @@ func parseBatchJob(o obj, s *job.Spec) error {
 	tl, _ := o.m["tasks"].([]any)
 	for i := range s.Tasks {
 		t := &s.Tasks[i]
+		if n := loopLen(t); n > 0 && i < len(tl) {
+			if m, ok := tl[i].(map[string]any); ok {
+				if _, given := m["instances"]; !given {
+					t.Instances = n
+				}
+			}
+		}
 		if t.WorkQueue == nil || t.WorkQueue.Pattern != job.QueuePerItem || i >= len(tl) {
 			continue
 		}
@@ -452,6 +502,22 @@ func validateBatch(s *job.Spec) error {
 		}
 	}
 	return nil
+}
+
+// loopLen is the number of instances a task's loop makes (0: no loop).
+func loopLen(t *job.TaskSpec) int {
+	switch q := t.WithSequence; {
+	case t.WithItems != nil:
+		return len(t.WithItems)
+	case q == nil:
+		return 0
+	case q.Count != nil:
+		return *q.Count
+	case *q.End >= q.Start:
+		return *q.End - q.Start + 1
+	default:
+		return q.Start - *q.End + 1
+	}
 }
 
 func contains(l []string, s string) bool {
