@@ -32,6 +32,9 @@ type activeRef struct {
 	// requeue, when set, is why the attempt is being killed by Gleaner
 	// (moved, preempted): it ends lost, requeued without using a retry.
 	requeue string
+	// requeueDetail, if set, leads the ended attempt's message (e.g.
+	// "reclaimed: memory short: …" for an eviction; reclaim.go).
+	requeueDetail string
 	// kill, when set, is why Gleaner kills the attempt itself (timeout,
 	// failJob, deadline exceeded, suspended): it decides the outcome.
 	kill string

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
@@ -52,5 +53,25 @@ func TestDoomedTaskKillsRunningAndLaunchesNoMore(t *testing.T) {
 				t.Fatal("the failed job is still scheduled")
 			}
 		})
+	}
+}
+
+// An attempt requeued with a detail ends lost with the reason, the detail
+// leading its message, and is launched again without using a retry.
+func TestRequeueWithDetail(t *testing.T) {
+	e := New(nil)
+	e.AddJob(parsed(t, "r-1", `{name: r, tasks: [{name: a, command: x, instances: 1, retries: 0}]}`))
+	ls := e.Plan(big())
+	id := ls[0].Attempt.TaskID()
+	apply(t, e, id, mesos.TASK_RUNNING)
+	if got := e.RequeueWith([]string{id, "unknown.a.0.0"}, "GLEANER_RECLAIMED", "reclaimed: memory short"); len(got) != 1 || got[id] != "agent-a" {
+		t.Fatalf("RequeueWith = %v", got)
+	}
+	a := end(t, e, id, mesos.TASK_KILLED, 0)
+	if a.State != job.AttemptLost || a.Reason != "GLEANER_RECLAIMED" || !strings.HasPrefix(a.Message, "reclaimed: memory short") || a.Verdict != job.VerdictAgain {
+		t.Fatalf("ended attempt %+v", a)
+	}
+	if again := e.Plan(big()); len(again) != 1 || again[0].Attempt.Attempt != 1 {
+		t.Fatalf("relaunch %+v", again)
 	}
 }

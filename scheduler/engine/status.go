@@ -91,7 +91,7 @@ func (e *Engine) ObserveAll(ss []Status) []Outcome {
 		if ref.requeue != "" && (ns == job.AttemptKilled || ns == job.AttemptFailed) {
 			// Killed by Gleaner to move or preempt it: not a failure.
 			a.State, a.Reason = job.AttemptLost, ref.requeue
-			a.Message = strings.TrimSpace(s.Reason + " " + s.Message)
+			a.Message = strings.TrimSpace(ref.requeueDetail + " " + s.Reason + " " + s.Message)
 		}
 		t := s.Time
 		if t.IsZero() {

@@ -1,0 +1,18 @@
+package engine
+
+// RequeueWith marks active attempts like Requeue, all with the same reason,
+// and with detail leading the message of their ended record (e.g. an
+// eviction's "reclaimed: memory short: …"). It returns those found (task id
+// → agent id) for the caller to kill.
+func (e *Engine) RequeueWith(taskIDs []string, reason, detail string) map[string]string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]string, len(taskIDs))
+	for _, id := range taskIDs {
+		if ref := e.active[id]; ref != nil {
+			ref.requeue, ref.requeueDetail = reason, detail
+			out[id] = ref.inst.last.AgentID
+		}
+	}
+	return out
+}
