@@ -16,3 +16,13 @@ func (e *Engine) TaskSpec(jobID, task string) *job.TaskSpec {
 	}
 	return nil
 }
+
+// JobSpec returns a scheduled job's spec, or nil.
+func (e *Engine) JobSpec(jobID string) *job.Spec {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if js := e.jobs[jobID]; js != nil {
+		return &js.job.Spec
+	}
+	return nil
+}

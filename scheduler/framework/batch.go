@@ -8,6 +8,7 @@ import (
 
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
 	"github.com/gleaner-project/gleaner/scheduler/engine"
+	"github.com/gleaner-project/gleaner/scheduler/expand"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/queue"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -21,6 +22,7 @@ var TickInterval = 200 * time.Millisecond
 func (f *Framework) tickLoop(ctx context.Context) {
 	t := time.NewTicker(TickInterval)
 	defer t.Stop()
+	ticks := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -28,6 +30,9 @@ func (f *Framework) tickLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		r := f.engine.Tick()
+		if ticks++; ticks%50 == 0 {
+			f.pruneExpanded()
+		}
 		if r.Revive {
 			f.Revive()
 		}
@@ -128,4 +133,55 @@ func (f *Framework) releaseQueue(ctx context.Context, a job.Attempt) {
 			f.log.Warn("release queue token", "task", a.TaskID(), "err", err)
 		}
 	}()
+}
+
+type expandedTask struct {
+	e   *expand.Expanded
+	err error
+}
+
+// instanceSpec returns the task spec of one instance: with a loop or
+// placeholders, its command, args and env substituted (the expansion is
+// compiled once per task and cached while the job is scheduled).
+func (f *Framework) instanceSpec(a job.Attempt, sp *job.TaskSpec) (*job.TaskSpec, error) {
+	if !expand.Needed(sp) {
+		return sp, nil
+	}
+	key := a.Job + "\x00" + a.Task
+	v, ok := f.expanded.Load(key)
+	if !ok {
+		js := f.engine.JobSpec(a.Job)
+		if js == nil {
+			return nil, fmt.Errorf("expand %s: job not scheduled", a.TaskID())
+		}
+		var et expandedTask
+		for i := range js.Tasks {
+			if js.Tasks[i].Name == a.Task {
+				et.e, et.err = expand.FromSpec(js, i)
+			}
+		}
+		v, _ = f.expanded.LoadOrStore(key, &et)
+	}
+	et := v.(*expandedTask)
+	if et.err != nil || et.e == nil {
+		return nil, fmt.Errorf("expand %s: %w", a.TaskID(), et.err)
+	}
+	in, err := et.e.Instance(a.Index)
+	if err != nil {
+		return nil, fmt.Errorf("expand %s: %w", a.TaskID(), err)
+	}
+	c := *sp
+	c.Command, c.Args, c.Env = in.Command, in.Args, in.Env
+	return &c, nil
+}
+
+// pruneExpanded forgets expansions of jobs no longer scheduled.
+func (f *Framework) pruneExpanded() {
+	f.expanded.Range(func(k, _ any) bool {
+		jobID, task, _ := strings.Cut(k.(string), "\x00")
+		if f.engine.TaskSpec(jobID, task) == nil {
+			f.expanded.Delete(k)
+		}
+		return true
+	})
 }

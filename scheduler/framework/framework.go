@@ -214,6 +214,9 @@ type Framework struct {
 	cancelSub  context.CancelFunc
 	masterIdx  int
 	inner      atomic.Pointer[callerBox]
+
+	// expanded caches tasks with loops or placeholders (batch.go).
+	expanded sync.Map
 }
 
 type callerBox struct{ calls.Caller }

@@ -172,6 +172,10 @@ func attributes(as []mesos.Attribute) map[string]string {
 // gleanerpb.TaskPayload either way.
 func (f *Framework) taskInfo(l engine.Launch, agent mesos.AgentID, rs []mesos.Resource) (mesos.TaskInfo, error) {
 	a, sp := l.Attempt, l.Spec
+	sp, err := f.instanceSpec(a, sp)
+	if err != nil {
+		return mesos.TaskInfo{}, err
+	}
 	id := a.TaskID()
 	env := map[string]string{
 		"GLEANER_JOB":     a.Job,
