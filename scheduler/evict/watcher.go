@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -75,10 +76,10 @@ type Instance struct {
 type Target interface {
 	// Instances lists the active attempts.
 	Instances() []Instance
-	// Requeue marks active attempts (task id → reason) to end lost and be
-	// requeued without using a retry; it returns those found (task id →
-	// agent id).
-	Requeue(reasons map[string]string) map[string]string
+	// Requeue marks active attempts to end lost with reason (detail
+	// leading the message) and be requeued without using a retry; it
+	// returns those found (task id → agent id).
+	Requeue(taskIDs []string, reason, detail string) map[string]string
 }
 
 // Config configures a Watcher.
@@ -149,7 +150,7 @@ func (w *Watcher) Restore(ctx context.Context) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	marks := map[string]string{}
+	found := 0
 	for _, kv := range resp.Kvs {
 		var a Acted
 		if err := json.Unmarshal(kv.Value, &a); err != nil {
@@ -158,13 +159,10 @@ func (w *Watcher) Restore(ctx context.Context) error {
 		}
 		w.acted[string(kv.Key)] = a
 		w.evicted[a.Hostname] = w.cfg.Now()
-		for id := range a.Victims {
-			marks[id] = retry.ReasonReclaimed
-		}
+		found += len(w.cfg.Target.Requeue(victimIDs(a), retry.ReasonReclaimed, detail(a)))
 	}
-	if len(marks) > 0 {
-		found := w.cfg.Target.Requeue(marks)
-		w.cfg.Logger.Info("eviction victims restored", "records", len(resp.Kvs), "active", len(found))
+	if len(resp.Kvs) > 0 {
+		w.cfg.Logger.Info("eviction victims restored", "records", len(resp.Kvs), "active", found)
 	}
 	return nil
 }
@@ -296,11 +294,7 @@ func (w *Watcher) killVictims(ctx context.Context, rec Acted) {
 	if len(rec.Victims) == 0 {
 		return
 	}
-	marks := make(map[string]string, len(rec.Victims))
-	for id := range rec.Victims {
-		marks[id] = retry.ReasonReclaimed
-	}
-	found := w.cfg.Target.Requeue(marks)
+	found := w.cfg.Target.Requeue(victimIDs(rec), retry.ReasonReclaimed, detail(rec))
 	if len(found) > 0 && w.cfg.Kill != nil {
 		w.cfg.Kill(ctx, found)
 	}
@@ -388,6 +382,23 @@ func (t engineTarget) Instances() []Instance {
 	return out
 }
 
-func (t engineTarget) Requeue(reasons map[string]string) map[string]string {
-	return t.e.Requeue(reasons)
+func (t engineTarget) Requeue(taskIDs []string, reason, detail string) map[string]string {
+	return t.e.RequeueWith(taskIDs, reason, detail)
+}
+
+func victimIDs(a Acted) []string {
+	ids := make([]string, 0, len(a.Victims))
+	for id := range a.Victims {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// detail leads a victim's ended message: "reclaimed: <request reason>".
+func detail(a Acted) string {
+	if a.Reason == "" {
+		return "reclaimed (eviction " + a.ID + ")"
+	}
+	return "reclaimed: " + a.Reason
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +19,8 @@ import (
 type fakeTarget struct {
 	mu        sync.Mutex
 	instances []Instance
-	requeued  map[string]string
+	requeued  map[string]string // task id → reason
+	details   map[string]string // task id → detail
 }
 
 func (f *fakeTarget) Instances() []Instance {
@@ -33,16 +35,16 @@ func (f *fakeTarget) Instances() []Instance {
 	return out
 }
 
-func (f *fakeTarget) Requeue(reasons map[string]string) map[string]string {
+func (f *fakeTarget) Requeue(ids []string, reason, detail string) map[string]string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.requeued == nil {
-		f.requeued = map[string]string{}
+		f.requeued, f.details = map[string]string{}, map[string]string{}
 	}
 	out := map[string]string{}
 	for _, in := range f.instances {
-		if why, ok := reasons[in.TaskID]; ok {
-			f.requeued[in.TaskID] = why
+		if slices.Contains(ids, in.TaskID) {
+			f.requeued[in.TaskID], f.details[in.TaskID] = reason, detail
 			out[in.TaskID] = in.AgentID
 		}
 	}
@@ -121,7 +123,7 @@ func TestWatcherCarriesOutOnce(t *testing.T) {
 	if len(kills.calls) != 1 || !maps.Equal(kills.calls[0], want) {
 		t.Fatalf("kills %v, want one call %v", kills.calls, want)
 	}
-	if tg.requeued["j2.t.0.0"] != retry.ReasonReclaimed || len(tg.requeued) != 1 {
+	if tg.requeued["j2.t.0.0"] != retry.ReasonReclaimed || len(tg.requeued) != 1 || tg.details["j2.t.0.0"] != "reclaimed: memory short" {
 		t.Fatalf("requeued %v", tg.requeued)
 	}
 	if n := count(t, cli, prefix+"evictions/h1"); n != 0 {

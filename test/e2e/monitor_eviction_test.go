@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -193,6 +194,9 @@ tasks:
 		case a.State == job.AttemptSucceeded:
 		case a.State == job.AttemptLost && a.Reason == retry.ReasonReclaimed && a.Hostname == host1:
 			evicted[a.Index] = true
+			if !strings.HasPrefix(a.Message, "reclaimed: memory short") {
+				t.Errorf("evicted attempt %s: message %q, want the monitor's reason", a.TaskID(), a.Message)
+			}
 			if k := retry.FromAttempt(&a, false, 0).Kind; k != retry.Reclaimed {
 				t.Errorf("attempt %s classified %v, want reclaimed", a.TaskID(), k)
 			}
