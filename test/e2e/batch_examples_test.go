@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -69,7 +70,7 @@ func TestBatchComposeExample(t *testing.T) {
 // the processes add nothing).
 func TestBatchExamples(t *testing.T) {
 	env := newSchedEnv(t, localmesos.Config{Agents: 3, Resources: "cpus:8;mem:8192;disk:1024"})
-	n, _ := env.startNode("a")
+	n, _ := env.startNode("a", func(c *node.Config) { c.CronInterval = 100 * time.Millisecond })
 	sim := newSchedEnv(t, localmesos.Config{Agents: 3, Simulated: true, Resources: "cpus:64;mem:65536;disk:1024"})
 	sn, _ := sim.startNode("s")
 
@@ -105,6 +106,42 @@ func TestBatchExamples(t *testing.T) {
 		j := submit(t, []*node.Node{n}, example(t, "timeouts.yaml"))
 		if st, _ := waitBatch(t, n, j.ID, 60*time.Second); st.State != job.Succeeded {
 			t.Fatalf("timeouts: %+v", st)
+		}
+	})
+	t.Run("loop", func(t *testing.T) {
+		sp := example(t, "loop.yaml")
+		out := openDir(t)
+		// Same template, written where the test can read it.
+		sp.Tasks[0].Command = "echo {{item.size}} {{inputs.parameters.bucket}} > " + out + "/{{item.file}}"
+		j := submit(t, []*node.Node{n}, sp)
+		st, as := waitBatch(t, n, j.ID, 60*time.Second)
+		if st.State != job.Succeeded || len(as) != 8 {
+			t.Fatalf("loop: %s, %d attempts", st.State, len(as))
+		}
+		for file, want := range map[string]string{"a.jpg": "640 photos\n", "b.jpg": "1024 photos\n", "c.jpg": "320 photos\n"} {
+			if b, err := os.ReadFile(filepath.Join(out, file)); err != nil || string(b) != want {
+				t.Errorf("%s: %q %v", file, b, err)
+			}
+		}
+	})
+	t.Run("cron", func(t *testing.T) {
+		sp := example(t, "cron.yaml")
+		sp.Schedule.Cron = "@every 1s"
+		j := submit(t, []*node.Node{n}, sp)
+		waitFor(t, "two runs succeeded", 30*time.Second, func() bool {
+			js, _ := n.Store().ListJobs(t.Context())
+			ok := 0
+			for _, r := range js {
+				if r.Parent == j.ID {
+					if st, _ := bstatus(t, n, r.ID); st.State == job.Succeeded {
+						ok++
+					}
+				}
+			}
+			return ok >= 2
+		})
+		if _, err := n.Kill(t.Context(), j.ID); err != nil {
+			t.Fatal(err)
 		}
 	})
 	t.Run("restart-always", func(t *testing.T) {

@@ -104,6 +104,18 @@ tasks:
 		}
 		check(t, "w", 20)
 	})
+	t.Run("examples", func(t *testing.T) {
+		for _, f := range []string{"queue-per-item.yaml", "queue-workers.yaml"} {
+			j := submit(t, []*node.Node{n}, example(t, f))
+			if st, _ := waitBatch(t, n, j.ID, 60*time.Second); st.State != job.Succeeded {
+				t.Fatalf("%s: %+v", f, st)
+			}
+			stats, err := n.Queue().Stats(t.Context(), j.ID)
+			if err != nil || stats.Remaining != 0 {
+				t.Fatalf("%s: queue after the job: %+v %v", f, stats, err)
+			}
+		}
+	})
 	// A request without the instance token is refused.
 	resp, err := http.Get(srv.URL + "/v1/jobs/x/queue/next")
 	if err != nil {
