@@ -81,7 +81,7 @@ func inst(id, host string, prio int, started time.Time, cpus, mem float64) Insta
 	return Instance{Candidate: Candidate{TaskID: id, Priority: prio, Started: started, CPUs: cpus, MemMB: mem}, AgentID: "agent-" + host, Hostname: host}
 }
 
-func putRequest(t *testing.T, cli *clientv3.Client, prefix string, r Request) {
+func putRequest(t testing.TB, cli *clientv3.Client, prefix string, r Request) {
 	t.Helper()
 	b, _ := json.Marshal(r)
 	if _, err := cli.Put(context.Background(), prefix+"evictions/"+r.Hostname, string(b)); err != nil {
