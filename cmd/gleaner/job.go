@@ -129,11 +129,15 @@ func printOut(c *cli.Context, v any, table func(w io.Writer)) error {
 
 func printStatusTable(w io.Writer, st job.Status) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "JOB\t%s\nNAME\t%s\nSTATE\t%s\nSUBMITTED\t%s\n\n", st.ID, st.Name, st.State, st.Submitted)
-	fmt.Fprintln(tw, "TASK\tSTATE\tINSTANCES\tPENDING\tRUNNING\tSUCCEEDED\tFAILED\tKILLED")
+	fmt.Fprintf(tw, "JOB\t%s\nNAME\t%s\nSTATE\t%s\nSUBMITTED\t%s\n", st.ID, st.Name, st.State, st.Submitted)
+	if st.Reason != "" {
+		fmt.Fprintf(tw, "REASON\t%s\n", st.Reason)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "TASK\tSTATE\tINSTANCES\tPENDING\tRUNNING\tSUCCEEDED\tFAILED\tKILLED\tDEPENDS\tREASON")
 	for _, t := range st.Tasks {
 		c := t.Counts
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", t.Name, t.State, t.Instances, c.Pending, c.Running, c.Succeeded, c.Failed, c.Killed)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", t.Name, t.State, t.Instances, c.Pending, c.Running, c.Succeeded, c.Failed, c.Killed, dash(t.Depends), t.Reason)
 	}
 	tw.Flush()
 }
@@ -302,11 +306,14 @@ func jobGet(c *cli.Context) error {
 		return printOut(c, inst, func(w io.Writer) {
 			fmt.Fprintf(w, "%s %s/%d: %s\n", inst.Job, inst.Task, inst.Index, inst.State)
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ATTEMPT\tTASK ID\tSTATE\tHOST\tEXIT\tSTARTED\tENDED\tREASON\tMESSAGE")
+			fmt.Fprintln(tw, "ATTEMPT\tTASK ID\tSTATE\tHOST\tEXIT\tSTARTED\tENDED\tVERDICT\tREASON\tMESSAGE")
 			for _, a := range inst.Attempts {
 				exit, started, ended := "-", "-", "-"
 				if a.ExitCode != nil {
 					exit = strconv.Itoa(*a.ExitCode)
+				}
+				if a.Signal > 0 {
+					exit = "signal " + strconv.Itoa(a.Signal)
 				}
 				if a.Started != nil {
 					started = a.Started.Format(time.RFC3339)
@@ -314,7 +321,7 @@ func jobGet(c *cli.Context) error {
 				if a.Ended != nil {
 					ended = a.Ended.Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Attempt, a.TaskID, a.State, a.Hostname, exit, started, ended, a.Reason, a.Message)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Attempt, a.TaskID, a.State, a.Hostname, exit, started, ended, dash(a.Verdict), a.Reason, a.Message)
 			}
 			tw.Flush()
 		})

@@ -128,3 +128,10 @@ func batchCommands() []*cli.Command {
 			Flags: append(jobFlags(), &cli.BoolFlag{Name: "upstream", Usage: "also rerun the tasks the failed ones depend on"}), Action: jobVerb("retry")},
 	}
 }
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

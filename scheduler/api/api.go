@@ -75,6 +75,11 @@ type AttemptView struct {
 	Created  time.Time        `json:"created"`
 	Started  *time.Time       `json:"started,omitempty"`
 	Ended    *time.Time       `json:"ended,omitempty"`
+	// Signal is the terminating signal, Verdict the retry decision taken
+	// when the attempt ended, NotBefore when the next attempt may start.
+	Signal    int        `json:"signal,omitempty"`
+	Verdict   string     `json:"verdict,omitempty"`
+	NotBefore *time.Time `json:"notBefore,omitempty"`
 }
 
 type server struct {
@@ -270,7 +275,10 @@ func (s *server) instance(w http.ResponseWriter, r *http.Request) {
 	out := Instance{Job: id, Task: task, Index: index, State: job.InstanceState(as, t.Retries, j.KillRequested), Attempts: []AttemptView{}}
 	for _, a := range as {
 		v := AttemptView{TaskID: a.TaskID(), Attempt: a.Attempt, State: a.State, AgentID: a.AgentID, Hostname: a.Hostname,
-			ExitCode: a.ExitCode, Reason: a.Reason, Message: a.Message, Created: a.Created}
+			ExitCode: a.ExitCode, Reason: a.Reason, Message: a.Message, Created: a.Created, Signal: a.Signal, Verdict: a.Verdict}
+		if !a.NotBefore.IsZero() {
+			v.NotBefore = &a.NotBefore
+		}
 		if !a.Started.IsZero() {
 			v.Started = &a.Started
 		}

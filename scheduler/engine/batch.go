@@ -494,6 +494,14 @@ func (e *Engine) Retry(j *job.Job, attempts []job.Attempt) {
 func Derive(j *job.Job, attempts []job.Attempt) job.Status {
 	attempts = retryView(j, attempts)
 	st := job.Derive(j, attempts)
+	for i := range st.Tasks {
+		if t := j.Task(st.Tasks[i].Name); t != nil {
+			st.Tasks[i].Depends = t.DependsExpr
+			if t.DependsExpr == "" {
+				st.Tasks[i].Depends = strings.Join(t.Depends, ", ")
+			}
+		}
+	}
 	st.Reason = j.KillReason
 	failJob := false
 	for i := range attempts {

@@ -16,7 +16,10 @@ type Status struct {
 	Reason   string
 	Message  string
 	ExitCode *int
-	Time     time.Time
+	// Signal is the terminating signal the Gleaner executor reported (0
+	// if none).
+	Signal int
+	Time   time.Time
 }
 
 // AttemptStateOf maps a Mesos task state to an attempt state. Every
@@ -106,6 +109,7 @@ func (e *Engine) ObserveAll(ss []Status) []Outcome {
 				c := *s.ExitCode
 				a.ExitCode = &c
 			}
+			a.Signal = s.Signal
 			e.decide(ref, &a)
 		}
 		staged[s.TaskID] = &a

@@ -185,3 +185,15 @@ func (f *Framework) pruneExpanded() {
 		return true
 	})
 }
+
+// signalOf is the terminating signal in the Gleaner executor's TaskResult.
+func signalOf(s *mesos.TaskStatus) int {
+	if len(s.Data) == 0 {
+		return 0
+	}
+	var r gleanerpb.TaskResult
+	if r.Unmarshal(s.Data) != nil {
+		return 0
+	}
+	return int(r.Signal)
+}

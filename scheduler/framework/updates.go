@@ -76,6 +76,7 @@ func toStatus(s *mesos.TaskStatus) engine.Status {
 	}
 	if engine.AttemptStateOf(s.GetState()).Terminal() {
 		st.ExitCode = exitCode(s)
+		st.Signal = signalOf(s)
 	}
 	return st
 }

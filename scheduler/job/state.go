@@ -171,6 +171,9 @@ type TaskStatus struct {
 	Counts    Counts `json:"counts"`
 	// Reason explains a skipped or waiting task (from the DAG).
 	Reason string `json:"reason,omitempty"`
+	// Depends is the task's dependency as written: "a, b" or the
+	// expression.
+	Depends string `json:"depends,omitempty"`
 }
 
 // Status is the derived view of a job, as served by GET /v1/jobs/{id}.
