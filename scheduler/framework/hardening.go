@@ -27,6 +27,7 @@ type hardening struct {
 	// with no update since the loop began.
 	reconciling bool
 	pending     map[string]string
+	kick        chan struct{} // a new subscription while a loop runs
 	// partitioned: tasks last reported TASK_UNREACHABLE (task id → agent
 	// id). Their attempts ended lost and were requeued; if the agent comes
 	// back the task shows up running again and must be killed, so the
@@ -163,7 +164,20 @@ func (f *Framework) sendKills(ctx context.Context, tasks map[string]string) {
 func (f *Framework) startReconcile() bool {
 	h := &f.hard
 	h.mu.Lock()
-	if h.reconciling || h.ctx == nil {
+	if h.kick == nil {
+		h.kick = make(chan struct{}, 1)
+	}
+	if h.reconciling {
+		// Wake the running loop: it takes in every active attempt and
+		// starts its backoff again (a new subscription).
+		select {
+		case h.kick <- struct{}{}:
+		default:
+		}
+		h.mu.Unlock()
+		return false
+	}
+	if h.ctx == nil {
 		h.mu.Unlock()
 		return false
 	}
@@ -174,6 +188,10 @@ func (f *Framework) startReconcile() bool {
 	}
 	h.reconciling, h.pending = true, act
 	ctx := h.ctx
+	select { // a stale kick must not cut the first wait short
+	case <-h.kick:
+	default:
+	}
 	h.mu.Unlock()
 	go f.reconcileRounds(ctx)
 	return true
@@ -224,6 +242,15 @@ func (f *Framework) reconcileRounds(ctx context.Context) {
 		case <-ctx.Done():
 			t.Stop()
 			return
+		case <-h.kick:
+			t.Stop()
+			h.mu.Lock()
+			for id, agent := range f.engine.Reconcilable() {
+				h.pending[id] = agent
+			}
+			h.mu.Unlock()
+			delay = minB
+			continue
 		case <-t.C:
 		}
 		delay = nextBackoff(delay, minB, maxB)

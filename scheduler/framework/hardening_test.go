@@ -216,6 +216,22 @@ func TestReconcileRetriesSilentTasks(t *testing.T) {
 			t.Fatalf("task that answered asked about again: %v", recs)
 		}
 	}
+	// A new subscription asks about every active attempt again.
+	n := len(recs)
+	m.breakc <- struct{}{}
+	await(t, "every attempt reconciled after re-subscribing", func() bool {
+		subs, _, recs := m.snapshot()
+		if subs < 2 {
+			return false
+		}
+		for _, r := range recs[n:] {
+			if slices.Equal(r, both) {
+				return true
+			}
+		}
+		return false
+	})
+	m.update("j.t.0.0", mesos.TASK_RUNNING)
 	m.update("j.t.1.0", mesos.TASK_RUNNING)
 	await(t, "the loop to end once every task answered", func() bool { return !f.Reconciling() })
 	if !f.startReconcile() {
