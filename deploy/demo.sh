@@ -25,7 +25,7 @@ done
 head -n 4 "$work/dev.log"
 
 status=0
-for job in examples/etl.yaml examples/diamond.yaml; do
+for job in examples/etl.yaml examples/diamond.yaml examples/diamond-expr.yaml examples/loop.yaml; do
   echo
   echo "== gleaner job submit -f $job --watch"
   "$bin" job submit -f "$job" --watch || status=1
@@ -35,6 +35,9 @@ echo "== gleaner job submit -f examples/retry.yaml --watch   (fails on purpose: 
 if "$bin" job submit -f examples/retry.yaml --watch; then
   echo "retry.yaml was expected to fail" >&2; status=1
 fi
+echo
+echo "== gleaner job submit -f examples/compose/docker-compose.yml --unmapped-host --watch   (s1 ×10, then s2 ×4)"
+"$bin" job submit -f examples/compose/docker-compose.yml --unmapped-host --watch || status=1
 echo
 echo "== gleaner job list"
 "$bin" job list
