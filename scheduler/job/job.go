@@ -219,6 +219,10 @@ type Job struct {
 	// handled (runs created, missed or coalesced), recorded after the
 	// runs were created.
 	LastScheduled time.Time `json:"lastScheduled,omitzero"`
+	// Folded: instances that succeeded at their first attempt, as index
+	// ranges per task, whose attempt records were removed after the job
+	// succeeded (see PlanFolds). Observed state, written once.
+	Folded Folds `json:"folded,omitempty"`
 }
 
 // Task returns the task spec with the given name, or nil.

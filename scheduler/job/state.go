@@ -216,7 +216,19 @@ func Derive(j *Job, attempts []Attempt) Status {
 				c.Add(InstanceState(insts[i], t.Retries, j.KillRequested), 1)
 			}
 		}
-		untouched := t.Instances - len(idx)
+		// Folded instances succeeded (their records were folded away);
+		// an index with an attempt record counts by its record.
+		folded := 0
+		for _, r := range j.Folded[t.Name] {
+			folded += min(r.To, t.Instances) - r.From
+		}
+		for _, i := range idx {
+			if j.Folded.Has(t.Name, i) {
+				folded--
+			}
+		}
+		c.Add(Succeeded, folded)
+		untouched := t.Instances - len(idx) - folded
 		if j.KillRequested {
 			c.Add(Killed, untouched)
 		} else {
