@@ -372,12 +372,19 @@ func EngineTarget(e *engine.Engine) Target { return engineTarget{e} }
 
 type engineTarget struct{ e *engine.Engine }
 
+// Instances leaves out attempts whose ACCEPT is still in flight: a KILL
+// could overtake the launch (the master would answer "unknown", the
+// instance be requeued, and the launch then run it a second time).
 func (t engineTarget) Instances() []Instance {
+	sent := t.e.Reconcilable()
 	all := t.e.ActiveInstances()
-	out := make([]Instance, len(all))
-	for i, in := range all {
-		out[i] = Instance{Candidate: Candidate{TaskID: in.TaskID, Priority: in.Priority, Started: in.Started,
-			CPUs: in.Resources.CPUs, MemMB: in.Resources.Mem}, AgentID: in.AgentID, Hostname: in.Hostname, Requeuing: in.Requeuing}
+	out := make([]Instance, 0, len(all))
+	for _, in := range all {
+		if _, ok := sent[in.TaskID]; !ok {
+			continue
+		}
+		out = append(out, Instance{Candidate: Candidate{TaskID: in.TaskID, Priority: in.Priority, Started: in.Started,
+			CPUs: in.Resources.CPUs, MemMB: in.Resources.Mem}, AgentID: in.AgentID, Hostname: in.Hostname, Requeuing: in.Requeuing})
 	}
 	return out
 }

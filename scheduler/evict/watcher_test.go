@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/engine"
+	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/retry"
 	"github.com/gleaner-project/gleaner/test/etcdtest"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -270,5 +272,32 @@ func TestWatcherHoldsHostForCooldown(t *testing.T) {
 	}
 	if !w2.Holding("h1") {
 		t.Fatal("restored watcher does not hold h1")
+	}
+}
+
+// The engine adapter offers only attempts whose ACCEPT has returned: a KILL
+// must not overtake a launch in flight.
+func TestEngineTargetSkipsLaunchesInFlight(t *testing.T) {
+	e := engine.New(nil)
+	e.AddJob(&job.Job{ID: "j", Submitted: time.Now(), Spec: job.Spec{Name: "j", Priority: 7, Tasks: []job.TaskSpec{
+		{Name: "t", Command: "x", Instances: 2, Resources: job.Resources{CPUs: 1, Mem: 100}}}}})
+	ls := e.Plan([]engine.Offer{{ID: "o", AgentID: "a1", Hostname: "h1", Available: job.Resources{CPUs: 4, Mem: 1000}}})
+	if len(ls) != 2 {
+		t.Fatalf("planned %d", len(ls))
+	}
+	tg := EngineTarget(e)
+	if got := tg.Instances(); len(got) != 0 {
+		t.Fatalf("launches in flight offered as victims: %+v", got)
+	}
+	e.MarkSent([]string{ls[0].Attempt.TaskID()})
+	got := tg.Instances()
+	if len(got) != 1 || got[0].TaskID != ls[0].Attempt.TaskID() || got[0].Priority != 7 || got[0].MemMB != 100 || got[0].Hostname != "h1" || got[0].AgentID != "a1" {
+		t.Fatalf("instances %+v", got)
+	}
+	if found := tg.Requeue([]string{ls[0].Attempt.TaskID()}, retry.ReasonReclaimed, "reclaimed: x"); len(found) != 1 {
+		t.Fatalf("requeue found %v", found)
+	}
+	if got := tg.Instances(); len(got) != 1 || !got[0].Requeuing {
+		t.Fatalf("after requeue %+v", got)
 	}
 }
