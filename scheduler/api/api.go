@@ -273,6 +273,9 @@ func (s *server) instance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := Instance{Job: id, Task: task, Index: index, State: job.InstanceState(as, t.Retries, j.KillRequested), Attempts: []AttemptView{}}
+	if len(as) == 0 && j.Folded.Has(task, index) {
+		out.State = job.Succeeded // succeeded at its first attempt; its record was folded away
+	}
 	for _, a := range as {
 		v := AttemptView{TaskID: a.TaskID(), Attempt: a.Attempt, State: a.State, AgentID: a.AgentID, Hostname: a.Hostname,
 			ExitCode: a.ExitCode, Reason: a.Reason, Message: a.Message, Created: a.Created, Signal: a.Signal, Verdict: a.Verdict}

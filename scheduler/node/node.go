@@ -53,6 +53,12 @@ type Config struct {
 	// CronInterval is how often the leader evaluates schedules (default
 	// DefaultCronInterval).
 	CronInterval time.Duration
+	// FoldMinInstances and FoldInterval: a succeeded job with a task this
+	// big has its first-attempt successes folded into index ranges (see
+	// job.Folds), checked this often (defaults DefaultFoldMinInstances,
+	// DefaultFoldInterval).
+	FoldMinInstances int
+	FoldInterval     time.Duration
 }
 
 // NotLeaderError is returned for writes on a standby.
@@ -245,6 +251,7 @@ func (n *Node) lead(ctx context.Context, t *leader.Term) {
 		n.mu.Unlock()
 	}()
 	go n.cronLoop(tctx)
+	go n.foldLoop(tctx)
 	if err := fw.Run(tctx); err != nil {
 		n.log.Warn("framework stopped", "err", err)
 	}

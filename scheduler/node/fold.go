@@ -1,0 +1,103 @@
+package node
+
+import (
+	"context"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/engine"
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/store"
+)
+
+// Folding defaults: a succeeded job with a task of at least
+// DefaultFoldMinInstances instances has its first-attempt successes folded
+// into index ranges, checked every DefaultFoldInterval.
+const (
+	DefaultFoldMinInstances = 10_000
+	DefaultFoldInterval     = 30 * time.Second
+)
+
+func (n *Node) foldLoop(ctx context.Context) {
+	every := n.cfg.FoldInterval
+	if every <= 0 {
+		every = DefaultFoldInterval
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := n.foldOnce(ctx); err != nil && ctx.Err() == nil {
+			n.log.Warn("fold finished jobs", "err", err)
+		}
+	}
+}
+
+// foldOnce folds every big succeeded job not folded yet: the ranges are
+// stored in the job record first, then the folded attempt records are
+// deleted (a crash in between leaves both, which Derive counts once).
+func (n *Node) foldOnce(ctx context.Context) error {
+	t := n.current()
+	if t == nil {
+		return nil
+	}
+	del, ok := t.store.(store.AttemptDeleter)
+	if !ok {
+		return nil
+	}
+	min := n.cfg.FoldMinInstances
+	if min <= 0 {
+		min = DefaultFoldMinInstances
+	}
+	jobs, err := t.store.ListJobs(ctx)
+	if err != nil {
+		return err
+	}
+	scheduling := map[string]bool{}
+	for _, id := range t.engine.Jobs() {
+		scheduling[id] = true
+	}
+	for _, j := range jobs {
+		if j.Folded != nil || scheduled(j) || scheduling[j.ID] || !big(j, min) {
+			continue
+		}
+		as, err := t.store.Attempts(ctx, j.ID)
+		if err != nil {
+			return err
+		}
+		if engine.Derive(j, as).State != job.Succeeded {
+			continue
+		}
+		f := job.PlanFolds(&j.Spec, as)
+		if len(f) == 0 {
+			continue
+		}
+		j.Folded = f
+		if err := t.store.UpdateJob(ctx, j); err != nil {
+			return err
+		}
+		var gone []job.Attempt
+		for _, a := range as {
+			if f.Has(a.Task, a.Index) {
+				gone = append(gone, a)
+			}
+		}
+		if err := del.DeleteAttempts(ctx, gone); err != nil {
+			return err
+		}
+		n.log.Info("job folded", "job", j.ID, "records", len(gone))
+	}
+	return nil
+}
+
+func big(j *job.Job, min int) bool {
+	for _, t := range j.Spec.Tasks {
+		if t.Instances >= min {
+			return true
+		}
+	}
+	return false
+}
