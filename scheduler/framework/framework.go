@@ -107,6 +107,10 @@ type Config struct {
 	// offers are suppressed), it is judged again this often (default 1
 	// min), to see agents that joined meanwhile.
 	ForeverRecheck time.Duration
+	// AgentsPoll: how often the agents table is refreshed from the leading
+	// master's GET_AGENTS (default 30 s; negative: never), so hosts that
+	// make no offers (full) are known too.
+	AgentsPoll time.Duration
 }
 
 func (c *Config) defaults() {
@@ -214,6 +218,7 @@ type Framework struct {
 	cancelSub  context.CancelFunc
 	masterIdx  int
 	inner      atomic.Pointer[callerBox]
+	master     atomic.Value // string: the master last subscribed to
 
 	// expanded caches tasks with loops or placeholders (batch.go).
 	expanded sync.Map
@@ -277,6 +282,7 @@ func (f *Framework) Run(ctx context.Context) error {
 	f.hard.setContext(ctx)
 	go f.reconcileLoop(ctx)
 	go f.placementLoop(ctx)
+	go f.pollAgents(ctx)
 	go f.tickLoop(ctx)
 
 	err = controller.Run(ctx, f.cfg.FrameworkInfo(f.FrameworkID()), f.caller,
@@ -391,6 +397,7 @@ func (f *Framework) watchdogCaller() calls.Caller {
 		}
 		f.fast.reset()
 		master := f.findLeader(ctx)
+		f.master.Store(master)
 		inner := f.newSchedCaller(master)
 		f.inner.Store(&callerBox{inner})
 		sctx, cancel := context.WithCancel(ctx)

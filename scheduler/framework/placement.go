@@ -28,12 +28,34 @@ const (
 type Agents struct {
 	mu sync.Mutex
 	m  map[string]*attrs.AgentInfo
+	// sized: the master told the agent's total size (GET_AGENTS).
+	sized map[string]bool
 }
 
 var _ attrs.AgentSource = (*Agents)(nil)
 
 // NewAgents returns an empty table.
-func NewAgents() *Agents { return &Agents{m: map[string]*attrs.AgentInfo{}} }
+func NewAgents() *Agents {
+	return &Agents{m: map[string]*attrs.AgentInfo{}, sized: map[string]bool{}}
+}
+
+// learn records what the master says of an agent (GET_AGENTS): its Mesos
+// attributes and total size.
+func (a *Agents) learn(host, id string, mesosAttrs map[string]string, total job.Resources) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	v := a.m[host]
+	if v == nil {
+		v = &attrs.AgentInfo{Hostname: host}
+		a.m[host] = v
+	}
+	if mesosAttrs == nil {
+		mesosAttrs = map[string]string{}
+	}
+	v.AgentID, v.MesosAttrs = id, mesosAttrs
+	v.Resources = toPlacement(total)
+	a.sized[host] = true
+}
 
 // Agents implements attrs.AgentSource.
 func (a *Agents) Agents() []attrs.AgentInfo {
@@ -72,7 +94,9 @@ func (a *Agents) record(o *mesos.Offer, mesosAttrs map[string]string, avail, res
 	v.AgentID, v.MesosAttrs, v.LastOffer = o.AgentID.Value, mesosAttrs, now
 	v.Reserved = toPlacement(reserved)
 	v.Unreserved = toPlacement(engine.Sub(avail, reserved))
-	v.Resources = v.Resources.Max(toPlacement(avail))
+	if !a.sized[o.Hostname] {
+		v.Resources = v.Resources.Max(toPlacement(avail))
+	}
 }
 
 func toPlacement(r job.Resources) placement.Resources {
@@ -230,19 +254,31 @@ func (f *Framework) move(ctx context.Context, lim *attrs.MoveLimiter) bool {
 		merged[h] = placement.MergeAttrs(ma, f.cfg.Attrs.Attrs(h))
 	}
 	var ins []attrs.Instance
+	compiled := map[string]*placement.Constraints{}
 	for _, r := range f.engine.ActiveInstances() {
 		if len(r.Constraints) == 0 || r.Requeuing {
 			continue
 		}
-		cs, err := placement.ParseConstraints(r.Constraints)
-		if err != nil {
+		g := matcher.GroupOf(r.Job, r.Task)
+		cs, ok := compiled[g]
+		if !ok {
+			cs, _ = placement.ParseConstraints(r.Constraints) // validated at submit
+			compiled[g] = cs
+		}
+		if cs == nil {
 			continue
 		}
 		ins = append(ins, attrs.Instance{Key: r.TaskID, Group: matcher.GroupOf(r.Job, r.Task), Hostname: r.Hostname, Constraints: cs, Started: r.Started})
 	}
+	unknown := false
+	for _, in := range ins {
+		if _, ok := merged[in.Hostname]; !ok {
+			unknown = true // learnt later from offers or GET_AGENTS: check again
+		}
+	}
 	vs := attrs.Violations(ins, merged)
 	if len(vs) == 0 {
-		return false
+		return unknown
 	}
 	n := lim.Take(time.Now(), len(vs))
 	reasons := make(map[string]string, n)
@@ -255,7 +291,7 @@ func (f *Framework) move(ctx context.Context, lim *attrs.MoveLimiter) bool {
 		movesTotal.Add(float64(len(kill)))
 		f.Kill(ctx, kill)
 	}
-	return n < len(vs)
+	return n < len(vs) || unknown
 }
 
 func (c *Config) placementDefaults() {
@@ -270,6 +306,9 @@ func (c *Config) placementDefaults() {
 	}
 	if c.ForeverRecheck == 0 {
 		c.ForeverRecheck = time.Minute
+	}
+	if c.AgentsPoll == 0 {
+		c.AgentsPoll = 30 * time.Second
 	}
 }
 

@@ -492,3 +492,58 @@ tasks:
 		t.Fatalf("GET /v1/agents: %+v", agents)
 	}
 }
+
+// A host so full it makes no offers is still known to a new leader (from
+// the master's GET_AGENTS), so removing the attribute its instance needs
+// moves the instance.
+func TestPlacementMoveFromFullHostAfterFailover(t *testing.T) {
+	env := simEnv(t, 2, localmesos.Config{Resources: "cpus:1;mem:256;disk:0"})
+	opts := func(c *node.Config) { c.Framework.AgentsPoll = 200 * time.Millisecond }
+	a, stopA := env.startNode("a", opts)
+	waitFor(t, "a to lead", 20*time.Second, a.IsLeader)
+	b, _ := env.startNode("b", opts)
+	if _, err := a.Attrs().Put(context.Background(), "local-agent-1", map[string]string{"ssd": "yes"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	j := submit(t, []*node.Node{a}, mustSpec(t, `
+name: full
+tasks:
+  - name: a
+    command: "true"
+    retries: 0
+    resources: {cpus: 1, mem: 256}
+    constraints: [[ssd, EXISTS]]
+    labels: {"localmesos.sim/duration": "60s"}
+`))
+	waitFor(t, "the instance running on local-agent-1", 20*time.Second, func() bool {
+		_, as := status(t, a, j.ID)
+		return runningHosts(as)["a/0"] == "local-agent-1"
+	})
+	stopA()
+	waitFor(t, "b subscribed", 20*time.Second, b.Subscribed)
+	waitFor(t, "b to know the full host", 20*time.Second, func() bool {
+		for _, ag := range b.Agents() {
+			if ag.Hostname == "local-agent-1" && ag.Resources.CPUs == 1 {
+				return true
+			}
+		}
+		return false
+	})
+	if _, err := b.Attrs().Put(context.Background(), "local-agent-2", map[string]string{"ssd": "yes"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Attrs().Delete(context.Background(), "local-agent-1", "ssd", "test"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the instance moved to local-agent-2", 30*time.Second, func() bool {
+		_, as := status(t, b, j.ID)
+		return runningHosts(as)["a/0"] == "local-agent-2"
+	})
+	_, as := status(t, b, j.ID)
+	if as[0].State != job.AttemptLost || as[0].Reason != framework.ReasonMoved {
+		t.Fatalf("first attempt %+v", as[0])
+	}
+	if _, err := b.Kill(context.Background(), j.ID); err != nil {
+		t.Fatal(err)
+	}
+}
