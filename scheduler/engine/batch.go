@@ -75,7 +75,12 @@ func (e *Engine) decide(ref *activeRef, a *job.Attempt) {
 	if ref.job.job.KillRequested && d.Verdict == retry.Again {
 		d.Verdict, d.Reason = retry.Stop, "job killed"
 	}
-	if ref.kill != "" && a.Reason == "" || ref.kill == ReasonTimeout {
+	if ref.kill != "" && (a.State == job.AttemptKilled || a.State == job.AttemptFailed) {
+		// Gleaner's reason for the kill decides the outcome on replay
+		// after a failover too; Mesos' reason goes to the message.
+		if a.Reason != "" && a.Reason != ref.kill {
+			a.Message = strings.TrimSpace(a.Reason + " " + a.Message)
+		}
 		a.Reason = ref.kill
 	}
 	a.Verdict = string(d.Verdict)
@@ -191,6 +196,8 @@ func replayHistory(p retry.Policy, as []job.Attempt, killRequested bool, since t
 			o = retry.Outcome{Kind: retry.TimedOut}
 		case as[i].Reason == ReasonSuspended:
 			o = retry.Outcome{Kind: retry.Lost}
+		case as[i].Reason == ReasonFailJob, as[i].Reason == ReasonDeadline:
+			o = retry.Outcome{Kind: retry.Killed}
 		}
 		h = h.After(o, p.Decide(o, h))
 	}

@@ -363,3 +363,32 @@ func TestRetryFailedPart(t *testing.T) {
 		t.Fatalf("upstream rerun launched %d", len(ls))
 	}
 }
+
+// An attempt killed by a suspend keeps Gleaner's reason (Mesos' goes to
+// the message), so a new leader replays it as free, not as a failure.
+func TestSuspendKillReplaysFree(t *testing.T) {
+	j := parsed(t, "sk-1", `{name: sk, tasks: [{name: a, command: x, retries: 1}]}`)
+	e := New(nil)
+	e.AddJob(j)
+	ls := e.Plan(big())
+	e.Suspend("sk-1")
+	apply(t, e, ls[0].Attempt.TaskID(), mesos.TASK_RUNNING)
+	o := e.Observe(Status{TaskID: ls[0].Attempt.TaskID(), State: mesos.TASK_KILLED, Reason: "REASON_EXECUTOR_TERMINATED"})
+	a := *o.Attempt
+	e.Commit(a)
+	if a.Reason != ReasonSuspended || a.Verdict != job.VerdictAgain {
+		t.Fatalf("attempt %+v", a)
+	}
+	j.Suspended = false
+	e2 := New(nil)
+	e2.Load([]*job.Job{j}, map[string][]job.Attempt{"sk-1": {a}})
+	e2.Tick()
+	ls = e2.Plan(big())
+	if len(ls) != 1 {
+		t.Fatalf("after failover: %+v", ls)
+	}
+	// The suspend used no retry: the first real failure is retried.
+	if a := end(t, e2, ls[0].Attempt.TaskID(), mesos.TASK_FAILED, 1); a.Verdict != job.VerdictAgain {
+		t.Fatalf("first real failure: %+v", a)
+	}
+}
