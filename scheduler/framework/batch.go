@@ -22,7 +22,7 @@ var TickInterval = 200 * time.Millisecond
 func (f *Framework) tickLoop(ctx context.Context) {
 	t := time.NewTicker(TickInterval)
 	defer t.Stop()
-	ticks := 0
+	ticks, lastTouch := 0, time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -32,6 +32,10 @@ func (f *Framework) tickLoop(ctx context.Context) {
 		r := f.engine.Tick()
 		if ticks++; ticks%50 == 0 {
 			f.pruneExpanded()
+		}
+		if f.cfg.Queue != nil && time.Since(lastTouch) > f.cfg.Queue.TTL()/3 {
+			lastTouch = time.Now()
+			go f.touchQueues(ctx)
 		}
 		if r.Revive {
 			f.Revive()
@@ -111,6 +115,31 @@ func (f *Framework) queueEnv(env map[string]string, a job.Attempt, sp *job.TaskS
 	env[queue.EnvToken] = tok
 	env[queue.EnvURL] = strings.TrimSuffix(f.cfg.QueueURL, "/") + "/v1/jobs/" + a.Job + "/queue"
 	return nil
+}
+
+// touchQueues keeps the queue claims of running work-queue attempts
+// alive, so a worker busy with a long item needs no heartbeat of its own;
+// a dead worker's claims still expire (its attempt ends, or its agent is
+// lost and the attempt with it).
+func (f *Framework) touchQueues(ctx context.Context) {
+	for id := range f.engine.Active() {
+		jobID, task, _, _, err := job.ParseTaskID(id)
+		if err != nil {
+			continue
+		}
+		if sp := f.engine.TaskSpec(jobID, task); sp == nil || sp.WorkQueue == nil {
+			continue
+		}
+		tctx, cancel := context.WithTimeout(ctx, f.cfg.RequestTimeout)
+		tok, err := f.cfg.Queue.Token(tctx, jobID, id)
+		if err == nil {
+			err = f.cfg.Queue.Touch(tctx, jobID, tok)
+		}
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			f.log.Debug("touch queue claims", "task", id, "err", err)
+		}
+	}
 }
 
 // queueTask reports whether the attempt is of a work-queue task (asked

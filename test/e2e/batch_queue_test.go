@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -103,6 +104,27 @@ tasks:
 			t.Fatalf("workers: %+v, %d attempts", st, len(as))
 		}
 		check(t, "w", 20)
+	})
+	t.Run("long item outlives the claim TTL", func(t *testing.T) {
+		// The worker that takes the only item holds it 7 s, past the 5 s
+		// TTL: the scheduler keeps its claim alive, so the other never gets it.
+		slow := strings.Replace(fmt.Sprintf(loopWorker, out), `200) data=`, `200) sleep 7; data=`, 1)
+		j := submit(t, []*node.Node{n}, mustSpec(t, fmt.Sprintf(`
+name: long-item
+tasks:
+  - name: pull
+    command: %q
+    instances: 2
+    workQueue: {items: [long0], pattern: workers}
+    resources: {cpus: 0.2, mem: 32}
+`, slow)))
+		if st, _ := waitBatch(t, n, j.ID, 60*time.Second); st.State != job.Succeeded {
+			t.Fatalf("long item: %+v", st)
+		}
+		b, err := os.ReadFile(filepath.Join(out, "item-long0"))
+		if err != nil || strings.Count(string(b), "\n") != 1 {
+			t.Fatalf("item handed out %q (%v), want once", b, err)
+		}
 	})
 	t.Run("examples", func(t *testing.T) {
 		for _, f := range []string{"queue-per-item.yaml", "queue-workers.yaml"} {
