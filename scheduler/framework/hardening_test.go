@@ -192,9 +192,6 @@ func TestReconcileRetriesSilentTasks(t *testing.T) {
 		_, _, recs := m.snapshot()
 		return len(recs) > 0 && slices.Equal(recs[0], both)
 	})
-	if f.startReconcile() {
-		t.Fatal("a second reconciliation loop started while one runs")
-	}
 	m.update("j.t.0.0", mesos.TASK_RUNNING)
 	await(t, "three more rounds for the silent task only", func() bool {
 		_, _, recs := m.snapshot()
@@ -216,7 +213,27 @@ func TestReconcileRetriesSilentTasks(t *testing.T) {
 			t.Fatalf("task that answered asked about again: %v", recs)
 		}
 	}
+	// While the loop runs, no second one starts (the refused start only
+	// wakes the running loop, as a new subscription does).
+	if f.startReconcile() {
+		t.Fatal("a second reconciliation loop started while one runs")
+	}
+	await(t, "the woken loop asking about every attempt", func() bool {
+		_, _, now := m.snapshot()
+		for _, r := range now[len(recs):] {
+			if slices.Equal(r, both) {
+				return true
+			}
+		}
+		return false
+	})
 	// A new subscription asks about every active attempt again.
+	m.update("j.t.0.0", mesos.TASK_RUNNING)
+	await(t, "a round for the silent task only after the answer", func() bool {
+		_, _, now := m.snapshot()
+		return len(now) > 0 && slices.Equal(now[len(now)-1], []string{"j.t.1.0"})
+	})
+	_, _, recs = m.snapshot()
 	n := len(recs)
 	m.breakc <- struct{}{}
 	await(t, "every attempt reconciled after re-subscribing", func() bool {
