@@ -442,9 +442,16 @@ func validateBatch(s *job.Spec) error {
 			return ferr("params", "empty parameter name")
 		}
 	}
+	queued := -1
 	for i := range s.Tasks {
 		t := &s.Tasks[i]
 		p := fmt.Sprintf("tasks[%d]", i)
+		if t.WorkQueue != nil {
+			if queued >= 0 {
+				return ferr(p+".workQueue", "only one task of a job may have a work queue (tasks[%d] has it)", queued)
+			}
+			queued = i
+		}
 		if t.DependsExpr != "" && len(t.Depends) > 0 {
 			return ferr(p+".depends", "give a list or an expression, not both")
 		}

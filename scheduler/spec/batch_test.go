@@ -72,9 +72,10 @@ func TestParseWorkQueue(t *testing.T) {
 		t.Errorf("workers: %+v", b)
 	}
 	for doc, field := range map[string]string{
-		`{name: q, tasks: [{name: a, command: x, workQueue: {items: []}}]}`:                 "tasks[0].workQueue.items",
-		`{name: q, tasks: [{name: a, command: x, workQueue: {items: [x], pattern: many}}]}`: "tasks[0].workQueue.pattern",
-		`{name: q, tasks: [{name: a, command: x, workQueue: {items: [1]}}]}`:                "tasks[0].workQueue.items[0]",
+		`{name: q, tasks: [{name: a, command: x, workQueue: {items: []}}]}`:                                                  "tasks[0].workQueue.items",
+		`{name: q, tasks: [{name: a, command: x, workQueue: {items: [x], pattern: many}}]}`:                                  "tasks[0].workQueue.pattern",
+		`{name: q, tasks: [{name: a, command: x, workQueue: {items: [1]}}]}`:                                                 "tasks[0].workQueue.items[0]",
+		`{name: q, tasks: [{name: a, command: x, workQueue: {items: [p]}}, {name: b, command: x, workQueue: {items: [q]}}]}`: "tasks[1].workQueue",
 	} {
 		_, err := Parse([]byte(doc))
 		if fe, ok := AsFieldError(err); !ok || fe.Field != field {
