@@ -61,14 +61,17 @@ tasks:
 }
 
 func TestParseWorkQueue(t *testing.T) {
-	s, err := Parse([]byte(`{name: q, tasks: [{name: a, command: x, workQueue: {items: [p, q, r]}}, {name: b, command: x, instances: 2, workQueue: {items: [x], pattern: workers}}]}`))
+	s, err := Parse([]byte(`{name: q, tasks: [{name: a, command: x, workQueue: {items: [p, q, r]}}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a := s.Tasks[0]; a.Instances != 3 || a.WorkQueue.Pattern != job.QueuePerItem || a.Needed() != 3 {
 		t.Errorf("perItem: %+v", a)
 	}
-	if b := s.Tasks[1]; b.Instances != 2 || b.Needed() != 1 {
+	if s, err = Parse([]byte(`{name: q, tasks: [{name: b, command: x, instances: 2, workQueue: {items: [x], pattern: workers}}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if b := s.Tasks[0]; b.Instances != 2 || b.Needed() != 1 {
 		t.Errorf("workers: %+v", b)
 	}
 	for doc, field := range map[string]string{
