@@ -39,6 +39,29 @@ echo
 echo "== gleaner job submit -f examples/compose/docker-compose.yml --unmapped-host --watch   (s1 ×10, then s2 ×4)"
 "$bin" job submit -f examples/compose/docker-compose.yml --unmapped-host --watch || status=1
 echo
+echo "== gleaner rootfs build: a busybox bundle, then a job chrooted in it (the task sees only the bundle)"
+mkdir -p "$work/base/bin" "$work/base/etc" "$work/bundles"
+cp /bin/busybox "$work/base/bin/busybox"
+for c in sh cat ls echo id; do ln -sf busybox "$work/base/bin/$c"; done
+echo 'NAME="Gleaner demo bundle (busybox)"' > "$work/base/etc/os-release"
+"$bin" rootfs build --base "$work/base" --out "$work/busybox.tar.gz" --json > "$work/bundle.json"
+digest=$(sed -n 's/.*"digest": *"\(sha256:[0-9a-f]*\)".*/\1/p' "$work/bundle.json")
+published=$("$bin" rootfs publish "$work/busybox.tar.gz" --to "file://$PWD/$work/bundles/" | awk '{print $2}')
+echo "published $digest as $published"
+cat > "$work/chrooted.yaml" <<YAML
+name: chrooted
+tasks:
+  - name: inside
+    command: "cat /etc/os-release; echo 'root dir:'; ls /; echo 'running as uid' \$(id -u)"
+    bundle: {uri: "$published", digest: "$digest"}
+    resources: {cpus: 0.2, mem: 32}
+    instances: 2
+YAML
+"$bin" job submit -f "$work/chrooted.yaml" --watch || status=1
+echo
+echo "== gleaner agent list   (live attributes in etcd, one monitor heartbeat per agent)"
+"$bin" agent list || status=1
+echo
 echo "== gleaner job list"
 "$bin" job list
 exit $status
