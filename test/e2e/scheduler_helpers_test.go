@@ -53,7 +53,7 @@ func newSchedEnv(t testing.TB, mcfg localmesos.Config) *schedEnv {
 }
 
 func (e *schedEnv) client() *clientv3.Client {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: e.etcd.Endpoints, DialTimeout: 2 * time.Second})
+	cli, err := e.etcd.Client() // a quiet logger: tests stop etcd on purpose
 	if err != nil {
 		e.t.Fatal(err)
 	}

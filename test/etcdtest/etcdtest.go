@@ -133,7 +133,7 @@ func (s *Server) startProcess() error {
 func (s *Server) waitHealthy(limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
-		c, err := clientv3.New(clientv3.Config{Endpoints: s.Endpoints, DialTimeout: time.Second})
+		c, err := clientv3.New(clientv3.Config{Endpoints: s.Endpoints, DialTimeout: time.Second, Logger: zap.NewNop()})
 		if err == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			_, err = c.Get(ctx, "health")
@@ -150,9 +150,11 @@ func (s *Server) waitHealthy(limit time.Duration) error {
 	}
 }
 
-// Client returns a new client for the server; the caller closes it.
+// Client returns a new client for the server; the caller closes it. Its
+// logger is silent: tests stop etcd on purpose, and the client's retry
+// warnings would only bury the test output.
 func (s *Server) Client() (*clientv3.Client, error) {
-	return clientv3.New(clientv3.Config{Endpoints: s.Endpoints, DialTimeout: 5 * time.Second})
+	return clientv3.New(clientv3.Config{Endpoints: s.Endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 }
 
 // Stop stops the server, keeping its data so Restart can bring it back.
