@@ -279,7 +279,7 @@ func (a *Agent) recoveredLocked() ([]mesos.Task, []link.ExecutorRef) {
 	var execs []link.ExecutorRef
 	for _, fw := range a.frameworks {
 		for _, t := range fw.tasks {
-			if !isTerminal(t.state) {
+			if !link.IsTerminal(t.state) {
 				tasks = append(tasks, t.toTask(a.id))
 			}
 		}
@@ -513,7 +513,7 @@ func (a *Agent) Kill(frameworkID mesos.FrameworkID, taskID mesos.TaskID, policy 
 		return
 	}
 	t := fw.tasks[taskID.Value]
-	if t == nil || isTerminal(t.state) {
+	if t == nil || link.IsTerminal(t.state) {
 		a.log.Info("kill for unknown or finished task", "framework_id", frameworkID.Value, "task_id", taskID.Value)
 		return
 	}
@@ -719,7 +719,7 @@ type executorRun struct {
 
 func (e *executorRun) hasLiveTasks() bool {
 	for _, t := range e.tasks {
-		if !isTerminal(t.state) {
+		if !link.IsTerminal(t.state) {
 			return true
 		}
 	}
@@ -831,15 +831,6 @@ func commandExecutorInfo(fw *framework, t *mesos.TaskInfo) mesos.ExecutorInfo {
 
 // ---- status updates ----
 
-func isTerminal(s mesos.TaskState) bool {
-	switch s {
-	case mesos.TASK_FINISHED, mesos.TASK_FAILED, mesos.TASK_KILLED, mesos.TASK_ERROR,
-		mesos.TASK_LOST, mesos.TASK_DROPPED, mesos.TASK_GONE, mesos.TASK_GONE_BY_OPERATOR:
-		return true
-	}
-	return false
-}
-
 // agentStatusLocked makes a reliable update on the agent's own account
 // (SOURCE_AGENT, with a uuid) and sends it down the normal path.
 func (a *Agent) agentStatusLocked(t *task, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) {
@@ -879,7 +870,7 @@ func (a *Agent) statusLocked(t *task, st mesos.TaskStatus) {
 			st.ContainerStatus = &mesos.ContainerStatus{ContainerID: &cid}
 		}
 	}
-	wasTerminal := isTerminal(t.state)
+	wasTerminal := link.IsTerminal(t.state)
 	t.state = st.GetState()
 	t.latest.Store(int32(t.state))
 	t.statuses = append(t.statuses, st)
@@ -891,7 +882,7 @@ func (a *Agent) statusLocked(t *task, st mesos.TaskStatus) {
 			a.forwardHeadLocked(t)
 		}
 		a.armRetryLocked(t)
-	case isTerminal(t.state) && !wasTerminal && a.state == stateUp:
+	case link.IsTerminal(t.state) && !wasTerminal && a.state == stateUp:
 		// An earlier update still waits for its acknowledgement: let the
 		// master free the resources now if it can take the hint (a queued
 		// forward carries the new state as `latest` anyway).
@@ -945,7 +936,7 @@ func (a *Agent) acknowledgeLocked(t *task, uuid []byte) {
 		return
 	}
 	t.pending = nil
-	if isTerminal(t.state) {
+	if link.IsTerminal(t.state) {
 		a.completeTaskLocked(t)
 	}
 }
@@ -1032,7 +1023,7 @@ func (a *Agent) executorExited(ex *executorRun, waitStatus int32) {
 		reason, msg = mesos.REASON_EXECUTOR_TERMINATED, "Executor terminated"
 	}
 	for _, t := range sortedTasks(ex.tasks) {
-		if !isTerminal(t.state) {
+		if !link.IsTerminal(t.state) {
 			a.agentStatusLocked(t, mesos.TASK_FAILED, reason, msg)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	agentpb "github.com/mesos/mesos-go/api/v1/lib/agent"
 	"github.com/mesos/mesos-go/api/v1/lib/executor"
 
+	"github.com/gleaner-project/gleaner/test/localmesos/link"
 	"github.com/gleaner-project/gleaner/test/localmesos/wire"
 )
 
@@ -225,7 +226,7 @@ func (a *Agent) executorUpdateLocked(ex *executorRun, st mesos.TaskStatus) {
 	if _, dup := t.received[string(st.UUID)]; dup {
 		return
 	}
-	if isTerminal(t.state) {
+	if link.IsTerminal(t.state) {
 		// As in Mesos' status update stream, nothing follows a terminal
 		// update (e.g. the agent already failed the task).
 		a.log.Info("update after a terminal one ignored", "task_id", st.TaskID.Value, "state", st.GetState())
@@ -398,7 +399,7 @@ func (a *Agent) getTasksLocked() *agentpb.Response_GetTasks {
 	for _, fw := range a.frameworks {
 		for _, t := range sortedTasks(fw.tasks) {
 			switch {
-			case isTerminal(t.state):
+			case link.IsTerminal(t.state):
 				out.CompletedTasks = append(out.CompletedTasks, t.toTask(a.id))
 			case !t.delivered && t.ex.state == execRegistering:
 				out.QueuedTasks = append(out.QueuedTasks, t.toTask(a.id))

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/gleaner-project/gleaner/test/localmesos/link"
 )
 
 // Labels that script a simulated task (Config.Simulated).
@@ -94,7 +96,7 @@ func (a *Agent) simFinish(t *task, code int) {
 }
 
 func (a *Agent) simFinishLocked(t *task, code int) {
-	if isTerminal(t.state) || t.ex.killed || t.ex.exited {
+	if link.IsTerminal(t.state) || t.ex.killed || t.ex.exited {
 		return
 	}
 	if code == 0 {
@@ -120,7 +122,7 @@ func (a *Agent) simKillLocked(t *task) {
 func (a *Agent) simShutdownLocked(ex *executorRun) {
 	ex.state = execTerminating
 	for _, t := range sortedTasks(ex.tasks) {
-		if !isTerminal(t.state) {
+		if !link.IsTerminal(t.state) {
 			a.simStatusLocked(t, mesos.TASK_KILLED, "Command terminated with signal Terminated")
 		}
 	}

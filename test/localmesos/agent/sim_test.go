@@ -134,7 +134,7 @@ func (m *benchMaster) StatusUpdate(agentID mesos.AgentID, fw mesos.FrameworkID, 
 	a := m.agents[agentID.Value]
 	m.mu.Unlock()
 	a.Acknowledge(fw, st.TaskID, st.UUID)
-	if isTerminal(st.GetState()) {
+	if link.IsTerminal(st.GetState()) {
 		m.done.Add(1)
 	}
 }

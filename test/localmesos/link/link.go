@@ -71,3 +71,14 @@ type Agent interface {
 type TaskStateNotifier interface {
 	TaskTerminated(agentID mesos.AgentID, frameworkID mesos.FrameworkID, taskID mesos.TaskID, state mesos.TaskState)
 }
+
+// IsTerminal reports whether a task in state s has ended for good: an agent
+// stops it and the master releases its resources.
+func IsTerminal(s mesos.TaskState) bool {
+	switch s {
+	case mesos.TASK_FINISHED, mesos.TASK_FAILED, mesos.TASK_KILLED, mesos.TASK_ERROR,
+		mesos.TASK_LOST, mesos.TASK_DROPPED, mesos.TASK_GONE, mesos.TASK_GONE_BY_OPERATOR:
+		return true
+	}
+	return false
+}

@@ -50,7 +50,7 @@ func (m *Master) RegisterAgent(l link.Agent, info mesos.AgentInfo, tasks []mesos
 			reported[taskKey{t.FrameworkID.Value, t.TaskID.Value}] = true
 		}
 		for k, t := range a.tasks {
-			if reported[k] || isTerminal(t.info.GetState()) {
+			if reported[k] || link.IsTerminal(t.info.GetState()) {
 				continue
 			}
 			fw := m.frameworks[k.framework]
@@ -103,7 +103,7 @@ func (m *Master) RegisterAgent(l link.Agent, info mesos.AgentInfo, tasks []mesos
 		if old != nil {
 			nt.lastUUID, nt.lastState = old.lastUUID, old.lastState
 		}
-		if isTerminal(t.GetState()) {
+		if link.IsTerminal(t.GetState()) {
 			nt.released = true
 		}
 		fw.tasks[t.TaskID.Value] = nt
@@ -170,7 +170,7 @@ func (m *Master) removeAgent(a *agent, aware mesos.TaskState, reason mesos.TaskS
 	aid := mesos.AgentID{Value: a.id}
 	for _, t := range a.tasks {
 		fw := m.frameworks[t.fw]
-		if fw == nil || isTerminal(t.info.GetState()) {
+		if fw == nil || link.IsTerminal(t.info.GetState()) {
 			continue
 		}
 		t.released = true
@@ -180,7 +180,7 @@ func (m *Master) removeAgent(a *agent, aware mesos.TaskState, reason mesos.TaskS
 		st.UnreachableTime = &mesos.TimeInfo{Nanoseconds: a.unreachable.UnixNano()}
 		t.info.State = state.Enum()
 		t.info.Statuses = appendStatus(t.info.Statuses, st)
-		if isTerminal(state) {
+		if link.IsTerminal(state) {
 			fw.complete(t)
 		}
 		fw.send(updateEvent(st))
@@ -232,7 +232,7 @@ func (m *Master) StatusUpdate(agentID mesos.AgentID, frameworkID mesos.Framework
 		if len(status.UUID) > 0 {
 			t.lastUUID, t.lastState = status.UUID, status.GetState()
 		}
-		if isTerminal(latest) && !t.released {
+		if link.IsTerminal(latest) && !t.released {
 			m.releaseTask(t)
 			m.wakeAllocator()
 		}
@@ -280,7 +280,7 @@ func (m *Master) TaskTerminated(agentID mesos.AgentID, frameworkID mesos.Framewo
 	m.mu.Lock()
 	defer m.unlock()
 	a := m.agents[agentID.Value]
-	if a == nil || !isTerminal(state) {
+	if a == nil || !link.IsTerminal(state) {
 		return
 	}
 	if t := a.tasks[taskKey{frameworkID.Value, taskID.Value}]; t != nil && !t.released {

@@ -11,6 +11,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/roles"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 
+	"github.com/gleaner-project/gleaner/test/localmesos/link"
 	"github.com/gleaner-project/gleaner/test/localmesos/wire"
 )
 
@@ -422,7 +423,7 @@ func (m *Master) removeFramework(fw *framework, why string) {
 	}
 	for _, t := range fw.tasks {
 		m.releaseTask(t)
-		if !isTerminal(t.info.GetState()) {
+		if !link.IsTerminal(t.info.GetState()) {
 			t.info.State = mesos.TASK_KILLED.Enum()
 		}
 		fw.complete(t)
@@ -518,7 +519,7 @@ func (m *Master) kill(fw *framework, k *scheduler.Call_Kill) {
 func (m *Master) acknowledge(fw *framework, ack *scheduler.Call_Acknowledge) {
 	m.stats.acks++
 	t := fw.tasks[ack.TaskID.Value]
-	if t != nil && string(t.lastUUID) == string(ack.UUID) && isTerminal(t.lastState) {
+	if t != nil && string(t.lastUUID) == string(ack.UUID) && link.IsTerminal(t.lastState) {
 		fw.complete(t)
 	}
 	a := m.agents[ack.AgentID.Value]
@@ -585,7 +586,7 @@ func (m *Master) reconcile(fw *framework, tasks []scheduler.Call_Reconcile_Task)
 
 func (m *Master) reconcileKnown(fw *framework, t *task) mesos.TaskStatus {
 	state := t.info.GetState()
-	if t.agent != nil && t.agent.gone && !isTerminal(state) {
+	if t.agent != nil && t.agent.gone && !link.IsTerminal(state) {
 		state = fw.lostState(mesos.TASK_UNREACHABLE)
 	}
 	aid := t.info.AgentID

@@ -124,15 +124,6 @@ func (fw *framework) lostState(aware mesos.TaskState) mesos.TaskState {
 	return mesos.TASK_LOST
 }
 
-func isTerminal(s mesos.TaskState) bool {
-	switch s {
-	case mesos.TASK_FINISHED, mesos.TASK_FAILED, mesos.TASK_KILLED, mesos.TASK_ERROR,
-		mesos.TASK_LOST, mesos.TASK_DROPPED, mesos.TASK_GONE, mesos.TASK_GONE_BY_OPERATOR:
-		return true
-	}
-	return false
-}
-
 // frameworkRoles derives the subscribed roles from FrameworkInfo.
 func frameworkRoles(info *mesos.FrameworkInfo) []string {
 	if hasCapability(info, mesos.FrameworkInfo_Capability_MULTI_ROLE) {

@@ -120,7 +120,7 @@ func (a *Agent) Running() []string {
 	defer a.mu.Unlock()
 	var ids []string
 	for k, t := range a.tasks {
-		if !terminal(t.state) {
+		if !link.IsTerminal(t.state) {
 			ids = append(ids, k.id)
 		}
 	}
@@ -136,15 +136,6 @@ func (a *Agent) Unacknowledged() int {
 		n += len(t.pending)
 	}
 	return n
-}
-
-func terminal(s mesos.TaskState) bool {
-	switch s {
-	case mesos.TASK_FINISHED, mesos.TASK_FAILED, mesos.TASK_KILLED, mesos.TASK_ERROR, mesos.TASK_LOST,
-		mesos.TASK_DROPPED, mesos.TASK_GONE, mesos.TASK_GONE_BY_OPERATOR:
-		return true
-	}
-	return false
 }
 
 // queue appends an update for t; the first pending one is sent to the
@@ -166,7 +157,7 @@ func (a *Agent) queue(t *ftask, state mesos.TaskState, reason *mesos.TaskStatus_
 	}
 	// Earlier updates still wait for acknowledgement: tell the master of a
 	// terminal state at once so it frees the resources.
-	if n, ok := a.master.(link.TaskStateNotifier); ok && terminal(state) {
+	if n, ok := a.master.(link.TaskStateNotifier); ok && link.IsTerminal(state) {
 		m, id, fw, tid := n, a.id, t.fw, t.info.TaskID
 		return func() { m.TaskTerminated(id, fw, tid, state) }
 	}
@@ -212,7 +203,7 @@ func (a *Agent) Kill(fw mesos.FrameworkID, id mesos.TaskID, _ *mesos.KillPolicy)
 	a.mu.Lock()
 	a.log = append(a.log, "kill:"+id.Value)
 	var send func()
-	if t := a.tasks[key{fw.Value, id.Value}]; t != nil && !terminal(t.state) {
+	if t := a.tasks[key{fw.Value, id.Value}]; t != nil && !link.IsTerminal(t.state) {
 		send = a.queue(t, mesos.TASK_KILLED, nil, "")
 	}
 	a.mu.Unlock()
@@ -226,7 +217,7 @@ func (a *Agent) killAll(fw mesos.FrameworkID, exec string) {
 	a.mu.Lock()
 	reason := mesos.REASON_EXECUTOR_TERMINATED
 	for k, t := range a.tasks {
-		if k.fw == fw.Value && (exec == "" || t.exec.GetValue() == exec) && !terminal(t.state) {
+		if k.fw == fw.Value && (exec == "" || t.exec.GetValue() == exec) && !link.IsTerminal(t.state) {
 			sends = append(sends, a.queue(t, mesos.TASK_KILLED, &reason, "Executor shut down"))
 		}
 	}
@@ -276,7 +267,7 @@ func (a *Agent) Acknowledge(fw mesos.FrameworkID, id mesos.TaskID, uuid []byte) 
 		t.pending = t.pending[1:]
 		if len(t.pending) > 0 {
 			send = a.forward(t)
-		} else if terminal(t.state) {
+		} else if link.IsTerminal(t.state) {
 			delete(a.tasks, k)
 		}
 	}
