@@ -103,28 +103,6 @@ func toPlacement(r job.Resources) placement.Resources {
 	return placement.Resources{CPUs: r.CPUs, Mem: r.Mem, Disk: r.Disk, GPUs: r.GPUs}
 }
 
-// reserved sums the pool's entries reserved for the role.
-func (p *pool) reserved() job.Resources {
-	var out job.Resources
-	for i := range p.res {
-		if !isReserved(&p.res[i]) {
-			continue
-		}
-		v := p.res[i].GetScalar().GetValue()
-		switch p.res[i].Name {
-		case "cpus":
-			out.CPUs += v
-		case "mem":
-			out.Mem += v
-		case "disk":
-			out.Disk += v
-		case "gpus":
-			out.GPUs += v
-		}
-	}
-	return out
-}
-
 // OverlayView applies the rules that depend on etcd to one offer's view,
 // purely: attributes are the Mesos ones overlaid with etcdAttrs (etcd
 // wins); a host whose monitor is live offers batch work only the role's

@@ -35,9 +35,19 @@ func newPool(rs []mesos.Resource) *pool {
 }
 
 // available sums the pool by name.
-func (p *pool) available() job.Resources {
+func (p *pool) available() job.Resources { return p.sum(false) }
+
+// reserved sums the pool's entries reserved for the role.
+func (p *pool) reserved() job.Resources { return p.sum(true) }
+
+// sum adds up the pool's entries by name, only the reserved ones if
+// onlyReserved is set.
+func (p *pool) sum(onlyReserved bool) job.Resources {
 	var out job.Resources
 	for i := range p.res {
+		if onlyReserved && !isReserved(&p.res[i]) {
+			continue
+		}
 		v := p.res[i].GetScalar().GetValue()
 		switch p.res[i].Name {
 		case "cpus":
