@@ -21,6 +21,12 @@ func (a *Agent) routes() http.Handler {
 			a.serveOperator(w, r)
 		case "/health", "/slave(1)/health":
 			w.WriteHeader(http.StatusOK)
+		case "/files/read", "/files/read.json":
+			a.serveFilesRead(w, r)
+		case "/files/browse", "/files/browse.json":
+			a.serveFilesBrowse(w, r)
+		case "/state", "/state.json", "/slave(1)/state", "/slave(1)/state.json":
+			a.serveState(w, r)
 		default:
 			http.NotFound(w, r)
 		}
