@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"sort"
 	"testing"
 	"time"
@@ -14,28 +13,12 @@ import (
 // bstatus derives a job's status as the API does (with the DAG).
 func bstatus(t testing.TB, n *node.Node, id string) (job.Status, []job.Attempt) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	j, err := n.Store().GetJob(ctx, id)
-	if err != nil {
-		return job.Status{}, nil
-	}
-	as, err := n.Store().Attempts(ctx, id)
-	if err != nil {
-		return job.Status{}, nil
-	}
-	return engine.Derive(j, as), as
+	return derivedStatus(t, n, id, engine.Derive)
 }
 
 func waitBatch(t testing.TB, n *node.Node, id string, limit time.Duration) (job.Status, []job.Attempt) {
 	t.Helper()
-	var st job.Status
-	var as []job.Attempt
-	waitFor(t, "job "+id+" to finish", limit, func() bool {
-		st, as = bstatus(t, n, id)
-		return st.State.Terminal()
-	})
-	return st, as
+	return waitDerived(t, n, id, limit, engine.Derive)
 }
 
 func taskStatus(st job.Status, name string) job.TaskStatus {

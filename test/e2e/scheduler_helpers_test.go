@@ -133,7 +133,15 @@ func submit(t testing.TB, nodes []*node.Node, sp *job.Spec) *job.Job {
 	return j
 }
 
+// status derives a job's status from its stored record and attempts, without the DAG.
 func status(t testing.TB, n *node.Node, id string) (job.Status, []job.Attempt) {
+	t.Helper()
+	return derivedStatus(t, n, id, job.Derive)
+}
+
+// derivedStatus reads job id and its attempts from n's store and derives the
+// status with derive; a read that fails gives an empty status.
+func derivedStatus(t testing.TB, n *node.Node, id string, derive func(*job.Job, []job.Attempt) job.Status) (job.Status, []job.Attempt) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -145,15 +153,21 @@ func status(t testing.TB, n *node.Node, id string) (job.Status, []job.Attempt) {
 	if err != nil {
 		return job.Status{}, nil
 	}
-	return job.Derive(j, as), as
+	return derive(j, as), as
 }
 
 func waitJob(t testing.TB, n *node.Node, id string, limit time.Duration) (job.Status, []job.Attempt) {
 	t.Helper()
+	return waitDerived(t, n, id, limit, job.Derive)
+}
+
+// waitDerived waits until the status derive gives job id is terminal.
+func waitDerived(t testing.TB, n *node.Node, id string, limit time.Duration, derive func(*job.Job, []job.Attempt) job.Status) (job.Status, []job.Attempt) {
+	t.Helper()
 	var st job.Status
 	var as []job.Attempt
 	waitFor(t, "job "+id+" to finish", limit, func() bool {
-		st, as = status(t, n, id)
+		st, as = derivedStatus(t, n, id, derive)
 		return st.State.Terminal()
 	})
 	return st, as
