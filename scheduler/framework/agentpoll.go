@@ -77,6 +77,7 @@ func (f *Framework) refreshAgents(ctx context.Context) error {
 			}
 		}
 		f.cfg.Agents.learn(info.Hostname, info.GetID().GetValue(), attributes(info.Attributes), total)
+		f.cfg.Agents.learnEndpoint(info.GetID().GetValue(), pidEndpoint(a.GetPID()))
 	}
 	return nil
 }

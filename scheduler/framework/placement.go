@@ -2,7 +2,11 @@ package framework
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,13 +34,33 @@ type Agents struct {
 	m  map[string]*attrs.AgentInfo
 	// sized: the master told the agent's total size (GET_AGENTS).
 	sized map[string]bool
+	// endpoints: agent ID → the agent's HTTP base URL (offer URL or
+	// GET_AGENTS pid), for reading sandboxes.
+	endpoints map[string]string
 }
 
 var _ attrs.AgentSource = (*Agents)(nil)
 
 // NewAgents returns an empty table.
 func NewAgents() *Agents {
-	return &Agents{m: map[string]*attrs.AgentInfo{}, sized: map[string]bool{}}
+	return &Agents{m: map[string]*attrs.AgentInfo{}, sized: map[string]bool{}, endpoints: map[string]string{}}
+}
+
+// Endpoint returns the HTTP base URL (http://host:port) of an agent seen in
+// an offer or in GET_AGENTS, or "".
+func (a *Agents) Endpoint(agentID string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.endpoints[agentID]
+}
+
+func (a *Agents) learnEndpoint(agentID, url string) {
+	if agentID == "" || url == "" {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.endpoints[agentID] = url
 }
 
 // learn records what the master says of an agent (GET_AGENTS): its Mesos
@@ -92,6 +116,9 @@ func (a *Agents) record(o *mesos.Offer, mesosAttrs map[string]string, avail, res
 		mesosAttrs = map[string]string{}
 	}
 	v.AgentID, v.MesosAttrs, v.LastOffer = o.AgentID.Value, mesosAttrs, now
+	if u := offerEndpoint(o); u != "" {
+		a.endpoints[o.AgentID.Value] = u
+	}
 	v.Reserved = toPlacement(reserved)
 	v.Unreserved = toPlacement(engine.Sub(avail, reserved))
 	if !a.sized[o.Hostname] {
@@ -296,3 +323,35 @@ var (
 )
 
 func init() { prometheus.MustRegister(preemptionsTotal, movesTotal) }
+
+// offerEndpoint is the agent's base URL from an offer's url field.
+func offerEndpoint(o *mesos.Offer) string {
+	if o.URL == nil || o.URL.Address.Port == 0 {
+		return ""
+	}
+	host := o.URL.Address.GetIP()
+	if host == "" {
+		host = o.URL.Address.GetHostname()
+	}
+	if host == "" {
+		host = o.Hostname
+	}
+	scheme := o.URL.Scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(host, strconv.Itoa(int(o.URL.Address.Port))))
+}
+
+// pidEndpoint is the agent's base URL from a libprocess pid
+// (slave(1)@10.0.0.5:5051).
+func pidEndpoint(pid string) string {
+	_, addr, ok := strings.Cut(pid, "@")
+	if !ok || addr == "" {
+		return ""
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return ""
+	}
+	return "http://" + addr
+}
