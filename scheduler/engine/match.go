@@ -47,8 +47,9 @@ type Placement struct {
 }
 
 // Matcher decides placements. It must not place more than a demand's Count
-// nor more than an offer's Available resources. scheduler/placement will
-// provide the constraint-aware implementation; FirstFit is the default.
+// nor more than an offer's Available resources. The node uses the
+// constraint-aware scheduler/placement/matcher; FirstFit serves when none is
+// given (engine.New(nil)).
 type Matcher interface {
 	Match(offers []Offer, demands []Demand) []Placement
 }
