@@ -1,4 +1,3 @@
-// Package rootfstest builds tiny busybox-static bundles for tests.
 package rootfstest
 
 import (

@@ -1,0 +1,2 @@
+// Package rootfstest builds tiny busybox-static bundles for tests.
+package rootfstest
