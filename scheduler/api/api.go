@@ -104,6 +104,7 @@ func Handler(b Backend, cfg Config) http.Handler {
 	mux.HandleFunc("DELETE /v1/jobs/{id}", s.auth(s.kill))
 	mux.HandleFunc("GET /v1/jobs/{id}/watch", s.watch)
 	mux.HandleFunc("GET /v1/jobs/{id}/tasks/{task}/instances/{index}", s.instance)
+	mux.HandleFunc("GET /v1/jobs/{id}/tasks/{task}/instances/{index}/logs", s.logs)
 	s.batchRoutes(mux)
 	mux.Handle("GET /metrics", promhttp.Handler())
 	mux.HandleFunc("GET /healthz", s.healthz)

@@ -123,6 +123,10 @@ func (n *Node) Attrs() *attrs.Store { return n.attrs }
 // described them.
 func (n *Node) Agents() []attrs.AgentInfo { return n.agents.Agents() }
 
+// AgentEndpoint is an agent's HTTP base URL as offers or GET_AGENTS told it
+// ("" if not seen), for reading its sandboxes.
+func (n *Node) AgentEndpoint(agentID string) string { return n.agents.Endpoint(agentID) }
+
 // Why explains a task's pending instances from the last offer cycle of the
 // current term; ok is false when there is nothing to explain here.
 func (n *Node) Why(jobID, task string) (matcher.Pending, bool) {
