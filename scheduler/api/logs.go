@@ -233,7 +233,7 @@ func (s *server) logs(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, Error{Error: fmt.Sprintf("stream must be stdout or stderr, got %q", stream), Field: "stream"})
 		return
 	}
-	want := 0 // the newest
+	want := -1 // the newest
 	if v := q.Get("attempt"); v != "" {
 		if want, err = strconv.Atoi(v); err != nil || want < 0 {
 			writeErr(w, http.StatusBadRequest, Error{Error: fmt.Sprintf("attempt %q is not a non-negative integer", v), Field: "attempt"})
@@ -277,7 +277,7 @@ func (s *server) logs(w http.ResponseWriter, r *http.Request) {
 		}
 		var pick *job.Attempt
 		for i := range as {
-			if (want == 0 && (pick == nil || as[i].Attempt > pick.Attempt)) || (want != 0 && as[i].Attempt == want) {
+			if (want < 0 && (pick == nil || as[i].Attempt > pick.Attempt)) || (want >= 0 && as[i].Attempt == want) {
 				pick = &as[i]
 			}
 		}
@@ -290,7 +290,7 @@ func (s *server) logs(w http.ResponseWriter, r *http.Request) {
 	}
 	if a == nil {
 		msg := fmt.Sprintf("%s/%s/%d has no attempt yet", id, taskName, index)
-		if want != 0 {
+		if want >= 0 {
 			msg = fmt.Sprintf("%s/%s/%d has no attempt %d", id, taskName, index, want)
 		}
 		if j.Folded.Has(taskName, index) {
