@@ -99,7 +99,7 @@ func TestLogsReadsTheAttemptsSandbox(t *testing.T) {
 		{Job: "etl-1", Task: "a", Index: 0, Attempt: 0, State: job.AttemptFailed, AgentID: "A1", Hostname: "h"},
 		{Job: "etl-1", Task: "a", Index: 0, Attempt: 1, State: job.AttemptSucceeded, AgentID: "A1", Hostname: "h"},
 	})
-	ag.files["/w/cmd/stdout"] = "first attempt out\n"         // command executor: <sandbox>/stdout
+	ag.files["/w/cmd/stdout"] = "first attempt out\n"           // command executor: <sandbox>/stdout
 	ag.files["/w/gx/tasks/etl-1.a.0.1/stdout"] = "second out\n" // Gleaner executor: <sandbox>/tasks/<id>/stdout
 	ag.files["/w/gx/tasks/etl-1.a.0.1/stderr"] = strings.Repeat("e", 3*logChunk+7)
 	get := func(q string) (int, string, http.Header) {
