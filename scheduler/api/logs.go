@@ -288,6 +288,20 @@ func (s *server) logs(w http.ResponseWriter, r *http.Request) {
 		s.backendErr(w, r, err)
 		return
 	}
+	// A followed instance that has not been placed yet: wait for its
+	// attempt while the job may still run it.
+	for follow && want < 0 && (a == nil || (a.AgentID == "" && a.Hostname == "")) {
+		if js, _, err := s.status(ctx, id); err != nil || js.State.Terminal() {
+			break
+		}
+		if !sleepCtx(ctx, logPoll) {
+			return
+		}
+		if a, err = attempt(); err != nil {
+			s.backendErr(w, r, err)
+			return
+		}
+	}
 	if a == nil {
 		msg := fmt.Sprintf("%s/%s/%d has no attempt yet", id, taskName, index)
 		if want >= 0 {
