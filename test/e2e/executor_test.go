@@ -324,9 +324,14 @@ func TestExecutorRunsChrootedTaskFromFetchedBundle(t *testing.T) {
 		t.Fatalf("three: %s %q", st.GetState(), st.GetMessage())
 	}
 	// KILL through the agent honours the policy's grace period.
-	e.a.Launch(e.fw, e.executorInfo("exec-a"), []mesos.TaskInfo{e.task("stubborn", "trap '' TERM; while :; do sleep 0.05; done", nil)}, false)
+	e.a.Launch(e.fw, e.executorInfo("exec-a"), []mesos.TaskInfo{e.task("stubborn", "trap '' TERM; echo trapped; while :; do sleep 0.05; done", nil)}, false)
 	e.m.waitState(t, "stubborn", 30*time.Second, mesos.TASK_RUNNING)
-	time.Sleep(300 * time.Millisecond) // let the shell install its trap
+	// The shell ignores TERM once it says so (a fixed pause was too short on a
+	// loaded machine: TERM then ended the task before the trap was in place).
+	waitFor(t, "the stubborn task to install its TERM trap", 30*time.Second, func() bool {
+		out, _ := os.ReadFile(filepath.Join(sb, "tasks", "stubborn", "stdout"))
+		return strings.Contains(string(out), "trapped")
+	})
 	t0 := time.Now()
 	e.a.Kill(*e.fw.ID, mesos.TaskID{Value: "stubborn"}, &mesos.KillPolicy{GracePeriod: &mesos.DurationInfo{Nanoseconds: int64(time.Second)}})
 	e.m.waitState(t, "stubborn", 10*time.Second, mesos.TASK_KILLING)
