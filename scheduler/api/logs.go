@@ -23,8 +23,7 @@ import (
 // framework's agents table (offer url or GET_AGENTS pid), the sandbox through
 // the agent's /state (frameworks[].executors[].directory, completed ones
 // too), and the bytes through the agent's /files/read, as a real Mesos agent
-// serves them. The Gleaner executor writes <sandbox>/tasks/<task id>/stdout,
-// the command executor <sandbox>/stdout; both are tried.
+// serves them (see logPaths for where each executor writes).
 
 // AgentEndpoints is implemented by a backend that knows the agents' HTTP
 // base URLs (node.Node does).
@@ -112,14 +111,15 @@ func (st *agentState) sandbox(frameworkID, taskID string) (dir, executorID strin
 	return found.Directory, found.ID, nil
 }
 
-// logPaths lists where an attempt's stream may be, likeliest first.
+// logPaths lists where an attempt's stream may be. Mesos names a command
+// executor after its task, and its task writes <sandbox>/stdout; under the
+// Gleaner executor <sandbox>/stdout is the executor's own log and the task's
+// is <sandbox>/tasks/<task id>/stdout.
 func logPaths(dir, executorID, taskID, stream string) []string {
-	gleaner := path.Join(dir, "tasks", safeName(taskID), stream)
-	command := path.Join(dir, stream)
 	if executorID == taskID {
-		return []string{command, gleaner}
+		return []string{path.Join(dir, stream)}
 	}
-	return []string{gleaner, command}
+	return []string{path.Join(dir, "tasks", safeName(taskID), stream)}
 }
 
 // safeName is the executor's per-task directory name (cgroups.SafeName).
