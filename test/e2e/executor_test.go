@@ -16,17 +16,8 @@ import (
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
-	"github.com/mesos/mesos-go/api/v1/lib/backoff"
-	"github.com/mesos/mesos-go/api/v1/lib/encoding/codecs"
-	"github.com/mesos/mesos-go/api/v1/lib/extras/scheduler/callrules"
-	"github.com/mesos/mesos-go/api/v1/lib/extras/scheduler/controller"
-	"github.com/mesos/mesos-go/api/v1/lib/extras/scheduler/eventrules"
-	"github.com/mesos/mesos-go/api/v1/lib/extras/store"
-	"github.com/mesos/mesos-go/api/v1/lib/httpcli"
-	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpsched"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
-	"github.com/mesos/mesos-go/api/v1/lib/scheduler/events"
 
 	"github.com/gleaner-project/gleaner/executor/cgroups"
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
@@ -35,6 +26,7 @@ import (
 	"github.com/gleaner-project/gleaner/test/localmesos"
 	"github.com/gleaner-project/gleaner/test/localmesos/agent"
 	"github.com/gleaner-project/gleaner/test/localmesos/link"
+	"github.com/gleaner-project/gleaner/test/localmesos/mesostest"
 )
 
 // These tests run a real `gleaner executor` process, built here with
@@ -466,117 +458,15 @@ func executorMemoryMiB(tb testing.TB, execID string) map[string]float64 {
 
 // ---- full stack: mesos-go framework → local master → local agent → gleaner executor ----
 
-// stackFramework is a minimal mesos-go framework recording its events.
-type stackFramework struct {
-	caller  calls.Caller
-	id      store.Singleton
-	mu      sync.Mutex
-	events  []*scheduler.Event
-	changed chan struct{}
-}
-
-func startStackFramework(tb testing.TB, masterURL string, checkpoint bool) *stackFramework {
+// startStackFramework subscribes a partition-aware framework that records
+// its events, as root, with a one-hour failover timeout.
+func startStackFramework(tb testing.TB, masterURL string, checkpoint bool) *mesostest.Framework {
 	tb.Helper()
-	f := &stackFramework{id: store.NewInMemorySingleton(), changed: make(chan struct{}, 1)}
-	cli := httpsched.NewCaller(httpcli.New(
-		httpcli.Endpoint(masterURL+"/api/v1/scheduler"),
-		httpcli.Codec(codecs.ByMediaType[codecs.MediaTypeProtobuf]),
-		httpcli.Do(httpcli.With(httpcli.Timeout(10*time.Second))),
-	))
-	f.caller = callrules.New(callrules.WithFrameworkID(store.GetIgnoreErrors(f.id))).Caller(cli)
-	record := eventrules.HandleF(func(_ context.Context, e *scheduler.Event) error {
-		f.mu.Lock()
-		f.events = append(f.events, e)
-		f.mu.Unlock()
-		select {
-		case f.changed <- struct{}{}:
-		default:
-		}
-		return nil
-	})
-	h := eventrules.New(record, controller.LiftErrors().DropOnError()).Handle(events.Handlers{
-		scheduler.Event_SUBSCRIBED: controller.TrackSubscription(f.id, time.Hour),
-		scheduler.Event_UPDATE:     controller.AckStatusUpdates(f.caller),
-	}.Otherwise(events.NoopHandler.HandleEvent))
-	info := mesos.FrameworkInfo{User: "root", Name: "gleaner-e2e-stack", Checkpoint: &checkpoint, FailoverTimeout: ptrFloat(3600),
+	failover := 3600.0
+	return mesostest.Start(tb, mesostest.Config{MasterURL: masterURL, Info: mesos.FrameworkInfo{
+		User: "root", Name: "gleaner-e2e-stack", Checkpoint: &checkpoint, FailoverTimeout: &failover,
 		Capabilities: []mesos.FrameworkInfo_Capability{{Type: mesos.FrameworkInfo_Capability_TASK_KILLING_STATE},
-			{Type: mesos.FrameworkInfo_Capability_PARTITION_AWARE}}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = controller.Run(ctx, &info, f.caller, controller.WithEventHandler(h),
-			controller.WithFrameworkID(store.GetIgnoreErrors(f.id)),
-			controller.WithRegistrationTokens(backoff.Notifier(100*time.Millisecond, time.Second, ctx.Done())))
-	}()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			tb.Error("framework did not stop")
-		}
-	})
-	return f
-}
-
-func ptrFloat(v float64) *float64 { return &v }
-
-// await returns the first event from *from on that satisfies pred.
-func (f *stackFramework) await(tb testing.TB, from *int, what string, timeout time.Duration, pred func(*scheduler.Event) bool) *scheduler.Event {
-	tb.Helper()
-	deadline := time.After(timeout)
-	for {
-		f.mu.Lock()
-		for i := *from; i < len(f.events); i++ {
-			if pred(f.events[i]) {
-				*from = i + 1
-				e := f.events[i]
-				f.mu.Unlock()
-				return e
-			}
-		}
-		f.mu.Unlock()
-		select {
-		case <-f.changed:
-		case <-time.After(50 * time.Millisecond):
-		case <-deadline:
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
-func stackUpdate(task string, states ...mesos.TaskState) func(*scheduler.Event) bool {
-	return func(e *scheduler.Event) bool {
-		if e.GetType() != scheduler.Event_UPDATE || e.Update.Status.TaskID.Value != task {
-			return false
-		}
-		for _, s := range states {
-			if e.Update.Status.GetState() == s {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-// scalars takes cpus and mem from an offer, shaped like its resources.
-func scalars(o mesos.Offer, cpus, mem float64) []mesos.Resource {
-	var out []mesos.Resource
-	for _, want := range []struct {
-		name string
-		v    float64
-	}{{"cpus", cpus}, {"mem", mem}} {
-		for _, r := range o.Resources {
-			if r.Name == want.name && r.GetRole() == "*" && len(r.Reservations) == 0 {
-				x := r
-				x.Scalar = &mesos.Value_Scalar{Value: want.v}
-				out = append(out, x)
-				break
-			}
-		}
-	}
-	return out
+			{Type: mesos.FrameworkInfo_Capability_PARTITION_AWARE}}}})
 }
 
 // TestExecutorThroughLocalMesos drives `gleaner executor` the way Gleaner's
@@ -609,7 +499,7 @@ func TestExecutorThroughLocalMesos(t *testing.T) {
 	f := startStackFramework(t, c.MasterURL(), true)
 	i := 0
 	offer := func() mesos.Offer {
-		return f.await(t, &i, "offers", 30*time.Second, func(e *scheduler.Event) bool {
+		return f.Await(&i, "offers", 30*time.Second, func(e *scheduler.Event) bool {
 			return e.GetType() == scheduler.Event_OFFERS && len(e.Offers.Offers) > 0
 		}).Offers.Offers[0]
 	}
@@ -617,7 +507,7 @@ func TestExecutorThroughLocalMesos(t *testing.T) {
 	shell, extract, cache := false, false, true
 	ei := mesos.ExecutorInfo{
 		Type: mesos.ExecutorInfo_CUSTOM, ExecutorID: mesos.ExecutorID{Value: "gleaner-exec"},
-		Resources: scalars(o, 0.1, 32),
+		Resources: mesostest.ResourcesLike(o, 0.1, 32),
 		Command: &mesos.CommandInfo{Value: &bin, Shell: &shell,
 			Arguments: []string{"gleaner", "executor", "--cgroup-parent", e2eCgroupParent},
 			URIs:      []mesos.CommandInfo_URI{{Value: bundle, Extract: &extract, Cache: &cache}}},
@@ -628,10 +518,10 @@ func TestExecutorThroughLocalMesos(t *testing.T) {
 		b, _ := p.Marshal()
 		e := ei
 		return mesos.TaskInfo{Name: id, TaskID: mesos.TaskID{Value: id}, AgentID: o.AgentID, Executor: &e,
-			Resources: scalars(o, 0.5, 64), Data: b}
+			Resources: mesostest.ResourcesLike(o, 0.5, 64), Data: b}
 	}
 	launch := func(o mesos.Offer, tasks ...mesos.TaskInfo) {
-		err := calls.CallNoData(context.Background(), f.caller,
+		err := calls.CallNoData(context.Background(), f.Caller,
 			calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(o.ID)))
 		if err != nil {
 			t.Fatalf("accept: %v", err)
@@ -639,7 +529,7 @@ func TestExecutorThroughLocalMesos(t *testing.T) {
 	}
 	launch(o, task(o, "stack-hello", "cat /etc/marker; exit 3"))
 	j := 0
-	ev := f.await(t, &j, "stack-hello terminal", 60*time.Second, stackUpdate("stack-hello", terminalStates...))
+	ev := f.Await(&j, "stack-hello terminal", 60*time.Second, mesostest.IsUpdate("stack-hello", terminalStates...))
 	st := ev.Update.Status
 	if st.GetState() != mesos.TASK_FAILED || st.GetMessage() != "exited with status 3" || st.GetSource() != mesos.SOURCE_EXECUTOR {
 		t.Fatalf("stack-hello: %s %s %q", st.GetState(), st.GetSource(), st.GetMessage())
@@ -653,23 +543,15 @@ func TestExecutorThroughLocalMesos(t *testing.T) {
 	o = offer()
 	launch(o, task(o, "stack-survivor", "sleep 2; echo survived"))
 	k := j
-	f.await(t, &k, "stack-survivor running", 30*time.Second, stackUpdate("stack-survivor", mesos.TASK_RUNNING))
+	f.Await(&k, "stack-survivor running", 30*time.Second, mesostest.IsUpdate("stack-survivor", mesos.TASK_RUNNING))
 	if err := c.RestartAgent(0); err != nil {
 		t.Fatal(err)
 	}
 	// The master may call the task UNREACHABLE while the agent is away (a
 	// partition-aware framework); what matters is the executor's final
 	// status once the agent is back.
-	ev = f.await(t, &k, "stack-survivor finished", 60*time.Second, stackUpdate("stack-survivor", append(terminalStates, mesos.TASK_GONE)...))
+	ev = f.Await(&k, "stack-survivor finished", 60*time.Second, mesostest.IsUpdate("stack-survivor", append(terminalStates, mesos.TASK_GONE)...))
 	if st := ev.Update.Status; st.GetState() != mesos.TASK_FINISHED || taskResult(t, st).ExitCode != 0 {
-		f.mu.Lock()
-		var all []string
-		for _, e := range f.events {
-			if e.GetType() == scheduler.Event_UPDATE {
-				all = append(all, e.Update.Status.TaskID.Value+":"+e.Update.Status.GetState().String())
-			}
-		}
-		f.mu.Unlock()
-		t.Fatalf("stack-survivor after agent restart: %s %s %q; all updates %v", st.GetState(), st.GetReason(), st.GetMessage(), all)
+		t.Fatalf("stack-survivor after agent restart: %s %s %q; events %s", st.GetState(), st.GetReason(), st.GetMessage(), f.Summary())
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/events"
+
+	"github.com/gleaner-project/gleaner/test/localmesos/mesostest"
 )
 
 // BenchmarkLocalMesosLaunch measures end-to-end task launches per second in
@@ -78,7 +80,7 @@ func BenchmarkLocalMesosLaunch(b *testing.B) {
 				id := "t" + strconv.FormatInt(launched.Add(1), 10)
 				tasks = append(tasks, mesos.TaskInfo{Name: id, TaskID: mesos.TaskID{Value: id}, AgentID: o.AgentID,
 					Command:   &mesos.CommandInfo{Value: ptrS("exit 0")},
-					Resources: resourcesLike(o, taskCPU, taskMem)})
+					Resources: mesostest.ResourcesLike(o, taskCPU, taskMem)})
 			}
 			if len(tasks) == 0 {
 				work <- calls.Decline(o.ID).With(calls.RefuseSeconds(0))
@@ -115,7 +117,7 @@ func BenchmarkLocalMesosLaunch(b *testing.B) {
 		defer close(runDone)
 		_ = controller.Run(ctx, &mesos.FrameworkInfo{User: "bench", Name: "bench"}, caller,
 			controller.WithEventHandler(h), controller.WithFrameworkID(store.GetIgnoreErrors(fid)),
-			controller.WithRegistrationTokens(fastBackoff(ctx)))
+			controller.WithRegistrationTokens(mesostest.FastBackoff(ctx)))
 	}()
 	select {
 	case <-done:

@@ -17,6 +17,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 
 	localagent "github.com/gleaner-project/gleaner/test/localmesos/agent"
+	"github.com/gleaner-project/gleaner/test/localmesos/mesostest"
 )
 
 // End to end with real local agents: the command executor runs real shell
@@ -32,20 +33,20 @@ func TestCommandTaskEndToEnd(t *testing.T) {
 		ok := commandTask("ok", o, "echo hello from the sandbox; exit 0", 0.5, 64)
 		bad := commandTask("bad", o, "exit 3", 0.5, 64)
 		long := commandTask("long", o, "sleep 60", 0.5, 64)
-		f.call(calls.Accept(calls.OfferOperations{calls.OpLaunch(ok, bad, long)}.WithOffers(o.ID)))
+		f.Call(calls.Accept(calls.OfferOperations{calls.OpLaunch(ok, bad, long)}.WithOffers(o.ID)))
 		j, k := i, i
-		fin := f.await(&i, "ok finished", isUpdate("ok", mesos.TASK_FINISHED)).Update.Status
+		fin := f.await(&i, "ok finished", mesostest.IsUpdate("ok", mesos.TASK_FINISHED)).Update.Status
 		if fin.GetSource() != mesos.SOURCE_EXECUTOR || len(fin.UUID) != 16 || fin.ExecutorID == nil || fin.ExecutorID.Value != "ok" {
 			t.Errorf("finished update: %+v", fin)
 		}
-		failed := f.await(&j, "bad failed", isUpdate("bad", mesos.TASK_FAILED)).Update.Status
+		failed := f.await(&j, "bad failed", mesostest.IsUpdate("bad", mesos.TASK_FAILED)).Update.Status
 		if !strings.Contains(failed.GetMessage(), "3") {
 			t.Errorf("failed update message %q", failed.GetMessage())
 		}
-		f.await(&k, "long running", isUpdate("long", mesos.TASK_RUNNING))
-		f.call(calls.Kill("long", o.AgentID.Value))
-		f.await(&k, "long killing", isUpdate("long", mesos.TASK_KILLING))
-		f.await(&k, "long killed", isUpdate("long", mesos.TASK_KILLED))
+		f.await(&k, "long running", mesostest.IsUpdate("long", mesos.TASK_RUNNING))
+		f.Call(calls.Kill("long", o.AgentID.Value))
+		f.await(&k, "long killing", mesostest.IsUpdate("long", mesos.TASK_KILLING))
+		f.await(&k, "long killed", mesostest.IsUpdate("long", mesos.TASK_KILLED))
 
 		// The sandbox holds the command's stdout.
 		var found bool
@@ -94,12 +95,12 @@ func TestSimulatedAgentFailures(t *testing.T) {
 		f := startFramework(t, c, codec, mesos.FrameworkInfo{FailoverTimeout: ptrF(3600), Capabilities: partitionAware()})
 		i := 0
 		o := f.awaitOffers(&i)[0]
-		f.call(calls.Accept(calls.OfferOperations{calls.OpLaunch(
+		f.Call(calls.Accept(calls.OfferOperations{calls.OpLaunch(
 			simTask("quick", o, "0s", "0"), simTask("fails", o, "0s", "2"), simTask("long", o, "1h", "0"))}.WithOffers(o.ID)).With(calls.RefuseSeconds(0)))
 		j, k := i, i
-		f.await(&i, "quick finished", isUpdate("quick", mesos.TASK_FINISHED))
-		f.await(&j, "fails failed", isUpdate("fails", mesos.TASK_FAILED))
-		f.await(&k, "long running", isUpdate("long", mesos.TASK_RUNNING))
+		f.await(&i, "quick finished", mesostest.IsUpdate("quick", mesos.TASK_FINISHED))
+		f.await(&j, "fails failed", mesostest.IsUpdate("fails", mesos.TASK_FAILED))
+		f.await(&k, "long running", mesostest.IsUpdate("long", mesos.TASK_RUNNING))
 		i = max(i, j, k)
 
 		// A master failover: the framework re-subscribes with its ID and the
@@ -107,9 +108,9 @@ func TestSimulatedAgentFailures(t *testing.T) {
 		if err := c.RestartMaster(); err != nil {
 			t.Fatal(err)
 		}
-		f.await(&i, "re-subscribed", isType(scheduler.Event_SUBSCRIBED))
-		f.call(calls.Reconcile(calls.ReconcileTasks(map[string]string{"long": o.AgentID.Value})))
-		f.await(&i, "long known after master restart", isUpdate("long", mesos.TASK_RUNNING))
+		f.await(&i, "re-subscribed", mesostest.IsType(scheduler.Event_SUBSCRIBED))
+		f.Call(calls.Reconcile(calls.ReconcileTasks(map[string]string{"long": o.AgentID.Value})))
+		f.await(&i, "long known after master restart", mesostest.IsUpdate("long", mesos.TASK_RUNNING))
 
 		// Killing the agent: UNREACHABLE (partition aware) and FAILURE.
 		idx := 0
@@ -119,7 +120,7 @@ func TestSimulatedAgentFailures(t *testing.T) {
 		if err := c.KillAgent(idx); err != nil {
 			t.Fatal(err)
 		}
-		u := f.await(&i, "long unreachable", isUpdate("long", mesos.TASK_UNREACHABLE)).Update.Status
+		u := f.await(&i, "long unreachable", mesostest.IsUpdate("long", mesos.TASK_UNREACHABLE)).Update.Status
 		if u.GetReason() != mesos.REASON_AGENT_REMOVED || len(u.UUID) != 0 {
 			t.Errorf("unreachable update %+v", u)
 		}

@@ -7,6 +7,8 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/encoding"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+
+	"github.com/gleaner-project/gleaner/test/localmesos/mesostest"
 )
 
 // launchLong subscribes a framework and starts one long-running task.
@@ -15,8 +17,8 @@ func launchLong(t *testing.T, c *Cluster, codec encoding.Codec, info mesos.Frame
 	f := startFramework(t, c, codec, info)
 	i := 0
 	o := f.awaitOffers(&i)[0]
-	f.call(calls.Accept(calls.OfferOperations{calls.OpLaunch(commandTask("long", o, "sleep", 1, 64))}.WithOffers(o.ID)))
-	f.await(&i, "long running", isUpdate("long", mesos.TASK_RUNNING))
+	f.Call(calls.Accept(calls.OfferOperations{calls.OpLaunch(commandTask("long", o, "sleep", 1, 64))}.WithOffers(o.ID)))
+	f.await(&i, "long running", mesostest.IsUpdate("long", mesos.TASK_RUNNING))
 	return f, o, i
 }
 
@@ -26,12 +28,12 @@ func TestResubscribeKeepsTasks(t *testing.T) {
 		f, _, i := launchLong(t, c, codec, mesos.FrameworkInfo{FailoverTimeout: ptrF(3600)})
 		id := f.ID()
 		c.BreakSchedulerStreams()
-		e := f.await(&i, "re-SUBSCRIBED", isType(scheduler.Event_SUBSCRIBED))
+		e := f.await(&i, "re-SUBSCRIBED", mesostest.IsType(scheduler.Event_SUBSCRIBED))
 		if e.Subscribed.FrameworkID.Value != id {
 			t.Fatalf("re-subscribed as %s, want %s", e.Subscribed.FrameworkID.Value, id)
 		}
-		f.call(calls.Reconcile())
-		f.await(&i, "task survives", isUpdate("long", mesos.TASK_RUNNING))
+		f.Call(calls.Reconcile())
+		f.await(&i, "task survives", mesostest.IsUpdate("long", mesos.TASK_RUNNING))
 	})
 }
 
@@ -40,7 +42,7 @@ func TestFailoverTimeoutKillsTasks(t *testing.T) {
 		c := startCluster(t, Config{Agents: 1})
 		f, _, _ := launchLong(t, c, codec, mesos.FrameworkInfo{FailoverTimeout: ptrF(0.2)})
 		id := f.ID()
-		f.stop() // the scheduler goes away for good
+		f.Stop() // the scheduler goes away for good
 		a := c.Agents()[0]
 		waitFor(t, "framework shut down on the agent", func() bool {
 			for _, call := range a.fake.Calls() {
@@ -72,8 +74,8 @@ func TestAgentKill(t *testing.T) {
 			i := 0
 			offers := f.awaitOffers(&i)
 			o, spare := offers[0], offers[1]
-			f.call(calls.Accept(calls.OfferOperations{calls.OpLaunch(commandTask("victim", o, "sleep", 1, 64))}.WithOffers(o.ID)).With(calls.RefuseSeconds(0)))
-			f.await(&i, "victim running", isUpdate("victim", mesos.TASK_RUNNING))
+			f.Call(calls.Accept(calls.OfferOperations{calls.OpLaunch(commandTask("victim", o, "sleep", 1, 64))}.WithOffers(o.ID)).With(calls.RefuseSeconds(0)))
+			f.await(&i, "victim running", mesostest.IsUpdate("victim", mesos.TASK_RUNNING))
 			agent := 0
 			if c.Agents()[1].ID() == o.AgentID {
 				agent = 1
@@ -98,11 +100,11 @@ func TestAgentKill(t *testing.T) {
 				return e.Type == scheduler.Event_RESCIND && e.Rescind.OfferID == held.ID
 			})
 			_ = e
-			u := f.await(&i, "victim lost", isUpdate("victim", want)).Update.Status
+			u := f.await(&i, "victim lost", mesostest.IsUpdate("victim", want)).Update.Status
 			if u.GetReason() != mesos.REASON_AGENT_REMOVED || len(u.UUID) != 0 {
 				t.Errorf("victim update: %+v", u)
 			}
-			fl := f.await(&i, "FAILURE", isType(scheduler.Event_FAILURE)).Failure
+			fl := f.await(&i, "FAILURE", mesostest.IsType(scheduler.Event_FAILURE)).Failure
 			if fl.AgentID == nil || *fl.AgentID != o.AgentID || fl.ExecutorID != nil {
 				t.Errorf("FAILURE: %+v", fl)
 			}
@@ -110,8 +112,8 @@ func TestAgentKill(t *testing.T) {
 			if err := c.RestartAgent(agent); err != nil {
 				t.Fatal(err)
 			}
-			f.call(calls.Reconcile(calls.ReconcileTasks(map[string]string{"victim": o.AgentID.Value})))
-			f.await(&i, "victim back", isUpdate("victim", mesos.TASK_RUNNING))
+			f.Call(calls.Reconcile(calls.ReconcileTasks(map[string]string{"victim": o.AgentID.Value})))
+			f.await(&i, "victim back", mesostest.IsUpdate("victim", mesos.TASK_RUNNING))
 		}
 	})
 }
@@ -129,15 +131,15 @@ func TestRestartMaster(t *testing.T) {
 		if c.Master().ID() == oldMaster {
 			t.Fatalf("master ID unchanged after restart")
 		}
-		e := f.await(&i, "SUBSCRIBED to the new master", isType(scheduler.Event_SUBSCRIBED))
+		e := f.await(&i, "SUBSCRIBED to the new master", mesostest.IsType(scheduler.Event_SUBSCRIBED))
 		if e.Subscribed.FrameworkID.Value != id || e.Subscribed.MasterInfo.ID == oldMaster {
 			t.Fatalf("subscribed as %s to %s", e.Subscribed.FrameworkID.Value, e.Subscribed.MasterInfo.ID)
 		}
-		f.call(calls.Reconcile(calls.ReconcileTasks(map[string]string{"long": o.AgentID.Value})))
-		f.await(&i, "task known to the new master", isUpdate("long", mesos.TASK_RUNNING))
+		f.Call(calls.Reconcile(calls.ReconcileTasks(map[string]string{"long": o.AgentID.Value})))
+		f.await(&i, "task known to the new master", mesostest.IsUpdate("long", mesos.TASK_RUNNING))
 		j := i
-		f.call(calls.Kill("long", o.AgentID.Value))
-		f.await(&i, "task killed through the new master", isUpdate("long", mesos.TASK_KILLED))
+		f.Call(calls.Kill("long", o.AgentID.Value))
+		f.await(&i, "task killed through the new master", mesostest.IsUpdate("long", mesos.TASK_KILLED))
 		f.awaitOffers(&j)
 	})
 }

@@ -9,6 +9,8 @@ import (
 	mcalls "github.com/mesos/mesos-go/api/v1/lib/master/calls"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+
+	"github.com/gleaner-project/gleaner/test/localmesos/mesostest"
 )
 
 // LAUNCH_GROUP and custom executors on real simulated agents: executor_ids
@@ -21,17 +23,17 @@ func TestLaunchGroupAndExecutors(t *testing.T) {
 		i := 0
 		o := f.awaitOffers(&i)[0]
 		exec := mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: "group-exec"}, Type: mesos.ExecutorInfo_DEFAULT,
-			Resources: resourcesLike(o, 0.1, 32)}
+			Resources: mesostest.ResourcesLike(o, 0.1, 32)}
 		t1, t2 := simTask("g1", o, "1h", "0"), simTask("g2", o, "1h", "0")
 		t1.Command, t2.Command = nil, nil
 		custom := simTask("c1", o, "1h", "0")
 		custom.Command = nil
 		custom.Executor = &mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: "custom-exec"}, Type: mesos.ExecutorInfo_CUSTOM,
-			Command: &mesos.CommandInfo{Value: ptrS("./executor")}, Resources: resourcesLike(o, 0.1, 32)}
-		f.call(calls.Accept(calls.OfferOperations{calls.OpLaunchGroup(exec, t1, t2), calls.OpLaunch(custom)}.WithOffers(o.ID)).With(calls.RefuseSeconds(0)))
+			Command: &mesos.CommandInfo{Value: ptrS("./executor")}, Resources: mesostest.ResourcesLike(o, 0.1, 32)}
+		f.Call(calls.Accept(calls.OfferOperations{calls.OpLaunchGroup(exec, t1, t2), calls.OpLaunch(custom)}.WithOffers(o.ID)).With(calls.RefuseSeconds(0)))
 		for _, id := range []string{"g1", "g2", "c1"} {
 			j := i
-			e := f.await(&j, id+" running", isUpdate(id, mesos.TASK_RUNNING))
+			e := f.await(&j, id+" running", mesostest.IsUpdate(id, mesos.TASK_RUNNING))
 			if id != "c1" && e.Update.Status.GetExecutorID().GetValue() != "group-exec" {
 				t.Errorf("%s executor %v", id, e.Update.Status.ExecutorID)
 			}
@@ -56,7 +58,7 @@ func TestLaunchGroupAndExecutors(t *testing.T) {
 		if len(execs) != 2 {
 			t.Errorf("GET_EXECUTORS: %d executors, want 2", len(execs))
 		}
-		f.call(calls.Shutdown("custom-exec", o.AgentID.Value))
+		f.Call(calls.Shutdown("custom-exec", o.AgentID.Value))
 		f.await(&i, "FAILURE for the custom executor", func(e *scheduler.Event) bool {
 			return e.Type == scheduler.Event_FAILURE && e.Failure.GetExecutorID().GetValue() == "custom-exec" && e.Failure.AgentID != nil
 		})
@@ -67,15 +69,15 @@ func TestMarkAgentGoneAndHeartbeats(t *testing.T) {
 	c := startCluster(t, Config{Agents: 1, HeartbeatInterval: 30 * time.Millisecond})
 	f, o, i := launchLong(t, c, protobufCodec, mesos.FrameworkInfo{Capabilities: partitionAware()})
 	j := i
-	f.await(&j, "periodic heartbeat", isType(scheduler.Event_HEARTBEAT))
-	f.await(&j, "another heartbeat", isType(scheduler.Event_HEARTBEAT))
+	f.await(&j, "periodic heartbeat", mesostest.IsType(scheduler.Event_HEARTBEAT))
+	f.await(&j, "another heartbeat", mesostest.IsType(scheduler.Event_HEARTBEAT))
 	if err := noData(operator(c, protobufCodec), mcalls.MarkAgentGone(o.AgentID)); err != nil {
 		t.Fatalf("MARK_AGENT_GONE: %v", err)
 	}
-	u := f.await(&i, "gone by operator", isUpdate("long", mesos.TASK_GONE_BY_OPERATOR)).Update.Status
+	u := f.await(&i, "gone by operator", mesostest.IsUpdate("long", mesos.TASK_GONE_BY_OPERATOR)).Update.Status
 	if u.GetReason() != mesos.REASON_AGENT_REMOVED_BY_OPERATOR {
 		t.Errorf("reason %s", u.GetReason())
 	}
-	f.call(calls.Reconcile(calls.ReconcileTasks(map[string]string{"ghost": o.AgentID.Value})))
-	f.await(&i, "reconcile on a gone agent", isUpdate("ghost", mesos.TASK_GONE_BY_OPERATOR))
+	f.Call(calls.Reconcile(calls.ReconcileTasks(map[string]string{"ghost": o.AgentID.Value})))
+	f.await(&i, "reconcile on a gone agent", mesostest.IsUpdate("ghost", mesos.TASK_GONE_BY_OPERATOR))
 }

@@ -18,6 +18,8 @@ import (
 	mcalls "github.com/mesos/mesos-go/api/v1/lib/master/calls"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+
+	"github.com/gleaner-project/gleaner/test/localmesos/mesostest"
 )
 
 func operator(c *Cluster, codec encoding.Codec, opts ...httpcli.ConfigOpt) mcalls.Sender {
@@ -147,8 +149,8 @@ func TestOperatorReserveUnreserve(t *testing.T) {
 				task.Resources = append(task.Resources, r) // all 0.5 reserved cpus
 			}
 		}
-		eng.call(calls.Accept(calls.OfferOperations{calls.OpLaunch(task)}.WithOffers(o.ID)))
-		eng.await(&j, "task on reserved cpus", isUpdate("uses-reserved", mesos.TASK_RUNNING))
+		eng.Call(calls.Accept(calls.OfferOperations{calls.OpLaunch(task)}.WithOffers(o.ID)))
+		eng.await(&j, "task on reserved cpus", mesostest.IsUpdate("uses-reserved", mesos.TASK_RUNNING))
 		if err := noData(op, mcalls.UnreserveResources(aid, cpus(0.5, dynamic("eng")))); !apierrors.Code(409).Matches(err) {
 			t.Errorf("unreserve of used resources: %v, want 409", err)
 		}
@@ -184,12 +186,12 @@ func TestSchedulerReserveAndFormats(t *testing.T) {
 			Role: ptrS("eng"), Reservation: &mesos.Resource_ReservationInfo{}}
 		task := mesos.TaskInfo{Name: "t", TaskID: mesos.TaskID{Value: "on-reserved"}, AgentID: o.AgentID,
 			Command: &mesos.CommandInfo{Value: ptrS("sleep")}, Resources: []mesos.Resource{res}}
-		f.call(calls.Accept(calls.OfferOperations{calls.OpReserve(res), calls.OpLaunch(task)}.WithOffers(o.ID)))
-		f.await(&i, "task on reserved", isUpdate("on-reserved", mesos.TASK_RUNNING))
+		f.Call(calls.Accept(calls.OfferOperations{calls.OpReserve(res), calls.OpLaunch(task)}.WithOffers(o.ID)))
+		f.await(&i, "task on reserved", mesostest.IsUpdate("on-reserved", mesos.TASK_RUNNING))
 		// UNRESERVE part of an offered reservation.
 		j := i
-		f.call(calls.Kill("on-reserved", o.AgentID.Value))
-		f.await(&i, "killed", isUpdate("on-reserved", mesos.TASK_KILLED))
+		f.Call(calls.Kill("on-reserved", o.AgentID.Value))
+		f.await(&i, "killed", mesostest.IsUpdate("on-reserved", mesos.TASK_KILLED))
 		var got *mesos.Resource
 		for got == nil {
 			for _, x := range f.awaitOffers(&j) {
@@ -205,7 +207,7 @@ func TestSchedulerReserveAndFormats(t *testing.T) {
 		if got.Reservation == nil {
 			t.Errorf("dynamic reservation lacks 'reservation' in pre-refinement format: %+v", got)
 		}
-		f.call(calls.Accept(calls.OfferOperations{calls.OpUnreserve(*got)}.WithOffers(o.ID)))
+		f.Call(calls.Accept(calls.OfferOperations{calls.OpUnreserve(*got)}.WithOffers(o.ID)))
 		waitFor(t, "reservation gone", func() bool {
 			for _, r := range get(t, operator(c, codec), mcalls.GetAgents()).GetAgents.Agents[0].TotalResources {
 				if len(r.Reservations) > 0 {

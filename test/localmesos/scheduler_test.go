@@ -7,6 +7,8 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/encoding"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+
+	"github.com/gleaner-project/gleaner/test/localmesos/mesostest"
 )
 
 func TestSubscribeOffersLaunchAck(t *testing.T) {
@@ -14,11 +16,11 @@ func TestSubscribeOffersLaunchAck(t *testing.T) {
 		c := startCluster(t, Config{Agents: 2, Attributes: "rack:r1;zone:a"})
 		f := startFramework(t, c, codec, mesos.FrameworkInfo{})
 		i := 0
-		sub := f.await(&i, "SUBSCRIBED", isType(scheduler.Event_SUBSCRIBED))
+		sub := f.await(&i, "SUBSCRIBED", mesostest.IsType(scheduler.Event_SUBSCRIBED))
 		if got := sub.Subscribed.GetHeartbeatIntervalSeconds(); got != 15 {
 			t.Errorf("heartbeat interval = %v, want 15", got)
 		}
-		f.await(&i, "HEARTBEAT", isType(scheduler.Event_HEARTBEAT))
+		f.await(&i, "HEARTBEAT", mesostest.IsType(scheduler.Event_HEARTBEAT))
 		offers := f.awaitOffers(&i)
 		if len(offers) != 2 {
 			t.Fatalf("got %d offers, want one per agent (2)", len(offers))
@@ -35,9 +37,9 @@ func TestSubscribeOffersLaunchAck(t *testing.T) {
 				t.Errorf("resource %s for a plain framework: role %q allocation %v", r.Name, r.GetRole(), r.AllocationInfo)
 			}
 		}
-		f.call(calls.Accept(calls.OfferOperations{calls.OpLaunch(commandTask("t1", o, "exit 0", 1, 128))}.WithOffers(o.ID)))
+		f.Call(calls.Accept(calls.OfferOperations{calls.OpLaunch(commandTask("t1", o, "exit 0", 1, 128))}.WithOffers(o.ID)))
 		for _, st := range []mesos.TaskState{mesos.TASK_RUNNING, mesos.TASK_FINISHED} {
-			e := f.await(&i, "UPDATE "+st.String(), isUpdate("t1", st))
+			e := f.await(&i, "UPDATE "+st.String(), mesostest.IsUpdate("t1", st))
 			s := e.Update.Status
 			if len(s.UUID) != 16 || s.AgentID == nil || s.AgentID.Value != o.AgentID.Value || s.Timestamp == nil {
 				t.Errorf("update %s: uuid %x agent %v timestamp %v", st, s.UUID, s.AgentID, s.Timestamp)
