@@ -161,6 +161,12 @@ func (e *Etcd) PutAttempts(ctx context.Context, as []job.Attempt) error {
 	if len(as) <= MaxOpsPerTxn {
 		return e.putChunk(ctx, as)
 	}
+	return inChunks(ctx, as, e.putChunk)
+}
+
+// inChunks calls do on as in chunks of at most MaxOpsPerTxn, TxnConcurrency
+// in flight, and returns the first error (the rest are cancelled).
+func inChunks(ctx context.Context, as []job.Attempt, do func(context.Context, []job.Attempt) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sem := make(chan struct{}, TxnConcurrency)
@@ -172,7 +178,7 @@ func (e *Etcd) PutAttempts(ctx context.Context, as []job.Attempt) error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem }()
-			errc <- e.putChunk(ctx, chunk)
+			errc <- do(ctx, chunk)
 		}()
 	}
 	var first error

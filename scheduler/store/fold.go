@@ -23,40 +23,22 @@ var (
 // DeleteAttempts deletes the records in fenced transactions of at most
 // MaxOpsPerTxn deletes, TxnConcurrency in flight.
 func (e *Etcd) DeleteAttempts(ctx context.Context, as []job.Attempt) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sem := make(chan struct{}, TxnConcurrency)
-	errc := make(chan error, (len(as)+MaxOpsPerTxn-1)/MaxOpsPerTxn)
-	n := 0
-	for start := 0; start < len(as); start += MaxOpsPerTxn {
-		chunk := as[start:min(start+MaxOpsPerTxn, len(as))]
-		n++
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem }()
-			ops := make([]clientv3.Op, len(chunk))
-			for i := range chunk {
-				ops[i] = clientv3.OpDelete(e.attemptKey(&chunk[i]))
-			}
-			ok, err := e.txn(ctx, nil, ops)
-			switch {
-			case err != nil:
-				errc <- fmt.Errorf("delete %d attempts: %w", len(chunk), err)
-			case !ok:
-				errc <- fmt.Errorf("delete %d attempts: %w", len(chunk), ErrNotLeader)
-			default:
-				errc <- nil
-			}
-		}()
+	return inChunks(ctx, as, e.deleteChunk)
+}
+
+func (e *Etcd) deleteChunk(ctx context.Context, chunk []job.Attempt) error {
+	ops := make([]clientv3.Op, len(chunk))
+	for i := range chunk {
+		ops[i] = clientv3.OpDelete(e.attemptKey(&chunk[i]))
 	}
-	var first error
-	for range n {
-		if err := <-errc; err != nil && first == nil {
-			first = err
-			cancel()
-		}
+	ok, err := e.txn(ctx, nil, ops)
+	switch {
+	case err != nil:
+		return fmt.Errorf("delete %d attempts: %w", len(chunk), err)
+	case !ok:
+		return fmt.Errorf("delete %d attempts: %w", len(chunk), ErrNotLeader)
 	}
-	return first
+	return nil
 }
 
 // DeleteAttempts deletes the records.
