@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -193,12 +194,12 @@ func (w *Watcher) applyAttrs(key string, value []byte, deleted bool, all [][2][]
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		for h, m := range w.attrs {
-			if n, ok := next[h]; !ok || !equal(m, n) {
+			if n, ok := next[h]; !ok || !maps.Equal(m, n) {
 				w.changed[h] = struct{}{}
 			}
 		}
 		for h, n := range next {
-			if m, ok := w.attrs[h]; !ok || !equal(m, n) {
+			if m, ok := w.attrs[h]; !ok || !maps.Equal(m, n) {
 				w.changed[h] = struct{}{}
 			}
 		}
@@ -229,18 +230,6 @@ func (w *Watcher) applyAttrs(key string, value []byte, deleted bool, all [][2][]
 	}
 	w.changed[h] = struct{}{}
 	w.signal()
-}
-
-func equal(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 func (w *Watcher) applyMonitor(key string, value []byte, deleted bool, all [][2][]byte) {

@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"maps"
 	"sort"
 	"strings"
 )
@@ -156,7 +157,7 @@ func (e *Engine) Observe(a *Agent) int32 {
 			e.countValues(idx, 1)
 			e.version++
 		}
-		if !sameAttrs(e.agents[idx].attrs, a.Attrs) {
+		if !maps.Equal(e.agents[idx].attrs, a.Attrs) {
 			e.setAttrs(idx, a.Attrs)
 		}
 	}
@@ -216,18 +217,6 @@ func (e *Engine) countValues(idx int32, n int32) {
 			fv.vals[v] = c
 		}
 	}
-}
-
-func sameAttrs(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range b {
-		if w, ok := a[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // setAttrs installs a copy of attrs on agent idx and moves the agent's

@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"maps"
 	"testing"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -52,7 +53,7 @@ func TestFromOffer(t *testing.T) {
 		t.Fatalf("ids %+v", a)
 	}
 	want := map[string]string{"zone": "b", "ssd": "true", "level": "10", "keys": "[1-5,9-9]"}
-	if !sameAttrs(a.Attrs, want) {
+	if !maps.Equal(a.Attrs, want) {
 		t.Fatalf("attrs %v want %v", a.Attrs, want)
 	}
 	if a.Unreserved != (Resources{CPUs: 4, Mem: 4196, Disk: 1000, GPUs: 1}) {

@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"maps"
 	"math"
 	"sort"
 	"sync"
@@ -439,7 +440,7 @@ func (m *Matcher) Observe(o *engine.Offer) (changed bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, known := m.seen[o.Hostname]
-	if known && sameAttrs(m.seen[o.Hostname], o.Attributes) {
+	if known && maps.Equal(m.seen[o.Hostname], o.Attributes) {
 		return false
 	}
 	if m.seen == nil {
@@ -451,18 +452,6 @@ func (m *Matcher) Observe(o *engine.Offer) (changed bool) {
 	for g, p := range m.why {
 		if p.Code == placement.UnschedulableForever {
 			delete(m.why, g)
-		}
-	}
-	return true
-}
-
-func sameAttrs(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
 		}
 	}
 	return true
