@@ -65,6 +65,7 @@ type stateFramework struct {
 
 type stateExecutor struct {
 	ID             string      `json:"id"`
+	Name           string      `json:"name"`
 	Directory      string      `json:"directory"`
 	Tasks          []stateTask `json:"tasks"`
 	QueuedTasks    []stateTask `json:"queued_tasks"`
@@ -75,10 +76,10 @@ type stateTask struct {
 	ID string `json:"id"`
 }
 
-// sandbox returns the directory and executor ID of the executor that ran
-// taskID for the framework, or errNoSandbox. A live executor wins over a
-// completed one (a reused executor ID).
-func (st *agentState) sandbox(frameworkID, taskID string) (dir, executorID string, err error) {
+// sandbox returns the directory and name of the executor that ran taskID
+// for the framework, or errNoSandbox. A live executor wins over a completed
+// one (a reused executor ID).
+func (st *agentState) sandbox(frameworkID, taskID string) (dir, executorName string, err error) {
 	var found *stateExecutor
 	has := func(ts []stateTask) bool {
 		for _, t := range ts {
@@ -108,18 +109,22 @@ func (st *agentState) sandbox(frameworkID, taskID string) (dir, executorID strin
 	if found == nil {
 		return "", "", errNoSandbox
 	}
-	return found.Directory, found.ID, nil
+	return found.Directory, found.Name, nil
 }
 
-// logPaths lists where an attempt's stream may be. Mesos names a command
-// executor after its task, and its task writes <sandbox>/stdout; under the
-// Gleaner executor <sandbox>/stdout is the executor's own log and the task's
-// is <sandbox>/tasks/<task id>/stdout.
-func logPaths(dir, executorID, taskID, stream string) []string {
-	if executorID == taskID {
-		return []string{path.Join(dir, stream)}
+// GleanerExecutorName is the ExecutorInfo name the framework gives the
+// Gleaner executor (scheduler/framework).
+const GleanerExecutorName = "gleaner-executor"
+
+// logPaths lists where an attempt's stream may be. Under the Gleaner
+// executor <sandbox>/stdout is the executor's own log and the task's is
+// <sandbox>/tasks/<task id>/stdout; a command executor's task writes
+// <sandbox>/stdout.
+func logPaths(dir, executorName, taskID, stream string) []string {
+	if executorName == GleanerExecutorName {
+		return []string{path.Join(dir, "tasks", safeName(taskID), stream)}
 	}
-	return []string{path.Join(dir, "tasks", safeName(taskID), stream)}
+	return []string{path.Join(dir, stream)}
 }
 
 // safeName is the executor's per-task directory name (cgroups.SafeName).
@@ -193,11 +198,11 @@ func (a *agentFiles) locate(ctx context.Context, frameworkID, taskID, stream str
 	if err != nil {
 		return "", err
 	}
-	dir, execID, err := st.sandbox(frameworkID, taskID)
+	dir, execName, err := st.sandbox(frameworkID, taskID)
 	if err != nil {
 		return "", err
 	}
-	for _, p := range logPaths(dir, execID, taskID, stream) {
+	for _, p := range logPaths(dir, execName, taskID, stream) {
 		if _, found, err := a.read(ctx, p, -1); err != nil {
 			return "", err
 		} else if found {

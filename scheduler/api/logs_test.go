@@ -89,8 +89,8 @@ func setupLogs(t *testing.T, state string) (*logsBackend, *fakeAgent, *httptest.
 }
 
 const logsState = `{"frameworks":[{"id":"OTHER","executors":[{"id":"etl-1.a.0.1","directory":"/wrong","tasks":[{"id":"etl-1.a.0.1"}]}]},
- {"id":"FW","executors":[{"id":"gleaner-x","directory":"/w/gx","tasks":[{"id":"etl-1.a.0.1"}]}],
-  "completed_executors":[{"id":"etl-1.a.0.0","directory":"/w/cmd","completed_tasks":[{"id":"etl-1.a.0.0"}]}]}]}`
+ {"id":"FW","executors":[{"id":"etl-1.a.0.1","name":"gleaner-executor","directory":"/w/gx","tasks":[{"id":"etl-1.a.0.1"}]}],
+  "completed_executors":[{"id":"etl-1.a.0.0","name":"Command Executor (Task: etl-1.a.0.0)","directory":"/w/cmd","completed_tasks":[{"id":"etl-1.a.0.0"}]}]}]}`
 
 func TestLogsReadsTheAttemptsSandbox(t *testing.T) {
 	b, ag, srv := setupLogs(t, logsState)
