@@ -60,6 +60,30 @@ type Resources struct {
 	Pids int64
 }
 
+// cfsQuota is the hard cap as a CFS quota and period in µs: CPUs × period
+// (PeriodUS, DefaultPeriodUS if unset), at least the kernel's minimum of 1000.
+func (r Resources) cfsQuota() (quota int64, period uint64) {
+	period = r.PeriodUS
+	if period == 0 {
+		period = DefaultPeriodUS
+	}
+	quota = int64(r.CPUs * float64(period))
+	if quota < 1000 {
+		quota = 1000 // the kernel's minimum
+	}
+	return quota, period
+}
+
+// cpuShares is the v1 cpu.shares of a soft CPU allocation: 1024 × CPUs, at
+// least 2.
+func (r Resources) cpuShares() int64 {
+	shares := int64(r.CPUs * 1024)
+	if shares < 2 {
+		shares = 2
+	}
+	return shares
+}
+
 // Stats is what a cgroup reports.
 type Stats struct {
 	CPUSeconds  float64

@@ -51,15 +51,8 @@ func (m *v1) Paths() []string {
 
 func (m *v1) Set(r Resources) error {
 	if d, ok := m.dirs["cpu"]; ok && r.CPUs > 0 {
-		period := r.PeriodUS
-		if period == 0 {
-			period = DefaultPeriodUS
-		}
 		if r.HardCap {
-			quota := int64(r.CPUs * float64(period))
-			if quota < 1000 {
-				quota = 1000 // the kernel's minimum
-			}
+			quota, period := r.cfsQuota()
 			if err := writeFile(filepath.Join(d, "cpu.cfs_period_us"), strconv.FormatUint(period, 10)); err != nil {
 				return err
 			}
@@ -81,11 +74,7 @@ func (m *v1) Set(r Resources) error {
 				return err
 			}
 		} else {
-			shares := int64(r.CPUs * 1024)
-			if shares < 2 {
-				shares = 2
-			}
-			if err := writeFile(filepath.Join(d, "cpu.shares"), strconv.FormatInt(shares, 10)); err != nil {
+			if err := writeFile(filepath.Join(d, "cpu.shares"), strconv.FormatInt(r.cpuShares(), 10)); err != nil {
 				return err
 			}
 		}

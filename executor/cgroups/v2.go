@@ -45,25 +45,14 @@ func (m *v2) ReapplyCPU() (bool, error) { return false, nil }
 
 func (m *v2) Set(r Resources) error {
 	if r.CPUs > 0 {
-		period := r.PeriodUS
-		if period == 0 {
-			period = DefaultPeriodUS
-		}
 		if r.HardCap {
-			quota := int64(r.CPUs * float64(period))
-			if quota < 1000 {
-				quota = 1000
-			}
+			quota, period := r.cfsQuota()
 			if err := writeFile(filepath.Join(m.dir, "cpu.max"), fmt.Sprintf("%d %d", quota, period)); err != nil {
 				return err
 			}
 		} else {
 			// v1 shares 2..262144 map onto weight 1..10000.
-			shares := int64(r.CPUs * 1024)
-			if shares < 2 {
-				shares = 2
-			}
-			weight := 1 + ((shares-2)*9999)/262142
+			weight := 1 + ((r.cpuShares()-2)*9999)/262142
 			if err := writeFile(filepath.Join(m.dir, "cpu.weight"), strconv.FormatInt(weight, 10)); err != nil {
 				return err
 			}
