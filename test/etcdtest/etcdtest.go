@@ -35,6 +35,16 @@ type Server struct {
 
 // Embedded starts an in-process etcd with its data in dir.
 func Embedded(dir string) (*Server, error) {
+	s, err := onFreePorts(dir)
+	if err != nil {
+		return nil, err
+	}
+	return s, s.startEmbedded()
+}
+
+// onFreePorts is a server with its data in dir on two free loopback ports,
+// not started yet.
+func onFreePorts(dir string) (*Server, error) {
 	clientPort, peerPort, err := freePorts()
 	if err != nil {
 		return nil, err
@@ -45,7 +55,7 @@ func Embedded(dir string) (*Server, error) {
 		peerURL:   fmt.Sprintf("http://127.0.0.1:%d", peerPort),
 	}
 	s.Endpoints = []string{s.clientURL}
-	return s, s.startEmbedded()
+	return s, nil
 }
 
 func (s *Server) startEmbedded() error {
@@ -83,17 +93,11 @@ const DebianBinary = "/usr/bin/etcd"
 // Process starts the etcd binary at path (Debian's etcd-server 3.4) as a
 // child process with its data in dir.
 func Process(path, dir string) (*Server, error) {
-	clientPort, peerPort, err := freePorts()
+	s, err := onFreePorts(dir)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{
-		dir:        dir,
-		clientURL:  fmt.Sprintf("http://127.0.0.1:%d", clientPort),
-		peerURL:    fmt.Sprintf("http://127.0.0.1:%d", peerPort),
-		binaryPath: path,
-	}
-	s.Endpoints = []string{s.clientURL}
+	s.binaryPath = path
 	return s, s.startProcess()
 }
 
