@@ -39,14 +39,8 @@ func newScriptedMaster() *scriptedMaster {
 }
 
 func (m *scriptedMaster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/api/v1/scheduler" {
-		http.NotFound(w, r)
-		return
-	}
-	body, _ := io.ReadAll(r.Body)
-	var c scheduler.Call
-	if err := c.Unmarshal(body); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	c, ok := readCall(w, r)
+	if !ok {
 		return
 	}
 	m.mu.Lock()

@@ -16,6 +16,21 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 )
 
+// readCall decodes the protobuf scheduler call a fake master receives; on a
+// wrong path or a bad body it answers the request itself and ok is false.
+func readCall(w http.ResponseWriter, r *http.Request) (c scheduler.Call, ok bool) {
+	if r.URL.Path != "/api/v1/scheduler" {
+		http.NotFound(w, r)
+		return c, false
+	}
+	body, _ := io.ReadAll(r.Body)
+	if err := c.Unmarshal(body); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return c, false
+	}
+	return c, true
+}
+
 // silentMaster answers SUBSCRIBE with SUBSCRIBED and then never sends
 // another event (a half-dead connection); every other call gets 202.
 type silentMaster struct {
@@ -26,14 +41,8 @@ type silentMaster struct {
 }
 
 func (m *silentMaster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/api/v1/scheduler" {
-		http.NotFound(w, r)
-		return
-	}
-	body, _ := io.ReadAll(r.Body)
-	var c scheduler.Call
-	if err := c.Unmarshal(body); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	c, ok := readCall(w, r)
+	if !ok {
 		return
 	}
 	m.mu.Lock()
