@@ -77,7 +77,7 @@ func (a *Agents) learn(host, id string, mesosAttrs map[string]string, total job.
 		mesosAttrs = map[string]string{}
 	}
 	v.AgentID, v.MesosAttrs = id, mesosAttrs
-	v.Resources = toPlacement(total)
+	v.Resources = placement.Resources(total)
 	a.sized[host] = true
 }
 
@@ -119,15 +119,11 @@ func (a *Agents) record(o *mesos.Offer, mesosAttrs map[string]string, avail, res
 	if u := offerEndpoint(o); u != "" {
 		a.endpoints[o.AgentID.Value] = u
 	}
-	v.Reserved = toPlacement(reserved)
-	v.Unreserved = toPlacement(engine.Sub(avail, reserved))
+	v.Reserved = placement.Resources(reserved)
+	v.Unreserved = placement.Resources(engine.Sub(avail, reserved))
 	if !a.sized[o.Hostname] {
-		v.Resources = v.Resources.Max(toPlacement(avail))
+		v.Resources = v.Resources.Max(placement.Resources(avail))
 	}
-}
-
-func toPlacement(r job.Resources) placement.Resources {
-	return placement.Resources{CPUs: r.CPUs, Mem: r.Mem, Disk: r.Disk, GPUs: r.GPUs}
 }
 
 // OverlayView applies the rules that depend on etcd to one offer's view,
@@ -186,7 +182,7 @@ func (f *Framework) preempt(ctx context.Context) {
 			continue // still launching: not a victim yet
 		}
 		victims = append(victims, placement.Victim{Key: r.TaskID, Group: matcher.GroupOf(r.Job, r.Task), Hostname: r.Hostname,
-			Priority: r.Priority, Resources: toPlacement(r.Resources), Started: r.Started})
+			Priority: r.Priority, Resources: placement.Resources(r.Resources), Started: r.Started})
 	}
 	p, ok := m.PlanPreemption(time.Now(), f.cfg.PreemptAfter, victims)
 	if !ok {

@@ -111,10 +111,6 @@ func (m *Matcher) Why(jobID, task string) (Pending, bool) {
 	return p, ok
 }
 
-func toRes(r job.Resources) placement.Resources {
-	return placement.Resources{CPUs: r.CPUs, Mem: r.Mem, Disk: r.Disk, GPUs: r.GPUs}
-}
-
 func sub(have, want job.Resources) job.Resources { return engine.Sub(have, want) }
 
 // Match implements engine.Matcher.
@@ -131,9 +127,9 @@ func (m *Matcher) Match(offers []engine.Offer, demands []engine.Demand) []engine
 		left[i] = o.Available
 		byHost[o.Hostname] = append(byHost[o.Hostname], i)
 		a := placement.Agent{ID: o.AgentID, Hostname: o.Hostname, Attrs: o.Attributes, MonitorSilent: o.MonitorSilent,
-			Reserved: toRes(o.Reserved), Unreserved: toRes(o.Available).Sub(toRes(o.Reserved))}
+			Reserved: placement.Resources(o.Reserved), Unreserved: placement.Resources(o.Available).Sub(placement.Resources(o.Reserved))}
 		e.Offer(&a)
-		total = total.Add(toRes(o.Available))
+		total = total.Add(placement.Resources(o.Available))
 	}
 	fc := m.cfg.Fair
 	if fc.Total.IsZero() {
@@ -153,7 +149,7 @@ func (m *Matcher) Match(offers []engine.Offer, demands []engine.Demand) []engine
 	counts := make([]int, len(demands))
 	n := 0
 	for di, d := range demands {
-		counts[di] = min(d.Count, fitCount(total, toRes(d.Resources)))
+		counts[di] = min(d.Count, fitCount(total, placement.Resources(d.Resources)))
 		n += counts[di]
 	}
 	m.asks = m.asks[:0]
@@ -164,7 +160,7 @@ func (m *Matcher) Match(offers []engine.Offer, demands []engine.Demand) []engine
 		key, group := d.Job+"."+d.Task, GroupOf(d.Job, d.Task)
 		for k := 0; k < counts[di]; k++ {
 			m.asks = append(m.asks, placement.Ask{Key: key, Group: group,
-				Resources: toRes(d.Resources), Constraints: info.Constraints, Strategy: info.Strategy,
+				Resources: placement.Resources(d.Resources), Constraints: info.Constraints, Strategy: info.Strategy,
 				Priority: info.Priority, User: info.User, Queue: info.Queue, Seq: uint64(len(m.asks))})
 			demandOf = append(demandOf, di)
 		}
@@ -240,10 +236,10 @@ func (m *Matcher) infoLocked(d *engine.Demand) *groupInfo {
 	group := GroupOf(d.Job, d.Task)
 	gi := m.groups[group]
 	if gi != nil && (m.cfg.Info != nil || sameConstraints(gi.constraints, d.Constraints)) {
-		gi.res = toRes(d.Resources)
+		gi.res = placement.Resources(d.Resources)
 		return gi
 	}
-	gi = &groupInfo{job: d.Job, res: toRes(d.Resources), constraints: d.Constraints}
+	gi = &groupInfo{job: d.Job, res: placement.Resources(d.Resources), constraints: d.Constraints}
 	if m.cfg.Info != nil {
 		gi.info = m.cfg.Info(d.Job, d.Task)
 	} else {
@@ -448,7 +444,7 @@ func (m *Matcher) Observe(o *engine.Offer) (changed bool) {
 	}
 	m.seen[o.Hostname] = o.Attributes
 	m.e.Observe(&placement.Agent{ID: o.AgentID, Hostname: o.Hostname, Attrs: o.Attributes, MonitorSilent: o.MonitorSilent,
-		Reserved: toRes(o.Reserved), Unreserved: toRes(o.Available).Sub(toRes(o.Reserved))})
+		Reserved: placement.Resources(o.Reserved), Unreserved: placement.Resources(o.Available).Sub(placement.Resources(o.Reserved))})
 	for g, p := range m.why {
 		if p.Code == placement.UnschedulableForever {
 			delete(m.why, g)
