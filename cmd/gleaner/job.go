@@ -183,8 +183,9 @@ func jobSubmit(c *cli.Context) error {
 // unless the job succeeded.
 func jobWatch(ctx context.Context, c *cli.Context, jc *jobClient, id string) error {
 	var last job.Status
+	show := watchPrinter(c)
 	for attempt := 0; ; attempt++ {
-		st, err := jc.watchOnce(ctx, c, id)
+		st, err := jc.watchOnce(ctx, id, show)
 		if st.ID != "" {
 			last = st
 		}
@@ -214,7 +215,7 @@ func jobWatch(ctx context.Context, c *cli.Context, jc *jobClient, id string) err
 	return nil
 }
 
-func (jc *jobClient) watchOnce(ctx context.Context, c *cli.Context, id string) (job.Status, error) {
+func (jc *jobClient) watchOnce(ctx context.Context, id string, show func(job.Status)) (job.Status, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", jc.base+"/v1/jobs/"+id+"/watch", nil)
 	if err != nil {
 		return job.Status{}, err
@@ -237,13 +238,7 @@ func (jc *jobClient) watchOnce(ctx context.Context, c *cli.Context, id string) (
 			return last, fmt.Errorf("decode watch line: %w", err)
 		}
 		last = st
-		if c.String("output") == "table" {
-			var parts []string
-			for _, t := range st.Tasks {
-				parts = append(parts, fmt.Sprintf("%s %d/%d ok, %d run, %d fail", t.Name, t.Counts.Succeeded, t.Instances, t.Counts.Running, t.Counts.Failed))
-			}
-			fmt.Fprintf(c.App.Writer, "%s  %-9s  %s\n", time.Now().Format("15:04:05"), st.State, strings.Join(parts, " | "))
-		}
+		show(st)
 	}
 	return last, sc.Err()
 }
