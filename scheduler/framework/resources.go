@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/placement"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
 
@@ -43,24 +44,14 @@ func (p *pool) reserved() job.Resources { return p.sum(true) }
 // sum adds up the pool's entries by name, only the reserved ones if
 // onlyReserved is set.
 func (p *pool) sum(onlyReserved bool) job.Resources {
-	var out job.Resources
+	var out placement.Resources
 	for i := range p.res {
 		if onlyReserved && !isReserved(&p.res[i]) {
 			continue
 		}
-		v := p.res[i].GetScalar().GetValue()
-		switch p.res[i].Name {
-		case "cpus":
-			out.CPUs += v
-		case "mem":
-			out.Mem += v
-		case "disk":
-			out.Disk += v
-		case "gpus":
-			out.GPUs += v
-		}
+		out.AddScalar(p.res[i].Name, p.res[i].GetScalar().GetValue())
 	}
-	return out
+	return job.Resources(out)
 }
 
 // take carves want out of the pool, reserved entries first, and returns

@@ -79,7 +79,7 @@ func FromOffer(o mesos.Offer, etcdAttrs map[string]string, role string) Agent {
 		if pool == poolReserved {
 			dst = &a.Reserved
 		}
-		addScalar(dst, r.Name, r.GetScalar().GetValue())
+		dst.AddScalar(r.Name, r.GetScalar().GetValue())
 	}
 	return a
 }
@@ -91,16 +91,18 @@ const (
 	poolReserved
 )
 
-func addScalar(dst *Resources, name string, v float64) {
+// AddScalar adds v to the field of r that Mesos resource name stands for
+// (cpus, mem, disk, gpus); other names are ignored.
+func (r *Resources) AddScalar(name string, v float64) {
 	switch name {
 	case "cpus":
-		dst.CPUs += v
+		r.CPUs += v
 	case "mem":
-		dst.Mem += v
+		r.Mem += v
 	case "disk":
-		dst.Disk += v
+		r.Disk += v
 	case "gpus":
-		dst.GPUs += v
+		r.GPUs += v
 	}
 }
 
