@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/placement"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpmaster"
 	"github.com/mesos/mesos-go/api/v1/lib/master"
@@ -62,21 +63,11 @@ func (f *Framework) refreshAgents(ctx context.Context) error {
 		if info.Hostname == "" {
 			continue
 		}
-		var total job.Resources
+		var total placement.Resources
 		for _, res := range a.GetTotalResources() {
-			v := res.GetScalar().GetValue()
-			switch res.Name {
-			case "cpus":
-				total.CPUs += v
-			case "mem":
-				total.Mem += v
-			case "disk":
-				total.Disk += v
-			case "gpus":
-				total.GPUs += v
-			}
+			total.AddScalar(res.Name, res.GetScalar().GetValue())
 		}
-		f.cfg.Agents.learn(info.Hostname, info.GetID().GetValue(), attributes(info.Attributes), total)
+		f.cfg.Agents.learn(info.Hostname, info.GetID().GetValue(), attributes(info.Attributes), job.Resources(total))
 		f.cfg.Agents.learnEndpoint(info.GetID().GetValue(), pidEndpoint(a.GetPID()))
 	}
 	return nil
