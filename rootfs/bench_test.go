@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/gleaner-project/gleaner/rootfs"
@@ -31,7 +32,7 @@ func BenchmarkBuild(b *testing.B) {
 				buf[j] = "gleaner batch scheduling on idle capacity\n"[j%42]
 			}
 		}
-		if err := os.WriteFile(filepath.Join(data, "f"+itoa(i)), buf, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(data, "f"+strconv.Itoa(i)), buf, 0o644); err != nil {
 			b.Fatal(err)
 		}
 	}

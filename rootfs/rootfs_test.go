@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -230,20 +231,7 @@ func TestBuildFromDockerSaveTarball(t *testing.T) {
 	if err := tarball.WriteToFile(p, name.MustParseReference("example.com/test:1"), testImage(t)); err != nil {
 		t.Fatal(err)
 	}
-	if k, err := rootfs.DetectBase(p); err != nil || k != rootfs.BaseDockerImage {
-		t.Fatalf("detect %v %v", k, err)
-	}
-	out := filepath.Join(dir, "b.tar.gz")
-	res, err := rootfs.BuildFile(context.Background(), rootfs.BuildOptions{Base: p}, out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := rootfs.NewCache(filepath.Join(dir, "cache"))
-	root, err := c.PutFile(res.Digest, out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkFlattened(t, res, root)
+	buildFromBase(t, dir, p, rootfs.BaseDockerImage)
 }
 
 func TestBuildFromOCILayoutTarball(t *testing.T) {
@@ -267,14 +255,21 @@ func TestBuildFromOCILayoutTarball(t *testing.T) {
 		blob(d, b)
 	}
 	mt, _ := img.MediaType()
-	index := `{"schemaVersion":2,"manifests":[{"mediaType":"` + string(mt) + `","digest":"` + md.String() + `","size":` + itoa(len(man)) + `}]}`
+	index := `{"schemaVersion":2,"manifests":[{"mediaType":"` + string(mt) + `","digest":"` + md.String() + `","size":` + strconv.Itoa(len(man)) + `}]}`
 	es = append(es, entry{name: "oci-layout", typ: tar.TypeReg, body: `{"imageLayoutVersion":"1.0.0"}`},
 		entry{name: "index.json", typ: tar.TypeReg, body: index})
 	p := filepath.Join(dir, "oci.tar")
 	if err := os.WriteFile(p, mkTar(t, es...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if k, err := rootfs.DetectBase(p); err != nil || k != rootfs.BaseOCILayout {
+	buildFromBase(t, dir, p, rootfs.BaseOCILayout)
+}
+
+// buildFromBase checks that base file p is detected as want, builds a bundle
+// from it in dir, unpacks it through a cache and checks the flattened tree.
+func buildFromBase(t *testing.T, dir, p string, want rootfs.BaseKind) {
+	t.Helper()
+	if k, err := rootfs.DetectBase(p); err != nil || k != want {
 		t.Fatalf("detect %v %v", k, err)
 	}
 	out := filepath.Join(dir, "b.tar.gz")
@@ -289,8 +284,6 @@ func TestBuildFromOCILayoutTarball(t *testing.T) {
 	}
 	checkFlattened(t, res, root)
 }
-
-func itoa(n int) string { return fmtInt(n) }
 
 func TestExtractRefusesUnsafeEntries(t *testing.T) {
 	cases := []struct {
@@ -488,7 +481,7 @@ func TestCacheFetchSources(t *testing.T) {
 		{"file://" + bundle, nil},
 		{"http://127.0.0.1:1/unreachable", []string{bundle}}, // the sandbox copy wins
 	} {
-		c, _ := rootfs.NewCache(filepath.Join(dir, "cache"+itoa(i)))
+		c, _ := rootfs.NewCache(filepath.Join(dir, "cache"+strconv.Itoa(i)))
 		root, err := c.Fetch(ctx, digest, src.uri, src.cands...)
 		if err != nil {
 			t.Fatalf("%s: %v", src.uri, err)
