@@ -118,6 +118,7 @@ func (e *Engine) commitVerdictLocked(ref *activeRef, a *job.Attempt) bool {
 	d := t.b.policy.Decide(o, in.hist)
 	in.hist = in.hist.After(o, d)
 	js.b.dirty = true
+	e.preferAgent(in, a, d.SameAgent && a.Verdict == job.VerdictAgain)
 	switch a.Verdict {
 	case job.VerdictDone:
 		in.done = true

@@ -19,6 +19,9 @@ type Engine struct {
 	active  map[string]*activeRef
 	matcher Matcher
 	now     func() time.Time
+	// sameAgentWait: how long a retry waits for its previous agent
+	// (sameagent.go).
+	sameAgentWait time.Duration
 }
 
 type activeRef struct {
@@ -64,6 +67,10 @@ type instState struct {
 	last     *job.Attempt
 	done     bool
 	hist     retry.History // retry history of its ended attempts
+	// prefer is the agent a retry waits for until preferUntil
+	// (sameagent.go).
+	prefer      string
+	preferUntil time.Time
 }
 
 // New returns an empty engine using matcher (FirstFit if nil).
@@ -71,7 +78,7 @@ func New(matcher Matcher) *Engine {
 	if matcher == nil {
 		matcher = FirstFit{}
 	}
-	return &Engine{jobs: map[string]*jobState{}, active: map[string]*activeRef{}, matcher: matcher, now: time.Now}
+	return &Engine{jobs: map[string]*jobState{}, active: map[string]*activeRef{}, matcher: matcher, now: time.Now, sameAgentWait: DefaultSameAgentWait}
 }
 
 // SetClock replaces time.Now (tests).
@@ -318,31 +325,45 @@ func (e *Engine) Plan(offers []Offer) []Launch {
 		return nil
 	}
 	now := e.now()
-	var out []Launch
-	for _, p := range e.matcher.Match(offers, ds) {
-		t := ts[p.Demand]
-		js := e.jobs[ds[p.Demand].Job]
+	// Retries held for their previous agent go first, on that agent only.
+	out, rest, heldN := e.planHeldLocked(offers, ds, ts, now)
+	gds, gts := ds[:0:0], ts[:0:0]
+	for di, d := range ds {
+		t := ts[di]
+		d.Count = min(t.capacity(), t.pending()-heldN[di])
+		if d.Count > 0 {
+			gds, gts = append(gds, d), append(gts, t)
+		}
+	}
+	if len(gds) == 0 {
+		return out
+	}
+	for _, p := range e.matcher.Match(rest, gds) {
+		t := gts[p.Demand]
+		js := e.jobs[gds[p.Demand].Job]
 		for k := 0; k < p.Count && t.capacity() > 0; k++ {
-			var idx int
-			if len(t.requeue) > 0 {
-				idx, t.requeue = t.requeue[0], t.requeue[1:]
-			} else {
-				idx = t.next
-				t.next++
+			idx, ok := t.takeIndex("", now)
+			if !ok {
+				break
 			}
-			in := t.instance(idx)
-			prev := in.last
-			o := offers[p.Offer]
-			a := job.Attempt{Job: js.job.ID, Task: t.spec.Name, Index: idx, Attempt: in.attempts, State: job.AttemptLaunching,
-				AgentID: o.AgentID, Hostname: o.Hostname, Created: now}
-			in.attempts++
-			in.last = &a
-			t.active++
-			e.active[a.TaskID()] = &activeRef{job: js, task: t, inst: in, prev: prev}
-			out = append(out, Launch{Offer: p.Offer, Attempt: a, Spec: t.spec})
+			out = append(out, e.launchLocked(js, t, idx, offers, p.Offer, now))
 		}
 	}
 	return out
+}
+
+// launchLocked assumes one attempt of t's instance idx on offers[oi].
+func (e *Engine) launchLocked(js *jobState, t *taskState, idx int, offers []Offer, oi int, now time.Time) Launch {
+	in := t.instance(idx)
+	prev := in.last
+	o := offers[oi]
+	a := job.Attempt{Job: js.job.ID, Task: t.spec.Name, Index: idx, Attempt: in.attempts, State: job.AttemptLaunching,
+		AgentID: o.AgentID, Hostname: o.Hostname, Created: now}
+	in.attempts++
+	in.last = &a
+	t.active++
+	e.active[a.TaskID()] = &activeRef{job: js, task: t, inst: in, prev: prev}
+	return Launch{Offer: oi, Attempt: a, Spec: t.spec}
 }
 
 // Forget undoes launches from Plan that were never stored or sent.
