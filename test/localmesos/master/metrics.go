@@ -50,13 +50,8 @@ func (m *Master) Metrics() map[string]float64 {
 		}
 		for _, t := range a.tasks {
 			states[t.info.GetState()]++
-			if !t.released {
-				used.Add(t.resources...)
-			}
 		}
-		for _, e := range a.executors {
-			used.Add(e.resources...)
-		}
+		used.Add(a.allocated()...)
 	}
 	for _, fw := range m.frameworks {
 		for _, t := range fw.completed {

@@ -320,18 +320,7 @@ func (m *Master) getAgents() *master.Response_GetAgents {
 		if a.gone {
 			continue
 		}
-		var allocated, offered mesos.Resources
-		for _, t := range a.tasks {
-			if !t.released {
-				allocated.Add(t.resources...)
-			}
-		}
-		for _, e := range a.executors {
-			allocated.Add(e.resources...)
-		}
-		for _, o := range a.offers {
-			offered.Add(o.resources...)
-		}
+		allocated, offered := a.allocated(), a.offered()
 		pid := fmt.Sprintf("slave(1)@%s:%d", a.info.Hostname, a.info.GetPort())
 		out.Agents = append(out.Agents, master.Response_GetAgents_Agent{
 			AgentInfo: a.info, Active: true, Version: Version, PID: &pid,

@@ -67,6 +67,29 @@ type agent struct {
 	reregisterd time.Time
 }
 
+// allocated is what the agent's unreleased tasks and its executors hold.
+func (a *agent) allocated() mesos.Resources {
+	var out mesos.Resources
+	for _, t := range a.tasks {
+		if !t.released {
+			out.Add(t.resources...)
+		}
+	}
+	for _, e := range a.executors {
+		out.Add(e.resources...)
+	}
+	return out
+}
+
+// offered is what the agent's outstanding offers hold.
+func (a *agent) offered() mesos.Resources {
+	var out mesos.Resources
+	for _, o := range a.offers {
+		out.Add(o.resources...)
+	}
+	return out
+}
+
 type taskKey struct{ framework, task string }
 
 // task is a launched task. resources are held on the agent until the agent

@@ -112,18 +112,7 @@ func (m *Master) serveState(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		activated++
-		var used, offered mesos.Resources
-		for _, t := range a.tasks {
-			if !t.released {
-				used.Add(t.resources...)
-			}
-		}
-		for _, e := range a.executors {
-			used.Add(e.resources...)
-		}
-		for _, o := range a.offers {
-			offered.Add(o.resources...)
-		}
+		used, offered := a.allocated(), a.offered()
 		reserved := map[string]mesos.Resources{}
 		var unreserved mesos.Resources
 		for _, r := range a.total {
