@@ -139,23 +139,24 @@ func (x *extractor) prepareParent(name, rel string) error {
 	return nil
 }
 
-// removeExisting clears a non-directory at p so an entry can replace it.
+// removeExisting clears a non-directory at p so entry name, a file or a
+// link (what), can replace it; a directory there makes the entry unsafe.
 // Removing a symlink removes the link, never its target.
-func removeExisting(name, p string) (isDir bool, err error) {
+func removeExisting(name, p, what string) error {
 	fi, err := os.Lstat(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("entry %q: %w", name, err)
+		return fmt.Errorf("entry %q: %w", name, err)
 	}
 	if fi.IsDir() {
-		return true, nil
+		return unsafeEntry(name, "%s would replace a directory", what)
 	}
 	if err := os.Remove(p); err != nil {
-		return false, fmt.Errorf("entry %q: replace: %w", name, err)
+		return fmt.Errorf("entry %q: replace: %w", name, err)
 	}
-	return false, nil
+	return nil
 }
 
 func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
@@ -208,10 +209,8 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 		}
 		return nil
 	case tar.TypeReg, tar.TypeRegA:
-		if isDir, err := removeExisting(name, target); err != nil {
+		if err := removeExisting(name, target, "a file"); err != nil {
 			return err
-		} else if isDir {
-			return unsafeEntry(name, "a file would replace a directory")
 		}
 		f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY|noFollow, 0o600)
 		if err != nil {
@@ -244,10 +243,8 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 				return unsafeEntry(name, "symlink target %q escapes the root", link)
 			}
 		}
-		if isDir, err := removeExisting(name, target); err != nil {
+		if err := removeExisting(name, target, "a symlink"); err != nil {
 			return err
-		} else if isDir {
-			return unsafeEntry(name, "a symlink would replace a directory")
 		}
 		if err := os.Symlink(link, target); err != nil {
 			return fmt.Errorf("entry %q: %w", name, err)
@@ -268,10 +265,8 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 		if err != nil || !fi.Mode().IsRegular() {
 			return unsafeEntry(name, "hard link target %q is not a regular file in the bundle", hdr.Linkname)
 		}
-		if isDir, err := removeExisting(name, target); err != nil {
+		if err := removeExisting(name, target, "a hard link"); err != nil {
 			return err
-		} else if isDir {
-			return unsafeEntry(name, "a hard link would replace a directory")
 		}
 		if err := os.Link(src, target); err != nil {
 			return fmt.Errorf("entry %q: %w", name, err)
