@@ -327,10 +327,15 @@ func (s *server) logs(w http.ResponseWriter, r *http.Request) {
 		s.backendErr(w, r, err)
 		return
 	}
-	ag := &agentFiles{base: s.agentBase(a), hc: &http.Client{Timeout: 10 * time.Second}}
-	taskID := a.TaskID()
-	var file string
+	hc := &http.Client{Timeout: 10 * time.Second}
+	var (
+		ag     *agentFiles
+		taskID string
+		file   string
+	)
 	for {
+		// (again for a newer attempt found while waiting)
+		ag, taskID = &agentFiles{base: s.agentBase(a), hc: hc}, a.TaskID()
 		file, err = ag.locate(ctx, fwID, taskID, stream)
 		if err == nil {
 			break
