@@ -511,6 +511,7 @@ func TestE2EMemoryEviction(t *testing.T) {
 	cfg := r.baseCfg
 	cfg.CapacityMemMB = s + 600
 	r.start(t, cfg)
+	var batchMB float64 // what batch holds as the monitor measures it
 	await(t, 10*time.Second, "heartbeat", func() (bool, string) {
 		resp, err := r.etcd.Get(context.Background(), HeartbeatKey("/e2e/", r.host))
 		if err != nil || len(resp.Kvs) == 0 {
@@ -518,6 +519,7 @@ func TestE2EMemoryEviction(t *testing.T) {
 		}
 		var st Status
 		_ = json.Unmarshal(resp.Kvs[0].Value, &st)
+		batchMB = st.Batch.MemMB
 		return st.Batch.MemMB >= 350 && st.Reserved.MemMB > 0, string(resp.Kvs[0].Value)
 	})
 	if ev, _ := r.etcd.Get(context.Background(), EvictionKey("/e2e/", r.host)); len(ev.Kvs) != 0 {
@@ -536,9 +538,11 @@ func TestE2EMemoryEviction(t *testing.T) {
 		return true, ""
 	})
 	// The first short sample may come while the hog is still touching its
-	// memory: any positive amount up to what batch holds is right.
-	if req.Hostname != r.host || req.MemMB <= 0 || req.MemMB > 450 || req.CPUs != 0 || !strings.Contains(req.Reason, "memory") {
-		t.Fatalf("eviction request %+v", req)
+	// memory: any positive amount up to what batch holds is right. What it
+	// holds is the hog's 400 MiB plus its runtime, more under -race (shadow
+	// memory), so the bound is the monitor's own measure, not a constant.
+	if req.Hostname != r.host || req.MemMB <= 0 || req.MemMB > batchMB+50 || req.CPUs != 0 || !strings.Contains(req.Reason, "memory") {
+		t.Fatalf("eviction request %+v (batch held %.0f MB)", req, batchMB)
 	}
 }
 
