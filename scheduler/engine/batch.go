@@ -191,18 +191,24 @@ func replayHistory(p retry.Policy, as []job.Attempt, killRequested bool, since t
 		if !as[i].State.Terminal() || as[i].Created.Before(since) {
 			continue // running, or before a retry of the job: a fresh budget
 		}
-		o := retry.FromAttempt(&as[i], killRequested, as[i].Signal)
-		switch {
-		case as[i].Reason == ReasonTimeout:
-			o = retry.Outcome{Kind: retry.TimedOut}
-		case as[i].Reason == ReasonSuspended:
-			o = retry.Outcome{Kind: retry.Lost}
-		case as[i].Reason == ReasonFailJob, as[i].Reason == ReasonDeadline:
-			o = retry.Outcome{Kind: retry.Killed}
-		}
+		o := storedOutcome(&as[i], killRequested)
 		h = h.After(o, p.Decide(o, h))
 	}
 	return h
+}
+
+// storedOutcome is the retry outcome of a stored ended attempt; Gleaner's
+// own kill reasons decide it (replayed the same way by a new leader).
+func storedOutcome(a *job.Attempt, killRequested bool) retry.Outcome {
+	switch a.Reason {
+	case ReasonTimeout:
+		return retry.Outcome{Kind: retry.TimedOut}
+	case ReasonSuspended:
+		return retry.Outcome{Kind: retry.Lost}
+	case ReasonFailJob, ReasonDeadline:
+		return retry.Outcome{Kind: retry.Killed}
+	}
+	return retry.FromAttempt(a, killRequested, a.Signal)
 }
 
 // dagState is a task's state as the DAG sees it, from the engine's counts.

@@ -133,6 +133,11 @@ func (e *Engine) loadJobLocked(j *job.Job, attempts []job.Attempt) {
 			}
 			in.hist = replayHistory(t.b.policy, per[in], j.KillRequested, j.RetriedAt)
 			if in.last.State.Terminal() && t.loadVerdict(js, in, j.KillRequested) {
+				if !in.done && in.last.Verdict == job.VerdictAgain {
+					// a new leader keeps a retry's wait for its agent
+					o := storedOutcome(in.last, j.KillRequested)
+					e.preferAgent(in, in.last, t.b.policy.Decide(o, retry.History{}).SameAgent)
+				}
 				continue
 			}
 			switch s := in.last.State; {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/job"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
 
@@ -111,5 +112,38 @@ func TestHeldRetryLeavesOthersRunnable(t *testing.T) {
 	e.Tick()
 	if ls = e.Plan([]Offer{offer("b", 10, 1000), offer("a", 10, 1000)}); len(ls) != 1 || ls[0].Attempt.Index != 0 || ls[0].Attempt.AgentID != "agent-b" {
 		t.Fatalf("after the failure with no wait: %+v", ls)
+	}
+}
+
+// A new leader (Load) keeps a failed attempt's retry waiting for its agent;
+// a lost one it does not.
+func TestLoadKeepsSameAgentPreference(t *testing.T) {
+	for _, tc := range []struct {
+		ended mesos.TaskState
+		want  string // agent of the first launch when agent-b offers first
+	}{{mesos.TASK_FAILED, "agent-a"}, {mesos.TASK_LOST, "agent-b"}} {
+		t.Run(tc.ended.String(), func(t *testing.T) {
+			c := &clock{time.Unix(5000, 0)}
+			old := New(nil)
+			old.SetClock(c.now)
+			j := parsed(t, "s-1", `{name: s, tasks: [{name: a, command: x, restart: OnFailure, retries: {limit: 3, backoff: {delay: 1s}}, resources: {cpus: 1, mem: 10}}]}`)
+			old.AddJob(j)
+			ls := old.Plan([]Offer{offer("a", 10, 1000)})
+			a := end(t, old, ls[0].Attempt.TaskID(), tc.ended, 1)
+			c.t = c.t.Add(time.Second)
+			e := New(nil)
+			e.SetClock(c.now)
+			e.Load([]*job.Job{j}, map[string][]job.Attempt{j.ID: {a}})
+			e.Tick()
+			if tc.want == "agent-a" {
+				if ls := e.Plan([]Offer{offer("b", 10, 1000)}); len(ls) != 0 {
+					t.Fatalf("the retry did not wait for its agent: %+v", ls)
+				}
+			}
+			ls = e.Plan([]Offer{offer("b", 10, 1000), offer("a", 10, 1000)})
+			if len(ls) != 1 || ls[0].Attempt.AgentID != tc.want || ls[0].Attempt.Attempt != 1 {
+				t.Fatalf("retry after Load: %+v, want on %s", ls, tc.want)
+			}
+		})
 	}
 }
