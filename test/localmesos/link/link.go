@@ -68,6 +68,16 @@ type TaskStateNotifier interface {
 	TaskTerminated(agentID mesos.AgentID, frameworkID mesos.FrameworkID, taskID mesos.TaskID, state mesos.TaskState)
 }
 
+// Addressed is optionally implemented by an Agent: Endpoint returns the
+// "ip:port" it serves on. A real master learns the agent's IP from the
+// agent's libprocess connection; the local master learns it from here and
+// puts it in offers' url and in the agent's pid, so frameworks can reach the
+// agent's HTTP endpoints (/files/read, /state) even when its hostname does not
+// resolve.
+type Addressed interface {
+	Endpoint() string
+}
+
 // IsTerminal reports whether a task in state s has ended for good: an agent
 // stops it and the master releases its resources.
 func IsTerminal(s mesos.TaskState) bool {

@@ -2,6 +2,7 @@ package master
 
 import (
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/gogo/protobuf/proto"
@@ -19,6 +20,12 @@ func (m *Master) RegisterAgent(l link.Agent, info mesos.AgentInfo, tasks []mesos
 		return mesos.AgentID{}, fmt.Errorf("register agent %s: %w", info.Hostname, err)
 	}
 	total = withDefaultPorts(total)
+	ip := ""
+	if ad, ok := l.(link.Addressed); ok {
+		if host, _, err := net.SplitHostPort(ad.Endpoint()); err == nil {
+			ip = host
+		}
+	}
 	m.mu.Lock()
 	defer m.unlock()
 	if m.closed {
@@ -73,6 +80,7 @@ func (m *Master) RegisterAgent(l link.Agent, info mesos.AgentInfo, tasks []mesos
 	a.info = info
 	a.info.ID = &mesos.AgentID{Value: a.id}
 	a.link = l
+	a.ip = ip
 	a.total = total
 	a.gone, a.markedGone = false, false
 	a.info.Resources = forFramework(total, "", false, true)

@@ -113,7 +113,12 @@ func (m *Master) renderOffer(o *offer) mesos.Offer {
 	}
 	if a.info.Port != nil {
 		host := a.info.Hostname
-		off.URL = &mesos.URL{Scheme: "http", Address: mesos.Address{Hostname: &host, Port: a.info.GetPort()}, Path: strp("/slave(1)")}
+		addr := mesos.Address{Hostname: &host, Port: a.info.GetPort()}
+		if a.ip != "" {
+			ip := a.ip
+			addr.IP = &ip
+		}
+		off.URL = &mesos.URL{Scheme: "http", Address: addr, Path: strp("/slave(1)")}
 	}
 	return off
 }

@@ -321,7 +321,7 @@ func (m *Master) getAgents() *master.Response_GetAgents {
 			continue
 		}
 		allocated, offered := a.allocated(), a.offered()
-		pid := fmt.Sprintf("slave(1)@%s:%d", a.info.Hostname, a.info.GetPort())
+		pid := fmt.Sprintf("slave(1)@%s:%d", a.address(), a.info.GetPort())
 		out.Agents = append(out.Agents, master.Response_GetAgents_Agent{
 			AgentInfo: a.info, Active: true, Version: Version, PID: &pid,
 			RegisteredTime: timeInfo(a.registered), ReregisteredTime: timeInfo(a.reregisterd),

@@ -54,6 +54,7 @@ type executor struct {
 type agent struct {
 	id          string
 	info        mesos.AgentInfo
+	ip          string // from link.Addressed; empty when the agent does not say
 	link        link.Agent
 	total       mesos.Resources // internal (post-refinement) form
 	available   mesos.Resources // total minus tasks, executors and offers
@@ -65,6 +66,15 @@ type agent struct {
 	unreachable time.Time
 	registered  time.Time
 	reregisterd time.Time
+}
+
+// address is the host part of the agent's pid and offer url: its IP when
+// known, else its hostname.
+func (a *agent) address() string {
+	if a.ip != "" {
+		return a.ip
+	}
+	return a.info.Hostname
 }
 
 // allocated is what the agent's unreleased tasks and its executors hold.

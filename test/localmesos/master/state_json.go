@@ -149,7 +149,7 @@ func (m *Master) serveState(w http.ResponseWriter, r *http.Request) {
 		}
 		slaves = append(slaves, map[string]any{
 			"id": a.id, "hostname": a.info.Hostname, "port": a.info.GetPort(),
-			"pid":        fmt.Sprintf("slave(1)@%s:%d", a.info.Hostname, a.info.GetPort()),
+			"pid":        fmt.Sprintf("slave(1)@%s:%d", a.address(), a.info.GetPort()),
 			"attributes": attrs, "active": true, "version": Version,
 			"registered_time": unixSecs(a.registered), "reregistered_time": unixSecs(a.reregisterd),
 			"resources": resourceMap(a.total), "used_resources": resourceMap(used),
