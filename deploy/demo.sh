@@ -57,9 +57,16 @@ tasks:
     resources: {cpus: 0.2, mem: 32}
     instances: 2
 YAML
-"$bin" job submit -f "$work/chrooted.yaml" --watch || status=1
+"$bin" job submit -f "$work/chrooted.yaml" --watch 2>&1 | tee "$work/chrooted.out"
+grep -q succeeded "$work/chrooted.out" || status=1
+chrooted=$(sed -n 's/^submitted //p' "$work/chrooted.out")
+echo
+echo "== gleaner job logs $chrooted inside/0   (what the chrooted task printed)"
+"$bin" job logs "$chrooted" inside/0 || status=1
 echo
 echo "== gleaner agent list   (live attributes in etcd, one monitor heartbeat per agent)"
+i=0
+until [ "$("$bin" agent list | grep -c ' ok ')" -ge 3 ] || [ $i -ge 100 ]; do i=$((i + 1)); sleep 0.1; done
 "$bin" agent list || status=1
 echo
 echo "== gleaner job list"
