@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"sort"
 	"testing"
 	"time"
@@ -10,6 +13,8 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/node"
 	"github.com/gleaner-project/gleaner/test/localmesos"
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/master"
 )
 
 func TestSchedulerFailingCommandRetriedThenFails(t *testing.T) {
@@ -164,6 +169,44 @@ tasks:
 	checkExactlyOnce(t, st, as)
 }
 
+// masterTaskIDs lists the tasks the local master knows in any state
+// (operator API GET_TASKS).
+func masterTaskIDs(t testing.TB, env *schedEnv) map[string]bool {
+	t.Helper()
+	call := master.Call{Type: master.Call_GET_TASKS}
+	body, err := call.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, env.mesos.MasterURL()+"/api/v1", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("Accept", "application/x-protobuf")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET_TASKS: %s %v %q", resp.Status, err, b)
+	}
+	var r master.Response
+	if err := r.Unmarshal(b); err != nil {
+		t.Fatal(err)
+	}
+	gt := r.GetGetTasks()
+	ids := map[string]bool{}
+	for _, ts := range [][]mesos.Task{gt.GetPendingTasks(), gt.GetTasks(), gt.GetUnreachableTasks(), gt.GetCompletedTasks(), gt.GetOrphanTasks()} {
+		for _, task := range ts {
+			ids[task.TaskID.Value] = true
+		}
+	}
+	return ids
+}
+
 // launched counts the tasks the local master knows in any state.
 func launched(env *schedEnv) float64 {
 	m := env.mesos.Master().Metrics()
@@ -190,12 +233,18 @@ tasks:
 `))
 	attempts := func() int { _, as := status(t, n, j.ID); return len(as) }
 	waitFor(t, "a few attempts", 30*time.Second, func() bool { return attempts() >= 4 })
+	stoppedAt := time.Now()
 	env.etcd.Stop()
-	time.Sleep(500 * time.Millisecond) // let launches already stored reach the master
-	before := launched(env)
-	time.Sleep(2 * time.Second) // a window in which nothing may launch
-	if after := launched(env); after != before {
-		t.Fatalf("%v tasks launched while etcd was down", after-before)
+	before, atStop := launched(env), masterTaskIDs(t, env)
+	if len(atStop) == 0 {
+		t.Fatal("GET_TASKS lists no task after a few attempts")
+	}
+	time.Sleep(2500 * time.Millisecond) // a window in which nothing new may launch
+	inWindow := map[string]bool{}
+	for id := range masterTaskIDs(t, env) {
+		if !atStop[id] {
+			inWindow[id] = true
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	_, err := n.Submit(ctx, mustSpec(t, tenThenOne))
@@ -211,6 +260,20 @@ tasks:
 		seen = attempts()
 		return float64(seen) > before+2
 	})
+	// A launch the master got in the window is one stored (write before
+	// act) and decided before etcd stopped, whose ACCEPT was still on its
+	// way (on a loaded machine that can take a while): nothing decided while
+	// etcd was down reaches Mesos.
+	_, as := status(t, n, j.ID)
+	stored := map[string]job.Attempt{}
+	for _, a := range as {
+		stored[a.TaskID()] = a
+	}
+	for id := range inWindow {
+		if a, ok := stored[id]; !ok || !a.Created.Before(stoppedAt) {
+			t.Errorf("task %s launched while etcd was down (stored %v, attempt %+v, etcd stopped at %v)", id, ok, a, stoppedAt)
+		}
+	}
 	waitFor(t, "the kill to be accepted", 10*time.Second, func() bool {
 		_, err := n.Kill(context.Background(), j.ID)
 		return err == nil
