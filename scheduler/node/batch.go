@@ -25,6 +25,8 @@ func (n *Node) update(ctx context.Context, id string, change func(*job.Job, job.
 	if t == nil {
 		return nil, nil, nil, n.notLeader(ctx)
 	}
+	n.jobMu.Lock()
+	defer n.jobMu.Unlock()
 	j, err := t.store.GetJob(ctx, id)
 	if err != nil {
 		return nil, nil, nil, err

@@ -84,13 +84,29 @@ func (n *Node) cronOnce(ctx context.Context, now time.Time) error {
 			n.log.Info("scheduled runs not created", "job", parent.ID, "missed", plan.Missed, "coalesced", plan.Coalesced)
 		}
 		if plan.LastScheduled.After(parent.LastScheduled) {
-			parent.LastScheduled = plan.LastScheduled
-			if err := t.store.UpdateJob(ctx, parent); err != nil {
+			if err := n.storeLastScheduled(ctx, t, parent.ID, plan.LastScheduled); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// storeLastScheduled records a schedule's lastScheduled on the job as it is
+// now, not on the copy listed before the runs were created: a kill (or any
+// other change) stored meanwhile must not be overwritten.
+func (n *Node) storeLastScheduled(ctx context.Context, t *term, id string, last time.Time) error {
+	n.jobMu.Lock()
+	defer n.jobMu.Unlock()
+	j, err := t.store.GetJob(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !last.After(j.LastScheduled) {
+		return nil
+	}
+	j.LastScheduled = last
+	return t.store.UpdateJob(ctx, j)
 }
 
 // createRun stores one run of a scheduled job, create-if-absent, and

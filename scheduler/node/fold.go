@@ -75,8 +75,7 @@ func (n *Node) foldOnce(ctx context.Context) error {
 		if len(f) == 0 {
 			continue
 		}
-		j.Folded = f
-		if err := t.store.UpdateJob(ctx, j); err != nil {
+		if err := n.storeFolds(ctx, t, j.ID, f); err != nil {
 			return err
 		}
 		var gone []job.Attempt
@@ -100,4 +99,17 @@ func big(j *job.Job, min int) bool {
 		}
 	}
 	return false
+}
+
+// storeFolds records folds on the job as it is now, not on the copy listed
+// before (a kill stored meanwhile must not be overwritten).
+func (n *Node) storeFolds(ctx context.Context, t *term, id string, f job.Folds) error {
+	n.jobMu.Lock()
+	defer n.jobMu.Unlock()
+	j, err := t.store.GetJob(ctx, id)
+	if err != nil {
+		return err
+	}
+	j.Folded = f
+	return t.store.UpdateJob(ctx, j)
 }

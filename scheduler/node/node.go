@@ -86,6 +86,11 @@ type Node struct {
 
 	mu  sync.Mutex
 	cur *term
+
+	// jobMu serializes read-modify-writes of job records (the leader is
+	// their only writer): a kill and the cron loop's lastScheduled, each
+	// writing a whole record read earlier, lost the other's change.
+	jobMu sync.Mutex
 }
 
 type term struct {
@@ -379,20 +384,24 @@ func (n *Node) Kill(ctx context.Context, id string) (*job.Job, error) {
 	if t == nil {
 		return nil, n.notLeader(ctx)
 	}
+	n.jobMu.Lock()
 	j, err := t.store.GetJob(ctx, id)
 	if err != nil {
+		n.jobMu.Unlock()
 		return nil, err
 	}
 	if !j.KillRequested {
 		j.KillRequested = true
 		j.KilledAt = time.Now().UTC()
 		if err := t.store.UpdateJob(ctx, j); err != nil {
+			n.jobMu.Unlock()
 			if errors.Is(err, store.ErrNotLeader) {
 				return nil, n.notLeader(ctx)
 			}
 			return nil, fmt.Errorf("kill job %s: %w", id, err)
 		}
 	}
+	n.jobMu.Unlock()
 	tasks := t.engine.Kill(id)
 	t.fw.Kill(ctx, tasks)
 	n.log.Info("job killed", "job", id, "running", len(tasks))
