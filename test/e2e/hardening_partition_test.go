@@ -25,8 +25,12 @@ tasks:
   - name: work
     command: "true"
     retries: 0
-    labels: {"localmesos.sim/duration": "3s"}
+    labels: {"localmesos.sim/duration": "10s"}
 `))
+	// The task runs long enough to be seen running, partitioned, and found
+	// still running when its agent returns, even on a loaded machine: with
+	// 3 s the first attempt was once never seen running within 20 s (a stall
+	// such as a blip of the 2 s leader lease outlasting it).
 	var first job.Attempt
 	waitFor(t, "the first attempt running", 20*time.Second, func() bool {
 		_, as := status(t, n, j.ID)
@@ -53,7 +57,7 @@ tasks:
 	if err := env.mesos.RestartAgent(idx); err != nil {
 		t.Fatal(err)
 	}
-	st, as := waitJob(t, n, j.ID, 30*time.Second)
+	st, as := waitJob(t, n, j.ID, 60*time.Second)
 	if st.State != job.Succeeded || len(as) != 2 {
 		t.Fatalf("job %s, attempts %+v", st.State, as)
 	}
