@@ -510,9 +510,20 @@ func TestE2EMemoryEviction(t *testing.T) {
 	}
 	cfg := r.baseCfg
 	cfg.CapacityMemMB = s + 600
-	r.start(t, cfg)
+	mon, _ := r.start(t, cfg)
+	// Other work on a shared machine (a linker, another test) counts as
+	// business memory too: the checks below hold while the memory used on
+	// the host stays near s, and the test skips when it moves by hundreds
+	// of MB (as the CPU tests skip on a busy host).
+	memBusy := func(business, batch float64) bool { return math.Abs(business+batch-s) > 300 }
+	used := func() float64 { st := mon.Status(); return st.Business.MemMB + st.Batch.MemMB }
 	var batchMB float64 // what batch holds as the monitor measures it
-	await(t, 10*time.Second, "heartbeat", func() (bool, string) {
+	awaitQuietBy(t, func() float64 {
+		if st := mon.Status(); memBusy(st.Business.MemMB, st.Batch.MemMB) {
+			return 1
+		}
+		return 0
+	}, 10*time.Second, 90*time.Second, "heartbeat", func() (bool, string) {
 		resp, err := r.etcd.Get(context.Background(), HeartbeatKey("/e2e/", r.host))
 		if err != nil || len(resp.Kvs) == 0 {
 			return false, fmt.Sprint(err)
@@ -523,11 +534,23 @@ func TestE2EMemoryEviction(t *testing.T) {
 		return st.Batch.MemMB >= 350 && st.Reserved.MemMB > 0, string(resp.Kvs[0].Value)
 	})
 	if ev, _ := r.etcd.Get(context.Background(), EvictionKey("/e2e/", r.host)); len(ev.Kvs) != 0 {
+		var early EvictionRequest
+		var business, batch float64
+		_ = json.Unmarshal(ev.Kvs[0].Value, &early)
+		if _, err := fmt.Sscanf(early.Reason, "memory short: business %f MB, batch %f MB", &business, &batch); err == nil && memBusy(business, batch) {
+			t.Skipf("host memory busy: %.0f MB used, %.0f MB when the test started; eviction %s", business+batch, s, ev.Kvs[0].Value)
+		}
 		t.Fatalf("eviction requested before the memory spike: %s", ev.Kvs[0].Value)
 	}
 	hog(t, nil, 1000) // business spike
 	var req EvictionRequest
-	await(t, 10*time.Second, "eviction request in etcd", func() (bool, string) {
+	// With the spike about s+1000 MB are used: 400 MB short.
+	awaitQuietBy(t, func() float64 {
+		if used() < s+700 {
+			return 1 // others freed memory: not short enough to tell
+		}
+		return 0
+	}, 10*time.Second, 90*time.Second, "eviction request in etcd", func() (bool, string) {
 		resp, err := r.etcd.Get(context.Background(), EvictionKey("/e2e/", r.host))
 		if err != nil || len(resp.Kvs) == 0 {
 			return false, fmt.Sprint(err)
