@@ -355,15 +355,23 @@ func TestDiskFillerIsKilled(t *testing.T) {
 func TestKillHonoursGracePeriod(t *testing.T) {
 	h := start(t, false, mesos.FrameworkInfo_Capability_TASK_KILLING_STATE)
 	// Traps SIGTERM, then takes 1 s to finish.
-	h.launch("graceful", payload("trap 'sleep 1; echo cleaned; exit 0' TERM; while :; do sleep 0.05; done", true, nil))
+	h.launch("graceful", payload("trap 'sleep 1; echo cleaned; exit 0' TERM; echo trapped; while :; do sleep 0.05; done", true, nil))
 	// Ignores SIGTERM entirely.
-	h.launch("stubborn", payload("trap '' TERM; while :; do sleep 0.05; done", true, nil))
+	h.launch("stubborn", payload("trap '' TERM; echo trapped; while :; do sleep 0.05; done", true, nil))
 	for _, id := range []string{"graceful", "stubborn"} {
 		if _, err := h.agent.WaitState(id, mesos.TASK_RUNNING, 20*time.Second); err != nil {
 			t.Fatal(err)
 		}
+		// The shell has its trap once it says so (a fixed 200 ms pause could
+		// end before that on a loaded machine).
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(h.stdout(id), "trapped") {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never installed its TERM trap; stdout %q", id, h.stdout(id))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
-	time.Sleep(200 * time.Millisecond) // let the shells install their traps
 	t0 := time.Now()
 	h.agent.Kill("graceful", 5*time.Second)
 	h.agent.Kill("stubborn", 1500*time.Millisecond)
