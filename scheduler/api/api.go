@@ -254,18 +254,8 @@ func (s *server) instance(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	j, err := s.b.Store().GetJob(ctx, id)
-	if err != nil {
-		s.backendErr(w, r, err)
-		return
-	}
-	t := j.Task(task)
-	if t == nil {
-		writeErr(w, http.StatusNotFound, Error{Error: fmt.Sprintf("job %s has no task %q", id, task), Field: "task"})
-		return
-	}
-	if index >= t.Instances {
-		writeErr(w, http.StatusNotFound, Error{Error: fmt.Sprintf("task %s has %d instances; no index %d", task, t.Instances, index), Field: "index"})
+	j, t, ok := s.lookupInstance(ctx, w, r, id, task, index)
+	if !ok {
 		return
 	}
 	as, err := s.b.Store().InstanceAttempts(ctx, id, task, index)
@@ -350,4 +340,24 @@ func (s *server) watch(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true, "leader": s.b.IsLeader(), "subscribed": s.b.Subscribed()})
+}
+
+// lookupInstance reads job id and checks that it has the task and the
+// instance index, answering 404 (or the store's error) when not.
+func (s *server) lookupInstance(ctx context.Context, w http.ResponseWriter, r *http.Request, id, task string, index int) (*job.Job, *job.TaskSpec, bool) {
+	j, err := s.b.Store().GetJob(ctx, id)
+	if err != nil {
+		s.backendErr(w, r, err)
+		return nil, nil, false
+	}
+	t := j.Task(task)
+	if t == nil {
+		writeErr(w, http.StatusNotFound, Error{Error: fmt.Sprintf("job %s has no task %q", id, task), Field: "task"})
+		return nil, nil, false
+	}
+	if index >= t.Instances {
+		writeErr(w, http.StatusNotFound, Error{Error: fmt.Sprintf("task %s has %d instances; no index %d", task, t.Instances, index), Field: "index"})
+		return nil, nil, false
+	}
+	return j, t, true
 }

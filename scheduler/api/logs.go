@@ -261,18 +261,8 @@ func (s *server) logs(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	st := s.b.Store()
-	j, err := st.GetJob(ctx, id)
-	if err != nil {
-		s.backendErr(w, r, err)
-		return
-	}
-	t := j.Task(taskName)
-	if t == nil {
-		writeErr(w, http.StatusNotFound, Error{Error: fmt.Sprintf("job %s has no task %q", id, taskName), Field: "task"})
-		return
-	}
-	if index >= t.Instances {
-		writeErr(w, http.StatusNotFound, Error{Error: fmt.Sprintf("task %s has %d instances; no index %d", taskName, t.Instances, index), Field: "index"})
+	j, _, ok := s.lookupInstance(ctx, w, r, id, taskName, index)
+	if !ok {
 		return
 	}
 	attempt := func() (*job.Attempt, error) {
