@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,6 +72,14 @@ type Config struct {
 	// (10 min).
 	StatusUpdateRetry    time.Duration
 	StatusUpdateRetryMax time.Duration
+
+	// SwitchUser (--switch_user, on by default in Mesos; off here because
+	// tests use made-up framework users): an agent running as root gives each
+	// run directory to the executor's user (CommandInfo.user, else
+	// FrameworkInfo.user), runs the executor, or the command executor's task,
+	// as that user, and fails the launch when the host does not know it.
+	// Either way the run directory is 0750 and its parents 0755.
+	SwitchUser bool
 
 	// FetcherCacheDir is where the fetcher caches URIs with cache=true;
 	// default <work_dir>/fetch-cache.
@@ -1087,14 +1094,23 @@ func (a *Agent) sandboxDir(ex *executorRun) string {
 		a.cfg.WorkDir, a.id.Value, ex.fw.id(), ex.info.ExecutorID.Value, ex.containerID.Value)
 }
 
-// prepareSandbox makes the sandbox and fetches uris into it.
-func (a *Agent) prepareSandbox(ex *executorRun, uris []mesos.CommandInfo_URI) error {
-	if err := os.MkdirAll(ex.dir, 0o755); err != nil {
-		return fmt.Errorf("create sandbox: %w", err)
+// prepareSandbox makes the sandbox as a Mesos agent does (see
+// createRunDirectory) and fetches uris into it; it returns the user the
+// executor runs as (nil: the agent's own).
+func (a *Agent) prepareSandbox(ex *executorRun, uris []mesos.CommandInfo_URI) (*hostUser, error) {
+	owner, err := a.switchedUser(ex)
+	if err != nil {
+		return nil, err
+	}
+	if err := createRunDirectory(ex.dir, owner); err != nil {
+		return nil, fmt.Errorf("create sandbox: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(a.ctx, a.cfg.ExecutorRegistrationTimeout)
 	defer cancel()
-	return a.fetch.Fetch(ctx, uris, ex.dir)
+	if err := a.fetch.Fetch(ctx, uris, ex.dir); err != nil {
+		return nil, err
+	}
+	return owner, chownFetched(ex.dir, owner)
 }
 
 // launchFailedLocked ends an executor whose container could not start.

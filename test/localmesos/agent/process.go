@@ -129,7 +129,8 @@ func commandLine(ci *mesos.CommandInfo) (path string, argv []string, err error) 
 // runCustomExecutor fetches the executor's URIs, starts its command in its
 // own process group with stdout/stderr in the sandbox, and reaps it.
 func (a *Agent) runCustomExecutor(ex *executorRun, env []string) {
-	if err := a.prepareSandbox(ex, ex.info.Command.GetURIs()); err != nil {
+	owner, err := a.prepareSandbox(ex, ex.info.Command.GetURIs())
+	if err != nil {
 		a.launchFailed(ex, err)
 		return
 	}
@@ -151,7 +152,7 @@ func (a *Agent) runCustomExecutor(ex *executorRun, env []string) {
 	}
 	defer stderr.Close()
 	cmd := &exec.Cmd{Path: path, Args: argv, Dir: ex.dir, Env: env, Stdout: stdout, Stderr: stderr,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: owner.credential()}}
 	if !filepath.IsAbs(path) && !strings.Contains(path, "/") {
 		if lp, err := exec.LookPath(path); err == nil {
 			cmd.Path = lp
@@ -187,7 +188,8 @@ func (a *Agent) runCommandExecutor(ex *executorRun, env []string) {
 		uris = append(uris, t.info.Command.GetURIs()...)
 	}
 	a.mu.Unlock()
-	if err := a.prepareSandbox(ex, uris); err != nil {
+	owner, err := a.prepareSandbox(ex, uris)
+	if err != nil {
 		a.launchFailed(ex, err)
 		return
 	}
@@ -201,9 +203,10 @@ func (a *Agent) runCommandExecutor(ex *executorRun, env []string) {
 	}
 	ex.cancel = cancel
 	cfg := cmdexec.Config{
-		Config: a.executorConfig(ex),
-		Env:    env,
-		Logger: a.log,
+		Config:     a.executorConfig(ex),
+		Env:        env,
+		Credential: owner.credential(),
+		Logger:     a.log,
 		Started: func(pgid int) {
 			a.mu.Lock()
 			defer a.mu.Unlock()

@@ -44,6 +44,10 @@ type Config struct {
 	// Started, if set, is called with the process group of the task's
 	// command once it runs, so the agent can kill it if the host "dies".
 	Started func(pgid int)
+	// Credential, if set, is the user the task's command runs as (an agent
+	// that switches users runs the command executor and its task as the
+	// task's user).
+	Credential *syscall.Credential
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -290,7 +294,7 @@ func (e *cmdExecutor) start(ti mesos.TaskInfo) error {
 		return err
 	}
 	cmd := &exec.Cmd{Path: path, Args: argv, Dir: e.cfg.Sandbox, Env: env, Stdout: stdout, Stderr: stderr,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: e.cfg.Credential}}
 	err = cmd.Start()
 	stdout.Close()
 	stderr.Close()
