@@ -130,6 +130,12 @@ func Compile(nodes []Node) (*Graph, error) {
 	for i, n := range nodes {
 		c := compiled{Node: n}
 		p := fmt.Sprintf("tasks[%d]", i)
+		if err := spec.CheckExpr(p+".depends", n.Expr); err != nil {
+			return nil, err
+		}
+		if err := spec.CheckExpr(p+".when", n.When); err != nil {
+			return nil, err
+		}
 		switch {
 		case n.Expr != "" && len(n.Depends) > 0:
 			return nil, ferr(p+".depends", "give a list or an expression, not both")

@@ -455,6 +455,12 @@ func validateBatch(s *job.Spec) error {
 		if t.DependsExpr != "" && len(t.Depends) > 0 {
 			return ferr(p+".depends", "give a list or an expression, not both")
 		}
+		if err := CheckExpr(p+".depends", t.DependsExpr); err != nil {
+			return err
+		}
+		if err := CheckExpr(p+".when", t.When); err != nil {
+			return err
+		}
 		switch t.Restart {
 		case "", "Never", "OnFailure", "Always":
 		default:
