@@ -9,6 +9,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/executor/config"
 
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
+	"github.com/gleaner-project/gleaner/rootfs"
 )
 
 // Config is the executor's configuration: the Mesos part comes from the
@@ -29,6 +30,12 @@ type Config struct {
 	User string
 	// BundleCache is the host's bundle cache directory (default: <sandbox>/.bundles).
 	BundleCache string
+	// BundleLimits bound each bundle's compressed and extracted size, entries,
+	// file size and paths (zero fields: rootfs.DefaultLimits).
+	BundleLimits rootfs.Limits
+	// BundleCacheBytes caps the bundle cache's disk space, least recently
+	// used bundles no task holds evicted first (default rootfs.DefaultCacheBytes).
+	BundleCacheBytes int64
 	// Self is the binary re-executed as the task helper (default /proc/self/exe).
 	Self string
 	// DiskCheckInterval is how often task sandboxes are measured (default 1s).

@@ -65,6 +65,7 @@ func New(cfg Config) (*Executor, error) {
 	if err != nil {
 		return nil, err
 	}
+	cache.Limits, cache.CapBytes = cfg.BundleLimits, cfg.BundleCacheBytes
 	u := url.URL{Scheme: "http", Host: cfg.Mesos.AgentEndpoint, Path: "/api/v1/executor"}
 	cli := httpcli.New(
 		httpcli.Endpoint(u.String()),

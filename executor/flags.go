@@ -2,9 +2,11 @@ package executor
 
 import (
 	"flag"
+	"fmt"
 	"time"
 
 	"github.com/gleaner-project/gleaner/executor/cgroups"
+	"github.com/gleaner-project/gleaner/rootfs"
 )
 
 // Flags are the executor's command-line settings (shared by `gleaner
@@ -13,28 +15,47 @@ type Flags struct {
 	CgroupRoot, CgroupParent, CPUMode, User, BundleCache string
 	DiskCheckInterval, KillGrace, IdleTimeout            time.Duration
 	LogLimit                                             int64
-	NoCgroups, NoPivot                                   bool
+	// Bundle limits (bytes, except entries) and the bundle cache's cap.
+	BundleMaxCompressed, BundleMaxExtracted, BundleMaxEntries, BundleMaxFile, BundleCacheMax int64
+	NoCgroups, NoPivot                                                                       bool
 }
 
 // DefaultFlags are the flag defaults.
 func DefaultFlags() Flags {
 	return Flags{CgroupRoot: cgroups.DefaultRoot, CgroupParent: "gleaner", CPUMode: "hard", User: "nobody",
-		DiskCheckInterval: time.Second, KillGrace: 3 * time.Second, IdleTimeout: 5 * time.Second, LogLimit: 10 << 20}
+		DiskCheckInterval: time.Second, KillGrace: 3 * time.Second, IdleTimeout: 5 * time.Second, LogLimit: 10 << 20,
+		BundleMaxCompressed: rootfs.DefaultLimits.CompressedBytes, BundleMaxExtracted: rootfs.DefaultLimits.ExtractedBytes,
+		BundleMaxEntries: rootfs.DefaultLimits.Entries, BundleMaxFile: rootfs.DefaultLimits.FileBytes,
+		BundleCacheMax: rootfs.DefaultCacheBytes}
+}
+
+// BundleLimitFlags names the flag that sets each bundle limit, for errors.
+var BundleLimitFlags = map[string]string{
+	rootfs.LimitCompressedBytes: "bundle-max-compressed",
+	rootfs.LimitExtractedBytes:  "bundle-max-extracted",
+	rootfs.LimitEntries:         "bundle-max-entries",
+	rootfs.LimitFileBytes:       "bundle-max-file",
+	rootfs.LimitCacheBytes:      "bundle-cache-max",
 }
 
 // FlagUsage documents each flag.
 var FlagUsage = map[string]string{
-	"cgroup-root":         "where the cgroup file systems are mounted",
-	"cgroup-parent":       "parent cgroup of every task (the monitor throttles it as a whole)",
-	"cpu-mode":            "default CPU limit: hard (CFS quota = cpus × period) or shares",
-	"user":                "user tasks run as unless their payload names one",
-	"bundle-cache":        "host directory caching extracted bundles by digest (default: $GLEANER_BUNDLE_CACHE, else inside the sandbox)",
-	"disk-check-interval": "how often task sandboxes are measured against their disk quota",
-	"log-limit":           "bytes of stdout and of stderr kept per task unless the payload says otherwise",
-	"kill-grace":          "SIGTERM→SIGKILL grace when no kill policy says otherwise",
-	"idle-timeout":        "exit this long after the last task ended and its updates were acknowledged (0: wait for SHUTDOWN)",
-	"no-cgroups":          "run tasks without cgroups (development without root only)",
-	"no-pivot":            "use plain chroot instead of pivot_root",
+	"cgroup-root":           "where the cgroup file systems are mounted",
+	"cgroup-parent":         "parent cgroup of every task (the monitor throttles it as a whole)",
+	"cpu-mode":              "default CPU limit: hard (CFS quota = cpus × period) or shares",
+	"user":                  "user tasks run as unless their payload names one",
+	"bundle-cache":          "host directory caching extracted bundles by digest (default: $GLEANER_BUNDLE_CACHE, else inside the sandbox)",
+	"disk-check-interval":   "how often task sandboxes are measured against their disk quota",
+	"log-limit":             "bytes of stdout and of stderr kept per task unless the payload says otherwise",
+	"kill-grace":            "SIGTERM→SIGKILL grace when no kill policy says otherwise",
+	"idle-timeout":          "exit this long after the last task ended and its updates were acknowledged (0: wait for SHUTDOWN)",
+	"no-cgroups":            "run tasks without cgroups (development without root only)",
+	"no-pivot":              "use plain chroot instead of pivot_root",
+	"bundle-max-compressed": "bytes a bundle file may have (it is hashed before anything is extracted)",
+	"bundle-max-extracted":  "bytes of regular files a bundle may extract to",
+	"bundle-max-entries":    "tar entries a bundle may hold",
+	"bundle-max-file":       "bytes a single file of a bundle may have",
+	"bundle-cache-max":      "bytes the bundle cache may take; least recently used bundles no task holds are evicted",
 }
 
 // BindFlags registers the flags on a standard flag set.
@@ -51,6 +72,11 @@ func BindFlags(fs *flag.FlagSet) *Flags {
 	fs.DurationVar(&f.IdleTimeout, "idle-timeout", f.IdleTimeout, FlagUsage["idle-timeout"])
 	fs.BoolVar(&f.NoCgroups, "no-cgroups", f.NoCgroups, FlagUsage["no-cgroups"])
 	fs.BoolVar(&f.NoPivot, "no-pivot", f.NoPivot, FlagUsage["no-pivot"])
+	fs.Int64Var(&f.BundleMaxCompressed, "bundle-max-compressed", f.BundleMaxCompressed, FlagUsage["bundle-max-compressed"])
+	fs.Int64Var(&f.BundleMaxExtracted, "bundle-max-extracted", f.BundleMaxExtracted, FlagUsage["bundle-max-extracted"])
+	fs.Int64Var(&f.BundleMaxEntries, "bundle-max-entries", f.BundleMaxEntries, FlagUsage["bundle-max-entries"])
+	fs.Int64Var(&f.BundleMaxFile, "bundle-max-file", f.BundleMaxFile, FlagUsage["bundle-max-file"])
+	fs.Int64Var(&f.BundleCacheMax, "bundle-cache-max", f.BundleCacheMax, FlagUsage["bundle-cache-max"])
 	return &f
 }
 
@@ -64,5 +90,17 @@ func (f *Flags) Apply(cfg *Config) error {
 	cfg.User, cfg.BundleCache = f.User, f.BundleCache
 	cfg.DiskCheckInterval, cfg.LogLimitBytes, cfg.KillGracePeriod = f.DiskCheckInterval, f.LogLimit, f.KillGrace
 	cfg.NoCgroups, cfg.NoPivot, cfg.IdleTimeout = f.NoCgroups, f.NoPivot, f.IdleTimeout
+	for _, l := range []struct {
+		flag string
+		v    int64
+	}{{"bundle-max-compressed", f.BundleMaxCompressed}, {"bundle-max-extracted", f.BundleMaxExtracted},
+		{"bundle-max-entries", f.BundleMaxEntries}, {"bundle-max-file", f.BundleMaxFile}, {"bundle-cache-max", f.BundleCacheMax}} {
+		if l.v < 0 {
+			return fmt.Errorf("--%s %d: must not be negative (0 takes the default)", l.flag, l.v)
+		}
+	}
+	cfg.BundleLimits = rootfs.Limits{CompressedBytes: f.BundleMaxCompressed, ExtractedBytes: f.BundleMaxExtracted,
+		Entries: f.BundleMaxEntries, FileBytes: f.BundleMaxFile}
+	cfg.BundleCacheBytes = f.BundleCacheMax
 	return nil
 }

@@ -45,6 +45,7 @@ type task struct {
 	cg      cgroups.Manager
 	memMB   float64
 	diskMB  float64
+	bundle  *rootfs.Lease // the cached bundle, held until the task ends
 
 	mu         sync.Mutex
 	stopReason string // "kill", "shutdown", LimitDisk, LimitTimeout
@@ -259,6 +260,7 @@ func (e *Executor) runTask(t *task) {
 		}
 	}
 	e.cleanup(t, state)
+	t.releaseBundle()
 	log.Info("task ended", "state", state.String(), "message", msg)
 	e.fail(t.id, state, reason, msg, res)
 }
@@ -299,13 +301,9 @@ func (e *Executor) prepare(t *task) (sandbox.Spec, error) {
 	p := t.payload
 	var rootDir string
 	if p.Bundle != nil {
-		var cands []string
-		if b := path.Base(p.Bundle.Uri); b != "" && b != "." && b != "/" {
-			cands = append(cands, filepath.Join(e.cfg.Mesos.Directory, b))
-		}
-		dir, err := e.cache.Fetch(context.Background(), p.Bundle.Digest, p.Bundle.Uri, cands...)
+		dir, err := e.acquireBundle(t)
 		if err != nil {
-			return sandbox.Spec{}, fmt.Errorf("bundle: %w", err)
+			return sandbox.Spec{}, err
 		}
 		rootDir = dir
 	}
@@ -584,6 +582,7 @@ func (e *Executor) cleanup(t *task, state mesos.TaskState) {
 }
 
 func (e *Executor) cleanupFailedStart(t *task) {
+	t.releaseBundle()
 	if t.cg != nil {
 		_ = t.cg.Destroy()
 	}

@@ -22,6 +22,21 @@ type ExtractOptions struct {
 	SkipSpecial bool
 	// MaxBytes bounds the total size of regular files; 0 means no bound.
 	MaxBytes int64
+	// MaxEntries bounds the number of tar entries; 0 means no bound.
+	MaxEntries int64
+	// MaxFileBytes bounds one regular file; 0 means no bound.
+	MaxFileBytes int64
+	// MaxPathBytes bounds an entry's name and link target; 0 means no bound.
+	MaxPathBytes int
+	// MaxPathDepth bounds the components of an entry's name; 0 means no bound.
+	MaxPathDepth int
+}
+
+// ExtractOptions returns the options that enforce l (after WithDefaults).
+func (l Limits) ExtractOptions() ExtractOptions {
+	l = l.WithDefaults()
+	return ExtractOptions{MaxBytes: l.ExtractedBytes, MaxEntries: l.Entries, MaxFileBytes: l.FileBytes,
+		MaxPathBytes: l.PathBytes, MaxPathDepth: l.PathDepth}
 }
 
 // UnsafeEntryError names a tar entry that Extract refused.
@@ -42,8 +57,10 @@ func unsafeEntry(name, format string, args ...any) error {
 // created if needed. It refuses, naming the entry: absolute paths, ".."
 // components, paths through a symlink, symlinks whose target climbs out of
 // the root, hard links to anything but an already extracted regular file
-// inside the root, and device nodes or FIFOs. Ownership is not restored: the
-// extracted files belong to the caller. On error dst may hold a partial tree.
+// inside the root, and device nodes or FIFOs. The limits of opt stop it at
+// the entry that crosses one, with a *LimitError, before that entry's bytes
+// are written. Ownership is not restored: the extracted files belong to the
+// caller. On error dst may hold a partial tree.
 func Extract(r io.Reader, dst string, opt ExtractOptions) error {
 	tr, err := openTar(r)
 	if err != nil {
@@ -60,6 +77,10 @@ func Extract(r io.Reader, dst string, opt ExtractOptions) error {
 		}
 		if err != nil {
 			return fmt.Errorf("read bundle: %w", err)
+		}
+		x.entries++
+		if err := x.checkLimits(hdr); err != nil {
+			return err
 		}
 		if err := x.entry(hdr, tr); err != nil {
 			return err
@@ -89,6 +110,36 @@ type extractor struct {
 	root    string
 	opt     ExtractOptions
 	written int64
+	entries int64
+}
+
+// checkLimits refuses an entry that would take the extraction over one of
+// its limits, before anything of it is written. A tar header's size is
+// exact: the reader yields that many bytes or fails.
+func (x *extractor) checkLimits(hdr *tar.Header) error {
+	o := x.opt
+	over := func(limit string, max int64) error {
+		return &LimitError{Limit: limit, Max: max, Entry: hdr.Name}
+	}
+	if o.MaxEntries > 0 && x.entries > o.MaxEntries {
+		return over(LimitEntries, o.MaxEntries)
+	}
+	if o.MaxPathBytes > 0 && (len(hdr.Name) > o.MaxPathBytes || len(hdr.Linkname) > o.MaxPathBytes) {
+		return over(LimitPathBytes, int64(o.MaxPathBytes))
+	}
+	if o.MaxPathDepth > 0 && strings.Count(strings.Trim(path.Clean("/"+hdr.Name), "/"), "/")+1 > o.MaxPathDepth {
+		return over(LimitPathDepth, int64(o.MaxPathDepth))
+	}
+	if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA {
+		return nil
+	}
+	if o.MaxFileBytes > 0 && hdr.Size > o.MaxFileBytes {
+		return over(LimitFileBytes, o.MaxFileBytes)
+	}
+	if o.MaxBytes > 0 && hdr.Size > o.MaxBytes-x.written {
+		return over(LimitExtractedBytes, o.MaxBytes)
+	}
+	return nil
 }
 
 // cleanName validates an archive path and returns it cleaned and relative
@@ -229,7 +280,7 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 			return fmt.Errorf("entry %q: write: %w", name, err)
 		}
 		if x.opt.MaxBytes > 0 && x.written > x.opt.MaxBytes {
-			return unsafeEntry(name, "bundle exceeds %d bytes", x.opt.MaxBytes)
+			return &LimitError{Limit: LimitExtractedBytes, Max: x.opt.MaxBytes, Entry: name}
 		}
 		return os.Chmod(target, perm&0o777)
 	case tar.TypeSymlink:

@@ -482,19 +482,23 @@ func TestCacheFetchSources(t *testing.T) {
 		{"http://127.0.0.1:1/unreachable", []string{bundle}}, // the sandbox copy wins
 	} {
 		c, _ := rootfs.NewCache(filepath.Join(dir, "cache"+strconv.Itoa(i)))
-		root, err := c.Fetch(ctx, digest, src.uri, src.cands...)
+		l, err := c.Acquire(ctx, digest, src.uri, src.cands...)
 		if err != nil {
 			t.Fatalf("%s: %v", src.uri, err)
 		}
-		if _, err := os.Stat(filepath.Join(root, "bin/busybox")); err != nil {
+		if _, err := os.Stat(filepath.Join(l.Dir, "bin/busybox")); err != nil {
 			t.Fatalf("%s: %v", src.uri, err)
 		}
+		l.Release()
 	}
 	c, _ := rootfs.NewCache(filepath.Join(dir, "cache-miss"))
-	if _, err := c.Fetch(ctx, digest, srv.URL+"/nope"); err == nil || !strings.Contains(err.Error(), "404") {
+	if _, err := c.Acquire(ctx, digest, srv.URL+"/nope"); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("missing bundle: %v", err)
 	}
-	if _, err := c.Fetch(ctx, digest, "s3://bucket/x"); err == nil {
+	if _, err := c.Acquire(ctx, digest, "s3://bucket/x"); err == nil {
 		t.Fatal("unsupported scheme accepted")
+	}
+	if ents, _ := os.ReadDir(c.Dir); len(ents) != 0 {
+		t.Fatalf("failed fetches left %v in the cache", ents)
 	}
 }

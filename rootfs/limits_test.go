@@ -1,0 +1,164 @@
+package rootfs_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/gleaner-project/gleaner/rootfs"
+)
+
+// bombBundle is a gzip tar holding one file of size zero bytes: a few
+// hundred KB compressed for hundreds of MB extracted. It returns the
+// bundle's bytes and digest.
+func bombBundle(t testing.TB, size int64) ([]byte, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	tw := tar.NewWriter(zw)
+	if err := tw.WriteHeader(&tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: "bin/zeros", Typeflag: tar.TypeReg, Mode: 0o644, Size: size}); err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 1<<20)
+	for left := size; left > 0; left -= int64(len(chunk)) {
+		if _, err := tw.Write(chunk[:min(left, int64(len(chunk)))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return buf.Bytes(), rootfs.DigestPrefix + hex.EncodeToString(sum[:])
+}
+
+// diskBytes is what dir takes on disk (allocated blocks, like du).
+func diskBytes(t testing.TB, dir string) int64 {
+	t.Helper()
+	var total int64
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if fi, err := d.Info(); err == nil {
+			total += fi.Sys().(*syscall.Stat_t).Blocks * 512
+		}
+		return nil
+	})
+	return total
+}
+
+// watchedReader hands out at most 4 KiB per Read and records the largest
+// disk use of dir seen between reads, so a consumer writing while it reads
+// is caught.
+type watchedReader struct {
+	t    testing.TB
+	r    io.Reader
+	dir  string
+	peak int64
+}
+
+func (w *watchedReader) Read(p []byte) (int, error) {
+	w.peak = max(w.peak, diskBytes(w.t, w.dir))
+	if len(p) > 4096 {
+		p = p[:4096]
+	}
+	return w.r.Read(p)
+}
+
+func TestCacheRefusesBundleBomb(t *testing.T) {
+	const extracted = 256 << 20
+	bomb, digest := bombBundle(t, extracted)
+	t.Logf("bomb: %d bytes compressed, %d extracted", len(bomb), extracted)
+	c, err := rootfs.NewCache(filepath.Join(t.TempDir(), "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Limits.ExtractedBytes = 16 << 20
+	_, err = c.Put(digest, bytes.NewReader(bomb))
+	var lim *rootfs.LimitError
+	if !errors.As(err, &lim) || lim.Limit != rootfs.LimitExtractedBytes || lim.Max != 16<<20 || lim.Entry != "bin/zeros" {
+		t.Fatalf("bomb not refused at the extracted-size limit: %v", err)
+	}
+	if !strings.Contains(err.Error(), "extracted size") || !strings.Contains(err.Error(), "16777216") {
+		t.Fatalf("error does not name the limit and its value: %v", err)
+	}
+	if used := diskBytes(t, c.Dir); used > 64<<10 {
+		t.Fatalf("%d bytes left in the cache after the refusal", used)
+	}
+	if ents, _ := os.ReadDir(c.Dir); len(ents) != 0 {
+		t.Fatalf("cache not empty after the refusal: %v", ents)
+	}
+	// The file size limit refuses the same bomb by itself, before writing.
+	c.Limits = rootfs.Limits{FileBytes: 1 << 20}
+	if _, err := c.Put(digest, bytes.NewReader(bomb)); !errors.As(err, &lim) || lim.Limit != rootfs.LimitFileBytes {
+		t.Fatalf("single file limit: %v", err)
+	}
+	// And the cache cap bounds a bundle that would never fit.
+	c.Limits, c.CapBytes = rootfs.Limits{}, 8<<20
+	if _, err := c.Put(digest, bytes.NewReader(bomb)); !errors.As(err, &lim) || lim.Limit != rootfs.LimitCacheBytes {
+		t.Fatalf("cache cap as extraction bound: %v", err)
+	}
+	if ents, _ := os.ReadDir(c.Dir); len(ents) != 0 {
+		t.Fatalf("cache not empty after the refusals: %v", ents)
+	}
+}
+
+func TestCacheWrongDigestExtractsNothing(t *testing.T) {
+	bomb, _ := bombBundle(t, 256<<20)
+	c, err := rootfs.NewCache(filepath.Join(t.TempDir(), "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := "sha256:" + strings.Repeat("ab", 32)
+	src := &watchedReader{t: t, r: bytes.NewReader(bomb), dir: c.Dir}
+	_, err = c.Put(wrong, src)
+	if !errors.As(err, new(*rootfs.DigestMismatchError)) {
+		t.Fatalf("wrong digest: %v", err)
+	}
+	// Only the compressed stream may be spooled while it is read.
+	bound := int64(len(bomb)) + 64<<10
+	if src.peak > bound {
+		t.Fatalf("%d bytes on disk while reading a %d-byte bundle with a wrong digest", src.peak, len(bomb))
+	}
+	if ents, _ := os.ReadDir(c.Dir); len(ents) != 0 {
+		t.Fatalf("cache not empty after the refusal: %v", ents)
+	}
+}
+
+func TestCacheRefusesOversizedCompressedStream(t *testing.T) {
+	bomb, digest := bombBundle(t, 64<<20)
+	c, err := rootfs.NewCache(filepath.Join(t.TempDir(), "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Limits.CompressedBytes = int64(len(bomb)) / 2
+	src := &watchedReader{t: t, r: bytes.NewReader(bomb), dir: c.Dir}
+	_, err = c.Put(digest, src)
+	var lim *rootfs.LimitError
+	if !errors.As(err, &lim) || lim.Limit != rootfs.LimitCompressedBytes {
+		t.Fatalf("oversized stream: %v", err)
+	}
+	if src.peak > int64(len(bomb))/2+64<<10 {
+		t.Fatalf("%d bytes spooled past a limit of %d", src.peak, len(bomb)/2)
+	}
+	if ents, _ := os.ReadDir(c.Dir); len(ents) != 0 {
+		t.Fatalf("cache not empty after the refusal: %v", ents)
+	}
+}
