@@ -1,0 +1,99 @@
+package localmesos
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+
+	"github.com/gleaner-project/gleaner/test/localmesos/mesostest"
+)
+
+func postControl(t *testing.T, base, path string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(base+path, "application/json", nil)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("POST %s: decode: %v", path, err)
+	}
+	return resp.StatusCode, body
+}
+
+// The control endpoint kills and restarts one agent (its running task is
+// reported lost, then known again once the agent is back with the same ID),
+// restarts the whole local Mesos (the framework re-subscribes to a new master
+// that still knows the task, and a kill reaches the restarted agent), and
+// names the agent number it cannot use.
+func TestControlRestartsAgentsAndMesos(t *testing.T) {
+	c := startRealCluster(t, Config{Agents: 2, Simulated: true})
+	ctl := httptest.NewServer(ControlHandler(c))
+	defer ctl.Close()
+	f := startFramework(t, c, protobufCodec, mesos.FrameworkInfo{FailoverTimeout: ptrF(3600), Capabilities: partitionAware()})
+	i := 0
+	o := f.awaitOffers(&i)[0]
+	f.Call(calls.Accept(calls.OfferOperations{calls.OpLaunch(simTask("long", o, "1h", "0"))}.WithOffers(o.ID)).With(calls.RefuseSeconds(0)))
+	f.await(&i, "long running", mesostest.IsUpdate("long", mesos.TASK_RUNNING))
+	n := 1
+	if c.Agents()[1].ID() == o.AgentID {
+		n = 2
+	}
+
+	// A restart of the running agent keeps the task.
+	if code, body := postControl(t, ctl.URL, "/agents/"+strconv.Itoa(n)+"/restart"); code != http.StatusOK || body["id"] != o.AgentID.Value {
+		t.Fatalf("restart agent %d: %d %v", n, code, body)
+	}
+	f.Call(calls.Reconcile(calls.ReconcileTasks(map[string]string{"long": o.AgentID.Value})))
+	f.await(&i, "long running after the agent restart", mesostest.IsUpdate("long", mesos.TASK_RUNNING))
+
+	// The whole local Mesos: a new master, the task still known, kill reaches it.
+	oldMaster := c.Master().ID()
+	if code, body := postControl(t, ctl.URL, "/restart"); code != http.StatusOK {
+		t.Fatalf("restart mesos: %d %v", code, body)
+	}
+	if c.Master().ID() == oldMaster {
+		t.Fatal("master ID unchanged after POST /restart")
+	}
+	f.await(&i, "SUBSCRIBED to the new master", mesostest.IsType(scheduler.Event_SUBSCRIBED))
+	f.Call(calls.Reconcile(calls.ReconcileTasks(map[string]string{"long": o.AgentID.Value})))
+	f.await(&i, "long known to the new master", mesostest.IsUpdate("long", mesos.TASK_RUNNING))
+
+	// Killing the agent loses the task; restarting it brings the host back.
+	if code, body := postControl(t, ctl.URL, "/agents/"+strconv.Itoa(n)+"/kill"); code != http.StatusOK {
+		t.Fatalf("kill agent %d: %d %v", n, code, body)
+	}
+	f.await(&i, "long unreachable", mesostest.IsUpdate("long", mesos.TASK_UNREACHABLE))
+	if code, body := postControl(t, ctl.URL, "/agents/"+strconv.Itoa(n)+"/restart"); code != http.StatusOK || body["id"] != o.AgentID.Value {
+		t.Fatalf("restart killed agent %d: %d %v", n, code, body)
+	}
+	f.await(&i, "offers from the restarted agent", func(e *scheduler.Event) bool {
+		if e.Type != scheduler.Event_OFFERS {
+			return false
+		}
+		for _, of := range e.Offers.Offers {
+			if of.AgentID == o.AgentID {
+				return true
+			}
+		}
+		return false
+	})
+
+	for _, bad := range []string{"/agents/0/restart", "/agents/3/restart", "/agents/x/kill"} {
+		code, body := postControl(t, ctl.URL, bad)
+		if code != http.StatusNotFound || body["field"] != "n" || !strings.Contains(body["error"].(string), "from 1 to 2") {
+			t.Errorf("POST %s: %d %v, want 404 naming the agent number", bad, code, body)
+		}
+	}
+	if code, _ := postControl(t, ctl.URL, "/nowhere"); code != http.StatusNotFound {
+		t.Errorf("POST /nowhere: %d, want 404", code)
+	}
+}
