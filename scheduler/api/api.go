@@ -143,7 +143,10 @@ func (s *server) auth(h http.HandlerFunc) http.HandlerFunc {
 // writes to the leader (307 keeps method and body).
 func (s *server) backendErr(w http.ResponseWriter, r *http.Request, err error) {
 	var nl *node.NotLeaderError
+	var fe *spec.FieldError
 	switch {
+	case errors.As(err, &fe): // a spec this scheduler refuses (scheduler/isolation)
+		writeErr(w, http.StatusBadRequest, Error{Error: err.Error(), Field: fe.Field})
 	case errors.As(err, &nl):
 		if nl.LeaderURL != "" && r.Header.Get("X-Gleaner-No-Redirect") == "" {
 			w.Header().Set("Location", strings.TrimSuffix(nl.LeaderURL, "/")+r.URL.RequestURI())

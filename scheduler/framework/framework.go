@@ -17,6 +17,7 @@ import (
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
 	"github.com/gleaner-project/gleaner/scheduler/attrs"
 	"github.com/gleaner-project/gleaner/scheduler/engine"
+	"github.com/gleaner-project/gleaner/scheduler/isolation"
 	"github.com/gleaner-project/gleaner/scheduler/queue"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -35,7 +36,7 @@ import (
 type Config struct {
 	Masters         []string // master base URLs, e.g. http://127.0.0.1:5050
 	Name            string   // default "gleaner"
-	User            string   // default "root"
+	User            string   // FrameworkInfo.user; default root with the Gleaner executor, nobody with the command executor (isolation.Policy.FrameworkUser)
 	Roles           []string // default ["*"]... Gleaner uses --role, default "batch"
 	Principal       string
 	Secret          string
@@ -46,6 +47,10 @@ type Config struct {
 	// executor to `gleaner executor`.
 	ExecutorPath string
 	ExecutorURI  string
+	// AllowRootTasks passes a job's request to run as root (user: root) to
+	// the executor; without it such jobs are refused at submit and never
+	// launched as root.
+	AllowRootTasks bool
 	// Queue, if set, serves work-queue tasks (job.TaskSpec.WorkQueue):
 	// their instances get a token and QueueURL/v1/jobs/<id>/queue in
 	// their env, released when they end.
@@ -118,7 +123,7 @@ func (c *Config) defaults() {
 		c.Name = "gleaner"
 	}
 	if c.User == "" {
-		c.User = "root"
+		c.User, _ = c.Isolation().FrameworkUser("")
 	}
 	if len(c.Roles) == 0 {
 		c.Roles = []string{"batch"}
@@ -160,6 +165,12 @@ func (c *Config) defaults() {
 		c.Logger = slog.Default()
 	}
 	c.placementDefaults()
+}
+
+// Isolation is the policy this configuration implies: with neither
+// ExecutorPath nor ExecutorURI, tasks go to Mesos' command executor.
+func (c *Config) Isolation() isolation.Policy {
+	return isolation.Policy{CommandExecutor: c.ExecutorPath == "" && c.ExecutorURI == "", AllowRootTasks: c.AllowRootTasks}
 }
 
 // FrameworkInfo builds the FrameworkInfo Gleaner subscribes with.

@@ -193,6 +193,11 @@ func (f *Framework) taskInfo(l engine.Launch, agent mesos.AgentID, rs []mesos.Re
 		Shell: sp.Command != "", Command: sp.Command, Args: sp.Args, Env: env,
 		Limits: &gleanerpb.Limits{Cpus: sp.Resources.CPUs, MemMb: sp.Resources.Mem, DiskMb: sp.Resources.Disk, Gpus: uint32(sp.Resources.GPUs)}}
 	batchPayload(&payload, sp)
+	if f.cfg.AllowRootTasks { // else the executor's unprivileged default: root is never asked for
+		if js := f.engine.JobSpec(a.Job); js != nil {
+			payload.User = f.cfg.Isolation().TaskUser(js)
+		}
+	}
 	data, err := payload.Marshal()
 	if err != nil {
 		return mesos.TaskInfo{}, fmt.Errorf("marshal payload: %w", err)
@@ -235,6 +240,9 @@ func (f *Framework) taskInfo(l engine.Launch, agent mesos.AgentID, rs []mesos.Re
 		cmd.Shell, cmd.Value = proto(true), proto(sp.Command)
 	} else {
 		cmd.Shell, cmd.Value, cmd.Arguments = proto(false), proto(sp.Args[0]), sp.Args
+	}
+	if payload.User == "0" {
+		cmd.User = proto("root") // else FrameworkInfo.user
 	}
 	ti.Command = &cmd
 	return ti, nil

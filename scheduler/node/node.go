@@ -353,6 +353,9 @@ func (n *Node) Submit(ctx context.Context, sp *job.Spec) (*job.Job, error) {
 	if t == nil {
 		return nil, n.notLeader(ctx)
 	}
+	if err := n.cfg.Framework.Isolation().Check(sp); err != nil {
+		return nil, err // a *spec.FieldError: what this scheduler's executor cannot enforce, or root
+	}
 	for range 5 {
 		j := &job.Job{ID: NewJobID(sp.Name), Spec: *sp, Submitted: time.Now().UTC()}
 		err := t.store.CreateJob(ctx, j)
