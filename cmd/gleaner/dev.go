@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -29,12 +30,33 @@ func init() {
 			&cli.StringFlag{Name: "resources", Value: localmesos.DefaultResources, Usage: "resources of each agent"},
 			&cli.StringFlag{Name: "data-dir", Usage: "directory for etcd data and sandboxes (default: a temporary directory)"},
 			&cli.BoolFlag{Name: "simulated", Usage: "simulate tasks without processes"},
-			&cli.StringFlag{Name: "executor-path", Usage: "run tasks with `<path> executor` instead of the command executor"},
+			&cli.StringFlag{Name: "executor-path", Usage: "run tasks with `<path> executor` (default: this gleaner binary)"},
+			&cli.BoolFlag{Name: "command-executor", Usage: "run tasks under Mesos' command executor, without Gleaner's isolation (specs using bundle, volumes or cleanup are refused)"},
 			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
 			&cli.BoolFlag{Name: "no-monitors", Usage: "run no monitor beside the local agents"},
 		},
 		Action: runDev,
 	})
+}
+
+// devExecutorPath is the executor `gleaner dev` launches tasks with: the
+// given path, else this binary (`gleaner executor`); "" only for the command
+// executor, asked for explicitly.
+func devExecutorPath(path string, command bool) (string, error) {
+	if command {
+		if path != "" {
+			return "", errors.New("give --executor-path or --command-executor, not both")
+		}
+		return "", nil
+	}
+	if path != "" {
+		return path, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find this binary to run as the executor (or give --executor-path): %w", err)
+	}
+	return self, nil
 }
 
 func runDev(c *cli.Context) error {
@@ -51,6 +73,10 @@ func runDev(c *cli.Context) error {
 		}
 		defer os.RemoveAll(d)
 		dir = d
+	}
+	executorPath, err := devExecutorPath(c.String("executor-path"), c.Bool("command-executor"))
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
 	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -100,7 +126,7 @@ func runDev(c *cli.Context) error {
 		Logger:       log,
 		Framework: framework.Config{
 			Masters:       []string{mesos.MasterURL()},
-			ExecutorPath:  c.String("executor-path"),
+			ExecutorPath:  executorPath,
 			RefuseSeconds: time.Second,
 			MinBackoff:    200 * time.Millisecond,
 			MaxBackoff:    2 * time.Second,

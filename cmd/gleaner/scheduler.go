@@ -21,6 +21,7 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/api"
 	"github.com/gleaner-project/gleaner/scheduler/attrs"
 	"github.com/gleaner-project/gleaner/scheduler/framework"
+	"github.com/gleaner-project/gleaner/scheduler/isolation"
 	"github.com/gleaner-project/gleaner/scheduler/node"
 	"github.com/gleaner-project/gleaner/scheduler/placement"
 	"github.com/gleaner-project/gleaner/scheduler/store"
@@ -46,10 +47,14 @@ func schedulerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "principal", Usage: "Mesos principal (HTTP basic auth with --secret-file)"},
 		&cli.StringFlag{Name: "secret-file", Usage: "file holding the principal's secret"},
 		&cli.StringFlag{Name: "token-file", Usage: "file holding the bearer token required for API writes"},
-		&cli.StringFlag{Name: "executor-uri", Usage: "URI of the gleaner binary fetched by agents to run `gleaner executor` (default: Mesos' command executor)"},
-		&cli.StringFlag{Name: "executor-path", Usage: "host path of the gleaner binary on agents, run as `<path> executor`"},
+		&cli.StringFlag{Name: "executor-uri", Usage: "URI of the gleaner binary fetched by agents to run `gleaner executor` (one of --executor-path, --executor-uri, --command-executor is required)"},
+		&cli.StringFlag{Name: "executor-path", Usage: "host path on the agents of the gleaner or gleaner-executor binary, run as `<path> executor`"},
+		&cli.BoolFlag{Name: "command-executor", Usage: "run tasks under Mesos' command executor instead of the Gleaner executor: directly on the agent's host as --user, " +
+			"without chroot, namespaces or Gleaner's cgroups; specs using bundle, volumes or cleanup are refused at submit"},
+		&cli.BoolFlag{Name: "allow-root-tasks", Usage: "UNSAFE: run the tasks of jobs with user: root as uid 0, and allow --user root with --command-executor (refused without it)"},
 		&cli.DurationFlag{Name: "failover-timeout", Value: 7 * 24 * time.Hour, Usage: "how long Mesos keeps tasks while no scheduler is subscribed"},
-		&cli.StringFlag{Name: "user", Value: "root", Usage: "Unix user tasks run as (FrameworkInfo.user)"},
+		&cli.StringFlag{Name: "user", Usage: "Unix user Mesos runs executors as (FrameworkInfo.user); default root with the Gleaner executor, " +
+			"which runs each task as an unprivileged user itself; default nobody with --command-executor, where every task runs as this user"},
 		&cli.StringFlag{Name: "name", Value: "gleaner", Usage: "framework name"},
 		&cli.IntFlag{Name: "lease-ttl", Value: 10, Usage: "leader lease TTL in seconds"},
 		&cli.DurationFlag{Name: "refuse", Value: 5 * time.Second, Usage: "refuse filter on declined offers while work is pending"},
@@ -112,8 +117,9 @@ func schedulerConfig(c *cli.Context, log *slog.Logger) (node.Config, api.Config,
 	if err != nil {
 		return node.Config{}, api.Config{}, err
 	}
-	if c.String("executor-uri") != "" && c.String("executor-path") != "" {
-		return node.Config{}, api.Config{}, errors.New("give --executor-uri or --executor-path, not both")
+	fw, err := executorFlags(c)
+	if err != nil {
+		return node.Config{}, api.Config{}, err
 	}
 	adv := c.String("advertise-url")
 	if adv == "" {
@@ -139,15 +145,16 @@ func schedulerConfig(c *cli.Context, log *slog.Logger) (node.Config, api.Config,
 		Framework: framework.Config{
 			Masters:                   c.StringSlice("master"),
 			Name:                      c.String("name"),
-			User:                      c.String("user"),
+			User:                      fw.User,
 			Roles:                     c.StringSlice("role"),
 			Principal:                 c.String("principal"),
 			Secret:                    secret,
 			FailoverTimeout:           c.Duration("failover-timeout"),
 			Hostname:                  host,
 			WebUIURL:                  adv,
-			ExecutorURI:               c.String("executor-uri"),
-			ExecutorPath:              c.String("executor-path"),
+			ExecutorURI:               fw.ExecutorURI,
+			ExecutorPath:              fw.ExecutorPath,
+			AllowRootTasks:            fw.AllowRootTasks,
 			RefuseSeconds:             c.Duration("refuse"),
 			ReconcileInterval:         c.Duration("reconcile-interval"),
 			ImplicitReconcileInterval: c.Duration("implicit-reconcile-interval"),
@@ -160,6 +167,22 @@ func schedulerConfig(c *cli.Context, log *slog.Logger) (node.Config, api.Config,
 	return nc, api.Config{Token: token, Logger: log}, nil
 }
 
+// executorFlags reads the executor and user flags, failing closed: an
+// executor must be chosen, and tasks run as root only with --allow-root-tasks.
+func executorFlags(c *cli.Context) (framework.Config, error) {
+	command, err := isolation.ChooseExecutor(c.String("executor-path"), c.String("executor-uri"), c.Bool("command-executor"))
+	if err != nil {
+		return framework.Config{}, err
+	}
+	policy := isolation.Policy{CommandExecutor: command, AllowRootTasks: c.Bool("allow-root-tasks")}
+	user, err := policy.FrameworkUser(c.String("user"))
+	if err != nil {
+		return framework.Config{}, err
+	}
+	return framework.Config{ExecutorPath: c.String("executor-path"), ExecutorURI: c.String("executor-uri"),
+		User: user, AllowRootTasks: policy.AllowRootTasks}, nil
+}
+
 func runScheduler(c *cli.Context) error {
 	level := slog.LevelInfo
 	if c.Bool("debug") {
@@ -169,6 +192,9 @@ func runScheduler(c *cli.Context) error {
 	nc, ac, err := schedulerConfig(c, log)
 	if err != nil {
 		return fmt.Errorf("scheduler: %w", err)
+	}
+	if p := nc.Framework.Isolation(); p.CommandExecutor || p.AllowRootTasks {
+		log.Warn("tasks are not fully isolated", "command-executor", p.CommandExecutor, "user", nc.Framework.User, "allow-root-tasks", p.AllowRootTasks)
 	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
