@@ -32,12 +32,7 @@ func (f *fakeBackend) Submit(ctx context.Context, sp *job.Spec) (*job.Job, error
 }
 
 func (f *fakeBackend) Kill(ctx context.Context, id string) (*job.Job, error) {
-	j, err := f.st.GetJob(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	j.KillRequested = true
-	return j, f.st.UpdateJob(ctx, j)
+	return f.st.UpdateJob(ctx, id, func(j *job.Job) error { j.KillRequested = true; return nil })
 }
 func (f *fakeBackend) Store() store.Store { return f.st }
 func (f *fakeBackend) IsLeader() bool     { return f.leader }

@@ -50,20 +50,18 @@ func (f *Framework) tickLoop(ctx context.Context) {
 	}
 }
 
-// killJob stores a kill of the job with the reason, then kills its
-// running attempts.
+// killJob stores a kill of the job with the reason (a compare-and-swap:
+// a suspend or a kill on request racing it keeps both changes), then kills
+// its running attempts.
 func (f *Framework) killJob(ctx context.Context, id, reason string) {
-	j, err := f.store.GetJob(ctx, id)
-	if err != nil {
-		f.log.Warn("kill job: load", "job", id, "err", err)
-		return
-	}
-	if !j.KillRequested {
-		j.KillRequested, j.KilledAt, j.KillReason = true, time.Now().UTC(), reason
-		if err := f.store.UpdateJob(ctx, j); err != nil {
-			f.log.Warn("kill job: store", "job", id, "err", err)
-			return
+	if _, err := f.store.UpdateJob(ctx, id, func(j *job.Job) error {
+		if !j.KillRequested {
+			j.KillRequested, j.KilledAt, j.KillReason = true, time.Now().UTC(), reason
 		}
+		return nil
+	}); err != nil {
+		f.log.Warn("kill job: store", "job", id, "err", err)
+		return
 	}
 	tasks := f.engine.KillWithReason(id, reason)
 	f.log.Info("job killed", "job", id, "reason", reason, "running", len(tasks))

@@ -25,24 +25,18 @@ func (n *Node) update(ctx context.Context, id string, change func(*job.Job, job.
 	if t == nil {
 		return nil, nil, nil, n.notLeader(ctx)
 	}
-	n.jobMu.Lock()
-	defer n.jobMu.Unlock()
-	j, err := t.store.GetJob(ctx, id)
-	if err != nil {
-		return nil, nil, nil, err
-	}
 	as, err := t.store.Attempts(ctx, id)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := change(j, engine.Derive(j, as)); err != nil {
-		return nil, nil, nil, err
+	// A compare-and-swap: change runs again on the record as it is now if
+	// another writer (a kill, the cron loop) changed it meanwhile.
+	j, err := t.store.UpdateJob(ctx, id, func(j *job.Job) error { return change(j, engine.Derive(j, as)) })
+	if errors.Is(err, store.ErrNotLeader) {
+		return nil, nil, nil, n.notLeader(ctx)
 	}
-	if err := t.store.UpdateJob(ctx, j); err != nil {
-		if errors.Is(err, store.ErrNotLeader) {
-			return nil, nil, nil, n.notLeader(ctx)
-		}
-		return nil, nil, nil, fmt.Errorf("update job %s: %w", id, err)
+	if err != nil {
+		return nil, nil, nil, err // change's own error (a *ConflictError...) or the store's, naming the job
 	}
 	return t, j, as, nil
 }

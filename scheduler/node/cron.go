@@ -96,17 +96,13 @@ func (n *Node) cronOnce(ctx context.Context, now time.Time) error {
 // now, not on the copy listed before the runs were created: a kill (or any
 // other change) stored meanwhile must not be overwritten.
 func (n *Node) storeLastScheduled(ctx context.Context, t *term, id string, last time.Time) error {
-	n.jobMu.Lock()
-	defer n.jobMu.Unlock()
-	j, err := t.store.GetJob(ctx, id)
-	if err != nil {
-		return err
-	}
-	if !last.After(j.LastScheduled) {
+	_, err := t.store.UpdateJob(ctx, id, func(j *job.Job) error {
+		if last.After(j.LastScheduled) {
+			j.LastScheduled = last
+		}
 		return nil
-	}
-	j.LastScheduled = last
-	return t.store.UpdateJob(ctx, j)
+	})
+	return err
 }
 
 // createRun stores one run of a scheduled job, create-if-absent, and

@@ -25,9 +25,10 @@ func TestStoreLastScheduledKeepsAKillStoredMeanwhile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	killed, _ := st.GetJob(ctx, "tick") // a kill meanwhile
-	killed.KillRequested, killed.KilledAt = true, sub.Add(time.Second)
-	if err := st.UpdateJob(ctx, killed); err != nil {
+	if _, err := st.UpdateJob(ctx, "tick", func(j *job.Job) error { // a kill meanwhile
+		j.KillRequested, j.KilledAt = true, sub.Add(time.Second)
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	n, tm := &Node{}, &term{store: st}

@@ -104,12 +104,9 @@ func big(j *job.Job, min int) bool {
 // storeFolds records folds on the job as it is now, not on the copy listed
 // before (a kill stored meanwhile must not be overwritten).
 func (n *Node) storeFolds(ctx context.Context, t *term, id string, f job.Folds) error {
-	n.jobMu.Lock()
-	defer n.jobMu.Unlock()
-	j, err := t.store.GetJob(ctx, id)
-	if err != nil {
-		return err
-	}
-	j.Folded = f
-	return t.store.UpdateJob(ctx, j)
+	_, err := t.store.UpdateJob(ctx, id, func(j *job.Job) error {
+		j.Folded = f
+		return nil
+	})
+	return err
 }

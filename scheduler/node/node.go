@@ -86,11 +86,6 @@ type Node struct {
 
 	mu  sync.Mutex
 	cur *term
-
-	// jobMu serializes read-modify-writes of job records (the leader is
-	// their only writer): a kill and the cron loop's lastScheduled, each
-	// writing a whole record read earlier, lost the other's change.
-	jobMu sync.Mutex
 }
 
 type term struct {
@@ -387,24 +382,21 @@ func (n *Node) Kill(ctx context.Context, id string) (*job.Job, error) {
 	if t == nil {
 		return nil, n.notLeader(ctx)
 	}
-	n.jobMu.Lock()
-	j, err := t.store.GetJob(ctx, id)
-	if err != nil {
-		n.jobMu.Unlock()
-		return nil, err
-	}
-	if !j.KillRequested {
-		j.KillRequested = true
-		j.KilledAt = time.Now().UTC()
-		if err := t.store.UpdateJob(ctx, j); err != nil {
-			n.jobMu.Unlock()
-			if errors.Is(err, store.ErrNotLeader) {
-				return nil, n.notLeader(ctx)
-			}
-			return nil, fmt.Errorf("kill job %s: %w", id, err)
+	// A compare-and-swap: a kill racing another writer of the record (the
+	// cron loop, a suspend, a deadline) keeps both changes.
+	j, err := t.store.UpdateJob(ctx, id, func(j *job.Job) error {
+		if !j.KillRequested {
+			j.KillRequested = true
+			j.KilledAt = time.Now().UTC()
 		}
+		return nil
+	})
+	if errors.Is(err, store.ErrNotLeader) {
+		return nil, n.notLeader(ctx)
 	}
-	n.jobMu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("kill job %s: %w", id, err)
+	}
 	tasks := t.engine.Kill(id)
 	t.fw.Kill(ctx, tasks)
 	n.log.Info("job killed", "job", id, "running", len(tasks))

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -102,23 +103,50 @@ func (e *Etcd) CreateJob(ctx context.Context, j *job.Job) error {
 	return nil
 }
 
-func (e *Etcd) UpdateJob(ctx context.Context, j *job.Job) error {
-	b, err := json.Marshal(j)
-	if err != nil {
-		return fmt.Errorf("update job %s: %w", j.ID, err)
-	}
-	k := e.jobKey(j.ID)
-	ok, err := e.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), ">", 0)}, []clientv3.Op{clientv3.OpPut(k, string(b))})
-	if err != nil {
-		return fmt.Errorf("update job %s: %w", j.ID, err)
-	}
-	if !ok {
-		if held, err := e.fenceHolds(ctx); err == nil && !held {
-			return fmt.Errorf("update job %s: %w", j.ID, ErrNotLeader)
+// UpdateJob is a compare-and-swap on the record's ModRevision, in the same
+// transaction as the leadership fence.
+func (e *Etcd) UpdateJob(ctx context.Context, id string, change func(*job.Job) error) (*job.Job, error) {
+	k := e.jobKey(id)
+	for range MaxUpdateAttempts {
+		resp, err := e.cli.Get(ctx, k)
+		if err != nil {
+			return nil, fmt.Errorf("update job %s: %w", id, err)
 		}
-		return fmt.Errorf("update job %s: %w", j.ID, ErrNotFound)
+		if len(resp.Kvs) == 0 {
+			return nil, fmt.Errorf("update job %s: %w", id, ErrNotFound)
+		}
+		kv := resp.Kvs[0]
+		var j job.Job
+		if err := json.Unmarshal(kv.Value, &j); err != nil {
+			return nil, fmt.Errorf("decode job %s: %w", id, err)
+		}
+		if err := change(&j); err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(&j)
+		if err != nil {
+			return nil, fmt.Errorf("update job %s: %w", id, err)
+		}
+		if bytes.Equal(b, kv.Value) {
+			return &j, nil
+		}
+		ok, err := e.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(k), "=", kv.ModRevision)}, []clientv3.Op{clientv3.OpPut(k, string(b))})
+		if err != nil {
+			return nil, fmt.Errorf("update job %s: %w", id, err)
+		}
+		if ok {
+			return &j, nil
+		}
+		held, err := e.fenceHolds(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("update job %s: %w", id, err)
+		}
+		if !held {
+			return nil, fmt.Errorf("update job %s: %w", id, ErrNotLeader)
+		}
+		// Another writer changed (or deleted) the record since it was read.
 	}
-	return nil
+	return nil, fmt.Errorf("update job %s: %w", id, ErrContended)
 }
 
 func (e *Etcd) GetJob(ctx context.Context, id string) (*job.Job, error) {

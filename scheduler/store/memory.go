@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
@@ -13,6 +15,8 @@ import (
 type Memory struct {
 	mu       sync.Mutex
 	jobs     map[string]job.Job
+	revs     map[string]int64 // job id → revision of its last write
+	rev      int64
 	attempts map[string]map[string]job.Attempt // job id → task id → attempt
 	fwID     string
 	watchers map[chan struct{}]string
@@ -25,7 +29,7 @@ var _ Store = (*Memory)(nil)
 
 // NewMemory returns an empty in-memory store.
 func NewMemory() *Memory {
-	return &Memory{jobs: map[string]job.Job{}, attempts: map[string]map[string]job.Attempt{}, watchers: map[chan struct{}]string{}}
+	return &Memory{jobs: map[string]job.Job{}, revs: map[string]int64{}, attempts: map[string]map[string]job.Attempt{}, watchers: map[chan struct{}]string{}}
 }
 
 // SetFence makes every later write check leader(); false → ErrNotLeader.
@@ -63,22 +67,63 @@ func (m *Memory) CreateJob(ctx context.Context, j *job.Job) error {
 		return fmt.Errorf("create job %s: %w", j.ID, ErrExists)
 	}
 	m.jobs[j.ID] = cloneJob(j)
+	m.rev++
+	m.revs[j.ID] = m.rev
 	m.notify(j.ID)
 	return nil
 }
 
-func (m *Memory) UpdateJob(ctx context.Context, j *job.Job) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.fenced(); err != nil {
-		return err
+// UpdateJob is a compare-and-swap on a per-job revision, as Etcd does on
+// the key's ModRevision: change runs without the lock held, on a copy.
+func (m *Memory) UpdateJob(ctx context.Context, id string, change func(*job.Job) error) (*job.Job, error) {
+	for range MaxUpdateAttempts {
+		m.mu.Lock()
+		cur, ok := m.jobs[id]
+		rev := m.revs[id]
+		m.mu.Unlock()
+		if !ok {
+			return nil, fmt.Errorf("update job %s: %w", id, ErrNotFound)
+		}
+		before, err := json.Marshal(&cur)
+		if err != nil {
+			return nil, fmt.Errorf("update job %s: %w", id, err)
+		}
+		var j job.Job // a deep copy: change may touch any slice or map
+		if err := json.Unmarshal(before, &j); err != nil {
+			return nil, fmt.Errorf("update job %s: %w", id, err)
+		}
+		if err := change(&j); err != nil {
+			return nil, err
+		}
+		after, err := json.Marshal(&j)
+		if err != nil {
+			return nil, fmt.Errorf("update job %s: %w", id, err)
+		}
+		if bytes.Equal(before, after) {
+			return &j, nil
+		}
+		m.mu.Lock()
+		if err := m.fenced(); err != nil {
+			m.mu.Unlock()
+			return nil, fmt.Errorf("update job %s: %w", id, err)
+		}
+		if _, ok := m.jobs[id]; ok && m.revs[id] == rev {
+			m.rev++
+			m.revs[id] = m.rev
+			var stored job.Job
+			if err := json.Unmarshal(after, &stored); err != nil {
+				m.mu.Unlock()
+				return nil, fmt.Errorf("update job %s: %w", id, err)
+			}
+			m.jobs[id] = stored
+			m.notify(id)
+			m.mu.Unlock()
+			return &j, nil
+		}
+		m.mu.Unlock()
+		// Another writer changed (or deleted) the record since it was read.
 	}
-	if _, ok := m.jobs[j.ID]; !ok {
-		return fmt.Errorf("update job %s: %w", j.ID, ErrNotFound)
-	}
-	m.jobs[j.ID] = cloneJob(j)
-	m.notify(j.ID)
-	return nil
+	return nil, fmt.Errorf("update job %s: %w", id, ErrContended)
 }
 
 func cloneJob(j *job.Job) job.Job {

@@ -21,6 +21,8 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("Attempts", func(t *testing.T) { testAttempts(t, newStore) })
 	t.Run("FrameworkID", func(t *testing.T) { testFrameworkID(t, newStore) })
 	t.Run("Fencing", func(t *testing.T) { testFencing(t, newStore) })
+	t.Run("UpdateConflict", func(t *testing.T) { testUpdateConflict(t, newStore) })
+	t.Run("ConcurrentUpdates", func(t *testing.T) { testConcurrentUpdates(t, newStore) })
 	t.Run("Watch", func(t *testing.T) { testWatch(t, newStore) })
 }
 
@@ -53,14 +55,21 @@ func testJobs(t *testing.T, newStore Factory) {
 	if err != nil || got.Spec.Tasks[0].Instances != 10 || !got.Submitted.Equal(j.Submitted) {
 		t.Fatalf("GetJob = %+v, %v", got, err)
 	}
-	got.KillRequested = true
-	if err := s.UpdateJob(c, got); err != nil {
-		t.Fatal(err)
+	stored, err := s.UpdateJob(c, "etl-1", func(j *job.Job) error { j.KillRequested = true; return nil })
+	if err != nil || !stored.KillRequested {
+		t.Fatalf("UpdateJob = %+v, %v", stored, err)
 	}
-	if g2, _ := s.GetJob(c, "etl-1"); !g2.KillRequested {
-		t.Fatal("UpdateJob not applied")
+	if g2, _ := s.GetJob(c, "etl-1"); !g2.KillRequested || g2.Spec.Tasks[0].Instances != 10 {
+		t.Fatalf("UpdateJob not applied: %+v", g2)
 	}
-	if err := s.UpdateJob(c, sampleJob("other")); !errors.Is(err, store.ErrNotFound) {
+	refused := errors.New("refused by change")
+	if _, err := s.UpdateJob(c, "etl-1", func(j *job.Job) error { j.Suspended = true; return refused }); err != refused {
+		t.Fatalf("UpdateJob with a failing change = %v, want the change's error as is", err)
+	}
+	if g2, _ := s.GetJob(c, "etl-1"); g2.Suspended {
+		t.Fatal("a change that failed was stored")
+	}
+	if _, err := s.UpdateJob(c, "other", func(*job.Job) error { t.Error("change called for a missing job"); return nil }); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("UpdateJob missing = %v, want ErrNotFound", err)
 	}
 	if err := s.CreateJob(c, sampleJob("etl-0")); err != nil {
@@ -69,6 +78,98 @@ func testJobs(t *testing.T, newStore Factory) {
 	l, err := s.ListJobs(c)
 	if err != nil || len(l) != 2 || l[0].ID != "etl-0" || l[1].ID != "etl-1" {
 		t.Fatalf("ListJobs = %v, %v", l, err)
+	}
+}
+
+func updateErr(_ *job.Job, err error) error { return err }
+
+// Two updaters of one record: the second lands between the first's read
+// and write. The first's write must fail its compare-and-swap, read the
+// record again and apply its change to it, so both changes survive.
+func testUpdateConflict(t *testing.T, newStore Factory) {
+	s, _ := newStore(t)
+	c := ctx(t)
+	if err := s.CreateJob(c, sampleJob("race")); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	stored, err := s.UpdateJob(c, "race", func(j *job.Job) error {
+		calls++
+		if calls == 1 { // a suspend lands after this read
+			if _, err := s.UpdateJob(c, "race", func(j *job.Job) error { j.Suspended = true; return nil }); err != nil {
+				return fmt.Errorf("the other updater: %w", err)
+			}
+		}
+		j.KillRequested, j.KillReason = true, "deadline exceeded"
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 {
+		t.Errorf("change applied %d times, want 2 (once more after the conflict)", calls)
+	}
+	got, err := s.GetJob(c, "race")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, j := range map[string]*job.Job{"stored": got, "returned": stored} {
+		if !j.KillRequested || j.KillReason != "deadline exceeded" || !j.Suspended {
+			t.Errorf("%s record: killRequested %v (%q), suspended %v; want both changes", what, j.KillRequested, j.KillReason, j.Suspended)
+		}
+	}
+	// A change that leaves the record as it is writes nothing: no conflict
+	// for a writer that read before it.
+	calls = 0
+	if _, err := s.UpdateJob(c, "race", func(j *job.Job) error {
+		calls++
+		if calls == 1 {
+			if _, err := s.UpdateJob(c, "race", func(j *job.Job) error { j.Suspended = true; return nil }); err != nil {
+				return err
+			}
+		}
+		j.LastScheduled = time.Unix(1700000100, 0).UTC()
+		return nil
+	}); err != nil || calls != 1 {
+		t.Errorf("after an unchanged update: %d calls, %v; want 1 (nothing was written)", calls, err)
+	}
+}
+
+// Many concurrent updaters each add their own mark: none is lost.
+func testConcurrentUpdates(t *testing.T, newStore Factory) {
+	s, _ := newStore(t)
+	c := ctx(t)
+	if err := s.CreateJob(c, sampleJob("many")); err != nil {
+		t.Fatal(err)
+	}
+	const writers = 8
+	errs := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			_, err := s.UpdateJob(c, "many", func(j *job.Job) error {
+				j.Rerun = append(j.Rerun, fmt.Sprintf("w%d", w))
+				return nil
+			})
+			errs <- err
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.GetJob(c, "many")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, r := range got.Rerun {
+		seen[r]++
+	}
+	for w := range writers {
+		if seen[fmt.Sprintf("w%d", w)] != 1 {
+			t.Errorf("writer %d's mark found %d times in %v", w, seen[fmt.Sprintf("w%d", w)], got.Rerun)
+		}
 	}
 }
 
@@ -129,7 +230,7 @@ func testFencing(t *testing.T, newStore Factory) {
 	lose()
 	checks := map[string]error{
 		"CreateJob":      s.CreateJob(c, sampleJob("b")),
-		"UpdateJob":      s.UpdateJob(c, sampleJob("a")),
+		"UpdateJob":      updateErr(s.UpdateJob(c, "a", func(j *job.Job) error { j.KillRequested = true; return nil })),
 		"PutAttempts":    s.PutAttempts(c, []job.Attempt{{Job: "a", Task: "extract"}}),
 		"SetFrameworkID": s.SetFrameworkID(c, "x"),
 	}
@@ -140,6 +241,9 @@ func testFencing(t *testing.T, newStore Factory) {
 	}
 	if _, err := s.GetJob(c, "b"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("fenced CreateJob landed: %v", err)
+	}
+	if j, _ := s.GetJob(c, "a"); j.KillRequested {
+		t.Errorf("fenced UpdateJob landed")
 	}
 	if as, _ := s.Attempts(c, "a"); len(as) != 0 {
 		t.Errorf("fenced PutAttempts landed: %v", as)
