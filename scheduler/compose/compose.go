@@ -12,7 +12,6 @@ import (
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
-	"sigs.k8s.io/yaml"
 )
 
 // Label prefixes: Gleaner's own, and Aliyun's so existing files run
@@ -91,7 +90,7 @@ var ErrNotBatch = errors.New("not a batch job")
 // IsCompose reports whether data looks like a compose file (a top-level
 // services key) rather than a Gleaner spec.
 func IsCompose(data []byte) bool {
-	js, err := yaml.YAMLToJSON(data)
+	js, err := spec.YAMLToJSON("compose file", data)
 	if err != nil {
 		return false
 	}
@@ -118,9 +117,9 @@ func ferr(field, format string, a ...any) *spec.FieldError {
 // *spec.FieldError with the compose path (services.s1.labels.aliyun.scale)
 // and wrap ErrNotBatch for files without project_type batch.
 func Convert(data []byte, opt Options) (*Result, error) {
-	js, err := yaml.YAMLToJSON(data)
+	js, err := spec.YAMLToJSON("compose file", data)
 	if err != nil {
-		return nil, ferr("", "parse compose file: %v", err)
+		return nil, err
 	}
 	var doc any
 	if err := json.Unmarshal(js, &doc); err != nil {

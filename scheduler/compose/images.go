@@ -9,7 +9,6 @@ import (
 	"github.com/gleaner-project/gleaner/rootfs"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
 	"github.com/google/go-containerregistry/pkg/name"
-	"sigs.k8s.io/yaml"
 )
 
 // Bundle is the rootfs bundle an image runs as.
@@ -44,9 +43,9 @@ type Images map[string]Bundle
 //
 // Every entry needs a parseable image reference, a uri and a valid digest.
 func ParseImages(data []byte) (Images, error) {
-	js, err := yaml.YAMLToJSON(data)
+	js, err := spec.YAMLToJSON("image map", data)
 	if err != nil {
-		return nil, fmt.Errorf("parse image map: %w", err)
+		return nil, err
 	}
 	var doc struct {
 		Images map[string]Bundle `json:"images"`

@@ -2,6 +2,7 @@ package expand
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
 	"strings"
@@ -277,5 +278,34 @@ tasks:
 		if fe, ok := spec.AsFieldError(err); !ok || fe.Field != field {
 			t.Errorf("%s: %v, want field %s", doc, err, field)
 		}
+	}
+}
+
+// Templates are bounded like specs: the document (aliases counted) and
+// what instantiation builds from it.
+func TestTemplateBounds(t *testing.T) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "name: t\nspec:\n  name: x\n  params: {big: &big %s}\n  tasks:\n  - name: a\n    command: x\n    env:\n", strings.Repeat("a", 1<<20))
+	for i := range 200 {
+		fmt.Fprintf(&b, "      V%d: *big\n", i)
+	}
+	_, err := ParseTemplate([]byte(b.String()))
+	if fe, ok := spec.AsFieldError(err); !ok || !strings.Contains(fe.Msg, "YAML aliases expand the template") {
+		t.Fatalf("alias bomb: got %v", err)
+	}
+
+	// 1,000 placeholders in one command and a 64 KiB argument would build
+	// a 64 MiB command.
+	tp, err := ParseTemplate([]byte("name: t\nparameters: [{name: x}]\nspec:\n  name: x\n  tasks: [{name: a, command: '" +
+		strings.Repeat("{{inputs.parameters.x}}", 1000) + "'}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tp.Instantiate(map[string]string{"x": strings.Repeat("y", 64<<10)})
+	if fe, ok := spec.AsFieldError(err); !ok || fe.Field != "spec.tasks[0].command" || !strings.Contains(fe.Msg, "larger than") {
+		t.Fatalf("amplified instantiation: got %v", err)
+	}
+	if _, err := tp.Instantiate(map[string]string{"x": "y"}); err != nil {
+		t.Fatalf("a small argument: %v", err)
 	}
 }

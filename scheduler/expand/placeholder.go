@@ -94,6 +94,19 @@ func (t tmpl) String() string {
 	return b.String()
 }
 
+// size is the length of String() without building it.
+func (t tmpl) size() int {
+	n := 0
+	for _, s := range t {
+		if s.ref == "" {
+			n += len(s.lit)
+		} else {
+			n += len(s.ref) + 4
+		}
+	}
+	return n
+}
+
 // perInstance reports whether t refers to item or index.
 func (t tmpl) perInstance() bool {
 	for _, s := range t {

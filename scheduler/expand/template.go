@@ -14,7 +14,6 @@ import (
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
-	"sigs.k8s.io/yaml"
 )
 
 // Param is a template parameter.
@@ -52,9 +51,9 @@ type Template struct {
 // ParseTemplate reads a template (YAML or JSON), checking its name, its
 // parameters and that every placeholder refers to a declared parameter.
 func ParseTemplate(data []byte) (*Template, error) {
-	js, err := yaml.YAMLToJSON(data)
+	js, err := spec.YAMLToJSON("template", data)
 	if err != nil {
-		return nil, ferr("", "parse template: %v", err)
+		return nil, err
 	}
 	var t Template
 	dec := json.NewDecoder(strings.NewReader(string(js)))
@@ -149,7 +148,8 @@ func (t *Template) Instantiate(args map[string]string) (*job.Spec, error) {
 			return nil, ferr("args."+p.Name, "required by template %s", t.Name)
 		}
 	}
-	doc, err := substitute(t.Spec, values, reflect.TypeOf(job.Spec{}))
+	budget := spec.MaxDocumentBytes
+	doc, err := substitute("spec", t.Spec, values, reflect.TypeOf(job.Spec{}), &budget)
 	if err != nil {
 		return nil, err
 	}
@@ -160,17 +160,23 @@ func (t *Template) Instantiate(args map[string]string) (*job.Spec, error) {
 	return spec.Parse(js)
 }
 
-// substitute copies v with parameters replaced; typ is the Go type of the
-// job.Spec field v lands in (nil when unknown), used to type a value that
-// is a single placeholder.
-func substitute(v any, values map[string]string, typ reflect.Type) (any, error) {
+// substitute copies v (at path) with parameters replaced; typ is the Go
+// type of the job.Spec field v lands in (nil when unknown), used to type a
+// value that is a single placeholder. budget is what the strings built
+// may still take: a parameter used many times cannot build more than a
+// spec may hold.
+func substitute(path string, v any, values map[string]string, typ reflect.Type, budget *int) (any, error) {
 	for typ != nil && typ.Kind() == reflect.Pointer {
 		typ = typ.Elem()
 	}
 	switch x := v.(type) {
 	case string:
 		tp, _ := parse(x) // validated by Validate
-		out := tp.withParams(values).String()
+		filled := tp.withParams(values)
+		if *budget -= filled.size(); *budget < 0 {
+			return nil, ferr(path, "instantiated template larger than %d bytes", spec.MaxDocumentBytes)
+		}
+		out := filled.String()
 		if len(tp) == 1 && len(tp.params()) == 1 && typ != nil {
 			switch typ.Kind() {
 			case reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64, reflect.Float32:
@@ -192,7 +198,7 @@ func substitute(v any, values map[string]string, typ reflect.Type) (any, error) 
 		out := make([]any, len(x))
 		for i, e := range x {
 			var err error
-			if out[i], err = substitute(e, values, elem); err != nil {
+			if out[i], err = substitute(fmt.Sprintf("%s[%d]", path, i), e, values, elem, budget); err != nil {
 				return nil, err
 			}
 		}
@@ -205,7 +211,7 @@ func substitute(v any, values map[string]string, typ reflect.Type) (any, error) 
 				ft = fieldType(typ, k)
 			}
 			var err error
-			if out[k], err = substitute(e, values, ft); err != nil {
+			if out[k], err = substitute(path+"."+k, e, values, ft, budget); err != nil {
 				return nil, err
 			}
 		}

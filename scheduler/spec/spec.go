@@ -11,7 +11,6 @@ import (
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/placement"
-	"sigs.k8s.io/yaml"
 )
 
 // FieldError is a validation error about one field of a spec.
@@ -52,9 +51,9 @@ func ValidName(s string) bool { return nameRE.MatchString(s) }
 // Parse reads a YAML or JSON job spec, rejecting unknown fields, and returns
 // it validated with defaults applied.
 func Parse(data []byte) (*job.Spec, error) {
-	js, err := yaml.YAMLToJSON(data)
+	js, err := YAMLToJSON("spec", data)
 	if err != nil {
-		return nil, ferr("", "parse spec: %v", err)
+		return nil, err
 	}
 	var doc any
 	if err := json.Unmarshal(js, &doc); err != nil {
