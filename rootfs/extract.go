@@ -22,7 +22,8 @@ type ExtractOptions struct {
 	SkipSpecial bool
 	// MaxBytes bounds the total size of regular files; 0 means no bound.
 	MaxBytes int64
-	// MaxEntries bounds the number of tar entries; 0 means no bound.
+	// MaxEntries bounds the number of tar entries plus the parent
+	// directories created for entries the tar does not list; 0 means no bound.
 	MaxEntries int64
 	// MaxFileBytes bounds one regular file; 0 means no bound.
 	MaxFileBytes int64
@@ -176,6 +177,11 @@ func (x *extractor) prepareParent(name, rel string) error {
 		fi, err := os.Lstat(cur)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
+			// A parent the tar does not list is one more entry on disk.
+			x.entries++
+			if x.opt.MaxEntries > 0 && x.entries > x.opt.MaxEntries {
+				return &LimitError{Limit: LimitEntries, Max: x.opt.MaxEntries, Entry: name}
+			}
 			if err := os.Mkdir(cur, 0o755); err != nil {
 				return fmt.Errorf("entry %q: create parent: %w", name, err)
 			}

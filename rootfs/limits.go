@@ -9,7 +9,8 @@ type Limits struct {
 	CompressedBytes int64
 	// ExtractedBytes bounds the sum of the regular files' sizes.
 	ExtractedBytes int64
-	// Entries bounds the number of tar entries.
+	// Entries bounds the number of tar entries, counting the parent
+	// directories created for entries the tar does not list.
 	Entries int64
 	// FileBytes bounds a single regular file.
 	FileBytes int64

@@ -162,3 +162,61 @@ func TestCacheRefusesOversizedCompressedStream(t *testing.T) {
 		t.Fatalf("cache not empty after the refusal: %v", ents)
 	}
 }
+
+func TestExtractLimits(t *testing.T) {
+	deep := strings.Repeat("d/", 9) + "f" // 10 components
+	for _, c := range []struct {
+		name    string
+		opt     rootfs.ExtractOptions
+		entries []entry
+		limit   string // "" when the tar must be accepted
+		entry   string
+	}{
+		{"entries at the bound", rootfs.ExtractOptions{MaxEntries: 2},
+			[]entry{{name: "a", typ: tar.TypeReg, body: "x"}, {name: "b", typ: tar.TypeReg, body: "x"}}, "", ""},
+		{"one entry too many", rootfs.ExtractOptions{MaxEntries: 2},
+			[]entry{{name: "a/", typ: tar.TypeDir}, {name: "a/b", typ: tar.TypeReg}, {name: "a/c", typ: tar.TypeSymlink, link: "b"}}, rootfs.LimitEntries, "a/c"},
+		{"implicit parents count", rootfs.ExtractOptions{MaxEntries: 2}, []entry{{name: "a/b/c", typ: tar.TypeReg}}, rootfs.LimitEntries, "a/b/c"},
+		{"file at the bound", rootfs.ExtractOptions{MaxFileBytes: 4}, []entry{{name: "f", typ: tar.TypeReg, body: "1234"}}, "", ""},
+		{"file over the bound", rootfs.ExtractOptions{MaxFileBytes: 4}, []entry{{name: "f", typ: tar.TypeReg, body: "12345"}}, rootfs.LimitFileBytes, "f"},
+		{"total over the bound", rootfs.ExtractOptions{MaxBytes: 8},
+			[]entry{{name: "f", typ: tar.TypeReg, body: "12345"}, {name: "g", typ: tar.TypeReg, body: "1234"}}, rootfs.LimitExtractedBytes, "g"},
+		{"hard links cost no bytes", rootfs.ExtractOptions{MaxBytes: 5},
+			[]entry{{name: "f", typ: tar.TypeReg, body: "12345"}, {name: "g", typ: tar.TypeLink, link: "f"}}, "", ""},
+		{"name too long", rootfs.ExtractOptions{MaxPathBytes: 8}, []entry{{name: "123456789", typ: tar.TypeReg}}, rootfs.LimitPathBytes, "123456789"},
+		{"link target too long", rootfs.ExtractOptions{MaxPathBytes: 8}, []entry{{name: "l", typ: tar.TypeSymlink, link: "a/b/c/d/e"}}, rootfs.LimitPathBytes, "l"},
+		{"depth at the bound", rootfs.ExtractOptions{MaxPathDepth: 10}, []entry{{name: deep, typ: tar.TypeReg}}, "", ""},
+		{"too deep", rootfs.ExtractOptions{MaxPathDepth: 9}, []entry{{name: deep, typ: tar.TypeReg}}, rootfs.LimitPathDepth, deep},
+		{"defaults accept a plain tree", rootfs.Limits{}.ExtractOptions(), []entry{{name: deep, typ: tar.TypeReg, body: "x"}}, "", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "root")
+			err := rootfs.Extract(bytes.NewReader(mkTar(t, c.entries...)), root, c.opt)
+			if c.limit == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var le *rootfs.LimitError
+			if !errors.As(err, &le) || le.Limit != c.limit || le.Entry != c.entry {
+				t.Fatalf("want the %s limit at %q, got %v", c.limit, c.entry, err)
+			}
+			if _, err := os.Lstat(filepath.Join(root, c.entry)); err == nil {
+				t.Fatalf("entry %q over the limit was written", c.entry)
+			}
+		})
+	}
+}
+
+func TestLimitsWithDefaults(t *testing.T) {
+	got := rootfs.Limits{ExtractedBytes: 5, Entries: -1}.WithDefaults()
+	want := rootfs.DefaultLimits
+	want.ExtractedBytes = 5
+	if got != want {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	if (rootfs.Limits{}).WithDefaults() != rootfs.DefaultLimits {
+		t.Fatal("zero limits are not the defaults")
+	}
+}
