@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/monitor/policy"
+	"github.com/gleaner-project/gleaner/rootfs"
 	"github.com/shirou/gopsutil/v3/common"
 	"github.com/shirou/gopsutil/v3/cpu"
 	"github.com/shirou/gopsutil/v3/mem"
@@ -27,6 +28,13 @@ type Config struct {
 	// ExecutorBinary is the base name of argv[0] of the Gleaner executor
 	// processes (argv[1] must be "executor"); default gleaner.
 	ExecutorBinary string
+	// BatchDiskDirs are host directories whose disk use is batch disk: the
+	// executors' shared bundle cache (executor --bundle-cache), which lies
+	// outside every task's sandbox and quota.
+	BatchDiskDirs []string
+	// DiskInterval is how often BatchDiskDirs are walked (default 30s);
+	// readings in between report the last walk.
+	DiskInterval time.Duration
 }
 
 func (c *Config) defaults() {
@@ -45,6 +53,9 @@ func (c *Config) defaults() {
 	if c.ExecutorBinary == "" {
 		c.ExecutorBinary = "gleaner"
 	}
+	if c.DiskInterval <= 0 {
+		c.DiskInterval = 30 * time.Second
+	}
 }
 
 // clockTicks is USER_HZ, 100 on every Linux architecture Gleaner targets.
@@ -60,6 +71,7 @@ type Counters struct {
 	MemUsed     uint64  // bytes: total - available
 	BatchCPU    float64 // cpu seconds used by the batch cgroups and executors
 	BatchMem    uint64  // bytes: batch cgroups' working set + executors' RSS
+	BatchDisk   uint64  // bytes: disk used under BatchDiskDirs (du)
 	Executors   int
 	CgroupFound bool
 }
@@ -75,6 +87,9 @@ type Sample struct {
 	// Executors is how many executor processes outside the batch cgroups
 	// were counted as batch.
 	Executors int
+	// BatchDiskMB is the disk batch work holds outside task sandboxes
+	// (Config.BatchDiskDirs: the bundle cache).
+	BatchDiskMB float64
 }
 
 // Sampler reads Counters and turns consecutive readings into Samples.
@@ -85,6 +100,9 @@ type Sampler struct {
 	procs map[int]procInfo // pid → classification, keyed with start time
 	prev  *Counters
 	fast  *fastCounters // CPU's own previous reading
+
+	diskAt time.Time // last walk of BatchDiskDirs
+	disk   uint64
 }
 
 type fastCounters struct {
@@ -105,6 +123,11 @@ func New(cfg Config) (*Sampler, error) {
 	}
 	if strings.ContainsAny(cfg.CgroupParent, "\x00") || filepath.IsAbs(cfg.CgroupParent) || strings.Contains(cfg.CgroupParent, "..") {
 		return nil, fmt.Errorf("cgroup parent %q: must be a relative path without ..", cfg.CgroupParent)
+	}
+	for _, d := range cfg.BatchDiskDirs {
+		if !filepath.IsAbs(d) {
+			return nil, fmt.Errorf("batch disk directory %q: must be an absolute path", d)
+		}
 	}
 	_, err := os.Stat(filepath.Join(cfg.CgroupRoot, "cgroup.controllers"))
 	s := &Sampler{
@@ -169,7 +192,22 @@ func (s *Sampler) Read(ctx context.Context) (Counters, error) {
 	if err := s.readExecutors(&c); err != nil {
 		return c, err
 	}
+	c.BatchDisk = s.batchDisk(c.Time)
 	return c, nil
+}
+
+// batchDisk is the disk use under BatchDiskDirs, walked at most every
+// DiskInterval (a missing directory uses nothing).
+func (s *Sampler) batchDisk(now time.Time) uint64 {
+	if len(s.cfg.BatchDiskDirs) == 0 || (!s.diskAt.IsZero() && now.Sub(s.diskAt) < s.cfg.DiskInterval) {
+		return s.disk
+	}
+	var total int64
+	for _, d := range s.cfg.BatchDiskDirs {
+		total += rootfs.DiskUsage(d)
+	}
+	s.disk, s.diskAt = uint64(total), now
+	return s.disk
 }
 
 func orEmpty(err error) error {
@@ -218,9 +256,10 @@ func (s *Sampler) CPU(ctx context.Context) (capacity, used, batch float64, ok bo
 func Compute(prev, cur Counters) Sample {
 	const mb = 1024 * 1024
 	smp := Sample{
-		Time:      cur.Time,
-		Capacity:  policy.Resources{CPUs: float64(cur.NumCPU), MemMB: float64(cur.MemTotal) / mb},
-		Executors: cur.Executors,
+		Time:        cur.Time,
+		Capacity:    policy.Resources{CPUs: float64(cur.NumCPU), MemMB: float64(cur.MemTotal) / mb},
+		Executors:   cur.Executors,
+		BatchDiskMB: float64(cur.BatchDisk) / mb,
 	}
 	dTotal := cur.HostTotal - prev.HostTotal
 	if dTotal > 0 && cur.NumCPU > 0 {
