@@ -52,7 +52,7 @@ func TestRetryPrefersSameAgent(t *testing.T) {
 			c := &clock{time.Unix(5000, 0)}
 			e := New(nil)
 			e.SetClock(c.now)
-			e.AddJob(parsed(t, "s-1", `{name: s, tasks: [{name: a, command: x, restart: `+tc.restart+`, retries: {limit: 3, backoff: {delay: 2s}}, resources: {cpus: 1, mem: 10}}]}`))
+			e.AddJob(parsed(t, "s-1", `{name: s, tasks: [{name: a, command: x, restart: `+tc.restart+`, retries: {limit: 3, backoff: {delay: 2s}}, resources: {cpus: 1, mem: 32}}]}`))
 			ls := e.Plan([]Offer{offer("a", 10, 1000)})
 			if len(ls) != 1 || ls[0].Attempt.AgentID != "agent-a" {
 				t.Fatalf("first launch: %+v", ls)
@@ -86,7 +86,7 @@ func TestHeldRetryLeavesOthersRunnable(t *testing.T) {
 	c := &clock{time.Unix(5000, 0)}
 	e := New(nil)
 	e.SetClock(c.now)
-	e.AddJob(parsed(t, "s-1", `{name: s, tasks: [{name: a, command: x, instances: 3, parallelism: 2, restart: OnFailure, retries: {limit: 3, backoff: {delay: 1s}}, resources: {cpus: 1, mem: 10}}]}`))
+	e.AddJob(parsed(t, "s-1", `{name: s, tasks: [{name: a, command: x, instances: 3, parallelism: 2, restart: OnFailure, retries: {limit: 3, backoff: {delay: 1s}}, resources: {cpus: 1, mem: 32}}]}`))
 	ls := e.Plan([]Offer{offer("a", 10, 1000)})
 	if len(ls) != 2 {
 		t.Fatalf("first plan: %+v", ls)
@@ -126,7 +126,7 @@ func TestLoadKeepsSameAgentPreference(t *testing.T) {
 			c := &clock{time.Unix(5000, 0)}
 			old := New(nil)
 			old.SetClock(c.now)
-			j := parsed(t, "s-1", `{name: s, tasks: [{name: a, command: x, restart: OnFailure, retries: {limit: 3, backoff: {delay: 1s}}, resources: {cpus: 1, mem: 10}}]}`)
+			j := parsed(t, "s-1", `{name: s, tasks: [{name: a, command: x, restart: OnFailure, retries: {limit: 3, backoff: {delay: 1s}}, resources: {cpus: 1, mem: 32}}]}`)
 			old.AddJob(j)
 			ls := old.Plan([]Offer{offer("a", 10, 1000)})
 			a := end(t, old, ls[0].Attempt.TaskID(), tc.ended, 1)

@@ -14,10 +14,19 @@ type Config struct {
 	// Seed makes the candidate order reproducible; default 1.
 	Seed uint64
 	// MinCPUs and MinMem: an offer left below either is dropped from the
-	// cycle (Mesos does not offer less than cpus:0.01 / mem:32 by default).
+	// cycle; default MesosMinCPUs / MesosMinMem.
 	MinCPUs float64
 	MinMem  float64
 }
+
+// Mesos' default --min_allocatable_resources (cpus:0.01|mem:32): the
+// master offers nothing smaller. The spec parser refuses a task asking for
+// less (it could never be given a useful offer slice, and Mesos refuses
+// resources that round to zero at its 0.001 precision).
+const (
+	MesosMinCPUs = 0.01
+	MesosMinMem  = 32 // MiB
+)
 
 // Engine is the placement chain, built once and reused for every offer
 // cycle: it remembers every agent seen (for attribute classes, counting and
@@ -116,10 +125,10 @@ func NewEngine(cfg Config) *Engine {
 		cfg.Seed = 1
 	}
 	if cfg.MinCPUs <= 0 {
-		cfg.MinCPUs = 0.01
+		cfg.MinCPUs = MesosMinCPUs
 	}
 	if cfg.MinMem <= 0 {
-		cfg.MinMem = 32
+		cfg.MinMem = MesosMinMem
 	}
 	return &Engine{
 		cfg:       cfg,

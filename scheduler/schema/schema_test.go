@@ -15,6 +15,7 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/expand"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/retry"
+	"github.com/gleaner-project/gleaner/scheduler/spec"
 )
 
 func load(t *testing.T) map[string]any {
@@ -169,6 +170,36 @@ func TestEnumsMatchGoConstants(t *testing.T) {
 	} {
 		if !slices.Equal(c.got, c.want) {
 			t.Errorf("enum %v, Go constants %v", c.got, c.want)
+		}
+	}
+}
+
+// The schema's bounds are the parser's: resources between what Mesos
+// offers at least and what an agent could hold, expressions at most
+// spec.MaxExprBytes.
+func TestBoundsMatchGoConstants(t *testing.T) {
+	defs := load(t)["$defs"].(map[string]any)
+	res := defs["resources"].(map[string]any)["properties"].(map[string]any)
+	task := defs["task"].(map[string]any)["properties"].(map[string]any)
+	dependsString := task["depends"].(map[string]any)["oneOf"].([]any)[1].(map[string]any)
+	for _, c := range []struct {
+		where string
+		node  any
+		key   string
+		want  float64
+	}{
+		{"resources.cpus", res["cpus"], "minimum", spec.MinCPUs},
+		{"resources.cpus", res["cpus"], "maximum", spec.MaxCPUs},
+		{"resources.mem", res["mem"], "minimum", spec.MinMem},
+		{"resources.mem", res["mem"], "maximum", spec.MaxMem},
+		{"resources.disk", res["disk"], "maximum", spec.MaxDisk},
+		{"resources.gpus", res["gpus"], "maximum", spec.MaxGPUs},
+		{"task.depends (string)", dependsString, "maxLength", spec.MaxExprBytes},
+		{"task.dependsExpr", task["dependsExpr"], "maxLength", spec.MaxExprBytes},
+		{"task.when", task["when"], "maxLength", spec.MaxExprBytes},
+	} {
+		if got, _ := c.node.(map[string]any)[c.key].(float64); got != c.want {
+			t.Errorf("%s %s: schema %v, Go %v", c.where, c.key, got, c.want)
 		}
 	}
 }

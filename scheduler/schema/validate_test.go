@@ -160,6 +160,10 @@ spec: {name: "x-{{inputs.parameters.count}}", tasks: [{name: a, command: "echo {
 		"volume-relative":  "name: x\ntasks: [{name: a, command: c, volumes: [{host: nas, container: /in}]}]",
 		"parallelism-neg":  "name: x\ntasks: [{name: a, command: c, parallelism: -2}]",
 		"unknown-resource": "name: x\ntasks: [{name: a, command: c, resources: {cpu: 1}}]",
+		"tiny-cpus":        "name: x\ntasks: [{name: a, command: c, resources: {cpus: 0.0000001, mem: 0}}]",
+		"huge-cpus":        "name: x\ntasks: [{name: a, command: c, resources: {cpus: 1e308}}]",
+		"small-mem":        "name: x\ntasks: [{name: a, command: c, resources: {mem: 16}}]",
+		"long-when":        "name: x\ntasks: [{name: a, command: c, when: '" + strings.Repeat("true && ", 1100) + "true'}]",
 	}
 	docs := map[string]any{}
 	for k, v := range good {

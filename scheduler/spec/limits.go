@@ -1,5 +1,11 @@
 package spec
 
+import (
+	"math"
+
+	"github.com/gleaner-project/gleaner/scheduler/placement"
+)
+
 // Bounds on outside input, checked before any recursive parser or
 // allocation-heavy decoder runs (issue 10): a request can cost the
 // scheduler only what these allow.
@@ -13,6 +19,35 @@ const (
 	// let) — each a level of recursion in the parser.
 	MaxExprDepth = 64
 )
+
+// Task resources: a task asking for less than Mesos offers (cpus or mem
+// below placement.MesosMinCPUs / MesosMinMem) is refused at submit — every
+// attempt would fail — and so is one asking for more than any agent could
+// hold, which would stay pending forever.
+const (
+	MinCPUs = placement.MesosMinCPUs
+	MinMem  = placement.MesosMinMem
+	MaxCPUs = 4096    // cores
+	MaxMem  = 1 << 26 // MiB: 64 TiB
+	MaxDisk = 1 << 30 // MiB: 1 PiB
+	MaxGPUs = 1024
+)
+
+// checkResource refuses a value that is not finite or lies outside
+// [least, most]; field names it (tasks[0].resources.cpus).
+func checkResource(field string, v, least, most float64) error {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return ferr(field, "must be a finite number, got %v", v)
+	case v < 0:
+		return ferr(field, "must be >= 0, got %v", v)
+	case v < least:
+		return ferr(field, "must be at least %v, got %v", least, v)
+	case v > most:
+		return ferr(field, "%v is more than any agent can hold (at most %v)", v, most)
+	}
+	return nil
+}
 
 // CheckExpr refuses an expression longer than MaxExprBytes or nested
 // deeper than MaxExprDepth, in one linear scan, so that no recursive

@@ -305,13 +305,16 @@ func parseTask(path string, v any) (job.TaskSpec, error) {
 		if err := ro.known("cpus", "mem", "disk", "gpus"); err != nil {
 			return t, err
 		}
-		var res job.Resources
+		// A resource not given takes its default, as without resources.
+		res := job.Resources{CPUs: DefaultCPUs, Mem: DefaultMem}
 		for _, f := range []struct {
 			k   string
 			dst *float64
 		}{{"cpus", &res.CPUs}, {"mem", &res.Mem}, {"disk", &res.Disk}, {"gpus", &res.GPUs}} {
-			if *f.dst, _, err = ro.num(f.k); err != nil {
+			if v, ok, err := ro.num(f.k); err != nil {
 				return t, err
+			} else if ok {
+				*f.dst = v
 			}
 		}
 		t.Resources = res
@@ -363,18 +366,16 @@ func Validate(s *job.Spec) error {
 		}
 		r := t.Resources
 		for _, f := range []struct {
-			k string
-			v float64
-		}{{"cpus", r.CPUs}, {"mem", r.Mem}, {"disk", r.Disk}, {"gpus", r.GPUs}} {
-			if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
-				return ferr(p+".resources."+f.k, "must be >= 0, got %v", f.v)
+			k           string
+			v           float64
+			least, most float64
+		}{{"cpus", r.CPUs, MinCPUs, MaxCPUs}, {"mem", r.Mem, MinMem, MaxMem}, {"disk", r.Disk, 0, MaxDisk}, {"gpus", r.GPUs, 0, MaxGPUs}} {
+			if err := checkResource(p+".resources."+f.k, f.v, f.least, f.most); err != nil {
+				return err
 			}
 		}
 		if r.GPUs != math.Trunc(r.GPUs) {
 			return ferr(p+".resources.gpus", "must be a whole number, got %v", r.GPUs)
-		}
-		if r.CPUs == 0 && r.Mem == 0 {
-			return ferr(p+".resources", "cpus or mem must be > 0")
 		}
 		if t.Instances < 1 || t.Instances > MaxInstances {
 			return ferr(p+".instances", "must be between 1 and %d, got %d", MaxInstances, t.Instances)

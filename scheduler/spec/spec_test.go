@@ -61,7 +61,7 @@ func TestParseErrors(t *testing.T) {
 		{"negative cpus", "name: a\ntasks: [{name: b, command: x, resources: {cpus: -1, mem: 1}}]", "tasks[0].resources.cpus", ">= 0"},
 		{"negative mem", "name: a\ntasks: [{name: b, command: x, resources: {cpus: 1, mem: -5}}]", "tasks[0].resources.mem", ">= 0"},
 		{"string cpus", "name: a\ntasks: [{name: b, command: x, resources: {cpus: lots}}]", "tasks[0].resources.cpus", "must be a number"},
-		{"zero resources", "name: a\ntasks: [{name: b, command: x, resources: {disk: 1}}]", "tasks[0].resources", "cpus or mem"},
+		{"zero resources", "name: a\ntasks: [{name: b, command: x, resources: {cpus: 0, mem: 0, disk: 1}}]", "tasks[0].resources.cpus", "at least 0.01"},
 		{"fractional gpus", "name: a\ntasks: [{name: b, command: x, resources: {cpus: 1, gpus: 0.5}}]", "tasks[0].resources.gpus", "whole"},
 		{"zero instances", "name: a\ntasks: [{name: b, command: x, instances: 0}]", "tasks[0].instances", "between"},
 		{"fractional instances", "name: a\ntasks: [{name: b, command: x, instances: 1.5}]", "tasks[0].instances", "whole"},

@@ -19,7 +19,7 @@ name: array
 tasks:
   - name: work
     command: "true"
-    resources: {cpus: 0.1, mem: 16}
+    resources: {cpus: 0.1, mem: 32}
     instances: 1000
     parallelism: 50
     labels: {"localmesos.sim/duration": "30ms"}

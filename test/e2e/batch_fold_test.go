@@ -26,7 +26,7 @@ tasks:
   - name: part
     command: "true"
     instances: 3000
-    resources: {cpus: 0.1, mem: 16}
+    resources: {cpus: 0.1, mem: 32}
     labels: {"localmesos.sim/duration": "1ms"}
   - name: small
     command: "true"

@@ -41,7 +41,7 @@ name: bench
 tasks:
   - name: work
     command: "true"
-    resources: {cpus: 0.1, mem: 16}
+    resources: {cpus: 0.1, mem: 32}
     instances: %d
 `, instances))
 	b.ResetTimer()
@@ -96,7 +96,7 @@ name: latency
 tasks:
   - name: work
     command: "true"
-    resources: {cpus: 1, mem: 16}
+    resources: {cpus: 1, mem: 32}
     instances: 3000
 `)
 	b.ResetTimer()
