@@ -16,6 +16,7 @@ import (
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/node"
+	"github.com/gleaner-project/gleaner/scheduler/store"
 )
 
 // Logs: GET /v1/jobs/{id}/tasks/{task}/instances/{index}/logs streams an
@@ -265,28 +266,19 @@ func (s *server) logs(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	attempt := func() (*job.Attempt, error) {
-		as, err := st.InstanceAttempts(ctx, id, taskName, index)
-		if err != nil {
-			return nil, err
-		}
-		var pick *job.Attempt
-		for i := range as {
-			if (want < 0 && (pick == nil || as[i].Attempt > pick.Attempt)) || (want >= 0 && as[i].Attempt == want) {
-				pick = &as[i]
-			}
-		}
-		return pick, nil
-	}
+	attempt := func() (*job.Attempt, error) { return instanceAttempt(ctx, st, id, taskName, index, want) }
 	a, err := attempt()
 	if err != nil {
 		s.backendErr(w, r, err)
 		return
 	}
 	// A followed instance that has not been placed yet: wait for its
-	// attempt while the job may still run it.
+	// attempt while the job may still run it. A poll reads this instance's
+	// attempts only; whether the job is over is known from the leader's
+	// memory, or derived from all its attempts at most every logJobCheck.
+	over := s.jobOver(id)
 	for follow && want < 0 && (a == nil || (a.AgentID == "" && a.Hostname == "")) {
-		if js, _, err := s.status(ctx, id); err != nil || js.State.Terminal() {
+		if done, err := over(ctx); err != nil || done {
 			break
 		}
 		if !sleepCtx(ctx, logPoll) {
@@ -382,6 +374,80 @@ func (s *server) logs(w http.ResponseWriter, r *http.Request) {
 		if cur, err := attempt(); err != nil || cur == nil || cur.Attempt != a.Attempt || cur.State.Terminal() {
 			ended = true
 		}
+	}
+}
+
+// instanceAttempt is the instance's attempt number want (-1: the newest),
+// nil if it has none; it reads this instance's attempts only.
+func instanceAttempt(ctx context.Context, st store.Store, id, task string, index, want int) (*job.Attempt, error) {
+	as, err := st.InstanceAttempts(ctx, id, task, index)
+	if err != nil {
+		return nil, err
+	}
+	var pick *job.Attempt
+	for i := range as {
+		if (want < 0 && (pick == nil || as[i].Attempt > pick.Attempt)) || (want >= 0 && as[i].Attempt == want) {
+			pick = &as[i]
+		}
+	}
+	return pick, nil
+}
+
+// JobScheduling is implemented by a backend that knows in memory whether
+// it still schedules a job while it leads (node.Node).
+type JobScheduling interface {
+	Scheduling(id string) bool
+}
+
+var _ JobScheduling = (*node.Node)(nil)
+
+// logJobCheck: a follower waiting for an instance's first placement
+// derives the job's state (reading every attempt of the job) at most this
+// often when the leader's memory cannot answer (a standby, a job the
+// leader no longer schedules).
+var logJobCheck = 5 * time.Second
+
+// schedulingKnown is what the leader's memory says of a job.
+type schedulingKnown int
+
+const (
+	schedulingUnknown schedulingKnown = iota // not the leader
+	schedulingYes
+	schedulingNo
+)
+
+// deriveJobNow decides whether to derive a job's state at this poll: never
+// while the leader schedules it; else the first time, and then no more
+// often than every.
+func deriveJobNow(k schedulingKnown, last, now time.Time, every time.Duration) bool {
+	if k == schedulingYes {
+		return false
+	}
+	return last.IsZero() || now.Sub(last) >= every
+}
+
+// jobOver returns a check, called at each poll, of whether job id has
+// ended.
+func (s *server) jobOver(id string) func(ctx context.Context) (bool, error) {
+	var last time.Time
+	return func(ctx context.Context) (bool, error) {
+		k := schedulingUnknown
+		if js, ok := s.b.(JobScheduling); ok && s.b.IsLeader() {
+			k = schedulingNo
+			if js.Scheduling(id) {
+				k = schedulingYes
+			}
+		}
+		now := time.Now()
+		if !deriveJobNow(k, last, now, logJobCheck) {
+			return false, nil
+		}
+		last = now
+		st, _, err := s.status(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		return st.State.Terminal(), nil
 	}
 }
 

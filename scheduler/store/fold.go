@@ -49,7 +49,7 @@ func (m *Memory) DeleteAttempts(ctx context.Context, as []job.Attempt) error {
 		return err
 	}
 	for i := range as {
-		delete(m.attempts[as[i].Job], as[i].TaskID())
+		delete(m.attempts[as[i].Job][instanceKey{as[i].Task, as[i].Index}], as[i].Attempt)
 	}
 	if len(as) > 0 {
 		m.notify(as[0].Job)

@@ -17,7 +17,7 @@ type Memory struct {
 	jobs     map[string]job.Job
 	revs     map[string]int64 // job id → revision of its last write
 	rev      int64
-	attempts map[string]map[string]job.Attempt // job id → task id → attempt
+	attempts map[string]map[instanceKey]map[int]job.Attempt // job id → instance → attempt number → attempt
 	fwID     string
 	watchers map[chan struct{}]string
 	fence    func() bool
@@ -29,7 +29,7 @@ var _ Store = (*Memory)(nil)
 
 // NewMemory returns an empty in-memory store.
 func NewMemory() *Memory {
-	return &Memory{jobs: map[string]job.Job{}, revs: map[string]int64{}, attempts: map[string]map[string]job.Attempt{}, watchers: map[chan struct{}]string{}}
+	return &Memory{jobs: map[string]job.Job{}, revs: map[string]int64{}, attempts: map[string]map[instanceKey]map[int]job.Attempt{}, watchers: map[chan struct{}]string{}}
 }
 
 // SetFence makes every later write check leader(); false → ErrNotLeader.
@@ -155,6 +155,12 @@ func (m *Memory) ListJobs(ctx context.Context) ([]*job.Job, error) {
 	return out, nil
 }
 
+// instanceKey names an instance within its job.
+type instanceKey struct {
+	task  string
+	index int
+}
+
 func (m *Memory) PutAttempts(ctx context.Context, as []job.Attempt) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -166,10 +172,14 @@ func (m *Memory) PutAttempts(ctx context.Context, as []job.Attempt) error {
 	for _, a := range as {
 		mm := m.attempts[a.Job]
 		if mm == nil {
-			mm = map[string]job.Attempt{}
+			mm = map[instanceKey]map[int]job.Attempt{}
 			m.attempts[a.Job] = mm
 		}
-		mm[a.TaskID()] = a
+		k := instanceKey{a.Task, a.Index}
+		if mm[k] == nil {
+			mm[k] = map[int]job.Attempt{}
+		}
+		mm[k][a.Attempt] = a
 		touched[a.Job] = true
 	}
 	for id := range touched {
@@ -181,22 +191,26 @@ func (m *Memory) PutAttempts(ctx context.Context, as []job.Attempt) error {
 func (m *Memory) Attempts(ctx context.Context, jobID string) ([]job.Attempt, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]job.Attempt, 0, len(m.attempts[jobID]))
-	for _, a := range m.attempts[jobID] {
-		out = append(out, a)
+	out := []job.Attempt{}
+	for _, byNumber := range m.attempts[jobID] {
+		for _, a := range byNumber {
+			out = append(out, a)
+		}
 	}
 	SortAttempts(out)
 	return out, nil
 }
 
+// InstanceAttempts reads the one instance's attempts, as Etcd does.
 func (m *Memory) InstanceAttempts(ctx context.Context, jobID, task string, index int) ([]job.Attempt, error) {
-	all, _ := m.Attempts(ctx, jobID)
-	var out []job.Attempt
-	for _, a := range all {
-		if a.Task == task && a.Index == index {
-			out = append(out, a)
-		}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	byNumber := m.attempts[jobID][instanceKey{task, index}]
+	out := make([]job.Attempt, 0, len(byNumber))
+	for _, a := range byNumber {
+		out = append(out, a)
 	}
+	SortAttempts(out)
 	return out, nil
 }
 
