@@ -3,6 +3,7 @@ package cron
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,7 +43,27 @@ type Schedule struct {
 	StartingDeadline retry.Duration `json:"startingDeadline,omitempty"`
 	// Suspend stops creating runs (due ones are missed meanwhile).
 	Suspend bool `json:"suspend,omitempty"`
+	// SuccessfulRunsHistoryLimit and FailedRunsHistoryLimit: how many
+	// finished runs of each outcome are kept; older ones are removed (see
+	// Prune). FromJob fills in the defaults.
+	SuccessfulRunsHistoryLimit int `json:"successfulRunsHistoryLimit,omitempty"`
+	FailedRunsHistoryLimit     int `json:"failedRunsHistoryLimit,omitempty"`
 }
+
+// Bounds of a schedule.
+const (
+	// DefaultSuccessfulRunsHistoryLimit and DefaultFailedRunsHistoryLimit
+	// are Kubernetes CronJob's defaults.
+	DefaultSuccessfulRunsHistoryLimit = 3
+	DefaultFailedRunsHistoryLimit     = 1
+	// MaxRunsHistoryLimit bounds either history limit.
+	MaxRunsHistoryLimit = 1000
+)
+
+// MinInterval is the shortest time between two runs a schedule may ask
+// for ("@every 1m"; five-field expressions cannot ask for less). Only
+// tests of the cron loop lower it, to run in seconds.
+var MinInterval = time.Minute
 
 // Compiled is a parsed, validated schedule.
 type Compiled struct {
@@ -70,6 +91,9 @@ func (s Schedule) Compile(path string) (*Compiled, error) {
 	if err != nil {
 		return nil, &spec.FieldError{Field: path + ".cron", Msg: fmt.Sprintf("bad cron expression %q: %v", s.Cron, err)}
 	}
+	if every, ok := sched.(rcron.ConstantDelaySchedule); ok && every.Delay < MinInterval {
+		return nil, &spec.FieldError{Field: path + ".cron", Msg: fmt.Sprintf("%q runs more often than once every %v", s.Cron, MinInterval)}
+	}
 	c.sched = sched
 	if ss, ok := sched.(*rcron.SpecSchedule); ok {
 		c.fixedTime = !wildcard(ss.Minute, 60) && !wildcard(ss.Hour, 24)
@@ -86,6 +110,14 @@ func (s Schedule) Compile(path string) (*Compiled, error) {
 	case Allow, Forbid, Replace:
 	default:
 		return nil, &spec.FieldError{Field: path + ".concurrency", Msg: fmt.Sprintf("must be Allow, Forbid or Replace, got %q", s.Concurrency)}
+	}
+	for _, h := range []struct {
+		field string
+		n     int
+	}{{"successfulRunsHistoryLimit", s.SuccessfulRunsHistoryLimit}, {"failedRunsHistoryLimit", s.FailedRunsHistoryLimit}} {
+		if h.n < 0 || h.n > MaxRunsHistoryLimit {
+			return nil, &spec.FieldError{Field: path + "." + h.field, Msg: fmt.Sprintf("must be between 0 and %d, got %d", MaxRunsHistoryLimit, h.n)}
+		}
 	}
 	if s.StartingDeadline < 0 {
 		return nil, &spec.FieldError{Field: path + ".startingDeadline", Msg: fmt.Sprintf("must be >= 0, got %v", time.Duration(s.StartingDeadline))}
@@ -278,4 +310,30 @@ func minTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// FinishedRun is a run of the schedule that has ended.
+type FinishedRun struct {
+	Run
+	Succeeded bool
+}
+
+// Prune decides which finished runs to remove: all but the newest
+// SuccessfulRunsHistoryLimit succeeded ones and the newest
+// FailedRunsHistoryLimit failed ones (by scheduled time). It returns their
+// ids, oldest first; it is pure.
+func (c *Compiled) Prune(finished []FinishedRun) []string {
+	runs := slices.Clone(finished)
+	slices.SortFunc(runs, func(a, b FinishedRun) int { return b.Scheduled.Compare(a.Scheduled) }) // newest first
+	keep := map[bool]int{true: c.SuccessfulRunsHistoryLimit, false: c.FailedRunsHistoryLimit}
+	var remove []string
+	for _, r := range runs {
+		if keep[r.Succeeded] > 0 {
+			keep[r.Succeeded]--
+			continue
+		}
+		remove = append(remove, r.ID)
+	}
+	slices.Reverse(remove)
+	return remove
 }

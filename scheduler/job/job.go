@@ -37,6 +37,10 @@ type Schedule struct {
 	Concurrency      string   `json:"concurrency,omitempty"`
 	StartingDeadline Duration `json:"startingDeadline,omitempty"`
 	Suspend          bool     `json:"suspend,omitempty"`
+	// SuccessfulRunsHistoryLimit and FailedRunsHistoryLimit: how many
+	// finished runs of each outcome are kept (nil: the defaults, 3 and 1).
+	SuccessfulRunsHistoryLimit *int `json:"successfulRunsHistoryLimit,omitempty"`
+	FailedRunsHistoryLimit     *int `json:"failedRunsHistoryLimit,omitempty"`
 }
 
 // Duration is a time.Duration encoded as a Go duration string.

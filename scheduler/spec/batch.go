@@ -404,7 +404,7 @@ func parseBatchJob(o obj, s *job.Spec) error {
 		if err != nil {
 			return err
 		}
-		if err := so.known("cron", "timezone", "concurrency", "startingDeadline", "suspend"); err != nil {
+		if err := so.known("cron", "timezone", "concurrency", "startingDeadline", "suspend", "successfulRunsHistoryLimit", "failedRunsHistoryLimit"); err != nil {
 			return err
 		}
 		var sc job.Schedule
@@ -425,6 +425,16 @@ func parseBatchJob(o obj, s *job.Spec) error {
 		}
 		if sc.Suspend, err = so.boolean("suspend"); err != nil {
 			return err
+		}
+		for _, h := range []struct {
+			k   string
+			dst **int
+		}{{"successfulRunsHistoryLimit", &sc.SuccessfulRunsHistoryLimit}, {"failedRunsHistoryLimit", &sc.FailedRunsHistoryLimit}} {
+			if n, ok, err := so.integer(h.k); err != nil {
+				return err
+			} else if ok {
+				*h.dst = &n
+			}
 		}
 		s.Schedule = &sc
 	}
