@@ -18,8 +18,9 @@ trap 'rm -rf "$stage"' EXIT
 root="$stage/$name"
 mkdir -p "$root/bin" "$root/etc" "$root/systemd" "$root/var"
 cp "$bin" "$root/bin/gleaner"
-# the slim executor build, when present beside the main binary
-[ -x "$(dirname "$bin")/gleaner-executor" ] && cp "$(dirname "$bin")/gleaner-executor" "$root/bin/"
+# the slim executor build beside the main binary: etc/scheduler.env runs it
+[ -x "$(dirname "$bin")/gleaner-executor" ] || { echo "dist: $(dirname "$bin")/gleaner-executor missing; run make build" >&2; exit 1; }
+cp "$(dirname "$bin")/gleaner-executor" "$root/bin/"
 cp deploy/etc/*.env "$root/etc/"
 cp deploy/systemd/*.service "$root/systemd/"
 cp deploy/install.sh "$root/install.sh"

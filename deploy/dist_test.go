@@ -88,8 +88,11 @@ func TestDistInstallsIntoOneDirectory(t *testing.T) {
 			t.Errorf("%s does not run %s/bin/gleaner:\n%s", u, prefix, b)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(prefix, "etc", "scheduler.env")); err != nil {
+	// The installed scheduler config runs tasks under the installed executor.
+	if b, err := os.ReadFile(filepath.Join(prefix, "etc", "scheduler.env")); err != nil {
 		t.Errorf("scheduler.env not installed: %v", err)
+	} else if want := "--executor-path " + prefix + "/bin/gleaner-executor"; !strings.Contains(string(b), want) || strings.Contains(string(b), "@PREFIX@") {
+		t.Errorf("scheduler.env does not give %q:\n%s", want, b)
 	}
 }
 

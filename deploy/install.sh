@@ -13,8 +13,8 @@ for b in "$here"/bin/*; do
   cp "$b" "$prefix/bin/$(basename "$b").new" && mv "$prefix/bin/$(basename "$b").new" "$prefix/bin/$(basename "$b")"
 done
 for f in "$here"/etc/*.env; do
-  # keep an operator's edited config
-  [ -e "$prefix/etc/$(basename "$f")" ] || cp "$f" "$prefix/etc/"
+  # keep an operator's edited config; paths in it point into the prefix
+  [ -e "$prefix/etc/$(basename "$f")" ] || sed "s#@PREFIX@#$prefix#g" "$f" > "$prefix/etc/$(basename "$f")"
 done
 for f in "$here"/systemd/*.service; do
   sed "s#@PREFIX@#$prefix#g" "$f" > "$prefix/systemd/$(basename "$f")"
