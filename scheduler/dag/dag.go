@@ -202,8 +202,11 @@ func FromSpec(s *job.Spec) (*Graph, error) {
 // syntax, unknown names and cycles are rejected at submit.
 func init() {
 	spec.RegisterCheck(func(s *job.Spec) error {
-		_, err := FromSpec(s)
-		return err
+		g, err := FromSpec(s)
+		if err != nil {
+			return err
+		}
+		return g.CheckWhen(s.Params)
 	})
 }
 
@@ -435,11 +438,14 @@ func (g *Graph) Evaluate(states map[string]State, params map[string]string, opt 
 			return nil, err
 		}
 		if d.Verdict == Ready && n.when != nil {
-			ok, err := expr.Run(n.when, whenEnv{Params: params, Inputs: inputs{Parameters: params}})
-			if err != nil {
-				return nil, fmt.Errorf("evaluate tasks[%d].when %q: %w", i, n.When, err)
-			}
-			if !ok.(bool) {
+			// A condition that cannot be evaluated never will be (the
+			// params are the job's, fixed at submit, which refuses such a
+			// condition): the task is skipped with the error as its reason
+			// rather than left pending with none.
+			switch ok, err := runWhen(n.when, params); {
+			case err != nil:
+				d = Decision{Verdict: Skip, Reason: fmt.Sprintf("when %q failed: %s", n.When, firstLine(err))}
+			case !ok:
 				d = Decision{Verdict: Skip, Reason: "when is false: " + n.When}
 			}
 		}
@@ -449,6 +455,31 @@ func (g *Graph) Evaluate(states map[string]State, params map[string]string, opt 
 		out[n.Name] = d
 	}
 	return out, nil
+}
+
+// runWhen evaluates a compiled when condition with the job's params.
+func runWhen(prog *vm.Program, params map[string]string) (bool, error) {
+	v, err := expr.Run(prog, whenEnv{Params: params, Inputs: inputs{Parameters: params}})
+	if err != nil {
+		return false, err
+	}
+	return v.(bool), nil
+}
+
+// CheckWhen evaluates every task's when condition with the job's params
+// (fixed at submit), so a condition that fails, e.g. int(params.shards)
+// with shards "many", is refused at submit instead of found at run time.
+// Errors are *spec.FieldError on tasks[i].when.
+func (g *Graph) CheckWhen(params map[string]string) error {
+	for i, n := range g.nodes {
+		if n.when == nil {
+			continue
+		}
+		if _, err := runWhen(n.when, params); err != nil {
+			return ferr(fmt.Sprintf("tasks[%d].when", i), "%q cannot be evaluated with the job's params: %s", n.When, firstLine(err))
+		}
+	}
+	return nil
 }
 
 // unhandled returns the first halting task the node's expression does not

@@ -204,8 +204,32 @@ func TestWhen(t *testing.T) {
 			}
 		}
 	}
-	if _, err := g.Evaluate(nil, map[string]string{"env": "x", "shards": "many"}, Options{}); err == nil {
-		t.Error("int(\"many\") evaluated without error")
+}
+
+// Issue 10 finding 8: a when that failed when evaluated left the job
+// pending forever with no reason. At submit it is refused (the params are
+// known then); a stored job whose condition fails has the task skipped,
+// the expression and the error as its reason.
+func TestWhenThatCannotBeEvaluated(t *testing.T) {
+	g, err := Compile([]Node{{Name: "a"}, {Name: "big", Depends: []string{"a"}, When: `int(params.shards) > 4`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := g.Evaluate(map[string]State{"a": Succeeded}, map[string]string{"shards": "many"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ds["big"]; d.Verdict != Skip || !strings.Contains(d.Reason, `when "int(params.shards) > 4" failed`) || !strings.Contains(d.Reason, "many") {
+		t.Fatalf("decision %+v", d)
+	}
+
+	_, err = spec.Parse([]byte("name: j\nparams: {shards: many}\ntasks: [{name: a, command: x}, {name: big, command: x, depends: [a], when: 'int(params.shards) > 4'}]"))
+	fe, ok := spec.AsFieldError(err)
+	if !ok || fe.Field != "tasks[1].when" || !strings.Contains(fe.Msg, "cannot be evaluated with the job's params") {
+		t.Fatalf("submit: got %v", err)
+	}
+	if _, err := spec.Parse([]byte("name: j\nparams: {shards: '8'}\ntasks: [{name: a, command: x}, {name: big, command: x, depends: [a], when: 'int(params.shards) > 4'}]")); err != nil {
+		t.Fatalf("submit with good params: %v", err)
 	}
 }
 
