@@ -71,11 +71,11 @@ func (p Policy) Check(sp *job.Spec) error {
 func commandExecutorCannot(t *job.TaskSpec) (field, what string) {
 	switch {
 	case t.Bundle != nil:
-		return "bundle", "bundles (the task would run on the host's filesystem)"
+		return "bundle", "bundles"
 	case len(t.Volumes) > 0:
-		return "volumes", "volumes (there is no task filesystem to mount them in)"
+		return "volumes", "volumes"
 	case t.Cleanup != "":
-		return "cleanup", "cleanup policies (the agent keeps or removes sandboxes on its own schedule)"
+		return "cleanup", "cleanup policies"
 	}
 	return "", ""
 }

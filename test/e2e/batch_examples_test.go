@@ -22,8 +22,12 @@ func example(t *testing.T, file string) *job.Spec {
 }
 
 // The compose example (s1 scale 10, s2 scale 4 depending on s1), converted
-// as `gleaner job submit -f` does and run on the agents' filesystem.
+// as `gleaner job submit -f` does and run on the agents' filesystem under
+// the Gleaner executor (s2's remove-none cleanup is refused by a scheduler
+// on the command executor, which cannot enforce it).
 func TestBatchComposeExample(t *testing.T) {
+	execNeedRoot(t)
+	bin := execGleanerBinary(t)
 	b, err := os.ReadFile("../../examples/compose/docker-compose.yml")
 	if err != nil {
 		t.Fatal(err)
@@ -35,8 +39,8 @@ func TestBatchComposeExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := newSchedEnv(t, localmesos.Config{Agents: 3})
-	n, _ := env.startNode("a")
+	env := newSchedEnv(t, localmesos.Config{Agents: 3, WorkDir: openDir(t)})
+	n, _ := env.startNode("a", func(c *node.Config) { c.Framework.ExecutorPath = bin })
 	j := submit(t, []*node.Node{n}, res.Spec)
 	st, as := waitBatch(t, n, j.ID, 60*time.Second)
 	if st.State != job.Succeeded || st.Name != "compose-demo" {
