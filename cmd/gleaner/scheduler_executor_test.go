@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 
@@ -63,6 +64,36 @@ func TestSchedulerExecutorFlags(t *testing.T) {
 		}
 		if got.ExecutorPath != c.want.ExecutorPath || got.ExecutorURI != c.want.ExecutorURI || got.User != c.want.User || got.AllowRootTasks != c.want.AllowRootTasks {
 			t.Errorf("%v: path %q uri %q user %q allow-root %v, want %+v", c.args, got.ExecutorPath, got.ExecutorURI, got.User, got.AllowRootTasks, c.want)
+		}
+	}
+}
+
+// `gleaner dev` runs tasks under the Gleaner executor — its own binary —
+// unless told otherwise.
+func TestDevExecutorPath(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path    string
+		command bool
+		want    string
+		err     string
+	}{
+		{"", false, self, ""},
+		{"/opt/gleaner/bin/gleaner-executor", false, "/opt/gleaner/bin/gleaner-executor", ""},
+		{"", true, "", ""},
+		{"/opt/gleaner/bin/gleaner-executor", true, "", "not both"},
+	} {
+		got, err := devExecutorPath(c.path, c.command)
+		switch {
+		case c.err == "" && err != nil:
+			t.Errorf("%q %v: %v", c.path, c.command, err)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%q %v: error %v, want containing %q", c.path, c.command, err, c.err)
+		case got != c.want:
+			t.Errorf("%q %v: executor path %q, want %q", c.path, c.command, got, c.want)
 		}
 	}
 }

@@ -176,6 +176,9 @@ func (f *Framework) taskInfo(l engine.Launch, agent mesos.AgentID, rs []mesos.Re
 	if err != nil {
 		return mesos.TaskInfo{}, err
 	}
+	if err := f.cfg.Isolation().CheckTask(a.Task, sp); err != nil { // a job stored under other flags
+		return mesos.TaskInfo{}, fmt.Errorf("refuse to launch: %w", err)
+	}
 	id := a.TaskID()
 	env := map[string]string{
 		"GLEANER_JOB":     a.Job,

@@ -1,6 +1,7 @@
 package framework
 
 import (
+	"strings"
 	"testing"
 
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
@@ -55,5 +56,21 @@ func TestTaskInfoUser(t *testing.T) {
 				t.Errorf("FrameworkInfo.user %q, want %q", got, tc.frameworkUsr)
 			}
 		})
+	}
+}
+
+// A task whose job was stored under the Gleaner executor is not launched by
+// a scheduler restarted on the command executor: its bundle would be
+// ignored and the task run on the host.
+func TestTaskInfoRefusesWhatTheCommandExecutorCannotEnforce(t *testing.T) {
+	ts := job.TaskSpec{Name: "inside", Command: "cat /etc/os-release", Instances: 1, Bundle: &job.Bundle{URI: "file:///b.tar.gz"}}
+	l := engine.Launch{Attempt: job.Attempt{Job: "j", Task: "inside"}, Spec: &ts}
+	if _, err := New(Config{}, store.NewMemory(), engine.New(nil)).taskInfo(l, mesos.AgentID{Value: "a1"}, nil); err == nil ||
+		!strings.Contains(err.Error(), "inside.bundle: the command executor cannot enforce bundles") {
+		t.Errorf("command executor: %v, want a refusal naming inside.bundle", err)
+	}
+	ti, err := New(Config{ExecutorPath: "/g"}, store.NewMemory(), engine.New(nil)).taskInfo(l, mesos.AgentID{Value: "a1"}, nil)
+	if err != nil || ti.GetExecutor() == nil {
+		t.Errorf("gleaner executor: %v, executor %v", err, ti.GetExecutor())
 	}
 }

@@ -52,14 +52,25 @@ func (p Policy) Check(sp *job.Spec) error {
 		return &spec.FieldError{Field: "user", Msg: fmt.Sprintf("%q runs tasks as root, which this scheduler refuses; "+
 			"start it with --allow-root-tasks to allow it (unsafe)", sp.User)}
 	}
+	for i := range sp.Tasks {
+		if err := p.CheckTask(fmt.Sprintf("tasks[%d]", i), &sp.Tasks[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckTask refuses a task that uses what the policy's executor cannot
+// enforce; path names the task in the error (tasks[1]). The framework
+// checks every launch with it too, so a job stored under another
+// configuration never runs without the isolation it asked for.
+func (p Policy) CheckTask(path string, t *job.TaskSpec) error {
 	if !p.CommandExecutor {
 		return nil
 	}
-	for i := range sp.Tasks {
-		if field, what := commandExecutorCannot(&sp.Tasks[i]); field != "" {
-			return &spec.FieldError{Field: fmt.Sprintf("tasks[%d].%s", i, field),
-				Msg: "the command executor cannot enforce " + what + "; start the scheduler with --executor-path or --executor-uri"}
-		}
+	if field, what := commandExecutorCannot(t); field != "" {
+		return &spec.FieldError{Field: path + "." + field,
+			Msg: "the command executor cannot enforce " + what + "; start the scheduler with --executor-path or --executor-uri"}
 	}
 	return nil
 }
