@@ -91,8 +91,10 @@ func runDev(c *cli.Context) error {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
+	// The agents switch to each executor's user as a Mesos agent does: under
+	// --command-executor tasks run as FrameworkInfo.user (nobody), not as root.
 	mesos, err := localmesos.Start(ctx, localmesos.Config{Agents: c.Int("agents"), Resources: c.String("resources"),
-		WorkDir: dir + "/mesos", Simulated: c.Bool("simulated"), AllocationInterval: 200 * time.Millisecond, Logger: log.With("component", "mesos")})
+		WorkDir: dir + "/mesos", Simulated: c.Bool("simulated"), SwitchUser: true, AllocationInterval: 200 * time.Millisecond, Logger: log.With("component", "mesos")})
 	if err != nil {
 		return fmt.Errorf("dev: local mesos: %w", err)
 	}

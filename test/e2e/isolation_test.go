@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -198,4 +199,42 @@ tasks:
 		t.Errorf("task not in the Gleaner executor's cgroups:\n%s", cg)
 	}
 	t.Logf("task uid %d, cgroups:\n%s", uid, cg)
+}
+
+// Under the command executor tasks run as FrameworkInfo.user, on agents that
+// switch users as a Mesos agent does (run directories 0750, owned by that
+// user): nobody by default, root only for a job asking for it on a
+// scheduler allowing it (CommandInfo.user).
+func TestCommandExecutorTaskUsers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("agents switch users only as root")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skipf("no nobody user on this host: %v", err)
+	}
+	out := openDir(t)
+	env := newSchedEnv(t, localmesos.Config{Agents: 1, WorkDir: openDir(t), SwitchUser: true})
+	n, _ := env.startNode("a", func(c *node.Config) { c.Framework.AllowRootTasks = true })
+	for _, c := range []struct{ name, user, want string }{
+		{"plain", "", nobody.Uid},
+		{"account", "alice", nobody.Uid},
+		{"root", "root", "0"},
+	} {
+		doc := fmt.Sprintf("name: as-%s\ntasks:\n  - {name: t, command: \"id -u > %s/%s\", retries: 0}\n", c.name, out, c.name)
+		if c.user != "" {
+			doc += "user: " + c.user + "\n"
+		}
+		j := submit(t, []*node.Node{n}, mustSpec(t, doc))
+		if st, as := waitJob(t, n, j.ID, 60*time.Second); st.State != job.Succeeded {
+			t.Fatalf("%s: job %s: %+v", c.name, st.State, as)
+		}
+		b, err := os.ReadFile(filepath.Join(out, c.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(string(b)); got != c.want {
+			t.Errorf("%s (user %q): task ran as uid %s, want %s", c.name, c.user, got, c.want)
+		}
+	}
 }

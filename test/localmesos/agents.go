@@ -68,6 +68,7 @@ func (c *Cluster) newAgent(ctx context.Context, i int) (*Agent, error) {
 	a, err := agent.New(agent.Config{
 		Hostname: host, IP: c.cfg.IP, ParsedResources: res, ParsedAttributes: attrs,
 		WorkDir: workDir, Master: c.proxy, Simulated: c.cfg.Simulated, Logger: c.cfg.Logger,
+		SwitchUser: c.cfg.SwitchUser,
 	})
 	if err != nil {
 		return nil, err

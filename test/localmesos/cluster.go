@@ -45,6 +45,10 @@ type Config struct {
 	HeartbeatInterval  time.Duration
 	// Simulated runs tasks without processes (for scale tests).
 	Simulated bool
+	// SwitchUser: agents running as root run each executor, or command
+	// task, as its user (CommandInfo.user, else FrameworkInfo.user), as a
+	// Mesos agent does by default (agent.Config.SwitchUser).
+	SwitchUser bool
 	// Credentials turns on HTTP basic authentication on the master.
 	Credentials map[string]string
 	// Logger for the master and agents (default: discard).
