@@ -54,6 +54,9 @@ type Config struct {
 	// Filesystem roots (defaults /proc, /sys, /sys/fs/cgroup) and the batch
 	// cgroups' parent (default gleaner).
 	ProcRoot, SysRoot, CgroupRoot, CgroupParent string
+	// BundleCacheDirs are the host's bundle cache directories (the
+	// executors' --bundle-cache); their disk use is batch disk.
+	BundleCacheDirs []string
 	// ReleaseStartupPages reclaims the binary's clean pages once running
 	// (the gleaner command sets it; the binary holds every subcommand).
 	ReleaseStartupPages bool

@@ -30,6 +30,8 @@ type Status struct {
 	Allowance policy.Resources `json:"allowance"`
 	Target    policy.Resources `json:"target"`
 	Reserved  policy.Resources `json:"reserved"`
+	// BatchDiskMB is the bundle cache's disk use (Config.BundleCacheDirs).
+	BatchDiskMB float64 `json:"batch_disk_mb,omitempty"`
 	// Throttled: the batch cgroups are capped at ThrottleCPUs.
 	Throttled       bool    `json:"throttled"`
 	ThrottleCPUs    float64 `json:"throttle_cpus,omitempty"`

@@ -25,6 +25,7 @@ type metrics struct {
 	samples            prometheus.Counter
 	sampleDuration     prometheus.Histogram
 	lastSample         prometheus.Gauge
+	batchDisk          prometheus.Gauge
 }
 
 func newMetrics(hostname, role string) *metrics {
@@ -57,12 +58,13 @@ func newMetrics(hostname, role string) *metrics {
 	m.throttleCPUs = g("throttle_cpus", "CPU cap of the batch cgroups while throttled (0 when not).")
 	m.evictionPending = g("eviction_pending", "1 while an eviction request waits for the scheduler.")
 	m.lastSample = g("last_sample_timestamp_seconds", "Unix time of the last successful sample.")
+	m.batchDisk = g("batch_disk_bytes", "Disk in bytes batch work holds outside task sandboxes (the bundle cache).")
 	m.evictionsRequested = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "gleaner", Subsystem: "monitor", Name: "evictions_requested_total", Help: "Eviction requests written to etcd.", ConstLabels: labels})
 	m.samples = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "gleaner", Subsystem: "monitor", Name: "samples_total", Help: "Samples taken.", ConstLabels: labels})
 	m.errors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "gleaner", Subsystem: "monitor", Name: "errors_total", Help: "Errors by stage (sample, master, reserve, throttle, etcd).", ConstLabels: labels}, []string{"stage"})
 	m.reservationOps = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "gleaner", Subsystem: "monitor", Name: "reservation_operations_total", Help: "RESERVE/UNRESERVE calls the master accepted, by kind and resource.", ConstLabels: labels}, []string{"kind", "resource"})
 	m.sampleDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "gleaner", Subsystem: "monitor", Name: "sample_duration_seconds", Help: "Time to take one sample and act on it.", ConstLabels: labels, Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
-	reg.MustRegister(m.throttled, m.throttleCPUs, m.evictionPending, m.lastSample, m.evictionsRequested, m.samples, m.errors, m.reservationOps, m.sampleDuration)
+	reg.MustRegister(m.throttled, m.throttleCPUs, m.evictionPending, m.lastSample, m.batchDisk, m.evictionsRequested, m.samples, m.errors, m.reservationOps, m.sampleDuration)
 	for _, s := range []string{"sample", "master", "reserve", "throttle", "etcd"} {
 		m.errors.WithLabelValues(s)
 	}
@@ -86,6 +88,7 @@ func (m *metrics) observe(st Status) {
 	m.throttleCPUs.Set(st.ThrottleCPUs)
 	m.evictionPending.Set(b2f(st.EvictionPending))
 	m.lastSample.Set(float64(st.Time.UnixNano()) / 1e9)
+	m.batchDisk.Set(st.BatchDiskMB * mib)
 }
 
 func b2f(b bool) float64 {

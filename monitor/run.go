@@ -72,7 +72,7 @@ func New(cfg Config) (*Monitor, error) {
 		return nil, fmt.Errorf("monitor config: %w", err)
 	}
 	m := &Monitor{cfg: cfg, now: time.Now, log: cfg.Logger.With("component", "monitor", "agent", cfg.AgentHostname)}
-	m.sampler, err = sampler.New(sampler.Config{ProcRoot: cfg.ProcRoot, SysRoot: cfg.SysRoot, CgroupRoot: cfg.CgroupRoot, CgroupParent: cfg.CgroupParent})
+	m.sampler, err = sampler.New(sampler.Config{ProcRoot: cfg.ProcRoot, SysRoot: cfg.SysRoot, CgroupRoot: cfg.CgroupRoot, CgroupParent: cfg.CgroupParent, BatchDiskDirs: cfg.BundleCacheDirs})
 	if err != nil {
 		return nil, fmt.Errorf("monitor sampler: %w", err)
 	}
@@ -349,7 +349,7 @@ func (m *Monitor) Tick(ctx context.Context) {
 	st := Status{
 		Time: start, Capacity: smp.Capacity, Business: smp.Business, Batch: smp.Batch,
 		Allowance: d.Allowance, Target: d.Target, Reserved: m.state.Reserved,
-		Throttled: m.throttled, ThrottleCPUs: m.throttleAt,
+		Throttled: m.throttled, ThrottleCPUs: m.throttleAt, BatchDiskMB: smp.BatchDiskMB,
 	}
 	m.publish(ctx, st, true)
 }
