@@ -36,6 +36,11 @@ func init() {
 			&cli.DurationFlag{Name: "idle-timeout", Value: d.IdleTimeout, Usage: u["idle-timeout"]},
 			&cli.BoolFlag{Name: "no-cgroups", Usage: u["no-cgroups"]},
 			&cli.BoolFlag{Name: "no-pivot", Usage: u["no-pivot"]},
+			&cli.Int64Flag{Name: "bundle-max-compressed", Value: d.BundleMaxCompressed, Usage: u["bundle-max-compressed"]},
+			&cli.Int64Flag{Name: "bundle-max-extracted", Value: d.BundleMaxExtracted, Usage: u["bundle-max-extracted"]},
+			&cli.Int64Flag{Name: "bundle-max-entries", Value: d.BundleMaxEntries, Usage: u["bundle-max-entries"]},
+			&cli.Int64Flag{Name: "bundle-max-file", Value: d.BundleMaxFile, Usage: u["bundle-max-file"]},
+			&cli.Int64Flag{Name: "bundle-cache-max", Value: d.BundleCacheMax, Usage: u["bundle-cache-max"]},
 		},
 		Action: func(c *cli.Context) error {
 			cfg, err := executor.FromEnv()
@@ -47,6 +52,8 @@ func init() {
 				User: c.String("user"), BundleCache: c.String("bundle-cache"), DiskCheckInterval: c.Duration("disk-check-interval"),
 				LogLimit: c.Int64("log-limit"), KillGrace: c.Duration("kill-grace"), IdleTimeout: c.Duration("idle-timeout"),
 				NoCgroups: c.Bool("no-cgroups"), NoPivot: c.Bool("no-pivot"),
+				BundleMaxCompressed: c.Int64("bundle-max-compressed"), BundleMaxExtracted: c.Int64("bundle-max-extracted"),
+				BundleMaxEntries: c.Int64("bundle-max-entries"), BundleMaxFile: c.Int64("bundle-max-file"), BundleCacheMax: c.Int64("bundle-cache-max"),
 			}
 			if err := f.Apply(&cfg); err != nil {
 				return err
