@@ -86,6 +86,7 @@ func evictionOrder(bundles []cachedBundle) []cachedBundle {
 // in use are never removed, so the cache may stay above its cap while they
 // are held.
 func (c *Cache) Evict() (int64, error) {
+	c.removeStale(time.Now())
 	total := DiskUsage(c.Dir)
 	limit := c.capBytes()
 	if total <= limit {
@@ -123,6 +124,38 @@ func (c *Cache) Evict() (int64, error) {
 		}
 	}
 	return freed, nil
+}
+
+// staleAfter is the age at which a temporary spool, extraction or eviction
+// directory is taken for the leftover of an executor that died: within the
+// limits an extraction takes minutes at most.
+const staleAfter = 6 * time.Hour
+
+// isTemporary reports whether a cache directory entry is a spool,
+// extraction or eviction in progress.
+func isTemporary(name string) bool {
+	for _, p := range []string{".spool-", ".put-", ".evict-"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// removeStale removes temporary entries older than staleAfter.
+func (c *Cache) removeStale(now time.Time) {
+	ents, err := os.ReadDir(c.Dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !isTemporary(e.Name()) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) > staleAfter {
+			_ = os.RemoveAll(filepath.Join(c.Dir, e.Name()))
+		}
+	}
 }
 
 // evictOne removes the bundle at dir unless a Lease holds it.

@@ -156,3 +156,31 @@ func TestCacheNeverEvictsBundlesInUse(t *testing.T) {
 		t.Fatal("released bundle a kept over the cap")
 	}
 }
+
+func TestEvictRemovesLeftoversOfDeadExecutors(t *testing.T) {
+	c, err := rootfs.NewCache(filepath.Join(t.TempDir(), "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, fresh := time.Now().Add(-7*time.Hour), time.Now()
+	for name, at := range map[string]time.Time{".spool-1": old, ".put-1": old, ".evict-1": old, ".put-2": fresh, ".spool-2": fresh} {
+		p := filepath.Join(c.Dir, name)
+		if err := os.MkdirAll(filepath.Join(p, "rootfs"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Evict(); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(c.Dir)
+	var left []string
+	for _, e := range ents {
+		left = append(left, e.Name())
+	}
+	if len(left) != 2 || left[0] != ".put-2" || left[1] != ".spool-2" {
+		t.Fatalf("left %v, want the fresh .put-2 and .spool-2 only", left)
+	}
+}
