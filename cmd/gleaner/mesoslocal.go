@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -28,6 +30,8 @@ func init() {
 			&cli.BoolFlag{Name: "simulated", Usage: "simulate tasks without processes"},
 			&cli.DurationFlag{Name: "allocation-interval", Value: time.Second, Usage: "offer allocation period"},
 			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "log level on stderr: debug, info, warn, error"},
+			&cli.StringFlag{Name: "control-listen", Usage: "loopback address of an unauthenticated fault-injection endpoint for tests " +
+				"(POST /agents/N/restart, /agents/N/kill, /restart); off by default"},
 		},
 		Action: runMesosLocal,
 	})
@@ -50,6 +54,16 @@ func runMesosLocal(c *cli.Context) error {
 	defer cl.Close()
 	w := c.App.Writer
 	fmt.Fprintf(w, "master: %s\n", cl.MasterURL())
+	if addr := c.String("control-listen"); addr != "" {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("mesos-local: --control-listen: %w", err)
+		}
+		srv := &http.Server{Handler: localmesos.ControlHandler(cl), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(l) }()
+		defer srv.Close()
+		fmt.Fprintf(w, "control: http://%s\n", l.Addr())
+	}
 	if d := cl.WorkDir(); d != "" {
 		fmt.Fprintf(w, "work dir: %s\n", d)
 	}
@@ -91,6 +105,11 @@ func mesosLocalConfig(c *cli.Context) (localmesos.Config, error) {
 	if cfg.AllocationInterval <= 0 {
 		return cfg, fmt.Errorf("mesos-local: --allocation-interval must be positive, got %s", cfg.AllocationInterval)
 	}
+	if addr := c.String("control-listen"); addr != "" {
+		if err := checkLoopback(addr); err != nil {
+			return cfg, fmt.Errorf("mesos-local: --control-listen: %w", err)
+		}
+	}
 	if h := strings.TrimSpace(c.String("hostnames")); h != "" {
 		for _, name := range strings.Split(h, ",") {
 			name = strings.TrimSpace(name)
@@ -104,4 +123,20 @@ func mesosLocalConfig(c *cli.Context) (localmesos.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// checkLoopback accepts host:port addresses whose host is a loopback IP or
+// localhost: the control endpoint has no authentication.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("%q is not a loopback address (the endpoint is unauthenticated)", addr)
+	}
+	return nil
 }
