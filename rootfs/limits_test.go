@@ -133,6 +133,7 @@ func TestCacheWrongDigestExtractsNothing(t *testing.T) {
 		t.Fatalf("wrong digest: %v", err)
 	}
 	// Only the compressed stream may be spooled while it is read.
+	t.Logf("peak disk use while reading: %d bytes", src.peak)
 	bound := int64(len(bomb)) + 64<<10
 	if src.peak > bound {
 		t.Fatalf("%d bytes on disk while reading a %d-byte bundle with a wrong digest", src.peak, len(bomb))
