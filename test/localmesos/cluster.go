@@ -81,8 +81,29 @@ type Cluster struct {
 }
 
 // masterProxy is the link.Master agents talk to; it follows the current
-// master across RestartMaster.
-type masterProxy struct{ cur atomic.Pointer[master.Master] }
+// master across RestartMaster. An agent restarting (RestartAgent) does not
+// tell the master it is gone: a Mesos master notices a dead agent only after
+// its health checks time out (agent_ping_timeout × max_agent_ping_timeouts,
+// 75 s by default), and an agent that restarts within that time simply
+// re-registers with its tasks, which keep running.
+type masterProxy struct {
+	cur        atomic.Pointer[master.Master]
+	mu         sync.Mutex
+	restarting map[string]bool // agent IDs
+}
+
+func (p *masterProxy) setRestarting(id mesos.AgentID, on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.restarting == nil {
+		p.restarting = map[string]bool{}
+	}
+	if on {
+		p.restarting[id.Value] = true
+	} else {
+		delete(p.restarting, id.Value)
+	}
+}
 
 var (
 	_ link.Master            = (*masterProxy)(nil)
@@ -96,7 +117,14 @@ func (p *masterProxy) TaskTerminated(a mesos.AgentID, f mesos.FrameworkID, t mes
 func (p *masterProxy) RegisterAgent(a link.Agent, info mesos.AgentInfo, tasks []mesos.Task, execs []link.ExecutorRef) (mesos.AgentID, error) {
 	return p.cur.Load().RegisterAgent(a, info, tasks, execs)
 }
-func (p *masterProxy) AgentGone(id mesos.AgentID) { p.cur.Load().AgentGone(id) }
+func (p *masterProxy) AgentGone(id mesos.AgentID) {
+	p.mu.Lock()
+	restarting := p.restarting[id.Value]
+	p.mu.Unlock()
+	if !restarting {
+		p.cur.Load().AgentGone(id)
+	}
+}
 func (p *masterProxy) StatusUpdate(a mesos.AgentID, f mesos.FrameworkID, s mesos.TaskStatus, l mesos.TaskState) {
 	p.cur.Load().StatusUpdate(a, f, s, l)
 }
@@ -241,12 +269,17 @@ func (c *Cluster) KillAgent(i int) error {
 }
 
 // RestartAgent restarts agent i (after KillAgent, or while running); it
-// re-registers with its old ID and its surviving tasks.
+// re-registers with its old ID and its surviving tasks. A running agent's
+// restart is not reported to the master as the agent being gone (see
+// masterProxy): its tasks are not marked unreachable.
 func (c *Cluster) RestartAgent(i int) error {
 	a, err := c.agent(i)
 	if err != nil {
 		return fmt.Errorf("restart agent: %w", err)
 	}
+	id := a.ID()
+	c.proxy.setRestarting(id, true)
+	defer c.proxy.setRestarting(id, false)
 	if err := a.restart(context.Background()); err != nil {
 		return fmt.Errorf("restart agent %d: %w", i, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
@@ -48,12 +49,16 @@ func TestControlRestartsAgentsAndMesos(t *testing.T) {
 		n = 2
 	}
 
-	// A restart of the running agent keeps the task.
+	// A restart of the running agent keeps the task, and the master does not
+	// take the agent for gone meanwhile (no UNREACHABLE, as in Mesos when an
+	// agent restarts within its health-check timeout).
+	beforeRestart := i
 	if code, body := postControl(t, ctl.URL, "/agents/"+strconv.Itoa(n)+"/restart"); code != http.StatusOK || body["id"] != o.AgentID.Value {
 		t.Fatalf("restart agent %d: %d %v", n, code, body)
 	}
 	f.Call(calls.Reconcile(calls.ReconcileTasks(map[string]string{"long": o.AgentID.Value})))
 	f.await(&i, "long running after the agent restart", mesostest.IsUpdate("long", mesos.TASK_RUNNING))
+	f.None(beforeRestart, 100*time.Millisecond, "UNREACHABLE for a task of a restarting agent", mesostest.IsUpdate("long", mesos.TASK_UNREACHABLE))
 
 	// The whole local Mesos: a new master, the task still known, kill reaches it.
 	oldMaster := c.Master().ID()
