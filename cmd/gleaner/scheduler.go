@@ -47,8 +47,8 @@ func schedulerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "principal", Usage: "Mesos principal (HTTP basic auth with --secret-file)"},
 		&cli.StringFlag{Name: "secret-file", Usage: "file holding the principal's secret"},
 		&cli.StringFlag{Name: "token-file", Usage: "file holding the bearer token required for API writes"},
-		&cli.StringFlag{Name: "executor-uri", Usage: "URI of the gleaner binary fetched by agents to run `gleaner executor` (one of --executor-path, --executor-uri, --command-executor is required)"},
-		&cli.StringFlag{Name: "executor-path", Usage: "host path on the agents of the gleaner or gleaner-executor binary, run as `<path> executor`"},
+		&cli.StringFlag{Name: "executor-uri", Usage: "`URI` of the gleaner binary, fetched by the agents and run as 'gleaner executor' (one of --executor-path, --executor-uri, --command-executor is required)"},
+		&cli.StringFlag{Name: "executor-path", Usage: "`PATH` on the agents of the gleaner or gleaner-executor binary, run as 'PATH executor'"},
 		&cli.BoolFlag{Name: "command-executor", Usage: "run tasks under Mesos' command executor instead of the Gleaner executor: directly on the agent's host as --user, " +
 			"without chroot, namespaces or Gleaner's cgroups; specs using bundle, volumes or cleanup are refused at submit"},
 		&cli.BoolFlag{Name: "allow-root-tasks", Usage: "UNSAFE: run the tasks of jobs with user: root as uid 0, and allow --user root with --command-executor (refused without it)"},
