@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/node"
@@ -29,20 +29,33 @@ type Backend interface {
 	Store() store.Store
 	IsLeader() bool
 	Subscribed() bool
+	// LeaderURL is the API URL the current leader advertised ("" when
+	// no leader is elected).
+	LeaderURL(ctx context.Context) string
 }
 
 var _ Backend = (*node.Node)(nil)
 
 // Config configures the handler.
 type Config struct {
-	// Token, if set, is required as "Authorization: Bearer <token>" on writes.
-	Token string
+	// Auth decides who may call the API: every route but /healthz needs a
+	// bearer token whose role allows it (GET routes read-only, the rest
+	// admin). The zero Guard knows no token and refuses everything (fail
+	// closed); Guard{Insecure: true} is --insecure-no-auth.
+	Auth auth.Guard
 	// MaxBody bounds a submitted spec (default 4 MiB).
 	MaxBody int64
 	Logger  *slog.Logger
 	// Mount adds handlers for other path patterns (e.g. "/v1/agents/" for
-	// scheduler/attrs), served beside the job API.
+	// scheduler/attrs), served beside the job API behind the same
+	// authentication, with bodies bounded by MaxMountBody.
 	Mount map[string]http.Handler
+	// MaxMountBody bounds a request body to a mounted handler (default
+	// 64 KiB).
+	MaxMountBody int64
+	// Timeouts of the server NewServer makes; streams (watch, logs)
+	// extend their write deadline by Timeouts.Write before each write.
+	Timeouts Timeouts
 }
 
 // Error is the JSON body of every error response.
@@ -51,7 +64,13 @@ type Error struct {
 	Field string `json:"field,omitempty"`
 	// Leader is the leader's API URL when a write reached a standby.
 	Leader string `json:"leader,omitempty"`
+	// Code is CodeNoLeader when a write found no leader elected (clients
+	// may wait for one and retry).
+	Code string `json:"code,omitempty"`
 }
+
+// CodeNoLeader is Error.Code of a 503 answered while no leader is elected.
+const CodeNoLeader = "no_leader"
 
 // Instance is the body of GET /v1/jobs/{id}/tasks/{task}/instances/{index}.
 type Instance struct {
@@ -93,28 +112,61 @@ func Handler(b Backend, cfg Config) http.Handler {
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = 4 << 20
 	}
+	if cfg.MaxMountBody == 0 {
+		cfg.MaxMountBody = 64 << 10
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.Timeouts = cfg.Timeouts.withDefaults()
 	s := &server{b: b, cfg: cfg, log: cfg.Logger}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/jobs", s.auth(s.submit))
-	mux.HandleFunc("GET /v1/jobs", s.list)
-	mux.HandleFunc("GET /v1/jobs/{id}", s.get)
-	mux.HandleFunc("DELETE /v1/jobs/{id}", s.auth(s.kill))
-	mux.HandleFunc("GET /v1/jobs/{id}/watch", s.watch)
-	mux.HandleFunc("GET /v1/jobs/{id}/tasks/{task}/instances/{index}", s.instance)
-	mux.HandleFunc("GET /v1/jobs/{id}/tasks/{task}/instances/{index}/logs", s.logs)
+	s.handle(mux, "POST /v1/jobs", cfg.MaxBody, http.HandlerFunc(s.submit))
+	s.handle(mux, "GET /v1/jobs", noBody, http.HandlerFunc(s.list))
+	s.handle(mux, "GET /v1/jobs/{id}", noBody, http.HandlerFunc(s.get))
+	s.handle(mux, "DELETE /v1/jobs/{id}", noBody, http.HandlerFunc(s.kill))
+	s.handle(mux, "GET /v1/jobs/{id}/watch", noBody, s.stream(s.watch))
+	s.handle(mux, "GET /v1/jobs/{id}/tasks/{task}/instances/{index}", noBody, http.HandlerFunc(s.instance))
+	s.handle(mux, "GET /v1/jobs/{id}/tasks/{task}/instances/{index}/logs", noBody, s.stream(s.logs))
 	s.batchRoutes(mux)
-	mux.Handle("GET /metrics", promhttp.Handler())
-	mux.HandleFunc("GET /healthz", s.healthz)
+	s.handle(mux, "GET /metrics", noBody, promhttp.Handler())
+	mux.HandleFunc("GET /healthz", s.healthz) // the one public route
 	for pattern, h := range cfg.Mount {
-		mux.Handle(pattern, h)
+		s.handle(mux, pattern, cfg.MaxMountBody, h)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	s.handle(mux, "/", noBody, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, Error{Error: "no such endpoint: " + r.Method + " " + r.URL.Path})
-	})
+	}))
 	return mux
+}
+
+// noBody is the body limit of routes that take none.
+const noBody = 4 << 10
+
+// handle registers h behind authentication (the role NeedFor the method)
+// and a body limit of maxBody bytes (413 beyond it).
+func (s *server) handle(mux *http.ServeMux, pattern string, maxBody int64, h http.Handler) {
+	mux.Handle(pattern, auth.Require(s.cfg.Auth, nil, limitBody(maxBody, h)))
+}
+
+// limitBody answers 413 to a request declaring a body over max bytes and
+// bounds the body's reads, so a handler reading further gets an
+// *http.MaxBytesError (see tooLarge).
+func limitBody(max int64, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			writeErr(w, http.StatusRequestEntityTooLarge, Error{Error: fmt.Sprintf("request body of %d bytes; this route takes at most %d", r.ContentLength, max), Field: "body"})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// tooLarge reports whether err is a body read stopped by limitBody.
+func tooLarge(err error) bool {
+	var mb *http.MaxBytesError
+	return errors.As(err, &mb)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -124,20 +176,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeErr(w http.ResponseWriter, code int, e Error) { writeJSON(w, code, e) }
-
-func (s *server) auth(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.Token != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.cfg.Token)) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="gleaner"`)
-				writeErr(w, http.StatusUnauthorized, Error{Error: "missing or wrong bearer token", Field: "Authorization"})
-				return
-			}
-		}
-		h(w, r)
-	}
-}
 
 // backendErr maps backend errors to HTTP answers; a standby redirects
 // writes to the leader (307 keeps method and body).
@@ -153,7 +191,11 @@ func (s *server) backendErr(w http.ResponseWriter, r *http.Request, err error) {
 			writeErr(w, http.StatusTemporaryRedirect, Error{Error: err.Error(), Leader: nl.LeaderURL})
 			return
 		}
-		writeErr(w, http.StatusServiceUnavailable, Error{Error: err.Error(), Leader: nl.LeaderURL})
+		e := Error{Error: err.Error(), Leader: nl.LeaderURL}
+		if nl.LeaderURL == "" {
+			e.Code = CodeNoLeader
+		}
+		writeErr(w, http.StatusServiceUnavailable, e)
 	case errors.Is(err, store.ErrNotFound):
 		writeErr(w, http.StatusNotFound, Error{Error: err.Error(), Field: "id"})
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, store.ErrNotLeader):
@@ -165,13 +207,21 @@ func (s *server) backendErr(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (s *server) submit(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxBody+1))
-	if err != nil {
-		writeErr(w, http.StatusBadRequest, Error{Error: "read body: " + err.Error()})
+	// A standby redirects before it reads, let alone parses, the body:
+	// what it would only forward cannot hurt it.
+	if !s.b.IsLeader() {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		s.backendErr(w, r, &node.NotLeaderError{LeaderURL: s.b.LeaderURL(ctx)})
 		return
 	}
-	if int64(len(body)) > s.cfg.MaxBody {
-		writeErr(w, http.StatusRequestEntityTooLarge, Error{Error: fmt.Sprintf("spec larger than %d bytes", s.cfg.MaxBody)})
+	body, err := io.ReadAll(r.Body)
+	if tooLarge(err) {
+		writeErr(w, http.StatusRequestEntityTooLarge, Error{Error: fmt.Sprintf("spec larger than %d bytes", s.cfg.MaxBody), Field: "body"})
+		return
+	}
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, Error{Error: "read body: " + err.Error(), Field: "body"})
 		return
 	}
 	sp, err := spec.Parse(body)
@@ -341,8 +391,26 @@ func (s *server) watch(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// Health is the body of GET /healthz, the one route open without a token.
+type Health struct {
+	OK bool `json:"ok"`
+	// Leader: this instance leads; LeaderURL: the API URL of the leader
+	// (this one or another; "" while none is elected).
+	Leader     bool   `json:"leader"`
+	LeaderURL  string `json:"leaderURL,omitempty"`
+	Subscribed bool   `json:"subscribed"`
+	// Auth is "on", or "off" under --insecure-no-auth.
+	Auth string `json:"auth"`
+}
+
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]bool{"ok": true, "leader": s.b.IsLeader(), "subscribed": s.b.Subscribed()})
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	h := Health{OK: true, Leader: s.b.IsLeader(), LeaderURL: s.b.LeaderURL(ctx), Subscribed: s.b.Subscribed(), Auth: "on"}
+	if s.cfg.Auth.Insecure {
+		h.Auth = "off"
+	}
+	writeJSON(w, http.StatusOK, h)
 }
 
 // lookupInstance reads job id and checks that it has the task and the

@@ -26,13 +26,13 @@ var _ BatchBackend = (*node.Node)(nil)
 // batchRoutes adds POST /v1/jobs/{id}/suspend|resume|retry and GET
 // /v1/schema.
 func (s *server) batchRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/jobs/{id}/suspend", s.auth(s.batchVerb("suspended", func(ctx context.Context, b BatchBackend, id string, _ *http.Request) (*job.Job, error) {
+	s.handle(mux, "POST /v1/jobs/{id}/suspend", noBody, s.batchVerb("suspended", func(ctx context.Context, b BatchBackend, id string, _ *http.Request) (*job.Job, error) {
 		return b.Suspend(ctx, id)
-	})))
-	mux.HandleFunc("POST /v1/jobs/{id}/resume", s.auth(s.batchVerb("resumed", func(ctx context.Context, b BatchBackend, id string, _ *http.Request) (*job.Job, error) {
+	}))
+	s.handle(mux, "POST /v1/jobs/{id}/resume", noBody, s.batchVerb("resumed", func(ctx context.Context, b BatchBackend, id string, _ *http.Request) (*job.Job, error) {
 		return b.Resume(ctx, id)
-	})))
-	mux.HandleFunc("POST /v1/jobs/{id}/retry", s.auth(s.batchVerb("retrying", func(ctx context.Context, b BatchBackend, id string, r *http.Request) (*job.Job, error) {
+	}))
+	s.handle(mux, "POST /v1/jobs/{id}/retry", noBody, s.batchVerb("retrying", func(ctx context.Context, b BatchBackend, id string, r *http.Request) (*job.Job, error) {
 		up := false
 		if v := r.URL.Query().Get("upstream"); v != "" {
 			var err error
@@ -41,10 +41,13 @@ func (s *server) batchRoutes(mux *http.ServeMux) {
 			}
 		}
 		return b.Retry(ctx, id, up)
-	})))
-	mux.Handle("GET "+schema.Path, schema.Handler())
+	}))
+	s.handle(mux, "GET "+schema.Path, noBody, schema.Handler())
+	// The queue routes answer to the instances' own queue tokens, not
+	// API tokens; the queue handler authenticates them itself.
 	if qb, ok := s.b.(interface{ Queue() *queue.Queue }); ok && qb.Queue() != nil {
 		h := queue.Handler(qb.Queue(), s.log)
+		h = limitBody(s.cfg.MaxMountBody, h)
 		mux.Handle("/v1/jobs/{id}/queue", h)
 		mux.Handle("/v1/jobs/{id}/queue/", h)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 )
@@ -83,7 +84,7 @@ func setupLogs(t *testing.T, state string) (*logsBackend, *fakeAgent, *httptest.
 	if err := b.st.SetFrameworkID(ctx, "FW"); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(Handler(b, Config{}))
+	srv := httptest.NewServer(Handler(b, Config{Auth: auth.Guard{Insecure: true}}))
 	t.Cleanup(srv.Close)
 	return b, ag, srv
 }

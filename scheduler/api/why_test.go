@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/placement"
 	"github.com/gleaner-project/gleaner/scheduler/placement/matcher"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
@@ -26,7 +27,7 @@ func (e *explainingBackend) Why(jobID, task string) (matcher.Pending, bool) {
 // GET /v1/jobs/{id} explains tasks with pending instances only.
 func TestGetExplainsPending(t *testing.T) {
 	b := &explainingBackend{fakeBackend: fakeBackend{st: store.NewMemory(), leader: true}}
-	srv := httptest.NewServer(Handler(b, Config{}))
+	srv := httptest.NewServer(Handler(b, Config{Auth: auth.Guard{Insecure: true}}))
 	defer srv.Close()
 	sp, err := spec.Parse([]byte("name: w\ntasks: [{name: gpu, command: 'true', constraints: [[gpu, EXISTS]]}, {name: other, command: 'true'}]"))
 	if err != nil {

@@ -71,7 +71,7 @@ func TestAttributeEditDrivesPlacement(t *testing.T) {
 	}
 
 	// 1. gpu=yes on h2 over HTTP: gpu tasks land only there.
-	if code, m := e.do(t, "PATCH", "/v1/agents/h2/attributes", "s3cret", `{"gpu":"yes"}`); code != 200 {
+	if code, m := e.do(t, "PATCH", "/v1/agents/h2/attributes?allow-unknown=true", "s3cret", `{"gpu":"yes"}`); code != 200 {
 		t.Fatalf("patch %d %v", code, m)
 	}
 	awaitAttr("h2", "gpu", "yes")
@@ -95,7 +95,7 @@ func TestAttributeEditDrivesPlacement(t *testing.T) {
 	if code, _ := e.do(t, "DELETE", "/v1/agents/h2/attributes/gpu", "s3cret", ""); code != 200 {
 		t.Fatal(code)
 	}
-	if code, _ := e.do(t, "PUT", "/v1/agents/h3/attributes", "s3cret", `{"gpu":"yes"}`); code != 200 {
+	if code, _ := e.do(t, "PUT", "/v1/agents/h3/attributes?allow-unknown=true", "s3cret", `{"gpu":"yes"}`); code != 200 {
 		t.Fatal(code)
 	}
 	awaitAttr("h2", "gpu", "")
@@ -141,7 +141,7 @@ func TestAttributeEditDrivesPlacement(t *testing.T) {
 
 	// 4. GROUP_BY balances across zones as etcd overrides them: h3 joins
 	// zone a, so six instances split 3/3 between zones a and b.
-	if code, _ := e.do(t, "PATCH", "/v1/agents/h3/attributes", "s3cret", `{"zone":"a"}`); code != 200 {
+	if code, _ := e.do(t, "PATCH", "/v1/agents/h3/attributes?allow-unknown=true", "s3cret", `{"zone":"a"}`); code != 200 {
 		t.Fatal(code)
 	}
 	awaitAttr("h3", "zone", "a")

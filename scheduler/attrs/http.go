@@ -2,7 +2,6 @@ package attrs
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,9 +10,9 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/placement"
 )
 
@@ -50,9 +49,6 @@ type HandlerConfig struct {
 	Store *Store
 	// Source may be nil (then only etcd's view is shown).
 	Source AgentSource
-	// Tokens maps bearer token → the name recorded in history. When empty,
-	// writes are open and recorded as "anonymous".
-	Tokens map[string]string
 	Log    *slog.Logger
 	// Timeout bounds each etcd call; default 5s.
 	Timeout time.Duration
@@ -73,8 +69,11 @@ type handler struct {
 //	DELETE /v1/agents/{hostname}/attributes/{key...}
 //	GET    /v1/agents/{hostname}/attributes/history
 //
-// Errors are JSON {error, field}; writes need a bearer token when tokens
-// are configured.
+// Errors are JSON {error, field}. Serve it behind auth.Require (the API
+// does): a write records the token's name in the history and is refused
+// without an authenticated identity. PUT and PATCH refuse a hostname no
+// agent, offer or monitor heartbeat made known, unless the query says
+// allow-unknown=true.
 func NewHandler(cfg HandlerConfig) http.Handler {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -108,9 +107,18 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = enc.Encode(v)
 }
 
+func mbLimit(mb *http.MaxBytesError) int64 {
+	if mb == nil {
+		return maxBody
+	}
+	return mb.Limit
+}
+
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var fe *FieldError
 	switch {
+	case errors.Is(err, errTooLarge):
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: err.Error(), Field: "body"})
 	case errors.As(err, &fe):
 		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error(), Field: fe.Field})
 	case errors.Is(err, ErrNotFound):
@@ -125,30 +133,36 @@ func (h *handler) ctx(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), h.cfg.Timeout)
 }
 
-// who authenticates a write; ok is false when it was refused (answered).
+// who is the name of the token that made the request; ok is false when
+// no guard authenticated it (refused here: fail closed).
 func (h *handler) who(w http.ResponseWriter, r *http.Request) (string, bool) {
-	if len(h.cfg.Tokens) == 0 {
-		return "anonymous", true
-	}
-	tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if found {
-		tok = strings.TrimSpace(tok)
-		name, match := "", 0
-		for t, n := range h.cfg.Tokens {
-			if subtle.ConstantTimeCompare([]byte(t), []byte(tok)) == 1 {
-				name, match = n, 1
-			}
-		}
-		if match == 1 && tok != "" {
-			if name == "" {
-				name = "anonymous"
-			}
-			return name, true
-		}
+	if id, ok := auth.FromContext(r.Context()); ok {
+		return id.Name, true
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="gleaner"`)
 	writeJSON(w, http.StatusUnauthorized, apiError{Error: "a valid bearer token is required to change attributes", Field: "Authorization"})
 	return "", false
+}
+
+// ErrUnknownHost is returned for a write to a host nothing has seen.
+var ErrUnknownHost = errors.New("unknown host")
+
+// known reports whether an agent with this hostname was seen: by the
+// scheduler (offers, the master's agents) or through a monitor heartbeat.
+func (h *handler) known(ctx context.Context, host string) (bool, error) {
+	if h.cfg.Source != nil {
+		for _, a := range h.cfg.Source.Agents() {
+			if a.Hostname == host {
+				return true, nil
+			}
+		}
+	}
+	mons, err := h.cfg.Store.Monitors(ctx)
+	if err != nil {
+		return false, err
+	}
+	_, ok := mons[host]
+	return ok, nil
 }
 
 type writeFunc func(ctx context.Context, r *http.Request, host, who string) (Change, error)
@@ -166,6 +180,17 @@ func (h *handler) write(f writeFunc) http.HandlerFunc {
 		}
 		ctx, cancel := h.ctx(r)
 		defer cancel()
+		if r.Method != http.MethodDelete && r.URL.Query().Get("allow-unknown") != "true" {
+			ok, err := h.known(ctx, host)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			if !ok {
+				writeJSON(w, http.StatusNotFound, apiError{Error: fmt.Sprintf("%v %q: no agent, offer or monitor heartbeat has this hostname (a typo?); add allow-unknown=true (gleaner agent attrs set --allow-unknown) to set attributes ahead of the agent", ErrUnknownHost, host), Field: "hostname"})
+				return
+			}
+		}
 		ch, err := f(ctx, r, host, who)
 		if err != nil {
 			h.fail(w, r, err)
@@ -178,13 +203,17 @@ func (h *handler) write(f writeFunc) http.HandlerFunc {
 
 const maxBody = 64 << 10
 
+// errTooLarge is a body over maxBody (or over the limit the API set).
+var errTooLarge = errors.New("request body too large")
+
 func decodeBody(r *http.Request, v any) error {
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) || len(b) > maxBody {
+		return fmt.Errorf("%w: attributes take at most %d bytes", errTooLarge, min(maxBody, mbLimit(mb)))
+	}
 	if err != nil {
 		return &FieldError{Field: "body", Msg: "read: " + err.Error()}
-	}
-	if len(b) > maxBody {
-		return &FieldError{Field: "body", Msg: fmt.Sprintf("larger than %d bytes", maxBody)}
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return &FieldError{Field: "body", Msg: "must be a JSON object of string keys to string values: " + err.Error()}

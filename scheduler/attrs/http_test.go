@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/placement"
 	"github.com/gleaner-project/gleaner/test/etcdtest"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -33,8 +34,9 @@ func newEnv(t *testing.T) *env {
 	src := fakeSource{{Hostname: "h1", AgentID: "a1", MesosAttrs: map[string]string{"zone": "mesos-zone", "rack": "r1"},
 		Resources: placement.Resources{CPUs: 8, Mem: 8192}, Unreserved: placement.Resources{CPUs: 6, Mem: 4096},
 		Reserved: placement.Resources{CPUs: 2, Mem: 1024}}}
-	srv := httptest.NewServer(NewHandler(HandlerConfig{Store: st, Source: src,
-		Tokens: map[string]string{"s3cret": "alice", "other": "bob"}}))
+	guard := auth.Guard{Keyring: auth.NewKeyring(auth.EntryFor("alice", auth.Admin, "s3cret"), auth.EntryFor("bob", auth.Admin, "other"),
+		auth.EntryFor("dash", auth.ReadOnly, "reader"))}
+	srv := httptest.NewServer(auth.Require(guard, nil, NewHandler(HandlerConfig{Store: st, Source: src})))
 	t.Cleanup(srv.Close)
 	return &env{cli: cli, store: st, srv: srv}
 }
@@ -44,6 +46,9 @@ func (e *env) do(t *testing.T, method, path, token, body string) (int, map[strin
 	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if token == "" && method == "GET" {
+		token = "reader" // reads need a token too; the read-only one suffices
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -155,12 +160,12 @@ func TestAttributesHTTP(t *testing.T) {
 	}
 }
 
-func TestOpenWritesAreAnonymous(t *testing.T) {
+func TestInsecureWritesAreAnonymous(t *testing.T) {
 	s := etcdtest.Start(t)
 	st := NewStore(etcdtest.NewClient(t, s), "")
-	srv := httptest.NewServer(NewHandler(HandlerConfig{Store: st}))
+	srv := httptest.NewServer(auth.Require(auth.Guard{Insecure: true}, nil, NewHandler(HandlerConfig{Store: st})))
 	defer srv.Close()
-	req, _ := http.NewRequest("PUT", srv.URL+"/v1/agents/h9/attributes", strings.NewReader(`{"zone":"a"}`))
+	req, _ := http.NewRequest("PUT", srv.URL+"/v1/agents/h9/attributes?allow-unknown=true", strings.NewReader(`{"zone":"a"}`))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -332,5 +337,55 @@ func TestHistoryIsBounded(t *testing.T) {
 	}
 	if h, _ := e.store.History(ctx, "h1", 0); len(h) != 3 {
 		t.Fatalf("h1 %d", len(h))
+	}
+}
+
+// Without a guard in front, writes are refused: the handler fails closed.
+func TestWritesWithoutAGuardAreRefused(t *testing.T) {
+	st := NewStore(etcdtest.NewClient(t, etcdtest.Start(t)), "")
+	srv := httptest.NewServer(NewHandler(HandlerConfig{Store: st, Source: fakeSource{{Hostname: "h1"}}}))
+	defer srv.Close()
+	req, _ := http.NewRequest("PUT", srv.URL+"/v1/agents/h1/attributes", strings.NewReader(`{"zone":"a"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("unguarded write: %d", resp.StatusCode)
+	}
+}
+
+// Issue 10 finding 8: a typo'd hostname made a phantom agent row; an
+// oversized body got 400, not 413.
+func TestUnknownHostsAndOversizedBodies(t *testing.T) {
+	e := newEnv(t)
+	code, m := e.do(t, "PATCH", "/v1/agents/h1-typo/attributes", "s3cret", `{"zone":"a"}`)
+	if code != 404 || m["field"] != "hostname" || !strings.Contains(m["error"].(string), `"h1-typo"`) {
+		t.Fatalf("unknown host: %d %v", code, m)
+	}
+	if got, _, _ := e.store.List(context.Background()); len(got) != 0 {
+		t.Fatalf("a phantom row was written: %v", got)
+	}
+	if code, m = e.do(t, "PUT", "/v1/agents/h1-typo/attributes?allow-unknown=true", "s3cret", `{"zone":"a"}`); code != 200 {
+		t.Fatalf("allow-unknown: %d %v", code, m)
+	}
+	// A monitor heartbeat makes a host known.
+	if _, err := e.cli.Put(context.Background(), e.store.MonitorsPrefix()+"h7", `{}`); err != nil {
+		t.Fatal(err)
+	}
+	if code, m = e.do(t, "PATCH", "/v1/agents/h7/attributes", "s3cret", `{"zone":"a"}`); code != 200 {
+		t.Fatalf("host with a monitor: %d %v", code, m)
+	}
+	// Read-only tokens read, and cannot write.
+	if code, _ = e.do(t, "GET", "/v1/agents/h7/attributes/history", "reader", ""); code != 200 {
+		t.Fatalf("read-only history: %d", code)
+	}
+	if code, _ = e.do(t, "PATCH", "/v1/agents/h7/attributes", "reader", `{"zone":"b"}`); code != 403 {
+		t.Fatalf("read-only write: %d", code)
+	}
+	big := `{"k":"` + strings.Repeat("x", maxBody) + `"}`
+	if code, m = e.do(t, "PUT", "/v1/agents/h1/attributes", "s3cret", big); code != 413 || m["field"] != "body" {
+		t.Fatalf("oversized body: %d %v", code, m)
 	}
 }

@@ -223,3 +223,9 @@ func FromContext(ctx context.Context) (Identity, bool) {
 	id, ok := ctx.Value(ctxKey{}).(Identity)
 	return id, ok
 }
+
+// EntryFor is the entry that verifies a token given by the operator
+// (--token-file) rather than generated.
+func EntryFor(name string, role Role, token string) Entry {
+	return Entry{Name: name, Role: role, SHA256: Hash(token)}
+}

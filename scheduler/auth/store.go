@@ -86,9 +86,10 @@ func (s *Store) createAll(ctx context.Context, entries []Entry) (created bool, e
 	return resp.Succeeded, nil
 }
 
-// Watch replaces k's entries whenever the stored tokens change (a token
-// deleted with etcdctl stops working at once), until ctx ends.
-func (s *Store) Watch(ctx context.Context, k *Keyring, fromRev int64, log *slog.Logger) {
+// Watch calls changed with the stored entries whenever they change after
+// revision fromRev (so a token deleted with etcdctl stops working at
+// once), until ctx ends.
+func (s *Store) Watch(ctx context.Context, fromRev int64, changed func([]Entry), log *slog.Logger) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -103,14 +104,14 @@ func (s *Store) Watch(ctx context.Context, k *Keyring, fromRev int64, log *slog.
 				log.Warn("reload tokens", "err", err)
 				continue
 			}
-			k.Replace(entries)
+			changed(entries)
 			fromRev = rev
 		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
 			if entries, rev, err := s.List(ctx); err == nil {
-				k.Replace(entries)
+				changed(entries)
 				fromRev = rev
 			}
 		}

@@ -132,7 +132,7 @@ func TestWatchRevokes(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := NewKeyring(b.Entries...)
-	go st.Watch(ctx, k, b.Revision, nil)
+	go st.Watch(ctx, b.Revision, k.Replace, nil)
 	reader := readToken(t, b.Files["read-only"])
 	if _, err := cli.Delete(ctx, "/g/auth/tokens/read-only"); err != nil {
 		t.Fatal(err)
