@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,11 +25,41 @@ import (
 	"github.com/gleaner-project/gleaner/test/localmesos"
 )
 
+// lockedBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// apiDo sends a request to the HTTP API, with token as bearer if given.
+func apiDo(method, url, token string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		return nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return http.DefaultClient.Do(req)
+}
+
 // postSpec submits a spec through the HTTP API and returns the status and
 // the decoded answer.
-func postSpec(t *testing.T, url, spec string) (int, api.Error, string) {
+func postSpec(t *testing.T, url, token, spec string) (int, api.Error, string) {
 	t.Helper()
-	resp, err := http.Post(url+"/v1/jobs", "application/yaml", strings.NewReader(spec))
+	resp, err := apiDo("POST", url+"/v1/jobs", token, strings.NewReader(spec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +108,7 @@ tasks:
 		{"cleanup", cleanupJob, "tasks[0].cleanup", "cannot enforce cleanup"},
 		{"root", rootJob, "user", "--allow-root-tasks"},
 	} {
-		code, e, id := postSpec(t, srv.URL, c.spec)
+		code, e, id := postSpec(t, srv.URL, "", c.spec)
 		if code != http.StatusBadRequest || e.Field != c.field || !strings.Contains(e.Error, c.msg) {
 			t.Errorf("%s: %d %+v (id %q), want 400 on %s saying %q", c.name, code, e, id, c.field, c.msg)
 		}
@@ -91,12 +123,12 @@ tasks:
 	waitFor(t, "leadership", 10*time.Second, gleaner.IsLeader)
 	gsrv := httptest.NewServer(api.Handler(gleaner, api.Config{Logger: testLogger(t)}))
 	defer gsrv.Close()
-	if code, e, id := postSpec(t, gsrv.URL, bundled); code != http.StatusCreated || id == "" {
+	if code, e, id := postSpec(t, gsrv.URL, "", bundled); code != http.StatusCreated || id == "" {
 		t.Errorf("bundle under the Gleaner executor: %d %+v", code, e)
 	} else if _, err := gleaner.Kill(t.Context(), id); err != nil {
 		t.Fatal(err)
 	}
-	if code, e, _ := postSpec(t, gsrv.URL, rootJob); code != http.StatusBadRequest || e.Field != "user" {
+	if code, e, _ := postSpec(t, gsrv.URL, "", rootJob); code != http.StatusBadRequest || e.Field != "user" {
 		t.Errorf("root under the Gleaner executor: %d %+v, want 400 on user", code, e)
 	}
 }
@@ -116,7 +148,9 @@ func TestDevRunsTasksUnderTheGleanerExecutor(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	dev := exec.Command(bin, "dev", "--listen", addr, "--data-dir", data, "--agents", "1", "--no-monitors")
-	var log bytes.Buffer
+	// Where gleaner dev writes the client's token, if it makes one.
+	dev.Env = append(os.Environ(), "XDG_CONFIG_HOME="+openDir(t))
+	var log lockedBuffer // written by exec's copying goroutine while the test reads it
 	dev.Stdout, dev.Stderr = &log, &log
 	dev.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := dev.Start(); err != nil {
@@ -134,6 +168,7 @@ func TestDevRunsTasksUnderTheGleanerExecutor(t *testing.T) {
 		}
 	})
 	url := "http://" + addr
+	var token string // the admin token gleaner dev prints, when the API wants one
 	waitFor(t, "gleaner dev to lead", 60*time.Second, func() bool {
 		select {
 		case err := <-exited:
@@ -144,11 +179,16 @@ func TestDevRunsTasksUnderTheGleanerExecutor(t *testing.T) {
 		if err != nil {
 			return false
 		}
+		for _, line := range strings.Split(log.String(), "\n") {
+			if f := strings.Fields(line); len(f) > 1 && f[0] == "token:" {
+				token = f[1]
+			}
+		}
 		defer resp.Body.Close()
 		var h struct{ Leader, Subscribed bool }
 		return json.NewDecoder(resp.Body).Decode(&h) == nil && h.Leader && h.Subscribed
 	})
-	code, e, id := postSpec(t, url, fmt.Sprintf(`
+	code, e, id := postSpec(t, url, token, fmt.Sprintf(`
 name: whoami
 tasks:
   - name: t
@@ -161,7 +201,7 @@ tasks:
 	}
 	var st job.Status
 	waitFor(t, "the job to end", 60*time.Second, func() bool {
-		resp, err := http.Get(url + "/v1/jobs/" + id)
+		resp, err := apiDo("GET", url+"/v1/jobs/"+id, token, nil)
 		if err != nil {
 			return false
 		}
@@ -170,7 +210,7 @@ tasks:
 	})
 	if st.State != job.Succeeded {
 		var attempts bytes.Buffer
-		if resp, err := http.Get(url + "/v1/jobs/" + id + "/tasks/t/instances/0"); err == nil {
+		if resp, err := apiDo("GET", url+"/v1/jobs/"+id+"/tasks/t/instances/0", token, nil); err == nil {
 			attempts.ReadFrom(resp.Body)
 			resp.Body.Close()
 		}
