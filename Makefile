@@ -6,7 +6,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin/gleaner
 export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
-.PHONY: all deps build test test-short bench demo proto proto-check lint dist clean
+.PHONY: all deps build test test-short chaos bench demo proto proto-check lint dist clean
 
 all: build
 
@@ -26,6 +26,14 @@ test: deps lint proto-check
 
 test-short:
 	$(GO) test -short -count=1 ./...
+
+# The long chaos run (about 5 minutes): etcd, mesos-local and two schedulers,
+# the leader SIGKILLed >=20 times, agents, the local Mesos and etcd restarted;
+# prints "chaos: K leader kills, ... N instances, 0 lost, 0 duplicate" and fails
+# otherwise. Its short form runs in make test.
+chaos: deps build
+	$(GO) test -c -o bin/chaos.test ./test/chaos
+	GLEANER_BIN=$(CURDIR)/$(BIN) ./bin/chaos.test -test.run '^TestChaos$$' -test.timeout 20m -chaos.long
 
 # Headline figures as one table: name  value  unit  goal.
 bench: deps

@@ -72,8 +72,8 @@ type Instance struct {
 
 // MasterTask is a task as the Mesos master's state lists it.
 type MasterTask struct {
-	ID    string
-	State string
+	ID    string `json:"id"`
+	State string `json:"state"`
 }
 
 // Verdict is the outcome of Check.
@@ -116,7 +116,10 @@ func ended(state job.AttemptState) bool {
 // says succeeded never started the command.
 //
 // From the master: every finished task must be an attempt the API records as
-// succeeded, and no task may still be active.
+// succeeded, or as lost (the scheduler gave it up, e.g. its executor missed
+// the re-registration window after an agent restart, and the command
+// finished unseen: allowed by the rule above), and no task may still be
+// active.
 func Check(instances []Instance, starts []Start, master []MasterTask) Verdict {
 	v := Verdict{Instances: len(instances)}
 	byInst := map[InstanceKey][]int{}
@@ -215,8 +218,8 @@ func checkMaster(master []MasterTask, known map[InstanceKey]Instance) []string {
 				out = append(out, fmt.Sprintf("master task %s finished; the API has no instance %s", t.ID, k))
 				continue
 			}
-			if !recordsSucceeded(in, attempt) {
-				out = append(out, fmt.Sprintf("master task %s finished; the API does not record attempt %d of %s as succeeded", t.ID, attempt, k))
+			if st := recordedState(in, attempt); st != job.AttemptSucceeded && st != job.AttemptLost {
+				out = append(out, fmt.Sprintf("master task %s finished; the API records attempt %d of %s as %q, not succeeded or lost", t.ID, attempt, k, st))
 			}
 		case "TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING":
 			out = append(out, fmt.Sprintf("master task %s still %s after every job ended", t.ID, t.State))
@@ -225,14 +228,16 @@ func checkMaster(master []MasterTask, known map[InstanceKey]Instance) []string {
 	return out
 }
 
-func recordsSucceeded(in Instance, attempt int) bool {
-	if in.Folded && len(in.Attempts) == 0 {
-		return attempt == 0
+// recordedState is the state the API records for an attempt ("" when it
+// records no such attempt).
+func recordedState(in Instance, attempt int) job.AttemptState {
+	if in.Folded && len(in.Attempts) == 0 && attempt == 0 {
+		return job.AttemptSucceeded
 	}
 	for _, a := range in.Attempts {
 		if a.Attempt == attempt {
-			return a.State == job.AttemptSucceeded
+			return a.State
 		}
 	}
-	return false
+	return ""
 }
