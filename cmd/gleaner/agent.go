@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -16,19 +16,17 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/gleaner-project/gleaner/scheduler/attrs"
+	"github.com/gleaner-project/gleaner/scheduler/auth"
 )
 
 // `gleaner agent ...`: list agents and edit their live attributes through
 // the scheduler API (/v1/agents).
 
-const agentDefaultAPI = "http://127.0.0.1:8470"
-
 func agentFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "api", Value: agentDefaultAPI, EnvVars: []string{"GLEANER_API"}, Usage: "scheduler API base URL"},
-		&cli.StringFlag{Name: "token", EnvVars: []string{"GLEANER_TOKEN"}, Usage: "bearer token for changes"},
+	return append(apiClientFlags(),
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"},
-	}
+		&cli.BoolFlag{Name: "allow-unknown", Usage: "set attributes of a hostname no agent or monitor has shown yet (refused otherwise: a typo would make a phantom agent)"},
+	)
 }
 
 func init() {
@@ -60,13 +58,17 @@ func init() {
 // agentCall holds the options of one invocation; flags may also follow the
 // positional arguments.
 type agentCall struct {
-	api, token, output string
-	args               []string
-	c                  *cli.Context
+	api, token, tokenFile, output, timeout string
+	allowUnknown                           bool
+	args                                   []string
+	c                                      *cli.Context
+	http                                   *http.Client
+	requestTimeout                         time.Duration
 }
 
 func newAgentCall(c *cli.Context) (*agentCall, error) {
-	a := &agentCall{api: c.String("api"), token: c.String("token"), output: c.String("output"), c: c}
+	a := &agentCall{api: c.String("api"), token: c.String("token"), tokenFile: c.String("token-file"), output: c.String("output"),
+		timeout: c.Duration("timeout").String(), allowUnknown: c.Bool("allow-unknown"), c: c}
 	args := c.Args().Slice()
 	for i := 0; i < len(args); i++ {
 		name, val, hasVal := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
@@ -77,8 +79,15 @@ func newAgentCall(c *cli.Context) (*agentCall, error) {
 				dst = &a.api
 			case "token":
 				dst = &a.token
+			case "token-file":
+				dst = &a.tokenFile
+			case "timeout":
+				dst = &a.timeout
 			case "o", "output":
 				dst = &a.output
+			case "allow-unknown":
+				a.allowUnknown = !hasVal || val == "true"
+				continue
 			}
 		}
 		if dst == nil {
@@ -100,47 +109,41 @@ func newAgentCall(c *cli.Context) (*agentCall, error) {
 	if _, err := url.Parse(a.api); err != nil || !strings.HasPrefix(a.api, "http") {
 		return nil, fmt.Errorf("--api: %q is not an http(s) URL", a.api)
 	}
+	d, err := time.ParseDuration(a.timeout)
+	if err != nil || d <= 0 {
+		return nil, fmt.Errorf("--timeout: want a positive duration, got %q", a.timeout)
+	}
+	a.requestTimeout = d
+	if a.token, err = resolveToken(a.token, a.tokenFile, os.Getenv("GLEANER_TOKEN"), auth.DefaultClientTokenFile()); err != nil {
+		return nil, err
+	}
+	a.http = newAPIHTTPClient(d)
 	return a, nil
 }
 
 func (a *agentCall) do(method, path string, body any, out any) error {
-	var rd io.Reader
+	var data []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
+		data = b
 	}
-	ctx, cancel := context.WithTimeout(a.c.Context, 30*time.Second)
+	ctx, cancel := context.WithTimeout(a.c.Context, a.requestTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(a.api, "/")+path, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if a.token != "" {
-		req.Header.Set("Authorization", "Bearer "+a.token)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	code, b, err := roundTrip(ctx, a.http, method, strings.TrimRight(a.api, "/")+path, a.token, "application/json", data)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
-	}
-	if resp.StatusCode/100 != 2 {
+	if code/100 != 2 {
 		var e struct {
 			Error string `json:"error"`
 		}
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return fmt.Errorf("%s (HTTP %d)", e.Error, resp.StatusCode)
+			return fmt.Errorf("%s (HTTP %d)", e.Error, code)
 		}
-		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, strings.TrimSpace(string(b)))
+		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, code, strings.TrimSpace(string(b)))
 	}
 	if out == nil {
 		return nil
@@ -305,7 +308,11 @@ func agentAttrsRm(c *cli.Context) error {
 
 func (a *agentCall) change(host string, patch map[string]*string) error {
 	var raw json.RawMessage
-	if err := a.do("PATCH", "/v1/agents/"+url.PathEscape(host)+"/attributes", patch, &raw); err != nil {
+	path := "/v1/agents/" + url.PathEscape(host) + "/attributes"
+	if a.allowUnknown {
+		path += "?allow-unknown=true"
+	}
+	if err := a.do("PATCH", path, patch, &raw); err != nil {
 		return err
 	}
 	return a.printChange(raw)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gleaner-project/gleaner/scheduler/attrs"
+	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/placement"
 	"github.com/gleaner-project/gleaner/test/etcdtest"
 )
@@ -30,11 +31,13 @@ func runAgentCLI(t *testing.T, env []string, args ...string) (string, error) {
 }
 
 func TestAgentCLI(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // no default token file
 	etcd := etcdtest.Start(t)
 	store := attrs.NewStore(etcdtest.NewClient(t, etcd), "")
 	src := agentTestSource{{Hostname: "node-1", AgentID: "a1", MesosAttrs: map[string]string{"rack": "r1"},
 		Resources: placement.Resources{CPUs: 16, Mem: 32768}, Reserved: placement.Resources{CPUs: 2, Mem: 512}}}
-	srv := httptest.NewServer(attrs.NewHandler(attrs.HandlerConfig{Store: store, Source: src, Tokens: map[string]string{"tok": "ops"}}))
+	srv := httptest.NewServer(auth.Require(auth.Guard{Keyring: auth.NewKeyring(auth.EntryFor("ops", auth.Admin, "tok"))}, nil,
+		attrs.NewHandler(attrs.HandlerConfig{Store: store, Source: src})))
 	defer srv.Close()
 	env := []string{"GLEANER_API=" + srv.URL, "GLEANER_TOKEN=tok"}
 
@@ -43,7 +46,7 @@ func TestAgentCLI(t *testing.T) {
 		t.Fatalf("set: %v %q", err, out)
 	}
 	// Flags after the arguments work too; --api overrides the environment.
-	out, err = runAgentCLI(t, []string{"GLEANER_API=http://127.0.0.1:1"}, "agent", "attrs", "get", "node-1", "--api", srv.URL)
+	out, err = runAgentCLI(t, []string{"GLEANER_API=http://127.0.0.1:1", "GLEANER_TOKEN=tok"}, "agent", "attrs", "get", "node-1", "--api", srv.URL)
 	if err != nil || out != "ssd=true\nzone=eu-1\n" {
 		t.Fatalf("get: %v %q", err, out)
 	}
@@ -79,6 +82,17 @@ func TestAgentCLI(t *testing.T) {
 	out, err = runAgentCLI(t, env, "agent", "attrs", "history", "node-1")
 	if err != nil || strings.Count(out, "ops") != 2 || !strings.Contains(out, "delete") {
 		t.Fatalf("history: %v %q", err, out)
+	}
+	// A typo'd hostname is refused, unless --allow-unknown.
+	if _, err = runAgentCLI(t, env, "agent", "attrs", "set", "node-l", "zone=x"); err == nil || !strings.Contains(err.Error(), `"node-l"`) || !strings.Contains(err.Error(), "HTTP 404") {
+		t.Fatalf("unknown host: %v", err)
+	}
+	if out, err = runAgentCLI(t, env, "agent", "attrs", "set", "node-9", "zone=x", "--allow-unknown"); err != nil || !strings.Contains(out, "node-9: zone (none) → x") {
+		t.Fatalf("--allow-unknown: %v %q", err, out)
+	}
+	// Anonymous reads are refused too.
+	if _, err = runAgentCLI(t, []string{"GLEANER_API=" + srv.URL, "GLEANER_TOKEN="}, "agent", "list"); err == nil || !strings.Contains(err.Error(), "HTTP 401") {
+		t.Fatalf("anonymous list: %v", err)
 	}
 	if _, err = runAgentCLI(t, env, "agent", "attrs", "get"); err == nil || !strings.Contains(err.Error(), "usage") {
 		t.Fatalf("usage: %v", err)

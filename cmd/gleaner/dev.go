@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -14,8 +15,10 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/gleaner-project/gleaner/scheduler/api"
+	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/framework"
 	"github.com/gleaner-project/gleaner/scheduler/node"
+	"github.com/gleaner-project/gleaner/scheduler/store"
 	"github.com/gleaner-project/gleaner/test/etcdtest"
 	"github.com/gleaner-project/gleaner/test/localmesos"
 )
@@ -34,6 +37,7 @@ func init() {
 			&cli.BoolFlag{Name: "command-executor", Usage: "run tasks under Mesos' command executor, without Gleaner's isolation (specs using bundle, volumes or cleanup are refused)"},
 			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
 			&cli.BoolFlag{Name: "no-monitors", Usage: "run no monitor beside the local agents"},
+			&cli.StringFlag{Name: "token-out", Value: auth.DefaultClientTokenFile(), Usage: "where to write the admin token (mode 0600) for the CLI, which reads it there by default"},
 		},
 		Action: runDev,
 	})
@@ -105,11 +109,18 @@ func runDev(c *cli.Context) error {
 	}
 	defer cli.Close()
 
+	authc := apiAuth{StateDir: filepath.Join(dir, "state")}
+	token, err := devAdminToken(ctx, cli, authc.StateDir, c.String("token-out"))
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+
 	w := c.App.Writer
 	fmt.Fprintf(w, "etcd:   %s\n", etcd.Endpoints[0])
 	fmt.Fprintf(w, "mesos:  %s (%d agents)\n", mesos.MasterURL(), len(mesos.Agents()))
 	fmt.Fprintf(w, "api:    http://%s   (export GLEANER_API=http://%s)\n", c.String("listen"), c.String("listen"))
 	fmt.Fprintf(w, "data:   %s\n", dir)
+	fmt.Fprintf(w, "token:  %s   (admin; written to %s, where the CLI looks by default)\n", token, c.String("token-out"))
 	if !c.Bool("no-monitors") {
 		// The monitors stop when the scheduler does (cancel, then wait).
 		mctx, cancel := context.WithCancel(ctx)
@@ -134,5 +145,26 @@ func runDev(c *cli.Context) error {
 			MaxBackoff:    2 * time.Second,
 		},
 	}
-	return serveScheduler(ctx, cli, nc, api.Config{Logger: log}, c.String("listen"), log)
+	return serveScheduler(ctx, cli, nc, api.Config{Logger: log}, authc, c.String("listen"), log)
+}
+
+// devAdminToken makes sure the API tokens exist (created in stateDir at
+// the first start on this data directory), and writes the admin token to
+// out (mode 0600) for the CLI.
+func devAdminToken(ctx context.Context, cli *clientv3.Client, stateDir, out string) (string, error) {
+	bctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := auth.NewStore(cli, store.DefaultPrefix).Bootstrap(bctx, stateDir); err != nil {
+		return "", fmt.Errorf("API tokens: %w", err)
+	}
+	token, err := readTokenFile(filepath.Join(stateDir, auth.AdminTokenFile))
+	if err != nil {
+		return "", fmt.Errorf("admin token: %w", err)
+	}
+	if out != "" {
+		if err := auth.WriteTokenFile(out, token); err != nil {
+			return "", fmt.Errorf("--token-out: %w", err)
+		}
+	}
+	return token, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gleaner-project/gleaner/scheduler/api"
+	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 )
 
@@ -43,56 +43,47 @@ func init() {
 }
 
 func jobFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "api", Value: "http://127.0.0.1:8470", EnvVars: []string{"GLEANER_API"}, Usage: "scheduler API base URL"},
-		&cli.StringFlag{Name: "token", EnvVars: []string{"GLEANER_TOKEN"}, Usage: "bearer token for writes"},
-		&cli.StringFlag{Name: "token-file", Usage: "file holding the bearer token"},
+	return append(apiClientFlags(),
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table, json or yaml"},
-	}
+		&cli.DurationFlag{Name: "watch-timeout", Usage: "give up following a job after this long (0: until it ends)"},
+	)
 }
 
 type jobClient struct {
 	base, token string
 	http        *http.Client
+	// timeout bounds each request (not the streams once they flow).
+	timeout time.Duration
 }
 
 func newJobClient(c *cli.Context) (*jobClient, error) {
-	tok := c.String("token")
-	if f := c.String("token-file"); f != "" {
-		t, err := readSecret(f, "token-file")
-		if err != nil {
-			return nil, err
-		}
-		tok = t
+	tok, err := resolveToken(c.String("token"), c.String("token-file"), os.Getenv("GLEANER_TOKEN"), auth.DefaultClientTokenFile())
+	if err != nil {
+		return nil, err
 	}
 	switch c.String("output") {
 	case "table", "json", "yaml":
 	default:
 		return nil, fmt.Errorf("--output: want table, json or yaml, got %q", c.String("output"))
 	}
-	return &jobClient{base: strings.TrimSuffix(c.String("api"), "/"), token: tok, http: &http.Client{}}, nil
+	timeout := c.Duration("timeout")
+	if timeout <= 0 {
+		timeout = defaultRequestTimeout
+	}
+	return &jobClient{base: strings.TrimSuffix(c.String("api"), "/"), token: tok, http: newAPIHTTPClient(timeout), timeout: timeout}, nil
 }
 
-// do sends a request; a non-2xx answer becomes an error carrying the API's
+// do sends a request, bounded by the client's timeout (a wait for a
+// leader included); a non-2xx answer becomes an error carrying the API's
 // {error, field}. Redirects from a standby to the leader are followed.
 func (jc *jobClient) do(ctx context.Context, method, path string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, jc.base+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	if jc.token != "" {
-		req.Header.Set("Authorization", "Bearer "+jc.token)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/yaml")
-	}
-	resp, err := jc.http.Do(req)
+	ctx, cancel := context.WithTimeout(ctx, jc.timeout)
+	defer cancel()
+	code, b, err := roundTrip(ctx, jc.http, method, jc.base+path, jc.token, "application/yaml", body)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
+	if code/100 != 2 {
 		var e api.Error
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
 			if e.Field != "" {
@@ -100,7 +91,7 @@ func (jc *jobClient) do(ctx context.Context, method, path string, body []byte, o
 			}
 			return errors.New(e.Error)
 		}
-		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
+		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, code, strings.TrimSpace(string(b)))
 	}
 	if out != nil {
 		return json.Unmarshal(b, out)
@@ -175,6 +166,8 @@ func jobSubmit(c *cli.Context) error {
 		return printOut(c, out, func(w io.Writer) { fmt.Fprintln(w, out.ID) })
 	}
 	fmt.Fprintf(c.App.ErrWriter, "submitted %s\n", out.ID)
+	ctx, cancel := watchContext(ctx, c)
+	defer cancel()
 	return jobWatch(ctx, c, jc, out.ID)
 }
 
@@ -220,6 +213,9 @@ func (jc *jobClient) watchOnce(ctx context.Context, id string, show func(job.Sta
 	if err != nil {
 		return job.Status{}, err
 	}
+	if jc.token != "" {
+		req.Header.Set("Authorization", "Bearer "+jc.token)
+	}
 	resp, err := jc.http.Do(req)
 	if err != nil {
 		return job.Status{}, err
@@ -253,7 +249,17 @@ func jobWatchCmd(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	ctx, cancel := watchContext(ctx, c)
+	defer cancel()
 	return jobWatch(ctx, c, jc, c.Args().First())
+}
+
+// watchContext bounds a watch by --watch-timeout (none when 0).
+func watchContext(ctx context.Context, c *cli.Context) (context.Context, context.CancelFunc) {
+	if d := c.Duration("watch-timeout"); d > 0 {
+		return context.WithTimeout(ctx, d)
+	}
+	return context.WithCancel(ctx)
 }
 
 func jobList(c *cli.Context) error {

@@ -12,9 +12,10 @@ import (
 
 func TestJobCLIComposeAndTemplate(t *testing.T) {
 	st := store.NewMemory()
-	srv := httptest.NewServer(api.Handler(instantBackend{st}, api.Config{}))
+	srv := httptest.NewServer(api.Handler(instantBackend{st}, testAPIConfig()))
 	defer srv.Close()
 	t.Setenv("GLEANER_API", srv.URL)
+	t.Setenv("GLEANER_TOKEN", "tok")
 
 	// The compose example needs an image map or --unmapped-host.
 	if out, err := runJobCLI(t, "job", "submit", "-f", "../../examples/compose/docker-compose.yml"); err == nil || !strings.Contains(out+err.Error(), "image") {

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/gleaner-project/gleaner/scheduler/api"
+	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 )
@@ -47,6 +48,14 @@ func (b instantBackend) Kill(ctx context.Context, id string) (*job.Job, error) {
 func (b instantBackend) Store() store.Store { return b.st }
 func (b instantBackend) IsLeader() bool     { return true }
 func (b instantBackend) Subscribed() bool   { return true }
+func (b instantBackend) LeaderURL(context.Context) string {
+	return ""
+}
+
+// testAPIConfig knows the admin token "tok" and the read-only "ro".
+func testAPIConfig() api.Config {
+	return api.Config{Auth: auth.Guard{Keyring: auth.NewKeyring(auth.EntryFor("ops", auth.Admin, "tok"), auth.EntryFor("dash", auth.ReadOnly, "ro"))}}
+}
 
 func runJobCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
@@ -61,7 +70,7 @@ func runJobCLI(t *testing.T, args ...string) (string, error) {
 }
 
 func TestJobCLI(t *testing.T) {
-	srv := httptest.NewServer(api.Handler(instantBackend{store.NewMemory()}, api.Config{Token: "tok"}))
+	srv := httptest.NewServer(api.Handler(instantBackend{store.NewMemory()}, testAPIConfig()))
 	defer srv.Close()
 	t.Setenv("GLEANER_API", srv.URL)
 	t.Setenv("GLEANER_TOKEN", "tok")
@@ -102,8 +111,16 @@ func TestJobCLI(t *testing.T) {
 	if err != nil || !strings.Contains(out, "good-1.a.2.0") {
 		t.Fatalf("get instance: %v\n%s", err, out)
 	}
+	// A read-only token reads and cannot submit.
+	t.Setenv("GLEANER_TOKEN", "ro")
+	if _, err := runJobCLI(t, "job", "list"); err != nil {
+		t.Fatalf("list with the read-only token: %v", err)
+	}
+	if _, err := runJobCLI(t, "job", "submit", "-f", good); err == nil || !strings.Contains(err.Error(), "needs admin") {
+		t.Fatalf("submit with the read-only token: %v", err)
+	}
 	t.Setenv("GLEANER_TOKEN", "wrong")
-	if _, err := runJobCLI(t, "job", "submit", "-f", good); err == nil || !strings.Contains(err.Error(), "bearer token") {
+	if _, err := runJobCLI(t, "job", "submit", "-f", good); err == nil || !strings.Contains(err.Error(), "unknown bearer token") {
 		t.Fatalf("wrong token: %v", err)
 	}
 	if _, err := runJobCLI(t, "job", "list", "-o", "xml"); err == nil {

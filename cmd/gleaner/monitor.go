@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/gleaner-project/gleaner/monitor"
 	"github.com/gleaner-project/gleaner/monitor/policy"
@@ -25,7 +26,7 @@ func init() {
 			"asks the scheduler (through etcd) to evict batch work when memory is short or a spike persists,\n" +
 			"and reserves / unreserves the difference for --role on the agent through the master's operator API.\n" +
 			"See monitor/README.md for the formula and the defaults.",
-		Flags: []cli.Flag{
+		Flags: append(etcdTLSFlags(),
 			&cli.StringFlag{Name: "master", Usage: "Mesos master URL", Required: true},
 			&cli.StringFlag{Name: "agent-hostname", Usage: "hostname the local agent registered with", Value: host},
 			&cli.StringFlag{Name: "role", Usage: "role of the batch reservation", Value: "batch"},
@@ -62,7 +63,7 @@ func init() {
 			&cli.IntFlag{Name: "lift-after", Usage: "calm samples before the throttle is lifted", Value: d.LiftAfter},
 			&cli.IntFlag{Name: "evict-after", Usage: "throttled samples before evictions are requested", Value: d.EvictAfter},
 			&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error", Value: "info"},
-		},
+		),
 		Action: runMonitor,
 	})
 }
@@ -104,6 +105,16 @@ func runMonitor(c *cli.Context) error {
 		CgroupParent: c.String("cgroup-parent"), NoThrottle: c.Bool("no-throttle"),
 		CapacityCPUs: c.Float64("capacity-cpus"), CapacityMemMB: c.Float64("capacity-mem-mb"),
 		Policy: p, Logger: logger, ReleaseStartupPages: true,
+	}
+	ec, err := etcdConfig(c, endpoints)
+	if err != nil {
+		return err
+	}
+	if ec.TLS != nil {
+		if cfg.Etcd, err = clientv3.New(ec); err != nil {
+			return fmt.Errorf("etcd: %w", err)
+		}
+		defer cfg.Etcd.Close()
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -37,7 +37,7 @@ func init() {
 }
 
 func schedulerFlags() []cli.Flag {
-	return []cli.Flag{
+	return append(append(apiAuthFlags(), etcdTLSFlags()...),
 		&cli.StringSliceFlag{Name: "master", Value: cli.NewStringSlice("http://127.0.0.1:5050"), Usage: "Mesos master URL (repeat for several; the leader is found through redirects)"},
 		&cli.StringSliceFlag{Name: "etcd", Value: cli.NewStringSlice("http://127.0.0.1:2379"), Usage: "etcd endpoint (repeat for several)"},
 		&cli.StringFlag{Name: "etcd-prefix", Value: store.DefaultPrefix, Usage: "etcd key prefix for Gleaner's state"},
@@ -46,7 +46,6 @@ func schedulerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "advertise-url", Usage: "API URL standbys redirect writes to (default http://<listen>)"},
 		&cli.StringFlag{Name: "principal", Usage: "Mesos principal (HTTP basic auth with --secret-file)"},
 		&cli.StringFlag{Name: "secret-file", Usage: "file holding the principal's secret"},
-		&cli.StringFlag{Name: "token-file", Usage: "file holding the bearer token required for API writes"},
 		&cli.StringFlag{Name: "executor-uri", Usage: "`URI` of the gleaner binary, fetched by the agents and run as 'gleaner executor' (one of --executor-path, --executor-uri, --command-executor is required)"},
 		&cli.StringFlag{Name: "executor-path", Usage: "`PATH` on the agents of the gleaner or gleaner-executor binary, run as 'PATH executor'"},
 		&cli.BoolFlag{Name: "command-executor", Usage: "run tasks under Mesos' command executor instead of the Gleaner executor: directly on the agent's host as --user, " +
@@ -69,7 +68,7 @@ func schedulerFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "user-weight", Usage: "dominant-resource fairness weight of a user, NAME=WEIGHT (repeatable; default 1)"},
 		&cli.Float64Flag{Name: "move-rate", Value: 1, Usage: "instances moved per second at most when attribute edits break their constraints"},
 		&cli.DurationFlag{Name: "preempt-after", Value: 5 * time.Second, Usage: "how long higher-priority work waits blocked before lower-priority instances are preempted"},
-	}
+	)
 }
 
 // parseWeights reads NAME=WEIGHT flags into a map, naming the flag on error.
@@ -112,10 +111,6 @@ func schedulerConfig(c *cli.Context, log *slog.Logger) (node.Config, api.Config,
 	}
 	if c.String("principal") != "" && secret == "" {
 		return node.Config{}, api.Config{}, errors.New("--principal needs --secret-file")
-	}
-	token, err := readSecret(c.String("token-file"), "token-file")
-	if err != nil {
-		return node.Config{}, api.Config{}, err
 	}
 	fw, err := executorFlags(c)
 	if err != nil {
@@ -164,7 +159,7 @@ func schedulerConfig(c *cli.Context, log *slog.Logger) (node.Config, api.Config,
 			PreemptAfter:              c.Duration("preempt-after"),
 		},
 	}
-	return nc, api.Config{Token: token, Logger: log}, nil
+	return nc, api.Config{Logger: log}, nil
 }
 
 // executorFlags reads the executor and user flags, failing closed: an
@@ -193,33 +188,42 @@ func runScheduler(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("scheduler: %w", err)
 	}
+	authc, err := apiAuthConfig(c)
+	if err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
 	if p := nc.Framework.Isolation(); p.CommandExecutor || p.AllowRootTasks {
 		log.Warn("tasks are not fully isolated", "command-executor", p.CommandExecutor, "user", nc.Framework.User, "allow-root-tasks", p.AllowRootTasks)
 	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: c.StringSlice("etcd"), DialTimeout: 5 * time.Second})
+	ec, err := etcdConfig(c, c.StringSlice("etcd"))
+	if err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	cli, err := clientv3.New(ec)
 	if err != nil {
 		return fmt.Errorf("scheduler: etcd: %w", err)
 	}
 	defer cli.Close()
-	return serveScheduler(ctx, cli, nc, ac, c.String("listen"), log)
+	return serveScheduler(ctx, cli, nc, ac, authc, c.String("listen"), log)
 }
 
 // serveScheduler runs a node and its API until ctx ends (shared with `gleaner dev`).
-func serveScheduler(ctx context.Context, cli *clientv3.Client, nc node.Config, ac api.Config, listen string, log *slog.Logger) error {
+func serveScheduler(ctx context.Context, cli *clientv3.Client, nc node.Config, ac api.Config, authc apiAuth, listen string, log *slog.Logger) error {
 	n := node.New(nc, cli)
-	tokens := map[string]string{}
-	if ac.Token != "" {
-		tokens[ac.Token] = "admin"
+	guard, err := authc.guard(ctx, cli, n.Attrs().Prefix(), log)
+	if err != nil {
+		return fmt.Errorf("scheduler: %w", err)
 	}
-	agents := attrs.NewHandler(attrs.HandlerConfig{Store: n.Attrs(), Source: n, Tokens: tokens, Log: log})
+	ac.Auth = guard
+	agents := attrs.NewHandler(attrs.HandlerConfig{Store: n.Attrs(), Source: n, Log: log})
 	ac.Mount = map[string]http.Handler{"/v1/agents": agents, "/v1/agents/": agents}
 	l, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("scheduler: listen: %w", err)
 	}
-	srv := &http.Server{Handler: api.Handler(n, ac), ReadHeaderTimeout: 10 * time.Second}
+	srv := api.NewServer(n, ac)
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("api server", "err", err)
