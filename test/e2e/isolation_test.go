@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/api"
+	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/node"
 	"github.com/gleaner-project/gleaner/test/localmesos"
@@ -95,10 +96,12 @@ tasks:
 `
 	const rootJob = "name: as-root\nuser: root\ntasks:\n  - {name: t, command: \"id -u\"}\n"
 	const cleanupJob = "name: keep\ntasks:\n  - {name: t, command: \"true\", cleanup: remove-none}\n"
+	const token = "isolation-e2e-admin-token"
+	guard := auth.Guard{Keyring: auth.NewKeyring(auth.EntryFor("e2e", auth.Admin, token))}
 	env := newSchedEnv(t, localmesos.Config{Agents: 1, Simulated: true})
 	command, _ := env.startNode("command")
 	waitFor(t, "leadership", 10*time.Second, command.IsLeader)
-	srv := httptest.NewServer(api.Handler(command, api.Config{Logger: testLogger(t)}))
+	srv := httptest.NewServer(api.Handler(command, api.Config{Auth: guard, Logger: testLogger(t)}))
 	defer srv.Close()
 	for _, c := range []struct {
 		name, spec, field, msg string
@@ -108,7 +111,7 @@ tasks:
 		{"cleanup", cleanupJob, "tasks[0].cleanup", "cannot enforce cleanup"},
 		{"root", rootJob, "user", "--allow-root-tasks"},
 	} {
-		code, e, id := postSpec(t, srv.URL, "", c.spec)
+		code, e, id := postSpec(t, srv.URL, token, c.spec)
 		if code != http.StatusBadRequest || e.Field != c.field || !strings.Contains(e.Error, c.msg) {
 			t.Errorf("%s: %d %+v (id %q), want 400 on %s saying %q", c.name, code, e, id, c.field, c.msg)
 		}
@@ -121,14 +124,14 @@ tasks:
 	gleanerEnv := newSchedEnv(t, localmesos.Config{Agents: 1, Simulated: true})
 	gleaner, _ := gleanerEnv.startNode("gleaner", func(c *node.Config) { c.Framework.ExecutorPath = "/opt/gleaner/bin/gleaner-executor" })
 	waitFor(t, "leadership", 10*time.Second, gleaner.IsLeader)
-	gsrv := httptest.NewServer(api.Handler(gleaner, api.Config{Logger: testLogger(t)}))
+	gsrv := httptest.NewServer(api.Handler(gleaner, api.Config{Auth: guard, Logger: testLogger(t)}))
 	defer gsrv.Close()
-	if code, e, id := postSpec(t, gsrv.URL, "", bundled); code != http.StatusCreated || id == "" {
+	if code, e, id := postSpec(t, gsrv.URL, token, bundled); code != http.StatusCreated || id == "" {
 		t.Errorf("bundle under the Gleaner executor: %d %+v", code, e)
 	} else if _, err := gleaner.Kill(t.Context(), id); err != nil {
 		t.Fatal(err)
 	}
-	if code, e, _ := postSpec(t, gsrv.URL, "", rootJob); code != http.StatusBadRequest || e.Field != "user" {
+	if code, e, _ := postSpec(t, gsrv.URL, token, rootJob); code != http.StatusBadRequest || e.Field != "user" {
 		t.Errorf("root under the Gleaner executor: %d %+v, want 400 on user", code, e)
 	}
 }
