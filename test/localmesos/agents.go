@@ -2,8 +2,11 @@ package localmesos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"syscall"
+	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
@@ -95,7 +98,18 @@ func (a *Agent) restart(ctx context.Context) error {
 		return err
 	}
 	a.real.Stop()
-	return a.real.Restart(ctx)
+	// The agent's port may be held for a while by a client socket that got
+	// it as its ephemeral port while the agent was down (agents listen on
+	// ports the kernel picked, in the ephemeral range); a restarted agent
+	// process retries, as a supervisor restarting a Mesos agent would.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := a.real.Restart(ctx)
+		if err == nil || !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func (a *Agent) close() {

@@ -2,6 +2,7 @@ package localmesos
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -100,5 +101,23 @@ func TestControlRestartsAgentsAndMesos(t *testing.T) {
 	}
 	if code, _ := postControl(t, ctl.URL, "/nowhere"); code != http.StatusNotFound {
 		t.Errorf("POST /nowhere: %d, want 404", code)
+	}
+}
+
+// A restarting agent whose port is held for a while (by a client socket
+// that got it as its ephemeral port while the agent was down) comes back
+// once the port is free instead of failing.
+func TestRestartAgentWaitsForItsPort(t *testing.T) {
+	c := startRealCluster(t, Config{Agents: 1, Simulated: true})
+	if err := c.KillAgent(0); err != nil {
+		t.Fatal(err)
+	}
+	holder, err := net.Listen("tcp", c.Agents()[0].Endpoint())
+	if err != nil {
+		t.Fatalf("hold the agent's port: %v", err)
+	}
+	time.AfterFunc(300*time.Millisecond, func() { holder.Close() })
+	if err := c.RestartAgent(0); err != nil {
+		t.Fatalf("restart with the port held for 300ms: %v", err)
 	}
 }
