@@ -7,8 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/auth"
 )
 
 // Handler serves job queues to their workers:
@@ -56,9 +57,8 @@ type authed func(ctx context.Context, w http.ResponseWriter, r *http.Request, jo
 
 func (h *handler) auth(next authed) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		tok = strings.TrimSpace(tok)
-		if !ok || tok == "" {
+		tok, ok := auth.BearerToken(r.Header.Get("Authorization"))
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gleaner-queue"`)
 			writeJSON(w, http.StatusUnauthorized, apiError{Error: "missing queue token (Authorization: Bearer $" + EnvToken + ")", Field: "Authorization"})
 			return
