@@ -9,6 +9,10 @@ api_addr=127.0.0.1:${GLEANER_DEMO_PORT:-8470}
 export GLEANER_API="http://$api_addr"
 work=.work/demo
 rm -rf "$work" && mkdir -p "$work"
+# The API needs a token: gleaner dev writes its admin token where the CLI looks by default
+# ($XDG_CONFIG_HOME/gleaner/token); a demo-local config dir keeps the user's own token untouched.
+export XDG_CONFIG_HOME="$PWD/$work/config"
+unset GLEANER_TOKEN
 
 echo "== starting gleaner dev (etcd + local Mesos + scheduler; tasks run under the Gleaner executor)"
 "$bin" dev --listen "$api_addr" --data-dir "$PWD/$work/data" --executor-path "$PWD/$bin" >"$work/dev.log" 2>&1 &
@@ -22,7 +26,7 @@ until curl -fsS "$GLEANER_API/healthz" >/dev/null 2>&1; do
   fi
   sleep 0.1
 done
-head -n 4 "$work/dev.log"
+head -n 5 "$work/dev.log"
 
 status=0
 for job in examples/etl.yaml examples/diamond.yaml examples/diamond-expr.yaml examples/loop.yaml; do

@@ -44,9 +44,6 @@ func apiAuthConfig(c *cli.Context) (apiAuth, error) {
 	if a.Insecure && a.Token != "" {
 		return a, errors.New("--insecure-no-auth turns authentication off; it cannot go with --token-file")
 	}
-	if a.StateDir == "" {
-		a.StateDir = auth.DefaultStateDir()
-	}
 	return a, nil
 }
 
@@ -68,6 +65,9 @@ func (a apiAuth) guard(ctx context.Context, cli *clientv3.Client, prefix string,
 		static = append(static, auth.EntryFor("token-file", auth.Admin, a.Token))
 		b.Entries, b.Revision, err = st.List(bctx)
 	} else {
+		if a.StateDir == "" {
+			a.StateDir = auth.DefaultStateDir()
+		}
 		b, err = st.Bootstrap(bctx, a.StateDir)
 	}
 	if err != nil {

@@ -17,7 +17,9 @@ import (
 
 func post(t *testing.T, url string) (int, map[string]string) {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", nil)
+	req, _ := http.NewRequest("POST", url, nil)
+	req.Header.Set("Authorization", "Bearer "+e2eAdminToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +107,7 @@ func TestBatchSuspendResumeRetryAPI(t *testing.T) {
 	env := newSchedEnv(t, localmesos.Config{Agents: 2})
 	n, _ := env.startNode("a")
 	waitFor(t, "leader", 10*time.Second, n.IsLeader)
-	srv := httptest.NewServer(api.Handler(n, api.Config{}))
+	srv := httptest.NewServer(api.Handler(n, api.Config{Auth: e2eGuard()}))
 	defer srv.Close()
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o777); err != nil {
@@ -182,7 +184,9 @@ tasks:
 	if st.State != job.Succeeded || st.Tasks[0].Counts.Succeeded != 4 {
 		t.Fatalf("after resume: %+v", st)
 	}
-	resp, err := http.Get(srv.URL + "/v1/schema")
+	req, _ := http.NewRequest("GET", srv.URL+"/v1/schema", nil)
+	req.Header.Set("Authorization", "Bearer "+e2eReaderToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

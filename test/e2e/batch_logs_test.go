@@ -23,7 +23,7 @@ import (
 
 func logsCLI(ctx context.Context, t *testing.T, bin, apiURL string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, bin, append([]string{"job", "logs", "--api", apiURL}, args...)...)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"job", "logs", "--api", apiURL, "--token", e2eReaderToken}, args...)...)
 	cmd.Env = append(os.Environ(), "GLEANER_API=")
 	return cmd
 }
@@ -50,7 +50,7 @@ func TestBatchLogs(t *testing.T) {
 					c.Framework.ExecutorPath = bin
 				}
 			})
-			srv := httptest.NewServer(api.Handler(n, api.Config{Logger: testLogger(t)}))
+			srv := httptest.NewServer(api.Handler(n, api.Config{Auth: e2eGuard(), Logger: testLogger(t)}))
 			t.Cleanup(srv.Close)
 			j := submit(t, []*node.Node{n}, mustSpec(t, `name: logs
 tasks:
@@ -96,7 +96,7 @@ func TestBatchLogsFollow(t *testing.T) {
 	bin := execGleanerBinary(t)
 	env := newSchedEnv(t, localmesos.Config{Agents: 1, Hostnames: []string{"127.0.0.1"}})
 	n, _ := env.startNode("a")
-	srv := httptest.NewServer(api.Handler(n, api.Config{Logger: testLogger(t)}))
+	srv := httptest.NewServer(api.Handler(n, api.Config{Auth: e2eGuard(), Logger: testLogger(t)}))
 	t.Cleanup(srv.Close)
 	gate := filepath.Join(t.TempDir(), "go")
 	j := submit(t, []*node.Node{n}, mustSpec(t, `name: follow

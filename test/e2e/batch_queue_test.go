@@ -49,7 +49,7 @@ func TestBatchWorkQueues(t *testing.T) {
 	}))
 	defer srv.Close()
 	n, _ := env.startNode("a", func(c *node.Config) { c.AdvertiseURL = srv.URL; c.QueueTTL = 5 * time.Second })
-	h.Store(api.Handler(n, api.Config{}))
+	h.Store(api.Handler(n, api.Config{Auth: e2eGuard()}))
 	out := openDir(t)
 	check := func(t *testing.T, prefix string, items int) {
 		t.Helper()

@@ -21,15 +21,15 @@ import (
 	"github.com/gleaner-project/gleaner/test/localmesos"
 )
 
-const placementToken = "tok"
+const placementToken = e2eAdminToken
 
 // placementAPI serves the node's API with /v1/agents mounted as
 // `gleaner scheduler` does (the node as the agent source, the token
 // recorded as admin).
 func placementAPI(t *testing.T, n *node.Node) string {
 	t.Helper()
-	h := attrs.NewHandler(attrs.HandlerConfig{Store: n.Attrs(), Source: n, Tokens: map[string]string{placementToken: "admin"}, Log: testLogger(t)})
-	srv := httptest.NewServer(api.Handler(n, api.Config{Token: placementToken, Logger: testLogger(t),
+	h := attrs.NewHandler(attrs.HandlerConfig{Store: n.Attrs(), Source: n, Log: testLogger(t)})
+	srv := httptest.NewServer(api.Handler(n, api.Config{Auth: e2eGuard(), Logger: testLogger(t),
 		Mount: map[string]http.Handler{"/v1/agents": h, "/v1/agents/": h}}))
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -45,6 +45,9 @@ func call(t *testing.T, method, url, token, body string, out any) int {
 	req, err := http.NewRequest(method, url, r)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if token == "" && method == http.MethodGet {
+		token = e2eReaderToken // every read needs a token; the read-only one does
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -64,9 +67,11 @@ func call(t *testing.T, method, url, token, body string, out any) int {
 	return resp.StatusCode
 }
 
+// The tests set attributes ahead of the agents' first offers, as an
+// operator preparing hosts does: allow-unknown.
 func setAttrs(t *testing.T, base, host, patch string) {
 	t.Helper()
-	if code := call(t, "PATCH", base+"/v1/agents/"+host+"/attributes", placementToken, patch, nil); code != http.StatusOK {
+	if code := call(t, "PATCH", base+"/v1/agents/"+host+"/attributes?allow-unknown=true", placementToken, patch, nil); code != http.StatusOK {
 		t.Fatalf("PATCH %s attributes %s: %d", host, patch, code)
 	}
 }
@@ -329,6 +334,8 @@ func TestPlacementBadAttributeEdits(t *testing.T) {
 	n, _ := env.startNode("a")
 	base := placementAPI(t, n)
 	setAttrs(t, base, "local-agent-1", `{"rack":"r1"}`)
+	// Edits of a host no offer has shown yet are refused as unknown.
+	waitFor(t, "the agent's first offer", 20*time.Second, func() bool { return len(n.Agents()) == 1 })
 	for _, c := range []struct {
 		method, path, token, body string
 		code                      int

@@ -53,7 +53,7 @@ tasks:
 func TestSchedulerExamplesThroughAPI(t *testing.T) {
 	env := newSchedEnv(t, localmesos.Config{Agents: 3, WorkDir: t.TempDir()})
 	n, _ := env.startNode("a")
-	srv := httptest.NewServer(api.Handler(n, api.Config{Token: "tok", Logger: testLogger(t)}))
+	srv := httptest.NewServer(api.Handler(n, api.Config{Auth: e2eGuard(), Logger: testLogger(t)}))
 	defer srv.Close()
 	waitFor(t, "leadership", 10*time.Second, n.IsLeader)
 	for file, want := range map[string]job.State{"etl.yaml": job.Succeeded, "diamond.yaml": job.Succeeded, "retry.yaml": job.Failed} {
@@ -63,7 +63,7 @@ func TestSchedulerExamplesThroughAPI(t *testing.T) {
 				t.Fatal(err)
 			}
 			req, _ := http.NewRequest("POST", srv.URL+"/v1/jobs", bytes.NewReader(spec))
-			req.Header.Set("Authorization", "Bearer tok")
+			req.Header.Set("Authorization", "Bearer "+e2eAdminToken)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -74,7 +74,9 @@ func TestSchedulerExamplesThroughAPI(t *testing.T) {
 			if resp.StatusCode != 201 || created.ID == "" {
 				t.Fatalf("submit %s: %d", file, resp.StatusCode)
 			}
-			resp, err = http.Get(srv.URL + "/v1/jobs/" + created.ID + "/watch")
+			req, _ = http.NewRequest("GET", srv.URL+"/v1/jobs/"+created.ID+"/watch", nil)
+			req.Header.Set("Authorization", "Bearer "+e2eReaderToken)
+			resp, err = http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
