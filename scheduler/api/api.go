@@ -146,7 +146,18 @@ const noBody = 4 << 10
 // handle registers h behind authentication (the role NeedFor the method)
 // and a body limit of maxBody bytes (413 beyond it).
 func (s *server) handle(mux *http.ServeMux, pattern string, maxBody int64, h http.Handler) {
-	mux.Handle(pattern, auth.Require(s.cfg.Auth, nil, limitBody(maxBody, h)))
+	mux.Handle(pattern, auth.Require(s.cfg.Auth, nil, s.audit(limitBody(maxBody, h))))
+}
+
+// audit logs every authenticated write with the token's name.
+func (s *server) audit(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if auth.NeedFor(r.Method) == auth.Admin {
+			id, _ := auth.FromContext(r.Context())
+			s.log.Info("api write", "who", id.Name, "method", r.Method, "path", r.URL.Path)
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // limitBody answers 413 to a request declaring a body over max bytes and

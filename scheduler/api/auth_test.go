@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -188,5 +189,17 @@ func TestOversizedBodies(t *testing.T) {
 				t.Errorf("%s %s (%d bytes, chunked %v): %d, want %d", tc.method, tc.path, len(tc.body), chunked, resp.StatusCode, want)
 			}
 		}
+	}
+}
+
+// Writes are logged with the name of the token that made them.
+func TestWritesAreAuditedByTokenName(t *testing.T) {
+	var logged bytes.Buffer
+	_, srv := setupWith(t, Config{Auth: testGuard(), Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if resp, _ := do(t, "POST", srv.URL+"/v1/jobs", specDoc, adminToken); resp.StatusCode != 201 {
+		t.Fatalf("submit: %d", resp.StatusCode)
+	}
+	if !strings.Contains(logged.String(), `msg="api write" who=ops method=POST path=/v1/jobs`) {
+		t.Fatalf("log: %s", logged.String())
 	}
 }
