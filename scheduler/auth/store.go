@@ -26,7 +26,7 @@ var bootstrapTokens = []struct {
 	Role Role
 	File string
 }{
-	{"admin", Admin, "admin.token"},
+	{"admin", Admin, AdminTokenFile},
 	{"read-only", ReadOnly, "read-only.token"},
 }
 
@@ -94,8 +94,8 @@ func (s *Store) Watch(ctx context.Context, fromRev int64, changed func([]Entry),
 		log = slog.Default()
 	}
 	for ctx.Err() == nil {
-		wc := s.cli.Watch(clientv3.WithRequireLeader(ctx), s.prefix, clientv3.WithPrefix(), clientv3.WithRev(fromRev+1))
-		for resp := range wc {
+		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+		for resp := range s.cli.Watch(wctx, s.prefix, clientv3.WithPrefix(), clientv3.WithRev(fromRev+1)) {
 			if resp.Err() != nil {
 				break
 			}
@@ -107,6 +107,7 @@ func (s *Store) Watch(ctx context.Context, fromRev int64, changed func([]Entry),
 			changed(entries)
 			fromRev = rev
 		}
+		cancel()
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
