@@ -211,6 +211,11 @@ func runScheduler(c *cli.Context) error {
 
 // serveScheduler runs a node and its API until ctx ends (shared with `gleaner dev`).
 func serveScheduler(ctx context.Context, cli *clientv3.Client, nc node.Config, ac api.Config, authc apiAuth, listen string, log *slog.Logger) error {
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("scheduler: listen: %w", err)
+	}
+	defer l.Close()
 	n := node.New(nc, cli)
 	guard, err := authc.guard(ctx, cli, n.Attrs().Prefix(), log)
 	if err != nil {
@@ -219,10 +224,6 @@ func serveScheduler(ctx context.Context, cli *clientv3.Client, nc node.Config, a
 	ac.Auth = guard
 	agents := attrs.NewHandler(attrs.HandlerConfig{Store: n.Attrs(), Source: n, Log: log})
 	ac.Mount = map[string]http.Handler{"/v1/agents": agents, "/v1/agents/": agents}
-	l, err := net.Listen("tcp", listen)
-	if err != nil {
-		return fmt.Errorf("scheduler: listen: %w", err)
-	}
 	srv := api.NewServer(n, ac)
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
