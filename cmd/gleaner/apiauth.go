@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -78,7 +77,9 @@ func (a apiAuth) guard(ctx context.Context, cli *clientv3.Client, prefix string,
 		log.Info("created API tokens (only their hashes are in etcd); give one to the CLI with --token-file, GLEANER_TOKEN or "+auth.DefaultClientTokenFile(),
 			"admin", b.Files["admin"], "read-only", b.Files["read-only"])
 	case a.Token == "":
-		log.Info("API tokens from etcd", "tokens", len(b.Entries), "admin token file (on the host that created it)", filepath.Join(a.StateDir, auth.AdminTokenFile))
+		// The secrets are in the state directory of the scheduler that
+		// created them, which may be another host.
+		log.Info("API tokens from etcd", "tokens", len(b.Entries), "state-dir", a.StateDir)
 	}
 	k := auth.NewKeyring(append(static, b.Entries...)...)
 	go st.Watch(ctx, b.Revision, func(es []auth.Entry) { k.Replace(append(static, es...)) }, log)
