@@ -253,7 +253,9 @@ func TestObserveAllBuildsOnEarlierUpdates(t *testing.T) {
 	if fin.State != job.AttemptSucceeded || !fin.Started.Equal(t0) || !fin.Ended.Equal(t0.Add(time.Second)) {
 		t.Fatalf("finished outcome: %+v", fin)
 	}
-	if outs[3].Attempt != nil || !outs[3].Kill {
+	// A task that finished is not alive: the running copy is stale, and
+	// killing it would be a KILL for a finished task (issue 10 finding 7).
+	if outs[3].Attempt != nil || outs[3].Kill {
 		t.Fatalf("update after the end in the same batch: %+v", outs[3])
 	}
 	if len(e.Active()) != 2 {

@@ -39,12 +39,33 @@ func AttemptStateOf(s mesos.TaskState) job.AttemptState {
 	}
 }
 
+// EndedForGood reports whether an attempt's record says its Mesos task is
+// dead for good: it ended TASK_FINISHED, TASK_FAILED, TASK_KILLED or
+// TASK_ERROR, states a Mesos task never leaves. A task that ended lost
+// (LOST, DROPPED, GONE, UNREACHABLE, UNKNOWN...) may still show up running,
+// and a record without a Mesos state (an attempt that ended before Mesos
+// said anything of it) tells nothing.
+func EndedForGood(a *job.Attempt) bool {
+	if !a.State.Terminal() {
+		return false
+	}
+	switch a.MesosState {
+	case mesos.TASK_FINISHED.String(), mesos.TASK_FAILED.String(), mesos.TASK_KILLED.String(), mesos.TASK_ERROR.String():
+		return true
+	}
+	return false
+}
+
 // Outcome is what to do about one status update.
 type Outcome struct {
 	// Attempt is the new record to store (then Commit); nil if unchanged.
 	Attempt *job.Attempt
 	// Kill asks to kill the task: Mesos reports it alive but Gleaner does
 	// not expect it (an older attempt, a finished instance, a killed job).
+	// For a task the engine does not hold, the caller first checks its
+	// stored record: a task that EndedForGood is not alive, the update is a
+	// stale copy (an agent resending what an earlier leader stored but did
+	// not acknowledge, after a reconciliation reported the task's end).
 	Kill bool
 }
 
@@ -75,8 +96,9 @@ func (e *Engine) ObserveAll(ss []Status) []Outcome {
 		}
 		killWanted := ns == job.AttemptRunning && ref.job.job.KillRequested
 		if base.State.Terminal() {
-			// Already ended earlier in this batch.
-			out[i] = Outcome{Kill: !ns.Terminal()}
+			// Already ended earlier in this batch: alive again only if
+			// it ended lost.
+			out[i] = Outcome{Kill: !ns.Terminal() && !EndedForGood(base)}
 			continue
 		}
 		a := *base

@@ -220,6 +220,7 @@ type Framework struct {
 	subs      atomic.Int64
 	revive    chan struct{}
 	updates   *updateQueue
+	acks      ackLedger // used by the update loop only
 	fast      *fastPath
 
 	mu         sync.Mutex

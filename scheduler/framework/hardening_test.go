@@ -29,6 +29,7 @@ type scriptedMaster struct {
 	mu         sync.Mutex
 	subscribes int
 	kills      []string
+	acks       []string // task id/uuid
 	reconciles [][]string
 	events     chan scheduler.Event
 	breakc     chan struct{}
@@ -47,6 +48,8 @@ func (m *scriptedMaster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch c.GetType() {
 	case scheduler.Call_KILL:
 		m.kills = append(m.kills, c.GetKill().TaskID.Value)
+	case scheduler.Call_ACKNOWLEDGE:
+		m.acks = append(m.acks, c.GetAcknowledge().TaskID.Value+"/"+string(c.GetAcknowledge().UUID))
 	case scheduler.Call_RECONCILE:
 		var ids []string
 		for _, t := range c.GetReconcile().GetTasks() {
@@ -99,6 +102,20 @@ func (m *scriptedMaster) update(id string, st mesos.TaskState) {
 		TaskID: mesos.TaskID{Value: id}, State: st.Enum(), AgentID: &mesos.AgentID{Value: "agent-1"}}}}
 }
 
+// reliableUpdate pushes a status update as an agent sends it, with a uuid
+// to acknowledge.
+func (m *scriptedMaster) reliableUpdate(id string, st mesos.TaskState, uuid string) {
+	m.events <- scheduler.Event{Type: scheduler.Event_UPDATE, Update: &scheduler.Event_Update{Status: mesos.TaskStatus{
+		TaskID: mesos.TaskID{Value: id}, State: st.Enum(), AgentID: &mesos.AgentID{Value: "agent-1"},
+		Source: mesos.SOURCE_EXECUTOR.Enum(), UUID: []byte(uuid)}}}
+}
+
+func (m *scriptedMaster) acked() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.acks)
+}
+
 func (m *scriptedMaster) snapshot() (subs int, kills []string, recs [][]string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -118,12 +135,17 @@ func await(t *testing.T, what string, cond func() bool) {
 
 func runFramework(t *testing.T, m *scriptedMaster, eng *engine.Engine, cfg Config) *Framework {
 	t.Helper()
+	return runFrameworkOn(t, m, store.NewMemory(), eng, cfg)
+}
+
+func runFrameworkOn(t *testing.T, m *scriptedMaster, st store.Store, eng *engine.Engine, cfg Config) *Framework {
+	t.Helper()
 	srv := httptest.NewServer(m)
 	t.Cleanup(srv.Close)
 	cfg.Masters = []string{srv.URL}
 	cfg.MinBackoff, cfg.MaxBackoff, cfg.RequestTimeout = 10*time.Millisecond, 50*time.Millisecond, 2*time.Second
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	f := New(cfg, store.NewMemory(), eng)
+	f := New(cfg, st, eng)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = f.Run(ctx) }()

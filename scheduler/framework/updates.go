@@ -3,6 +3,7 @@ package framework
 import (
 	"context"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
@@ -17,9 +18,14 @@ const MaxUpdateBatch = 2000
 
 // updateQueue hands status updates from the event loop to the update loop,
 // so the event loop never waits on etcd and updates are stored in batches.
+// Updates are numbered in the order received (from 1): the number tells
+// whether a copy of an update came before or after an acknowledgement of
+// it was sent (see ackLedger).
 type updateQueue struct {
 	mu     sync.Mutex
 	items  []mesos.TaskStatus
+	pushed uint64 // updates received so far
+	taken  uint64 // updates handed to the update loop so far
 	signal chan struct{}
 }
 
@@ -28,6 +34,7 @@ func newUpdateQueue() *updateQueue { return &updateQueue{signal: make(chan struc
 func (q *updateQueue) push(s mesos.TaskStatus) {
 	q.mu.Lock()
 	q.items = append(q.items, s)
+	q.pushed++
 	q.mu.Unlock()
 	select {
 	case q.signal <- struct{}{}:
@@ -35,19 +42,71 @@ func (q *updateQueue) push(s mesos.TaskStatus) {
 	}
 }
 
-func (q *updateQueue) take(max int) []mesos.TaskStatus {
+// take returns up to max updates and the number of the first.
+func (q *updateQueue) take(max int) (batch []mesos.TaskStatus, first uint64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := min(max, len(q.items))
 	out := q.items[:n:n]
 	q.items = q.items[n:]
+	first = q.taken + 1
+	q.taken += uint64(n)
 	if len(q.items) > 0 {
 		select {
 		case q.signal <- struct{}{}:
 		default:
 		}
 	}
-	return out
+	return out, first
+}
+
+// received is the number of updates received so far.
+func (q *updateQueue) received() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pushed
+}
+
+// ackLedger remembers, per acknowledged update (task id and uuid), how many
+// updates had been received when its ACKNOWLEDGE was sent. A copy of that
+// update numbered at most that is a duplicate delivery the agent sent
+// before it had the acknowledgement (its retry timer, a re-registration):
+// acknowledging it again is an "unexpected status update acknowledgement"
+// on the agent. A copy received later is acknowledged again (the first
+// acknowledgement may have been lost with a disconnected agent).
+type ackLedger struct {
+	sent map[string]uint64
+}
+
+// ackLedgerMax bounds the ledger; past it, entries older than the last
+// ackLedgerKeep updates go (a duplicate that late is acknowledged again).
+const (
+	ackLedgerMax  = 100_000
+	ackLedgerKeep = 50_000
+)
+
+func ackKey(taskID string, uuid []byte) string { return taskID + "\x00" + string(uuid) }
+
+// duplicate reports whether update number seq of (taskID, uuid) was
+// received before an acknowledgement of it was sent.
+func (l *ackLedger) duplicate(taskID string, uuid []byte, seq uint64) bool {
+	at, ok := l.sent[ackKey(taskID, uuid)]
+	return ok && seq <= at
+}
+
+// acked records an acknowledgement sent when `received` updates had come.
+func (l *ackLedger) acked(taskID string, uuid []byte, received uint64) {
+	if l.sent == nil {
+		l.sent = map[string]uint64{}
+	}
+	l.sent[ackKey(taskID, uuid)] = received
+	if len(l.sent) > ackLedgerMax && received > ackLedgerKeep {
+		for k, at := range l.sent {
+			if at < received-ackLedgerKeep {
+				delete(l.sent, k)
+			}
+		}
+	}
 }
 
 // updateLoop is the one place status updates are acknowledged: each batch
@@ -60,8 +119,8 @@ func (f *Framework) updateLoop(ctx context.Context) {
 			return
 		case <-f.updates.signal:
 		}
-		if batch := f.updates.take(MaxUpdateBatch); len(batch) > 0 {
-			f.processUpdates(ctx, batch)
+		if batch, first := f.updates.take(MaxUpdateBatch); len(batch) > 0 {
+			f.processUpdates(ctx, batch, first)
 		}
 	}
 }
@@ -81,7 +140,9 @@ func toStatus(s *mesos.TaskStatus) engine.Status {
 	return st
 }
 
-func (f *Framework) processUpdates(ctx context.Context, batch []mesos.TaskStatus) {
+// processUpdates stores, commits and acknowledges a batch of updates
+// numbered from first (updateQueue).
+func (f *Framework) processUpdates(ctx context.Context, batch []mesos.TaskStatus, first uint64) {
 	sts := make([]engine.Status, len(batch))
 	for i := range batch {
 		sts[i] = toStatus(&batch[i])
@@ -137,20 +198,69 @@ func (f *Framework) processUpdates(ctx context.Context, batch []mesos.TaskStatus
 		}
 	}
 	if len(kills) > 0 {
-		go func() {
-			kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.RequestTimeout)
-			defer cancel()
-			f.Kill(kctx, kills)
-		}()
+		go f.killUnexpected(ctx, kills)
 	}
 	for i := range batch {
 		s := &batch[i]
 		if len(s.UUID) == 0 {
 			continue // master-made updates (reconciliation, invalid offers) are never acked
 		}
+		if f.acks.duplicate(s.TaskID.Value, s.UUID, first+uint64(i)) {
+			f.log.Debug("duplicate of an acknowledged update; not acknowledging again", "task", s.TaskID.Value)
+			continue
+		}
+		received := f.updates.received()
 		ack := calls.Acknowledge(s.GetAgentID().GetValue(), s.TaskID.Value, s.UUID)
 		if err := calls.CallNoData(ctx, f.caller, ack); err != nil {
 			f.log.Debug("acknowledge", "task", s.TaskID.Value, "err", err)
+			continue
+		}
+		f.acks.acked(s.TaskID.Value, s.UUID, received)
+	}
+}
+
+// killUnexpected kills tasks Mesos reported alive that Gleaner does not
+// expect, but not those whose stored record says they ended for good: the
+// update about them was a stale copy. If the records cannot be read every
+// one is killed (a KILL too many is harmless, a task left running is not).
+func (f *Framework) killUnexpected(ctx context.Context, kills map[string]string) {
+	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.RequestTimeout)
+	defer cancel()
+	var unheld []string
+	for id := range kills {
+		if _, held := f.engine.ActiveAttempt(id); !held {
+			unheld = append(unheld, id)
 		}
 	}
+	if len(unheld) > 0 {
+		stored, err := f.store.AttemptsByTaskID(kctx, unheld)
+		if err != nil {
+			f.log.Warn("read the records of tasks to kill; killing them all", "tasks", len(kills), "err", err)
+		} else {
+			var stale []string
+			kills, stale = withoutStale(kills, stored)
+			if len(stale) > 0 {
+				staleUpdatesTotal.Add(float64(len(stale)))
+				f.log.Debug("stale updates of tasks that ended; not killing them", "tasks", len(stale))
+			}
+		}
+	}
+	if len(kills) > 0 {
+		f.Kill(kctx, kills)
+	}
+}
+
+// withoutStale splits kills (task id → agent id) into the tasks to kill and
+// those whose stored record says they ended for good (engine.EndedForGood).
+func withoutStale(kills map[string]string, stored map[string]job.Attempt) (keep map[string]string, stale []string) {
+	keep = make(map[string]string, len(kills))
+	for id, agent := range kills {
+		if a, ok := stored[id]; ok && engine.EndedForGood(&a) {
+			stale = append(stale, id)
+			continue
+		}
+		keep[id] = agent
+	}
+	sort.Strings(stale)
+	return keep, stale
 }

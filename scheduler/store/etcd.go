@@ -263,6 +263,48 @@ func (e *Etcd) InstanceAttempts(ctx context.Context, jobID, task string, index i
 	return e.getAttempts(ctx, e.attemptPrefix(jobID)+task+"/"+strconv.Itoa(index)+"/")
 }
 
+func (e *Etcd) AttemptsByTaskID(ctx context.Context, taskIDs []string) (map[string]job.Attempt, error) {
+	out := make(map[string]job.Attempt, len(taskIDs))
+	var ops []clientv3.Op
+	get := func() error {
+		if len(ops) == 0 {
+			return nil
+		}
+		n := len(ops)
+		resp, err := e.cli.Txn(ctx).Then(ops...).Commit()
+		ops = ops[:0]
+		if err != nil {
+			return fmt.Errorf("get %d attempts: %w", n, err)
+		}
+		for _, r := range resp.Responses {
+			for _, kv := range r.GetResponseRange().Kvs {
+				var a job.Attempt
+				if err := json.Unmarshal(kv.Value, &a); err != nil {
+					return fmt.Errorf("decode attempt %s: %w", kv.Key, err)
+				}
+				out[a.TaskID()] = a
+			}
+		}
+		return nil
+	}
+	for _, id := range taskIDs {
+		jobID, task, index, attempt, err := job.ParseTaskID(id)
+		if err != nil {
+			continue
+		}
+		ops = append(ops, clientv3.OpGet(e.attemptKey(&job.Attempt{Job: jobID, Task: task, Index: index, Attempt: attempt})))
+		if len(ops) == MaxOpsPerTxn {
+			if err := get(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := get(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (e *Etcd) FrameworkID(ctx context.Context) (string, error) {
 	resp, err := e.cli.Get(ctx, e.prefix+"framework-id")
 	if err != nil {

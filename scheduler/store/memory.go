@@ -214,6 +214,22 @@ func (m *Memory) InstanceAttempts(ctx context.Context, jobID, task string, index
 	return out, nil
 }
 
+func (m *Memory) AttemptsByTaskID(ctx context.Context, taskIDs []string) (map[string]job.Attempt, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]job.Attempt, len(taskIDs))
+	for _, id := range taskIDs {
+		jobID, task, index, attempt, err := job.ParseTaskID(id)
+		if err != nil {
+			continue
+		}
+		if a, ok := m.attempts[jobID][instanceKey{task, index}][attempt]; ok {
+			out[id] = a
+		}
+	}
+	return out, nil
+}
+
 func (m *Memory) FrameworkID(ctx context.Context) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -47,6 +47,10 @@ type Store interface {
 	Attempts(ctx context.Context, jobID string) ([]job.Attempt, error)
 	// InstanceAttempts returns the attempts of one instance, oldest first.
 	InstanceAttempts(ctx context.Context, jobID, task string, index int) ([]job.Attempt, error)
+	// AttemptsByTaskID returns the stored records of the given Mesos task
+	// ids (job.TaskID), keyed by task id; an id with no record (or that
+	// is not a Gleaner task id) is left out.
+	AttemptsByTaskID(ctx context.Context, taskIDs []string) (map[string]job.Attempt, error)
 	FrameworkID(ctx context.Context) (string, error)
 	SetFrameworkID(ctx context.Context, id string) error
 	// Watch signals (coalesced) whenever the job or its attempts change,

@@ -205,6 +205,23 @@ func testAttempts(t *testing.T, newStore Factory) {
 	if got, _ := s.Attempts(c, "j2"); len(got) != 1 {
 		t.Fatalf("Attempts(j2) = %d, want 1", len(got))
 	}
+	// By task id: more than one transaction's worth, a missing one and one
+	// that is no Gleaner task id.
+	var ids []string
+	for i := 0; i < 300; i++ {
+		ids = append(ids, job.TaskID("j1", "t", i, 0))
+	}
+	ids = append(ids, job.TaskID("j1", "t", 7, 1), job.TaskID("j1", "t", 7, 2), "not-a-task-id", job.TaskID("j2", "t", 0, 0))
+	byID, err := s.AttemptsByTaskID(c, ids)
+	if err != nil || len(byID) != 302 {
+		t.Fatalf("AttemptsByTaskID = %d records, %v; want 302", len(byID), err)
+	}
+	if a := byID[job.TaskID("j1", "t", 7, 0)]; a.State != job.AttemptFailed || a.Hostname != "h1" {
+		t.Fatalf("AttemptsByTaskID j1.t.7.0 = %+v", a)
+	}
+	if _, ok := byID[job.TaskID("j1", "t", 7, 2)]; ok {
+		t.Fatal("AttemptsByTaskID returned a record never stored")
+	}
 }
 
 func testFrameworkID(t *testing.T, newStore Factory) {
