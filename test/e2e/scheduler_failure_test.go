@@ -173,6 +173,19 @@ tasks:
 // (operator API GET_TASKS).
 func masterTaskIDs(t testing.TB, env *schedEnv) map[string]bool {
 	t.Helper()
+	gt := getTasks(t, env)
+	ids := map[string]bool{}
+	for _, ts := range [][]mesos.Task{gt.GetPendingTasks(), gt.GetTasks(), gt.GetUnreachableTasks(), gt.GetCompletedTasks(), gt.GetOrphanTasks()} {
+		for _, task := range ts {
+			ids[task.TaskID.Value] = true
+		}
+	}
+	return ids
+}
+
+// getTasks is the local master's answer to the operator API's GET_TASKS.
+func getTasks(t testing.TB, env *schedEnv) *master.Response_GetTasks {
+	t.Helper()
 	call := master.Call{Type: master.Call_GET_TASKS}
 	body, err := call.Marshal()
 	if err != nil {
@@ -197,14 +210,7 @@ func masterTaskIDs(t testing.TB, env *schedEnv) map[string]bool {
 	if err := r.Unmarshal(b); err != nil {
 		t.Fatal(err)
 	}
-	gt := r.GetGetTasks()
-	ids := map[string]bool{}
-	for _, ts := range [][]mesos.Task{gt.GetPendingTasks(), gt.GetTasks(), gt.GetUnreachableTasks(), gt.GetCompletedTasks(), gt.GetOrphanTasks()} {
-		for _, task := range ts {
-			ids[task.TaskID.Value] = true
-		}
-	}
-	return ids
+	return r.GetGetTasks()
 }
 
 // launched counts the tasks the local master knows in any state.

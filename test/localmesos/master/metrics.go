@@ -97,6 +97,9 @@ func (m *Master) Metrics() map[string]float64 {
 	out["master/invalid_status_updates"] = float64(s.invalidUpdates)
 	out["master/valid_status_update_acknowledgements"] = float64(s.acks)
 	out["master/invalid_status_update_acknowledgements"] = 0
+	// Not Mesos metrics: what a framework should never cause.
+	out["localmesos/kills_of_terminal_tasks"] = float64(s.killsOfTerminal)
+	out["localmesos/unexpected_status_update_acknowledgements"] = float64(s.unexpectedAcks)
 	out["allocator/mesos/allocation_runs"] = float64(s.allocationRuns)
 	for _, n := range []string{"cpus", "mem", "disk", "gpus"} {
 		t, u := scalar(total, n), scalar(used, n)

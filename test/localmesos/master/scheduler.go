@@ -504,6 +504,9 @@ func (m *Master) suppress(fw *framework, rs []string) {
 func (m *Master) kill(fw *framework, k *scheduler.Call_Kill) {
 	m.stats.kills++
 	t := fw.tasks[k.TaskID.Value]
+	if t != nil && link.IsTerminal(t.info.GetState()) || t == nil && fw.wasCompleted(k.TaskID.Value) {
+		m.stats.killsOfTerminal++
+	}
 	if t == nil || t.agent == nil {
 		st := m.reconcileUnknown(fw, k.TaskID, k.AgentID, "Reconciliation: Task is unknown")
 		fw.send(updateEvent(st))
@@ -519,10 +522,19 @@ func (m *Master) kill(fw *framework, k *scheduler.Call_Kill) {
 func (m *Master) acknowledge(fw *framework, ack *scheduler.Call_Acknowledge) {
 	m.stats.acks++
 	t := fw.tasks[ack.TaskID.Value]
+	a := m.agents[ack.AgentID.Value]
+	switch {
+	case t == nil && fw.wasCompleted(ack.TaskID.Value), t != nil && t.acked[string(ack.UUID)]:
+		m.stats.unexpectedAcks++
+	case t != nil && a != nil && !a.gone:
+		if t.acked == nil {
+			t.acked = map[string]bool{}
+		}
+		t.acked[string(ack.UUID)] = true
+	}
 	if t != nil && string(t.lastUUID) == string(ack.UUID) && link.IsTerminal(t.lastState) {
 		fw.complete(t)
 	}
-	a := m.agents[ack.AgentID.Value]
 	if a == nil || a.gone {
 		return
 	}

@@ -114,6 +114,9 @@ type task struct {
 	// the last status forwarded with a uuid, acknowledged or not
 	lastUUID  []byte
 	lastState mesos.TaskState
+	// acked: uuids whose acknowledgement reached the agent (a second one
+	// is unexpected there)
+	acked map[string]bool
 }
 
 type offer struct {
@@ -129,6 +132,10 @@ type counters struct {
 	declines, revives, suppresses, kills, reconciles, registers int64
 	reregisters, allocationRuns, offersSent, offersRescinded    int64
 	tasksLost, tasksDropped, tasksError                         int64
+	// killsOfTerminal: KILLs of tasks the master knows ended;
+	// unexpectedAcks: acknowledgements of an update already acknowledged
+	// (or of a completed task), which an agent refuses as unexpected.
+	killsOfTerminal, unexpectedAcks int64
 }
 
 func (fw *framework) connected() bool { return fw.stream != nil }
@@ -195,6 +202,16 @@ func newFramework(id string) *framework {
 
 // maxCompleted bounds the completed tasks kept per framework.
 const maxCompleted = 1000
+
+// wasCompleted reports whether the task is among the completed ones kept.
+func (fw *framework) wasCompleted(taskID string) bool {
+	for i := range fw.completed {
+		if fw.completed[i].TaskID.Value == taskID {
+			return true
+		}
+	}
+	return false
+}
 
 func (fw *framework) complete(t *task) {
 	delete(fw.tasks, t.info.TaskID.Value)
