@@ -3,6 +3,7 @@ module github.com/gleaner-project/gleaner
 go 1.26.8
 
 require (
+	github.com/elastic/go-seccomp-bpf v1.6.0
 	github.com/expr-lang/expr v1.17.8
 	github.com/gogo/protobuf v1.3.2
 	github.com/google/go-containerregistry v0.22.1

@@ -363,7 +363,11 @@ func (e *Executor) prepare(t *task) (sandbox.Spec, error) {
 		return sandbox.Spec{}, fmt.Errorf("sandbox owner: %w", err)
 	}
 	spec := sandbox.Spec{UID: uid, GID: gid, KeepRoot: uid == 0 && gid == 0, NoPivot: e.cfg.NoPivot, NoOverlay: e.cfg.NoOverlay}
-	inside := sb
+	// Without a bundle the task sees its sandbox over the executor's run
+	// directory (0750 for the agent's user on a real agent), in its own
+	// mount namespace: reachable by its path, nothing else of the executor's.
+	spec.Sandbox, spec.SandboxTarget = sb, e.cfg.Mesos.Directory
+	inside := e.cfg.Mesos.Directory
 	if rootDir != "" {
 		spec.Rootfs = rootDir
 		spec.StateDir = filepath.Join(t.dir, "rootfs")

@@ -1,14 +1,17 @@
 package sandbox
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -26,78 +29,163 @@ func IsInit() bool { return len(os.Args) > 1 && os.Args[1] == InitArg }
 const (
 	specFD   = 3
 	statusFD = 4
+	exitFD   = 5
 )
 
-// Init runs the helper and never returns: it execs the task or exits 127
-// after writing why to the status pipe.
+// forwardedSignals are passed on to every process of the task. The helper
+// is the init of the task's PID namespace: the kernel only delivers it the
+// signals it handles, and its death kills the whole namespace (SIGKILL ends a
+// task at once that way).
+var forwardedSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGWINCH, syscall.SIGCONT}
+
+// Init runs the helper and never returns: it starts the task, then stays
+// as the init of the task's PID namespace until the task's main process
+// ends, and exits with its status; or it exits 127 after writing why the
+// task could not start to the status pipe.
 func Init() {
+	// Capabilities, the bounding set and the credentials the task is
+	// started with belong to a thread: the one that forks it.
+	runtime.LockOSThread()
 	status := os.NewFile(statusFD, "status")
 	unix.CloseOnExec(statusFD)
-	err := initTask()
-	msg := err.Error()
-	if status != nil {
-		_, _ = status.WriteString(msg)
+	unix.CloseOnExec(exitFD)
+	signals := make(chan os.Signal, 16)
+	signal.Notify(signals, forwardedSignals...)
+	children := make(chan os.Signal, 1)
+	signal.Notify(children, syscall.SIGCHLD)
+	pid, err := startTask()
+	if err != nil {
+		if status != nil {
+			_, _ = status.WriteString(err.Error())
+		}
+		os.Exit(127)
 	}
-	os.Exit(127)
+	status.Close()
+	os.Exit(superviseTask(pid, signals, children))
 }
 
-func initTask() error {
+// superviseTask reaps every process of the namespace, passes signals on to
+// all of them, and returns once the task's main process ended, after
+// writing its wait status to the exit pipe.
+func superviseTask(pid int, signals, children <-chan os.Signal) int {
+	for {
+		for {
+			var ws unix.WaitStatus
+			got, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+			if err != nil || got <= 0 {
+				break
+			}
+			if got == pid {
+				return reportExit(ws)
+			}
+		}
+		select {
+		case sig := <-signals:
+			// -1: every process of the namespace but this one.
+			_ = unix.Kill(-1, sig.(syscall.Signal))
+		case <-children:
+		}
+	}
+}
+
+// reportExit writes the task's wait status to the exit pipe and returns
+// the exit code that mirrors it.
+func reportExit(ws unix.WaitStatus) int {
+	if f := os.NewFile(exitFD, "exit"); f != nil {
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], uint32(ws))
+		_, _ = f.Write(b[:])
+		f.Close()
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// startTask reads the spec, builds the task's view of the system in the
+// helper's fresh namespaces, confines what anything started from here may
+// do, and starts the task's process.
+func startTask() (int, error) {
 	specFile := os.NewFile(specFD, "spec")
 	if specFile == nil {
-		return errors.New("task helper started without its spec pipe")
+		return 0, errors.New("task helper started without its spec pipe")
 	}
 	b, err := io.ReadAll(io.LimitReader(specFile, 16<<20))
 	specFile.Close()
 	if err != nil {
-		return fmt.Errorf("read spec: %w", err)
+		return 0, fmt.Errorf("read spec: %w", err)
 	}
 	if len(b) == 0 {
-		return errors.New("task cancelled before it started")
+		return 0, errors.New("task cancelled before it started")
 	}
 	var s Spec
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("decode spec: %w", err)
+		return 0, fmt.Errorf("decode spec: %w", err)
 	}
 	if len(s.Argv) == 0 {
-		return errors.New("no command to run")
+		return 0, errors.New("no command to run")
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return 0, fmt.Errorf("make mounts private: %w", err)
 	}
 	if s.Rootfs != "" {
 		mode, err := enterRoot(&s)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		s.Env = append(s.Env, RootModeEnv+"="+mode)
+	} else if err := viewHost(&s); err != nil {
+		return 0, err
 	}
-	if !s.KeepRoot {
-		groups := make([]int, 0, len(s.Groups)+1)
-		groups = append(groups, int(s.GID))
-		for _, g := range s.Groups {
-			groups = append(groups, int(g))
-		}
-		if err := syscall.Setgroups(groups); err != nil {
-			return fmt.Errorf("setgroups: %w", err)
-		}
-		if err := syscall.Setgid(int(s.GID)); err != nil {
-			return fmt.Errorf("setgid %d: %w", s.GID, err)
-		}
-		if err := syscall.Setuid(int(s.UID)); err != nil {
-			return fmt.Errorf("setuid %d: %w", s.UID, err)
-		}
+	if err := dropCapabilities(); err != nil {
+		return 0, err
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("set no_new_privs: %w", err)
-	}
-	if s.WorkDir != "" {
-		if err := os.Chdir(s.WorkDir); err != nil {
-			return fmt.Errorf("working directory %s: %w", s.WorkDir, err)
-		}
+		return 0, fmt.Errorf("set no_new_privs: %w", err)
 	}
 	prog, err := lookPath(s.Argv[0], s.Env)
 	if err != nil {
+		return 0, err
+	}
+	if err := loadSeccomp(); err != nil {
+		return 0, err
+	}
+	attr := &syscall.ProcAttr{Dir: s.WorkDir, Env: s.Env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{}}
+	if !s.KeepRoot {
+		groups := append([]uint32(nil), s.Groups...)
+		attr.Sys.Credential = &syscall.Credential{Uid: s.UID, Gid: s.GID, Groups: groups}
+	}
+	pid, err := syscall.ForkExec(prog, s.Argv, attr)
+	if err != nil {
+		// The child fails in chdir or in exec; the error does not say which.
+		return 0, fmt.Errorf("exec %s in working directory %q as uid %d: %w", prog, s.WorkDir, s.UID, err)
+	}
+	return pid, nil
+}
+
+// viewHost gives a task without a bundle its own /proc (its PID namespace
+// only) and its sandbox at SandboxTarget, over the executor's run
+// directory: the task reaches it by path whatever the modes of the
+// directories above it, and sees nothing else of the executor's.
+func viewHost(s *Spec) error {
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount /proc: %w", err)
+	}
+	if err := protectProc("/proc"); err != nil {
 		return err
 	}
-	err = syscall.Exec(prog, s.Argv, s.Env)
-	return fmt.Errorf("exec %s: %w", prog, err)
+	if s.Sandbox == "" || s.SandboxTarget == "" {
+		return nil
+	}
+	if !filepath.IsAbs(s.SandboxTarget) {
+		return fmt.Errorf("sandbox target %q must be absolute", s.SandboxTarget)
+	}
+	if err := unix.Mount(s.Sandbox, s.SandboxTarget, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind sandbox at %s: %w", s.SandboxTarget, err)
+	}
+	return nil
 }
 
 func lookPath(file string, env []string) (string, error) {
@@ -128,9 +216,6 @@ const RootModeEnv = "GLEANER_ROOT_MODE"
 // enterRoot builds the task's root in the (already private) mount namespace
 // and moves into it, returning "pivot_root" or "chroot".
 func enterRoot(s *Spec) (string, error) {
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return "", fmt.Errorf("make mounts private: %w", err)
-	}
 	merged := filepath.Join(s.StateDir, "merged")
 	upper := filepath.Join(s.StateDir, "upper")
 	work := filepath.Join(s.StateDir, "work")
@@ -205,6 +290,27 @@ func mountProc(root string) error {
 	}
 	if err := unix.Mount("proc", p, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mount /proc: %w", err)
+	}
+	return protectProc(p)
+}
+
+// readOnlyProc are the parts of /proc that change the whole host (sysctls,
+// sysrq, IRQ affinity): read-only for every task, root or not.
+var readOnlyProc = []string{"sys", "sysrq-trigger", "irq", "bus", "fs"}
+
+func protectProc(proc string) error {
+	for _, name := range readOnlyProc {
+		p := filepath.Join(proc, name)
+		if _, err := os.Lstat(p); err != nil {
+			continue // not in this kernel
+		}
+		if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("/proc/%s read-only: %w", name, err)
+		}
+		flags := uintptr(unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+		if err := unix.Mount("", p, "", flags, ""); err != nil {
+			return fmt.Errorf("/proc/%s read-only: %w", name, err)
+		}
 	}
 	return nil
 }

@@ -17,7 +17,9 @@ type Spec struct {
 	// (upper/, work/, merged/) on the host.
 	StateDir string `json:"state_dir,omitempty"`
 	// Sandbox is the task's host sandbox directory, bind-mounted at
-	// SandboxTarget inside the root.
+	// SandboxTarget: a path inside the root with a bundle; without one, a
+	// host path (the executor's run directory), covered in the task's own
+	// mount namespace.
 	Sandbox       string   `json:"sandbox,omitempty"`
 	SandboxTarget string   `json:"sandbox_target,omitempty"`
 	Volumes       []Volume `json:"volumes,omitempty"`
@@ -30,6 +32,8 @@ type Spec struct {
 	Env     []string `json:"env"`
 	WorkDir string   `json:"work_dir,omitempty"`
 
+	// The task runs as UID:GID with Groups, without any capability (even
+	// as root), with no_new_privs and TaskPolicy's seccomp filter.
 	UID    uint32   `json:"uid"`
 	GID    uint32   `json:"gid"`
 	Groups []uint32 `json:"groups,omitempty"`

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +41,9 @@ type Process struct {
 	outDone chan struct{}
 	state   *os.ProcessState
 	waitErr error
+	// taskStatus is the wait status of the task's main process as its
+	// helper reported it (nil when the helper died first, e.g. SIGKILL).
+	taskStatus *syscall.WaitStatus
 }
 
 // StartError is a failure to start the task itself (bad command, missing
@@ -48,9 +52,13 @@ type StartError struct{ Msg string }
 
 func (e *StartError) Error() string { return e.Msg }
 
-// Start launches the helper in a new process group (and a new mount
-// namespace when the task has a root), moves it into the cgroup, hands it the
-// spec and waits until the task's exec succeeded or failed.
+// TaskNamespaces are the namespaces every task gets, with or without a
+// bundle: its own mounts (and /proc), PIDs, System V IPC and host name.
+const TaskNamespaces = syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS
+
+// Start launches the helper in a new process group and TaskNamespaces,
+// moves it into the cgroup, hands it the spec and waits until the task's
+// exec succeeded or failed.
 func Start(o Options) (*Process, error) {
 	self := o.Self
 	if self == "" {
@@ -66,9 +74,17 @@ func Start(o Options) (*Process, error) {
 		specW.Close()
 		return nil, err
 	}
+	exitR, exitW, err := os.Pipe()
+	if err != nil {
+		specR.Close()
+		specW.Close()
+		statusR.Close()
+		statusW.Close()
+		return nil, err
+	}
 	cmd := exec.Command(self, InitArg)
 	cmd.Env = append([]string{"GOMAXPROCS=1", "GOGC=off"}, o.ExtraEnv...)
-	cmd.ExtraFiles = []*os.File{specR, statusW}
+	cmd.ExtraFiles = []*os.File{specR, statusW, exitW}
 	// Output goes through our own pipes so that Wait returns when the task's
 	// main process exits, even if a descendant still holds the pipe open.
 	var copiers sync.WaitGroup
@@ -87,6 +103,8 @@ func Start(o Options) (*Process, error) {
 			specW.Close()
 			statusR.Close()
 			statusW.Close()
+			exitR.Close()
+			exitW.Close()
 			return nil, err
 		}
 		childEnds = append(childEnds, w)
@@ -103,13 +121,11 @@ func Start(o Options) (*Process, error) {
 	if childEnds[1] != nil {
 		cmd.Stderr = childEnds[1]
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if o.Spec.Rootfs != "" {
-		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNS
-	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Cloneflags: TaskNamespaces}
 	err = cmd.Start()
 	specR.Close()
 	statusW.Close()
+	exitW.Close()
 	for _, f := range childEnds {
 		if f != nil && f != o.Stdout && f != o.Stderr {
 			f.Close()
@@ -120,12 +136,19 @@ func Start(o Options) (*Process, error) {
 	if err != nil {
 		specW.Close()
 		statusR.Close()
+		exitR.Close()
 		return nil, fmt.Errorf("start task helper: %w", err)
 	}
 	p := &Process{Pid: cmd.Process.Pid, cmd: cmd, done: make(chan struct{}), outDone: outDone}
 	go func() {
 		p.waitErr = cmd.Wait()
 		p.state = cmd.ProcessState
+		var b [4]byte
+		if _, err := io.ReadFull(exitR, b[:]); err == nil {
+			ws := syscall.WaitStatus(binary.LittleEndian.Uint32(b[:]))
+			p.taskStatus = &ws
+		}
+		exitR.Close()
 		close(p.done)
 	}()
 	fail := func(err error) (*Process, error) {
@@ -161,9 +184,11 @@ func Start(o Options) (*Process, error) {
 	return p, nil
 }
 
-// Signal sends sig to the task's whole process group.
+// Signal sends sig to every process of the task: through its helper, the
+// init of the task's PID namespace, which passes it on; SIGKILL kills the
+// helper, and with it the whole namespace, at once.
 func (p *Process) Signal(sig syscall.Signal) error {
-	err := syscall.Kill(-p.Pid, sig)
+	err := syscall.Kill(p.Pid, sig)
 	if errors.Is(err, syscall.ESRCH) {
 		return nil
 	}
@@ -193,12 +218,22 @@ func (e Exit) String() string {
 // Wait blocks until the process exits and says how.
 func (p *Process) Wait() Exit {
 	<-p.done
+	if p.taskStatus != nil {
+		return exitOf(*p.taskStatus)
+	}
 	if p.state == nil {
 		return Exit{Code: -1}
 	}
 	ws, ok := p.state.Sys().(syscall.WaitStatus)
-	if ok && ws.Signaled() {
+	if !ok {
+		return Exit{Code: p.state.ExitCode()}
+	}
+	return exitOf(ws)
+}
+
+func exitOf(ws syscall.WaitStatus) Exit {
+	if ws.Signaled() {
 		return Exit{Code: -1, Signal: ws.Signal()}
 	}
-	return Exit{Code: p.state.ExitCode()}
+	return Exit{Code: ws.ExitStatus()}
 }

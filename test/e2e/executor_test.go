@@ -339,6 +339,29 @@ func TestExecutorRunsChrootedTaskFromFetchedBundle(t *testing.T) {
 	}
 }
 
+// A task without a bundle runs under the executor's run directory, which the
+// agent made 0750 for root (as a real Mesos agent does, issue 17): the task's
+// unprivileged user still reaches its sandbox, by path and as its working
+// directory, writes there within the disk quota and its output reaches stdout.
+func TestExecutorBareTaskReachesItsSandboxUnderA0750RunDirectory(t *testing.T) {
+	e := setupExec(t, false, nil)
+	e.a.Launch(e.fw, e.executorInfo("exec-bare"), []mesos.TaskInfo{
+		e.task("bare", `echo data > "$MESOS_SANDBOX/f" && cat "$MESOS_SANDBOX/f" && pwd && id -u`, func(p *gleanerpb.TaskPayload) { p.Bundle = nil }),
+	}, false)
+	st := e.m.waitState(t, "bare", 60*time.Second, terminalStates...)
+	sb := e.sandboxOf(t, "exec-bare")
+	if fi, err := os.Stat(sb); err != nil || fi.Mode().Perm() != 0o750 {
+		t.Fatalf("run directory %v %v, want 0750 as a Mesos agent makes it", fi.Mode().Perm(), err)
+	}
+	if st.GetState() != mesos.TASK_FINISHED {
+		t.Fatalf("bare: %s %s %q (executor stderr: %s)", st.GetState(), st.GetReason(), st.GetMessage(), tailFile(filepath.Join(sb, "stderr")))
+	}
+	out, _ := os.ReadFile(filepath.Join(sb, "tasks", "bare", "stdout"))
+	if lines := strings.Fields(string(out)); len(lines) != 3 || lines[0] != "data" || lines[2] == "0" {
+		t.Fatalf("bare stdout %q", out)
+	}
+}
+
 func TestAgentRestartMidTaskKeepsFinalStatus(t *testing.T) {
 	e := setupExec(t, true, nil)
 	e.a.Launch(e.fw, e.executorInfo("exec-r"), []mesos.TaskInfo{e.task("survivor", "sleep 2; echo finished-while-agent-down", nil)}, false)
