@@ -26,8 +26,12 @@ type Config struct {
 	NoCgroups bool
 	// DefaultCPUMode applies when a payload says CPU_MODE_DEFAULT.
 	DefaultCPUMode gleanerpb.CPUMode
-	// User runs tasks whose payload names none (default "nobody").
+	// User runs tasks whose payload names none (default DefaultTaskUser,
+	// 65534): "uid[:gid]" or a name resolved on the host, never in a bundle.
 	User string
+	// AllowRootTasks lets a payload that asks for uid 0 run as root (still
+	// without capabilities, in its bundle only); off by default.
+	AllowRootTasks bool
 	// BundleCache is the host's bundle cache directory (default: <sandbox>/.bundles).
 	BundleCache string
 	// BundleLimits bound each bundle's compressed and extracted size, entries,
@@ -77,7 +81,7 @@ func (c *Config) defaults() error {
 		c.CgroupParent = "gleaner"
 	}
 	if c.User == "" {
-		c.User = "nobody"
+		c.User = DefaultTaskUser
 	}
 	if c.DiskCheckInterval <= 0 {
 		c.DiskCheckInterval = time.Second

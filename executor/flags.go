@@ -3,6 +3,8 @@ package executor
 import (
 	"flag"
 	"fmt"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/gleaner-project/gleaner/executor/cgroups"
@@ -17,12 +19,12 @@ type Flags struct {
 	LogLimit                                             int64
 	// Bundle limits (bytes, except entries) and the bundle cache's cap.
 	BundleMaxCompressed, BundleMaxExtracted, BundleMaxEntries, BundleMaxFile, BundleCacheMax int64
-	NoCgroups, NoPivot                                                                       bool
+	NoCgroups, NoPivot, AllowRootTasks                                                       bool
 }
 
 // DefaultFlags are the flag defaults.
 func DefaultFlags() Flags {
-	return Flags{CgroupRoot: cgroups.DefaultRoot, CgroupParent: "gleaner", CPUMode: "hard", User: "nobody",
+	return Flags{CgroupRoot: cgroups.DefaultRoot, CgroupParent: "gleaner", CPUMode: "hard", User: DefaultTaskUser,
 		DiskCheckInterval: time.Second, KillGrace: 3 * time.Second, IdleTimeout: 5 * time.Second, LogLimit: 10 << 20,
 		BundleMaxCompressed: rootfs.DefaultLimits.CompressedBytes, BundleMaxExtracted: rootfs.DefaultLimits.ExtractedBytes,
 		BundleMaxEntries: rootfs.DefaultLimits.Entries, BundleMaxFile: rootfs.DefaultLimits.FileBytes,
@@ -43,7 +45,8 @@ var FlagUsage = map[string]string{
 	"cgroup-root":           "where the cgroup file systems are mounted",
 	"cgroup-parent":         "parent cgroup of every task (the monitor throttles it as a whole)",
 	"cpu-mode":              "default CPU limit: hard (CFS quota = cpus × period) or shares",
-	"user":                  "user tasks run as unless their payload names one",
+	"user":                  "user tasks run as unless their payload names one: uid[:gid] or a name in the host's /etc/passwd (never the bundle's)",
+	"allow-root-tasks":      "let tasks whose payload asks for uid 0 run as root in their bundle (without capabilities); also $" + AllowRootTasksEnv,
 	"bundle-cache":          "host directory caching extracted bundles by digest (default: $GLEANER_BUNDLE_CACHE, else inside the sandbox)",
 	"disk-check-interval":   "how often task sandboxes are measured against their disk quota",
 	"log-limit":             "bytes of stdout and of stderr kept per task unless the payload says otherwise",
@@ -72,6 +75,7 @@ func BindFlags(fs *flag.FlagSet) *Flags {
 	fs.DurationVar(&f.IdleTimeout, "idle-timeout", f.IdleTimeout, FlagUsage["idle-timeout"])
 	fs.BoolVar(&f.NoCgroups, "no-cgroups", f.NoCgroups, FlagUsage["no-cgroups"])
 	fs.BoolVar(&f.NoPivot, "no-pivot", f.NoPivot, FlagUsage["no-pivot"])
+	fs.BoolVar(&f.AllowRootTasks, "allow-root-tasks", f.AllowRootTasks, FlagUsage["allow-root-tasks"])
 	fs.Int64Var(&f.BundleMaxCompressed, "bundle-max-compressed", f.BundleMaxCompressed, FlagUsage["bundle-max-compressed"])
 	fs.Int64Var(&f.BundleMaxExtracted, "bundle-max-extracted", f.BundleMaxExtracted, FlagUsage["bundle-max-extracted"])
 	fs.Int64Var(&f.BundleMaxEntries, "bundle-max-entries", f.BundleMaxEntries, FlagUsage["bundle-max-entries"])
@@ -90,6 +94,14 @@ func (f *Flags) Apply(cfg *Config) error {
 	cfg.User, cfg.BundleCache = f.User, f.BundleCache
 	cfg.DiskCheckInterval, cfg.LogLimitBytes, cfg.KillGracePeriod = f.DiskCheckInterval, f.LogLimit, f.KillGrace
 	cfg.NoCgroups, cfg.NoPivot, cfg.IdleTimeout = f.NoCgroups, f.NoPivot, f.IdleTimeout
+	cfg.AllowRootTasks = f.AllowRootTasks
+	if v := os.Getenv(AllowRootTasksEnv); v != "" {
+		allow, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("$%s %q: want true or false", AllowRootTasksEnv, v)
+		}
+		cfg.AllowRootTasks = cfg.AllowRootTasks || allow
+	}
 	for _, l := range []struct {
 		flag string
 		v    int64

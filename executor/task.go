@@ -311,7 +311,7 @@ func (e *Executor) prepare(t *task) (sandbox.Spec, error) {
 	if userName == "" {
 		userName = e.cfg.User
 	}
-	uid, gid, err := resolveUser(userName, rootDir)
+	uid, gid, err := resolveUser(userName, e.cfg.AllowRootTasks, rootDir != "")
 	if err != nil {
 		return sandbox.Spec{}, err
 	}

@@ -4,41 +4,59 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
 
-// resolveUser maps a user name or "uid[:gid]" to ids, looking in the
-// bundle's /etc/passwd first and then the host's; "nobody" falls back to
-// 65534 when neither lists it.
-func resolveUser(name, rootfsDir string) (uid, gid uint32, err error) {
+// DefaultTaskUser is the user of a task whose payload names none, unless
+// --user says otherwise: numeric, so no passwd file can map it to root.
+const DefaultTaskUser = "65534"
+
+// AllowRootTasksEnv, set to a true value in the agent's environment, lets
+// tasks that ask for uid 0 run as root (as --allow-root-tasks does).
+const AllowRootTasksEnv = "GLEANER_ALLOW_ROOT_TASKS"
+
+// hostPasswd is the host's user database; a bundle's own /etc/passwd is
+// never read (a bundle could map "nobody" to uid 0).
+var hostPasswd = "/etc/passwd"
+
+// resolveUser maps "uid[:gid]" or a user name known on the HOST to ids.
+// uid or gid 0 is refused unless allowRoot, and then only for a task with
+// a bundle (a task on the host as root could rewrite the host's files).
+func resolveUser(name string, allowRoot, bundled bool) (uid, gid uint32, err error) {
 	if name == "" {
 		return 0, 0, fmt.Errorf("user: empty name")
 	}
-	if u, g, ok := strings.Cut(name, ":"); true {
-		if uu, err := strconv.ParseUint(u, 10, 32); err == nil {
-			gg := uu
-			if ok {
-				if gg, err = strconv.ParseUint(g, 10, 32); err != nil {
-					return 0, 0, fmt.Errorf("user %q: bad gid", name)
-				}
+	uid, gid, err = lookupUser(name)
+	if err != nil {
+		return 0, 0, err
+	}
+	if uid == 0 || gid == 0 {
+		if !allowRoot {
+			return 0, 0, fmt.Errorf("user %q is root (uid %d, gid %d): refused unless the executor runs with --allow-root-tasks", name, uid, gid)
+		}
+		if !bundled {
+			return 0, 0, fmt.Errorf("user %q is root: a task without a bundle never runs as root (it sees the host's files)", name)
+		}
+	}
+	return uid, gid, nil
+}
+
+func lookupUser(name string) (uint32, uint32, error) {
+	u, g, hasGID := strings.Cut(name, ":")
+	if uu, err := strconv.ParseUint(u, 10, 32); err == nil {
+		gg := uu
+		if hasGID {
+			if gg, err = strconv.ParseUint(g, 10, 32); err != nil {
+				return 0, 0, fmt.Errorf("user %q: bad gid", name)
 			}
-			return uint32(uu), uint32(gg), nil
 		}
+		return uint32(uu), uint32(gg), nil
 	}
-	if rootfsDir != "" && bundleFileSafe(rootfsDir, "etc", "passwd") {
-		if u, g, ok := lookupPasswd(filepath.Join(rootfsDir, "etc", "passwd"), name); ok {
-			return u, g, nil
-		}
+	if uu, gg, ok := lookupPasswd(hostPasswd, name); ok {
+		return uu, gg, nil
 	}
-	if u, g, ok := lookupPasswd("/etc/passwd", name); ok {
-		return u, g, nil
-	}
-	if name == "nobody" {
-		return 65534, 65534, nil
-	}
-	return 0, 0, fmt.Errorf("user %q: not in the bundle's or the host's /etc/passwd", name)
+	return 0, 0, fmt.Errorf("user %q: not in the host's %s (names are resolved on the host, never in the bundle; give a uid)", name, hostPasswd)
 }
 
 func lookupPasswd(file, name string) (uint32, uint32, bool) {
@@ -60,21 +78,4 @@ func lookupPasswd(file, name string) (uint32, uint32, bool) {
 		}
 	}
 	return 0, 0, false
-}
-
-// bundleFileSafe reports whether root/parts... is a regular file reached
-// without symlinks, so reading it never follows a bundle's link onto a host file.
-func bundleFileSafe(root string, parts ...string) bool {
-	p := root
-	for i, part := range parts {
-		p = filepath.Join(p, part)
-		fi, err := os.Lstat(p)
-		if err != nil || fi.Mode()&os.ModeSymlink != 0 {
-			return false
-		}
-		if i < len(parts)-1 && !fi.IsDir() || i == len(parts)-1 && !fi.Mode().IsRegular() {
-			return false
-		}
-	}
-	return true
 }

@@ -36,6 +36,7 @@ func init() {
 			&cli.DurationFlag{Name: "idle-timeout", Value: d.IdleTimeout, Usage: u["idle-timeout"]},
 			&cli.BoolFlag{Name: "no-cgroups", Usage: u["no-cgroups"]},
 			&cli.BoolFlag{Name: "no-pivot", Usage: u["no-pivot"]},
+			&cli.BoolFlag{Name: "allow-root-tasks", Usage: u["allow-root-tasks"]},
 			&cli.Int64Flag{Name: "bundle-max-compressed", Value: d.BundleMaxCompressed, Usage: u["bundle-max-compressed"]},
 			&cli.Int64Flag{Name: "bundle-max-extracted", Value: d.BundleMaxExtracted, Usage: u["bundle-max-extracted"]},
 			&cli.Int64Flag{Name: "bundle-max-entries", Value: d.BundleMaxEntries, Usage: u["bundle-max-entries"]},
@@ -51,7 +52,7 @@ func init() {
 				CgroupRoot: c.String("cgroup-root"), CgroupParent: c.String("cgroup-parent"), CPUMode: c.String("cpu-mode"),
 				User: c.String("user"), BundleCache: c.String("bundle-cache"), DiskCheckInterval: c.Duration("disk-check-interval"),
 				LogLimit: c.Int64("log-limit"), KillGrace: c.Duration("kill-grace"), IdleTimeout: c.Duration("idle-timeout"),
-				NoCgroups: c.Bool("no-cgroups"), NoPivot: c.Bool("no-pivot"),
+				NoCgroups: c.Bool("no-cgroups"), NoPivot: c.Bool("no-pivot"), AllowRootTasks: c.Bool("allow-root-tasks"),
 				BundleMaxCompressed: c.Int64("bundle-max-compressed"), BundleMaxExtracted: c.Int64("bundle-max-extracted"),
 				BundleMaxEntries: c.Int64("bundle-max-entries"), BundleMaxFile: c.Int64("bundle-max-file"), BundleCacheMax: c.Int64("bundle-cache-max"),
 			}

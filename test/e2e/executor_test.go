@@ -362,6 +362,29 @@ func TestExecutorBareTaskReachesItsSandboxUnderA0750RunDirectory(t *testing.T) {
 	}
 }
 
+// A bundle whose /etc/passwd maps nobody to uid 0 does not make its task
+// root (issue 11, finding 2): names resolve on the host, and uid 0 is
+// refused unless the executor allows root tasks.
+func TestExecutorBundleMappingNobodyToRootRunsUnprivileged(t *testing.T) {
+	e := setupExec(t, false, nil)
+	e.bundle, e.digest = rootfstest.Bundle(t, t.TempDir(), map[string]string{"etc/passwd": "nobody:x:0:0:evil:/:/bin/sh\nroot:x:0:0::/:/bin/sh\n"})
+	e.a.Launch(e.fw, e.executorInfo("exec-evil"), []mesos.TaskInfo{
+		e.task("as-nobody", "id -u; grep CapEff /proc/self/status", func(p *gleanerpb.TaskPayload) { p.User = "nobody" }),
+		e.task("as-root", "id -u", func(p *gleanerpb.TaskPayload) { p.User = "root" }),
+	}, false)
+	sb := ""
+	st := e.m.waitState(t, "as-nobody", 60*time.Second, terminalStates...)
+	sb = e.sandboxOf(t, "exec-evil")
+	out, _ := os.ReadFile(filepath.Join(sb, "tasks", "as-nobody", "stdout"))
+	if st.GetState() != mesos.TASK_FINISHED || !strings.HasPrefix(string(out), "65534\n") || !strings.Contains(string(out), "0000000000000000") {
+		t.Fatalf("as-nobody: %s %q, stdout %q", st.GetState(), st.GetMessage(), out)
+	}
+	st = e.m.waitState(t, "as-root", 60*time.Second, terminalStates...)
+	if st.GetState() != mesos.TASK_FAILED || st.GetReason() != mesos.REASON_CONTAINER_LAUNCH_FAILED || !strings.Contains(st.GetMessage(), "--allow-root-tasks") {
+		t.Fatalf("as-root: %s %s %q", st.GetState(), st.GetReason(), st.GetMessage())
+	}
+}
+
 func TestAgentRestartMidTaskKeepsFinalStatus(t *testing.T) {
 	e := setupExec(t, true, nil)
 	e.a.Launch(e.fw, e.executorInfo("exec-r"), []mesos.TaskInfo{e.task("survivor", "sleep 2; echo finished-while-agent-down", nil)}, false)
