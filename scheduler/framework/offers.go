@@ -230,6 +230,9 @@ func (f *Framework) taskInfo(l engine.Launch, agent mesos.AgentID, rs []mesos.Re
 		} else {
 			cmd.Value = proto(f.cfg.ExecutorPath + " executor")
 		}
+		if f.cfg.AllowRootTasks { // the executor runs a payload asking for uid 0 only when told it may
+			cmd.Value = proto(cmd.GetValue() + " --allow-root-tasks")
+		}
 		cmd.URIs = append(cmd.URIs, bundleURIs(sp)...)
 		ti.Executor = &mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: id}, Type: mesos.ExecutorInfo_CUSTOM, Name: proto("gleaner-executor"), Command: &cmd}
 		return ti, nil

@@ -52,6 +52,12 @@ func TestTaskInfoUser(t *testing.T) {
 			if got := ti.GetCommand().GetUser(); got != tc.commandUser {
 				t.Errorf("CommandInfo.user %q, want %q", got, tc.commandUser)
 			}
+			if ex := ti.GetExecutor(); ex != nil {
+				allowed := strings.HasSuffix(ex.GetCommand().GetValue(), " executor --allow-root-tasks")
+				if allowed != tc.cfg.AllowRootTasks {
+					t.Errorf("executor command %q, want --allow-root-tasks: %v", ex.GetCommand().GetValue(), tc.cfg.AllowRootTasks)
+				}
+			}
 			if got := f.cfg.FrameworkInfo("").User; got != tc.frameworkUsr {
 				t.Errorf("FrameworkInfo.user %q, want %q", got, tc.frameworkUsr)
 			}
