@@ -101,7 +101,8 @@ func gleanerBinary(t *testing.T, dir string) string {
 		return abs
 	}
 	bin := filepath.Join(dir, "gleaner")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "github.com/gleaner-project/gleaner/cmd/gleaner")
+	// The same flags as the e2e tests' build, so make test links it once.
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "github.com/gleaner-project/gleaner/cmd/gleaner")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build cmd/gleaner: %v\n%s", err, out)
