@@ -112,9 +112,19 @@ func TestRestartAgentWaitsForItsPort(t *testing.T) {
 	if err := c.KillAgent(0); err != nil {
 		t.Fatal(err)
 	}
-	holder, err := net.Listen("tcp", c.Agents()[0].Endpoint())
-	if err != nil {
-		t.Fatalf("hold the agent's port: %v", err)
+	// The killed agent's listener closes asynchronously: take its port as
+	// soon as it is free.
+	var holder net.Listener
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		if holder, err = net.Listen("tcp", c.Agents()[0].Endpoint()); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hold the agent's port: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond) // poll: no event tells when the kernel released the port
 	}
 	time.AfterFunc(300*time.Millisecond, func() { holder.Close() })
 	if err := c.RestartAgent(0); err != nil {
