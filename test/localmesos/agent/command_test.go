@@ -170,8 +170,13 @@ func TestCommandExecutorShutdown(t *testing.T) {
 	m := &fakeMaster{autoAck: true}
 	a := newTestAgent(t, m, func(c *Config) { c.ExecutorShutdownGracePeriod = 2 * time.Second })
 	fw := frameworkInfo(false)
-	a.Launch(fw, nil, []mesos.TaskInfo{commandTask("sd", `trap '' TERM; while :; do sleep 0.05; done`)}, false)
+	a.Launch(fw, nil, []mesos.TaskInfo{commandTask("sd", `trap '' TERM; echo ready > ready; while :; do sleep 0.05; done`)}, false)
 	m.waitFor(t, "sd running", func() bool { return m.hasState("sd", mesos.TASK_RUNNING) })
+	// Shut down only once the trap is installed (else TERM ends the shell).
+	m.waitFor(t, "sd trap installed", func() bool {
+		r, _ := filepath.Glob(filepath.Join(a.cfg.WorkDir, "slaves", "*", "frameworks", "*", "executors", "sd", "runs", "*", "ready"))
+		return len(r) == 1
+	})
 	a.ShutdownExecutor(*fw.ID, mesos.ExecutorID{Value: "sd"})
 	m.waitFor(t, "sd killed and executor gone", func() bool {
 		_, ok := m.terminationOf("sd")
