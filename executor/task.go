@@ -469,7 +469,7 @@ func (e *Executor) watch(ctx context.Context, t *task) {
 		case <-timeout:
 			e.stop(t, LimitTimeout, fmt.Sprintf("timed out after %v", time.Duration(t.payload.TimeoutSeconds*float64(time.Second))), e.grace(t, nil))
 		case <-tick:
-			used := diskUsage(t.dir)
+			used := rootfs.DiskUsage(t.dir)
 			if float64(used) > t.diskMB*(1<<20) {
 				e.stop(t, LimitDisk, fmt.Sprintf("disk limit %s exceeded (sandbox uses %s)", mib(t.diskMB), mib(float64(used)/(1<<20))), 0)
 				return
