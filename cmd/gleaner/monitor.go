@@ -43,6 +43,7 @@ func init() {
 			&cli.StringFlag{Name: "sys-root", Usage: "sysfs root", Value: "/sys"},
 			&cli.StringFlag{Name: "cgroup-root", Usage: "cgroup filesystem root", Value: "/sys/fs/cgroup"},
 			&cli.StringFlag{Name: "cgroup-parent", Usage: "parent cgroup of the batch tasks", Value: "gleaner"},
+			&cli.StringSliceFlag{Name: "bundle-cache", EnvVars: []string{"GLEANER_BUNDLE_CACHE"}, Usage: "the executors' bundle cache directory, counted as batch disk (repeatable; the executors' --bundle-cache)"},
 			&cli.BoolFlag{Name: "no-throttle", Usage: "never throttle batch CPU (hosts without writable cgroups)"},
 			&cli.Float64Flag{Name: "capacity-cpus", Usage: "host CPUs (0: measured)"},
 			&cli.Float64Flag{Name: "capacity-mem-mb", Usage: "host memory in MB (0: measured)"},
@@ -103,7 +104,8 @@ func runMonitor(c *cli.Context) error {
 		Listen: c.String("listen"), Interval: c.Duration("interval"), FastInterval: c.Duration("fast-interval"), ReconcileInterval: c.Duration("reconcile-interval"),
 		ProcRoot: c.String("proc-root"), SysRoot: c.String("sys-root"), CgroupRoot: c.String("cgroup-root"),
 		CgroupParent: c.String("cgroup-parent"), NoThrottle: c.Bool("no-throttle"),
-		CapacityCPUs: c.Float64("capacity-cpus"), CapacityMemMB: c.Float64("capacity-mem-mb"),
+		BundleCacheDirs: c.StringSlice("bundle-cache"),
+		CapacityCPUs:    c.Float64("capacity-cpus"), CapacityMemMB: c.Float64("capacity-mem-mb"),
 		Policy: p, Logger: logger, ReleaseStartupPages: true,
 	}
 	ec, err := etcdConfig(c, endpoints)
