@@ -24,6 +24,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("UpdateConflict", func(t *testing.T) { testUpdateConflict(t, newStore) })
 	t.Run("ConcurrentUpdates", func(t *testing.T) { testConcurrentUpdates(t, newStore) })
 	t.Run("Watch", func(t *testing.T) { testWatch(t, newStore) })
+	t.Run("DeleteJob", func(t *testing.T) { testDeleteJob(t, newStore) })
 }
 
 func ctx(t *testing.T) context.Context {
@@ -295,5 +296,47 @@ func testWatch(t *testing.T, newStore Factory) {
 		case <-deadline:
 			t.Fatal(fmt.Errorf("watch not signalled"))
 		}
+	}
+}
+
+// testDeleteJob: a job and its attempts go together; a job whose id
+// extends the deleted one's keeps everything; a fenced delete changes
+// nothing.
+func testDeleteJob(t *testing.T, newStore Factory) {
+	s, lose := newStore(t)
+	d, ok := s.(store.JobDeleter)
+	if !ok {
+		t.Skipf("%T does not delete jobs", s)
+	}
+	c := ctx(t)
+	for _, id := range []string{"j1", "j10"} {
+		if err := s.CreateJob(c, sampleJob(id)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutAttempts(c, []job.Attempt{{Job: id, Task: "extract", Index: 0}, {Job: id, Task: "extract", Index: 1, Attempt: 1}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.DeleteJob(c, "j1"); err != nil {
+		t.Fatalf("DeleteJob = %v", err)
+	}
+	if _, err := s.GetJob(c, "j1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetJob after delete = %v, want ErrNotFound", err)
+	}
+	if as, err := s.Attempts(c, "j1"); err != nil || len(as) != 0 {
+		t.Errorf("Attempts after delete = %d, %v; want none", len(as), err)
+	}
+	if as, _ := s.Attempts(c, "j10"); len(as) != 2 {
+		t.Errorf("Attempts of j10 = %d, want 2 (deleting j1 must not touch j10)", len(as))
+	}
+	if err := d.DeleteJob(c, "j1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second DeleteJob = %v, want ErrNotFound", err)
+	}
+	lose()
+	if err := d.DeleteJob(c, "j10"); !errors.Is(err, store.ErrNotLeader) {
+		t.Errorf("DeleteJob after losing leadership = %v, want ErrNotLeader", err)
+	}
+	if _, err := s.GetJob(c, "j10"); err != nil {
+		t.Errorf("fenced DeleteJob landed: %v", err)
 	}
 }
