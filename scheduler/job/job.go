@@ -25,6 +25,10 @@ type Spec struct {
 	// Deadline bounds the whole job from submission: when it passes, the
 	// job is killed with the reason "deadline exceeded". 0 = none.
 	Deadline Duration `json:"deadline,omitempty"`
+	// TTLAfterFinished: the job's records are deleted this long after it
+	// finished (Kubernetes' ttlSecondsAfterFinished); 0 = the scheduler's
+	// --finished-job-ttl.
+	TTLAfterFinished Duration `json:"ttlAfterFinished,omitempty"`
 	// Schedule makes the job a scheduled one: it runs nothing itself but
 	// creates runs (jobs <id>-<unix time>) on its cron schedule.
 	Schedule *Schedule `json:"schedule,omitempty"`

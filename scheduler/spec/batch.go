@@ -20,8 +20,11 @@ import (
 var batchTaskFields = []string{"dependsExpr", "when", "continueOn", "backoff", "onFailure", "restart", "timeout",
 	"parallelism", "completions", "cleanup", "volumes", "bundle", "workQueue", "withItems", "withSequence"}
 
+// MaxTTLAfterFinished bounds a job's ttlAfterFinished (a year).
+const MaxTTLAfterFinished = 365 * 24 * time.Hour
+
 // batchJobFields are the job keys parsed here.
-var batchJobFields = []string{"failFast", "params", "deadline", "schedule"}
+var batchJobFields = []string{"failFast", "params", "deadline", "ttlAfterFinished", "schedule"}
 
 // Cleanup policies (the executor's CleanupPolicy).
 var cleanups = []string{"remove-finished", "remove-failed", "remove-all", "remove-none"}
@@ -399,6 +402,9 @@ func parseBatchJob(o obj, s *job.Spec) error {
 	if s.Deadline, err = o.duration("deadline"); err != nil {
 		return err
 	}
+	if s.TTLAfterFinished, err = o.duration("ttlAfterFinished"); err != nil {
+		return err
+	}
 	if sv, ok := o.m["schedule"]; ok && sv != nil {
 		so, err := asObj("schedule", sv)
 		if err != nil {
@@ -446,6 +452,9 @@ func parseBatchJob(o obj, s *job.Spec) error {
 func validateBatch(s *job.Spec) error {
 	if s.Deadline < 0 {
 		return ferr("deadline", "must be >= 0")
+	}
+	if s.TTLAfterFinished < 0 || time.Duration(s.TTLAfterFinished) > MaxTTLAfterFinished {
+		return ferr("ttlAfterFinished", "must be between 0 and %s, got %s", MaxTTLAfterFinished, time.Duration(s.TTLAfterFinished))
 	}
 	for k := range s.Params {
 		if k == "" {

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -83,6 +84,20 @@ func TestParseWorkQueue(t *testing.T) {
 		_, err := Parse([]byte(doc))
 		if fe, ok := AsFieldError(err); !ok || fe.Field != field {
 			t.Errorf("%s: got %v, want field %s", doc, err, field)
+		}
+	}
+}
+
+func TestTTLAfterFinished(t *testing.T) {
+	s, err := Parse([]byte("name: a\nttlAfterFinished: 2h\ntasks: [{name: b, command: x}]"))
+	if err != nil || s.TTLAfterFinished != job.Duration(2*time.Hour) {
+		t.Fatalf("ttlAfterFinished: 2h = %v, %v", s, err)
+	}
+	for _, bad := range []string{"-1s", "9000h", "soon"} {
+		_, err := Parse([]byte("name: a\nttlAfterFinished: " + bad + "\ntasks: [{name: b, command: x}]"))
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != "ttlAfterFinished" {
+			t.Errorf("ttlAfterFinished: %s = %v, want a field error naming ttlAfterFinished", bad, err)
 		}
 	}
 }
