@@ -59,6 +59,13 @@ type Config struct {
 	// DefaultFoldInterval).
 	FoldMinInstances int
 	FoldInterval     time.Duration
+	// FinishedJobTTL: finished jobs without their own ttlAfterFinished
+	// have their records deleted this long after they ended (0 keeps
+	// them); GCInterval is how often the leader looks (default
+	// DefaultGCInterval). Runs of scheduled jobs beyond their history
+	// limits are deleted as well.
+	FinishedJobTTL time.Duration
+	GCInterval     time.Duration
 }
 
 // NotLeaderError is returned for writes on a standby.
@@ -256,6 +263,7 @@ func (n *Node) lead(ctx context.Context, t *leader.Term) {
 	}()
 	go n.cronLoop(tctx)
 	go n.foldLoop(tctx)
+	go n.gcLoop(tctx)
 	if err := fw.Run(tctx); err != nil {
 		n.log.Warn("framework stopped", "err", err)
 	}

@@ -1,0 +1,208 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/cron"
+	"github.com/gleaner-project/gleaner/scheduler/engine"
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/retention"
+	"github.com/gleaner-project/gleaner/scheduler/store"
+)
+
+// DefaultGCInterval is how often the leader looks for finished jobs to
+// delete (Config.GCInterval).
+const DefaultGCInterval = time.Minute
+
+// gcLoop deletes, while this node leads, the records of finished jobs
+// whose time to live has passed and the runs of scheduled jobs beyond
+// their history limits (scheduler/retention decides).
+func (n *Node) gcLoop(ctx context.Context) {
+	every := n.cfg.GCInterval
+	if every <= 0 {
+		every = DefaultGCInterval
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	finished := map[string]finishedJob{} // what this term learnt of finished jobs
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := n.gcOnce(ctx, time.Now(), finished); err != nil && ctx.Err() == nil {
+			n.log.Warn("garbage collection of finished jobs", "err", err)
+		}
+	}
+}
+
+// finishedJob caches a finished job's retention facts; retried is the
+// job's RetriedAt when they were read (a retry makes them stale).
+type finishedJob struct {
+	retention.Job
+	retried time.Time
+}
+
+func (n *Node) gcOnce(ctx context.Context, now time.Time, finished map[string]finishedJob) error {
+	t := n.current()
+	if t == nil {
+		return nil
+	}
+	del, ok := t.store.(store.JobDeleter)
+	if !ok {
+		return nil
+	}
+	jobs, err := t.store.ListJobs(ctx)
+	if err != nil {
+		return err
+	}
+	active := map[string]bool{}
+	for _, id := range t.engine.Jobs() {
+		active[id] = true
+	}
+	in := retention.Input{Now: now, DefaultTTL: n.cfg.FinishedJobTTL, Schedules: map[string]*cron.Compiled{}}
+	seen := make(map[string]bool, len(jobs))
+	for _, j := range jobs {
+		seen[j.ID] = true
+		if scheduled(j) {
+			if c, err := cron.FromJob(j.Spec.Schedule).Compile("schedule"); err == nil {
+				in.Schedules[j.ID] = c
+			}
+			continue
+		}
+		if active[j.ID] {
+			delete(finished, j.ID)
+			continue
+		}
+		f, ok := finished[j.ID]
+		if !ok || !f.retried.Equal(j.RetriedAt) {
+			as, err := t.store.Attempts(ctx, j.ID)
+			if err != nil {
+				return err
+			}
+			var done bool
+			if f, done = finishedFacts(j, as); !done {
+				delete(finished, j.ID)
+				continue
+			}
+			finished[j.ID] = f
+		}
+		in.Finished = append(in.Finished, f.Job)
+	}
+	for id := range finished {
+		if !seen[id] {
+			delete(finished, id)
+		}
+	}
+	for _, d := range retention.Plan(in) {
+		if n.current() != t || n.Scheduling(d.ID) { // leadership lost, or retried meanwhile
+			continue
+		}
+		if err := n.deleteJob(ctx, t, del, d.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		delete(finished, d.ID)
+		n.log.Info("finished job deleted", "job", d.ID, "why", d.Why)
+	}
+	return nil
+}
+
+// finishedFacts derives whether j has finished and, if so, what retention
+// needs of it: its outcome and when it ended (its last attempt's end, else
+// when it was killed, else when it was submitted).
+func finishedFacts(j *job.Job, as []job.Attempt) (finishedJob, bool) {
+	st := engine.Derive(j, as)
+	if !st.State.Terminal() {
+		return finishedJob{}, false
+	}
+	ended := j.Submitted
+	if j.KilledAt.After(ended) {
+		ended = j.KilledAt
+	}
+	for i := range as {
+		if as[i].Ended.After(ended) {
+			ended = as[i].Ended
+		}
+	}
+	f := finishedJob{Job: retention.Job{ID: j.ID, Parent: j.Parent, Succeeded: st.State == job.Succeeded,
+		Ended: ended, TTL: time.Duration(j.Spec.TTLAfterFinished)}, retried: j.RetriedAt}
+	if j.Parent != "" {
+		f.Scheduled, _ = cron.ParseRunID(j.Parent, j.ID)
+	}
+	return f, true
+}
+
+// deleteJob removes a finished job's work-queue records and then its job
+// and attempt records.
+func (n *Node) deleteJob(ctx context.Context, t *term, del store.JobDeleter, id string) error {
+	if q := n.cfg.Framework.Queue; q != nil {
+		if err := q.Delete(ctx, id); err != nil {
+			return fmt.Errorf("delete job %s: queue: %w", id, err)
+		}
+	}
+	return del.DeleteJob(ctx, id)
+}
+
+// Purge deletes a finished job's records now (job delete). A job still
+// running or pending is refused with a ConflictError (kill it first); a
+// scheduled job goes with its finished runs, and is refused while a run is
+// active.
+func (n *Node) Purge(ctx context.Context, id string) (*job.Job, error) {
+	t := n.current()
+	if t == nil {
+		return nil, n.notLeader(ctx)
+	}
+	del, ok := t.store.(store.JobDeleter)
+	if !ok {
+		return nil, fmt.Errorf("purge job %s: this store does not delete jobs", id)
+	}
+	j, err := t.store.GetJob(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("purge job %s: %w", id, err)
+	}
+	victims := []*job.Job{j}
+	if scheduled(j) {
+		all, err := t.store.ListJobs(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("purge job %s: %w", id, err)
+		}
+		victims = victims[:0]
+		for _, r := range all {
+			if r.Parent == id {
+				victims = append(victims, r)
+			}
+		}
+		victims = append(victims, j) // the schedule last: a failure leaves it to retry
+	}
+	active := map[string]bool{}
+	for _, a := range t.engine.Jobs() {
+		active[a] = true
+	}
+	for _, v := range victims {
+		if scheduled(v) {
+			continue
+		}
+		as, err := t.store.Attempts(ctx, v.ID)
+		if err != nil {
+			return nil, fmt.Errorf("purge job %s: %w", id, err)
+		}
+		if _, done := finishedFacts(v, as); active[v.ID] || !done {
+			return nil, &ConflictError{Msg: fmt.Sprintf("job %s has not finished; kill it first (gleaner job kill %s)", v.ID, v.ID)}
+		}
+	}
+	for _, v := range victims {
+		err := n.deleteJob(ctx, t, del, v.ID)
+		if errors.Is(err, store.ErrNotLeader) {
+			return nil, n.notLeader(ctx)
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("purge job %s: %w", id, err)
+		}
+	}
+	n.log.Info("job purged", "job", id, "records", len(victims))
+	return j, nil
+}
