@@ -19,11 +19,14 @@ type BatchBackend interface {
 	Suspend(ctx context.Context, id string) (*job.Job, error)
 	Resume(ctx context.Context, id string) (*job.Job, error)
 	Retry(ctx context.Context, id string, upstream bool) (*job.Job, error)
+	// Purge deletes a finished job's records (a *node.ConflictError
+	// while it still runs).
+	Purge(ctx context.Context, id string) (*job.Job, error)
 }
 
 var _ BatchBackend = (*node.Node)(nil)
 
-// batchRoutes adds POST /v1/jobs/{id}/suspend|resume|retry and GET
+// batchRoutes adds POST /v1/jobs/{id}/suspend|resume|retry|purge and GET
 // /v1/schema.
 func (s *server) batchRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST /v1/jobs/{id}/suspend", noBody, s.batchVerb("suspended", func(ctx context.Context, b BatchBackend, id string, _ *http.Request) (*job.Job, error) {
@@ -41,6 +44,9 @@ func (s *server) batchRoutes(mux *http.ServeMux) {
 			}
 		}
 		return b.Retry(ctx, id, up)
+	}))
+	s.handle(mux, "POST /v1/jobs/{id}/purge", noBody, s.batchVerb("deleted", func(ctx context.Context, b BatchBackend, id string, _ *http.Request) (*job.Job, error) {
+		return b.Purge(ctx, id)
 	}))
 	s.handle(mux, "GET "+schema.Path, noBody, schema.Handler())
 	// The queue routes answer to the instances' own queue tokens, not
@@ -61,7 +67,7 @@ func (s *server) batchVerb(done string, f func(context.Context, BatchBackend, st
 	return func(w http.ResponseWriter, r *http.Request) {
 		b, ok := s.b.(BatchBackend)
 		if !ok {
-			writeErr(w, http.StatusNotImplemented, Error{Error: "this backend does not suspend, resume or retry jobs"})
+			writeErr(w, http.StatusNotImplemented, Error{Error: "this backend does not suspend, resume, retry or purge jobs"})
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
