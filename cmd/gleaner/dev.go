@@ -133,10 +133,11 @@ func runDev(c *cli.Context) error {
 		defer cancel()
 	}
 	nc := node.Config{
-		AdvertiseURL: "http://" + c.String("listen"),
-		LeaseTTL:     5,
-		ResignOnExit: true,
-		Logger:       log,
+		AdvertiseURL:   "http://" + c.String("listen"),
+		LeaseTTL:       5,
+		ResignOnExit:   true,
+		Logger:         log,
+		FinishedJobTTL: node.DefaultFinishedJobTTL,
 		Framework: framework.Config{
 			Masters:       []string{mesos.MasterURL()},
 			ExecutorPath:  executorPath,

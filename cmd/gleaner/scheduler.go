@@ -60,6 +60,7 @@ func schedulerFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "reconcile-interval", Value: time.Minute, Usage: "period of explicit reconciliation of active tasks"},
 		&cli.DurationFlag{Name: "implicit-reconcile-interval", Value: 15 * time.Minute, Usage: "period of implicit reconciliation"},
 		&cli.DurationFlag{Name: "kill-grace", Value: 3 * time.Second, Usage: "grace between SIGTERM and SIGKILL when a task is killed (TaskInfo.kill_policy; negative: none)"},
+		&cli.DurationFlag{Name: "finished-job-ttl", Value: node.DefaultFinishedJobTTL, Usage: "delete a finished job's records this long after it ended, unless its spec sets ttlAfterFinished (0: keep them forever, and etcd grows)"},
 		&cli.DurationFlag{Name: "evict-cooldown", Value: 15 * time.Second, Usage: "how long a host whose monitor asked for an eviction gets no new work"},
 		&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
 		&cli.BoolFlag{Name: "require-monitor", Value: true, Usage: "place no new work on a host whose monitor heartbeat (<etcd-prefix>monitors/<hostname>) is silent; " +
@@ -130,13 +131,14 @@ func schedulerConfig(c *cli.Context, log *slog.Logger) (node.Config, api.Config,
 	}
 	host, _ := os.Hostname()
 	nc := node.Config{
-		Fair:          placement.FairConfig{QueueWeights: qw, UserWeights: uw},
-		Prefix:        c.String("etcd-prefix"),
-		AdvertiseURL:  adv,
-		LeaseTTL:      c.Int("lease-ttl"),
-		ResignOnExit:  true,
-		Logger:        log,
-		EvictCooldown: c.Duration("evict-cooldown"),
+		Fair:           placement.FairConfig{QueueWeights: qw, UserWeights: uw},
+		Prefix:         c.String("etcd-prefix"),
+		AdvertiseURL:   adv,
+		LeaseTTL:       c.Int("lease-ttl"),
+		ResignOnExit:   true,
+		Logger:         log,
+		EvictCooldown:  c.Duration("evict-cooldown"),
+		FinishedJobTTL: c.Duration("finished-job-ttl"),
 		Framework: framework.Config{
 			Masters:                   c.StringSlice("master"),
 			Name:                      c.String("name"),

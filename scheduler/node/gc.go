@@ -17,6 +17,10 @@ import (
 // delete (Config.GCInterval).
 const DefaultGCInterval = time.Minute
 
+// DefaultFinishedJobTTL is the scheduler's default --finished-job-ttl: a
+// week, so etcd does not grow without bound while results stay readable.
+const DefaultFinishedJobTTL = 7 * 24 * time.Hour
+
 // gcLoop deletes, while this node leads, the records of finished jobs
 // whose time to live has passed and the runs of scheduled jobs beyond
 // their history limits (scheduler/retention decides).
