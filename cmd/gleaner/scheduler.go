@@ -20,6 +20,7 @@ import (
 
 	"github.com/gleaner-project/gleaner/scheduler/api"
 	"github.com/gleaner-project/gleaner/scheduler/attrs"
+	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/framework"
 	"github.com/gleaner-project/gleaner/scheduler/isolation"
 	"github.com/gleaner-project/gleaner/scheduler/node"
@@ -226,6 +227,8 @@ func serveScheduler(ctx context.Context, cli *clientv3.Client, nc node.Config, a
 	ac.Auth = guard
 	agents := attrs.NewHandler(attrs.HandlerConfig{Store: n.Attrs(), Source: n, Log: log})
 	ac.Mount = map[string]http.Handler{"/v1/agents": agents, "/v1/agents/": agents}
+	tokens := auth.TokensHandler(auth.NewStore(cli, n.Attrs().Prefix()), nil)
+	ac.Mount["/v1/tokens"], ac.Mount["/v1/tokens/"] = tokens, tokens
 	srv := api.NewServer(n, ac)
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
