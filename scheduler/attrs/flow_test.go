@@ -54,7 +54,7 @@ func TestAttributeEditDrivesPlacement(t *testing.T) {
 	for _, o := range offers {
 		mesosAttrs[o.Hostname] = placement.MesosAttrs(o.Attributes)
 	}
-	engine := placement.NewEngine(placement.Config{Limit: 3})
+	engine := placement.NewChain(placement.Config{Limit: 3})
 	cycle := func() {
 		engine.BeginCycle()
 		for _, o := range offers {

@@ -77,7 +77,7 @@ func benchCluster() ([]*Agent, []*Ask) {
 func BenchmarkPlacement(b *testing.B) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	agents, asks := benchCluster()
-	e := NewEngine(Config{})
+	e := NewChain(Config{})
 	hosts := make([]string, len(asks))
 	round := func() {
 		e.BeginCycle()
@@ -134,7 +134,7 @@ func BenchmarkPlacement(b *testing.B) {
 func BenchmarkPlacementCycle(b *testing.B) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	agents, asks := benchCluster()
-	e := NewEngine(Config{})
+	e := NewChain(Config{})
 	rng := rand.New(rand.NewPCG(3, 4))
 	type run struct{ group, host string }
 	running := make([]run, 0, 70000)

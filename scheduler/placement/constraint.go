@@ -102,8 +102,8 @@ type Constraints struct {
 	hostIdx     []int // static on hostname: evaluated per agent
 	countingIdx []int // UNIQUE, GROUP_BY, MAX_PER, CLUSTER without value
 
-	// owner/slot intern the set inside one Engine for its caches.
-	owner *Engine
+	// owner/slot intern the set inside one Chain for its caches.
+	owner *Chain
 	slot  int32
 }
 

@@ -22,7 +22,7 @@ func Example() {
 	etcdAttrs := map[string]string{"zone": "eu-1"} // from attrs.Watcher.Attrs("node-1")
 
 	// Built once, for the scheduler's lifetime.
-	engine := placement.NewEngine(placement.Config{})
+	engine := placement.NewChain(placement.Config{})
 	fair := placement.NewFair(placement.FairConfig{Total: placement.Resources{CPUs: 4, Mem: 4096}})
 
 	// Constraints are compiled once per task, at submit.

@@ -38,7 +38,7 @@ func (r Reason) String() string {
 
 // Explanation counts, for one decision, how many agents were evaluated and
 // how many were rejected under each named reason ("why pending"). The
-// per-constraint counts alias an Engine buffer: they are valid until the
+// per-constraint counts alias a Chain buffer: they are valid until the
 // next Place; call Reasons or String to keep them.
 type Explanation struct {
 	Evaluated  int

@@ -53,15 +53,15 @@ type Pending struct {
 	Reasons []placement.ReasonCount `json:"reasons"`
 }
 
-// Matcher implements engine.Matcher on a placement.Engine. Instances
+// Matcher implements engine.Matcher on a placement.Chain. Instances
 // placed by Match are counted (for UNIQUE, GROUP_BY, MAX_PER, CLUSTER) in
-// group GroupOf(job, task); the scheduler calls Engine().AddRunning for
-// instances found running at recovery and Engine().RemoveRunning when an
+// group GroupOf(job, task); the scheduler calls Chain().AddRunning for
+// instances found running at recovery and Chain().RemoveRunning when an
 // instance ends or a planned launch is forgotten.
 type Matcher struct {
 	cfg  Config
 	mu   sync.Mutex
-	e    *placement.Engine
+	e    *placement.Chain
 	fair *placement.Fair
 	why  map[string]Pending
 	asks []placement.Ask
@@ -84,7 +84,7 @@ var _ engine.Matcher = (*Matcher)(nil)
 
 // New returns a Matcher.
 func New(cfg Config) *Matcher {
-	return &Matcher{cfg: cfg, e: placement.NewEngine(cfg.Placement), why: map[string]Pending{},
+	return &Matcher{cfg: cfg, e: placement.NewChain(cfg.Placement), why: map[string]Pending{},
 		groups: map[string]*groupInfo{}, byJob: map[string][]string{}, usage: map[[2]string]placement.Resources{}, since: map[string]time.Time{}}
 }
 
@@ -98,9 +98,9 @@ func (m *Matcher) now() time.Time {
 // GroupOf names the counting group of a task.
 func GroupOf(jobID, task string) string { return jobID + "/" + task }
 
-// Engine returns the placement engine, to count running instances. Use it
+// Chain returns the placement chain, to count running instances. Use it
 // only while no Match runs (the scheduler core serialises both).
-func (m *Matcher) Engine() *placement.Engine { return m.e }
+func (m *Matcher) Chain() *placement.Chain { return m.e }
 
 // Why returns the last explanation for a task with pending instances left
 // after a cycle; ok is false when its last cycle placed everything.

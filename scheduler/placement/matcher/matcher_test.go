@@ -75,7 +75,7 @@ func TestMatcher(t *testing.T) {
 	if ps = m.Match(offers, []engine.Demand{demands[1]}); len(ps) != 0 {
 		t.Fatalf("unique placed again: %v", ps)
 	}
-	m.Engine().RemoveRunning(GroupOf("j1", "unique"), "h1")
+	m.Chain().RemoveRunning(GroupOf("j1", "unique"), "h1")
 	ps = m.Match(offers, []engine.Demand{demands[1]})
 	if len(ps) != 1 || offers[ps[0].Offer].Hostname != "h1" {
 		t.Fatalf("after removal: %v", ps)

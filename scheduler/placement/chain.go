@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Config tunes an Engine.
+// Config tunes a Chain.
 type Config struct {
 	// Limit is how many feasible candidates are ranked per placement (the
 	// "power of two choices"); default 2.
@@ -28,11 +28,11 @@ const (
 	MesosMinMem  = 32 // MiB
 )
 
-// Engine is the placement chain, built once and reused for every offer
+// Chain is the placement chain, built once and reused for every offer
 // cycle: it remembers every agent seen (for attribute classes, counting and
 // "can never fit"), the instances running per group, and, per cycle, the
-// offers still open. An Engine is not safe for concurrent use.
-type Engine struct {
+// offers still open. A Chain is not safe for concurrent use.
+type Chain struct {
 	cfg Config
 	rng uint64
 
@@ -116,8 +116,8 @@ type failMemo struct {
 	consCounts []int32
 }
 
-// NewEngine returns an Engine with defaults filled in.
-func NewEngine(cfg Config) *Engine {
+// NewChain returns a Chain with defaults filled in.
+func NewChain(cfg Config) *Chain {
 	if cfg.Limit <= 0 {
 		cfg.Limit = 2
 	}
@@ -130,7 +130,7 @@ func NewEngine(cfg Config) *Engine {
 	if cfg.MinMem <= 0 {
 		cfg.MinMem = MesosMinMem
 	}
-	return &Engine{
+	return &Chain{
 		cfg:       cfg,
 		rng:       cfg.Seed,
 		byHost:    make(map[string]int32),
@@ -142,7 +142,7 @@ func NewEngine(cfg Config) *Engine {
 	}
 }
 
-func (e *Engine) rand() uint64 {
+func (e *Chain) rand() uint64 {
 	// xorshift64*
 	e.rng ^= e.rng >> 12
 	e.rng ^= e.rng << 25
@@ -153,7 +153,7 @@ func (e *Engine) rand() uint64 {
 // Observe records an agent (attributes, capacity, monitor state) without
 // offering it; Offer calls it. It allocates only when the agent is new or
 // its attributes changed.
-func (e *Engine) Observe(a *Agent) int32 {
+func (e *Chain) Observe(a *Agent) int32 {
 	idx, ok := e.byHost[a.Hostname]
 	if !ok {
 		idx = int32(len(e.agents))
@@ -191,7 +191,7 @@ func (e *Engine) Observe(a *Agent) int32 {
 // as a place an ask could ever fit, nor as a GROUP_BY value to balance
 // over. Its running counts stay until RemoveRunning. Offering it again
 // brings it back.
-func (e *Engine) RemoveAgent(hostname string) {
+func (e *Chain) RemoveAgent(hostname string) {
 	idx, ok := e.byHost[hostname]
 	if !ok || e.agents[idx].removed {
 		return
@@ -207,7 +207,7 @@ func (e *Engine) RemoveAgent(hostname string) {
 }
 
 // countValues adds n to the tracked GROUP_BY values agent idx carries.
-func (e *Engine) countValues(idx int32, n int32) {
+func (e *Chain) countValues(idx int32, n int32) {
 	ag := &e.agents[idx]
 	for f, fv := range e.fieldVals {
 		v, ok := lookup(ag.attrs, f, ag.host)
@@ -230,7 +230,7 @@ func (e *Engine) countValues(idx int32, n int32) {
 
 // setAttrs installs a copy of attrs on agent idx and moves the agent's
 // class, tracked GROUP_BY values and group counts to the new values.
-func (e *Engine) setAttrs(idx int32, attrs map[string]string) {
+func (e *Chain) setAttrs(idx int32, attrs map[string]string) {
 	ag := &e.agents[idx]
 	old := ag.attrs
 	cp := make(map[string]string, len(attrs))
@@ -282,7 +282,7 @@ func (e *Engine) setAttrs(idx int32, attrs map[string]string) {
 	}
 }
 
-func (e *Engine) classOf(attrs map[string]string) int32 {
+func (e *Chain) classOf(attrs map[string]string) int32 {
 	keys := e.keyBuf[:0]
 	for k := range attrs {
 		if k != HostnameField {
@@ -317,11 +317,11 @@ func lookup(attrs map[string]string, field, host string) (string, bool) {
 }
 
 // Classes returns how many distinct attribute classes the known agents form.
-func (e *Engine) Classes() int { return len(e.classes) }
+func (e *Chain) Classes() int { return len(e.classes) }
 
 // BeginCycle starts an offer cycle: offers from the previous cycle are
 // forgotten. Running counts persist.
-func (e *Engine) BeginCycle() {
+func (e *Chain) BeginCycle() {
 	e.cycle++
 	for _, i := range e.live {
 		e.agents[i].livePos = -1
@@ -333,7 +333,7 @@ func (e *Engine) BeginCycle() {
 
 // Offer adds an agent's offered resources to the current cycle (several
 // offers of one agent add up).
-func (e *Engine) Offer(a *Agent) {
+func (e *Chain) Offer(a *Agent) {
 	idx := e.Observe(a)
 	if e.nfail > 0 {
 		// More resources: failures remembered this cycle no longer hold.
@@ -353,12 +353,12 @@ func (e *Engine) Offer(a *Agent) {
 	}
 }
 
-func (e *Engine) usable(ag *knownAgent) bool {
+func (e *Chain) usable(ag *knownAgent) bool {
 	return ag.res.CPUs+ag.unres.CPUs+epsilon >= e.cfg.MinCPUs && ag.res.Mem+ag.unres.Mem+epsilon >= e.cfg.MinMem
 }
 
 // Remaining returns what is still open on hostname's offers this cycle.
-func (e *Engine) Remaining(hostname string) (reserved, unreserved Resources) {
+func (e *Chain) Remaining(hostname string) (reserved, unreserved Resources) {
 	idx, ok := e.byHost[hostname]
 	if !ok || e.agents[idx].cycle != e.cycle {
 		return Resources{}, Resources{}
@@ -366,7 +366,7 @@ func (e *Engine) Remaining(hostname string) (reserved, unreserved Resources) {
 	return e.agents[idx].res, e.agents[idx].unres
 }
 
-func (e *Engine) group(name string) *group {
+func (e *Chain) group(name string) *group {
 	g, ok := e.groups[name]
 	if !ok {
 		g = &group{hosts: make(map[int32]int32), fields: make(map[string]*fieldCount)}
@@ -385,7 +385,7 @@ func (fc *fieldCount) add(v string, n int32) {
 	fc.minValid = false
 }
 
-func (e *Engine) hostIndex(hostname string) int32 {
+func (e *Chain) hostIndex(hostname string) int32 {
 	if idx, ok := e.byHost[hostname]; ok {
 		return idx
 	}
@@ -395,13 +395,13 @@ func (e *Engine) hostIndex(hostname string) int32 {
 // AddRunning counts an instance of group running on hostname (at recovery,
 // or when an instance placed elsewhere is learnt of). Place counts its own
 // placements; do not add those again.
-func (e *Engine) AddRunning(groupName, hostname string) {
+func (e *Chain) AddRunning(groupName, hostname string) {
 	e.bump(e.group(groupName), e.hostIndex(hostname), 1)
 }
 
 // RemoveRunning uncounts an instance of group on hostname: it ended, or its
 // placement was not launched after all.
-func (e *Engine) RemoveRunning(groupName, hostname string) {
+func (e *Chain) RemoveRunning(groupName, hostname string) {
 	g, ok := e.groups[groupName]
 	if !ok {
 		return
@@ -415,11 +415,11 @@ func (e *Engine) RemoveRunning(groupName, hostname string) {
 
 // ForgetGroup drops a group's counts (its task is finished or deleted), so
 // the engine does not keep it forever.
-func (e *Engine) ForgetGroup(groupName string) { delete(e.groups, groupName) }
+func (e *Chain) ForgetGroup(groupName string) { delete(e.groups, groupName) }
 
 // ForgetConstraints drops the caches kept for a constraint set that no
 // pending ask uses any more.
-func (e *Engine) ForgetConstraints(cs *Constraints) {
+func (e *Chain) ForgetConstraints(cs *Constraints) {
 	slot, ok := e.slots[cs]
 	if !ok {
 		return
@@ -432,7 +432,7 @@ func (e *Engine) ForgetConstraints(cs *Constraints) {
 }
 
 // Running returns how many instances of group are counted on hostname.
-func (e *Engine) Running(groupName, hostname string) int {
+func (e *Chain) Running(groupName, hostname string) int {
 	g, ok := e.groups[groupName]
 	if !ok {
 		return 0
@@ -444,7 +444,7 @@ func (e *Engine) Running(groupName, hostname string) int {
 	return int(g.hosts[idx])
 }
 
-func (e *Engine) bump(g *group, idx int32, n int32) {
+func (e *Chain) bump(g *group, idx int32, n int32) {
 	if c := g.hosts[idx] + n; c <= 0 {
 		delete(g.hosts, idx)
 	} else {
@@ -462,7 +462,7 @@ func (e *Engine) bump(g *group, idx int32, n int32) {
 }
 
 // field returns g's counts by value of field, built on first use.
-func (e *Engine) field(g *group, f string) *fieldCount {
+func (e *Chain) field(g *group, f string) *fieldCount {
 	fc, ok := g.fields[f]
 	if ok {
 		return fc
@@ -479,7 +479,7 @@ func (e *Engine) field(g *group, f string) *fieldCount {
 }
 
 // track makes the engine keep the set of values field takes across agents.
-func (e *Engine) track(f string) *fieldValues {
+func (e *Chain) track(f string) *fieldValues {
 	fv, ok := e.fieldVals[f]
 	if ok {
 		return fv
@@ -499,7 +499,7 @@ func (e *Engine) track(f string) *fieldValues {
 }
 
 // intern gives cs a slot in this engine's caches.
-func (e *Engine) intern(cs *Constraints) int32 {
+func (e *Chain) intern(cs *Constraints) int32 {
 	if cs.owner == e {
 		return cs.slot
 	}
@@ -525,7 +525,7 @@ func (e *Engine) intern(cs *Constraints) int32 {
 
 // classVerdict returns 1 when agent class passes cs's class constraints, or
 // 2+i when constraint i rejects it; cached per (set, class).
-func (e *Engine) classVerdict(slot int32, cs *Constraints, ag *knownAgent) uint8 {
+func (e *Chain) classVerdict(slot int32, cs *Constraints, ag *knownAgent) uint8 {
 	v := e.verdicts[slot]
 	if int(ag.class) >= len(v) {
 		nv := make([]uint8, len(e.classes)+8)
@@ -562,7 +562,7 @@ func hostOK(cs *Constraints, host string) int {
 
 // countOK evaluates the counting constraints for one more instance of g on
 // ag; it returns -1 or the failing constraint index and a fixed reason.
-func (e *Engine) countOK(cs *Constraints, g *group, ag *knownAgent) (int, Reason) {
+func (e *Chain) countOK(cs *Constraints, g *group, ag *knownAgent) (int, Reason) {
 	for _, i := range cs.countingIdx {
 		c := &cs.List[i]
 		v, ok := lookup(ag.attrs, c.Field, ag.host)
@@ -596,7 +596,7 @@ func (e *Engine) countOK(cs *Constraints, g *group, ag *knownAgent) (int, Reason
 // minCount is the smallest count of g's instances over the values the
 // GROUP_BY field takes on known agents (0 while fewer than the minimum
 // number of groups are in use).
-func (e *Engine) minCount(c *Constraint, fc *fieldCount) int32 {
+func (e *Chain) minCount(c *Constraint, fc *fieldCount) int32 {
 	fv := e.fieldVals[c.Field]
 	if fc.minValid && fc.minVer == fv.ver {
 		return fc.min
@@ -621,7 +621,7 @@ func (e *Engine) minCount(c *Constraint, fc *fieldCount) int32 {
 	return m
 }
 
-func (e *Engine) resetWhy(cs *Constraints) *Explanation {
+func (e *Chain) resetWhy(cs *Constraints) *Explanation {
 	x := &e.x
 	x.Evaluated = 0
 	x.counts = [numReasons]int32{}
@@ -656,7 +656,7 @@ var errNoGroup = &FieldError{Field: "group", Msg: "UNIQUE, CLUSTER, GROUP_BY and
 // Place chooses an agent for a among this cycle's open offers, consumes the
 // resources (reserved first) and counts the instance in its group. The
 // Result's explanation is valid until the next Place.
-func (e *Engine) Place(a *Ask) Result {
+func (e *Chain) Place(a *Ask) Result {
 	cs := a.Constraints
 	if cs != nil && len(cs.List) == 0 {
 		cs = nil
@@ -785,7 +785,7 @@ func split(reserved, want Resources) (fromRes, fromUnres Resources) {
 	return
 }
 
-func (e *Engine) dropLive(ag *knownAgent) {
+func (e *Chain) dropLive(ag *knownAgent) {
 	p := ag.livePos
 	last := int32(len(e.live) - 1)
 	moved := e.live[last]
@@ -824,7 +824,7 @@ func score(ag *knownAgent, avail Resources, a *Ask) float64 {
 	return u
 }
 
-func (e *Engine) rememberFailure(key failKey, res Resources, x *Explanation) {
+func (e *Chain) rememberFailure(key failKey, res Resources, x *Explanation) {
 	fi, ok := e.fails[key]
 	if !ok {
 		fi = e.nfail
@@ -847,7 +847,7 @@ func (e *Engine) rememberFailure(key failKey, res Resources, x *Explanation) {
 
 // canEverFit reports whether some known agent passes cs's constraints that
 // do not depend on counts and is big enough for res.
-func (e *Engine) canEverFit(slot int32, cs *Constraints, res Resources) bool {
+func (e *Chain) canEverFit(slot int32, cs *Constraints, res Resources) bool {
 	var fm *foreverMemo
 	if slot >= 0 {
 		fm = &e.forever[slot]
@@ -898,7 +898,7 @@ func hasCountingFields(cs *Constraints, ag *knownAgent) bool {
 // Feasible reports whether hostname passes a's constraints that do not
 // depend on counts (attributes, hostname) and could hold a by capacity. The
 // preemption planner uses it to choose candidate agents.
-func (e *Engine) Feasible(a *Ask, hostname string) bool {
+func (e *Chain) Feasible(a *Ask, hostname string) bool {
 	idx, ok := e.byHost[hostname]
 	if !ok {
 		return false
@@ -920,7 +920,7 @@ func (e *Engine) Feasible(a *Ask, hostname string) bool {
 
 // Silent reports whether hostname's monitor was silent at its last offer
 // (unknown hosts are not silent).
-func (e *Engine) Silent(hostname string) bool {
+func (e *Chain) Silent(hostname string) bool {
 	idx, ok := e.byHost[hostname]
 	return ok && e.agents[idx].silent
 }
@@ -942,4 +942,4 @@ func (c *Constraint) String() string {
 }
 
 // Open returns how many agents still have open offers in this cycle.
-func (e *Engine) Open() int { return len(e.live) }
+func (e *Chain) Open() int { return len(e.live) }

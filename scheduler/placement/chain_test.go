@@ -19,8 +19,8 @@ func agent(host string, r Resources, attrs ...string) *Agent {
 
 // cycle starts a cycle offering agents on a fresh engine, with a candidate
 // limit large enough that ranking sees every feasible agent.
-func cycle(limit int, agents ...*Agent) *Engine {
-	e := NewEngine(Config{Limit: limit, Seed: 7})
+func cycle(limit int, agents ...*Agent) *Chain {
+	e := NewChain(Config{Limit: limit, Seed: 7})
 	e.BeginCycle()
 	for _, a := range agents {
 		e.Offer(a)
@@ -117,7 +117,7 @@ func TestStrategy(t *testing.T) {
 	}
 }
 
-func TestOperatorsThroughEngine(t *testing.T) {
+func TestOperatorsThroughChain(t *testing.T) {
 	agents := func() []*Agent {
 		return []*Agent{
 			agent("h1", res(8, 8192), "zone", "a", "rack", "r1"),
@@ -412,7 +412,7 @@ func TestPlacementInvariants(t *testing.T) {
 	}
 	for seed := uint64(1); seed <= 30; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 99))
-		e := NewEngine(Config{Seed: seed, Limit: 1 + rng.IntN(3)})
+		e := NewChain(Config{Seed: seed, Limit: 1 + rng.IntN(3)})
 		var agents []*Agent
 		for i := 0; i < 5+rng.IntN(40); i++ {
 			a := &Agent{Hostname: fmt.Sprint("h", i), Attrs: map[string]string{"zone": zones[rng.IntN(3)]},
