@@ -711,17 +711,9 @@ func (e *Chain) Place(a *Ask) Result {
 			continue
 		}
 		if cs != nil {
-			if len(cs.classIdx) > 0 {
-				if v := e.classVerdict(slot, cs, ag); v > 1 {
-					x.consCounts[v-2]++
-					continue
-				}
-			}
-			if len(cs.hostIdx) > 0 {
-				if k := hostOK(cs, ag.host); k >= 0 {
-					x.consCounts[k]++
-					continue
-				}
+			if k := e.staticFailure(slot, cs, ag); k >= 0 {
+				x.consCounts[k]++
+				continue
 			}
 			if g != nil {
 				if k, r := e.countOK(cs, g, ag); k >= 0 {
@@ -858,19 +850,8 @@ func (e *Chain) canEverFit(slot int32, cs *Constraints, res Resources) bool {
 	fits := false
 	for i := range e.agents {
 		ag := &e.agents[i]
-		if !ag.capacity.Covers(res) || ag.capacity.IsZero() {
+		if ag.capacity.IsZero() || !e.fitsStatically(slot, cs, ag, res) {
 			continue
-		}
-		if cs != nil {
-			if len(cs.classIdx) > 0 && e.classVerdict(slot, cs, ag) > 1 {
-				continue
-			}
-			if hostOK(cs, ag.host) >= 0 {
-				continue
-			}
-			if !hasCountingFields(cs, ag) {
-				continue
-			}
 		}
 		fits = true
 		break
@@ -881,41 +862,88 @@ func (e *Chain) canEverFit(slot int32, cs *Constraints, res Resources) bool {
 	return fits
 }
 
-func hasCountingFields(cs *Constraints, ag *knownAgent) bool {
-	for _, i := range cs.countingIdx {
-		c := &cs.List[i]
-		v, ok := lookup(ag.attrs, c.Field, ag.host)
-		if !ok {
-			return false
-		}
-		if c.Op == OpCluster && c.Value != "" && v != c.Value {
-			return false
-		}
-	}
-	return true
+// fitsStatically is StaticFit on a known agent, with the attribute
+// constraints' verdict cached per agent class: capacity covers res and
+// no static constraint fails.
+func (e *Chain) fitsStatically(slot int32, cs *Constraints, ag *knownAgent, res Resources) bool {
+	return ag.capacity.Covers(res) && e.staticFailure(slot, cs, ag) < 0
 }
 
-// Feasible reports whether hostname passes a's constraints that do not
-// depend on counts (attributes, hostname) and could hold a by capacity. The
-// preemption planner uses it to choose candidate agents.
+// staticFailure is the index in cs.List of the first constraint that fails
+// on ag whatever runs there (-1: none). Attribute constraints come first
+// (cached per class), then hostname ones, then the fields counting
+// constraints need.
+func (e *Chain) staticFailure(slot int32, cs *Constraints, ag *knownAgent) int {
+	if cs == nil {
+		return -1
+	}
+	if len(cs.classIdx) > 0 {
+		if v := e.classVerdict(slot, cs, ag); v > 1 {
+			return int(v) - 2
+		}
+	}
+	return hostOrFieldFailure(cs, ag.host, ag.attrs)
+}
+
+// hostOrFieldFailure is the index of the first hostname constraint that
+// fails, else of the first counting constraint whose field the agent does
+// not have (-1: none).
+func hostOrFieldFailure(cs *Constraints, host string, attrs map[string]string) int {
+	if k := hostOK(cs, host); k >= 0 {
+		return k
+	}
+	for _, i := range cs.countingIdx {
+		if _, ok := lookup(attrs, cs.List[i].Field, host); !ok {
+			return i
+		}
+	}
+	return -1
+}
+
+// StaticFit reports whether an agent could ever hold an ask of res under
+// cs, whatever runs on it: its capacity covers res and it passes every
+// constraint that does not depend on counts (attribute and hostname
+// constraints; the fields UNIQUE, GROUP_BY, MAX_PER and CLUSTER count must
+// exist). failed is the index in cs.List of the first constraint that
+// fails (-1 when none does, e.g. when only capacity is short). It is the
+// one static-feasibility rule: Place skips agents that fail it, an ask no
+// known agent passes is UnschedulableForever, the preemption planner only
+// considers agents that pass it (Chain.Feasible), and a dry-run submit can
+// call it with the agents of GET /v1/agents.
+func StaticFit(cs *Constraints, res Resources, ag *Agent) (fits bool, failed int) {
+	failed = -1
+	if cs != nil {
+		for _, i := range cs.classIdx {
+			c := &cs.List[i]
+			v, ok := ag.Attrs[c.Field]
+			if !c.static(v, ok) {
+				failed = i
+				break
+			}
+		}
+		if failed < 0 {
+			failed = hostOrFieldFailure(cs, ag.Hostname, ag.Attrs)
+		}
+	}
+	return failed < 0 && ag.Capacity.Covers(res), failed
+}
+
+// Feasible reports whether hostname passes StaticFit for a (the preemption
+// planner's candidate agents).
 func (e *Chain) Feasible(a *Ask, hostname string) bool {
 	idx, ok := e.byHost[hostname]
 	if !ok {
 		return false
 	}
-	ag := &e.agents[idx]
-	if !ag.capacity.Covers(a.Resources) {
-		return false
-	}
 	cs := a.Constraints
-	if cs == nil || len(cs.List) == 0 {
-		return true
+	slot := int32(-1)
+	if cs != nil && len(cs.List) == 0 {
+		cs = nil
 	}
-	slot := e.intern(cs)
-	if len(cs.classIdx) > 0 && e.classVerdict(slot, cs, ag) > 1 {
-		return false
+	if cs != nil {
+		slot = e.intern(cs)
 	}
-	return hostOK(cs, ag.host) < 0 && hasCountingFields(cs, ag)
+	return e.fitsStatically(slot, cs, &e.agents[idx], a.Resources)
 }
 
 // Silent reports whether hostname's monitor was silent at its last offer

@@ -22,7 +22,7 @@ func Example() {
 	etcdAttrs := map[string]string{"zone": "eu-1"} // from attrs.Watcher.Attrs("node-1")
 
 	// Built once, for the scheduler's lifetime.
-	engine := placement.NewChain(placement.Config{})
+	chain := placement.NewChain(placement.Config{})
 	fair := placement.NewFair(placement.FairConfig{Total: placement.Resources{CPUs: 4, Mem: 4096}})
 
 	// Constraints are compiled once per task, at submit.
@@ -35,13 +35,13 @@ func Example() {
 	}
 
 	// One cycle.
-	engine.BeginCycle()
+	chain.BeginCycle()
 	agent := placement.FromOffer(offer, etcdAttrs, "batch")
-	engine.Offer(&agent)
+	chain.Offer(&agent)
 	carver := placement.NewCarver(&offer, "batch")
 	fair.Reset(pending)
 	for a := fair.Next(); a != nil; a = fair.Next() {
-		r := engine.Place(a)
+		r := chain.Place(a)
 		switch r.Code {
 		case placement.Placed:
 			fair.Placed(a)
