@@ -20,22 +20,64 @@ type Term struct {
 // Campaign blocks until this process leads (or ctx ends). value is
 // published to standbys (Gleaner uses the leader's API URL). ttl is the
 // lease TTL in seconds: how long a dead leader keeps the term.
+//
+// The lease is granted within a bounded time, and a campaign whose lease
+// is lost while it waits (etcd unreachable for longer than the lease)
+// ends with ErrSessionLost instead of later "winning" with a dead session
+// and a deleted key.
 func Campaign(ctx context.Context, cli *clientv3.Client, prefix, value string, ttl int) (*Term, error) {
+	gctx, gcancel := context.WithTimeout(ctx, grantTimeout)
+	lease, err := cli.Grant(gctx, int64(ttl))
+	gcancel()
+	if err != nil {
+		return nil, fmt.Errorf("leader session: grant lease: %w", err)
+	}
 	// The session outlives ctx so that Resign can still revoke its lease
 	// after ctx ended (SIGTERM); Abandon and Resign end it.
 	sctx, cancel := context.WithCancel(context.Background())
-	s, err := concurrency.NewSession(cli, concurrency.WithTTL(ttl), concurrency.WithContext(sctx))
+	s, err := concurrency.NewSession(cli, concurrency.WithTTL(ttl), concurrency.WithLease(lease.ID), concurrency.WithContext(sctx))
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("leader session: %w", err)
 	}
 	e := concurrency.NewElection(s, prefix+"leader")
-	if err := e.Campaign(ctx, value); err != nil {
+	cctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-s.Done():
+			stop()
+		case <-cctx.Done():
+		}
+	}()
+	if err := e.Campaign(cctx, value); err != nil || sessionEnded(s) {
 		s.Orphan()
 		cancel()
+		if ctx.Err() == nil && sessionEnded(s) {
+			return nil, fmt.Errorf("campaign: %w", ErrSessionLost)
+		}
+		if err == nil {
+			err = ErrSessionLost
+		}
 		return nil, fmt.Errorf("campaign: %w", err)
 	}
 	return &Term{session: s, election: e, cancel: cancel}, nil
+}
+
+// grantTimeout bounds granting a campaign's lease.
+const grantTimeout = 10 * time.Second
+
+// ErrSessionLost: the campaign's lease ended (expired or revoked) before
+// it won; campaign again with a new one.
+var ErrSessionLost = errors.New("leader session lost while campaigning")
+
+func sessionEnded(s *concurrency.Session) bool {
+	select {
+	case <-s.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // Key is the election key of this term; Rev its create revision. Writes
