@@ -1,13 +1,15 @@
 #!/bin/sh
 # Installs what building and testing Gleaner needs on a Debian machine:
 # protoc and the gogofaster plugin (make proto), etcd-server (tests against a
-# real etcd), busybox-static (the tiny rootfs of the executor tests).
+# real etcd), busybox-static (the tiny rootfs of the executor tests), chromium
+# (the web UI tests in test/ui, headless).
 # Idempotent and quiet when everything is already there.
 set -eu
 missing=""
 command -v protoc >/dev/null 2>&1 || missing="$missing protobuf-compiler"
 [ -x /usr/bin/etcd ] || missing="$missing etcd-server"
 [ -x /bin/busybox ] || missing="$missing busybox-static"
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 if [ -n "$missing" ]; then
   echo "installing Debian packages:$missing"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
