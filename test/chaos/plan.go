@@ -25,7 +25,7 @@ var Short = Plan{LeaderKills: 3, AgentRestarts: 2, MesosRestarts: 1, EtcdRestart
 
 // Long is make chaos: about five minutes.
 var Long = Plan{LeaderKills: 24, AgentRestarts: 8, MesosRestarts: 2, EtcdRestarts: 1,
-	ArrayJobs: 3, Instances: 1000, DAGWidth: 20, TaskSleep: "0.5", Deadline: 12 * time.Minute}
+	ArrayJobs: 3, Instances: 700, DAGWidth: 20, TaskSleep: "0.3", Deadline: 10 * time.Minute}
 
 // DAGInstances is how many instances the DAG job has: a fan-out of
 // DAGWidth, two parallel stages of DAGWidth after it, and one join.
