@@ -30,13 +30,27 @@ func (c *Cluster) Restart() error {
 // ControlHandler serves fault injection for tests that drive a local Mesos
 // from outside its process (`gleaner mesos-local --control-listen`):
 //
-//	POST /agents/{n}/restart   restart agent n (1-based, as mesos-local lists them)
+//	GET  /agents               list the agents: number, hostname, id, state
+//	POST /agents/{n}/restart   restart agent n (1-based, as mesos-local lists them, or its hostname)
 //	POST /agents/{n}/kill      kill agent n as a dead host (its executors too)
 //	POST /restart              restart the master and every agent (Cluster.Restart)
 //
 // It has no authentication: serve it on loopback only.
 func ControlHandler(c *Cluster) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /agents", func(w http.ResponseWriter, _ *http.Request) {
+		type row struct {
+			N        int    `json:"n"`
+			Hostname string `json:"hostname"`
+			ID       string `json:"id"`
+			Endpoint string `json:"endpoint,omitempty"`
+		}
+		var rows []row
+		for i, a := range c.Agents() {
+			rows = append(rows, row{N: i + 1, Hostname: a.Hostname(), ID: a.ID().Value, Endpoint: a.Endpoint()})
+		}
+		writeControl(w, http.StatusOK, map[string]any{"agents": rows})
+	})
 	mux.HandleFunc("POST /agents/{n}/restart", func(w http.ResponseWriter, r *http.Request) {
 		controlAgent(w, r, c, "restart", c.RestartAgent)
 	})
@@ -57,11 +71,11 @@ func ControlHandler(c *Cluster) http.Handler {
 }
 
 func controlAgent(w http.ResponseWriter, r *http.Request, c *Cluster, verb string, act func(int) error) {
-	n, err := strconv.Atoi(r.PathValue("n"))
 	agents := c.Agents()
-	if err != nil || n < 1 || n > len(agents) {
+	n, ok := agentNumber(agents, r.PathValue("n"))
+	if !ok {
 		writeControl(w, http.StatusNotFound, map[string]string{
-			"error": fmt.Sprintf("agent %q: want a number from 1 to %d", r.PathValue("n"), len(agents)), "field": "n"})
+			"error": fmt.Sprintf("agent %q: want a number from 1 to %d or an agent's hostname", r.PathValue("n"), len(agents)), "field": "n"})
 		return
 	}
 	if err := act(n - 1); err != nil {
@@ -70,6 +84,19 @@ func controlAgent(w http.ResponseWriter, r *http.Request, c *Cluster, verb strin
 	}
 	a := agents[n-1]
 	writeControl(w, http.StatusOK, map[string]any{verb: n, "hostname": a.Hostname(), "id": a.ID().Value})
+}
+
+// agentNumber finds an agent by its 1-based number or its hostname.
+func agentNumber(agents []*Agent, ref string) (int, bool) {
+	if n, err := strconv.Atoi(ref); err == nil {
+		return n, n >= 1 && n <= len(agents)
+	}
+	for i, a := range agents {
+		if a.Hostname() == ref {
+			return i + 1, true
+		}
+	}
+	return 0, false
 }
 
 func writeControl(w http.ResponseWriter, code int, v any) {

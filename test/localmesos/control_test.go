@@ -131,3 +131,37 @@ func TestRestartAgentWaitsForItsPort(t *testing.T) {
 		t.Fatalf("restart with the port held for 300ms: %v", err)
 	}
 }
+
+// Agents are named by number or hostname; GET /agents lists both.
+func TestControlAgentsByHostname(t *testing.T) {
+	c := startCluster(t, Config{Agents: 2, Hostnames: []string{"h1", "db-2"}})
+	ctl := httptest.NewServer(ControlHandler(c))
+	defer ctl.Close()
+	resp, err := http.Get(ctl.URL + "/agents")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Agents []struct {
+			N        int    `json:"n"`
+			Hostname string `json:"hostname"`
+			ID       string `json:"id"`
+		} `json:"agents"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if err != nil || len(list.Agents) != 2 || list.Agents[1].N != 2 || list.Agents[1].Hostname != "db-2" || list.Agents[1].ID != c.Agents()[1].ID().Value {
+		t.Fatalf("GET /agents: %+v %v", list, err)
+	}
+	if code, body := postControl(t, ctl.URL, "/agents/db-2/kill"); code != http.StatusOK || body["hostname"] != "db-2" || body["kill"] != 2.0 {
+		t.Fatalf("kill db-2: %d %v", code, body)
+	}
+	waitFor(t, "db-2 gone from the master", func() bool { return len(c.Master().Registrations()) == 1 })
+	if code, body := postControl(t, ctl.URL, "/agents/db-2/restart"); code != http.StatusOK || body["id"] != c.Agents()[1].ID().Value {
+		t.Fatalf("restart db-2: %d %v", code, body)
+	}
+	waitFor(t, "db-2 back", func() bool { return len(c.Master().Registrations()) == 2 })
+	if code, body := postControl(t, ctl.URL, "/agents/nosuch/kill"); code != http.StatusNotFound || !strings.Contains(body["error"].(string), `agent "nosuch"`) {
+		t.Errorf("kill nosuch: %d %v, want 404 naming it", code, body)
+	}
+}
