@@ -5,18 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"sigs.k8s.io/yaml"
 
+	"github.com/gleaner-project/gleaner/client"
 	"github.com/gleaner-project/gleaner/scheduler/attrs"
-	"github.com/gleaner-project/gleaner/scheduler/auth"
 )
 
 // `gleaner agent ...`: list agents and edit their live attributes through
@@ -24,7 +23,7 @@ import (
 
 func agentFlags() []cli.Flag {
 	return append(apiClientFlags(),
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table, json or yaml"},
 		&cli.BoolFlag{Name: "allow-unknown", Usage: "set attributes of a hostname no agent or monitor has shown yet (refused otherwise: a typo would make a phantom agent)"},
 	)
 }
@@ -62,8 +61,7 @@ type agentCall struct {
 	allowUnknown                           bool
 	args                                   []string
 	c                                      *cli.Context
-	http                                   *http.Client
-	requestTimeout                         time.Duration
+	client                                 *client.Client
 }
 
 func newAgentCall(c *cli.Context) (*agentCall, error) {
@@ -103,8 +101,8 @@ func newAgentCall(c *cli.Context) (*agentCall, error) {
 		}
 		*dst = val
 	}
-	if a.output != "table" && a.output != "json" {
-		return nil, fmt.Errorf("--output: want table or json, got %q", a.output)
+	if a.output != "table" && a.output != "json" && a.output != "yaml" {
+		return nil, fmt.Errorf("--output: want table, json or yaml, got %q", a.output)
 	}
 	if _, err := url.Parse(a.api); err != nil || !strings.HasPrefix(a.api, "http") {
 		return nil, fmt.Errorf("--api: %q is not an http(s) URL", a.api)
@@ -113,52 +111,27 @@ func newAgentCall(c *cli.Context) (*agentCall, error) {
 	if err != nil || d <= 0 {
 		return nil, fmt.Errorf("--timeout: want a positive duration, got %q", a.timeout)
 	}
-	a.requestTimeout = d
-	if a.token, err = resolveToken(a.token, a.tokenFile, os.Getenv("GLEANER_TOKEN"), auth.DefaultClientTokenFile()); err != nil {
+	if a.client, err = newAPIClient(a.api, a.token, a.tokenFile, d); err != nil {
 		return nil, err
 	}
-	a.http = newAPIHTTPClient(d)
 	return a, nil
 }
 
-func (a *agentCall) do(method, path string, body any, out any) error {
-	var data []byte
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		data = b
-	}
-	ctx, cancel := context.WithTimeout(a.c.Context, a.requestTimeout)
-	defer cancel()
-	code, b, err := roundTrip(ctx, a.http, method, strings.TrimRight(a.api, "/")+path, a.token, "application/json", data)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if code/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return fmt.Errorf("%s (HTTP %d)", e.Error, code)
-		}
-		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, code, strings.TrimSpace(string(b)))
-	}
-	if out == nil {
-		return nil
-	}
-	if raw, ok := out.(*json.RawMessage); ok {
-		*raw = b
-		return nil
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
-	}
-	return nil
+// call makes one SDK call; an API error names its HTTP status.
+func (a *agentCall) call(f func(ctx context.Context, c *client.Client) (json.RawMessage, error)) (json.RawMessage, error) {
+	raw, err := f(a.c.Context, a.client)
+	return raw, withHTTPStatus(err)
 }
 
 func (a *agentCall) printRaw(raw json.RawMessage) error {
+	if a.output == "yaml" {
+		b, err := yaml.JSONToYAML(raw)
+		if err != nil {
+			return err
+		}
+		_, err = a.c.App.Writer.Write(b)
+		return err
+	}
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, raw, "", "  "); err != nil {
 		return err
@@ -197,11 +170,11 @@ func agentList(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var raw json.RawMessage
-	if err := a.do("GET", "/v1/agents", nil, &raw); err != nil {
+	raw, err := a.call(func(ctx context.Context, c *client.Client) (json.RawMessage, error) { return c.Agents(ctx) })
+	if err != nil {
 		return err
 	}
-	if a.output == "json" {
+	if a.output != "table" {
 		return a.printRaw(raw)
 	}
 	var resp struct {
@@ -235,11 +208,11 @@ func agentAttrsGet(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var raw json.RawMessage
-	if err := a.do("GET", "/v1/agents/"+url.PathEscape(host)+"/attributes", nil, &raw); err != nil {
+	raw, err := a.call(func(ctx context.Context, c *client.Client) (json.RawMessage, error) { return c.Attributes(ctx, host) })
+	if err != nil {
 		return err
 	}
-	if a.output == "json" {
+	if a.output != "table" {
 		return a.printRaw(raw)
 	}
 	var resp struct {
@@ -293,8 +266,10 @@ func agentAttrsRm(c *cli.Context) error {
 		if err := attrs.ValidateKey(a.args[1]); err != nil {
 			return err
 		}
-		var raw json.RawMessage
-		if err := a.do("DELETE", "/v1/agents/"+url.PathEscape(host)+"/attributes/"+a.args[1], nil, &raw); err != nil {
+		raw, err := a.call(func(ctx context.Context, c *client.Client) (json.RawMessage, error) {
+			return c.RemoveAttribute(ctx, host, a.args[1])
+		})
+		if err != nil {
 			return err
 		}
 		return a.printChange(raw)
@@ -307,19 +282,17 @@ func agentAttrsRm(c *cli.Context) error {
 }
 
 func (a *agentCall) change(host string, patch map[string]*string) error {
-	var raw json.RawMessage
-	path := "/v1/agents/" + url.PathEscape(host) + "/attributes"
-	if a.allowUnknown {
-		path += "?allow-unknown=true"
-	}
-	if err := a.do("PATCH", path, patch, &raw); err != nil {
+	raw, err := a.call(func(ctx context.Context, c *client.Client) (json.RawMessage, error) {
+		return c.PatchAttributes(ctx, host, patch, a.allowUnknown)
+	})
+	if err != nil {
 		return err
 	}
 	return a.printChange(raw)
 }
 
 func (a *agentCall) printChange(raw json.RawMessage) error {
-	if a.output == "json" {
+	if a.output != "table" {
 		return a.printRaw(raw)
 	}
 	var ch attrs.Change
@@ -352,11 +325,13 @@ func agentAttrsHistory(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var raw json.RawMessage
-	if err := a.do("GET", "/v1/agents/"+url.PathEscape(host)+"/attributes/history", nil, &raw); err != nil {
+	raw, err := a.call(func(ctx context.Context, c *client.Client) (json.RawMessage, error) {
+		return c.AttributeHistory(ctx, host)
+	})
+	if err != nil {
 		return err
 	}
-	if a.output == "json" {
+	if a.output != "table" {
 		return a.printRaw(raw)
 	}
 	var resp struct {

@@ -1,23 +1,20 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/gleaner-project/gleaner/scheduler/api"
+	"github.com/gleaner-project/gleaner/client"
 	"github.com/gleaner-project/gleaner/scheduler/auth"
 )
 
-// Every command that calls the scheduler API takes these flags.
-const defaultRequestTimeout = 30 * time.Second
+// Every command that calls the scheduler API takes these flags, and makes
+// its calls with the Go SDK (package client).
+const defaultRequestTimeout = client.DefaultTimeout
 
 func apiClientFlags() []cli.Flag {
 	return []cli.Flag{
@@ -47,63 +44,28 @@ func resolveToken(flagToken, flagFile, env, defaultFile string) (string, error) 
 	return "", nil
 }
 
-// newAPIHTTPClient bounds the wait for response headers (streams then run
-// as long as they flow) and keeps the token on a standby's redirect to
-// the leader (Go drops it when the host changes; the standby that
-// redirected has already checked it).
-func newAPIHTTPClient(timeout time.Duration) *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.ResponseHeaderTimeout = timeout
-	return &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 10 {
-			return fmt.Errorf("stopped after %d redirects", len(via))
-		}
-		if a := via[0].Header.Get("Authorization"); a != "" {
-			req.Header.Set("Authorization", a)
-		}
-		return nil
-	}}
+// newAPIClient makes the SDK client for an API URL, token flags and a
+// request timeout.
+func newAPIClient(apiURL, token, tokenFile string, timeout time.Duration) (*client.Client, error) {
+	tok, err := resolveToken(token, tokenFile, os.Getenv("GLEANER_TOKEN"), auth.DefaultClientTokenFile())
+	if err != nil {
+		return nil, err
+	}
+	if timeout <= 0 {
+		return nil, fmt.Errorf("--timeout: want a positive duration, got %v", timeout)
+	}
+	c, err := client.New(apiURL, client.WithToken(tok), client.WithTimeout(timeout))
+	if err != nil {
+		return nil, fmt.Errorf("--api: %w", err)
+	}
+	return c, nil
 }
 
-// leaderPoll is how often a request that found no leader is tried again.
-const leaderPoll = 250 * time.Millisecond
-
-// roundTrip sends a request and reads the answer (at most 64 MiB). While
-// the API answers 503 "no leader is elected" it tries again, until ctx
-// ends: a scheduler that just started has not won its election yet.
-func roundTrip(ctx context.Context, hc *http.Client, method, url, token, contentType string, body []byte) (int, []byte, error) {
-	for {
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, url, rd)
-		if err != nil {
-			return 0, nil, err
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		if body != nil && contentType != "" {
-			req.Header.Set("Content-Type", contentType)
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return 0, nil, err
-		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-		resp.Body.Close()
-		if err != nil {
-			return resp.StatusCode, nil, fmt.Errorf("read answer: %w", err)
-		}
-		var e api.Error
-		if resp.StatusCode != http.StatusServiceUnavailable || json.Unmarshal(b, &e) != nil || e.Code != api.CodeNoLeader {
-			return resp.StatusCode, b, nil
-		}
-		select {
-		case <-ctx.Done():
-			return resp.StatusCode, b, nil
-		case <-time.After(leaderPoll):
-		}
+// withHTTPStatus adds the HTTP status to an API error's message.
+func withHTTPStatus(err error) error {
+	var ae *client.APIError
+	if errors.As(err, &ae) {
+		return fmt.Errorf("%w (HTTP %d)", err, ae.Status)
 	}
+	return err
 }

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"sort"
@@ -20,8 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"sigs.k8s.io/yaml"
 
-	"github.com/gleaner-project/gleaner/scheduler/api"
-	"github.com/gleaner-project/gleaner/scheduler/auth"
+	"github.com/gleaner-project/gleaner/client"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 )
 
@@ -49,54 +46,15 @@ func jobFlags() []cli.Flag {
 	)
 }
 
-type jobClient struct {
-	base, token string
-	http        *http.Client
-	// timeout bounds each request (not the streams once they flow).
-	timeout time.Duration
-}
-
-func newJobClient(c *cli.Context) (*jobClient, error) {
-	tok, err := resolveToken(c.String("token"), c.String("token-file"), os.Getenv("GLEANER_TOKEN"), auth.DefaultClientTokenFile())
-	if err != nil {
-		return nil, err
-	}
+// newJobClient checks the output flag and makes the SDK client of c's
+// API flags.
+func newJobClient(c *cli.Context) (*client.Client, error) {
 	switch c.String("output") {
 	case "table", "json", "yaml":
 	default:
 		return nil, fmt.Errorf("--output: want table, json or yaml, got %q", c.String("output"))
 	}
-	timeout := c.Duration("timeout")
-	if timeout <= 0 {
-		timeout = defaultRequestTimeout
-	}
-	return &jobClient{base: strings.TrimSuffix(c.String("api"), "/"), token: tok, http: newAPIHTTPClient(timeout), timeout: timeout}, nil
-}
-
-// do sends a request, bounded by the client's timeout (a wait for a
-// leader included); a non-2xx answer becomes an error carrying the API's
-// {error, field}. Redirects from a standby to the leader are followed.
-func (jc *jobClient) do(ctx context.Context, method, path string, body []byte, out any) error {
-	ctx, cancel := context.WithTimeout(ctx, jc.timeout)
-	defer cancel()
-	code, b, err := roundTrip(ctx, jc.http, method, jc.base+path, jc.token, "application/yaml", body)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if code/100 != 2 {
-		var e api.Error
-		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			if e.Field != "" {
-				return fmt.Errorf("%s (field %s)", e.Error, e.Field)
-			}
-			return errors.New(e.Error)
-		}
-		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, code, strings.TrimSpace(string(b)))
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
+	return newAPIClient(c.String("api"), c.String("token"), c.String("token-file"), c.Duration("timeout"))
 }
 
 func printOut(c *cli.Context, v any, table func(w io.Writer)) error {
@@ -156,10 +114,8 @@ func jobSubmit(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	var out struct {
-		ID string `json:"id"`
-	}
-	if err := jc.do(ctx, "POST", "/v1/jobs", data, &out); err != nil {
+	out, err := jc.Submit(ctx, data)
+	if err != nil {
 		return fmt.Errorf("submit: %w", err)
 	}
 	if !c.Bool("watch") {
@@ -171,31 +127,13 @@ func jobSubmit(c *cli.Context) error {
 	return jobWatch(ctx, c, jc, out.ID)
 }
 
-// jobWatch follows the job's watch stream, printing a line per change,
-// reconnecting if the stream breaks (e.g. a leader change), and fails
+// jobWatch follows the job until it ends, printing each change (the SDK
+// reconnects if the stream breaks, e.g. on a leader change), and fails
 // unless the job succeeded.
-func jobWatch(ctx context.Context, c *cli.Context, jc *jobClient, id string) error {
-	var last job.Status
-	show := watchPrinter(c)
-	for attempt := 0; ; attempt++ {
-		st, err := jc.watchOnce(ctx, id, show)
-		if st.ID != "" {
-			last = st
-		}
-		if last.State.Terminal() {
-			break
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err != nil && attempt > 30 {
-			return fmt.Errorf("watch %s: %w", id, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
-		}
+func jobWatch(ctx context.Context, c *cli.Context, jc *client.Client, id string) error {
+	last, err := jc.Watch(ctx, id, watchPrinter(c))
+	if err != nil {
+		return fmt.Errorf("watch %s: %w", id, err)
 	}
 	if c.String("output") != "table" {
 		if err := printOut(c, last, nil); err != nil {
@@ -206,37 +144,6 @@ func jobWatch(ctx context.Context, c *cli.Context, jc *jobClient, id string) err
 		return cli.Exit(fmt.Sprintf("job %s %s", id, last.State), 1)
 	}
 	return nil
-}
-
-func (jc *jobClient) watchOnce(ctx context.Context, id string, show func(job.Status)) (job.Status, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", jc.base+"/v1/jobs/"+id+"/watch", nil)
-	if err != nil {
-		return job.Status{}, err
-	}
-	if jc.token != "" {
-		req.Header.Set("Authorization", "Bearer "+jc.token)
-	}
-	resp, err := jc.http.Do(req)
-	if err != nil {
-		return job.Status{}, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		return job.Status{}, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
-	}
-	var last job.Status
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for sc.Scan() {
-		var st job.Status
-		if err := json.Unmarshal(sc.Bytes(), &st); err != nil {
-			return last, fmt.Errorf("decode watch line: %w", err)
-		}
-		last = st
-		show(st)
-	}
-	return last, sc.Err()
 }
 
 func jobWatchCmd(c *cli.Context) error {
@@ -267,8 +174,8 @@ func jobList(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var out []job.Status
-	if err := jc.do(c.Context, "GET", "/v1/jobs", nil, &out); err != nil {
+	out, err := jc.List(c.Context, client.ListOptions{})
+	if err != nil {
 		return fmt.Errorf("list: %w", err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Submitted < out[j].Submitted })
@@ -300,8 +207,9 @@ func jobGet(c *cli.Context) error {
 		if _, err := strconv.Atoi(idx); !ok || err != nil {
 			return fmt.Errorf("instance %q: want TASK/INDEX", c.Args().Get(1))
 		}
-		var inst api.Instance
-		if err := jc.do(c.Context, "GET", "/v1/jobs/"+id+"/tasks/"+task+"/instances/"+idx, nil, &inst); err != nil {
+		n, _ := strconv.Atoi(idx)
+		inst, err := jc.Instance(c.Context, id, task, n)
+		if err != nil {
 			return fmt.Errorf("get: %w", err)
 		}
 		return printOut(c, inst, func(w io.Writer) {
@@ -327,8 +235,8 @@ func jobGet(c *cli.Context) error {
 			tw.Flush()
 		})
 	}
-	var st api.JobView
-	if err := jc.do(c.Context, "GET", "/v1/jobs/"+id, nil, &st); err != nil {
+	st, err := jc.Get(c.Context, id)
+	if err != nil {
 		return fmt.Errorf("get: %w", err)
 	}
 	return printOut(c, st, func(w io.Writer) { printJobView(w, st) })
@@ -342,9 +250,9 @@ func jobKill(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var out map[string]string
-	if err := jc.do(c.Context, "DELETE", "/v1/jobs/"+c.Args().First(), nil, &out); err != nil {
+	out, err := jc.Kill(c.Context, c.Args().First())
+	if err != nil {
 		return fmt.Errorf("kill: %w", err)
 	}
-	return printOut(c, out, func(w io.Writer) { fmt.Fprintf(w, "%s killing\n", out["id"]) })
+	return printOut(c, out, func(w io.Writer) { fmt.Fprintf(w, "%s killing\n", out.ID) })
 }

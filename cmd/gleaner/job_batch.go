@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/gleaner-project/gleaner/client"
 	"github.com/gleaner-project/gleaner/scheduler/compose"
 	"github.com/gleaner-project/gleaner/scheduler/expand"
 )
@@ -108,15 +108,22 @@ func jobVerb(verb string) cli.ActionFunc {
 		if err != nil {
 			return err
 		}
-		path := "/v1/jobs/" + url.PathEscape(c.Args().First()) + "/" + verb
-		if verb == "retry" && c.Bool("upstream") {
-			path += "?upstream=true"
+		id := c.Args().First()
+		var out client.Accepted
+		switch verb {
+		case "suspend":
+			out, err = jc.Suspend(c.Context, id)
+		case "resume":
+			out, err = jc.Resume(c.Context, id)
+		case "retry":
+			out, err = jc.Retry(c.Context, id, c.Bool("upstream"))
+		default:
+			return fmt.Errorf("unknown verb %q", verb)
 		}
-		var out map[string]string
-		if err := jc.do(c.Context, "POST", path, nil, &out); err != nil {
+		if err != nil {
 			return fmt.Errorf("%s: %w", verb, err)
 		}
-		return printOut(c, out, func(w io.Writer) { fmt.Fprintln(w, out["id"], out["state"]) })
+		return printOut(c, out, func(w io.Writer) { fmt.Fprintln(w, out.ID, out.State) })
 	}
 }
 

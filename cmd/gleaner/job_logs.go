@@ -1,77 +1,128 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/gleaner-project/gleaner/scheduler/api"
+	"github.com/gleaner-project/gleaner/client"
 )
 
 // `gleaner job logs JOB TASK[/INDEX]`: an instance's stdout or stderr, read
-// by the scheduler from the sandbox on the attempt's agent.
+// by the scheduler from the sandbox on the attempt's agent; TASK alone
+// reads every instance of the task, one after the other (followed ones
+// side by side), each line prefixed with TASK/INDEX.
+
+// maxLogInstances bounds how many instances one command reads.
+const maxLogInstances = 1000
 
 func logsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "logs",
-		Usage:     "print an instance's stdout (or stderr) from its agent; --follow streams it while it runs",
+		Usage:     "print an instance's stdout (or stderr) from its agent, or every instance's of a task; --follow streams while they run",
 		ArgsUsage: "JOB TASK[/INDEX]",
 		Flags: append(jobFlags(),
 			&cli.BoolFlag{Name: "stderr", Usage: "stderr instead of stdout"},
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"F"}, Usage: "keep streaming until the attempt ends"},
 			&cli.IntFlag{Name: "attempt", Value: -1, Usage: "attempt number (0 is the first; default the newest)"},
+			&cli.IntFlag{Name: "tail", Value: -1, Usage: "only the last N lines of each instance's log (then follow, with --follow)"},
+			&cli.BoolFlag{Name: "prefix", Usage: "start each line with TASK/INDEX (on by default when reading several instances)"},
+			&cli.IntFlag{Name: "max-instances", Value: 100, Usage: "read at most this many instances of a task (up to 1000)"},
 		),
 		Action: jobLogs,
 	}
 }
 
-// logsPath builds the API path for JOB TASK[/INDEX] and the flags.
-func logsPath(jobID, inst string, stderr, follow bool, attempt int) (string, error) {
-	task, idx, ok := strings.Cut(inst, "/")
-	if !ok {
-		idx = "0"
+// logTarget is what `job logs` reads: one instance, or (Index -1) every
+// instance of a task.
+type logTarget struct {
+	Task  string
+	Index int
+}
+
+// parseLogTarget reads TASK or TASK/INDEX.
+func parseLogTarget(arg string) (logTarget, error) {
+	task, idx, ok := strings.Cut(arg, "/")
+	t := logTarget{Task: task, Index: -1}
+	if ok {
+		n, err := strconv.Atoi(idx)
+		if err != nil || n < 0 {
+			return t, fmt.Errorf("instance %q: want TASK or TASK/INDEX", arg)
+		}
+		t.Index = n
 	}
-	if n, err := strconv.Atoi(idx); err != nil || n < 0 || task == "" {
-		return "", fmt.Errorf("instance %q: want TASK or TASK/INDEX", inst)
+	if task == "" {
+		return t, fmt.Errorf("instance %q: want TASK or TASK/INDEX", arg)
 	}
-	q := url.Values{"stream": {"stdout"}}
-	if stderr {
-		q.Set("stream", "stderr")
-	}
-	if follow {
-		q.Set("follow", "1")
-	}
-	if attempt >= 0 {
-		q.Set("attempt", strconv.Itoa(attempt))
-	}
-	return "/v1/jobs/" + url.PathEscape(jobID) + "/tasks/" + url.PathEscape(task) + "/instances/" + idx + "/logs?" + q.Encode(), nil
+	return t, nil
 }
 
 func jobLogs(c *cli.Context) error {
 	if c.NArg() != 2 {
-		return cli.Exit("usage: gleaner job logs JOB TASK[/INDEX] [--stderr] [--follow] [--attempt N]", 2)
+		return cli.Exit("usage: gleaner job logs JOB TASK[/INDEX] [--stderr] [--follow] [--tail N] [--prefix] [--attempt N]", 2)
+	}
+	target, err := parseLogTarget(c.Args().Get(1))
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	if n := c.Int("max-instances"); n < 1 || n > maxLogInstances {
+		return cli.Exit(fmt.Sprintf("--max-instances: want 1 to %d, got %d", maxLogInstances, n), 2)
 	}
 	jc, err := newJobClient(c)
 	if err != nil {
 		return err
 	}
-	path, err := logsPath(c.Args().Get(0), c.Args().Get(1), c.Bool("stderr"), c.Bool("follow"), c.Int("attempt"))
-	if err != nil {
-		return cli.Exit(err.Error(), 2)
-	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	err = jc.stream(ctx, path, c.App.Writer)
+	id := c.Args().Get(0)
+	o := client.LogsOptions{Stderr: c.Bool("stderr"), Follow: c.Bool("follow")}
+	if a := c.Int("attempt"); a >= 0 {
+		o.Attempt = &a
+	}
+	indexes := []int{target.Index}
+	if target.Index < 0 {
+		v, err := jc.Get(ctx, id)
+		if err != nil {
+			return fmt.Errorf("logs: %w", err)
+		}
+		n := -1
+		for _, t := range v.Tasks {
+			if t.Name == target.Task {
+				n = t.Instances
+			}
+		}
+		if n < 0 {
+			return fmt.Errorf("logs: job %s has no task %q", id, target.Task)
+		}
+		if n > c.Int("max-instances") {
+			fmt.Fprintf(c.App.ErrWriter, "logs: reading the first %d of %d instances (--max-instances)\n", c.Int("max-instances"), n)
+			n = c.Int("max-instances")
+		}
+		indexes = indexes[:0]
+		for i := range n {
+			indexes = append(indexes, i)
+		}
+	}
+	r := logReader{c: jc, job: id, task: target.Task, opt: o, tail: c.Int("tail"), out: &lockedWriter{w: c.App.Writer},
+		prefix: c.Bool("prefix") || len(indexes) > 1, skipMissing: len(indexes) > 1, errw: c.App.ErrWriter}
+	if o.Follow && len(indexes) > 1 {
+		err = r.readConcurrently(ctx, indexes)
+	} else {
+		for _, i := range indexes {
+			if err = r.read(ctx, i); err != nil {
+				break
+			}
+		}
+	}
 	if ctx.Err() != nil && c.Context.Err() == nil {
 		return nil // interrupted while following
 	}
@@ -81,48 +132,167 @@ func jobLogs(c *cli.Context) error {
 	return nil
 }
 
-// stream copies a GET's body to w as it arrives.
-func (jc *jobClient) stream(ctx context.Context, path string, w io.Writer) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, jc.base+path, nil)
-	if err != nil {
+// logReader reads instances' logs of one task to out.
+type logReader struct {
+	c         *client.Client
+	job, task string
+	opt       client.LogsOptions
+	// tail > 0 keeps each log's last tail lines (0: none, <0: all).
+	tail        int
+	prefix      bool
+	skipMissing bool
+	out         *lockedWriter
+	errw        io.Writer
+}
+
+// read copies one instance's log to out.
+func (r *logReader) read(ctx context.Context, index int) error {
+	var w io.Writer = r.out
+	var pw *prefixWriter
+	if r.prefix {
+		pw = &prefixWriter{w: r.out, prefix: fmt.Sprintf("%s/%d| ", r.task, index)}
+		w = pw
+	}
+	err := r.copyLog(ctx, index, w)
+	if pw != nil {
+		pw.Flush()
+	}
+	if r.skipMissing && errors.Is(err, client.ErrNotFound) {
+		fmt.Fprintf(r.errw, "%s/%d: %v\n", r.task, index, err)
+		return nil
+	}
+	return err
+}
+
+func (r *logReader) copyLog(ctx context.Context, index int, w io.Writer) error {
+	if r.tail < 0 {
+		return r.c.Logs(ctx, r.job, r.task, index, r.opt, w)
+	}
+	// The log so far, of which the last lines are kept; then, to follow,
+	// the rest from where it ended.
+	o := r.opt
+	o.Follow = false
+	t := &tailWriter{keep: r.tail}
+	if err := r.c.Logs(ctx, r.job, r.task, index, o, t); err != nil {
 		return err
 	}
-	if jc.token != "" {
-		req.Header.Set("Authorization", "Bearer "+jc.token)
+	if _, err := w.Write(t.Bytes()); err != nil {
+		return err
 	}
-	resp, err := jc.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
+	if !r.opt.Follow {
+		return nil
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		var e api.Error
-		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			if e.Field != "" {
-				return fmt.Errorf("%s (field %s)", e.Error, e.Field)
-			}
-			return errors.New(e.Error)
-		}
-		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, strings.TrimSpace(string(b)))
+	o.Follow, o.Offset = true, t.total
+	return r.c.Logs(ctx, r.job, r.task, index, o, w)
+}
+
+// readConcurrently follows several instances at once.
+func (r *logReader) readConcurrently(ctx context.Context, indexes []int) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(indexes))
+	for k, i := range indexes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[k] = r.read(ctx, i)
+		}()
 	}
-	fl, _ := w.(interface{ Flush() error })
-	buf := make([]byte, 32<<10)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// lockedWriter serializes writes of whole lines from several readers.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// prefixWriter starts every line with prefix, writing whole lines only
+// (Flush writes a last unterminated one).
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+	buf    []byte
+}
+
+// maxLineBuffer bounds a line held back while waiting for its end.
+const maxLineBuffer = 64 << 10
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.buf = append(p.buf, b...)
+	var out bytes.Buffer
 	for {
-		n, rerr := resp.Body.Read(buf)
-		if n > 0 {
-			if _, err := w.Write(buf[:n]); err != nil {
-				return fmt.Errorf("write: %w", err)
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			if len(p.buf) < maxLineBuffer {
+				break
 			}
-			if fl != nil {
-				_ = fl.Flush()
-			}
+			i = len(p.buf) - 1 // an overlong line is cut
 		}
-		if errors.Is(rerr, io.EOF) {
-			return nil
+		out.WriteString(p.prefix)
+		out.Write(p.buf[:i+1])
+		if p.buf[i] != '\n' {
+			out.WriteByte('\n')
 		}
-		if rerr != nil {
-			return fmt.Errorf("read log stream: %w", rerr)
+		p.buf = p.buf[i+1:]
+	}
+	if out.Len() > 0 {
+		if _, err := p.w.Write(out.Bytes()); err != nil {
+			return 0, err
 		}
 	}
+	return len(b), nil
+}
+
+// Flush writes a last line without its newline (adding one).
+func (p *prefixWriter) Flush() {
+	if len(p.buf) > 0 {
+		p.w.Write([]byte(p.prefix + string(p.buf) + "\n"))
+		p.buf = nil
+	}
+}
+
+// tailWriter keeps the last keep lines written to it (a last line without
+// a newline counts as one) and how many bytes it was given.
+type tailWriter struct {
+	keep  int
+	total int64
+	buf   []byte
+}
+
+func (t *tailWriter) Write(b []byte) (int, error) {
+	t.total += int64(len(b))
+	t.buf = append(t.buf, b...)
+	// Drop whole lines from the front while more than keep remain;
+	// compacting only now and then keeps this linear.
+	if len(t.buf) > 1<<20 {
+		t.buf = append([]byte(nil), t.Bytes()...)
+	}
+	return len(b), nil
+}
+
+// Bytes returns the kept lines.
+func (t *tailWriter) Bytes() []byte {
+	if t.keep <= 0 {
+		return nil
+	}
+	end := len(t.buf)
+	if end > 0 && t.buf[end-1] == '\n' {
+		end-- // the last line's own newline
+	}
+	n := 0
+	for i := end - 1; i >= 0; i-- {
+		if t.buf[i] == '\n' {
+			if n++; n == t.keep {
+				return t.buf[i+1:]
+			}
+		}
+	}
+	return t.buf
 }

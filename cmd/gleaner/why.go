@@ -5,9 +5,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/gleaner-project/gleaner/scheduler/api"
+	"github.com/gleaner-project/gleaner/client"
 	"github.com/gleaner-project/gleaner/scheduler/job"
-	"github.com/gleaner-project/gleaner/scheduler/placement"
 )
 
 // printJobView prints the status table, then why each task's pending
@@ -15,7 +14,7 @@ import (
 //
 //	WHY PENDING
 //	train  unschedulable-forever (no agent could ever take it): constraint gpu EXISTS ×3
-func printJobView(w io.Writer, v api.JobView) {
+func printJobView(w io.Writer, v client.JobView) {
 	st := v.Status
 	st.Tasks = make([]job.TaskStatus, len(v.Tasks))
 	for i := range v.Tasks {
@@ -35,8 +34,8 @@ func printJobView(w io.Writer, v api.JobView) {
 		for _, r := range t.Why.Reasons {
 			rs = append(rs, fmt.Sprintf("%s ×%d", r.Reason, r.Count))
 		}
-		code := t.Why.Code.String()
-		if t.Why.Code == placement.UnschedulableForever {
+		code := t.Why.Code
+		if t.Why.Code == client.UnschedulableForever {
 			code += " (no agent could ever take it)"
 		}
 		fmt.Fprintf(w, "%s  %s: %s\n", t.Name, code, strings.Join(rs, ", "))

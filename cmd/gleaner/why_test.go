@@ -5,16 +5,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gleaner-project/gleaner/scheduler/api"
+	"github.com/gleaner-project/gleaner/client"
 	"github.com/gleaner-project/gleaner/scheduler/job"
-	"github.com/gleaner-project/gleaner/scheduler/placement"
-	"github.com/gleaner-project/gleaner/scheduler/placement/matcher"
 )
 
 func TestPrintJobViewWhyPending(t *testing.T) {
-	v := api.JobView{Status: job.Status{ID: "w-1", Name: "w", State: job.Pending}, Tasks: []api.TaskView{
+	v := client.JobView{Status: job.Status{ID: "w-1", Name: "w", State: job.Pending}, Tasks: []client.TaskView{
 		{TaskStatus: job.TaskStatus{Name: "train", State: job.Pending, Instances: 3, Counts: job.Counts{Pending: 3}},
-			Why: &matcher.Pending{Code: placement.UnschedulableForever, Reasons: []placement.ReasonCount{{Reason: "constraint gpu EXISTS", Count: 2}, {Reason: "no mem", Count: 1}}}},
+			Why: &client.Why{Code: client.UnschedulableForever, Reasons: []client.ReasonCount{{Reason: "constraint gpu EXISTS", Count: 2}, {Reason: "no mem", Count: 1}}}},
 		{TaskStatus: job.TaskStatus{Name: "prep", State: job.Succeeded, Instances: 1, Counts: job.Counts{Succeeded: 1}}},
 	}}
 	var b bytes.Buffer
