@@ -1,0 +1,162 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/engine"
+	"github.com/gleaner-project/gleaner/scheduler/store"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Source is what the state collector reads: a scheduler node
+// (scheduler/node.Node satisfies it).
+type Source interface {
+	IsLeader() bool
+	// Store serves reads of the jobs and their attempts.
+	Store() store.Store
+}
+
+// Defaults of StateConfig.
+const (
+	DefaultMaxAge  = 15 * time.Second
+	DefaultTimeout = 10 * time.Second
+)
+
+// StateConfig configures a StateCollector.
+type StateConfig struct {
+	// MaxAge is how long a summary read from the store is reused: scrapes
+	// closer together than that cost no etcd reads (default DefaultMaxAge).
+	MaxAge time.Duration
+	// Timeout bounds one read of the store (default DefaultTimeout); a
+	// read that fails keeps exporting the last summary, its age growing.
+	Timeout time.Duration
+	// Now replaces time.Now (tests).
+	Now func() time.Time
+}
+
+// StateCollector exports, at scrape time, whether the node leads and —
+// on the leader only, so summing over schedulers counts each job once —
+// jobs and instances by state, failed attempts by state and reason and
+// pending instances per queue, derived from the stored jobs as the API
+// derives them.
+type StateCollector struct {
+	src Source
+	cfg StateConfig
+
+	mu      sync.Mutex
+	summary Summary
+	at      time.Time // when summary was read; zero before the first read
+	tried   time.Time // when the store was last read, successfully or not
+	errors  prometheus.Counter
+}
+
+var _ prometheus.Collector = (*StateCollector)(nil)
+
+// NewStateCollector returns a collector reading src.
+func NewStateCollector(src Source, cfg StateConfig) *StateCollector {
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = DefaultMaxAge
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &StateCollector{src: src, cfg: cfg, errors: prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gleaner_state_read_errors_total", Help: "Reads of the stored jobs for the state metrics that failed."})}
+}
+
+var (
+	leaderDesc    = prometheus.NewDesc("gleaner_leader", "1 while this scheduler is the leader, else 0.", nil, nil)
+	jobsDesc      = prometheus.NewDesc("gleaner_jobs", "Stored jobs by derived state (exported by the leader only).", []string{"state"}, nil)
+	instancesDesc = prometheus.NewDesc("gleaner_instances", "Instances of stored jobs by derived state (exported by the leader only).", []string{"state"}, nil)
+	failuresDesc  = prometheus.NewDesc("gleaner_attempt_failures", "Stored attempts that ended failed, killed or lost, by state and reason (exported by the leader only).", []string{"state", "reason"}, nil)
+	queueDesc     = prometheus.NewDesc("gleaner_queue_pending_instances", "Pending instances of stored jobs by the jobs' queue (exported by the leader only).", []string{"queue"}, nil)
+	ageDesc       = prometheus.NewDesc("gleaner_state_age_seconds", "Age of the summary of stored jobs the state metrics show (exported by the leader only).", nil, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c *StateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{leaderDesc, jobsDesc, instancesDesc, failuresDesc, queueDesc, ageDesc} {
+		ch <- d
+	}
+	c.errors.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (c *StateCollector) Collect(ch chan<- prometheus.Metric) {
+	c.errors.Collect(ch)
+	leading := c.src.IsLeader()
+	ch <- prometheus.MustNewConstMetric(leaderDesc, prometheus.GaugeValue, b2f(leading))
+	if !leading {
+		return
+	}
+	s, at, ok := c.current()
+	if !ok {
+		return
+	}
+	for st, n := range s.Jobs {
+		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(n), string(st))
+	}
+	for st, n := range s.Instances {
+		ch <- prometheus.MustNewConstMetric(instancesDesc, prometheus.GaugeValue, float64(n), string(st))
+	}
+	for k, n := range s.Failures {
+		ch <- prometheus.MustNewConstMetric(failuresDesc, prometheus.GaugeValue, float64(n), string(k.State), k.Reason)
+	}
+	for q, n := range s.QueuePending {
+		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(n), q)
+	}
+	ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, c.cfg.Now().Sub(at).Seconds())
+}
+
+// current returns a summary no older than MaxAge, reading the store when
+// the last one is older; on a failed read the last one (ok is false when
+// there has been none). A failed read is not retried within MaxAge either,
+// so scrapes do not pile reads onto an etcd in trouble.
+func (c *StateCollector) current() (Summary, time.Time, bool) {
+	c.mu.Lock() // one read at a time; concurrent scrapes share it
+	defer c.mu.Unlock()
+	now := c.cfg.Now()
+	if !c.tried.IsZero() && now.Sub(c.tried) < c.cfg.MaxAge {
+		return c.summary, c.at, !c.at.IsZero()
+	}
+	c.tried = now
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+	defer cancel()
+	s, err := ReadSummary(ctx, c.src.Store())
+	if err != nil {
+		c.errors.Inc()
+		return c.summary, c.at, !c.at.IsZero()
+	}
+	c.summary, c.at = s, now
+	return s, now, true
+}
+
+// ReadSummary reads every stored job and its attempts and summarizes them.
+func ReadSummary(ctx context.Context, st store.Store) (Summary, error) {
+	jobs, err := st.ListJobs(ctx)
+	if err != nil {
+		return Summary{}, fmt.Errorf("list jobs: %w", err)
+	}
+	views := make([]JobView, 0, len(jobs))
+	for _, j := range jobs {
+		as, err := st.Attempts(ctx, j.ID)
+		if err != nil {
+			return Summary{}, fmt.Errorf("attempts of job %s: %w", j.ID, err)
+		}
+		views = append(views, JobView{Status: engine.Derive(j, as), Queue: j.Spec.Queue, Attempts: as})
+	}
+	return Summarize(views), nil
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

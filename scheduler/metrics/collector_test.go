@@ -1,0 +1,198 @@
+package metrics
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/node"
+	"github.com/gleaner-project/gleaner/scheduler/store"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+var _ Source = (*node.Node)(nil)
+
+type fakeSource struct {
+	leader atomic.Bool
+	st     store.Store
+}
+
+func (f *fakeSource) IsLeader() bool     { return f.leader.Load() }
+func (f *fakeSource) Store() store.Store { return f.st }
+
+// countingStore counts ListJobs calls, to see the summary reused.
+type countingStore struct {
+	store.Store
+	lists atomic.Int32
+}
+
+func (c *countingStore) ListJobs(ctx context.Context) ([]*job.Job, error) {
+	c.lists.Add(1)
+	return c.Store.ListJobs(ctx)
+}
+
+func newJob(t *testing.T, st store.Store, id, queue string, instances int, attempts ...job.Attempt) {
+	t.Helper()
+	j := &job.Job{ID: id, Spec: job.Spec{Name: "j", Queue: queue, Tasks: []job.TaskSpec{{Name: "a", Command: "true", Instances: instances}}}, Submitted: time.Now()}
+	if err := st.CreateJob(context.Background(), j); err != nil {
+		t.Fatal(err)
+	}
+	if len(attempts) > 0 {
+		if err := st.PutAttempts(context.Background(), attempts); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestStateCollector(t *testing.T) {
+	cs := &countingStore{Store: store.NewMemory()}
+	newJob(t, cs, "a-1", "etl", 3,
+		job.Attempt{Job: "a-1", Task: "a", Index: 0, Attempt: 0, State: job.AttemptRunning},
+		job.Attempt{Job: "a-1", Task: "a", Index: 1, Attempt: 0, State: job.AttemptFailed, Reason: "REASON_COMMAND_EXECUTOR_FAILED", Verdict: job.VerdictAgain})
+	newJob(t, cs, "b-1", "", 2)
+	src := &fakeSource{st: cs}
+	now := time.Unix(1000, 0)
+	clock := func() time.Time { return now }
+	c := NewStateCollector(src, StateConfig{MaxAge: 10 * time.Second, Now: clock})
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+
+	// A standby exports only gleaner_leader (0) and reads nothing.
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP gleaner_leader 1 while this scheduler is the leader, else 0.
+# TYPE gleaner_leader gauge
+gleaner_leader 0
+`), "gleaner_leader", "gleaner_jobs", "gleaner_instances"); err != nil {
+		t.Fatal(err)
+	}
+	if cs.lists.Load() != 0 {
+		t.Fatal("a standby read the store")
+	}
+
+	src.leader.Store(true)
+	want := `
+# HELP gleaner_attempt_failures Stored attempts that ended failed, killed or lost, by state and reason (exported by the leader only).
+# TYPE gleaner_attempt_failures gauge
+gleaner_attempt_failures{reason="REASON_COMMAND_EXECUTOR_FAILED",state="failed"} 1
+# HELP gleaner_instances Instances of stored jobs by derived state (exported by the leader only).
+# TYPE gleaner_instances gauge
+gleaner_instances{state="failed"} 0
+gleaner_instances{state="killed"} 0
+gleaner_instances{state="pending"} 4
+gleaner_instances{state="running"} 1
+gleaner_instances{state="succeeded"} 0
+# HELP gleaner_jobs Stored jobs by derived state (exported by the leader only).
+# TYPE gleaner_jobs gauge
+gleaner_jobs{state="failed"} 0
+gleaner_jobs{state="killed"} 0
+gleaner_jobs{state="pending"} 1
+gleaner_jobs{state="running"} 1
+gleaner_jobs{state="succeeded"} 0
+gleaner_jobs{state="suspended"} 0
+# HELP gleaner_leader 1 while this scheduler is the leader, else 0.
+# TYPE gleaner_leader gauge
+gleaner_leader 1
+# HELP gleaner_queue_pending_instances Pending instances of stored jobs by the jobs' queue (exported by the leader only).
+# TYPE gleaner_queue_pending_instances gauge
+gleaner_queue_pending_instances{queue="default"} 2
+gleaner_queue_pending_instances{queue="etl"} 2
+`
+	names := []string{"gleaner_leader", "gleaner_jobs", "gleaner_instances", "gleaner_attempt_failures", "gleaner_queue_pending_instances"}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
+		t.Fatal(err)
+	}
+	// Within MaxAge a scrape reuses the summary: a new job is not seen yet.
+	newJob(t, cs, "c-1", "", 1)
+	now = now.Add(5 * time.Second)
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
+		t.Fatal(err)
+	}
+	if n := cs.lists.Load(); n != 1 {
+		t.Fatalf("%d reads of the store within MaxAge, want 1", n)
+	}
+	if got := gaugeValue(t, reg, "gleaner_state_age_seconds"); got != 5 {
+		t.Fatalf("summary age %v, want 5", got)
+	}
+	// After MaxAge it reads again.
+	now = now.Add(10 * time.Second)
+	if got := gaugeValue(t, reg, "gleaner_jobs", "state", "pending"); got != 2 {
+		t.Fatalf("pending jobs after MaxAge: %v, want 2", got)
+	}
+}
+
+// A failed read keeps the last summary and counts the error.
+func TestStateCollectorReadError(t *testing.T) {
+	fs := &failingStore{Store: store.NewMemory()}
+	newJob(t, fs, "a-1", "", 1)
+	src := &fakeSource{st: fs}
+	src.leader.Store(true)
+	now := time.Unix(1000, 0)
+	c := NewStateCollector(src, StateConfig{MaxAge: time.Second, Now: func() time.Time { return now }})
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	if got := gaugeValue(t, reg, "gleaner_jobs", "state", "pending"); got != 1 {
+		t.Fatalf("pending jobs %v", got)
+	}
+	fs.fail.Store(true)
+	now = now.Add(3 * time.Second)
+	if got := gaugeValue(t, reg, "gleaner_jobs", "state", "pending"); got != 1 {
+		t.Fatalf("pending jobs after a failed read %v, want the last summary's 1", got)
+	}
+	if got := gaugeValue(t, reg, "gleaner_state_age_seconds"); got != 3 {
+		t.Fatalf("age %v, want 3", got)
+	}
+	if got := testutil.ToFloat64(c.errors); got != 1 {
+		t.Fatalf("read errors %v, want 1", got)
+	}
+}
+
+type failingStore struct {
+	store.Store
+	fail atomic.Bool
+}
+
+func (f *failingStore) ListJobs(ctx context.Context) ([]*job.Job, error) {
+	if f.fail.Load() {
+		return nil, context.DeadlineExceeded
+	}
+	return f.Store.ListJobs(ctx)
+}
+
+// gaugeValue gathers reg and returns the value of the series of name with
+// the given label pairs (it fails the test when there is none).
+func gaugeValue(t *testing.T, reg prometheus.Gatherer, name string, labelPairs ...string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				have[lp.GetName()] = lp.GetValue()
+			}
+			for i := 0; i+1 < len(labelPairs); i += 2 {
+				if have[labelPairs[i]] != labelPairs[i+1] {
+					continue next
+				}
+			}
+			switch {
+			case m.GetGauge() != nil:
+				return m.GetGauge().GetValue()
+			case m.GetCounter() != nil:
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no series %s%v", name, labelPairs)
+	return 0
+}

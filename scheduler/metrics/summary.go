@@ -1,0 +1,134 @@
+package metrics
+
+import (
+	"sort"
+
+	"github.com/gleaner-project/gleaner/scheduler/job"
+)
+
+// JobStates and InstanceStates are the states always exported (as 0 when
+// no job or instance is in them), so a dashboard or an alert never sees a
+// series vanish.
+var (
+	JobStates      = []job.State{job.Pending, job.Running, job.Suspended, job.Succeeded, job.Failed, job.Killed}
+	InstanceStates = []job.State{job.Pending, job.Running, job.Succeeded, job.Failed, job.Killed}
+)
+
+// MaxReasons bounds the distinct failure reasons exported; attempts with
+// further reasons count under OtherReason, so a reason made of free text
+// cannot blow up the number of series.
+const MaxReasons = 32
+
+// Reason labels for failed attempts without a reason and beyond MaxReasons.
+const (
+	NoReason    = "none"
+	OtherReason = "other"
+)
+
+// DefaultQueue is the queue label of jobs that name none.
+const DefaultQueue = "default"
+
+// FailureKey is one failure series: how the attempt ended and why.
+type FailureKey struct {
+	State  job.AttemptState
+	Reason string
+}
+
+// Summary is what the state collector exports, computed from job statuses
+// and their attempts.
+type Summary struct {
+	Jobs      map[job.State]int
+	Instances map[job.State]int
+	// Failures counts ended attempts that did not succeed (failed, killed,
+	// lost), by state and reason.
+	Failures map[FailureKey]int
+	// QueuePending counts pending instances by the jobs' queue.
+	QueuePending map[string]int
+}
+
+// JobView is one job as Summarize reads it: its derived status, the queue
+// it was submitted to and its stored attempts.
+type JobView struct {
+	Status   job.Status
+	Queue    string
+	Attempts []job.Attempt
+}
+
+// Summarize counts jobs, instances, failed attempts and pending instances
+// per queue. It is pure: the collector feeds it what the store holds.
+func Summarize(jobs []JobView) Summary {
+	s := Summary{Jobs: map[job.State]int{}, Instances: map[job.State]int{}, Failures: map[FailureKey]int{}, QueuePending: map[string]int{}}
+	for _, st := range JobStates {
+		s.Jobs[st] = 0
+	}
+	for _, st := range InstanceStates {
+		s.Instances[st] = 0
+	}
+	raw := map[FailureKey]int{}
+	for _, j := range jobs {
+		s.Jobs[j.Status.State]++
+		q := j.Queue
+		if q == "" {
+			q = DefaultQueue
+		}
+		var pending int
+		for _, t := range j.Status.Tasks {
+			c := t.Counts
+			s.Instances[job.Pending] += c.Pending
+			s.Instances[job.Running] += c.Running
+			s.Instances[job.Succeeded] += c.Succeeded
+			s.Instances[job.Failed] += c.Failed
+			s.Instances[job.Killed] += c.Killed
+			pending += c.Pending
+		}
+		if pending > 0 || j.Status.State == job.Pending || j.Status.State == job.Running {
+			s.QueuePending[q] += pending
+		}
+		for _, a := range j.Attempts {
+			switch a.State {
+			case job.AttemptFailed, job.AttemptKilled, job.AttemptLost:
+				r := a.Reason
+				if r == "" {
+					r = NoReason
+				}
+				raw[FailureKey{State: a.State, Reason: r}]++
+			}
+		}
+	}
+	s.Failures = boundReasons(raw, MaxReasons)
+	return s
+}
+
+// boundReasons keeps the max most frequent reasons (ties by name, so the
+// choice is stable) and folds the others into OtherReason.
+func boundReasons(raw map[FailureKey]int, max int) map[FailureKey]int {
+	totals := map[string]int{}
+	for k, n := range raw {
+		totals[k.Reason] += n
+	}
+	if len(totals) <= max {
+		return raw
+	}
+	reasons := make([]string, 0, len(totals))
+	for r := range totals {
+		reasons = append(reasons, r)
+	}
+	sort.Slice(reasons, func(a, b int) bool {
+		if totals[reasons[a]] != totals[reasons[b]] {
+			return totals[reasons[a]] > totals[reasons[b]]
+		}
+		return reasons[a] < reasons[b]
+	})
+	keep := map[string]bool{}
+	for _, r := range reasons[:max] {
+		keep[r] = true
+	}
+	out := map[FailureKey]int{}
+	for k, n := range raw {
+		if !keep[k.Reason] {
+			k.Reason = OtherReason
+		}
+		out[k] += n
+	}
+	return out
+}
