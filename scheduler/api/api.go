@@ -56,6 +56,10 @@ type Config struct {
 	// Timeouts of the server NewServer makes; streams (watch, logs)
 	// extend their write deadline by Timeouts.Write before each write.
 	Timeouts Timeouts
+	// UI serves the web UI's static files (scheduler/ui) at GET /ui/,
+	// without a token (they hold no data; the page asks for one), and GET
+	// / redirects there. Nil: no UI.
+	UI http.Handler
 }
 
 // Error is the JSON body of every error response.
@@ -127,10 +131,16 @@ func Handler(b Backend, cfg Config) http.Handler {
 	s.handle(mux, "DELETE /v1/jobs/{id}", noBody, http.HandlerFunc(s.kill))
 	s.handle(mux, "GET /v1/jobs/{id}/watch", noBody, s.stream(s.watch))
 	s.handle(mux, "GET /v1/jobs/{id}/tasks/{task}/instances/{index}", noBody, http.HandlerFunc(s.instance))
+	s.handle(mux, "GET /v1/jobs/{id}/instances", noBody, http.HandlerFunc(s.instances))
+	s.handle(mux, "GET /v1/whoami", noBody, http.HandlerFunc(s.whoami))
 	s.handle(mux, "GET /v1/jobs/{id}/tasks/{task}/instances/{index}/logs", noBody, s.stream(s.logs))
 	s.batchRoutes(mux)
 	s.handle(mux, "GET /metrics", noBody, promhttp.Handler())
-	mux.HandleFunc("GET /healthz", s.healthz) // the one public route
+	mux.HandleFunc("GET /healthz", s.healthz) // the one public route, with the UI's static files
+	if cfg.UI != nil {
+		mux.Handle("GET /ui/", cfg.UI)
+		mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
+	}
 	for pattern, h := range cfg.Mount {
 		s.handle(mux, pattern, cfg.MaxMountBody, h)
 	}
