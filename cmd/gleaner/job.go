@@ -35,7 +35,7 @@ func init() {
 			{Name: "get", Usage: "show a job, or one instance's attempts", ArgsUsage: "JOB [TASK/INDEX]", Flags: jobFlags(), Action: jobGet},
 			{Name: "watch", Usage: "follow a job until it ends; exit 0 only if it succeeded", ArgsUsage: "JOB", Flags: jobFlags(), Action: jobWatchCmd},
 			{Name: "kill", Usage: "kill a job", ArgsUsage: "JOB", Flags: jobFlags(), Action: jobKill},
-		}, append(batchCommands(), logsCommand())...),
+		}, append(batchCommands(), logsCommand(), deleteCommand())...),
 	})
 }
 
