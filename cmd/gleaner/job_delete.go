@@ -16,8 +16,8 @@ import (
 // records go (a scheduled job with its finished runs).
 func deleteCommand() *cli.Command {
 	return &cli.Command{Name: "delete", Aliases: []string{"purge"}, ArgsUsage: "JOB",
-		Usage: "delete a finished job's records (job, attempts, work queue); --kill kills it first and waits for it to end",
-		Flags: append(jobFlags(), &cli.BoolFlag{Name: "kill", Usage: "kill the job first if it has not finished, and wait for it to end"}),
+		Usage:  "delete a finished job's records (job, attempts, work queue); --kill kills it first and waits for it to end",
+		Flags:  append(jobFlags(), &cli.BoolFlag{Name: "kill", Usage: "kill the job first if it has not finished, and wait for it to end"}),
 		Action: jobDelete}
 }
 
