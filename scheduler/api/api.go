@@ -15,6 +15,7 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/metrics"
 	"github.com/gleaner-project/gleaner/scheduler/node"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
 	"github.com/gleaner-project/gleaner/scheduler/store"
@@ -136,7 +137,7 @@ func Handler(b Backend, cfg Config) http.Handler {
 	s.handle(mux, "GET /v1/jobs/{id}/tasks/{task}/instances/{index}/logs", noBody, s.stream(s.logs))
 	s.batchRoutes(mux)
 	s.handle(mux, "GET /metrics", noBody, promhttp.Handler())
-	mux.HandleFunc("GET /healthz", s.healthz) // the one public route, with the UI's static files
+	mux.Handle("GET /healthz", metrics.InstrumentRoute("GET /healthz", http.HandlerFunc(s.healthz))) // the one public route, with the UI's static files
 	if cfg.UI != nil {
 		mux.Handle("GET /ui/", cfg.UI)
 		mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
@@ -154,9 +155,10 @@ func Handler(b Backend, cfg Config) http.Handler {
 const noBody = 4 << 10
 
 // handle registers h behind authentication (the role NeedFor the method)
-// and a body limit of maxBody bytes (413 beyond it).
+// and a body limit of maxBody bytes (413 beyond it), counted and timed
+// under its pattern (scheduler/metrics; refusals too).
 func (s *server) handle(mux *http.ServeMux, pattern string, maxBody int64, h http.Handler) {
-	mux.Handle(pattern, auth.Require(s.cfg.Auth, nil, s.audit(limitBody(maxBody, h))))
+	mux.Handle(pattern, metrics.InstrumentRoute(pattern, auth.Require(s.cfg.Auth, nil, s.audit(limitBody(maxBody, h)))))
 }
 
 // audit logs every authenticated write with the token's name.
