@@ -22,6 +22,9 @@ type Spec struct {
 	FailFast bool `json:"failFast,omitempty"`
 	// Params are the job's parameters, seen by `when` conditions.
 	Params map[string]string `json:"params,omitempty"`
+	// Labels tag the job for people and tools (`gleaner job list
+	// --label k=v`); they do not reach the tasks.
+	Labels map[string]string `json:"labels,omitempty"`
 	// Deadline bounds the whole job from submission: when it passes, the
 	// job is killed with the reason "deadline exceeded". 0 = none.
 	Deadline Duration `json:"deadline,omitempty"`

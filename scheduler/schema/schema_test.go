@@ -178,7 +178,9 @@ func TestEnumsMatchGoConstants(t *testing.T) {
 // offers at least and what an agent could hold, expressions at most
 // spec.MaxExprBytes.
 func TestBoundsMatchGoConstants(t *testing.T) {
-	defs := load(t)["$defs"].(map[string]any)
+	doc := load(t)
+	defs := doc["$defs"].(map[string]any)
+	top := doc["properties"].(map[string]any)
 	res := defs["resources"].(map[string]any)["properties"].(map[string]any)
 	task := defs["task"].(map[string]any)["properties"].(map[string]any)
 	dependsString := task["depends"].(map[string]any)["oneOf"].([]any)[1].(map[string]any)
@@ -197,6 +199,8 @@ func TestBoundsMatchGoConstants(t *testing.T) {
 		{"task.depends (string)", dependsString, "maxLength", spec.MaxExprBytes},
 		{"task.dependsExpr", task["dependsExpr"], "maxLength", spec.MaxExprBytes},
 		{"task.when", task["when"], "maxLength", spec.MaxExprBytes},
+		{"labels", top["labels"], "maxProperties", spec.MaxJobLabels},
+		{"labels value", top["labels"].(map[string]any)["additionalProperties"], "maxLength", spec.MaxLabelValueLen},
 	} {
 		if got, _ := c.node.(map[string]any)[c.key].(float64); got != c.want {
 			t.Errorf("%s %s: schema %v, Go %v", c.where, c.key, got, c.want)

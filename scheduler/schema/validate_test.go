@@ -164,7 +164,10 @@ spec: {name: "x-{{inputs.parameters.count}}", tasks: [{name: a, command: "echo {
 		"huge-cpus":        "name: x\ntasks: [{name: a, command: c, resources: {cpus: 1e308}}]",
 		"small-mem":        "name: x\ntasks: [{name: a, command: c, resources: {mem: 16}}]",
 		"long-when":        "name: x\ntasks: [{name: a, command: c, when: '" + strings.Repeat("true && ", 1100) + "true'}]",
+		"label-key-bad":    "name: x\nlabels: {'a b': c}\ntasks: [{name: a, command: c}]",
+		"label-value-long": "name: x\nlabels: {a: " + strings.Repeat("v", spec.MaxLabelValueLen+1) + "}\ntasks: [{name: a, command: c}]",
 	}
+	good["labels"] = yamlDoc(t, []byte("name: x\nlabels: {team: data, app.kubernetes.io/part-of: etl}\ntasks: [{name: a, command: c}]"))
 	docs := map[string]any{}
 	for k, v := range good {
 		docs[k] = v

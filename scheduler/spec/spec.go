@@ -116,6 +116,9 @@ func (o obj) known(allowed ...string) error {
 			}
 		}
 		if !found {
+			if near := Nearest(k, allowed); near != "" {
+				return ferr(o.field(k), "unknown field; did you mean %q?", near)
+			}
 			return ferr(o.field(k), "unknown field")
 		}
 	}
@@ -205,10 +208,13 @@ func fromDoc(doc any) (*job.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := root.known(append([]string{"name", "tasks", "priority", "user", "queue"}, batchJobFields...)...); err != nil {
+	if err := root.known(append([]string{"name", "tasks", "priority", "user", "queue", "labels"}, batchJobFields...)...); err != nil {
 		return nil, err
 	}
 	var s job.Spec
+	if s.Labels, err = parseJobLabels(root); err != nil {
+		return nil, err
+	}
 	s.Priority = DefaultPriority
 	if p, ok, err := root.integer("priority"); err != nil {
 		return nil, err
