@@ -17,6 +17,7 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/api"
 	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/framework"
+	"github.com/gleaner-project/gleaner/scheduler/metrics"
 	"github.com/gleaner-project/gleaner/scheduler/node"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 	"github.com/gleaner-project/gleaner/test/etcdtest"
@@ -103,7 +104,7 @@ func runDev(c *cli.Context) error {
 		return fmt.Errorf("dev: local mesos: %w", err)
 	}
 	defer mesos.Close()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints, DialTimeout: 5 * time.Second})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints, DialTimeout: 5 * time.Second, DialOptions: metrics.EtcdDialOptions()})
 	if err != nil {
 		return fmt.Errorf("dev: etcd client: %w", err)
 	}

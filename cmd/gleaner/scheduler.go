@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/urfave/cli/v2"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/framework"
 	"github.com/gleaner-project/gleaner/scheduler/isolation"
+	"github.com/gleaner-project/gleaner/scheduler/metrics"
 	"github.com/gleaner-project/gleaner/scheduler/node"
 	"github.com/gleaner-project/gleaner/scheduler/placement"
 	"github.com/gleaner-project/gleaner/scheduler/store"
@@ -204,6 +206,7 @@ func runScheduler(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("scheduler: %w", err)
 	}
+	ec.DialOptions = append(ec.DialOptions, metrics.EtcdDialOptions()...) // gleaner_etcd_grpc_client_* latency
 	cli, err := clientv3.New(ec)
 	if err != nil {
 		return fmt.Errorf("scheduler: etcd: %w", err)
@@ -220,6 +223,11 @@ func serveScheduler(ctx context.Context, cli *clientv3.Client, nc node.Config, a
 	}
 	defer l.Close()
 	n := node.New(nc, cli)
+	unregister, err := metrics.RegisterNode(ctx, prometheus.DefaultRegisterer, n, metrics.StateConfig{})
+	if err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	defer unregister()
 	guard, err := authc.guard(ctx, cli, n.Attrs().Prefix(), log)
 	if err != nil {
 		return fmt.Errorf("scheduler: %w", err)
