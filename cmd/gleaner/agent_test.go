@@ -26,7 +26,7 @@ func runAgentCLI(t *testing.T, env []string, args ...string) (string, error) {
 	app := newApp()
 	var out bytes.Buffer
 	app.Writer, app.ErrWriter = &out, &out
-	err := app.Run(append([]string{"gleaner"}, args...))
+	err := runApp(app, append([]string{"gleaner"}, args...))
 	return out.String(), err
 }
 

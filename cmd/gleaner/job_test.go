@@ -65,7 +65,7 @@ func runJobCLI(t *testing.T, args ...string) (string, error) {
 	old := cli.OsExiter
 	cli.OsExiter = func(int) {}
 	defer func() { cli.OsExiter = old }()
-	err := app.Run(append([]string{"gleaner"}, args...))
+	err := runApp(app, append([]string{"gleaner"}, args...))
 	return out.String(), err
 }
 

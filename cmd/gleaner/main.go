@@ -25,11 +25,13 @@ func newApp() *cli.App {
 		Version:              version,
 		Commands:             commands,
 		EnableBashCompletion: true,
+		Suggest:              true,
+		Action:               unknownCommand,
 	}
 }
 
 func main() {
-	if err := newApp().Run(os.Args); err != nil {
+	if err := runApp(newApp(), os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "gleaner:", err)
 		os.Exit(1)
 	}
