@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gleaner-project/gleaner/monitor/policy"
 )
@@ -64,6 +65,10 @@ func newMetrics(hostname, role string) *metrics {
 	m.errors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "gleaner", Subsystem: "monitor", Name: "errors_total", Help: "Errors by stage (sample, master, reserve, throttle, etcd).", ConstLabels: labels}, []string{"stage"})
 	m.reservationOps = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "gleaner", Subsystem: "monitor", Name: "reservation_operations_total", Help: "RESERVE/UNRESERVE calls the master accepted, by kind and resource.", ConstLabels: labels}, []string{"kind", "resource"})
 	m.sampleDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "gleaner", Subsystem: "monitor", Name: "sample_duration_seconds", Help: "Time to take one sample and act on it.", ConstLabels: labels, Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
+	// The process's own figures (process_resident_memory_bytes, go_*), so
+	// the monitor's memory goal can be checked in production. Several
+	// monitors in one process (gleaner dev) each show the same process.
+	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
 	reg.MustRegister(m.throttled, m.throttleCPUs, m.evictionPending, m.lastSample, m.batchDisk, m.evictionsRequested, m.samples, m.errors, m.reservationOps, m.sampleDuration)
 	for _, s := range []string{"sample", "master", "reserve", "throttle", "etcd"} {
 		m.errors.WithLabelValues(s)
