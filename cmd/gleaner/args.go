@@ -34,7 +34,7 @@ func flagsFirst(commands []*cli.Command, args []string) []string {
 		cmd, commands = next, next.Subcommands
 		i++
 	}
-	if cmd == nil || len(cmd.Subcommands) > 0 {
+	if cmd == nil || isGroup(cmd) {
 		return args // a group or no command: nothing to reorder
 	}
 	out := append([]string{}, args[:i]...)
@@ -44,6 +44,17 @@ func flagsFirst(commands []*cli.Command, args []string) []string {
 		out = append(out, "--")
 	}
 	return append(out, positional...)
+}
+
+// isGroup reports whether c has subcommands of its own (urfave/cli adds
+// "help" to a command once it has run).
+func isGroup(c *cli.Command) bool {
+	for _, s := range c.Subcommands {
+		if !s.HasName("help") {
+			return true
+		}
+	}
+	return false
 }
 
 func findCommand(commands []*cli.Command, name string) *cli.Command {
