@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,26 +25,42 @@ func main() {
 	goalsPath := flag.String("goals", "test/benchtable/goals.tsv", "headline figures to report")
 	benchtime := flag.String("benchtime", "", "passed to go test -benchtime when set")
 	verbose := flag.Bool("v", false, "echo go test output")
+	before := flag.String("before", "", "also run every benchmark in this checkout (e.g. a `git worktree` of an earlier commit), "+
+		"interleaved package by package with the current one, and print its figures in a before column")
+	only := flag.String("only", "", "run only the rows whose name matches this regular expression")
 	flag.Parse()
 	goals, err := readGoals(*goalsPath)
+	if err == nil && *only != "" {
+		goals, err = selectGoals(goals, *only)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(2)
 	}
 	results := map[string]map[string]float64{} // "pkg bench" -> unit -> value
-	for _, pkg := range packages(goals) {
-		out, err := runBenchmarks(pkg, benchNames(goals, pkg), *benchtime)
+	var beforeResults map[string]map[string]float64
+	if *before != "" {
+		beforeResults = map[string]map[string]float64{}
+	}
+	run := func(dir, pkg string, into map[string]map[string]float64) {
+		out, err := runBenchmarks(dir, pkg, benchNames(goals, pkg), *benchtime)
 		if *verbose {
 			os.Stderr.Write(out)
 		}
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "benchtable: %s: %v\n%s\n", pkg, err, tail(out, 20))
+			fmt.Fprintf(os.Stderr, "benchtable: %s%s: %v\n%s\n", dir, pkg, err, tail(out, 20))
 		}
 		for key, metrics := range parseBenchOutput(pkg, bytes.NewReader(out)) {
-			results[key] = metrics
+			into[key] = metrics
 		}
 	}
-	failed := printTable(os.Stdout, goals, results)
+	for _, pkg := range packages(goals) {
+		if beforeResults != nil {
+			run(*before, pkg, beforeResults)
+		}
+		run("", pkg, results)
+	}
+	failed := printTable(os.Stdout, goals, results, beforeResults)
 	if failed > 0 {
 		fmt.Fprintf(os.Stderr, "benchtable: %d figure(s) missed their goal or did not run\n", failed)
 	}
@@ -96,13 +113,34 @@ func benchNames(goals []goal, pkg string) []string {
 	return names
 }
 
-func runBenchmarks(pkg string, names []string, benchtime string) ([]byte, error) {
+// selectGoals keeps the goals whose row name matches the expression.
+func selectGoals(goals []goal, expr string) ([]goal, error) {
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, fmt.Errorf("-only %q: %w", expr, err)
+	}
+	var out []goal
+	for _, g := range goals {
+		if re.MatchString(g.name) {
+			out = append(out, g)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("-only %q matches no row", expr)
+	}
+	return out, nil
+}
+
+// runBenchmarks runs the named benchmarks of pkg with go test in dir (""
+// for the current directory).
+func runBenchmarks(dir, pkg string, names []string, benchtime string) ([]byte, error) {
 	args := []string{"test", "-run", "^$", "-bench", "^(" + strings.Join(names, "|") + ")$", "-benchmem", "-count=1"}
 	if benchtime != "" {
 		args = append(args, "-benchtime", benchtime)
 	}
 	args = append(args, pkg)
 	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	err := cmd.Run()
@@ -167,14 +205,29 @@ func meets(v float64, want string) (bool, error) {
 	return false, errors.New("goal must start with >=, <=, >, <, = or be -")
 }
 
-func printTable(w io.Writer, goals []goal, results map[string]map[string]float64) (failed int) {
+// printTable prints one row per goal; with before results (nil: none) a
+// before column shows the same figure measured in the other checkout.
+func printTable(w io.Writer, goals []goal, results, before map[string]map[string]float64) (failed int) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "name\tvalue\tunit\tgoal\t")
+	if before != nil {
+		fmt.Fprintln(tw, "name\tbefore\tvalue\tunit\tgoal\t")
+	} else {
+		fmt.Fprintln(tw, "name\tvalue\tunit\tgoal\t")
+	}
 	for _, g := range goals {
+		if before != nil {
+			b := "-"
+			if v, ok := before[g.pkg+" "+g.bench][g.unit]; ok {
+				b = strconv.FormatFloat(v, 'g', 6, 64)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t", g.name, b)
+		} else {
+			fmt.Fprintf(tw, "%s\t", g.name)
+		}
 		v, ok := results[g.pkg+" "+g.bench][g.unit]
 		if !ok {
 			failed++
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tDID NOT RUN\n", g.name, "-", g.unit, g.want)
+			fmt.Fprintf(tw, "%s\t%s\t%s\tDID NOT RUN\n", "-", g.unit, g.want)
 			continue
 		}
 		mark := "ok"
@@ -185,7 +238,7 @@ func printTable(w io.Writer, goals []goal, results map[string]map[string]float64
 			mark = "MISSED"
 			failed++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", g.name, strconv.FormatFloat(v, 'g', 6, 64), g.unit, g.want, mark)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", strconv.FormatFloat(v, 'g', 6, 64), g.unit, g.want, mark)
 	}
 	tw.Flush()
 	return failed

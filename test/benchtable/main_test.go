@@ -55,7 +55,7 @@ func TestPrintTableMarksMissingAndMissed(t *testing.T) {
 		"./p BenchmarkB": {"ms": 9},
 	}
 	var buf bytes.Buffer
-	failed := printTable(&buf, goals, results)
+	failed := printTable(&buf, goals, results, nil)
 	if failed != 2 {
 		t.Fatalf("failed = %d, want 2\n%s", failed, buf.String())
 	}
@@ -63,5 +63,40 @@ func TestPrintTableMarksMissingAndMissed(t *testing.T) {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, buf.String())
 		}
+	}
+}
+
+func TestPrintTableBeforeColumn(t *testing.T) {
+	goals := []goal{{pkg: "./p", bench: "BenchmarkA", unit: "ops/s", name: "a-rate", want: ">=10"},
+		{pkg: "./p", bench: "BenchmarkN", unit: "ops/s", name: "new-rate", want: "-"}}
+	results := map[string]map[string]float64{"./p BenchmarkA": {"ops/s": 12}, "./p BenchmarkN": {"ops/s": 3}}
+	before := map[string]map[string]float64{"./p BenchmarkA": {"ops/s": 7}}
+	var buf bytes.Buffer
+	if failed := printTable(&buf, goals, results, before); failed != 0 {
+		t.Fatalf("failed = %d, want 0 (a before figure is never judged)\n%s", failed, buf.String())
+	}
+	lines := strings.Split(buf.String(), "\n")
+	if !strings.Contains(lines[0], "before") {
+		t.Fatalf("header lacks a before column: %q", lines[0])
+	}
+	if f := strings.Fields(lines[1]); len(f) < 3 || f[1] != "7" || f[2] != "12" {
+		t.Fatalf("a-rate row = %q, want before 7 then value 12", lines[1])
+	}
+	if f := strings.Fields(lines[2]); len(f) < 3 || f[1] != "-" || f[2] != "3" {
+		t.Fatalf("new-rate row = %q, want before - (not run there) then value 3", lines[2])
+	}
+}
+
+func TestSelectGoals(t *testing.T) {
+	goals := []goal{{name: "scheduler.share_of_ceiling"}, {name: "placement.allocs_per_decision"}}
+	got, err := selectGoals(goals, "^scheduler")
+	if err != nil || len(got) != 1 || got[0].name != "scheduler.share_of_ceiling" {
+		t.Fatalf("selectGoals = %v, %v", got, err)
+	}
+	if _, err := selectGoals(goals, "nothing"); err == nil {
+		t.Fatal("a pattern matching no row was accepted")
+	}
+	if _, err := selectGoals(goals, "("); err == nil {
+		t.Fatal("a malformed pattern was accepted")
 	}
 }

@@ -1,0 +1,304 @@
+package schedmem
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gleaner-project/gleaner/test/etcdtest"
+)
+
+// instances is the size of the job; the issue's figure is for 200,000.
+// GLEANER_SCHEDMEM_INSTANCES overrides it (a quick local run).
+func instances(b *testing.B) int {
+	if v := os.Getenv("GLEANER_SCHEDMEM_INSTANCES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("GLEANER_SCHEDMEM_INSTANCES=%q: want a positive integer", v)
+		}
+		return n
+	}
+	return 200_000
+}
+
+// BenchmarkSchedulerMemoryAfterJob runs one job of `command: "true"`
+// instances on 20 simulated agents and reports the scheduler process's RSS
+// and Go heap in use ten seconds after the job ended (rss-after-MiB,
+// heap-after-MiB), and the growth of its RSS over the idle baseline at the
+// peak seen while the job ran, per instance of the job (B/instance).
+func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
+	if _, err := os.Stat(etcdtest.DebianBinary); err != nil {
+		b.Skipf("%s not installed (Debian package etcd-server, make deps): %v", etcdtest.DebianBinary, err)
+	}
+	n := instances(b)
+	dir := b.TempDir()
+	bin := gleanerBinary(b, dir)
+
+	etcdDir := filepath.Join(dir, "etcd")
+	if err := os.Mkdir(etcdDir, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	etcd, err := etcdtest.Process(etcdtest.DebianBinary, etcdDir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(etcd.Stop)
+
+	master := startMesosLocal(b, bin, dir)
+	token := randomToken(b)
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	port := freePort(b)
+	api := fmt.Sprintf("http://127.0.0.1:%d", port)
+	sched := start(b, dir, "scheduler", bin, "scheduler", "--master", master, "--etcd", etcd.Endpoints[0],
+		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--token-file", tokenFile, "--lease-ttl", "2",
+		"--executor-path", bin, "--require-monitor=false", "--refuse", "1s")
+	c := &client{base: api, token: token, hc: &http.Client{Timeout: 30 * time.Second}}
+	await(b, "a subscribed leader", 2*time.Minute, func() bool {
+		var h struct{ Leader, Subscribed bool }
+		return c.get("/healthz", &h) == nil && h.Leader && h.Subscribed
+	})
+
+	time.Sleep(2 * time.Second) // settle after start-up, then take the idle baseline
+	baseline := rssBytes(b, sched.Process.Pid)
+
+	b.ResetTimer()
+	spec := fmt.Sprintf("name: schedmem\ntasks:\n  - name: work\n    command: \"true\"\n    resources: {cpus: 0.1, mem: 32}\n    instances: %d\n", n)
+	var sub struct {
+		ID string `json:"id"`
+	}
+	if err := c.post("/v1/jobs", spec, &sub); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	peak := baseline
+	var state string
+	await(b, "the job to end", 15*time.Minute, func() bool {
+		if r := rssBytes(b, sched.Process.Pid); r > peak {
+			peak = r
+		}
+		var st struct {
+			State string `json:"state"`
+		}
+		if err := c.get("/v1/jobs/"+sub.ID, &st); err != nil {
+			return false
+		}
+		state = st.State
+		return state == "succeeded" || state == "failed" || state == "killed"
+	})
+	took := time.Since(start)
+	b.StopTimer()
+	if state != "succeeded" {
+		b.Fatalf("job %s ended %s", sub.ID, state)
+	}
+	time.Sleep(10 * time.Second) // the figure is what is held ten seconds after the job ended
+	rss := rssBytes(b, sched.Process.Pid)
+	heap := heapInuse(b, c)
+	const mib = 1 << 20
+	b.ReportMetric(float64(rss)/mib, "rss-after-MiB")
+	b.ReportMetric(float64(heap)/mib, "heap-after-MiB")
+	b.ReportMetric(float64(peak-baseline)/float64(n), "B/instance")
+	b.ReportMetric(float64(n)/took.Seconds(), "instances/s")
+}
+
+// gleanerBinary is $GLEANER_BIN (so the same bench can measure another
+// build, e.g. an earlier commit's), or a fresh build of cmd/gleaner.
+func gleanerBinary(b *testing.B, dir string) string {
+	if p := os.Getenv("GLEANER_BIN"); p != "" {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return abs
+	}
+	bin := filepath.Join(dir, "gleaner")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "github.com/gleaner-project/gleaner/cmd/gleaner")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build cmd/gleaner: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// start runs bin with args, its output in dir/name.log, stopped (TERM,
+// then KILL) when the benchmark ends.
+func start(b *testing.B, dir, name, bin string, args ...string) *exec.Cmd {
+	logf, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	return cmd
+}
+
+// startMesosLocal runs `gleaner mesos-local --simulated` with 20 agents and
+// returns the master URL it prints.
+func startMesosLocal(b *testing.B, bin, dir string) string {
+	cmd := exec.Command(bin, "mesos-local", "--port", "0", "--agents", "20", "--simulated",
+		"--resources", "cpus:64;mem:262144;disk:10240", "--allocation-interval", "100ms", "--log-level", "warn")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(dir, "mesos-local.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		logf.Close()
+	})
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if m, ok := strings.CutPrefix(sc.Text(), "master: "); ok {
+			go func() { _, _ = io.Copy(io.Discard, out) }()
+			return m
+		}
+	}
+	b.Fatalf("mesos-local printed no master URL (log: %s)", logf.Name())
+	return ""
+}
+
+type client struct {
+	base, token string
+	hc          *http.Client
+}
+
+func (c *client) do(method, path, body string, out any) error {
+	req, err := http.NewRequestWithContext(context.Background(), method, c.base+path, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/yaml")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	if out == nil {
+		return nil
+	}
+	if s, ok := out.(*string); ok {
+		*s = string(b)
+		return nil
+	}
+	return json.Unmarshal(b, out)
+}
+
+func (c *client) get(path string, out any) error        { return c.do("GET", path, "", out) }
+func (c *client) post(path, body string, out any) error { return c.do("POST", path, body, out) }
+
+// rssBytes is VmRSS of a process.
+func rssBytes(b *testing.B, pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatalf("read the scheduler's status: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				b.Fatalf("VmRSS %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmRSS in /proc/<pid>/status")
+	return 0
+}
+
+// heapInuse is go_memstats_heap_inuse_bytes from the scheduler's /metrics.
+func heapInuse(b *testing.B, c *client) int64 {
+	var text string
+	if err := c.get("/metrics", &text); err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				b.Fatalf("go_memstats_heap_inuse_bytes %q: %v", v, err)
+			}
+			return int64(f)
+		}
+	}
+	b.Fatal("/metrics has no go_memstats_heap_inuse_bytes")
+	return 0
+}
+
+func await(b *testing.B, what string, limit time.Duration, cond func() bool) {
+	b.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func freePort(b *testing.B) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func randomToken(b *testing.B) string {
+	buf := make([]byte, 24)
+	if _, err := rand.Read(buf); err != nil {
+		b.Fatal(err)
+	}
+	return hex.EncodeToString(buf)
+}
