@@ -32,6 +32,9 @@ type Config struct {
 	// AllowRootTasks lets a payload that asks for uid 0 run as root (still
 	// without capabilities, in its bundle only); off by default.
 	AllowRootTasks bool
+	// TaskUIDs gives each job's tasks a uid and gid of their own (UIDRange.ForJob)
+	// when their payload names no user; zero: off, tasks run as User.
+	TaskUIDs UIDRange
 	// BundleCache is the host's bundle cache directory (default: <sandbox>/.bundles).
 	BundleCache string
 	// BundleLimits bound each bundle's compressed and extracted size, entries,

@@ -559,3 +559,61 @@ func TestShutdownKillsTasksAndExits(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+// With --task-uid-range each job's tasks run as the job's own uid and gid
+// (the same on every executor), a payload's user still wins, and a bare
+// task's /tmp is its own and goes when it ends: job A's task neither sees
+// job B's /tmp files nor its environment (issue 11, finding 3).
+func TestJobsRunAsTheirOwnUIDs(t *testing.T) {
+	uids := executor.UIDRange{First: 200000, Last: 299999}
+	h := startTB(t, false, func(c *executor.Config) { c.TaskUIDs = uids })
+	h.launch("victim", payload("id -u; id -g; echo hunter2 > /tmp/victim-file; touch $MESOS_SANDBOX/ready; exec sleep 60", false,
+		func(p *gleanerpb.TaskPayload) {
+			p.JobId = "job-b"
+			p.Env = map[string]string{"VICTIM_SECRET": "hunter2"}
+		}))
+	ready := filepath.Join(h.sandbox, "tasks", "victim", "sandbox", "ready")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(ready); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(h.sandbox, "tasks", "victim", "stderr"))
+			t.Fatalf("victim never got ready: %s %s", h.stdout("victim"), b)
+		}
+	}
+	h.launch("attacker", payload(`id -u; id -g; test -e /tmp/victim-file && echo SEES-VICTIM-FILE; echo "environ $(cat /proc/[0-9]*/environ 2>/dev/null | tr '\0' '\n' | grep -c VICTIM_SECRET)"`, false,
+		func(p *gleanerpb.TaskPayload) { p.JobId = "job-a" }))
+	h.launch("fixed", payload("id -u", false, func(p *gleanerpb.TaskPayload) { p.JobId = "job-a"; p.User = "4321" }))
+	for _, id := range []string{"attacker", "fixed"} {
+		if st, _ := h.terminal(id, 30*time.Second); st.GetState() != mesos.TASK_FINISHED {
+			t.Fatalf("%s: %s %q: %s", id, st.GetState(), st.GetMessage(), h.stdout(id))
+		}
+	}
+	a, b := uids.ForJob("job-a"), uids.ForJob("job-b")
+	if a == b {
+		t.Fatalf("job-a and job-b hash to one uid %d; pick other ids", a)
+	}
+	if want := fmt.Sprintf("%d\n%d\nenviron 0\n", a, a); h.stdout("attacker") != want {
+		t.Errorf("attacker stdout %q, want %q (its own uid, not the victim's /tmp file nor its environ)", h.stdout("attacker"), want)
+	}
+	if want := fmt.Sprintf("%d\n%d\n", b, b); h.stdout("victim") != want {
+		t.Errorf("victim stdout %q, want %q", h.stdout("victim"), want)
+	}
+	if out := h.stdout("fixed"); out != "4321\n" {
+		t.Errorf("a payload's user must win over the job's uid: %q", out)
+	}
+	// The victim's private /tmp holds its file; the host's does not; an
+	// ended task's private /tmp is gone.
+	if b, err := os.ReadFile(filepath.Join(h.sandbox, "tasks", "victim", "private-tmp", "tmp", "victim-file")); err != nil || string(b) != "hunter2\n" {
+		t.Errorf("victim's /tmp file: %q %v", b, err)
+	}
+	if _, err := os.Stat("/tmp/victim-file"); err == nil {
+		t.Error("the victim's /tmp file landed in the host's /tmp")
+	}
+	if _, err := os.Stat(filepath.Join(h.sandbox, "tasks", "attacker", "private-tmp")); err == nil {
+		t.Error("an ended task's private /tmp was left behind")
+	}
+	h.agent.Kill("victim", 0)
+	h.terminal("victim", 20*time.Second)
+}

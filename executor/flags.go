@@ -15,8 +15,11 @@ import (
 // executor` and the slim gleaner-executor binary).
 type Flags struct {
 	CgroupRoot, CgroupParent, CPUMode, User, BundleCache string
-	DiskCheckInterval, KillGrace, IdleTimeout            time.Duration
-	LogLimit                                             int64
+	// TaskUIDRange: "FIRST-LAST" or "off"; empty takes $GLEANER_TASK_UID_RANGE,
+	// else DefaultTaskUIDRange.
+	TaskUIDRange                              string
+	DiskCheckInterval, KillGrace, IdleTimeout time.Duration
+	LogLimit                                  int64
 	// Bundle limits (bytes, except entries) and the bundle cache's cap.
 	BundleMaxCompressed, BundleMaxExtracted, BundleMaxEntries, BundleMaxFile, BundleCacheMax int64
 	NoCgroups, NoPivot, AllowRootTasks                                                       bool
@@ -46,6 +49,7 @@ var FlagUsage = map[string]string{
 	"cgroup-parent":         "parent cgroup of every task (the monitor throttles it as a whole)",
 	"cpu-mode":              "default CPU limit: hard (CFS quota = cpus × period) or shares",
 	"user":                  "user tasks run as unless their payload names one: uid[:gid] or a name in the host's /etc/passwd (never the bundle's)",
+	"task-uid-range":        "uids FIRST-LAST each job's tasks get one of (uid = gid, hashed from the job id) unless their payload names a user; off: every task runs as --user (default: $" + TaskUIDRangeEnv + ", else " + DefaultTaskUIDRange + ")",
 	"allow-root-tasks":      "let tasks whose payload asks for uid 0 run as root in their bundle (without capabilities); also $" + AllowRootTasksEnv,
 	"bundle-cache":          "host directory caching extracted bundles by digest (default: $GLEANER_BUNDLE_CACHE, else inside the sandbox)",
 	"disk-check-interval":   "how often task sandboxes are measured against their disk quota",
@@ -75,6 +79,7 @@ func BindFlags(fs *flag.FlagSet) *Flags {
 	fs.DurationVar(&f.IdleTimeout, "idle-timeout", f.IdleTimeout, FlagUsage["idle-timeout"])
 	fs.BoolVar(&f.NoCgroups, "no-cgroups", f.NoCgroups, FlagUsage["no-cgroups"])
 	fs.BoolVar(&f.NoPivot, "no-pivot", f.NoPivot, FlagUsage["no-pivot"])
+	fs.StringVar(&f.TaskUIDRange, "task-uid-range", f.TaskUIDRange, FlagUsage["task-uid-range"])
 	fs.BoolVar(&f.AllowRootTasks, "allow-root-tasks", f.AllowRootTasks, FlagUsage["allow-root-tasks"])
 	fs.Int64Var(&f.BundleMaxCompressed, "bundle-max-compressed", f.BundleMaxCompressed, FlagUsage["bundle-max-compressed"])
 	fs.Int64Var(&f.BundleMaxExtracted, "bundle-max-extracted", f.BundleMaxExtracted, FlagUsage["bundle-max-extracted"])
@@ -101,6 +106,16 @@ func (f *Flags) Apply(cfg *Config) error {
 			return fmt.Errorf("$%s %q: want true or false", AllowRootTasksEnv, v)
 		}
 		cfg.AllowRootTasks = cfg.AllowRootTasks || allow
+	}
+	uids := f.TaskUIDRange
+	if uids == "" {
+		uids = os.Getenv(TaskUIDRangeEnv)
+	}
+	if uids == "" {
+		uids = DefaultTaskUIDRange
+	}
+	if cfg.TaskUIDs, err = ParseUIDRange(uids); err != nil {
+		return fmt.Errorf("--task-uid-range: %w", err)
 	}
 	for _, l := range []struct {
 		flag string

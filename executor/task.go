@@ -260,6 +260,7 @@ func (e *Executor) runTask(t *task) {
 		}
 	}
 	e.cleanup(t, state)
+	e.removePrivateTmp(t)
 	t.releaseBundle()
 	log.Info("task ended", "state", state.String(), "message", msg)
 	e.fail(t.id, state, reason, msg, res)
@@ -307,10 +308,7 @@ func (e *Executor) prepare(t *task) (sandbox.Spec, error) {
 		}
 		rootDir = dir
 	}
-	userName := p.User
-	if userName == "" {
-		userName = e.cfg.User
-	}
+	userName := taskUser(p.User, p.JobId, e.cfg.TaskUIDs, e.cfg.User)
 	uid, gid, err := resolveUser(userName, e.cfg.AllowRootTasks, rootDir != "")
 	if err != nil {
 		return sandbox.Spec{}, err
@@ -379,6 +377,14 @@ func (e *Executor) prepare(t *task) (sandbox.Spec, error) {
 		}
 	} else if len(p.Volumes) > 0 {
 		return sandbox.Spec{}, errors.New("volumes need a bundle (tasks on the host see the host's file system)")
+	} else {
+		// Tasks on the host never share its /tmp: theirs lives in the task
+		// directory (counted in the disk quota) and goes when the task ends.
+		tmp, err := makePrivateTmp(t.dir, uid, gid)
+		if err != nil {
+			return sandbox.Spec{}, err
+		}
+		spec.PrivateTmp = tmp
 	}
 	switch {
 	case p.Shell:
@@ -414,6 +420,34 @@ func (e *Executor) prepare(t *task) (sandbox.Spec, error) {
 		spec.Env = append(spec.Env, k+"="+v)
 	}
 	return spec, nil
+}
+
+// privateTmpDir is the task directory's subdirectory holding a bare task's
+// /tmp and /var/tmp.
+const privateTmpDir = "private-tmp"
+
+// makePrivateTmp makes <task dir>/private-tmp/{tmp,var-tmp}, sticky and
+// world-writable like /tmp inside but owned by the task's user, behind the
+// 0700 private-tmp directory (root's), which no task user can traverse from
+// the host.
+func makePrivateTmp(taskDir string, uid, gid uint32) (string, error) {
+	dir := filepath.Join(taskDir, privateTmpDir)
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", fmt.Errorf("private /tmp: %w", err)
+	}
+	for sub := range sandbox.PrivateTmpDirs {
+		d := filepath.Join(dir, sub)
+		if err := os.Mkdir(d, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return "", fmt.Errorf("private /tmp: %w", err)
+		}
+		if err := os.Chown(d, int(uid), int(gid)); err != nil {
+			return "", fmt.Errorf("private /tmp owner: %w", err)
+		}
+		if err := os.Chmod(d, 0o777|os.ModeSticky); err != nil {
+			return "", fmt.Errorf("private /tmp mode: %w", err)
+		}
+	}
+	return dir, nil
 }
 
 // watch enforces the timeout and the disk quota while the task runs.
@@ -585,8 +619,17 @@ func (e *Executor) cleanup(t *task, state mesos.TaskState) {
 	}
 }
 
+// removePrivateTmp removes a bare task's /tmp and /var/tmp once it ended,
+// whatever the cleanup policy (they were temporary to the task).
+func (e *Executor) removePrivateTmp(t *task) {
+	if err := os.RemoveAll(filepath.Join(t.dir, privateTmpDir)); err != nil {
+		e.log.Warn("remove private /tmp", "task", t.id, "err", err)
+	}
+}
+
 func (e *Executor) cleanupFailedStart(t *task) {
 	t.releaseBundle()
+	e.removePrivateTmp(t)
 	if t.cg != nil {
 		_ = t.cg.Destroy()
 	}

@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -166,9 +167,10 @@ func startTask() (int, error) {
 }
 
 // viewHost gives a task without a bundle its own /proc (its PID namespace
-// only) and its sandbox at SandboxTarget, over the executor's run
-// directory: the task reaches it by path whatever the modes of the
-// directories above it, and sees nothing else of the executor's.
+// only), private /tmp, /var/tmp and /dev/shm, and its sandbox at
+// SandboxTarget, over the executor's run directory: the task reaches it by
+// path whatever the modes of the directories above it, and sees nothing
+// else of the executor's.
 func viewHost(s *Spec) error {
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mount /proc: %w", err)
@@ -176,17 +178,73 @@ func viewHost(s *Spec) error {
 	if err := protectProc("/proc"); err != nil {
 		return err
 	}
-	if s.Sandbox == "" || s.SandboxTarget == "" {
-		return nil
-	}
-	if !filepath.IsAbs(s.SandboxTarget) {
+	if s.SandboxTarget != "" && !filepath.IsAbs(s.SandboxTarget) {
 		return fmt.Errorf("sandbox target %q must be absolute", s.SandboxTarget)
 	}
-	if err := unix.Mount(s.Sandbox, s.SandboxTarget, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	// Open every source before anything is mounted: the sandbox and the
+	// private tmp may live under the host's /tmp, which is about to be covered.
+	var sandboxFD = -1
+	if s.Sandbox != "" && s.SandboxTarget != "" {
+		fd, err := openDir(s.Sandbox)
+		if err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		sandboxFD = fd
+	}
+	if s.PrivateTmp != "" {
+		type bind struct {
+			fd     int
+			target string
+		}
+		var binds []bind
+		for sub, target := range PrivateTmpDirs {
+			if fi, err := os.Stat(target); err != nil || !fi.IsDir() {
+				continue // a host without /var/tmp
+			}
+			fd, err := openDir(filepath.Join(s.PrivateTmp, sub))
+			if err != nil {
+				return fmt.Errorf("private %s: %w", target, err)
+			}
+			binds = append(binds, bind{fd, target})
+		}
+		for _, b := range binds {
+			if err := unix.Mount(fdPath(b.fd), b.target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+				return fmt.Errorf("bind private %s: %w", b.target, err)
+			}
+			unix.Close(b.fd)
+		}
+		if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+			if err := unix.Mount("tmpfs", "/dev/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
+				return fmt.Errorf("private /dev/shm: %w", err)
+			}
+		}
+	}
+	if sandboxFD < 0 {
+		return nil
+	}
+	defer unix.Close(sandboxFD)
+	// Under a private /tmp the target may not exist any more: make it there.
+	if err := os.MkdirAll(s.SandboxTarget, 0o755); err != nil {
+		return fmt.Errorf("sandbox target %s: %w", s.SandboxTarget, err)
+	}
+	if err := unix.Mount(fdPath(sandboxFD), s.SandboxTarget, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind sandbox at %s: %w", s.SandboxTarget, err)
 	}
 	return nil
 }
+
+// openDir opens a directory as an O_PATH handle a bind mount can use after
+// its path has been covered.
+func openDir(p string) (int, error) {
+	fd, err := unix.Open(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open %s: %w", p, err)
+	}
+	return fd, nil
+}
+
+// fdPath names an open file for mount(2); /proc is the task's fresh one.
+func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
 func lookPath(file string, env []string) (string, error) {
 	if strings.Contains(file, "/") {

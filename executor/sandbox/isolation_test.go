@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -240,5 +242,104 @@ func TestTaskPolicyAssembles(t *testing.T) {
 	}
 	if _, err := foreignArchFilter(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// privateTmp makes a task's private /tmp as the executor does: tmp/ and
+// var-tmp/ owned by uid, sticky and world-writable, under a root-only dir.
+func privateTmp(t *testing.T, uid uint32) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "private-tmp")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for sub := range PrivateTmpDirs {
+		d := filepath.Join(dir, sub)
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(d, int(uid), int(uid)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, 0o777|os.ModeSticky); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// asUser runs a shell command on the host (host /proc, no namespaces) as
+// uid:uid and reports whether it succeeded, with its output.
+func asUser(uid uint32, script string) (bool, string) {
+	cmd := exec.Command("/bin/sh", "-c", script)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+	cmd.Dir = "/"
+	out, err := cmd.CombinedOutput()
+	return err == nil, string(out)
+}
+
+// Tasks without a bundle of different jobs (different uids, as the
+// executor's --task-uid-range gives them) cannot see each other: not the
+// other's /tmp, /var/tmp or /dev/shm files, not its environment through
+// their own /proc, and not through the host's /proc either, which a shared
+// uid allowed (issue 11, finding 3: VICTIM_SECRET).
+func TestJobsWithOwnUIDsCannotSeeEachOther(t *testing.T) {
+	needRoot(t)
+	const victimUID, attackerUID = 200001, 200002
+	mark := fmt.Sprintf("victim-%d", os.Getpid())
+	victimTmp := privateTmp(t, victimUID)
+	victim, err := Start(Options{Spec: Spec{UID: victimUID, GID: victimUID, PrivateTmp: victimTmp,
+		Argv: []string{"/bin/sh", "-c", "echo hunter2 > /tmp/" + mark + " && echo hunter2 > /var/tmp/" + mark +
+			" && echo hunter2 > /dev/shm/" + mark + " && exec sleep 60"},
+		Env: []string{"PATH=/usr/bin:/bin", "VICTIM_SECRET=hunter2"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = victim.Signal(syscall.SIGKILL); victim.Wait() }()
+	pid := strconv.Itoa(childOf(t, victim.Pid))
+	// The victim's files land in its private directories, not the host's.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, _ := os.ReadFile("/proc/" + pid + "/environ")
+		_, errTmp := os.Stat(filepath.Join(victimTmp, "var-tmp", mark))
+		if strings.Contains(string(b), "hunter2") && errTmp == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("victim never wrote its files or showed its environment (%s)", b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if b, err := os.ReadFile(filepath.Join(victimTmp, "tmp", mark)); err != nil || string(b) != "hunter2\n" {
+		t.Fatalf("victim's /tmp file is not in its private tmp: %q %v", b, err)
+	}
+	for _, p := range []string{"/tmp/", "/var/tmp/", "/dev/shm/"} {
+		if _, err := os.Stat(p + mark); err == nil {
+			t.Errorf("the victim's file leaked into the host's %s", p)
+		}
+	}
+
+	// Inside the attacker's task: nothing of the victim.
+	out := probe(t, Spec{UID: attackerUID, GID: attackerUID, PrivateTmp: privateTmp(t, attackerUID),
+		Env: []string{"PATH=/usr/bin:/bin"}}, `
+for f in /tmp/`+mark+` /var/tmp/`+mark+` /dev/shm/`+mark+`; do test -e $f && echo "SEES $f"; done
+echo "environ $(cat /proc/[0-9]*/environ 2>/dev/null | tr '\0' '\n' | grep -c VICTIM_SECRET)"
+echo x > /tmp/mine && echo tmp-writable`)
+	if strings.Contains(out, "SEES") || !strings.Contains(out, "environ 0\n") || !strings.Contains(out, "tmp-writable") {
+		t.Errorf("attacker task:\n%s", out)
+	}
+
+	// On the host's /proc: the victim's own uid reads its environment (the
+	// finding, with one uid for every job); another job's uid does not, nor
+	// its /tmp through /proc/<pid>/root.
+	steal := "cat /proc/" + pid + "/environ | tr '\\0' '\\n' | grep VICTIM_SECRET"
+	if ok, out := asUser(victimUID, steal); !ok || !strings.Contains(out, "hunter2") {
+		t.Fatalf("control: the victim's own uid could not read its environ (%s); the test proves nothing", out)
+	}
+	if ok, out := asUser(attackerUID, steal); ok || strings.Contains(out, "hunter2") {
+		t.Errorf("another uid read the victim's environ: %s", out)
+	}
+	if ok, out := asUser(attackerUID, "cat /proc/"+pid+"/root/tmp/"+mark); ok || strings.Contains(out, "hunter2") {
+		t.Errorf("another uid read the victim's /tmp through /proc: %s", out)
 	}
 }

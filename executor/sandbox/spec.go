@@ -23,6 +23,12 @@ type Spec struct {
 	Sandbox       string   `json:"sandbox,omitempty"`
 	SandboxTarget string   `json:"sandbox_target,omitempty"`
 	Volumes       []Volume `json:"volumes,omitempty"`
+	// PrivateTmp, for a task without a bundle, is a host directory whose
+	// tmp/ and var-tmp/ are bound over /tmp and /var/tmp in the task's mount
+	// namespace (and /dev/shm gets a fresh tmpfs), so tasks never share the
+	// host's temporary directories. A task with a bundle has its own /tmp
+	// in its overlay already.
+	PrivateTmp string `json:"private_tmp,omitempty"`
 	// NoPivot forces plain chroot (as on kernels where pivot_root fails).
 	NoPivot bool `json:"no_pivot,omitempty"`
 	// NoOverlay forces copying the bundle instead of an overlay mount.
@@ -43,6 +49,10 @@ type Spec struct {
 
 // DefaultPath is PATH when the task's environment sets none.
 const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// PrivateTmpDirs maps the subdirectories of Spec.PrivateTmp to where a
+// task without a bundle sees them.
+var PrivateTmpDirs = map[string]string{"tmp": "/tmp", "var-tmp": "/var/tmp"}
 
 // DefaultSandboxTarget is where the task's sandbox appears inside its root,
 // as with the Mesos containerizer.
