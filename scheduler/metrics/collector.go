@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/engine"
+	"github.com/gleaner-project/gleaner/scheduler/placement/matcher"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -17,6 +18,9 @@ type Source interface {
 	IsLeader() bool
 	// Store serves reads of the jobs and their attempts.
 	Store() store.Store
+	// Why explains a task's pending instances from the last offer cycle;
+	// ok is false when placement has nothing to say about it.
+	Why(jobID, task string) (matcher.Pending, bool)
 }
 
 // Defaults of StateConfig.
@@ -75,13 +79,14 @@ var (
 	jobsDesc      = prometheus.NewDesc("gleaner_jobs", "Stored jobs by derived state (exported by the leader only).", []string{"state"}, nil)
 	instancesDesc = prometheus.NewDesc("gleaner_instances", "Instances of stored jobs by derived state (exported by the leader only).", []string{"state"}, nil)
 	failuresDesc  = prometheus.NewDesc("gleaner_attempt_failures", "Stored attempts that ended failed, killed or lost, by state and reason (exported by the leader only).", []string{"state", "reason"}, nil)
+	pendingDesc   = prometheus.NewDesc("gleaner_pending_instances_by_reason", "Pending instances of stored jobs by why their task waits: the leading rejection reason of the last offer cycle, or \"not tried\" (exported by the leader only).", []string{"reason"}, nil)
 	queueDesc     = prometheus.NewDesc("gleaner_queue_pending_instances", "Pending instances of stored jobs by the jobs' queue (exported by the leader only).", []string{"queue"}, nil)
 	ageDesc       = prometheus.NewDesc("gleaner_state_age_seconds", "Age of the summary of stored jobs the state metrics show (exported by the leader only).", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (c *StateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{leaderDesc, jobsDesc, instancesDesc, failuresDesc, queueDesc, ageDesc} {
+	for _, d := range []*prometheus.Desc{leaderDesc, jobsDesc, instancesDesc, failuresDesc, pendingDesc, queueDesc, ageDesc} {
 		ch <- d
 	}
 	c.errors.Describe(ch)
@@ -108,6 +113,9 @@ func (c *StateCollector) Collect(ch chan<- prometheus.Metric) {
 	for k, n := range s.Failures {
 		ch <- prometheus.MustNewConstMetric(failuresDesc, prometheus.GaugeValue, float64(n), string(k.State), k.Reason)
 	}
+	for r, n := range s.PendingByReason {
+		ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(n), r)
+	}
 	for q, n := range s.QueuePending {
 		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(n), q)
 	}
@@ -128,7 +136,7 @@ func (c *StateCollector) current() (Summary, time.Time, bool) {
 	c.tried = now
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
 	defer cancel()
-	s, err := ReadSummary(ctx, c.src.Store())
+	s, err := ReadSummary(ctx, c.src.Store(), c.src.Why)
 	if err != nil {
 		c.errors.Inc()
 		return c.summary, c.at, !c.at.IsZero()
@@ -137,8 +145,9 @@ func (c *StateCollector) current() (Summary, time.Time, bool) {
 	return s, now, true
 }
 
-// ReadSummary reads every stored job and its attempts and summarizes them.
-func ReadSummary(ctx context.Context, st store.Store) (Summary, error) {
+// ReadSummary reads every stored job and its attempts and summarizes them,
+// asking why (nil: nobody) why tasks with pending instances wait.
+func ReadSummary(ctx context.Context, st store.Store, why func(jobID, task string) (matcher.Pending, bool)) (Summary, error) {
 	jobs, err := st.ListJobs(ctx)
 	if err != nil {
 		return Summary{}, fmt.Errorf("list jobs: %w", err)
@@ -149,9 +158,26 @@ func ReadSummary(ctx context.Context, st store.Store) (Summary, error) {
 		if err != nil {
 			return Summary{}, fmt.Errorf("attempts of job %s: %w", j.ID, err)
 		}
-		views = append(views, JobView{Status: engine.Derive(j, as), Queue: j.Spec.Queue, Attempts: as})
+		v := JobView{Status: engine.Derive(j, as), Queue: j.Spec.Queue, Attempts: as, PendingReasons: map[string]string{}}
+		for _, t := range v.Status.Tasks {
+			if t.Counts.Pending > 0 && why != nil {
+				if p, ok := why(j.ID, t.Name); ok {
+					v.PendingReasons[t.Name] = PendingReason(p)
+				}
+			}
+		}
+		views = append(views, v)
 	}
 	return Summarize(views), nil
+}
+
+// PendingReason names why a task waits: its leading rejection reason, or
+// the placement's code when it named none.
+func PendingReason(p matcher.Pending) string {
+	if len(p.Reasons) > 0 {
+		return p.Reasons[0].Reason
+	}
+	return p.Code.String()
 }
 
 func b2f(b bool) float64 {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/node"
+	"github.com/gleaner-project/gleaner/scheduler/placement"
+	"github.com/gleaner-project/gleaner/scheduler/placement/matcher"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -23,6 +25,14 @@ type fakeSource struct {
 
 func (f *fakeSource) IsLeader() bool     { return f.leader.Load() }
 func (f *fakeSource) Store() store.Store { return f.st }
+
+// Why: task a of job a-1 found no agent with CPU; nothing else was tried.
+func (f *fakeSource) Why(jobID, task string) (matcher.Pending, bool) {
+	if jobID == "a-1" && task == "a" {
+		return matcher.Pending{Code: placement.UnschedulableNow, Reasons: []placement.ReasonCount{{Reason: "no cpu", Count: 3}, {Reason: "no mem", Count: 1}}}, true
+	}
+	return matcher.Pending{}, false
+}
 
 // countingStore counts ListJobs calls, to see the summary reused.
 type countingStore struct {
@@ -96,12 +106,16 @@ gleaner_jobs{state="suspended"} 0
 # HELP gleaner_leader 1 while this scheduler is the leader, else 0.
 # TYPE gleaner_leader gauge
 gleaner_leader 1
+# HELP gleaner_pending_instances_by_reason Pending instances of stored jobs by why their task waits: the leading rejection reason of the last offer cycle, or "not tried" (exported by the leader only).
+# TYPE gleaner_pending_instances_by_reason gauge
+gleaner_pending_instances_by_reason{reason="no cpu"} 2
+gleaner_pending_instances_by_reason{reason="not tried"} 2
 # HELP gleaner_queue_pending_instances Pending instances of stored jobs by the jobs' queue (exported by the leader only).
 # TYPE gleaner_queue_pending_instances gauge
 gleaner_queue_pending_instances{queue="default"} 2
 gleaner_queue_pending_instances{queue="etl"} 2
 `
-	names := []string{"gleaner_leader", "gleaner_jobs", "gleaner_instances", "gleaner_attempt_failures", "gleaner_queue_pending_instances"}
+	names := []string{"gleaner_leader", "gleaner_jobs", "gleaner_instances", "gleaner_attempt_failures", "gleaner_pending_instances_by_reason", "gleaner_queue_pending_instances"}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
 	}

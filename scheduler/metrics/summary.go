@@ -44,7 +44,15 @@ type Summary struct {
 	Failures map[FailureKey]int
 	// QueuePending counts pending instances by the jobs' queue.
 	QueuePending map[string]int
+	// PendingByReason counts pending instances by why their task waits:
+	// the placement's leading rejection reason of the last offer cycle,
+	// NotPlacedReason when placement has not tried the task.
+	PendingByReason map[string]int
 }
+
+// NotPlacedReason is the pending reason of a task placement has not tried
+// in its last offer cycle (dependencies, backoff, no offer cycle yet).
+const NotPlacedReason = "not tried"
 
 // JobView is one job as Summarize reads it: its derived status, the queue
 // it was submitted to and its stored attempts.
@@ -52,12 +60,16 @@ type JobView struct {
 	Status   job.Status
 	Queue    string
 	Attempts []job.Attempt
+	// PendingReasons maps a task with pending instances to why it waits
+	// (missing: NotPlacedReason).
+	PendingReasons map[string]string
 }
 
 // Summarize counts jobs, instances, failed attempts and pending instances
 // per queue. It is pure: the collector feeds it what the store holds.
 func Summarize(jobs []JobView) Summary {
 	s := Summary{Jobs: map[job.State]int{}, Instances: map[job.State]int{}, Failures: map[FailureKey]int{}, QueuePending: map[string]int{}}
+	pendingRaw := map[FailureKey]int{}
 	for _, st := range JobStates {
 		s.Jobs[st] = 0
 	}
@@ -80,6 +92,13 @@ func Summarize(jobs []JobView) Summary {
 			s.Instances[job.Failed] += c.Failed
 			s.Instances[job.Killed] += c.Killed
 			pending += c.Pending
+			if c.Pending > 0 {
+				r := j.PendingReasons[t.Name]
+				if r == "" {
+					r = NotPlacedReason
+				}
+				pendingRaw[FailureKey{Reason: r}] += c.Pending
+			}
 		}
 		if pending > 0 || j.Status.State == job.Pending || j.Status.State == job.Running {
 			s.QueuePending[q] += pending
@@ -96,6 +115,10 @@ func Summarize(jobs []JobView) Summary {
 		}
 	}
 	s.Failures = boundReasons(raw, MaxReasons)
+	s.PendingByReason = map[string]int{}
+	for k, n := range boundReasons(pendingRaw, MaxReasons) {
+		s.PendingByReason[k.Reason] += n
+	}
 	return s
 }
 

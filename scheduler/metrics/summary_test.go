@@ -9,7 +9,7 @@ import (
 )
 
 func TestSummarize(t *testing.T) {
-	task := func(c job.Counts) job.TaskStatus { return job.TaskStatus{Name: "t", Counts: c} }
+	task := func(name string, c job.Counts) job.TaskStatus { return job.TaskStatus{Name: name, Counts: c} }
 	zeroJobs := func(m map[job.State]int) map[job.State]int {
 		out := map[job.State]int{}
 		for _, s := range JobStates {
@@ -35,21 +35,22 @@ func TestSummarize(t *testing.T) {
 		jobs []JobView
 		want Summary
 	}{
-		{name: "no jobs: every state at zero", want: Summary{Jobs: zeroJobs(nil), Instances: zeroInst(nil), Failures: map[FailureKey]int{}, QueuePending: map[string]int{}}},
+		{name: "no jobs: every state at zero", want: Summary{Jobs: zeroJobs(nil), Instances: zeroInst(nil), Failures: map[FailureKey]int{}, QueuePending: map[string]int{}, PendingByReason: map[string]int{}}},
 		{
 			name: "states, queues and failures",
 			jobs: []JobView{
-				{Status: job.Status{State: job.Running, Tasks: []job.TaskStatus{task(job.Counts{Pending: 5, Running: 2, Succeeded: 3}), task(job.Counts{Pending: 1})}}, Queue: "etl",
+				{Status: job.Status{State: job.Running, Tasks: []job.TaskStatus{task("a", job.Counts{Pending: 5, Running: 2, Succeeded: 3}), task("b", job.Counts{Pending: 1})}}, Queue: "etl",
+					PendingReasons: map[string]string{"a": "no cpu"},
 					Attempts: []job.Attempt{
 						{State: job.AttemptSucceeded},
 						{State: job.AttemptFailed, Reason: "REASON_COMMAND_EXECUTOR_FAILED"},
 						{State: job.AttemptLost, Reason: "REASON_AGENT_REMOVED"},
 						{State: job.AttemptRunning},
 					}},
-				{Status: job.Status{State: job.Failed, Tasks: []job.TaskStatus{task(job.Counts{Failed: 1, Killed: 2})}},
+				{Status: job.Status{State: job.Failed, Tasks: []job.TaskStatus{task("t", job.Counts{Failed: 1, Killed: 2})}},
 					Attempts: []job.Attempt{{State: job.AttemptFailed, Reason: "REASON_COMMAND_EXECUTOR_FAILED"}, {State: job.AttemptKilled}}},
-				{Status: job.Status{State: job.Pending, Tasks: []job.TaskStatus{task(job.Counts{Pending: 4})}}},
-				{Status: job.Status{State: job.Succeeded, Tasks: []job.TaskStatus{task(job.Counts{Succeeded: 7})}}, Queue: "etl"},
+				{Status: job.Status{State: job.Pending, Tasks: []job.TaskStatus{task("t", job.Counts{Pending: 4})}}},
+				{Status: job.Status{State: job.Succeeded, Tasks: []job.TaskStatus{task("t", job.Counts{Succeeded: 7})}}, Queue: "etl"},
 			},
 			want: Summary{
 				Jobs:      zeroJobs(map[job.State]int{job.Running: 1, job.Failed: 1, job.Pending: 1, job.Succeeded: 1}),
@@ -59,7 +60,8 @@ func TestSummarize(t *testing.T) {
 					{job.AttemptLost, "REASON_AGENT_REMOVED"}:             1,
 					{job.AttemptKilled, NoReason}:                         1,
 				},
-				QueuePending: map[string]int{"etl": 6, DefaultQueue: 4},
+				QueuePending:    map[string]int{"etl": 6, DefaultQueue: 4},
+				PendingByReason: map[string]int{"no cpu": 5, NotPlacedReason: 5},
 			},
 		},
 	}
