@@ -17,9 +17,10 @@ import (
 // Agent is one agent of the cluster: a real local agent, or (in the master's
 // own tests) an in-memory fake.
 type Agent struct {
-	hostname string
-	real     *agent.Agent
-	fake     *fakeagent.Agent
+	hostname  string
+	resources string // the agent --resources value it started with
+	real      *agent.Agent
+	fake      *fakeagent.Agent
 }
 
 // ID returns the agent's ID.
@@ -32,6 +33,10 @@ func (a *Agent) ID() mesos.AgentID {
 
 // Hostname returns the hostname the agent advertises.
 func (a *Agent) Hostname() string { return a.hostname }
+
+// Resources returns the agent's --resources value (its own, else the
+// cluster-wide one).
+func (a *Agent) Resources() string { return a.resources }
 
 // Endpoint returns the agent's host:port ("" for a fake agent).
 func (a *Agent) Endpoint() string {
@@ -62,7 +67,7 @@ func (c *Cluster) newAgent(ctx context.Context, i int) (*Agent, error) {
 		if _, err := f.Register(); err != nil {
 			return nil, err
 		}
-		return &Agent{hostname: host, fake: f}, nil
+		return &Agent{hostname: host, resources: resFlag, fake: f}, nil
 	}
 	workDir := ""
 	if c.cfg.WorkDir != "" {
@@ -80,7 +85,7 @@ func (c *Cluster) newAgent(ctx context.Context, i int) (*Agent, error) {
 		a.Close()
 		return nil, err
 	}
-	return &Agent{hostname: host, real: a}, nil
+	return &Agent{hostname: host, resources: resFlag, real: a}, nil
 }
 
 // kill is a dead host (executors are killed too).

@@ -3,7 +3,11 @@ package localmesos
 import (
 	"context"
 	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,8 +34,17 @@ import (
 func BenchmarkLocalMesosLaunch(b *testing.B) {
 	c := startRealCluster(b, Config{Agents: 100, Resources: "cpus:16;mem:16384", Simulated: true,
 		AllocationInterval: 100 * time.Millisecond, HeartbeatInterval: time.Minute})
+	b.ResetTimer()
+	elapsed := runRawLaunches(b, c, b.N)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "launches/s")
+}
+
+// runRawLaunches runs total simulated tasks through a minimal mesos-go
+// framework on c and returns how long they took, from subscription to the
+// last TASK_FINISHED.
+func runRawLaunches(b *testing.B, c *Cluster, total int) time.Duration {
 	const taskCPU, taskMem = 0.1, 32.0
-	total := b.N
 	var launched, finished atomic.Int64
 	done := make(chan struct{})
 	var doneOnce sync.Once
@@ -110,7 +123,6 @@ func BenchmarkLocalMesosLaunch(b *testing.B) {
 		scheduler.Event_UPDATE:     events.HandlerFunc(onUpdate),
 	}.Otherwise(events.NoopHandler.HandleEvent))
 
-	b.ResetTimer()
 	start := time.Now()
 	runDone := make(chan struct{})
 	go func() {
@@ -125,10 +137,63 @@ func BenchmarkLocalMesosLaunch(b *testing.B) {
 		b.Fatalf("timed out: %d launched, %d finished of %d", launched.Load(), finished.Load(), total)
 	}
 	elapsed := time.Since(start)
-	b.StopTimer()
-	b.ReportMetric(float64(total)/elapsed.Seconds(), "launches/s")
 	cancel()
 	<-runDone
 	close(work)
 	wg.Wait()
+	return elapsed
+}
+
+// BenchmarkLocalMesosMemory measures what the local Mesos holds after a
+// large simulated job, as issue 16 measured it (20 agents, 200,000
+// instances of "true"; a master that kept every completed task held
+// 2.2 GB): it runs the tasks once, whatever b.N (use -benchtime=1x), lets
+// the Go runtime collect and return memory, and reports the heap in use and
+// the process RSS. LOCALMESOS_MEM_TASKS overrides the task count.
+func BenchmarkLocalMesosMemory(b *testing.B) {
+	total := 200000
+	if v := os.Getenv("LOCALMESOS_MEM_TASKS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("LOCALMESOS_MEM_TASKS=%q: want a positive number", v)
+		}
+		total = n
+	}
+	c := startRealCluster(b, Config{Agents: 20, Resources: "cpus:16;mem:16384", Simulated: true,
+		AllocationInterval: 100 * time.Millisecond, HeartbeatInterval: time.Minute})
+	before := heapAndRSS(b)
+	elapsed := runRawLaunches(b, c, total)
+	after := heapAndRSS(b)
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "launches/s")
+	b.ReportMetric(float64(after.heap)/(1<<20), "heap-MB")
+	b.ReportMetric(float64(after.rss)/(1<<20), "rss-MB")
+	b.ReportMetric(float64(after.heap-before.heap)/float64(total), "heap-B/task")
+	b.Logf("%d tasks in %s: heap in use %.1f MB (%.1f MB at start), RSS %.1f MB (%.1f MB at start)", total, elapsed.Round(time.Millisecond),
+		float64(after.heap)/(1<<20), float64(before.heap)/(1<<20), float64(after.rss)/(1<<20), float64(before.rss)/(1<<20))
+}
+
+type memUse struct{ heap, rss int64 }
+
+// heapAndRSS collects garbage, returns freed memory to the OS, and reads
+// the Go heap in use and the process RSS (/proc/self/status VmRSS).
+func heapAndRSS(b *testing.B) memUse {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	out := memUse{heap: int64(ms.HeapInuse)}
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Skipf("no /proc/self/status to read RSS from: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				b.Fatalf("VmRSS %q: %v", v, err)
+			}
+			out.rss = kb << 10
+		}
+	}
+	return out
 }

@@ -43,6 +43,11 @@ type Config struct {
 	// of the master.
 	AllocationInterval time.Duration
 	HeartbeatInterval  time.Duration
+	// MaxCompletedTasksPerFramework and MaxCompletedFrameworks bound what
+	// the master keeps of finished work, as the Mesos master flags of those
+	// names (0: Mesos' defaults, 1000 and 50; negative: keep none).
+	MaxCompletedTasksPerFramework int
+	MaxCompletedFrameworks        int
 	// Simulated runs tasks without processes (for scale tests).
 	Simulated bool
 	// SwitchUser: agents running as root run each executor, or command
@@ -191,6 +196,7 @@ func (c *Cluster) startMaster(l net.Listener) {
 	m := master.New(master.Config{
 		Address: c.addr, AllocationInterval: c.cfg.AllocationInterval, HeartbeatInterval: c.cfg.HeartbeatInterval,
 		Credentials: c.cfg.Credentials, Logger: c.cfg.Logger,
+		MaxCompletedTasksPerFramework: c.cfg.MaxCompletedTasksPerFramework, MaxCompletedFrameworks: c.cfg.MaxCompletedFrameworks,
 	})
 	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(l) }()

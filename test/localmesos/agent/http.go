@@ -21,6 +21,8 @@ func (a *Agent) routes() http.Handler {
 			a.serveOperator(w, r)
 		case "/health", "/slave(1)/health":
 			w.WriteHeader(http.StatusOK)
+		case "/version":
+			wire.ServeVersion(MesosVersion)(w, r)
 		case "/files/read", "/files/read.json":
 			a.serveFilesRead(w, r)
 		case "/files/browse", "/files/browse.json":
@@ -112,49 +114,49 @@ func (a *Agent) deliverLocked(ex *executorRun, b batch) {
 // validateExecutorCall applies the agent's checks on the call itself.
 func validateExecutorCall(c *executor.Call) error {
 	if c.ExecutorID.Value == "" {
-		return wire.Errorf(http.StatusBadRequest, "Expecting 'executor_id' to be present")
+		return wire.Errorf(http.StatusBadRequest, "Failed to validate Executor::Call: Expecting 'executor_id' to be present")
 	}
 	if c.FrameworkID.Value == "" {
-		return wire.Errorf(http.StatusBadRequest, "Expecting 'framework_id' to be present")
+		return wire.Errorf(http.StatusBadRequest, "Failed to validate Executor::Call: Expecting 'framework_id' to be present")
 	}
 	switch c.Type {
 	case executor.Call_SUBSCRIBE:
 		if c.Subscribe == nil {
-			return wire.Errorf(http.StatusBadRequest, "Expecting 'subscribe' to be present")
+			return wire.Errorf(http.StatusBadRequest, "Failed to validate Executor::Call: Expecting 'subscribe' to be present")
 		}
 	case executor.Call_UPDATE:
 		if c.Update == nil {
-			return wire.Errorf(http.StatusBadRequest, "Expecting 'update' to be present")
+			return wire.Errorf(http.StatusBadRequest, "Failed to validate Executor::Call: Expecting 'update' to be present")
 		}
 		st := &c.Update.Status
 		if st.ExecutorID != nil && st.ExecutorID.Value != c.ExecutorID.Value {
-			return wire.Errorf(http.StatusBadRequest, "ExecutorID in Call: %s does not match ExecutorID in TaskStatus: %s", c.ExecutorID.Value, st.ExecutorID.Value)
+			return wire.Errorf(http.StatusBadRequest, "Failed to validate Executor::Call: ExecutorID in Call: %s does not match ExecutorID in TaskStatus: %s", c.ExecutorID.Value, st.ExecutorID.Value)
 		}
 		if st.GetSource() != mesos.SOURCE_EXECUTOR {
-			return wire.Errorf(http.StatusBadRequest, "Received Call from executor %s of framework %s with invalid source, expecting 'SOURCE_EXECUTOR'", c.ExecutorID.Value, c.FrameworkID.Value)
+			return wire.Errorf(http.StatusBadRequest, "Failed to validate Executor::Call: Received Call from executor %s of framework %s with invalid source, expecting 'SOURCE_EXECUTOR'", c.ExecutorID.Value, c.FrameworkID.Value)
 		}
 		if st.State == nil {
-			return wire.Errorf(http.StatusBadRequest, "Expecting 'state' to be present in TaskStatus")
+			return wire.Errorf(http.StatusBadRequest, "Failed to validate Executor::Call: Expecting 'state' to be present in TaskStatus")
 		}
 		if st.GetState() == mesos.TASK_STAGING {
-			return wire.Errorf(http.StatusBadRequest, "Received TASK_STAGING from executor %s of framework %s which is not allowed", c.ExecutorID.Value, c.FrameworkID.Value)
+			return wire.Errorf(http.StatusBadRequest, "Failed to validate Executor::Call: Received TASK_STAGING from executor %s of framework %s which is not allowed", c.ExecutorID.Value, c.FrameworkID.Value)
 		}
 		if st.TaskID.Value == "" {
-			return wire.Errorf(http.StatusBadRequest, "Expecting 'task_id' to be present in TaskStatus")
+			return wire.Errorf(http.StatusBadRequest, "Failed to validate Executor::Call: Expecting 'task_id' to be present in TaskStatus")
 		}
 		if len(st.UUID) == 0 {
-			return wire.Errorf(http.StatusBadRequest, "Expecting 'uuid' to be present")
+			return wire.Errorf(http.StatusBadRequest, "Failed to validate Executor::Call: Expecting 'uuid' to be present")
 		}
 		if !wire.ValidUUID(st.UUID) {
-			return wire.Errorf(http.StatusBadRequest, "Invalid UUID in TaskStatus: not a 16-byte RFC 4122 UUID")
+			return wire.Errorf(http.StatusBadRequest, "Failed to validate Executor::Call: Invalid UUID in TaskStatus: not a 16-byte RFC 4122 UUID")
 		}
 	case executor.Call_MESSAGE:
 		if c.Message == nil {
-			return wire.Errorf(http.StatusBadRequest, "Expecting 'message' to be present")
+			return wire.Errorf(http.StatusBadRequest, "Failed to validate Executor::Call: Expecting 'message' to be present")
 		}
 	case executor.Call_HEARTBEAT:
 	default:
-		return wire.Errorf(http.StatusBadRequest, "Expecting 'type' to be present")
+		return wire.Errorf(http.StatusBadRequest, "Failed to validate Executor::Call: Expecting 'type' to be present")
 	}
 	return nil
 }
@@ -243,7 +245,7 @@ func (a *Agent) executorUpdateLocked(ex *executorRun, st mesos.TaskStatus) {
 
 func (a *Agent) subscribe(w http.ResponseWriter, r *http.Request, req wire.Request, call *executor.Call) {
 	if !req.AcceptOK() {
-		wire.WriteError(w, wire.Errorf(http.StatusNotAcceptable, "Expecting 'Accept' to allow application/json or application/x-protobuf"))
+		wire.WriteError(w, wire.Errorf(http.StatusNotAcceptable, "%s", wire.NotAcceptableMessage))
 		return
 	}
 	a.mu.Lock()
@@ -356,7 +358,7 @@ func (a *Agent) serveOperator(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !req.AcceptOK() {
-		wire.WriteError(w, wire.Errorf(http.StatusNotAcceptable, "Expecting 'Accept' to allow application/json or application/x-protobuf"))
+		wire.WriteError(w, wire.Errorf(http.StatusNotAcceptable, "%s", wire.NotAcceptableMessage))
 		return
 	}
 	var resp agentpb.Response
@@ -385,7 +387,7 @@ func (a *Agent) serveOperator(w http.ResponseWriter, r *http.Request) {
 		info := a.agentInfoLocked()
 		resp.GetAgent = &agentpb.Response_GetAgent{AgentInfo: &info}
 	case agentpb.Call_UNKNOWN:
-		err = wire.Errorf(http.StatusBadRequest, "Expecting 'type' to be present")
+		err = wire.Errorf(http.StatusBadRequest, "Failed to validate agent::Call: Expecting 'type' to be present")
 	default:
 		err = wire.Errorf(http.StatusNotImplemented, "%s is not supported by the local agent", call.Type)
 	}
@@ -398,7 +400,7 @@ func (a *Agent) serveOperator(w http.ResponseWriter, r *http.Request) {
 }
 
 // MesosVersion is the Mesos version the local agent reports.
-const MesosVersion = "1.11.0"
+const MesosVersion = "1.12.0"
 
 func (a *Agent) getTasksLocked() *agentpb.Response_GetTasks {
 	out := &agentpb.Response_GetTasks{}

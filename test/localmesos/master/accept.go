@@ -282,8 +282,9 @@ func (m *Master) launch(fw *framework, a *agent, role string, offered *mesos.Res
 			}
 			g.tasks = append(g.tasks, ti)
 		} else {
-			id := mesos.ExecutorID{Value: ti.TaskID.Value}
-			eid = &id
+			// A command task has no executor_id in the master's state
+			// (Task.executor_id is set only from TaskInfo.executor), though
+			// the agent runs it under a command executor of the task's ID.
 			command = append(command, ti)
 		}
 		m.addTask(fw, a, role, ti, tr, eid)

@@ -69,7 +69,7 @@ func (m *Master) RegisterAgent(l link.Agent, info mesos.AgentInfo, tasks []mesos
 			aid := mesos.AgentID{Value: a.id}
 			fw.send(updateEvent(masterStatus(t.info.TaskID, t.info.GetState(), mesos.REASON_AGENT_RESTARTED, "Task was not reported by the re-registering agent", &aid)))
 			t.agent = nil
-			fw.complete(t)
+			m.completeTask(fw, t)
 		}
 	}
 	if a.total != nil {
@@ -149,7 +149,7 @@ func (m *Master) recoverFramework(id string) *framework {
 	if fw := m.frameworks[id]; fw != nil {
 		return fw
 	}
-	fw := newFramework(id)
+	fw := newFramework(id, m.cfg.MaxCompletedTasksPerFramework)
 	fw.recovered = true
 	fw.info = mesos.FrameworkInfo{ID: &mesos.FrameworkID{Value: id}}
 	fw.roles = []string{"*"}
@@ -189,7 +189,7 @@ func (m *Master) removeAgent(a *agent, aware mesos.TaskState, reason mesos.TaskS
 		t.info.State = state.Enum()
 		t.info.Statuses = appendStatus(t.info.Statuses, st)
 		if link.IsTerminal(state) {
-			fw.complete(t)
+			m.completeTask(fw, t)
 		}
 		fw.send(updateEvent(st))
 	}

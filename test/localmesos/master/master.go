@@ -15,10 +15,11 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
 	"github.com/gleaner-project/gleaner/test/localmesos/link"
+	"github.com/gleaner-project/gleaner/test/localmesos/wire"
 )
 
 // Version is the Mesos version the local master reports.
-const Version = "1.10.0"
+const Version = "1.12.0"
 
 // Config configures a Master. The zero value is usable.
 type Config struct {
@@ -35,6 +36,11 @@ type Config struct {
 	// Credentials turns on HTTP basic authentication (principal → secret)
 	// for the scheduler and operator APIs when non-empty.
 	Credentials map[string]string
+	// MaxCompletedTasksPerFramework and MaxCompletedFrameworks bound what
+	// the master keeps of finished work, as Mesos' flags of those names
+	// (0: the defaults, 1000 and 50; negative: keep none).
+	MaxCompletedTasksPerFramework int
+	MaxCompletedFrameworks        int
 	// ID is the master ID (default: a fresh UUID).
 	ID string
 	// Logger receives the master's logs (default: discard).
@@ -91,6 +97,8 @@ func New(cfg Config) *Master {
 	if lg == nil {
 		lg = slog.New(slog.NewTextHandler(discard{}, nil))
 	}
+	cfg.MaxCompletedTasksPerFramework = completedBound(cfg.MaxCompletedTasksPerFramework, DefaultMaxCompletedTasksPerFramework)
+	cfg.MaxCompletedFrameworks = completedBound(cfg.MaxCompletedFrameworks, DefaultMaxCompletedFrameworks)
 	host, portStr, err := net.SplitHostPort(cfg.Address)
 	if err != nil {
 		host, portStr = cfg.Address, "5050"
@@ -253,6 +261,7 @@ func (m *Master) Handler() http.Handler {
 		mux.HandleFunc(p, m.serveState)
 	}
 	mux.HandleFunc("/metrics/snapshot", m.serveMetrics)
+	mux.HandleFunc("/version", wire.ServeVersion(Version))
 	for _, p := range []string{"/reserve", "/master/reserve"} {
 		mux.HandleFunc(p, m.serveLegacyReserve(true))
 	}
@@ -324,4 +333,15 @@ func (m *Master) Registrations() []Registration {
 		out = append(out, r)
 	}
 	return out
+}
+
+// completedBound turns a Config bound into a count: 0 is def, negative 0.
+func completedBound(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }

@@ -53,15 +53,8 @@ func (m *Master) Metrics() map[string]float64 {
 		}
 		used.Add(a.allocated()...)
 	}
-	for _, fw := range m.frameworks {
-		for _, t := range fw.completed {
-			states[t.GetState()]++
-		}
-	}
-	for _, fw := range m.completed {
-		for _, t := range fw.completed {
-			states[t.GetState()]++
-		}
+	for st, n := range m.stats.completed {
+		states[st] += n
 	}
 	out["master/slaves_active"] = slaves
 	out["master/slaves_connected"] = slaves

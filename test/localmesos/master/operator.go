@@ -26,12 +26,16 @@ func (m *Master) serveOperator(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if call.Type == master.Call_UNKNOWN {
-		wire.WriteError(w, wire.Errorf(http.StatusBadRequest, "Expecting 'type' to be present"))
+		wire.WriteError(w, wire.Errorf(http.StatusBadRequest, "Failed to validate master::Call: Expecting 'type' to be present"))
+		return
+	}
+	if !req.AcceptOK() { // after validation, before any call runs, as in Mesos
+		wire.WriteError(w, wire.Errorf(http.StatusNotAcceptable, "%s", wire.NotAcceptableMessage))
 		return
 	}
 	respond := func(resp *master.Response) {
 		if !req.AcceptOK() {
-			wire.WriteError(w, wire.Errorf(http.StatusNotAcceptable, "Expecting 'Accept' to allow %s or %s", wire.MediaJSON, wire.MediaProtobuf))
+			wire.WriteError(w, wire.Errorf(http.StatusNotAcceptable, "%s", wire.NotAcceptableMessage))
 			return
 		}
 		wire.WriteMessage(w, req.ResponseCodec, resp)
@@ -88,21 +92,21 @@ func (m *Master) serveOperator(w http.ResponseWriter, r *http.Request) {
 		respond(&master.Response{Type: master.Response_GET_MASTER, GetMaster: &master.Response_GetMaster{MasterInfo: &mi, StartTime: &st, ElectedTime: &st}})
 	case master.Call_RESERVE_RESOURCES:
 		if call.ReserveResources == nil {
-			wire.WriteError(w, wire.Errorf(http.StatusBadRequest, "Expecting 'reserve_resources' to be present"))
+			wire.WriteError(w, wire.Errorf(http.StatusBadRequest, "Failed to validate master::Call: Expecting 'reserve_resources' to be present"))
 			return
 		}
 		rr := call.ReserveResources
 		m.answerNoData(w, m.operatorReserve(rr.AgentID.Value, rr.Resources, rr.Source, authPrincipal(r)))
 	case master.Call_UNRESERVE_RESOURCES:
 		if call.UnreserveResources == nil {
-			wire.WriteError(w, wire.Errorf(http.StatusBadRequest, "Expecting 'unreserve_resources' to be present"))
+			wire.WriteError(w, wire.Errorf(http.StatusBadRequest, "Failed to validate master::Call: Expecting 'unreserve_resources' to be present"))
 			return
 		}
 		ur := call.UnreserveResources
 		m.answerNoData(w, m.operatorUnreserve(ur.AgentID.Value, ur.Resources, authPrincipal(r)))
 	case master.Call_TEARDOWN:
 		if call.Teardown == nil {
-			wire.WriteError(w, wire.Errorf(http.StatusBadRequest, "Expecting 'teardown' to be present"))
+			wire.WriteError(w, wire.Errorf(http.StatusBadRequest, "Failed to validate master::Call: Expecting 'teardown' to be present"))
 			return
 		}
 		m.mu.Lock()
@@ -117,7 +121,7 @@ func (m *Master) serveOperator(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 	case master.Call_MARK_AGENT_GONE:
 		if call.MarkAgentGone == nil {
-			wire.WriteError(w, wire.Errorf(http.StatusBadRequest, "Expecting 'mark_agent_gone' to be present"))
+			wire.WriteError(w, wire.Errorf(http.StatusBadRequest, "Failed to validate master::Call: Expecting 'mark_agent_gone' to be present"))
 			return
 		}
 		m.mu.Lock()
@@ -375,7 +379,7 @@ func (m *Master) getTasks() *master.Response_GetTasks {
 			}
 			out.Tasks = append(out.Tasks, t.info)
 		}
-		out.CompletedTasks = append(out.CompletedTasks, fw.completed...)
+		out.CompletedTasks = append(out.CompletedTasks, fw.completed.all()...)
 	}
 	return out
 }

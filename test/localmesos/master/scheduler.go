@@ -35,7 +35,7 @@ func (m *Master) serveScheduler(w http.ResponseWriter, r *http.Request) {
 	}
 	if call.Type == scheduler.Call_SUBSCRIBE {
 		if !req.AcceptOK() {
-			wire.WriteError(w, wire.Errorf(http.StatusNotAcceptable, "Expecting 'Accept' to allow %s or %s", wire.MediaJSON, wire.MediaProtobuf))
+			wire.WriteError(w, wire.Errorf(http.StatusNotAcceptable, "%s", wire.NotAcceptableMessage))
 			return
 		}
 		if r.Header.Get(streamHeader) != "" {
@@ -46,7 +46,7 @@ func (m *Master) serveScheduler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if call.Type == scheduler.Call_RECONCILE_OPERATIONS && !req.AcceptOK() {
-		wire.WriteError(w, wire.Errorf(http.StatusNotAcceptable, "Expecting 'Accept' to allow %s or %s", wire.MediaJSON, wire.MediaProtobuf))
+		wire.WriteError(w, wire.Errorf(http.StatusNotAcceptable, "%s", wire.NotAcceptableMessage))
 		return
 	}
 	m.mu.Lock()
@@ -315,7 +315,7 @@ func (m *Master) attach(s *eventStream, info *mesos.FrameworkInfo, suppressed []
 			id = m.nextFrameworkID()
 		}
 		info.ID = &mesos.FrameworkID{Value: id}
-		fw = newFramework(id)
+		fw = newFramework(id, m.cfg.MaxCompletedTasksPerFramework)
 		fw.registered = now
 		m.frameworks[id] = fw
 		m.fwOrder = append(m.fwOrder, fw)
@@ -426,7 +426,7 @@ func (m *Master) removeFramework(fw *framework, why string) {
 		if !link.IsTerminal(t.info.GetState()) {
 			t.info.State = mesos.TASK_KILLED.Enum()
 		}
-		fw.complete(t)
+		m.completeTask(fw, t)
 	}
 	for k, e := range fw.executors {
 		m.releaseExecutor(e)
@@ -446,8 +446,13 @@ func (m *Master) removeFramework(fw *framework, why string) {
 	}
 	m.removed[fw.id] = fw
 	m.completed = append(m.completed, fw)
-	if len(m.completed) > 50 {
-		m.completed = m.completed[1:]
+	if n := len(m.completed) - m.cfg.MaxCompletedFrameworks; n > 0 {
+		// Frameworks leaving the bounded list keep only their ID, so a
+		// re-subscription is still refused ("Framework has been removed").
+		for _, old := range m.completed[:n] {
+			m.removed[old.id] = &framework{id: old.id, removedAt: old.removedAt}
+		}
+		m.completed = append(m.completed[:0:0], m.completed[n:]...)
 	}
 	m.wakeAllocator()
 }
@@ -533,7 +538,7 @@ func (m *Master) acknowledge(fw *framework, ack *scheduler.Call_Acknowledge) {
 		t.acked[string(ack.UUID)] = true
 	}
 	if t != nil && string(t.lastUUID) == string(ack.UUID) && link.IsTerminal(t.lastState) {
-		fw.complete(t)
+		m.completeTask(fw, t)
 	}
 	if a == nil || a.gone {
 		return

@@ -26,7 +26,7 @@ type framework struct {
 	filters    map[filterKey]*refuseFilter
 	offers     map[string]*offer
 	tasks      map[string]*task // active and terminal-but-unacknowledged
-	completed  []mesos.Task
+	completed  completedTasks
 	executors  map[execKey]*executor
 
 	registered, reregistered, unregistered time.Time
@@ -136,6 +136,9 @@ type counters struct {
 	// unexpectedAcks: acknowledgements of an update already acknowledged
 	// (or of a completed task), which an agent refuses as unexpected.
 	killsOfTerminal, unexpectedAcks int64
+	// completed counts every task that completed, by its final state
+	// (the bounded lists keep only the newest).
+	completed map[mesos.TaskState]float64
 }
 
 func (fw *framework) connected() bool { return fw.stream != nil }
@@ -189,9 +192,10 @@ func (fw *framework) setInfo(info mesos.FrameworkInfo) {
 	fw.partitionAware = hasCapability(&info, mesos.FrameworkInfo_Capability_PARTITION_AWARE)
 }
 
-func newFramework(id string) *framework {
+func newFramework(id string, maxCompletedTasks int) *framework {
 	return &framework{
 		id:         id,
+		completed:  completedTasks{max: maxCompletedTasks},
 		suppressed: map[string]bool{},
 		filters:    map[filterKey]*refuseFilter{},
 		offers:     map[string]*offer{},
@@ -200,17 +204,71 @@ func newFramework(id string) *framework {
 	}
 }
 
-// maxCompleted bounds the completed tasks kept per framework.
-const maxCompleted = 1000
+// Defaults of the bounds on what a master keeps of finished work, as
+// Mesos 1.12's --max_completed_tasks_per_framework and
+// --max_completed_frameworks.
+const (
+	DefaultMaxCompletedTasksPerFramework = 1000
+	DefaultMaxCompletedFrameworks        = 50
+)
+
+// completedTasks keeps the newest completed tasks of a framework, at most
+// max, as a ring (Mesos keeps a boost::circular_buffer of them), with an
+// index by task ID for acknowledgements and kills of completed tasks.
+type completedTasks struct {
+	max   int
+	ring  []mesos.Task
+	next  int // where the next one goes once the ring is full
+	index map[string]int
+}
+
+func (c *completedTasks) add(t mesos.Task) {
+	if c.max <= 0 {
+		return
+	}
+	if c.index == nil {
+		c.index = map[string]int{}
+	}
+	if len(c.ring) < c.max {
+		c.index[t.TaskID.Value] = len(c.ring)
+		c.ring = append(c.ring, t)
+		return
+	}
+	old := c.ring[c.next].TaskID.Value
+	if c.index[old] == c.next {
+		delete(c.index, old)
+	}
+	c.ring[c.next] = t
+	c.index[t.TaskID.Value] = c.next
+	c.next = (c.next + 1) % c.max
+}
+
+// contains reports whether the task is among the completed ones kept.
+func (c *completedTasks) contains(taskID string) bool {
+	_, ok := c.index[taskID]
+	return ok
+}
+
+// len is how many are kept.
+func (c *completedTasks) len() int { return len(c.ring) }
+
+// all returns the kept tasks, oldest first.
+func (c *completedTasks) all() []mesos.Task {
+	out := make([]mesos.Task, 0, len(c.ring))
+	out = append(out, c.ring[c.next:]...)
+	return append(out, c.ring[:c.next]...)
+}
 
 // wasCompleted reports whether the task is among the completed ones kept.
-func (fw *framework) wasCompleted(taskID string) bool {
-	for i := range fw.completed {
-		if fw.completed[i].TaskID.Value == taskID {
-			return true
-		}
+func (fw *framework) wasCompleted(taskID string) bool { return fw.completed.contains(taskID) }
+
+// completeTask moves t to fw's completed tasks and counts it.
+func (m *Master) completeTask(fw *framework, t *task) {
+	if m.stats.completed == nil {
+		m.stats.completed = map[mesos.TaskState]float64{}
 	}
-	return false
+	m.stats.completed[t.info.GetState()]++
+	fw.complete(t)
 }
 
 func (fw *framework) complete(t *task) {
@@ -218,9 +276,5 @@ func (fw *framework) complete(t *task) {
 	if t.agent != nil {
 		delete(t.agent.tasks, taskKey{t.fw, t.info.TaskID.Value})
 	}
-	if len(fw.completed) >= maxCompleted {
-		copy(fw.completed, fw.completed[1:])
-		fw.completed = fw.completed[:len(fw.completed)-1]
-	}
-	fw.completed = append(fw.completed, t.info)
+	fw.completed.add(t.info)
 }

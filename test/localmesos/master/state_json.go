@@ -75,7 +75,7 @@ func (m *Master) serveState(w http.ResponseWriter, r *http.Request) {
 				used.Add(t.resources...)
 			}
 		}
-		for _, t := range fw.completed {
+		for _, t := range fw.completed.all() {
 			completed = append(completed, taskJSON(t))
 		}
 		var offers []map[string]any

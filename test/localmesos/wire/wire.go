@@ -89,6 +89,23 @@ type Request struct {
 // AcceptOK reports whether the Accept header allowed one of the media types.
 func (r Request) AcceptOK() bool { return r.acceptOK }
 
+// ServeVersion answers GET /version as libprocess' version process does in
+// a Mesos master or agent: a JSON object naming the version.
+func ServeVersion(version string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			WriteError(w, Errorf(http.StatusMethodNotAllowed, "Expecting one of { 'GET' }, but received '%s'", r.Method))
+			return
+		}
+		w.Header().Set("Content-Type", MediaJSON)
+		_ = json.NewEncoder(w).Encode(map[string]any{"version": version, "build_date": "", "build_time": 0, "build_user": ""})
+	}
+}
+
+// NotAcceptableMessage is the body of the 406 a Mesos master or agent sends
+// when Accept allows neither media type.
+const NotAcceptableMessage = "Expecting 'Accept' to allow '" + MediaProtobuf + "' or '" + MediaJSON + "'"
+
 // ReadCall checks method and media types and decodes the body into call,
 // answering errors the way the Mesos master does: 405 for a non-POST, 400 for
 // a missing Content-Type, 415 for an unsupported one, 400 for a malformed body.
@@ -115,7 +132,14 @@ func ReadCall(r *http.Request, call Message) (Request, error) {
 		return Request{}, Errorf(http.StatusRequestEntityTooLarge, "Request body exceeds %d bytes", MaxBodyBytes)
 	}
 	if err := req.RequestCodec.Unmarshal(body, call); err != nil {
-		return Request{}, Errorf(http.StatusBadRequest, "Failed to parse body into Call: %v", err)
+		switch {
+		case req.RequestCodec == MediaProtobuf:
+			return Request{}, Errorf(http.StatusBadRequest, "Failed to parse body into Call protobuf")
+		case !json.Valid(body):
+			return Request{}, Errorf(http.StatusBadRequest, "Failed to parse body into JSON: %v", err)
+		default:
+			return Request{}, Errorf(http.StatusBadRequest, "Failed to convert JSON into Call protobuf: %v", err)
+		}
 	}
 	return req, nil
 }
