@@ -129,6 +129,8 @@ func Handler(b Backend, cfg Config) http.Handler {
 	s.handle(mux, "POST /v1/jobs", cfg.MaxBody, http.HandlerFunc(s.submit))
 	s.handle(mux, "GET /v1/jobs", noBody, http.HandlerFunc(s.list))
 	s.handle(mux, "GET /v1/jobs/{id}", noBody, http.HandlerFunc(s.get))
+	s.handle(mux, "GET /v1/jobs/{id}/spec", noBody, http.HandlerFunc(s.spec))
+	s.handle(mux, "POST /v1/jobs/{id}/run-now", noBody, http.HandlerFunc(s.runNow))
 	s.handle(mux, "DELETE /v1/jobs/{id}", noBody, http.HandlerFunc(s.kill))
 	s.handle(mux, "GET /v1/jobs/{id}/watch", noBody, s.stream(s.watch))
 	s.handle(mux, "GET /v1/jobs/{id}/tasks/{task}/instances/{index}", noBody, http.HandlerFunc(s.instance))
@@ -280,6 +282,12 @@ func (s *server) status(ctx context.Context, id string) (job.Status, *job.Job, e
 }
 
 func (s *server) list(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	lq, qerr := parseListQuery(r.URL.Query(), now)
+	if qerr != nil {
+		writeErr(w, http.StatusBadRequest, *qerr)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	jobs, err := s.b.Store().ListJobs(ctx)
@@ -287,16 +295,39 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) {
 		s.backendErr(w, r, err)
 		return
 	}
-	out := make([]job.Status, 0, len(jobs))
+	out := make([]JobSummary, 0, len(jobs))
+	submitted := make(map[string]time.Time, len(jobs))
 	for _, j := range jobs {
+		if !lq.keepJob(j) {
+			continue
+		}
 		as, err := s.b.Store().Attempts(ctx, j.ID)
 		if err != nil {
 			s.backendErr(w, r, err)
 			return
 		}
-		out = append(out, engine.Derive(j, as))
+		st := engine.Derive(j, as)
+		if !lq.keepState(st.State) {
+			continue
+		}
+		submitted[j.ID] = j.Submitted
+		out = append(out, summarize(j, st, as, now))
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, lq.sortAndLimit(out, submitted))
+}
+
+// spec answers GET /v1/jobs/{id}/spec: the spec the job was submitted
+// with, as stored (defaults applied), for `gleaner job inspect` and
+// `gleaner job resubmit`.
+func (s *server) spec(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	j, err := s.b.Store().GetJob(ctx, r.PathValue("id"))
+	if err != nil {
+		s.backendErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j.Spec)
 }
 
 func (s *server) get(w http.ResponseWriter, r *http.Request) {
