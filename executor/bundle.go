@@ -34,15 +34,20 @@ func (t *task) releaseBundle() {
 	}
 }
 
-// withLimitFlag adds to a bundle limit error the executor flag that sets
-// the limit.
+// withLimitFlag adds to a bundle limit or download timeout error the
+// executor flag that sets the limit.
 func withLimitFlag(err error) error {
 	var le *rootfs.LimitError
-	if !errors.As(err, &le) {
-		return err
+	if errors.As(err, &le) {
+		if flag, ok := BundleLimitFlags[le.Limit]; ok {
+			return fmt.Errorf("%w (executor flag --%s)", err, flag)
+		}
 	}
-	if flag, ok := BundleLimitFlags[le.Limit]; ok {
-		return fmt.Errorf("%w (executor flag --%s)", err, flag)
+	var te *rootfs.FetchTimeoutError
+	if errors.As(err, &te) {
+		if flag, ok := BundleFetchFlags[te.Phase]; ok {
+			return fmt.Errorf("%w (executor flag --%s)", err, flag)
+		}
 	}
 	return err
 }

@@ -1,14 +1,11 @@
 package executor_test
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,32 +15,18 @@ import (
 	"github.com/gleaner-project/gleaner/executor"
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
 	"github.com/gleaner-project/gleaner/rootfs"
+	"github.com/gleaner-project/gleaner/rootfs/rootfstest"
 )
 
-// zerosBundle writes a gzip bundle holding one file of size zero bytes.
+// zerosBundle writes rootfstest.Bomb to a file.
 func zerosBundle(t *testing.T, dir string, size int64) (string, string) {
 	t.Helper()
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	tw := tar.NewWriter(zw)
-	if err := tw.WriteHeader(&tar.Header{Name: "zeros", Typeflag: tar.TypeReg, Mode: 0o644, Size: size}); err != nil {
-		t.Fatal(err)
-	}
-	chunk := make([]byte, 1<<20)
-	for left := size; left > 0; left -= int64(len(chunk)) {
-		if _, err := tw.Write(chunk[:min(left, int64(len(chunk)))]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := errors.Join(tw.Close(), zw.Close()); err != nil {
-		t.Fatal(err)
-	}
+	b, digest := rootfstest.Bomb(t, size)
 	p := filepath.Join(dir, "bomb.tar.gz")
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(buf.Bytes())
-	return p, rootfs.DigestPrefix + hex.EncodeToString(sum[:])
+	return p, digest
 }
 
 func TestBundleBombFailsTheTaskNamingTheFlag(t *testing.T) {
@@ -109,6 +92,56 @@ func TestBundleLimitFlags(t *testing.T) {
 		flag := executor.BundleLimitFlags[limit]
 		if _, ok := executor.FlagUsage[flag]; !ok {
 			t.Errorf("limit %q: flag %q is not documented", limit, flag)
+		}
+	}
+}
+
+// An http bundle server that sends half the bundle and stalls fails the
+// launch within --bundle-fetch-stall, naming the flag, instead of hanging it.
+func TestStalledBundleDownloadFailsTheTaskNamingTheFlag(t *testing.T) {
+	b, digest := rootfstest.Bomb(t, 8<<20)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		_, _ = w.Write(b[:len(b)/2])
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	h := startTB(t, false, func(c *executor.Config) {
+		c.BundleCache = filepath.Join(t.TempDir(), "bundles")
+		c.BundleFetch.Stall = 500 * time.Millisecond
+	})
+	h.launch("stalled", payload("true", true, func(p *gleanerpb.TaskPayload) {
+		p.Bundle = &gleanerpb.Bundle{Uri: srv.URL + "/b.tar.gz", Digest: digest}
+	}))
+	st, _ := h.terminal("stalled", 60*time.Second)
+	if st.GetState() != mesos.TASK_FAILED || st.GetReason() != mesos.REASON_CONTAINER_LAUNCH_FAILED ||
+		!strings.Contains(st.GetMessage(), "stalled") || !strings.Contains(st.GetMessage(), "--bundle-fetch-stall") {
+		t.Fatalf("%s %s %q", st.GetState(), st.GetReason(), st.GetMessage())
+	}
+}
+
+func TestBundleFetchFlags(t *testing.T) {
+	f := executor.DefaultFlags()
+	var cfg executor.Config
+	if err := f.Apply(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.BundleFetch != rootfs.DefaultFetchTimeouts {
+		t.Fatalf("defaults: %+v", cfg.BundleFetch)
+	}
+	f.BundleFetchStall = -time.Second
+	if err := f.Apply(&cfg); err == nil || !strings.Contains(err.Error(), "--bundle-fetch-stall") {
+		t.Fatalf("negative stall: %v", err)
+	}
+	for phase, flag := range executor.BundleFetchFlags {
+		if _, ok := executor.FlagUsage[flag]; !ok {
+			t.Errorf("phase %q: flag %q is not documented", phase, flag)
 		}
 	}
 }

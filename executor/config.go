@@ -35,7 +35,8 @@ type Config struct {
 	// TaskUIDs gives each job's tasks a uid and gid of their own (UIDRange.ForJob)
 	// when their payload names no user; zero: off, tasks run as User.
 	TaskUIDs UIDRange
-	// BundleCache is the host's bundle cache directory (default: <sandbox>/.bundles).
+	// BundleCache is the host's bundle cache directory (default:
+	// $GLEANER_BUNDLE_CACHE, else DefaultBundleCache); never inside the sandbox.
 	BundleCache string
 	// BundleLimits bound each bundle's compressed and extracted size, entries,
 	// file size and paths (zero fields: rootfs.DefaultLimits).
@@ -43,6 +44,9 @@ type Config struct {
 	// BundleCacheBytes caps the bundle cache's disk space, least recently
 	// used bundles no task holds evicted first (default rootfs.DefaultCacheBytes).
 	BundleCacheBytes int64
+	// BundleFetch bounds http(s) bundle downloads (zero fields:
+	// rootfs.DefaultFetchTimeouts).
+	BundleFetch rootfs.FetchTimeouts
 	// Self is the binary re-executed as the task helper (default /proc/self/exe).
 	Self string
 	// DiskCheckInterval is how often task sandboxes are measured (default 1s).

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -54,18 +53,15 @@ func New(cfg Config) (*Executor, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	cacheDir := cfg.BundleCache
-	if cacheDir == "" {
-		cacheDir = os.Getenv(BundleCacheEnv)
-	}
-	if cacheDir == "" {
-		cacheDir = filepath.Join(cfg.Mesos.Directory, ".bundles")
-	}
-	cache, err := rootfs.NewCache(cacheDir)
+	cacheDir, isDefault, err := bundleCacheDir(cfg.BundleCache, os.Getenv(BundleCacheEnv), cfg.Mesos.Directory)
 	if err != nil {
 		return nil, err
 	}
-	cache.Limits, cache.CapBytes = cfg.BundleLimits, cfg.BundleCacheBytes
+	cache, err := openBundleCache(cacheDir, isDefault)
+	if err != nil {
+		return nil, err
+	}
+	cache.Limits, cache.CapBytes, cache.Fetch = cfg.BundleLimits, cfg.BundleCacheBytes, cfg.BundleFetch
 	u := url.URL{Scheme: "http", Host: cfg.Mesos.AgentEndpoint, Path: "/api/v1/executor"}
 	cli := httpcli.New(
 		httpcli.Endpoint(u.String()),

@@ -22,7 +22,9 @@ type Flags struct {
 	LogLimit                                  int64
 	// Bundle limits (bytes, except entries) and the bundle cache's cap.
 	BundleMaxCompressed, BundleMaxExtracted, BundleMaxEntries, BundleMaxFile, BundleCacheMax int64
-	NoCgroups, NoPivot, AllowRootTasks                                                       bool
+	// Bounds of an http(s) bundle download.
+	BundleFetchConnect, BundleFetchHeader, BundleFetchStall, BundleFetchTimeout time.Duration
+	NoCgroups, NoPivot, AllowRootTasks                                          bool
 }
 
 // DefaultFlags are the flag defaults.
@@ -31,7 +33,9 @@ func DefaultFlags() Flags {
 		DiskCheckInterval: time.Second, KillGrace: 3 * time.Second, IdleTimeout: 5 * time.Second, LogLimit: 10 << 20,
 		BundleMaxCompressed: rootfs.DefaultLimits.CompressedBytes, BundleMaxExtracted: rootfs.DefaultLimits.ExtractedBytes,
 		BundleMaxEntries: rootfs.DefaultLimits.Entries, BundleMaxFile: rootfs.DefaultLimits.FileBytes,
-		BundleCacheMax: rootfs.DefaultCacheBytes}
+		BundleCacheMax:     rootfs.DefaultCacheBytes,
+		BundleFetchConnect: rootfs.DefaultFetchTimeouts.Connect, BundleFetchHeader: rootfs.DefaultFetchTimeouts.Header,
+		BundleFetchStall: rootfs.DefaultFetchTimeouts.Stall, BundleFetchTimeout: rootfs.DefaultFetchTimeouts.Total}
 }
 
 // BundleLimitFlags names the flag that sets each bundle limit, for errors.
@@ -43,26 +47,38 @@ var BundleLimitFlags = map[string]string{
 	rootfs.LimitCacheBytes:      "bundle-cache-max",
 }
 
+// BundleFetchFlags names the flag that sets each bundle download timeout, for errors.
+var BundleFetchFlags = map[string]string{
+	rootfs.FetchConnect: "bundle-fetch-connect-timeout",
+	rootfs.FetchHeader:  "bundle-fetch-header-timeout",
+	rootfs.FetchStall:   "bundle-fetch-stall",
+	rootfs.FetchTotal:   "bundle-fetch-timeout",
+}
+
 // FlagUsage documents each flag.
 var FlagUsage = map[string]string{
-	"cgroup-root":           "where the cgroup file systems are mounted",
-	"cgroup-parent":         "parent cgroup of every task (the monitor throttles it as a whole)",
-	"cpu-mode":              "default CPU limit: hard (CFS quota = cpus × period) or shares",
-	"user":                  "user tasks run as unless their payload names one: uid[:gid] or a name in the host's /etc/passwd (never the bundle's)",
-	"task-uid-range":        "uids FIRST-LAST each job's tasks get one of (uid = gid, hashed from the job id) unless their payload names a user; off: every task runs as --user (default: $" + TaskUIDRangeEnv + ", else " + DefaultTaskUIDRange + ")",
-	"allow-root-tasks":      "let tasks whose payload asks for uid 0 run as root in their bundle (without capabilities); also $" + AllowRootTasksEnv,
-	"bundle-cache":          "host directory caching extracted bundles by digest (default: $GLEANER_BUNDLE_CACHE, else inside the sandbox)",
-	"disk-check-interval":   "how often task sandboxes are measured against their disk quota",
-	"log-limit":             "bytes of stdout and of stderr kept per task unless the payload says otherwise",
-	"kill-grace":            "SIGTERM→SIGKILL grace when no kill policy says otherwise",
-	"idle-timeout":          "exit this long after the last task ended and its updates were acknowledged (0: wait for SHUTDOWN)",
-	"no-cgroups":            "run tasks without cgroups (development without root only)",
-	"no-pivot":              "use plain chroot instead of pivot_root",
-	"bundle-max-compressed": "bytes a bundle file may have (it is hashed before anything is extracted)",
-	"bundle-max-extracted":  "bytes of regular files a bundle may extract to",
-	"bundle-max-entries":    "tar entries a bundle may hold",
-	"bundle-max-file":       "bytes a single file of a bundle may have",
-	"bundle-cache-max":      "bytes the bundle cache may take; least recently used bundles no task holds are evicted",
+	"cgroup-root":                  "where the cgroup file systems are mounted",
+	"cgroup-parent":                "parent cgroup of every task (the monitor throttles it as a whole)",
+	"cpu-mode":                     "default CPU limit: hard (CFS quota = cpus × period) or shares",
+	"user":                         "user tasks run as unless their payload names one: uid[:gid] or a name in the host's /etc/passwd (never the bundle's)",
+	"task-uid-range":               "uids FIRST-LAST each job's tasks get one of (uid = gid, hashed from the job id) unless their payload names a user; off: every task runs as --user (default: $" + TaskUIDRangeEnv + ", else " + DefaultTaskUIDRange + ")",
+	"allow-root-tasks":             "let tasks whose payload asks for uid 0 run as root in their bundle (without capabilities); also $" + AllowRootTasksEnv,
+	"bundle-cache":                 "host directory caching extracted bundles by digest (default: $GLEANER_BUNDLE_CACHE, else " + DefaultBundleCache + ", made 0700; never inside the sandbox)",
+	"disk-check-interval":          "how often task sandboxes are measured against their disk quota",
+	"log-limit":                    "bytes of stdout and of stderr kept per task unless the payload says otherwise",
+	"kill-grace":                   "SIGTERM→SIGKILL grace when no kill policy says otherwise",
+	"idle-timeout":                 "exit this long after the last task ended and its updates were acknowledged (0: wait for SHUTDOWN)",
+	"no-cgroups":                   "run tasks without cgroups (development without root only)",
+	"no-pivot":                     "use plain chroot instead of pivot_root",
+	"bundle-max-compressed":        "bytes a bundle file may have (it is hashed before anything is extracted)",
+	"bundle-max-extracted":         "bytes of regular files a bundle may extract to",
+	"bundle-max-entries":           "tar entries a bundle may hold",
+	"bundle-max-file":              "bytes a single file of a bundle may have",
+	"bundle-cache-max":             "bytes the bundle cache may take; least recently used bundles no task holds are evicted",
+	"bundle-fetch-connect-timeout": "bound on connecting (TCP and TLS) to an http(s) bundle uri",
+	"bundle-fetch-header-timeout":  "bound on the wait for an http(s) bundle server's response headers",
+	"bundle-fetch-stall":           "an http(s) bundle download that delivers no byte for this long fails",
+	"bundle-fetch-timeout":         "bound on a whole http(s) bundle download",
 }
 
 // BindFlags registers the flags on a standard flag set.
@@ -86,6 +102,10 @@ func BindFlags(fs *flag.FlagSet) *Flags {
 	fs.Int64Var(&f.BundleMaxEntries, "bundle-max-entries", f.BundleMaxEntries, FlagUsage["bundle-max-entries"])
 	fs.Int64Var(&f.BundleMaxFile, "bundle-max-file", f.BundleMaxFile, FlagUsage["bundle-max-file"])
 	fs.Int64Var(&f.BundleCacheMax, "bundle-cache-max", f.BundleCacheMax, FlagUsage["bundle-cache-max"])
+	fs.DurationVar(&f.BundleFetchConnect, "bundle-fetch-connect-timeout", f.BundleFetchConnect, FlagUsage["bundle-fetch-connect-timeout"])
+	fs.DurationVar(&f.BundleFetchHeader, "bundle-fetch-header-timeout", f.BundleFetchHeader, FlagUsage["bundle-fetch-header-timeout"])
+	fs.DurationVar(&f.BundleFetchStall, "bundle-fetch-stall", f.BundleFetchStall, FlagUsage["bundle-fetch-stall"])
+	fs.DurationVar(&f.BundleFetchTimeout, "bundle-fetch-timeout", f.BundleFetchTimeout, FlagUsage["bundle-fetch-timeout"])
 	return &f
 }
 
@@ -129,5 +149,16 @@ func (f *Flags) Apply(cfg *Config) error {
 	cfg.BundleLimits = rootfs.Limits{CompressedBytes: f.BundleMaxCompressed, ExtractedBytes: f.BundleMaxExtracted,
 		Entries: f.BundleMaxEntries, FileBytes: f.BundleMaxFile}
 	cfg.BundleCacheBytes = f.BundleCacheMax
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"bundle-fetch-connect-timeout", f.BundleFetchConnect}, {"bundle-fetch-header-timeout", f.BundleFetchHeader},
+		{"bundle-fetch-stall", f.BundleFetchStall}, {"bundle-fetch-timeout", f.BundleFetchTimeout}} {
+		if d.v < 0 {
+			return fmt.Errorf("--%s %v: must not be negative (0 takes the default)", d.flag, d.v)
+		}
+	}
+	cfg.BundleFetch = rootfs.FetchTimeouts{Connect: f.BundleFetchConnect, Header: f.BundleFetchHeader,
+		Stall: f.BundleFetchStall, Total: f.BundleFetchTimeout}
 	return nil
 }

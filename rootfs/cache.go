@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -31,6 +30,8 @@ type Cache struct {
 	// CapBytes caps the disk space of the whole cache (zero:
 	// DefaultCacheBytes). A bundle larger than it is refused.
 	CapBytes int64
+	// Fetch bounds http(s) downloads; zero fields take DefaultFetchTimeouts.
+	Fetch FetchTimeouts
 }
 
 // NewCache opens (creating) a cache directory.
@@ -212,22 +213,9 @@ func (c *Cache) fetch(ctx context.Context, digest, uri string, candidates ...str
 		}
 		return c.PutFile(digest, p)
 	case "http", "https":
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
-		if err != nil {
-			return "", err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return "", fmt.Errorf("fetch bundle %s: %w", uri, err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return "", fmt.Errorf("fetch bundle %s: %s", uri, resp.Status)
-		}
-		if max := c.Limits.WithDefaults().CompressedBytes; resp.ContentLength > max {
-			return "", &LimitError{Limit: LimitCompressedBytes, Max: max}
-		}
-		return c.Put(digest, resp.Body)
+		return fetchHTTP(ctx, uri, c.Fetch, c.Limits.WithDefaults().CompressedBytes, func(r io.Reader) (string, error) {
+			return c.Put(digest, r)
+		})
 	}
 	return "", fmt.Errorf("bundle uri %q: unsupported scheme %q", uri, strings.ToLower(u.Scheme))
 }

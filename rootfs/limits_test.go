@@ -3,9 +3,6 @@ package rootfs_test
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
 	"io/fs"
@@ -16,37 +13,8 @@ import (
 	"testing"
 
 	"github.com/gleaner-project/gleaner/rootfs"
+	"github.com/gleaner-project/gleaner/rootfs/rootfstest"
 )
-
-// bombBundle is a gzip tar holding one file of size zero bytes: a few
-// hundred KB compressed for hundreds of MB extracted. It returns the
-// bundle's bytes and digest.
-func bombBundle(t testing.TB, size int64) ([]byte, string) {
-	t.Helper()
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	tw := tar.NewWriter(zw)
-	if err := tw.WriteHeader(&tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755}); err != nil {
-		t.Fatal(err)
-	}
-	if err := tw.WriteHeader(&tar.Header{Name: "bin/zeros", Typeflag: tar.TypeReg, Mode: 0o644, Size: size}); err != nil {
-		t.Fatal(err)
-	}
-	chunk := make([]byte, 1<<20)
-	for left := size; left > 0; left -= int64(len(chunk)) {
-		if _, err := tw.Write(chunk[:min(left, int64(len(chunk)))]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(buf.Bytes())
-	return buf.Bytes(), rootfs.DigestPrefix + hex.EncodeToString(sum[:])
-}
 
 // diskBytes is what dir takes on disk (allocated blocks, like du).
 func diskBytes(t testing.TB, dir string) int64 {
@@ -84,7 +52,7 @@ func (w *watchedReader) Read(p []byte) (int, error) {
 
 func TestCacheRefusesBundleBomb(t *testing.T) {
 	const extracted = 256 << 20
-	bomb, digest := bombBundle(t, extracted)
+	bomb, digest := rootfstest.Bomb(t, extracted)
 	t.Logf("bomb: %d bytes compressed, %d extracted", len(bomb), extracted)
 	c, err := rootfs.NewCache(filepath.Join(t.TempDir(), "cache"))
 	if err != nil {
@@ -121,7 +89,7 @@ func TestCacheRefusesBundleBomb(t *testing.T) {
 }
 
 func TestCacheWrongDigestExtractsNothing(t *testing.T) {
-	bomb, _ := bombBundle(t, 256<<20)
+	bomb, _ := rootfstest.Bomb(t, 256<<20)
 	c, err := rootfs.NewCache(filepath.Join(t.TempDir(), "cache"))
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +112,7 @@ func TestCacheWrongDigestExtractsNothing(t *testing.T) {
 }
 
 func TestCacheRefusesOversizedCompressedStream(t *testing.T) {
-	bomb, digest := bombBundle(t, 64<<20)
+	bomb, digest := rootfstest.Bomb(t, 64<<20)
 	c, err := rootfs.NewCache(filepath.Join(t.TempDir(), "cache"))
 	if err != nil {
 		t.Fatal(err)

@@ -42,6 +42,11 @@ func init() {
 			&cli.Int64Flag{Name: "bundle-max-entries", Value: d.BundleMaxEntries, Usage: u["bundle-max-entries"]},
 			&cli.Int64Flag{Name: "bundle-max-file", Value: d.BundleMaxFile, Usage: u["bundle-max-file"]},
 			&cli.Int64Flag{Name: "bundle-cache-max", Value: d.BundleCacheMax, Usage: u["bundle-cache-max"]},
+			&cli.StringFlag{Name: "task-uid-range", Usage: u["task-uid-range"]},
+			&cli.DurationFlag{Name: "bundle-fetch-connect-timeout", Value: d.BundleFetchConnect, Usage: u["bundle-fetch-connect-timeout"]},
+			&cli.DurationFlag{Name: "bundle-fetch-header-timeout", Value: d.BundleFetchHeader, Usage: u["bundle-fetch-header-timeout"]},
+			&cli.DurationFlag{Name: "bundle-fetch-stall", Value: d.BundleFetchStall, Usage: u["bundle-fetch-stall"]},
+			&cli.DurationFlag{Name: "bundle-fetch-timeout", Value: d.BundleFetchTimeout, Usage: u["bundle-fetch-timeout"]},
 		},
 		Action: func(c *cli.Context) error {
 			cfg, err := executor.FromEnv()
@@ -55,6 +60,9 @@ func init() {
 				NoCgroups: c.Bool("no-cgroups"), NoPivot: c.Bool("no-pivot"), AllowRootTasks: c.Bool("allow-root-tasks"),
 				BundleMaxCompressed: c.Int64("bundle-max-compressed"), BundleMaxExtracted: c.Int64("bundle-max-extracted"),
 				BundleMaxEntries: c.Int64("bundle-max-entries"), BundleMaxFile: c.Int64("bundle-max-file"), BundleCacheMax: c.Int64("bundle-cache-max"),
+				TaskUIDRange: c.String("task-uid-range"), BundleFetchConnect: c.Duration("bundle-fetch-connect-timeout"),
+				BundleFetchHeader: c.Duration("bundle-fetch-header-timeout"), BundleFetchStall: c.Duration("bundle-fetch-stall"),
+				BundleFetchTimeout: c.Duration("bundle-fetch-timeout"),
 			}
 			if err := f.Apply(&cfg); err != nil {
 				return err
