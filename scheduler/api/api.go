@@ -258,6 +258,13 @@ func (s *server) submit(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, e)
 		return
 	}
+	if dry, err := dryRun(r); err != nil {
+		writeErr(w, http.StatusBadRequest, Error{Error: err.Error(), Field: "dryRun"})
+		return
+	} else if dry {
+		s.plan(w, r, sp)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	j, err := s.b.Submit(ctx, sp)
@@ -267,6 +274,19 @@ func (s *server) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/v1/jobs/"+j.ID)
 	writeJSON(w, http.StatusCreated, map[string]string{"id": j.ID})
+}
+
+// dryRun reads a submit's ?dryRun=true|false.
+func dryRun(r *http.Request) (bool, error) {
+	v := r.URL.Query().Get("dryRun")
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("dryRun must be true or false, got %q", v)
+	}
+	return b, nil
 }
 
 func (s *server) status(ctx context.Context, id string) (job.Status, *job.Job, error) {
