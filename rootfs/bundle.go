@@ -60,6 +60,10 @@ type BuildOptions struct {
 	Adds []Add
 	// TempDir holds scratch space for unpacking tarball bases (default os.TempDir()).
 	TempDir string
+	// ImportLimits bound what unpacking a tarball or image base may write
+	// (an OCI layout's files, then the flattened tree); zero fields take
+	// DefaultLimits, the same bounds an executor applies to the bundle.
+	ImportLimits Limits
 }
 
 // FileEntry is one entry of the manifest.
@@ -221,7 +225,7 @@ func Build(ctx context.Context, opt BuildOptions, w io.Writer) (Result, error) {
 	t := tree{"": {kind: kindDir, mode: 0o755}}
 	var img *ImageConfig
 	if opt.Base != "" {
-		dir, cfg, cleanup, err := materializeBase(ctx, opt.Base, opt.TempDir)
+		dir, cfg, cleanup, err := materializeBase(ctx, opt.Base, opt.TempDir, opt.ImportLimits)
 		if err != nil {
 			return Result{}, err
 		}

@@ -3,6 +3,7 @@ package rootfs_test
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -11,6 +12,11 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/gleaner-project/gleaner/rootfs"
 	"github.com/gleaner-project/gleaner/rootfs/rootfstest"
@@ -187,5 +193,55 @@ func TestLimitsWithDefaults(t *testing.T) {
 	}
 	if (rootfs.Limits{}).WithDefaults() != rootfs.DefaultLimits {
 		t.Fatal("zero limits are not the defaults")
+	}
+}
+
+// Building a bundle from a tarball or image base is bounded like an
+// executor's extraction: a gzip bomb base, a bomb layer of a docker image or
+// an OCI layout is refused with a LimitError naming the entry, and the
+// scratch space is removed.
+func TestBuildImportIsBounded(t *testing.T) {
+	bomb, _ := rootfstest.Bomb(t, 64<<20)
+	dir := t.TempDir()
+	tarBase := filepath.Join(dir, "base.tar.gz")
+	if err := os.WriteFile(tarBase, bomb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := gunzip(bomb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layerTar, err := io.ReadAll(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerTar)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgBase := filepath.Join(dir, "img.tar")
+	if err := tarball.WriteToFile(imgBase, name.MustParseReference("example.com/bomb:1"), img); err != nil {
+		t.Fatal(err)
+	}
+	for _, base := range []string{tarBase, imgBase} {
+		scratch := t.TempDir()
+		_, err := rootfs.Build(context.Background(), rootfs.BuildOptions{Base: base, TempDir: scratch,
+			ImportLimits: rootfs.Limits{ExtractedBytes: 16 << 20}}, io.Discard)
+		var le *rootfs.LimitError
+		if !errors.As(err, &le) || le.Limit != rootfs.LimitExtractedBytes || le.Entry != "bin/zeros" || !strings.Contains(err.Error(), base) {
+			t.Errorf("%s: %v, want the extracted size limit at bin/zeros naming the base", base, err)
+		}
+		if left, _ := os.ReadDir(scratch); len(left) != 0 {
+			t.Errorf("%s: scratch space left behind: %v", base, left)
+		}
+	}
+	// Within the limits the same base builds.
+	if _, err := rootfs.Build(context.Background(), rootfs.BuildOptions{Base: tarBase, TempDir: t.TempDir(),
+		ImportLimits: rootfs.Limits{ExtractedBytes: 128 << 20}}, io.Discard); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -80,7 +80,8 @@ func DetectBase(p string) (BaseKind, error) {
 // materializeBase returns a directory holding the base tree (unpacked into
 // a temporary directory for tarballs), the image config for images, and a
 // cleanup function.
-func materializeBase(ctx context.Context, base, tmpRoot string) (string, *ImageConfig, func(), error) {
+// Every unpacking is bounded by lim (see ImportLimits).
+func materializeBase(ctx context.Context, base, tmpRoot string, lim Limits) (string, *ImageConfig, func(), error) {
 	kind, err := DetectBase(base)
 	if err != nil {
 		return "", nil, nil, err
@@ -97,6 +98,8 @@ func materializeBase(ctx context.Context, base, tmpRoot string) (string, *ImageC
 		cleanup()
 		return "", nil, nil, fmt.Errorf("base %s: %w", base, err)
 	}
+	bounded := lim.ExtractOptions()
+	bounded.SkipSpecial = true
 	root := filepath.Join(tmp, "rootfs")
 	switch kind {
 	case BaseRootfsTar:
@@ -104,7 +107,7 @@ func materializeBase(ctx context.Context, base, tmpRoot string) (string, *ImageC
 		if err != nil {
 			return fail(err)
 		}
-		err = Extract(f, root, ExtractOptions{SkipSpecial: true})
+		err = Extract(f, root, bounded)
 		f.Close()
 		if err != nil {
 			return fail(err)
@@ -115,7 +118,7 @@ func materializeBase(ctx context.Context, base, tmpRoot string) (string, *ImageC
 		if err != nil {
 			return fail(fmt.Errorf("read docker image: %w", err))
 		}
-		cfg, err := flatten(ctx, img, root)
+		cfg, err := flatten(ctx, img, root, bounded)
 		if err != nil {
 			return fail(err)
 		}
@@ -126,7 +129,9 @@ func materializeBase(ctx context.Context, base, tmpRoot string) (string, *ImageC
 		if err != nil {
 			return fail(err)
 		}
-		err = Extract(f, layoutDir, ExtractOptions{})
+		layoutOpt := bounded
+		layoutOpt.SkipSpecial = false
+		err = Extract(f, layoutDir, layoutOpt)
 		f.Close()
 		if err != nil {
 			return fail(err)
@@ -135,7 +140,7 @@ func materializeBase(ctx context.Context, base, tmpRoot string) (string, *ImageC
 		if err != nil {
 			return fail(err)
 		}
-		cfg, err := flatten(ctx, img, root)
+		cfg, err := flatten(ctx, img, root, bounded)
 		if err != nil {
 			return fail(err)
 		}
@@ -145,8 +150,8 @@ func materializeBase(ctx context.Context, base, tmpRoot string) (string, *ImageC
 }
 
 // flatten applies the image's layers (with whiteouts) into dir and returns
-// its run configuration.
-func flatten(ctx context.Context, img v1.Image, dir string) (*ImageConfig, error) {
+// its run configuration, within opt's bounds.
+func flatten(ctx context.Context, img v1.Image, dir string, opt ExtractOptions) (*ImageConfig, error) {
 	rc := mutate.Extract(img)
 	defer rc.Close()
 	done := make(chan struct{})
@@ -158,7 +163,7 @@ func flatten(ctx context.Context, img v1.Image, dir string) (*ImageConfig, error
 		case <-done:
 		}
 	}()
-	if err := Extract(rc, dir, ExtractOptions{SkipSpecial: true}); err != nil {
+	if err := Extract(rc, dir, opt); err != nil {
 		return nil, fmt.Errorf("flatten image: %w", err)
 	}
 	cf, err := img.ConfigFile()
@@ -200,7 +205,7 @@ func blobPath(dir, digest string) (string, error) {
 // manifest of index.json (descending into nested indexes and preferring the
 // host's platform).
 func ociLayoutImage(dir string) (v1.Image, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	b, err := readJSONFile(filepath.Join(dir, "index.json"))
 	if err != nil {
 		return nil, fmt.Errorf("read OCI index: %w", err)
 	}
@@ -223,7 +228,7 @@ func ociLayoutImage(dir string) (v1.Image, error) {
 		if err != nil {
 			return nil, err
 		}
-		if b, err = os.ReadFile(p); err != nil {
+		if b, err = readJSONFile(p); err != nil {
 			return nil, fmt.Errorf("read manifest %s: %w", d.Digest, err)
 		}
 		switch types.MediaType(d.MediaType) {
@@ -251,7 +256,7 @@ func ociLayoutImage(dir string) (v1.Image, error) {
 			return nil, err
 		}
 		if cp, err := blobPath(dir, man.Config.Digest); err == nil {
-			if cb, err := os.ReadFile(cp); err == nil {
+			if cb, err := readJSONFile(cp); err == nil {
 				if cf, err := v1.ParseConfigFile(bytes.NewReader(cb)); err == nil {
 					// Keep the run config; layers come from the manifest.
 					cf.RootFS.DiffIDs = nil
@@ -265,4 +270,25 @@ func ociLayoutImage(dir string) (v1.Image, error) {
 		return img, nil
 	}
 	return nil, errors.New("OCI index nests too deeply")
+}
+
+// maxImageJSONBytes bounds an OCI index, manifest or config read whole.
+const maxImageJSONBytes = 4 << 20
+
+// readJSONFile reads a small JSON document of an image, refusing one
+// larger than maxImageJSONBytes.
+func readJSONFile(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxImageJSONBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxImageJSONBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes (not an image index, manifest or config)", filepath.Base(p), maxImageJSONBytes)
+	}
+	return b, nil
 }
