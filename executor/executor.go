@@ -68,12 +68,20 @@ func New(cfg Config) (*Executor, error) {
 		httpcli.Codec(codecs.ByMediaType[codecs.MediaTypeProtobuf]),
 		httpcli.Do(httpcli.With(httpcli.Timeout(cfg.HTTPTimeout))),
 	)
+	// SUBSCRIBE gets its own client: an attempt that cannot connect or gets
+	// no answer is abandoned well within the agent's re-subscription window
+	// (the stream itself, once answered, has no deadline).
+	subCli := httpcli.New(
+		httpcli.Endpoint(u.String()),
+		httpcli.Codec(codecs.ByMediaType[codecs.MediaTypeProtobuf]),
+		httpcli.Do(httpcli.With(httpcli.Timeout(subscribeAttemptTimeout(cfg.Mesos.SubscriptionBackoffMax)))),
+	)
 	opts := executor.CallOptions{calls.Framework(cfg.Mesos.FrameworkID), calls.Executor(cfg.Mesos.ExecutorID)}
 	e := &Executor{
 		cfg:        cfg,
 		log:        cfg.Logger.With("executor", cfg.Mesos.ExecutorID, "framework", cfg.Mesos.FrameworkID),
 		cache:      cache,
-		subscriber: calls.SenderWith(httpexec.NewSender(cli.Send, httpcli.Close(true)), opts...),
+		subscriber: calls.SenderWith(httpexec.NewSender(subCli.Send, httpcli.Close(true)), opts...),
 		sender:     calls.SenderWith(httpexec.NewSender(cli.Send), opts...),
 		state:      NewState(),
 		tasks:      map[string]*task{},
@@ -103,11 +111,11 @@ func (e *Executor) Run(ctx context.Context) error {
 	go e.sendLoop(ctx)
 	defer e.wg.Wait()
 	var disconnectedAt time.Time
-	backoff := 100 * time.Millisecond
+	attempt := 0
 	for {
 		connected, err := e.subscribeOnce(ctx)
 		if connected {
-			backoff = 100 * time.Millisecond
+			attempt = 0
 		}
 		if errors.Is(err, errShutdown) {
 			e.log.Info("shut down")
@@ -126,7 +134,9 @@ func (e *Executor) Run(ctx context.Context) error {
 		if connected || disconnectedAt.IsZero() {
 			disconnectedAt = time.Now()
 		}
-		e.log.Warn("disconnected from agent", "err", err)
+		if attempt == 0 {
+			e.log.Warn("disconnected from agent", "err", err)
+		}
 		if !e.cfg.Mesos.Checkpoint {
 			e.killAll("agent connection lost and the framework does not checkpoint", true)
 			return fmt.Errorf("agent connection lost (no checkpointing): %w", err)
@@ -135,21 +145,49 @@ func (e *Executor) Run(ctx context.Context) error {
 			e.killAll("agent did not come back within the recovery timeout", true)
 			return fmt.Errorf("agent not back within %v: %w", e.cfg.Mesos.RecoveryTimeout, err)
 		}
-		// Retry well within the agent's re-registration timeout (which
-		// MESOS_SUBSCRIPTION_BACKOFF_MAX mirrors).
-		max := e.cfg.Mesos.SubscriptionBackoffMax / 2
-		if max <= 0 {
-			max = time.Second
-		}
-		if backoff > max {
-			backoff = max
-		}
 		select {
-		case <-time.After(backoff):
+		case <-time.After(resubscribeDelay(attempt, e.cfg.Mesos.SubscriptionBackoffMax)):
 		case <-ctx.Done():
 		}
-		backoff *= 2
+		attempt++
 	}
+}
+
+// Re-subscription pacing. A restarted agent gives its executors
+// MESOS_SUBSCRIPTION_BACKOFF_MAX (its --executor_reregistration_timeout,
+// 2 s by default) to re-subscribe, counted from when it is back, and kills
+// those that did not. An attempt against an agent that is down fails at
+// once (connection refused), so retrying often costs nothing, while a long
+// wait between attempts, or an attempt stuck on a connection nobody
+// answers, eats into that window; on a loaded host the remaining slack is
+// what absorbs scheduling delays.
+const (
+	minResubscribeDelay = 20 * time.Millisecond
+	minSubscribeTimeout = 500 * time.Millisecond
+)
+
+// resubscribeDelay is the wait before re-subscription attempt n (0-based):
+// doubling from minResubscribeDelay up to a tenth of the agent's window
+// (200 ms by default), so the executor is back at most a tenth of the
+// window after the agent plus one attempt.
+func resubscribeDelay(attempt int, backoffMax time.Duration) time.Duration {
+	ceiling := max(backoffMax/10, minResubscribeDelay)
+	d := minResubscribeDelay
+	for i := 0; i < attempt && d < ceiling; i++ {
+		d *= 2
+	}
+	return min(d, ceiling)
+}
+
+// subscribeAttemptTimeout bounds connecting and waiting for the answer to
+// one SUBSCRIBE: half the agent's window (at least 500 ms, 5 s when the
+// agent gives no window, i.e. without checkpointing), so an attempt stuck
+// on a dead connection leaves time for the next one.
+func subscribeAttemptTimeout(backoffMax time.Duration) time.Duration {
+	if backoffMax <= 0 {
+		return 5 * time.Second
+	}
+	return max(backoffMax/2, minSubscribeTimeout)
 }
 
 // subscribeOnce sends SUBSCRIBE with what is still unacknowledged and

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -616,4 +617,57 @@ func TestJobsRunAsTheirOwnUIDs(t *testing.T) {
 	}
 	h.agent.Kill("victim", 0)
 	h.terminal("victim", 20*time.Second)
+}
+
+// After an agent restart the executor re-subscribes within the agent's
+// re-registration window (MESOS_SUBSCRIPTION_BACKOFF_MAX, 2 s as Mesos'
+// default) even on a busy host and even when an attempt made while the
+// agent was down hangs on a connection nobody answers; the running task
+// survives and its end is reported (issue 10, chaos finding).
+func TestResubscribesWithinTheAgentsWindowUnderLoad(t *testing.T) {
+	const window = 2 * time.Second
+	h := startTB(t, true, func(c *executor.Config) { c.Mesos.SubscriptionBackoffMax = window })
+	h.agent.ResubscribeWindow = window
+	h.agent.BlackHoleWhileDown = true
+	h.launch("survivor", payload("touch $MESOS_SANDBOX/started; while [ ! -e $MESOS_SANDBOX/go ]; do sleep 0.05; done; echo done", false, nil))
+	if _, err := h.agent.WaitState("survivor", mesos.TASK_RUNNING, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// Busy host: more spinning goroutines than cores, in the executor's own process.
+	stop := make(chan struct{})
+	defer close(stop)
+	for i := 0; i < 4*runtime.NumCPU(); i++ {
+		go func() {
+			x := 0
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					for j := 0; j < 1e5; j++ {
+						x += j
+					}
+				}
+			}
+		}()
+	}
+	for i := 0; i < 3; i++ {
+		n := len(h.agent.Subscribes())
+		if err := h.agent.Restart(700 * time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.agent.WaitFor(30*time.Second, func(a *agenttest.Agent) bool { return len(a.Subscribes()) > n }); err != nil {
+			t.Fatalf("restart %d: the executor never re-subscribed", i)
+		}
+	}
+	if m := h.agent.MissedResubscribes(); m != 0 {
+		t.Fatalf("the executor missed the agent's %v re-subscription window after %d of 3 restarts", window, m)
+	}
+	sb := filepath.Join(h.sandbox, "tasks", "survivor", "sandbox")
+	if err := os.WriteFile(filepath.Join(sb, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := h.terminal("survivor", 30*time.Second); st.GetState() != mesos.TASK_FINISHED {
+		t.Fatalf("survivor: %s %q", st.GetState(), st.GetMessage())
+	}
 }

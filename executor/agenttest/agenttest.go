@@ -22,6 +22,14 @@ type Agent struct {
 	ExecutorID  string
 	// Capabilities are advertised in the framework info sent with SUBSCRIBED.
 	Capabilities []mesos.FrameworkInfo_Capability_Type
+	// ResubscribeWindow, as a Mesos agent's --executor_reregistration_timeout:
+	// after a Restart the executor must subscribe within it, or the restart
+	// counts as missed (MissedResubscribes); a real agent kills the executor.
+	ResubscribeWindow time.Duration
+	// BlackHoleWhileDown makes Restart's address accept connections and never
+	// answer while the agent is down (a hung agent or a dropped network):
+	// an executor's attempt then hangs unless it gives up on its own.
+	BlackHoleWhileDown bool
 
 	mu         sync.Mutex
 	addr       string
@@ -35,6 +43,8 @@ type Agent struct {
 	subscribes []executor.Call_Subscribe
 	changed    chan struct{}
 	holdAcks   bool
+	missed     int
+	held       []net.Conn // black-holed connections, open until Close
 }
 
 // Start listens on 127.0.0.1 (port 0).
@@ -338,16 +348,77 @@ func (a *Agent) Restart(down time.Duration) error {
 	defer cancel()
 	_ = srv.Shutdown(ctx)
 	_ = srv.Close()
-	time.Sleep(down)
+	if a.BlackHoleWhileDown {
+		hole, err := a.blackHole(addr)
+		if err != nil {
+			return err
+		}
+		time.Sleep(down)
+		hole.Close() // its connections stay open, unanswered
+	} else {
+		time.Sleep(down)
+	}
 	var err error
 	for i := 0; i < 50; i++ {
 		if err = a.listen(addr); err == nil {
+			a.watchResubscribe()
 			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	return err
 }
+
+// blackHole accepts connections on addr and never answers them; Close
+// stops accepting and leaves the accepted ones open (held by the agent).
+func (a *Agent) blackHole(addr string) (net.Listener, error) {
+	var ln net.Listener
+	var err error
+	for i := 0; i < 50; i++ {
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			a.mu.Lock()
+			a.held = append(a.held, c)
+			a.mu.Unlock()
+		}
+	}()
+	return ln, nil
+}
+
+// watchResubscribe counts a missed window when no SUBSCRIBE arrives within
+// ResubscribeWindow of the agent being back.
+func (a *Agent) watchResubscribe() {
+	if a.ResubscribeWindow <= 0 {
+		return
+	}
+	a.mu.Lock()
+	before := len(a.subscribes)
+	a.mu.Unlock()
+	time.AfterFunc(a.ResubscribeWindow, func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if len(a.subscribes) == before {
+			a.missed++
+			a.notify()
+		}
+	})
+}
+
+// MissedResubscribes is how many restarts the executor did not re-subscribe
+// within ResubscribeWindow of.
+func (a *Agent) MissedResubscribes() int { a.mu.Lock(); defer a.mu.Unlock(); return a.missed }
 
 // Close stops the agent.
 func (a *Agent) Close() {
@@ -356,6 +427,11 @@ func (a *Agent) Close() {
 	if a.stream != nil {
 		a.stream.Close()
 	}
+	held := a.held
+	a.held = nil
 	a.mu.Unlock()
 	_ = srv.Close()
+	for _, c := range held {
+		c.Close()
+	}
 }
