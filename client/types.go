@@ -103,6 +103,8 @@ type Attempt struct {
 // instances (failed first), and how many match in all.
 type InstancePage struct {
 	Total     int        `json:"total"`
+	Offset    int        `json:"offset"`
+	Limit     int        `json:"limit"`
 	Instances []Instance `json:"instances"`
 }
 
@@ -118,6 +120,8 @@ type Plan struct {
 	Tasks []TaskPlan `json:"tasks"`
 	// Agents is how many agents the placement was checked against.
 	Agents int `json:"agents"`
+	// Warning says what the check could not see (no agent known yet).
+	Warning string `json:"warning,omitempty"`
 }
 
 // TaskPlan is one task of a Plan: Feasible when at least one known agent

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -23,19 +25,29 @@ import (
 type instantBackend struct{ st *store.Memory }
 
 func (b instantBackend) Submit(ctx context.Context, sp *job.Spec) (*job.Job, error) {
-	j := &job.Job{ID: sp.Name + "-1", Spec: *sp, Submitted: time.Now()}
-	if err := b.st.CreateJob(ctx, j); err != nil {
-		return nil, err
+	// IDs name-1, name-2, … in submission order.
+	j := &job.Job{Spec: *sp, Submitted: time.Now()}
+	for n := 1; ; n++ {
+		j.ID = fmt.Sprintf("%s-%d", sp.Name, n)
+		err := b.st.CreateJob(ctx, j)
+		if errors.Is(err, store.ErrExists) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		break
 	}
 	go func() {
 		var as []job.Attempt
 		for _, t := range sp.Tasks {
-			s := job.AttemptSucceeded
-			if t.Command == "false" {
-				s = job.AttemptFailed
-			}
 			for i := 0; i < t.Instances; i++ {
-				as = append(as, job.Attempt{Job: j.ID, Task: t.Name, Index: i, State: s})
+				a := job.Attempt{Job: j.ID, Task: t.Name, Index: i, State: job.AttemptSucceeded, Ended: time.Now()}
+				if t.Command == "false" {
+					four := 4
+					a.State, a.ExitCode, a.Message = job.AttemptFailed, &four, "exited with status 4"
+				}
+				as = append(as, a)
 			}
 		}
 		b.st.PutAttempts(context.Background(), as)

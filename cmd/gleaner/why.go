@@ -20,7 +20,7 @@ func printJobView(w io.Writer, v client.JobView) {
 	for i := range v.Tasks {
 		st.Tasks[i] = v.Tasks[i].TaskStatus
 	}
-	printStatusTable(w, st)
+	printStatusTable(w, st, v.Labels)
 	header := false
 	for _, t := range v.Tasks {
 		if t.Why == nil {
