@@ -26,3 +26,10 @@ func (e *Engine) JobSpec(jobID string) *job.Spec {
 	}
 	return nil
 }
+
+// ScheduledJobs is how many jobs the engine holds (unfinished ones).
+func (e *Engine) ScheduledJobs() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.jobs)
+}

@@ -7,14 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	gleanerpb "github.com/gleaner-project/gleaner/proto"
 	"github.com/gleaner-project/gleaner/scheduler/attrs"
 	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/isolation"
@@ -208,11 +205,11 @@ func proto[T any](v T) *T { return &v }
 
 // Framework runs one leadership term's Mesos subscription.
 type Framework struct {
-	hard   hardening // unanswered KILLs, explicit reconciliation (hardening.go)
-	cfg    Config
-	store  store.Store
-	engine *engine.Engine
-	log    *slog.Logger
+	awaited awaited // unanswered KILLs, explicit reconciliation (reconcile.go)
+	cfg     Config
+	store   store.Store
+	engine  *engine.Engine
+	log     *slog.Logger
 
 	fwID      atomic.Value // string
 	caller    calls.Caller
@@ -270,7 +267,7 @@ func (f *Framework) Revive() {
 // Each KILL is remembered until the task's terminal update and sent again
 // after every re-subscription (one sent while disconnected fails).
 func (f *Framework) Kill(ctx context.Context, tasks map[string]string) {
-	f.hard.wantKilled(tasks)
+	f.awaited.wantKilled(tasks)
 	for id, agent := range tasks {
 		if err := calls.CallNoData(ctx, f.caller, calls.Kill(id, agent)); err != nil {
 			f.log.Warn("kill task", "task", id, "err", err)
@@ -291,7 +288,7 @@ func (f *Framework) Run(ctx context.Context) error {
 	go f.updateLoop(ctx)
 	go f.reviveLoop(ctx)
 	go f.watchdog(ctx)
-	f.hard.setContext(ctx)
+	f.awaited.setContext(ctx)
 	go f.reconcileLoop(ctx)
 	go f.placementLoop(ctx)
 	go f.pollAgents(ctx)
@@ -504,7 +501,7 @@ func (f *Framework) onSubscribed(ctx context.Context, e *scheduler.Event) error 
 	// Explicit reconciliation of every attempt Gleaner believes active,
 	// and the KILLs not answered yet.
 	f.startReconcile()
-	go f.resendKills(f.hard.context())
+	go f.resendKills(f.awaited.context())
 	f.Revive()
 	return nil
 }
@@ -552,28 +549,4 @@ func (f *Framework) reviveLoop(ctx context.Context) {
 		f.suppressed = false
 		f.mu.Unlock()
 	}
-}
-
-var exitRE = regexp.MustCompile(`exited with status (-?\d+)`)
-
-// exitCode reads the exit code from a Gleaner executor result in
-// TaskStatus.data, else from the command executor's message.
-func exitCode(s *mesos.TaskStatus) *int {
-	if len(s.Data) > 0 {
-		var r gleanerpb.TaskResult
-		if err := r.Unmarshal(s.Data); err == nil {
-			c := int(r.ExitCode)
-			return &c
-		}
-	}
-	if m := exitRE.FindStringSubmatch(s.GetMessage()); m != nil {
-		if c, err := strconv.Atoi(m[1]); err == nil {
-			return &c
-		}
-	}
-	if s.GetState() == mesos.TASK_FINISHED {
-		c := 0
-		return &c
-	}
-	return nil
 }

@@ -3,10 +3,13 @@ package framework
 import (
 	"context"
 	"log/slog"
+	"regexp"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
+	gleanerpb "github.com/gleaner-project/gleaner/proto"
 	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -49,6 +52,11 @@ func (q *updateQueue) take(max int) (batch []mesos.TaskStatus, first uint64) {
 	n := min(max, len(q.items))
 	out := q.items[:n:n]
 	q.items = q.items[n:]
+	if len(q.items) == 0 {
+		// Drop the drained backing array: after a burst of updates it
+		// would otherwise stay as large as the burst.
+		q.items = nil
+	}
 	first = q.taken + 1
 	q.taken += uint64(n)
 	if len(q.items) > 0 {
@@ -134,8 +142,7 @@ func toStatus(s *mesos.TaskStatus) engine.Status {
 		st.Time = time.Unix(0, int64(ts*1e9)).UTC()
 	}
 	if engine.AttemptStateOf(s.GetState()).Terminal() {
-		st.ExitCode = exitCode(s)
-		st.Signal = signalOf(s)
+		st.ExitCode, st.Signal = taskResult(s)
 	}
 	return st
 }
@@ -148,7 +155,7 @@ func (f *Framework) processUpdates(ctx context.Context, batch []mesos.TaskStatus
 		sts[i] = toStatus(&batch[i])
 		updatesTotal.WithLabelValues(batch[i].GetState().String()).Inc()
 	}
-	f.hard.saw(sts)
+	f.awaited.saw(sts)
 	outs := f.engine.ObserveAll(sts)
 	if f.log.Enabled(ctx, slog.LevelDebug) {
 		for i := range batch {
@@ -263,4 +270,30 @@ func withoutStale(kills map[string]string, stored map[string]job.Attempt) (keep 
 	}
 	sort.Strings(stale)
 	return keep, stale
+}
+
+var exitRE = regexp.MustCompile(`exited with status (-?\d+)`)
+
+// taskResult reads an ended task's exit code and terminating signal: the
+// Gleaner executor's TaskResult in TaskStatus.data (decoded once), else the
+// command executor's message ("exited with status N"), else 0 for
+// TASK_FINISHED; the exit code is nil when none of these tells it.
+func taskResult(s *mesos.TaskStatus) (exit *int, signal int) {
+	if len(s.Data) > 0 {
+		var r gleanerpb.TaskResult
+		if err := r.Unmarshal(s.Data); err == nil {
+			c := int(r.ExitCode)
+			return &c, int(r.Signal)
+		}
+	}
+	if m := exitRE.FindStringSubmatch(s.GetMessage()); m != nil {
+		if c, err := strconv.Atoi(m[1]); err == nil {
+			return &c, 0
+		}
+	}
+	if s.GetState() == mesos.TASK_FINISHED {
+		c := 0
+		return &c, 0
+	}
+	return nil, 0
 }

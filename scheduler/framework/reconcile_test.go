@@ -169,7 +169,7 @@ func TestKillResentAfterResubscribe(t *testing.T) {
 		return slices.Equal(kills, []string{"j.t.0.0"})
 	})
 	m.update("j.t.0.0", mesos.TASK_KILLED)
-	await(t, "the answered KILL forgotten", func() bool { return len(f.hard.killsWanted()) == 0 })
+	await(t, "the answered KILL forgotten", func() bool { return len(f.awaited.killsWanted()) == 0 })
 
 	// Another KILL that the connection loses before its answer is sent
 	// again on the next subscription.

@@ -16,10 +16,10 @@ const (
 	DefaultReconcileMaxBackoff = 2 * time.Minute
 )
 
-// hardening is the framework's memory of calls whose answer has not come
+// awaited is the framework's memory of calls whose answer has not come
 // yet: KILLs until the task's terminal update, and the tasks an explicit
 // reconciliation still waits to hear about.
-type hardening struct {
+type awaited struct {
 	mu    sync.Mutex
 	ctx   context.Context   // the term (Run's ctx)
 	kills map[string]string // task id → agent id, KILL wanted
@@ -37,7 +37,7 @@ type hardening struct {
 }
 
 // wantKilled remembers tasks to kill until their terminal update.
-func (h *hardening) wantKilled(tasks map[string]string) {
+func (h *awaited) wantKilled(tasks map[string]string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.kills == nil {
@@ -49,7 +49,7 @@ func (h *hardening) wantKilled(tasks map[string]string) {
 }
 
 // killsWanted returns the KILLs still unanswered.
-func (h *hardening) killsWanted() map[string]string {
+func (h *awaited) killsWanted() map[string]string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := make(map[string]string, len(h.kills))
@@ -61,7 +61,7 @@ func (h *hardening) killsWanted() map[string]string {
 
 // saw records status updates: a task heard from leaves the reconciliation,
 // a task that ended needs no KILL any more.
-func (h *hardening) saw(sts []engine.Status) {
+func (h *awaited) saw(sts []engine.Status) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, s := range sts {
@@ -85,7 +85,7 @@ func (h *hardening) saw(sts []engine.Status) {
 
 // partitionedOn returns the partitioned tasks on the given agents not
 // asked about within every, and notes them asked now.
-func (h *hardening) partitionedOn(agents map[string]bool, now time.Time, every time.Duration) map[string]string {
+func (h *awaited) partitionedOn(agents map[string]bool, now time.Time, every time.Duration) map[string]string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out map[string]string
@@ -109,7 +109,7 @@ const partitionAskEvery = time.Second
 // (nil: any agent) is offering again: an agent that comes back re-registers
 // with its tasks, and the answer RUNNING gets the task killed.
 func (f *Framework) reconcilePartitioned(ctx context.Context, agents map[string]bool) {
-	tasks := f.hard.partitionedOn(agents, time.Now(), partitionAskEvery)
+	tasks := f.awaited.partitionedOn(agents, time.Now(), partitionAskEvery)
 	if len(tasks) == 0 {
 		return
 	}
@@ -138,7 +138,7 @@ func nextBackoff(d, min, max time.Duration) time.Duration {
 // resendKills sends again every KILL not yet answered by a terminal update
 // (one sent while disconnected failed, or was lost with the connection).
 func (f *Framework) resendKills(ctx context.Context) {
-	ks := f.hard.killsWanted()
+	ks := f.awaited.killsWanted()
 	if len(ks) == 0 {
 		return
 	}
@@ -162,7 +162,7 @@ func (f *Framework) sendKills(ctx context.Context, tasks map[string]string) {
 // a truncated exponential backoff between rounds, until every one has
 // answered (or left), the subscription ends, or the term ends.
 func (f *Framework) startReconcile() bool {
-	h := &f.hard
+	h := &f.awaited
 	h.mu.Lock()
 	if h.kick == nil {
 		h.kick = make(chan struct{}, 1)
@@ -199,13 +199,13 @@ func (f *Framework) startReconcile() bool {
 
 // Reconciling reports whether an explicit reconciliation loop runs.
 func (f *Framework) Reconciling() bool {
-	f.hard.mu.Lock()
-	defer f.hard.mu.Unlock()
-	return f.hard.reconciling
+	f.awaited.mu.Lock()
+	defer f.awaited.mu.Unlock()
+	return f.awaited.reconciling
 }
 
 func (f *Framework) reconcileRounds(ctx context.Context) {
-	h := &f.hard
+	h := &f.awaited
 	defer func() {
 		h.mu.Lock()
 		h.reconciling, h.pending = false, nil
@@ -258,13 +258,13 @@ func (f *Framework) reconcileRounds(ctx context.Context) {
 }
 
 // setContext records the term's context (Run).
-func (h *hardening) setContext(ctx context.Context) {
+func (h *awaited) setContext(ctx context.Context) {
 	h.mu.Lock()
 	h.ctx = ctx
 	h.mu.Unlock()
 }
 
-func (h *hardening) context() context.Context {
+func (h *awaited) context() context.Context {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.ctx == nil {

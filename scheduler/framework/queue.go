@@ -1,0 +1,74 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/queue"
+)
+
+// queueEnv registers a work-queue instance's token and puts the queue's
+// URL and the token in its env.
+func (f *Framework) queueEnv(env map[string]string, a job.Attempt, sp *job.TaskSpec) error {
+	if sp.WorkQueue == nil || f.cfg.Queue == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), f.cfg.RequestTimeout)
+	defer cancel()
+	tok, err := f.cfg.Queue.Register(ctx, a.Job, a.TaskID())
+	if err != nil {
+		return fmt.Errorf("register queue token: %w", err)
+	}
+	env[queue.EnvToken] = tok
+	env[queue.EnvURL] = strings.TrimSuffix(f.cfg.QueueURL, "/") + "/v1/jobs/" + a.Job + "/queue"
+	return nil
+}
+
+// touchQueues keeps the queue claims of running work-queue attempts
+// alive, so a worker busy with a long item needs no heartbeat of its own;
+// a dead worker's claims still expire (its attempt ends, or its agent is
+// lost and the attempt with it).
+func (f *Framework) touchQueues(ctx context.Context) {
+	for id := range f.engine.Active() {
+		jobID, task, _, _, err := job.ParseTaskID(id)
+		if err != nil {
+			continue
+		}
+		if sp := f.engine.TaskSpec(jobID, task); sp == nil || sp.WorkQueue == nil {
+			continue
+		}
+		tctx, cancel := context.WithTimeout(ctx, f.cfg.RequestTimeout)
+		tok, err := f.cfg.Queue.Token(tctx, jobID, id)
+		if err == nil {
+			err = f.cfg.Queue.Touch(tctx, jobID, tok)
+		}
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			f.log.Debug("touch queue claims", "task", id, "err", err)
+		}
+	}
+}
+
+// queueTask reports whether the attempt is of a work-queue task (asked
+// before Commit, which may forget a finished job).
+func (f *Framework) queueTask(a job.Attempt) bool {
+	if f.cfg.Queue == nil {
+		return false
+	}
+	sp := f.engine.TaskSpec(a.Job, a.Task)
+	return sp != nil && sp.WorkQueue != nil
+}
+
+// releaseQueue releases an ended work-queue instance's claims, so items
+// its worker did not finish are handed out again at once.
+func (f *Framework) releaseQueue(ctx context.Context, a job.Attempt) {
+	go func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.RequestTimeout)
+		defer cancel()
+		if err := f.cfg.Queue.ReleaseInstance(rctx, a.Job, a.TaskID()); err != nil {
+			f.log.Warn("release queue token", "task", a.TaskID(), "err", err)
+		}
+	}()
+}
