@@ -114,7 +114,11 @@ func TestInspectAndResubmit(t *testing.T) {
 	if _, err := runJobCLI(t, "job", "submit", "-f", spec, "--watch"); err != nil {
 		t.Fatal(err)
 	}
-	out, err := runJobCLI(t, "job", "inspect", "again-1")
+	out, err := runJobCLI(t, "job", "get", "again-1")
+	if err != nil || !strings.Contains(out, "LABELS") || !strings.Contains(out, "team=data") {
+		t.Fatalf("get shows the labels: %v\n%s", err, out)
+	}
+	out, err = runJobCLI(t, "job", "inspect", "again-1")
 	if err != nil || !strings.Contains(out, "name: again") || !strings.Contains(out, "team: data") || !strings.Contains(out, "retries: 3") {
 		t.Fatalf("inspect: %v\n%s", err, out)
 	}

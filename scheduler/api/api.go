@@ -353,12 +353,14 @@ func (s *server) spec(w http.ResponseWriter, r *http.Request) {
 func (s *server) get(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	st, _, err := s.status(ctx, r.PathValue("id"))
+	st, j, err := s.status(ctx, r.PathValue("id"))
 	if err != nil {
 		s.backendErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.explain(st))
+	v := s.explain(st)
+	v.Labels = j.Spec.Labels
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *server) kill(w http.ResponseWriter, r *http.Request) {

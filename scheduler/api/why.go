@@ -16,6 +16,8 @@ type Explainer interface {
 type JobView struct {
 	job.Status
 	Tasks []TaskView `json:"tasks"`
+	// Labels are the job's labels (spec `labels:`).
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // TaskView is one task of a JobView. Why.Code is "unschedulable" (may fit
