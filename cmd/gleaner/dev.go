@@ -31,7 +31,11 @@ func init() {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8470", Usage: "address of the HTTP API"},
 			&cli.IntFlag{Name: "agents", Value: 3, Usage: "number of local agents"},
-			&cli.StringFlag{Name: "resources", Value: localmesos.DefaultResources, Usage: "resources of each agent"},
+			&cli.StringFlag{Name: "resources", Value: localmesos.DefaultResources, Usage: "resources of each agent (agent-flag syntax)"},
+			&cli.StringFlag{Name: "attributes", Usage: `attributes of each agent, agent-flag syntax ("rack:r1;zone:a")`},
+			agentSpecFlag(),
+			&cli.StringFlag{Name: "control-listen", Usage: "loopback address of the local Mesos' unauthenticated fault-injection endpoint " +
+				"(gleaner mesos-local agent restart|kill NAME --control URL); off by default"},
 			&cli.StringFlag{Name: "data-dir", Usage: "directory for etcd data and sandboxes (default: a temporary directory)"},
 			&cli.BoolFlag{Name: "simulated", Usage: "simulate tasks without processes"},
 			&cli.StringFlag{Name: "executor-path", Usage: "run tasks with `<path> executor` (default: this gleaner binary)"},
@@ -83,6 +87,16 @@ func runDev(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
+	mcfg := localmesos.Config{Agents: c.Int("agents"), Resources: c.String("resources"), Attributes: c.String("attributes"),
+		WorkDir: dir + "/mesos", Simulated: c.Bool("simulated"), SwitchUser: true, AllocationInterval: 200 * time.Millisecond, Logger: log.With("component", "mesos")}
+	if err := applyAgentFlag(c, &mcfg); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	if addr := c.String("control-listen"); addr != "" {
+		if err := checkLoopback(addr); err != nil {
+			return fmt.Errorf("dev: --control-listen: %w", err)
+		}
+	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -98,12 +112,18 @@ func runDev(c *cli.Context) error {
 	}
 	// The agents switch to each executor's user as a Mesos agent does: under
 	// --command-executor tasks run as FrameworkInfo.user (nobody), not as root.
-	mesos, err := localmesos.Start(ctx, localmesos.Config{Agents: c.Int("agents"), Resources: c.String("resources"),
-		WorkDir: dir + "/mesos", Simulated: c.Bool("simulated"), SwitchUser: true, AllocationInterval: 200 * time.Millisecond, Logger: log.With("component", "mesos")})
+	mesos, err := localmesos.Start(ctx, mcfg)
 	if err != nil {
 		return fmt.Errorf("dev: local mesos: %w", err)
 	}
 	defer mesos.Close()
+	if addr := c.String("control-listen"); addr != "" {
+		stopControl, err := serveControl(mesos, addr, c.App.Writer)
+		if err != nil {
+			return fmt.Errorf("dev: --control-listen: %w", err)
+		}
+		defer stopControl()
+	}
 	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints, DialTimeout: 5 * time.Second, DialOptions: metrics.EtcdDialOptions()})
 	if err != nil {
 		return fmt.Errorf("dev: etcd client: %w", err)
@@ -125,7 +145,7 @@ func runDev(c *cli.Context) error {
 	if !c.Bool("no-monitors") {
 		// The monitors stop when the scheduler does (cancel, then wait).
 		mctx, cancel := context.WithCancel(ctx)
-		wait, err := devMonitors(mctx, mesos, cli, "batch", c.String("resources"), w, log.With("component", "monitor"))
+		wait, err := devMonitors(mctx, mesos, cli, "batch", w, log.With("component", "monitor"))
 		if err != nil {
 			cancel()
 			return fmt.Errorf("dev: %w", err)

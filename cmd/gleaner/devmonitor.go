@@ -29,18 +29,18 @@ import (
 // the others measure a parent of their own, so the one batch cgroup is
 // neither counted nor capped several times. It returns a function that
 // waits for them to stop after ctx ends.
-func devMonitors(ctx context.Context, cluster *localmesos.Cluster, cli *clientv3.Client, role, resources string, w io.Writer, log *slog.Logger) (wait func(), err error) {
+func devMonitors(ctx context.Context, cluster *localmesos.Cluster, cli *clientv3.Client, role string, w io.Writer, log *slog.Logger) (wait func(), err error) {
 	agents := cluster.Agents()
 	n := float64(len(agents))
 	memMB, err := hostMemMB()
 	if err != nil {
 		return nil, fmt.Errorf("dev monitors: %w", err)
 	}
-	capCPUs, capMem := float64(runtime.NumCPU())/n, memMB/n
-	declared := scalarResources(resources)
-	capCPUs, capMem = max(capCPUs, declared["cpus"]), max(capMem, declared["mem"])
+	shareCPUs, shareMem := float64(runtime.NumCPU())/n, memMB/n
 	var ms []*monitor.Monitor
 	for i, a := range agents {
+		declared := scalarResources(a.Resources()) // each agent's own (gleaner dev --agent)
+		capCPUs, capMem := max(shareCPUs, declared["cpus"]), max(shareMem, declared["mem"])
 		cfg := monitor.Config{MasterURL: cluster.MasterURL(), AgentHostname: a.Hostname(), Role: role, Etcd: cli,
 			Listen: "127.0.0.1:0", CapacityCPUs: capCPUs, CapacityMemMB: capMem,
 			CgroupParent: "gleaner", Logger: log}

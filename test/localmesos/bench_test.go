@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -149,7 +150,8 @@ func runRawLaunches(b *testing.B, c *Cluster, total int) time.Duration {
 // instances of "true"; a master that kept every completed task held
 // 2.2 GB): it runs the tasks once, whatever b.N (use -benchtime=1x), lets
 // the Go runtime collect and return memory, and reports the heap in use and
-// the process RSS. LOCALMESOS_MEM_TASKS overrides the task count.
+// the process RSS. LOCALMESOS_MEM_TASKS overrides the task count;
+// LOCALMESOS_MEM_PROFILE names a file for a heap profile taken then.
 func BenchmarkLocalMesosMemory(b *testing.B) {
 	total := 200000
 	if v := os.Getenv("LOCALMESOS_MEM_TASKS"); v != "" {
@@ -164,6 +166,9 @@ func BenchmarkLocalMesosMemory(b *testing.B) {
 	before := heapAndRSS(b)
 	elapsed := runRawLaunches(b, c, total)
 	after := heapAndRSS(b)
+	if path := os.Getenv("LOCALMESOS_MEM_PROFILE"); path != "" {
+		writeHeapProfile(b, path) // while the cluster still holds what it keeps
+	}
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "launches/s")
 	b.ReportMetric(float64(after.heap)/(1<<20), "heap-MB")
 	b.ReportMetric(float64(after.rss)/(1<<20), "rss-MB")
@@ -196,4 +201,15 @@ func heapAndRSS(b *testing.B) memUse {
 		}
 	}
 	return out
+}
+
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatalf("heap profile: %v", err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatalf("heap profile: %v", err)
+	}
 }

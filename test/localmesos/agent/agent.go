@@ -163,7 +163,12 @@ type Agent struct {
 
 var _ link.Agent = (*Agent)(nil)
 
-const maxCompleted = 1000
+// maxCompleted bounds the completed tasks (and executors) an agent keeps
+// for its state and for recognising late duplicate updates: a Mesos agent
+// keeps --max_completed_executors_per_framework (150) completed executors,
+// and a command task is one executor. Between maxCompleted and twice that
+// are kept (the list is trimmed in batches).
+const maxCompleted = 150
 
 // New checks the configuration and builds an agent; Start brings it up.
 func New(cfg Config) (*Agent, error) {
