@@ -256,3 +256,65 @@ func roundTrip(t *testing.T, from, to any) {
 		t.Fatalf("API's JSON\n%s\nthrough the SDK's type\n%s", ja, jb)
 	}
 }
+
+func TestListSpecInstancesPlan(t *testing.T) {
+	srv := testServer(t, &instantBackend{st: store.NewMemory()})
+	c := newClient(t, srv.URL, "tok")
+	ctx := context.Background()
+	for _, doc := range []string{
+		"name: good\nlabels: {team: data}\ntasks: [{name: a, command: 'true', instances: 2}]",
+		"name: bad\ntasks: [{name: a, command: 'false', retries: 0, instances: 3}]",
+	} {
+		sub, err := c.Submit(ctx, []byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Watch(ctx, sub.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := c.List(ctx, client.ListOptions{})
+	if err != nil || len(all) != 2 || all[0].ID != "good-1" || all[0].Labels["team"] != "data" || all[0].Ended == nil {
+		t.Fatalf("list: %+v %v", all, err)
+	}
+	for _, tc := range []struct {
+		o    client.ListOptions
+		want string
+	}{
+		{client.ListOptions{States: []job.State{job.Failed}}, "bad-1"},
+		{client.ListOptions{Labels: map[string]string{"team": "data"}}, "good-1"},
+		{client.ListOptions{Since: time.Now().Add(-time.Hour), Limit: 1}, "bad-1"},
+		{client.ListOptions{Since: time.Now().Add(time.Hour)}, ""},
+	} {
+		got, err := c.List(ctx, tc.o)
+		var ids []string
+		for _, s := range got {
+			ids = append(ids, s.ID)
+		}
+		if err != nil || strings.Join(ids, " ") != tc.want {
+			t.Errorf("list %+v: %v %v; want %q", tc.o, ids, err, tc.want)
+		}
+	}
+	if _, err := c.List(ctx, client.ListOptions{States: []job.State{"done"}}); !errors.Is(err, client.ErrBadRequest) {
+		t.Errorf("list of an unknown state: %v", err)
+	}
+	sp, err := c.Spec(ctx, "good-1")
+	if err != nil || sp.Name != "good" || sp.Tasks[0].Instances != 2 || sp.Labels["team"] != "data" {
+		t.Fatalf("spec: %+v %v", sp, err)
+	}
+	page, err := c.Instances(ctx, "bad-1", client.InstancesOptions{States: []job.State{job.Failed}, Limit: 2})
+	if err != nil || page.Total != 3 || len(page.Instances) != 2 || page.Instances[0].Attempts[0].Message != "exited with status 4" {
+		t.Fatalf("instances: %+v %v", page, err)
+	}
+	plan, err := c.Plan(ctx, []byte("name: p\ntasks: [{name: a, command: 'true'}]"))
+	if err != nil || plan.Name != "p" || len(plan.Tasks) != 1 || !plan.Tasks[0].Feasible || plan.Warning == "" {
+		t.Fatalf("plan: %+v %v", plan, err)
+	}
+	if all, _ := c.List(ctx, client.ListOptions{}); len(all) != 2 {
+		t.Fatalf("a plan submitted a job: %d jobs", len(all))
+	}
+	var ae *client.APIError
+	if _, err := c.RunNow(ctx, "good-1"); !errors.As(err, &ae) || ae.Status != 501 {
+		t.Fatalf("run-now on a backend without cron: %v", err)
+	}
+}
