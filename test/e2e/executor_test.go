@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 
+	"github.com/gleaner-project/gleaner/executor"
 	"github.com/gleaner-project/gleaner/executor/cgroups"
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
 	"github.com/gleaner-project/gleaner/rootfs"
@@ -304,7 +306,12 @@ func TestExecutorRunsChrootedTaskFromFetchedBundle(t *testing.T) {
 	}
 	sb := e.sandboxOf(t, "exec-a")
 	out, _ := os.ReadFile(filepath.Join(sb, "tasks", "hello", "stdout"))
-	if !strings.Contains(string(out), "e2e-bundle") || strings.Contains(string(out), "HOSTFS") || !strings.Contains(string(out), "65534") {
+	// The job's own uid from the executor's default --task-uid-range.
+	uids, err := executor.ParseUIDRange(executor.DefaultTaskUIDRange)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "e2e-bundle") || strings.Contains(string(out), "HOSTFS") || !strings.Contains(string(out), fmt.Sprintf("\n%d\n", uids.ForJob("e2e"))) {
 		t.Fatalf("hello stdout %q (executor stderr: %s)", out, tailFile(filepath.Join(sb, "stderr")))
 	}
 	// The bundle reached the sandbox through the agent's fetcher, unextracted.
@@ -599,5 +606,47 @@ func TestExecutorThroughLocalMesos(t *testing.T) {
 	ev = f.Await(&k, "stack-survivor finished", 60*time.Second, mesostest.IsUpdate("stack-survivor", append(terminalStates, mesos.TASK_GONE)...))
 	if st := ev.Update.Status; st.GetState() != mesos.TASK_FINISHED || taskResult(t, st).ExitCode != 0 {
 		t.Fatalf("stack-survivor after agent restart: %s %s %q; events %s", st.GetState(), st.GetReason(), st.GetMessage(), f.Summary())
+	}
+}
+
+// A restarted agent gives its executors Mesos' default 2 s to re-subscribe
+// and kills those that miss it. On a busy host (CPU hogs, more than
+// cores) the executor makes it, twice, and its running task survives and
+// finishes (issue 10, chaos finding: executors missed the window).
+func TestAgentRestartsOnABusyHostKeepTheTaskRunning(t *testing.T) {
+	e := setupExec(t, true, func(c *agent.Config) { c.ExecutorReregistrationTimeout = 2 * time.Second })
+	e.a.Launch(e.fw, e.executorInfo("exec-busy"), []mesos.TaskInfo{
+		e.task("busy-survivor", `while [ ! -e "$MESOS_SANDBOX/go" ]; do sleep 0.05; done; echo survived`, nil)}, false)
+	e.m.waitState(t, "busy-survivor", 60*time.Second, mesos.TASK_RUNNING)
+	sb := e.sandboxOf(t, "exec-busy")
+	var hogs []*exec.Cmd
+	for i := 0; i < 2*runtime.NumCPU(); i++ {
+		hog := exec.Command("/bin/sh", "-c", "while :; do :; done")
+		if err := hog.Start(); err != nil {
+			t.Fatal(err)
+		}
+		hogs = append(hogs, hog)
+	}
+	t.Cleanup(func() {
+		for _, h := range hogs {
+			_ = h.Process.Kill()
+			_ = h.Wait()
+		}
+	})
+	for i := 0; i < 2; i++ {
+		e.a.Stop()
+		time.Sleep(time.Second) // the agent is down for a while
+		if err := e.a.Restart(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Past the last window: a missed re-subscription has killed the executor by now.
+	time.Sleep(3 * time.Second)
+	if err := os.WriteFile(filepath.Join(sb, "tasks", "busy-survivor", "sandbox", "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := e.m.waitState(t, "busy-survivor", 60*time.Second, terminalStates...)
+	if st.GetState() != mesos.TASK_FINISHED {
+		t.Fatalf("busy-survivor: %s %s %q (executor stderr: %s)", st.GetState(), st.GetReason(), st.GetMessage(), tailFile(filepath.Join(sb, "stderr")))
 	}
 }
