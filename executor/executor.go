@@ -62,6 +62,13 @@ func New(cfg Config) (*Executor, error) {
 		return nil, err
 	}
 	cache.Limits, cache.CapBytes, cache.Fetch = cfg.BundleLimits, cfg.BundleCacheBytes, cfg.BundleFetch
+	if cfg.TaskUIDs.Enabled() {
+		read := func(p string) string { b, _ := os.ReadFile(p); return string(b) }
+		if c := rangeConflicts(cfg.TaskUIDs, read(hostIDFiles.passwd), read(hostIDFiles.subuid), read(hostIDFiles.subgid)); len(c) > 0 {
+			cfg.Logger.Warn("--task-uid-range overlaps ids the host already gives out: tasks of some jobs may share them; choose another range",
+				"range", cfg.TaskUIDs.String(), "conflicts", c)
+		}
+	}
 	u := url.URL{Scheme: "http", Host: cfg.Mesos.AgentEndpoint, Path: "/api/v1/executor"}
 	cli := httpcli.New(
 		httpcli.Endpoint(u.String()),

@@ -94,3 +94,42 @@ func taskUser(payloadUser, jobID string, r UIDRange, defaultUser string) string 
 	}
 	return defaultUser
 }
+
+// hostIDFiles are read at start to warn about uids of the range that the
+// host already gives someone.
+var hostIDFiles = struct{ passwd, subuid, subgid string }{"/etc/passwd", "/etc/subuid", "/etc/subgid"}
+
+// rangeConflicts lists what in passwd ("name:x:uid:…") or subid
+// ("name:first:count") files already owns uids of r, file by file.
+func rangeConflicts(r UIDRange, passwd, subuid, subgid string) []string {
+	if !r.Enabled() {
+		return nil
+	}
+	var out []string
+	overlaps := func(first, count uint64) bool {
+		return count > 0 && first <= uint64(r.Last) && first+count-1 >= uint64(r.First)
+	}
+	for _, line := range strings.Split(passwd, "\n") {
+		f := strings.Split(line, ":")
+		if len(f) < 4 {
+			continue
+		}
+		if uid, err := strconv.ParseUint(f[2], 10, 32); err == nil && overlaps(uid, 1) {
+			out = append(out, fmt.Sprintf("user %s has uid %d", f[0], uid))
+		}
+	}
+	for _, sub := range []struct{ file, text string }{{"subuid", subuid}, {"subgid", subgid}} {
+		for _, line := range strings.Split(sub.text, "\n") {
+			f := strings.Split(strings.TrimSpace(line), ":")
+			if len(f) != 3 {
+				continue
+			}
+			first, err1 := strconv.ParseUint(f[1], 10, 32)
+			count, err2 := strconv.ParseUint(f[2], 10, 32)
+			if err1 == nil && err2 == nil && overlaps(first, count) {
+				out = append(out, fmt.Sprintf("%s gives %s %d-%d", sub.file, f[0], first, first+count-1))
+			}
+		}
+	}
+	return out
+}

@@ -120,3 +120,21 @@ func TestTaskUIDRangeFlag(t *testing.T) {
 		t.Errorf("bad range: %v, want an error naming --task-uid-range", err)
 	}
 }
+
+func TestRangeConflicts(t *testing.T) {
+	r := UIDRange{200000, 299999}
+	passwd := "root:x:0:0::/:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\nsvc:x:250000:250000::/:/bin/false\nbroken\n"
+	subuid := "alice:100000:65536\nbob:165536:65536\ncarol:231072:65536\ndave:300000:65536\n"
+	subgid := "alice:100000:65536\n"
+	got := rangeConflicts(r, passwd, subuid, subgid)
+	want := []string{"user svc has uid 250000", "subuid gives bob 165536-231071", "subuid gives carol 231072-296607"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("conflicts %q, want %q", got, want)
+	}
+	if c := rangeConflicts(UIDRange{}, passwd, subuid, subgid); c != nil {
+		t.Errorf("range off: %q", c)
+	}
+	if c := rangeConflicts(UIDRange{400000, 499999}, passwd, subuid, subgid); c != nil {
+		t.Errorf("a free range: %q", c)
+	}
+}
