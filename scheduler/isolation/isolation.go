@@ -34,8 +34,11 @@ func isRoot(user string) bool {
 func RootRequested(sp *job.Spec) bool { return isRoot(sp.User) }
 
 // TaskUser is the user put in the executor payload for the job's tasks:
-// "0" when the job asks for root and the policy allows it; otherwise empty,
-// which is the executor's own unprivileged default.
+// "0" when the job asks for root and the policy allows it; otherwise empty.
+// Empty lets each executor choose, without coordination: the job's own uid
+// and gid from its --task-uid-range, hashed from the payload's job id (the
+// same on every agent), else its --user. A job's user field stays the
+// account fairness charges; it never picks a host uid.
 func (p Policy) TaskUser(sp *job.Spec) string {
 	if p.AllowRootTasks && RootRequested(sp) {
 		return "0"
