@@ -322,6 +322,7 @@ func newE2E(t *testing.T) *e2eRig {
 	p.CPU = policy.Rule{MarginFraction: 0.1, SystemReserve: 0.2, Step: 0.3, Persist: 2}
 	p.Mem = policy.Rule{MarginFraction: 0, SystemReserve: 0, Step: 64, Persist: 2}
 	p.PeakWindow, p.LiftAfter, p.EvictAfter = 3, 2, 8
+	p.BatchIdle = false // these tests drive the usage rule
 	return &e2eRig{
 		cl: cl, etcd: etcdtest.NewClient(t, srv), eps: srv.Endpoints, host: host, cg: cg, res: res,
 		offers: watchOffers(t, ctx, cl.MasterURL()),

@@ -170,6 +170,7 @@ func testPolicy() policy.Params {
 	p := policy.DefaultParams()
 	p.PeakWindow, p.LiftAfter, p.EvictAfter = 2, 1, 2
 	p.CPU.Persist, p.Mem.Persist = 2, 2
+	p.BatchIdle, p.MemPressureLimit = false, 0 // these tests drive the usage rule
 	return p
 }
 

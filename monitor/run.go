@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/gleaner-project/gleaner/executor/cgroups"
 	"github.com/gleaner-project/gleaner/monitor/policy"
 	"github.com/gleaner-project/gleaner/monitor/reserver"
 	"github.com/gleaner-project/gleaner/monitor/sampler"
@@ -76,6 +77,18 @@ func New(cfg Config) (*Monitor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("monitor sampler: %w", err)
 	}
+	if cfg.Policy.BatchIdle && cfg.Throttler == nil && !cfg.NoThrottle {
+		// Batch runs SCHED_IDLE (or at minimal weight); without it the
+		// policy must fall back to the usage rule.
+		mode, err := cgroups.SetIdle(cgroupRoot(cfg), cfg.CgroupParent)
+		if err != nil {
+			m.log.Warn("batch cgroups cannot be made idle; throttling on usage instead", "error", err)
+			cfg.Policy.BatchIdle = false
+			m.cfg.Policy.BatchIdle = false
+		} else {
+			m.log.Info("batch cgroups yield the CPU", "mode", string(mode), "cgroup_parent", cfg.CgroupParent)
+		}
+	}
 	if m.ctrl, err = policy.New(cfg.Policy); err != nil {
 		return nil, err
 	}
@@ -91,11 +104,7 @@ func New(cfg Config) (*Monitor, error) {
 	}
 	m.thr = cfg.Throttler
 	if m.thr == nil && !cfg.NoThrottle {
-		root := cfg.CgroupRoot
-		if root == "" {
-			root = "/sys/fs/cgroup"
-		}
-		c, err := throttle.NewCgroup(root, cfg.CgroupParent)
+		c, err := throttle.NewCgroup(cgroupRoot(cfg), cfg.CgroupParent)
 		if err != nil {
 			return nil, fmt.Errorf("monitor throttle (use NoThrottle on hosts without cgroups): %w", err)
 		}
@@ -118,6 +127,13 @@ func New(cfg Config) (*Monitor, error) {
 		}
 	}
 	return m, nil
+}
+
+func cgroupRoot(cfg Config) string {
+	if cfg.CgroupRoot == "" {
+		return "/sys/fs/cgroup"
+	}
+	return cfg.CgroupRoot
 }
 
 // Addr is the HTTP listener's address (nil without Listen).
@@ -291,6 +307,7 @@ func (m *Monitor) Tick(ctx context.Context) {
 		ReservationKnown: m.haveState,
 		Reserved:         m.state.Reserved, Allocated: m.state.Allocated, Limit: m.state.Total,
 		EvictionPending: m.evPending,
+		MemPressure:     smp.MemPressure,
 	}
 	d, err := m.ctrl.Step(in)
 	if m.log.Enabled(ctx, slog.LevelDebug) {

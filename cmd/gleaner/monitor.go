@@ -63,6 +63,8 @@ func init() {
 			&cli.Float64Flag{Name: "min-throttle-cpus", Usage: "lowest CPU cap of the batch cgroups", Value: d.MinThrottleCPUs},
 			&cli.IntFlag{Name: "lift-after", Usage: "calm samples before the throttle is lifted", Value: d.LiftAfter},
 			&cli.IntFlag{Name: "evict-after", Usage: "throttled samples before evictions are requested", Value: d.EvictAfter},
+			&cli.BoolFlag{Name: "batch-cpu-idle", Usage: "run the batch cgroups SCHED_IDLE (cpu.idle, else minimal shares) and throttle only when business reaches capacity − margin", Value: d.BatchIdle},
+			&cli.Float64Flag{Name: "memory-pressure-limit", Usage: "share of time tasks may stall on memory (PSI some) while batch holds memory before it is reclaimed (0: off)", Value: d.MemPressureLimit},
 			&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error", Value: "info"},
 		),
 		Action: runMonitor,
@@ -93,6 +95,8 @@ func runMonitor(c *cli.Context) error {
 		MinThrottleCPUs:   c.Float64("min-throttle-cpus"),
 		LiftAfter:         c.Int("lift-after"),
 		EvictAfter:        c.Int("evict-after"),
+		BatchIdle:         c.Bool("batch-cpu-idle"),
+		MemPressureLimit:  c.Float64("memory-pressure-limit"),
 	}
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("policy flags: %w", err)

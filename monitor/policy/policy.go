@@ -47,6 +47,18 @@ type Params struct {
 	// EvictAfter is how many samples a CPU spike may keep batch throttled
 	// below its allocation before evictions are requested.
 	EvictAfter int
+	// BatchIdle: the batch cgroups run SCHED_IDLE (cpu.idle, else minimal
+	// shares), so batch only ever takes CPU business does not want. Batch
+	// using what business leaves is then no contention; the throttle
+	// engages only when business alone reaches capacity − margin (a spike
+	// where even idle-class batch costs business its caches and wake-ups),
+	// and lifts once that has passed for LiftAfter samples.
+	BatchIdle bool
+	// MemPressureLimit is the share of time (PSI memory "some", 0..1) tasks
+	// may stall on memory while batch holds memory before batch memory is
+	// reclaimed: half of it, at least what business leaves it, is asked
+	// for through an eviction. 0 turns the pressure signal off.
+	MemPressureLimit float64
 }
 
 // DefaultParams returns the defaults documented in monitor/README.md.
@@ -59,6 +71,8 @@ func DefaultParams() Params {
 		MinThrottleCPUs:   0.1,
 		LiftAfter:         3,
 		EvictAfter:        30,
+		BatchIdle:         true,
+		MemPressureLimit:  0.10,
 	}
 }
 
@@ -94,6 +108,8 @@ func (p Params) Validate() error {
 		return fmt.Errorf("lift after %d: must be at least 1 sample", p.LiftAfter)
 	case p.EvictAfter < 1:
 		return fmt.Errorf("evict after %d: must be at least 1 sample", p.EvictAfter)
+	case p.MemPressureLimit < 0 || p.MemPressureLimit > 1 || math.IsNaN(p.MemPressureLimit):
+		return fmt.Errorf("memory pressure limit %v: must be in [0, 1] (0: off)", p.MemPressureLimit)
 	}
 	return nil
 }
@@ -111,6 +127,9 @@ type Input struct {
 	Limit Resources
 	// EvictionPending: an earlier eviction request is still outstanding.
 	EvictionPending bool
+	// MemPressure is the share of the interval some task stalled on
+	// memory (PSI /proc/pressure/memory "some"; 0 when unknown).
+	MemPressure float64
 }
 
 // Eviction asks the scheduler to free this much batch work on the host.
@@ -133,7 +152,8 @@ type Decision struct {
 	Evict *Eviction
 	// Contention: batch used more CPU than business left it this sample.
 	Contention bool
-	// MemoryShort: batch memory exceeds what business leaves it.
+	// MemoryShort: batch memory exceeds what business leaves it, or the
+	// host stalls on memory while batch holds some.
 	MemoryShort bool
 }
 
@@ -198,10 +218,7 @@ func (c *Controller) Step(in Input) (Decision, error) {
 	d.Target = c.target
 
 	// CPU is compressible: throttle the batch cgroups first.
-	instantCPU := left(c.p.CPU, in.Capacity.CPUs, bus.CPUs)
-	// (When business alone exceeds its share, left is negative: batch is
-	// throttled only if it uses more than the tolerance.)
-	d.Contention = batch.CPUs > math.Max(instantCPU, 0)+c.p.ThrottleTolerance
+	d.Contention = c.contended(in.Capacity.CPUs, bus.CPUs, batch.CPUs)
 	c.lastAllowance = d.Allowance.CPUs
 	quota := math.Max(d.Allowance.CPUs, c.p.MinThrottleCPUs)
 	switch {
@@ -209,7 +226,13 @@ func (c *Controller) Step(in Input) (Decision, error) {
 		c.throttled, c.demand, c.calm, c.spike = true, batch.CPUs, 0, 0
 	case c.throttled:
 		c.demand = math.Max(c.demand, batch.CPUs)
-		if !d.Contention && d.Allowance.CPUs >= c.demand+c.p.ThrottleTolerance {
+		calm := !d.Contention && d.Allowance.CPUs >= c.demand+c.p.ThrottleTolerance
+		if c.p.BatchIdle {
+			// Throttled idle batch uses little whatever business does:
+			// calm is business back below its line.
+			calm = !c.businessAtCeiling(in.Capacity.CPUs, bus.CPUs)
+		}
+		if calm {
 			c.calm++
 		} else {
 			c.calm = 0
@@ -230,6 +253,12 @@ func (c *Controller) Step(in Input) (Decision, error) {
 	if d.MemoryShort {
 		ev.MemMB = batch.MemMB - instantMem
 		ev.Reason = fmt.Sprintf("memory short: business %.0f MB, batch %.0f MB, batch may use %.0f MB", bus.MemMB, batch.MemMB, instantMem)
+	} else if c.p.MemPressureLimit > 0 && in.MemPressure > c.p.MemPressureLimit && batch.MemMB > 0 {
+		// The host stalls on memory (reclaim, swap-in, refaults) though the
+		// counters say it fits: free batch memory before business swaps.
+		d.MemoryShort = true
+		ev.MemMB = batch.MemMB / 2
+		ev.Reason = fmt.Sprintf("memory pressure: tasks stalled %.0f%% of the time (limit %.0f%%), batch holds %.0f MB", in.MemPressure*100, c.p.MemPressureLimit*100, batch.MemMB)
 	}
 	// A CPU spike that keeps batch throttled below what it was allocated.
 	if c.throttled {
@@ -263,16 +292,35 @@ func (c *Controller) Fast(capacity, business, batch float64) (engage bool, cpus 
 	if c.throttled || capacity <= 0 {
 		return false, 0
 	}
-	l := left(c.p.CPU, capacity, math.Max(business, 0))
-	if batch <= math.Max(l, 0)+c.p.ThrottleTolerance {
+	business = math.Max(business, 0)
+	if !c.contended(capacity, business, math.Max(batch, 0)) {
 		return false, 0
 	}
+	l := left(c.p.CPU, capacity, business)
 	c.throttled, c.demand, c.calm, c.spike = true, batch, 0, 0
 	q := l
 	if c.lastAllowance > 0 {
 		q = math.Min(q, c.lastAllowance)
 	}
 	return true, math.Max(q, c.p.MinThrottleCPUs)
+}
+
+// contended says whether batch CPU use hurts business now. Ordinary batch
+// contends when it uses more than business leaves it (beyond the
+// tolerance; when business alone exceeds its share, left is negative and
+// any batch use beyond the tolerance contends). SCHED_IDLE batch only takes
+// what business does not want, so it contends only when business alone
+// reaches capacity − margin and batch still runs.
+func (c *Controller) contended(capacity, business, batch float64) bool {
+	if c.p.BatchIdle {
+		return c.businessAtCeiling(capacity, business) && batch > c.p.ThrottleTolerance
+	}
+	return batch > math.Max(left(c.p.CPU, capacity, business), 0)+c.p.ThrottleTolerance
+}
+
+// businessAtCeiling: business alone uses capacity − margin or more.
+func (c *Controller) businessAtCeiling(capacity, business float64) bool {
+	return business >= capacity-margin(c.p.CPU, capacity)-1e-9
 }
 
 // margin is the safety margin of a rule for a capacity.

@@ -16,8 +16,14 @@ func testParams() Params {
 	p.CPU.Persist, p.Mem.Persist = 2, 2
 	p.LiftAfter = 2
 	p.EvictAfter = 3
+	// The table's cases exercise the usage rule (batch not SCHED_IDLE)
+	// unless they set BatchIdle; the pressure signal only where set.
+	p.BatchIdle = false
+	p.MemPressureLimit = 0
 	return p
 }
+
+func pressure(i Input, memSome float64) Input { i.MemPressure = memSome; return i }
 
 type want struct {
 	allowCPU, targetCPU float64 // NaN = do not check
@@ -96,6 +102,55 @@ func TestController(t *testing.T) {
 				// window of 3 no longer holds the 6: allowance 5.7 >= demand 5 + 0.1 → calm 1
 				{known(in(1, 0.7, 2000, 4000), r57, alloc5), chk().cpu(5.7, 5.7).thr(5.7)},
 				{known(in(1, 0.7, 2000, 4000), r57, alloc5), chk().cpu(5.7, 5.7).free()},
+			},
+		},
+		{
+			name:   "idle batch filling what business leaves is no contention",
+			params: func(p *Params) { p.BatchIdle = true },
+			steps: []step{
+				// business 6 of 8, batch soaks the other 2: under the usage
+				// rule this throttles; SCHED_IDLE batch yields by itself.
+				{known(in(6, 2, 2000, 4000), r57, alloc5), chk().cpu(0.7, 0.7).free().noEvict()},
+				{known(in(7.1, 0.9, 2000, 4000), r57, alloc5), chk().free()},
+			},
+		},
+		{
+			name:   "idle batch is throttled when business alone reaches capacity − margin, lifted once it passed",
+			params: func(p *Params) { p.BatchIdle = true },
+			steps: []step{
+				{known(in(1, 5, 2000, 4000), r57, alloc5), chk().free()},
+				// 7.2 = 8 − 0.8: the spike; batch still runs 0.8 → cap at min 0.1
+				{known(in(7.2, 0.8, 2000, 4000), r57, alloc5), chk().cpu(0, 0).thr(0.1).noEvict()},
+				{known(in(7.5, 0.1, 2000, 4000), r57, alloc5), chk().thr(0.1)},
+				// below the line: lifted after LiftAfter (2) calm samples,
+				// whatever the peak-held allowance says
+				{known(in(3, 0.1, 2000, 4000), r57, alloc5), chk().cpu(0, 0).thr(0.1)},
+				{known(in(3, 0.1, 2000, 4000), r57, alloc5), chk().free()},
+			},
+		},
+		{
+			name:   "idle batch under a long spike still asks to evict the allocation above the allowance",
+			params: func(p *Params) { p.BatchIdle = true },
+			steps: []step{
+				{known(in(7.5, 0.5, 2000, 4000), r57, alloc5), chk().thr(0.1).noEvict()},
+				{known(in(7.5, 0.1, 2000, 4000), r57, alloc5), chk().thr(0.1).noEvict()},
+				{known(in(7.5, 0.1, 2000, 4000), r57, alloc5), chk().thr(0.1).evict(5, 0)},
+			},
+		},
+		{
+			name:   "memory pressure while batch holds memory reclaims half of it",
+			params: func(p *Params) { p.MemPressureLimit = 0.1 },
+			steps: []step{
+				{pressure(known(in(1, 1, 2000, 4000), r57, alloc5), 0.05), chk().noEvict()},
+				{pressure(known(in(1, 1, 2000, 4000), r57, alloc5), 0.25), chk().evict(0, 2000)},
+				// no batch memory: nothing to reclaim
+				{pressure(known(in(1, 1, 2000, 0), r57, alloc5), 0.5), chk().noEvict()},
+			},
+		},
+		{
+			name: "memory pressure is ignored when the signal is off",
+			steps: []step{
+				{pressure(known(in(1, 1, 2000, 4000), r57, alloc5), 0.9), chk().noEvict()},
 			},
 		},
 		{
@@ -259,6 +314,8 @@ func TestValidate(t *testing.T) {
 		{func(p *Params) { p.MinThrottleCPUs = 0 }, "min throttle"},
 		{func(p *Params) { p.LiftAfter = 0 }, "lift after"},
 		{func(p *Params) { p.EvictAfter = 0 }, "evict after"},
+		{func(p *Params) { p.MemPressureLimit = 1.5 }, "memory pressure limit"},
+		{func(p *Params) { p.MemPressureLimit = -0.1 }, "memory pressure limit"},
 	}
 	for _, tc := range cases {
 		p := DefaultParams()
@@ -318,5 +375,15 @@ func TestFast(t *testing.T) {
 	c3, _ := New(testParams())
 	if on, q := c3.Fast(8, 8, 1); !on || !near(q, 0.1) {
 		t.Fatalf("fast engage %v %v, want true 0.1", on, q)
+	}
+	// SCHED_IDLE batch: only business at capacity − margin engages.
+	ip := testParams()
+	ip.BatchIdle = true
+	c4, _ := New(ip)
+	if on, _ := c4.Fast(8, 6, 2); on {
+		t.Fatal("idle batch: fast check engaged while business leaves room")
+	}
+	if on, q := c4.Fast(8, 7.4, 0.6); !on || !near(q, 0.1) {
+		t.Fatalf("idle batch: fast engage %v %v, want true 0.1", on, q)
 	}
 }

@@ -74,6 +74,11 @@ type Counters struct {
 	BatchDisk   uint64  // bytes: disk used under BatchDiskDirs (du)
 	Executors   int
 	CgroupFound bool
+	// CPUSome and MemSome are the host's PSI "some" stall totals (µs of
+	// /proc/pressure/cpu and /proc/pressure/memory); PressureFound is false
+	// on kernels without PSI.
+	CPUSome, MemSome uint64
+	PressureFound    bool
 }
 
 // Sample is one measurement, as rates over the interval between two
@@ -90,6 +95,10 @@ type Sample struct {
 	// BatchDiskMB is the disk batch work holds outside task sandboxes
 	// (Config.BatchDiskDirs: the bundle cache).
 	BatchDiskMB float64
+	// CPUPressure and MemPressure are the shares of the interval (0..1)
+	// in which some task waited for a CPU or stalled on memory (PSI
+	// "some"); 0 without PSI.
+	CPUPressure, MemPressure float64
 }
 
 // Sampler reads Counters and turns consecutive readings into Samples.
@@ -193,7 +202,67 @@ func (s *Sampler) Read(ctx context.Context) (Counters, error) {
 		return c, err
 	}
 	c.BatchDisk = s.batchDisk(c.Time)
+	s.readPressure(&c)
 	return c, nil
+}
+
+// readPressure reads the host's PSI totals; a kernel without PSI (or with
+// psi=0) leaves PressureFound false.
+func (s *Sampler) readPressure(c *Counters) {
+	cpuSome, err1 := readPSISome(filepath.Join(s.cfg.ProcRoot, "pressure", "cpu"))
+	memSome, err2 := readPSISome(filepath.Join(s.cfg.ProcRoot, "pressure", "memory"))
+	if err1 != nil || err2 != nil {
+		return
+	}
+	c.CPUSome, c.MemSome, c.PressureFound = cpuSome, memSome, true
+}
+
+// maxPSIFile bounds what is read of a PSI file (two short lines).
+const maxPSIFile = 512
+
+// readPSISome returns the total= of the "some" line of a PSI file.
+func readPSISome(path string) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var buf [maxPSIFile]byte
+	n, err := f.Read(buf[:])
+	if n == 0 && err != nil {
+		return 0, err
+	}
+	return ParsePSISome(buf[:n])
+}
+
+// ParsePSISome extracts total= (µs) from the "some" line of a PSI file:
+// "some avg10=0.00 avg60=0.00 avg300=0.00 total=12345".
+func ParsePSISome(b []byte) (uint64, error) {
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		if !bytes.HasPrefix(line, []byte("some ")) {
+			continue
+		}
+		i := bytes.Index(line, []byte("total="))
+		if i < 0 {
+			break
+		}
+		v := line[i+len("total="):]
+		if j := bytes.IndexByte(v, ' '); j >= 0 {
+			v = v[:j]
+		}
+		n, err := strconv.ParseUint(string(v), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("psi total %q: %w", v, err)
+		}
+		return n, nil
+	}
+	return 0, errors.New("psi: no \"some ... total=\" line")
 }
 
 // batchDisk is the disk use under BatchDiskDirs, walked at most every
@@ -268,6 +337,15 @@ func Compute(prev, cur Counters) Sample {
 		batch := (cur.BatchCPU - prev.BatchCPU) / wall
 		smp.Used.CPUs = clamp(busy, 0, float64(cur.NumCPU))
 		smp.Batch.CPUs = clamp(batch, 0, smp.Used.CPUs)
+	}
+	if cur.PressureFound && prev.PressureFound && cur.Time.After(prev.Time) {
+		us := float64(cur.Time.Sub(prev.Time).Microseconds())
+		if cur.CPUSome >= prev.CPUSome {
+			smp.CPUPressure = clamp(float64(cur.CPUSome-prev.CPUSome)/us, 0, 1)
+		}
+		if cur.MemSome >= prev.MemSome {
+			smp.MemPressure = clamp(float64(cur.MemSome-prev.MemSome)/us, 0, 1)
+		}
 	}
 	smp.Used.MemMB = float64(cur.MemUsed) / mb
 	smp.Batch.MemMB = min(float64(cur.BatchMem)/mb, smp.Used.MemMB)
