@@ -6,7 +6,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin/gleaner
 export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
-.PHONY: all deps build test test-short chaos bench demo proto proto-check lint dist clean
+.PHONY: all deps build test test-short chaos colocation bench demo proto proto-check lint dist clean
 
 all: build
 
@@ -34,6 +34,15 @@ test-short:
 chaos: deps build
 	$(GO) test -c -o bin/chaos.test ./test/chaos
 	GLEANER_BIN=$(CURDIR)/$(BIN) ./bin/chaos.test -test.run '^TestChaos$$' -test.timeout 20m -chaos.long
+
+# The co-location benchmark (issue 15, about 13 minutes): a business HTTP service
+# under an open-loop diurnal load, beside a batch job through etcd, mesos-local,
+# the scheduler and the monitor, in four scenarios on the same trace. Prints the
+# table; writes report.json, report.txt and a picture per scenario to
+# test/colocation/out (or $COLOCATION_OUT). Its smoke form runs in make test.
+colocation: deps build
+	$(GO) test -c -o bin/colocation.test ./test/colocation
+	cd test/colocation && GLEANER_BIN=$(CURDIR)/$(BIN) $(CURDIR)/bin/colocation.test -test.run '^TestColocation$$' -test.timeout 30m -test.v -colocation.full
 
 # Headline figures as one table: name  value  unit  goal.
 bench: deps

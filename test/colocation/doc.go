@@ -1,0 +1,15 @@
+// Package colocation is the co-location benchmark of issue 15 (`make
+// colocation`): a latency-sensitive business HTTP service driven by an
+// open-loop load that follows a compressed diurnal trace with a spike, beside
+// a batch job submitted through the normal path (etcd, `gleaner mesos-local`,
+// `gleaner scheduler` with the Gleaner executor, `gleaner monitor`), in four
+// scenarios on the same trace: (a) business alone, (b) a static batch share
+// without a monitor, (c) the monitor's previous policy, (d) the improved
+// policy. It reports business latency percentiles and errors against (a),
+// the harvest ratio (batch CPU-seconds over idle CPU-seconds), throttle,
+// eviction and reservation-change counts and the business memory health, as
+// a table, a JSON file and one time-series picture per scenario.
+//
+// The pure parts (trace, pacing, statistics) are in this package; the
+// harness that starts the processes is the test TestColocation.
+package colocation
