@@ -30,9 +30,6 @@ type RunningInstance struct {
 	Requeuing bool
 }
 
-// Matcher returns the engine's matcher.
-func (e *Engine) Matcher() Matcher { return e.matcher }
-
 // ActiveInstances lists every launching or running attempt.
 func (e *Engine) ActiveInstances() []RunningInstance {
 	e.mu.Lock()

@@ -13,7 +13,6 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/placement"
-	"github.com/gleaner-project/gleaner/scheduler/placement/matcher"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
 
@@ -149,7 +148,7 @@ func (f *Framework) overlay(v *engine.Offer, o *mesos.Offer, p *pool) {
 		v.Available, v.Reserved = job.Resources{}, job.Resources{}
 	}
 	// A new agent, or new attributes, may take work judged unplaceable.
-	if m, ok := f.engine.Matcher().(*matcher.Matcher); ok && m.Observe(v) {
+	if f.engine.ObserveOffer(v) {
 		f.Revive()
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/attrs"
+	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/placement"
-	"github.com/gleaner-project/gleaner/scheduler/placement/matcher"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -17,36 +17,14 @@ const (
 	ReasonPreempted = "preempted"
 )
 
-// preempt runs after an offer cycle: when the matcher left higher-priority
-// work blocked for PreemptAfter, lower-priority instances are killed to
-// make room (requeued without using a retry). One plan at a time: nothing
-// more is preempted while earlier victims are still dying.
+// preempt runs after an offer cycle: the engine decides whether
+// higher-priority work has waited PreemptAfter and which lower-priority
+// instances make room (requeued without using a retry); they are killed.
 func (f *Framework) preempt(ctx context.Context) {
-	m, ok := f.engine.Matcher().(*matcher.Matcher)
-	if !ok || !m.Blocked(time.Now(), f.cfg.PreemptAfter) {
-		return
-	}
-	running := f.engine.ActiveInstances()
-	victims := make([]placement.Victim, 0, len(running))
-	for _, r := range running {
-		if r.Requeuing {
-			return
-		}
-		if r.Started.IsZero() {
-			continue // still launching: not a victim yet
-		}
-		victims = append(victims, placement.Victim{Key: r.TaskID, Group: matcher.GroupOf(r.Job, r.Task), Hostname: r.Hostname,
-			Priority: r.Priority, Resources: placement.Resources(r.Resources), Started: r.Started})
-	}
-	p, ok := m.PlanPreemption(time.Now(), f.cfg.PreemptAfter, victims)
+	p, kill, ok := f.engine.Preempt(time.Now(), f.cfg.PreemptAfter, ReasonPreempted)
 	if !ok {
 		return
 	}
-	reasons := make(map[string]string, len(p.Victims))
-	for _, v := range p.Victims {
-		reasons[v.Key] = ReasonPreempted
-	}
-	kill := f.engine.Requeue(reasons)
 	f.log.Info("preempting", "for", p.Job+"."+p.Task, "priority", p.Priority, "host", p.Hostname, "victims", len(kill), "work_lost", p.WorkLost)
 	preemptionsTotal.Add(float64(len(kill)))
 	f.Kill(ctx, kill)
@@ -67,9 +45,7 @@ func (f *Framework) placementLoop(ctx context.Context) {
 	owed := false // violations left for the limiter
 	recheck := time.Now()
 	rejudge := func() {
-		if m, ok := f.engine.Matcher().(*matcher.Matcher); ok {
-			m.ResetForever()
-		}
+		f.engine.RejudgeNeverFits()
 		f.Revive()
 	}
 	for {
@@ -114,7 +90,7 @@ func (f *Framework) move(ctx context.Context, lim *attrs.MoveLimiter) bool {
 		if len(r.Constraints) == 0 || r.Requeuing {
 			continue
 		}
-		g := matcher.GroupOf(r.Job, r.Task)
+		g := engine.GroupOf(r.Job, r.Task)
 		cs, ok := compiled[g]
 		if !ok {
 			cs, _ = placement.ParseConstraints(r.Constraints) // validated at submit
@@ -123,7 +99,7 @@ func (f *Framework) move(ctx context.Context, lim *attrs.MoveLimiter) bool {
 		if cs == nil {
 			continue
 		}
-		ins = append(ins, attrs.Instance{Key: r.TaskID, Group: matcher.GroupOf(r.Job, r.Task), Hostname: r.Hostname, Constraints: cs, Started: r.Started})
+		ins = append(ins, attrs.Instance{Key: r.TaskID, Group: engine.GroupOf(r.Job, r.Task), Hostname: r.Hostname, Constraints: cs, Started: r.Started})
 	}
 	unknown := false
 	for _, in := range ins {

@@ -80,7 +80,12 @@ type Matcher struct {
 	seen map[string]map[string]string
 }
 
-var _ engine.Matcher = (*Matcher)(nil)
+var (
+	_ engine.Matcher        = (*Matcher)(nil)
+	_ engine.AgentObserver  = (*Matcher)(nil)
+	_ engine.NeverFitsJudge = (*Matcher)(nil)
+	_ engine.Preempter      = (*Matcher)(nil)
+)
 
 // New returns a Matcher.
 func New(cfg Config) *Matcher {
@@ -96,7 +101,7 @@ func (m *Matcher) now() time.Time {
 }
 
 // GroupOf names the counting group of a task.
-func GroupOf(jobID, task string) string { return jobID + "/" + task }
+func GroupOf(jobID, task string) string { return engine.GroupOf(jobID, task) }
 
 // Chain returns the placement chain, to count running instances. Use it
 // only while no Match runs (the scheduler core serialises both).
@@ -366,13 +371,8 @@ func (m *Matcher) Blocked(now time.Time, after time.Duration) bool {
 	return false
 }
 
-// Preemption is a plan to kill Victims so that the blocked task's instance
-// fits on Hostname.
-type Preemption struct {
-	placement.Preemption
-	Job, Task string
-	Priority  int
-}
+// Preemption is the engine's plan type (engine.Preempter).
+type Preemption = engine.Preemption
 
 // PlanPreemption looks at the asks the last cycle could not place and that
 // have been blocked for at least after (highest priority first), and

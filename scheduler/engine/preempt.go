@@ -1,0 +1,103 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/placement"
+)
+
+// The matcher's optional capabilities, each reached through the engine
+// and under its lock, so none runs while Plan matches (placement/matcher
+// has all of them; FirstFit none).
+type (
+	// AgentObserver learns the agents behind offers, placeable work or not.
+	AgentObserver interface {
+		// Observe reports whether the agent is new or its attributes
+		// changed (work judged never to fit may fit now).
+		Observe(o *Offer) (changed bool)
+	}
+	// NeverFitsJudge forgets its "can never fit" verdicts on request.
+	NeverFitsJudge interface{ ResetForever() }
+	// Preempter plans preemptions for work blocked too long.
+	Preempter interface {
+		Blocked(now time.Time, after time.Duration) bool
+		PlanPreemption(now time.Time, after time.Duration, running []placement.Victim) (Preemption, bool)
+	}
+)
+
+// Preemption is a plan to kill Victims so that the blocked task's instance
+// fits on Hostname.
+type Preemption struct {
+	placement.Preemption
+	Job, Task string
+	Priority  int
+}
+
+// GroupOf is the placement group of a task's instances.
+func GroupOf(jobID, task string) string { return jobID + "/" + task }
+
+// ObserveOffer hands an offer's view to the matcher (AgentObserver) and
+// reports whether work judged never to fit should be judged again.
+func (e *Engine) ObserveOffer(o *Offer) bool {
+	ob, ok := e.matcher.(AgentObserver)
+	if !ok {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return ob.Observe(o)
+}
+
+// RejudgeNeverFits drops the matcher's "can never fit" verdicts (agents or
+// attributes changed).
+func (e *Engine) RejudgeNeverFits() {
+	j, ok := e.matcher.(NeverFitsJudge)
+	if !ok {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	j.ResetForever()
+}
+
+// Preempt decides one preemption after an offer cycle: when higher-priority
+// work has been blocked for at least after, the lower-priority running
+// instances the matcher chooses are marked for requeue with reason (no
+// retry used) and returned to kill (task id → agent id). One plan at a
+// time: nothing is preempted while an earlier requeue is still dying, and
+// attempts still launching are never victims.
+func (e *Engine) Preempt(now time.Time, after time.Duration, reason string) (Preemption, map[string]string, bool) {
+	p, ok := e.matcher.(Preempter)
+	if !ok {
+		return Preemption{}, nil, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !p.Blocked(now, after) {
+		return Preemption{}, nil, false
+	}
+	victims := make([]placement.Victim, 0, len(e.active))
+	for id, ref := range e.active {
+		if ref.requeue != "" {
+			return Preemption{}, nil, false
+		}
+		a := ref.inst.last
+		if a.Started.IsZero() {
+			continue
+		}
+		victims = append(victims, placement.Victim{Key: id, Group: GroupOf(a.Job, a.Task), Hostname: a.Hostname,
+			Priority: ref.job.job.Spec.Priority, Resources: placement.Resources(ref.task.spec.Resources), Started: a.Started})
+	}
+	plan, ok := p.PlanPreemption(now, after, victims)
+	if !ok {
+		return Preemption{}, nil, false
+	}
+	kill := make(map[string]string, len(plan.Victims))
+	for _, v := range plan.Victims {
+		if ref := e.active[v.Key]; ref != nil {
+			ref.requeue = reason
+			kill[v.Key] = ref.inst.last.AgentID
+		}
+	}
+	return plan, kill, true
+}
