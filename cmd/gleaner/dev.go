@@ -16,6 +16,7 @@ import (
 
 	"github.com/gleaner-project/gleaner/scheduler/api"
 	"github.com/gleaner-project/gleaner/scheduler/auth"
+	"github.com/gleaner-project/gleaner/scheduler/events"
 	"github.com/gleaner-project/gleaner/scheduler/framework"
 	"github.com/gleaner-project/gleaner/scheduler/metrics"
 	"github.com/gleaner-project/gleaner/scheduler/node"
@@ -42,6 +43,7 @@ func init() {
 			&cli.BoolFlag{Name: "command-executor", Usage: "run tasks under Mesos' command executor, without Gleaner's isolation (specs using bundle, volumes or cleanup are refused)"},
 			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
 			&cli.BoolFlag{Name: "no-monitors", Usage: "run no monitor beside the local agents"},
+			webhooksFlag(),
 			&cli.StringFlag{Name: "token-out", Value: auth.DefaultClientTokenFile(), Usage: "where to write the admin token (mode 0600) for the CLI, which reads it there by default"},
 		},
 		Action: runDev,
@@ -167,7 +169,11 @@ func runDev(c *cli.Context) error {
 			MaxBackoff:    2 * time.Second,
 		},
 	}
-	return serveScheduler(ctx, cli, nc, api.Config{Logger: log}, authc, c.String("listen"), log)
+	hooks, err := events.LoadWebhooks(c.String("webhooks"))
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	return serveScheduler(ctx, cli, nc, api.Config{Logger: log}, authc, c.String("listen"), hooks, log)
 }
 
 // devAdminToken makes sure the API tokens exist (created in stateDir at

@@ -25,7 +25,7 @@ func init() {
 				&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "job spec or compose file (- for stdin)"},
 				&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "follow per-task progress until the job ends; exit 0 only if it succeeded"},
 				&cli.BoolFlag{Name: "dry-run", Usage: "validate the spec and check its placement against the live agents; submit nothing (as job validate)"},
-				waitFlag(),
+				waitFlag(), templateVersionFlag(),
 			), submitFlags()...), Action: jobSubmit},
 			validateCommand(),
 			listCommand(),
@@ -80,6 +80,9 @@ func jobSubmit(c *cli.Context) error {
 	jc, err := newJobClient(c)
 	if err != nil {
 		return err
+	}
+	if useStoredTemplate(c) { // a template the scheduler stores (cmd/gleaner/template.go)
+		return submitStoredTemplate(c, jc, c.String("template"))
 	}
 	var data []byte
 	switch f := c.String("file"); {

@@ -22,6 +22,7 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/api"
 	"github.com/gleaner-project/gleaner/scheduler/attrs"
 	"github.com/gleaner-project/gleaner/scheduler/auth"
+	"github.com/gleaner-project/gleaner/scheduler/events"
 	"github.com/gleaner-project/gleaner/scheduler/framework"
 	"github.com/gleaner-project/gleaner/scheduler/isolation"
 	"github.com/gleaner-project/gleaner/scheduler/metrics"
@@ -40,7 +41,7 @@ func init() {
 }
 
 func schedulerFlags() []cli.Flag {
-	return append(append(apiAuthFlags(), etcdTLSFlags()...),
+	return append(append(append(apiAuthFlags(), etcdTLSFlags()...), webhooksFlag()),
 		&cli.StringSliceFlag{Name: "master", Value: cli.NewStringSlice("http://127.0.0.1:5050"), Usage: "Mesos master URL (repeat for several; the leader is found through redirects)"},
 		&cli.StringSliceFlag{Name: "etcd", Value: cli.NewStringSlice("http://127.0.0.1:2379"), Usage: "etcd endpoint (repeat for several)"},
 		&cli.StringFlag{Name: "etcd-prefix", Value: store.DefaultPrefix, Usage: "etcd key prefix for Gleaner's state"},
@@ -212,11 +213,15 @@ func runScheduler(c *cli.Context) error {
 		return fmt.Errorf("scheduler: etcd: %w", err)
 	}
 	defer cli.Close()
-	return serveScheduler(ctx, cli, nc, ac, authc, c.String("listen"), log)
+	hooks, err := events.LoadWebhooks(c.String("webhooks"))
+	if err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	return serveScheduler(ctx, cli, nc, ac, authc, c.String("listen"), hooks, log)
 }
 
 // serveScheduler runs a node and its API until ctx ends (shared with `gleaner dev`).
-func serveScheduler(ctx context.Context, cli *clientv3.Client, nc node.Config, ac api.Config, authc apiAuth, listen string, log *slog.Logger) error {
+func serveScheduler(ctx context.Context, cli *clientv3.Client, nc node.Config, ac api.Config, authc apiAuth, listen string, hooks []events.Webhook, log *slog.Logger) error {
 	l, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("scheduler: listen: %w", err)
@@ -239,6 +244,7 @@ func serveScheduler(ctx context.Context, cli *clientv3.Client, nc node.Config, a
 	ac.Mount = map[string]http.Handler{"/v1/agents": agents, "/v1/agents/": agents}
 	tokens := auth.TokensHandler(auth.NewStore(cli, n.Attrs().Prefix()), nil)
 	ac.Mount["/v1/tokens"], ac.Mount["/v1/tokens/"] = tokens, tokens
+	mountTemplatesAndEvents(ctx, cli, n, &ac, hooks, log)
 	srv := api.NewServer(n, ac)
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
