@@ -102,7 +102,7 @@ func runDev(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	etcd, err := etcdtest.Embedded(dir)
+	etcd, err := etcdtest.EmbeddedWith(dir, devEtcdSettings(devEtcdCompactionRetention))
 	if err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
 )
 
 // etcdTLSFlags are the client TLS flags of every command that talks to
@@ -37,4 +38,32 @@ func etcdConfig(c *cli.Context, endpoints []string) (clientv3.Config, error) {
 	}
 	cfg.TLS = tc
 	return cfg, nil
+}
+
+// Settings of `gleaner dev`'s embedded etcd. Gleaner rewrites keys on every
+// state change, so without compaction etcd keeps every revision and its
+// database grows without bound (issue 16: 1 GB for one 200,000-instance
+// job). Production etcd needs the same: see deploy/INSTALL.md.
+const (
+	// devEtcdCompactionRetention keeps this much history: periodic
+	// auto-compaction drops revisions older than it.
+	devEtcdCompactionRetention = 5 * time.Minute
+	// devEtcdQuotaBytes is the backend quota (etcd's default is 2 GiB; a
+	// dev machine should hit the alarm, and notice, well before that).
+	devEtcdQuotaBytes = 1 << 30
+	// devEtcdSnapshotCount is how many applied entries trigger a raft
+	// snapshot (etcd 3.4's default 100,000 keeps that many in memory).
+	devEtcdSnapshotCount = 10000
+)
+
+// devEtcdSettings tunes an embedded etcd for `gleaner dev`: periodic
+// auto-compaction keeping retention of history, a backend quota, and
+// frequent raft snapshots so memory does not hold 100,000 entries.
+func devEtcdSettings(retention time.Duration) func(*embed.Config) {
+	return func(cfg *embed.Config) {
+		cfg.AutoCompactionMode = "periodic"
+		cfg.AutoCompactionRetention = retention.String()
+		cfg.QuotaBackendBytes = devEtcdQuotaBytes
+		cfg.SnapshotCount = devEtcdSnapshotCount
+	}
 }

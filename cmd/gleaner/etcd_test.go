@@ -1,13 +1,22 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/urfave/cli/v2"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+
+	"github.com/gleaner-project/gleaner/test/etcdtest"
 )
 
 func flagContext(t *testing.T, flags []cli.Flag, args ...string) *cli.Context {
@@ -68,5 +77,50 @@ func TestAPIAuthConfig(t *testing.T) {
 	}
 	if a, err := apiAuthConfig(flagContext(t, apiAuthFlags())); err != nil || a.Insecure || a.Token != "" {
 		t.Fatalf("default: %+v %v", a, err)
+	}
+}
+
+// gleaner dev's embedded etcd compacts its history by itself: old
+// revisions of a rewritten key become unreadable (ErrCompacted) once the
+// retention has passed, and the quota and snapshot count are set.
+func TestDevEtcdCompacts(t *testing.T) {
+	tune := devEtcdSettings(time.Second)
+	var cfg embed.Config
+	tune(&cfg)
+	if cfg.AutoCompactionMode != "periodic" || cfg.QuotaBackendBytes != devEtcdQuotaBytes || cfg.SnapshotCount != devEtcdSnapshotCount {
+		t.Fatalf("settings: mode %q quota %d snapshots %d", cfg.AutoCompactionMode, cfg.QuotaBackendBytes, cfg.SnapshotCount)
+	}
+	srv, err := etcdtest.EmbeddedWith(t.TempDir(), tune)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: srv.Endpoints, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	first, err := cli.Put(ctx, "k", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(45 * time.Second)
+	for i := 1; ; i++ {
+		if _, err := cli.Put(ctx, "k", strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := cli.Get(ctx, "k", clientv3.WithRev(first.Header.Revision))
+		if errors.Is(err, rpctypes.ErrCompacted) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("get at the first revision: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("revision %d still readable after 45s with a 1s compaction retention", first.Header.Revision)
+		}
+		time.Sleep(100 * time.Millisecond) // keep writing: periodic compaction needs revisions to move on
 	}
 }

@@ -31,14 +31,20 @@ type Server struct {
 	embedded   *embed.Etcd
 	process    *exec.Cmd
 	binaryPath string
+	tune       func(*embed.Config) // EmbeddedWith's, kept for Restart
 }
 
 // Embedded starts an in-process etcd with its data in dir.
-func Embedded(dir string) (*Server, error) {
+func Embedded(dir string) (*Server, error) { return EmbeddedWith(dir, nil) }
+
+// EmbeddedWith is Embedded with tune (if not nil) adjusting the server's
+// configuration (compaction, quota) before it starts.
+func EmbeddedWith(dir string, tune func(*embed.Config)) (*Server, error) {
 	s, err := onFreePorts(dir)
 	if err != nil {
 		return nil, err
 	}
+	s.tune = tune
 	return s, s.startEmbedded()
 }
 
@@ -71,6 +77,9 @@ func (s *Server) startEmbedded() error {
 	cfg.InitialCluster = cfg.Name + "=" + s.peerURL
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 	cfg.LogLevel = "error"
+	if s.tune != nil {
+		s.tune(cfg)
+	}
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return fmt.Errorf("start embedded etcd: %w", err)
