@@ -14,9 +14,6 @@ import (
 
 	"github.com/gleaner-project/gleaner/monitor/policy"
 	"github.com/gleaner-project/gleaner/rootfs"
-	"github.com/shirou/gopsutil/v3/common"
-	"github.com/shirou/gopsutil/v3/cpu"
-	"github.com/shirou/gopsutil/v3/mem"
 )
 
 // Config says where to read from. Zero fields take the defaults below.
@@ -35,6 +32,11 @@ type Config struct {
 	// DiskInterval is how often BatchDiskDirs are walked (default 30s);
 	// readings in between report the last walk.
 	DiskInterval time.Duration
+	// ProcScanInterval is how often the whole process table is scanned for
+	// new executor processes (default 10s); in between only the executors
+	// already found are read. An executor spends little CPU of its own
+	// (its tasks run in the batch cgroups), so one found late costs little.
+	ProcScanInterval time.Duration
 }
 
 func (c *Config) defaults() {
@@ -55,6 +57,9 @@ func (c *Config) defaults() {
 	}
 	if c.DiskInterval <= 0 {
 		c.DiskInterval = 30 * time.Second
+	}
+	if c.ProcScanInterval <= 0 {
+		c.ProcScanInterval = 10 * time.Second
 	}
 }
 
@@ -104,7 +109,6 @@ type Sample struct {
 // Sampler reads Counters and turns consecutive readings into Samples.
 type Sampler struct {
 	cfg   Config
-	ctx   context.Context // carries gopsutil's HOST_PROC/HOST_SYS
 	v2    bool
 	procs map[int]procInfo // pid → classification, keyed with start time
 	prev  *Counters
@@ -112,6 +116,9 @@ type Sampler struct {
 
 	diskAt time.Time // last walk of BatchDiskDirs
 	disk   uint64
+
+	files  fileReader // reused buffer for procfs and cgroup files
+	scanAt time.Time  // last full scan of the process table
 }
 
 type fastCounters struct {
@@ -143,10 +150,6 @@ func New(cfg Config) (*Sampler, error) {
 		cfg:   cfg,
 		v2:    err == nil,
 		procs: map[int]procInfo{},
-		ctx: context.WithValue(context.Background(), common.EnvKey, common.EnvMap{
-			common.HostProcEnvKey: cfg.ProcRoot,
-			common.HostSysEnvKey:  cfg.SysRoot,
-		}),
 	}
 	return s, nil
 }
@@ -175,25 +178,22 @@ func (s *Sampler) Read(ctx context.Context) (Counters, error) {
 	if err := ctx.Err(); err != nil {
 		return c, err
 	}
-	times, err := cpu.TimesWithContext(s.ctx, false)
-	if err != nil || len(times) == 0 {
-		return c, fmt.Errorf("read host cpu times: %w", orEmpty(err))
+	h, err := s.hostCPU()
+	if err != nil {
+		return c, err
 	}
-	t := times[0]
-	c.HostTotal = t.User + t.Nice + t.System + t.Idle + t.Iowait + t.Irq + t.Softirq + t.Steal
-	c.HostIdle = t.Idle + t.Iowait
-	n, err := cpu.CountsWithContext(s.ctx, true)
-	if err != nil || n <= 0 {
-		return c, fmt.Errorf("count cpus: %w", orEmpty(err))
+	c.HostTotal, c.HostIdle, c.NumCPU = h.total, h.idle, h.ncpu
+	b, err := s.files.read(filepath.Join(s.cfg.ProcRoot, "meminfo"))
+	if err != nil {
+		return c, fmt.Errorf("read host memory: %w", err)
 	}
-	c.NumCPU = n
-	vm, err := mem.VirtualMemoryWithContext(s.ctx)
-	if err != nil || vm.Total == 0 {
-		return c, fmt.Errorf("read host memory: %w", orEmpty(err))
+	total, avail, err := ParseMeminfo(b)
+	if err != nil {
+		return c, fmt.Errorf("read host memory: %w", err)
 	}
-	c.MemTotal = vm.Total
-	if vm.Available < vm.Total {
-		c.MemUsed = vm.Total - vm.Available
+	c.MemTotal = total
+	if avail < total {
+		c.MemUsed = total - avail
 	}
 	if err := s.readCgroups(&c); err != nil {
 		return c, err
@@ -265,6 +265,19 @@ func ParsePSISome(b []byte) (uint64, error) {
 	return 0, errors.New("psi: no \"some ... total=\" line")
 }
 
+// hostCPU reads /proc/stat.
+func (s *Sampler) hostCPU() (hostCPU, error) {
+	b, err := s.files.read(filepath.Join(s.cfg.ProcRoot, "stat"))
+	if err != nil {
+		return hostCPU{}, fmt.Errorf("read host cpu times: %w", err)
+	}
+	h, err := ParseProcStat(b)
+	if err != nil {
+		return hostCPU{}, fmt.Errorf("read host cpu times: %w", err)
+	}
+	return h, nil
+}
+
 // batchDisk is the disk use under BatchDiskDirs, walked at most every
 // DiskInterval (a missing directory uses nothing).
 func (s *Sampler) batchDisk(now time.Time) uint64 {
@@ -279,32 +292,16 @@ func (s *Sampler) batchDisk(now time.Time) uint64 {
 	return s.disk
 }
 
-func orEmpty(err error) error {
-	if err == nil {
-		return errors.New("no data")
-	}
-	return err
-}
-
 // CPU is the cheap between-samples reading: host capacity, busy CPU and the
 // batch cgroups' CPU (executors outside them are left out) since the
 // previous CPU call, with counters of its own. The first call returns ok
 // false.
 func (s *Sampler) CPU(ctx context.Context) (capacity, used, batch float64, ok bool, err error) {
-	times, err := cpu.TimesWithContext(s.ctx, false)
-	if err != nil || len(times) == 0 {
-		return 0, 0, 0, false, fmt.Errorf("read host cpu times: %w", orEmpty(err))
+	h, err := s.hostCPU()
+	if err != nil {
+		return 0, 0, 0, false, err
 	}
-	t := times[0]
-	cur := fastCounters{
-		total: t.User + t.Nice + t.System + t.Idle + t.Iowait + t.Irq + t.Softirq + t.Steal,
-		idle:  t.Idle + t.Iowait,
-	}
-	if s.prev != nil {
-		cur.ncpu = s.prev.NumCPU
-	} else if cur.ncpu, err = cpu.CountsWithContext(s.ctx, true); err != nil {
-		return 0, 0, 0, false, fmt.Errorf("count cpus: %w", err)
-	}
+	cur := fastCounters{total: h.total, idle: h.idle, ncpu: h.ncpu}
 	var c Counters
 	if err := s.readBatchCPU(&c); err != nil {
 		return 0, 0, 0, false, err
@@ -370,7 +367,7 @@ func (s *Sampler) readCgroups(c *Counters) error {
 func (s *Sampler) readBatchCPU(c *Counters) error {
 	root, parent := s.cfg.CgroupRoot, s.cfg.CgroupParent
 	if s.v2 {
-		kv, err := readKV(filepath.Join(root, parent, "cpu.stat"))
+		b, err := s.files.read(filepath.Join(root, parent, "cpu.stat"))
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -378,11 +375,12 @@ func (s *Sampler) readBatchCPU(c *Counters) error {
 			return fmt.Errorf("read batch cgroup cpu: %w", err)
 		}
 		c.CgroupFound = true
-		c.BatchCPU += float64(kv["usage_usec"]) / 1e6
+		usec, _ := kvValue(b, "usage_usec")
+		c.BatchCPU += float64(usec) / 1e6
 		return nil
 	}
 	for _, ctl := range []string{"cpuacct", "cpu,cpuacct", "cpuacct,cpu"} {
-		usage, err := readUint(filepath.Join(root, ctl, parent, "cpuacct.usage"))
+		usage, err := s.readUint(filepath.Join(root, ctl, parent, "cpuacct.usage"))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -402,7 +400,7 @@ func (s *Sampler) readBatchMem(c *Counters) error {
 	if s.v2 {
 		usageFile, inactiveKey = filepath.Join(root, parent, "memory.current"), "inactive_file"
 	}
-	usage, err := readUint(usageFile)
+	usage, err := s.readUint(usageFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -410,8 +408,11 @@ func (s *Sampler) readBatchMem(c *Counters) error {
 		return fmt.Errorf("read batch cgroup memory: %w", err)
 	}
 	c.CgroupFound = true
-	st, _ := readKV(filepath.Join(filepath.Dir(usageFile), "memory.stat"))
-	c.BatchMem += workingSet(usage, st[inactiveKey])
+	var inactive uint64
+	if b, err := s.files.read(filepath.Join(filepath.Dir(usageFile), "memory.stat")); err == nil {
+		inactive, _ = kvValue(b, inactiveKey)
+	}
+	c.BatchMem += workingSet(usage, inactive)
 	return nil
 }
 
@@ -426,6 +427,10 @@ func workingSet(usage, inactive uint64) uint64 {
 // readExecutors adds the CPU time and RSS of the Gleaner executor processes
 // that live outside the batch cgroups. Each new pid is classified once.
 func (s *Sampler) readExecutors(c *Counters) error {
+	if !s.scanAt.IsZero() && c.Time.Sub(s.scanAt) < s.cfg.ProcScanInterval && c.Time.After(s.scanAt) {
+		return s.readKnownExecutors(c)
+	}
+	s.scanAt = c.Time
 	entries, err := os.ReadDir(s.cfg.ProcRoot)
 	if err != nil {
 		return fmt.Errorf("list processes: %w", err)
@@ -444,7 +449,7 @@ func (s *Sampler) readExecutors(c *Counters) error {
 			seen[pid] = true
 			continue
 		}
-		st, err := readProcStat(filepath.Join(s.cfg.ProcRoot, e.Name(), "stat"))
+		st, err := s.readProcStat(filepath.Join(s.cfg.ProcRoot, e.Name(), "stat"))
 		if err != nil {
 			continue // the process ended meanwhile
 		}
@@ -464,6 +469,29 @@ func (s *Sampler) readExecutors(c *Counters) error {
 		if !seen[pid] {
 			delete(s.procs, pid)
 		}
+	}
+	return nil
+}
+
+// readKnownExecutors adds the executors found by the last scan, dropping
+// those that ended (or whose pid was reused).
+func (s *Sampler) readKnownExecutors(c *Counters) error {
+	page := uint64(os.Getpagesize())
+	var path []byte
+	for pid, info := range s.procs {
+		if !info.executor {
+			continue
+		}
+		path = strconv.AppendInt(append(append(path[:0], s.cfg.ProcRoot...), '/'), int64(pid), 10)
+		path = append(path, "/stat"...)
+		st, err := s.readProcStat(string(path))
+		if err != nil || st.start != info.start {
+			delete(s.procs, pid)
+			continue
+		}
+		c.Executors++
+		c.BatchCPU += float64(st.utime+st.stime) / clockTicks
+		c.BatchMem += st.rss * page
 	}
 	return nil
 }
@@ -505,61 +533,63 @@ type procStat struct {
 	utime, stime, start, rss uint64
 }
 
-// readProcStat parses /proc/<pid>/stat (fields after the command name).
-func readProcStat(path string) (procStat, error) {
-	b, err := os.ReadFile(path)
+// readProcStat parses /proc/<pid>/stat.
+func (s *Sampler) readProcStat(path string) (procStat, error) {
+	b, err := s.files.read(path)
 	if err != nil {
 		return procStat{}, err
 	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return procStat{}, fmt.Errorf("parse %s: no command name", path)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 22 {
-		return procStat{}, fmt.Errorf("parse %s: %d fields", path, len(f))
-	}
-	var st procStat
-	for _, x := range []struct {
-		idx int
-		dst *uint64
-	}{{11, &st.utime}, {12, &st.stime}, {19, &st.start}, {21, &st.rss}} {
-		v, err := strconv.ParseUint(f[x.idx], 10, 64)
-		if err != nil {
-			return procStat{}, fmt.Errorf("parse %s field %d: %w", path, x.idx+3, err)
-		}
-		*x.dst = v
+	st, err := ParseProcPidStat(b)
+	if err != nil {
+		return procStat{}, fmt.Errorf("parse %s: %w", path, err)
 	}
 	return st, nil
 }
 
-func readUint(path string) (uint64, error) {
-	b, err := os.ReadFile(path)
+// ParseProcPidStat reads utime, stime, starttime and rss from the fields
+// of /proc/<pid>/stat after the command name (which may hold spaces and
+// parentheses), without allocating.
+func ParseProcPidStat(b []byte) (procStat, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return procStat{}, errors.New("no command name")
+	}
+	var st procStat
+	dst := [...]struct {
+		idx int
+		p   *uint64
+	}{{11, &st.utime}, {12, &st.stime}, {19, &st.start}, {21, &st.rss}}
+	f, k := b[i+1:], 0
+	for field := 0; k < len(dst); field++ {
+		f = bytes.TrimLeft(f, " ")
+		if len(f) == 0 {
+			return procStat{}, fmt.Errorf("%d fields, want at least %d", field, dst[len(dst)-1].idx+1)
+		}
+		j := bytes.IndexAny(f, " \n")
+		if j < 0 {
+			j = len(f)
+		}
+		if field == dst[k].idx {
+			v, ok := atou(f[:j])
+			if !ok {
+				return procStat{}, fmt.Errorf("field %d: %q is not a number", field+3, f[:j])
+			}
+			*dst[k].p = v
+			k++
+		}
+		f = f[j:]
+	}
+	return st, nil
+}
+
+func (s *Sampler) readUint(path string) (uint64, error) {
+	b, err := s.files.read(path)
 	if err != nil {
 		return 0, err
 	}
-	v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("parse %s: %w", path, err)
+	v, ok := atou(bytes.TrimSpace(b))
+	if !ok {
+		return 0, fmt.Errorf("parse %s: %q is not a number", path, bytes.TrimSpace(b))
 	}
 	return v, nil
-}
-
-// readKV parses "key value" lines (cpu.stat, memory.stat).
-func readKV(path string) (map[string]uint64, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]uint64{}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) != 2 {
-			continue
-		}
-		if v, err := strconv.ParseUint(f[1], 10, 64); err == nil {
-			m[f[0]] = v
-		}
-	}
-	return m, nil
 }
