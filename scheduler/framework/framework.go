@@ -219,6 +219,7 @@ type Framework struct {
 	updates   *updateQueue
 	acks      ackLedger // used by the update loop only
 	fast      *fastPath
+	act       actuator // what the offer and update paths do on Mesos
 
 	mu         sync.Mutex
 	suppressed bool
@@ -241,6 +242,7 @@ func New(cfg Config, st store.Store, eng *engine.Engine) *Framework {
 	cfg.defaults()
 	f := &Framework{cfg: cfg, store: st, engine: eng, log: cfg.Logger, revive: make(chan struct{}, 1), updates: newUpdateQueue(), fast: newFastPath()}
 	f.fwID.Store("")
+	f.act = mesosActuator{f}
 	f.caller = callrules.New(callrules.WithFrameworkID(f.FrameworkID)).Caller(f.watchdogCaller())
 
 	return f
@@ -269,7 +271,7 @@ func (f *Framework) Revive() {
 func (f *Framework) Kill(ctx context.Context, tasks map[string]string) {
 	f.awaited.wantKilled(tasks)
 	for id, agent := range tasks {
-		if err := calls.CallNoData(ctx, f.caller, calls.Kill(id, agent)); err != nil {
+		if err := f.act.kill(ctx, id, agent); err != nil {
 			f.log.Warn("kill task", "task", id, "err", err)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
-	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 )
 
 // onOffers decides at once (offers are never held): pending instances are
@@ -60,11 +59,6 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 	if len(drop) > 0 {
 		f.engine.Forget(drop)
 	}
-	pending := f.engine.HasPlaceable()
-	refuse := f.cfg.RefuseSeconds
-	if !pending {
-		refuse = f.cfg.IdleRefuse
-	}
 	// Write before act: every attempt of the cycle is stored as launching
 	// (one batched write, transactions in parallel) before any ACCEPT;
 	// then one ACCEPT per offer (one agent and role), sent concurrently.
@@ -86,6 +80,13 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 			}
 		}
 	}
+	// Declined offers are refused briefly while placeable work is left
+	// (decided once the store answered: work it refused is pending again),
+	// for IdleRefuse when none is.
+	refuse := f.cfg.RefuseSeconds
+	if !f.engine.HasPlaceable() {
+		refuse = f.cfg.IdleRefuse
+	}
 	for i := range offers {
 		if len(perOffer[i]) == 0 {
 			declines = append(declines, offers[i].ID)
@@ -96,8 +97,7 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 		go func(i int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			acc := calls.Accept(calls.OfferOperations{calls.OpLaunch(perOffer[i]...)}.WithOffers(offers[i].ID)).With(calls.RefuseSeconds(f.cfg.RefuseSeconds))
-			err := f.callConcurrent(ctx, acc)
+			err := f.act.accept(ctx, offers[i].ID, perOffer[i], f.cfg.RefuseSeconds)
 			ids := make([]string, len(perOffer[i]))
 			for k := range perOffer[i] {
 				ids[k] = perOffer[i][k].TaskID.Value
@@ -116,12 +116,12 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 	}
 	wg.Wait()
 	if len(declines) > 0 {
-		if err := calls.CallNoData(ctx, f.caller, calls.Decline(declines...).With(calls.RefuseSeconds(refuse))); err != nil {
+		if err := f.act.decline(ctx, declines, refuse); err != nil {
 			f.log.Warn("decline", "offers", len(declines), "err", err)
 		}
 	}
 	f.preempt(ctx)
-	pending = f.engine.HasPlaceable()
+	pending := f.engine.HasPlaceable()
 	offerDecision.Observe(time.Since(start).Seconds())
 	if f.cfg.OfferCycle != nil {
 		f.cfg.OfferCycle(time.Since(start), pendingBefore)
@@ -133,7 +133,7 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 		f.suppressed = true
 		f.mu.Unlock()
 		if !sup {
-			if err := calls.CallNoData(ctx, f.caller, calls.SuppressWith(f.cfg.Roles)); err != nil {
+			if err := f.act.suppress(ctx); err != nil {
 				f.log.Warn("suppress", "err", err)
 			} else {
 				suppressesTotal.Inc()

@@ -150,7 +150,7 @@ func (f *Framework) sendKills(ctx context.Context, tasks map[string]string) {
 	ctx, cancel := context.WithTimeout(ctx, f.cfg.RequestTimeout)
 	defer cancel()
 	for id, agent := range tasks {
-		if err := calls.CallNoData(ctx, f.caller, calls.Kill(id, agent)); err != nil {
+		if err := f.act.kill(ctx, id, agent); err != nil {
 			f.log.Warn("kill task", "task", id, "err", err)
 		}
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
-	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 )
 
 // MaxUpdateBatch bounds how many status updates one store write carries.
@@ -217,8 +216,7 @@ func (f *Framework) processUpdates(ctx context.Context, batch []mesos.TaskStatus
 			continue
 		}
 		received := f.updates.received()
-		ack := calls.Acknowledge(s.GetAgentID().GetValue(), s.TaskID.Value, s.UUID)
-		if err := calls.CallNoData(ctx, f.caller, ack); err != nil {
+		if err := f.act.acknowledge(ctx, s.GetAgentID().GetValue(), s.TaskID.Value, s.UUID); err != nil {
 			f.log.Debug("acknowledge", "task", s.TaskID.Value, "err", err)
 			continue
 		}

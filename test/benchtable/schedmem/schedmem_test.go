@@ -38,7 +38,8 @@ func instances(b *testing.B) int {
 
 // BenchmarkSchedulerMemoryAfterJob runs one job of `command: "true"`
 // instances on 20 simulated agents and reports the scheduler process's RSS
-// and Go heap in use ten seconds after the job ended (rss-after-MiB,
+// (and its anonymous part, without the mapped binary) and Go heap in use
+// ten seconds after the job ended (rss-after-MiB, rss-anon-after-MiB,
 // heap-after-MiB), and the growth of its RSS over the idle baseline at the
 // peak seen while the job ran, per instance of the job (B/instance).
 func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
@@ -110,9 +111,11 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 	}
 	time.Sleep(10 * time.Second) // the figure is what is held ten seconds after the job ended
 	rss := rssBytes(b, sched.Process.Pid)
+	anon := procStatus(b, sched.Process.Pid, "RssAnon:")
 	heap := heapInuse(b, c)
 	const mib = 1 << 20
 	b.ReportMetric(float64(rss)/mib, "rss-after-MiB")
+	b.ReportMetric(float64(anon)/mib, "rss-anon-after-MiB")
 	b.ReportMetric(float64(heap)/mib, "heap-after-MiB")
 	b.ReportMetric(float64(peak-baseline)/float64(n), "B/instance")
 	b.ReportMetric(float64(n)/took.Seconds(), "instances/s")
@@ -238,21 +241,24 @@ func (c *client) get(path string, out any) error        { return c.do("GET", pat
 func (c *client) post(path, body string, out any) error { return c.do("POST", path, body, out) }
 
 // rssBytes is VmRSS of a process.
-func rssBytes(b *testing.B, pid int) int64 {
+func rssBytes(b *testing.B, pid int) int64 { return procStatus(b, pid, "VmRSS:") }
+
+// procStatus reads one kB figure of /proc/<pid>/status.
+func procStatus(b *testing.B, pid int, field string) int64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		b.Fatalf("read the scheduler's status: %v", err)
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			if err != nil {
-				b.Fatalf("VmRSS %q: %v", v, err)
+				b.Fatalf("%s %q: %v", field, v, err)
 			}
 			return kb << 10
 		}
 	}
-	b.Fatal("no VmRSS in /proc/<pid>/status")
+	b.Fatalf("no %s in /proc/<pid>/status", field)
 	return 0
 }
 
