@@ -70,7 +70,7 @@ tasks:
 		t.Fatalf("submit: %d %+v", code, e)
 	}
 	var st job.Status
-	waitFor(t, "the mixed job to end", 90*time.Second, func() bool {
+	waitFor(t, "the mixed job to end", 180*time.Second, func() bool {
 		resp, err := apiDo("GET", url+"/v1/jobs/"+failedID, token, nil)
 		if err != nil {
 			return false
@@ -155,7 +155,7 @@ func startDev(t *testing.T) (string, string, []string) {
 	url := "http://" + addr
 	var token string
 	var monitors []string
-	waitFor(t, "gleaner dev to lead", 60*time.Second, func() bool {
+	waitFor(t, "gleaner dev to lead", 120*time.Second, func() bool {
 		select {
 		case err := <-exited:
 			t.Fatalf("gleaner dev exited: %v\n%s", err, log.String())
