@@ -40,6 +40,7 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 	// carve out of its offer is forgotten.
 	perOffer := make([][]mesos.TaskInfo, len(offers))
 	var keep, drop []engine.Launch
+	var claims []job.Attempt // work-queue launches: claims registered once stored
 	for _, l := range launches {
 		o := &offers[l.Offer]
 		rs, ok := pools[l.Offer].take(l.Spec.Resources)
@@ -55,6 +56,9 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 		}
 		perOffer[l.Offer] = append(perOffer[l.Offer], ti)
 		keep = append(keep, l)
+		if f.needsClaim(l.Spec) {
+			claims = append(claims, l.Attempt)
+		}
 	}
 	if len(drop) > 0 {
 		f.engine.Forget(drop)
@@ -78,6 +82,8 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 			for i := range perOffer {
 				perOffer[i] = nil
 			}
+		} else if len(claims) > 0 {
+			f.dropUnclaimed(perOffer, f.registerClaims(claims))
 		}
 	}
 	// Declined offers are refused briefly while placeable work is left
@@ -145,6 +151,28 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 		}
 	}
 	return nil
+}
+
+// dropUnclaimed takes the tasks whose queue claim could not be registered
+// out of their ACCEPTs. Their attempts are stored as launching and never
+// sent: reconciliation settles them (lost, requeued without a retry).
+func (f *Framework) dropUnclaimed(perOffer [][]mesos.TaskInfo, failed map[string]bool) {
+	if len(failed) == 0 {
+		return
+	}
+	ids := make([]string, 0, len(failed))
+	for i, tis := range perOffer {
+		kept := tis[:0]
+		for _, ti := range tis {
+			if failed[ti.TaskID.Value] {
+				ids = append(ids, ti.TaskID.Value)
+				continue
+			}
+			kept = append(kept, ti)
+		}
+		perOffer[i] = kept
+	}
+	f.engine.MarkSent(ids)
 }
 
 func attributes(as []mesos.Attribute) map[string]string {

@@ -4,26 +4,72 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/queue"
 )
 
-// queueEnv registers a work-queue instance's token and puts the queue's
-// URL and the token in its env.
+// queueEnv puts a work-queue instance's queue URL and token in its env
+// (needsClaim). The token is an HMAC computed here (the secret is read
+// from etcd once); the claim itself (an etcd lease and record) is
+// registered by registerClaims once the cycle's attempts are stored,
+// before the ACCEPT.
 func (f *Framework) queueEnv(env map[string]string, a job.Attempt, sp *job.TaskSpec) error {
-	if sp.WorkQueue == nil || f.cfg.Queue == nil {
+	if !f.needsClaim(sp) {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), f.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(f.awaited.context(), f.cfg.RequestTimeout)
 	defer cancel()
-	tok, err := f.cfg.Queue.Register(ctx, a.Job, a.TaskID())
+	tok, err := f.cfg.Queue.Token(ctx, a.Job, a.TaskID())
 	if err != nil {
-		return fmt.Errorf("register queue token: %w", err)
+		return fmt.Errorf("queue token: %w", err)
 	}
 	env[queue.EnvToken] = tok
 	env[queue.EnvURL] = strings.TrimSuffix(f.cfg.QueueURL, "/") + "/v1/jobs/" + a.Job + "/queue"
 	return nil
+}
+
+// needsClaim: instances of a work-queue task get a queue claim.
+func (f *Framework) needsClaim(sp *job.TaskSpec) bool {
+	return sp.WorkQueue != nil && f.cfg.Queue != nil
+}
+
+// registerClaims registers the queue claims of the cycle's work-queue
+// launches concurrently, with the term's context (a claim is not
+// registered once leadership is lost), and returns the task ids whose
+// claim could not be registered: they are not launched.
+func (f *Framework) registerClaims(attempts []job.Attempt) map[string]bool {
+	if len(attempts) == 0 {
+		return nil
+	}
+	var (
+		mu     sync.Mutex
+		failed map[string]bool
+		wg     sync.WaitGroup
+		sem    = make(chan struct{}, 16)
+	)
+	for _, a := range attempts {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(a job.Attempt) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			ctx, cancel := context.WithTimeout(f.awaited.context(), f.cfg.RequestTimeout)
+			defer cancel()
+			if _, err := f.cfg.Queue.Register(ctx, a.Job, a.TaskID()); err != nil {
+				f.log.Warn("register queue claim; not launching", "task", a.TaskID(), "err", err)
+				mu.Lock()
+				if failed == nil {
+					failed = map[string]bool{}
+				}
+				failed[a.TaskID()] = true
+				mu.Unlock()
+			}
+		}(a)
+	}
+	wg.Wait()
+	return failed
 }
 
 // touchQueues keeps the queue claims of running work-queue attempts
