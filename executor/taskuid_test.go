@@ -138,3 +138,23 @@ func TestRangeConflicts(t *testing.T) {
 		t.Errorf("a free range: %q", c)
 	}
 }
+
+// Whatever --task-uid-range says, an accepted range never holds root or a
+// system uid, and every job's uid lies inside it.
+func FuzzParseUIDRange(f *testing.F) {
+	for _, s := range []string{DefaultTaskUIDRange, "off", "0-10", "1000-1000", "4294967290-4294967294", "9-", "-", "1-2-3"} {
+		f.Add(s, "job-1")
+	}
+	f.Fuzz(func(t *testing.T, s, jobID string) {
+		r, err := ParseUIDRange(s)
+		if err != nil || !r.Enabled() {
+			return
+		}
+		if r.First < minTaskUID || r.Last < r.First || r.Last == 1<<32-1 {
+			t.Fatalf("ParseUIDRange(%q) accepted %v", s, r)
+		}
+		if u := r.ForJob(jobID); u < r.First || u > r.Last {
+			t.Fatalf("ForJob(%q) = %d outside %v", jobID, u, r)
+		}
+	})
+}
