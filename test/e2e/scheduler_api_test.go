@@ -139,7 +139,7 @@ tasks:
 }
 
 func openDir(t *testing.T) string {
-	d, err := os.MkdirTemp("", "gleaner-sched-e2e-")
+	d, err := os.MkdirTemp(sharedHostBase(), "gleaner-sched-e2e-") // tasks have a private /tmp
 	if err != nil {
 		t.Fatal(err)
 	}
