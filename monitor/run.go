@@ -63,6 +63,12 @@ type Monitor struct {
 	evPending   bool
 	lastErr     error
 	lastErrKind string
+
+	// After a failed read of the master's view: how many in a row, the
+	// error, and when to try again (masterRetryDelay).
+	stateFailures int
+	stateErr      error
+	stateRetryAt  time.Time
 }
 
 // New builds a monitor: validates cfg, opens the sampler, the throttler,
@@ -260,6 +266,40 @@ func (m *Monitor) fail(stage string, err error) {
 	m.log.Warn("monitor "+stage, "error", err)
 }
 
+// masterRetryDelay is how long the monitor waits before reading the
+// master's view again after failures failed reads in a row: 1 s, doubling,
+// at most a minute. A misconfigured --agent-hostname or a master that is
+// down does not cost a request and a log line every second.
+func masterRetryDelay(failures int) time.Duration {
+	const first, most = time.Second, time.Minute
+	if failures < 1 {
+		return 0
+	}
+	d := first
+	for i := 1; i < failures && d < most; i++ {
+		d *= 2
+	}
+	return min(d, most)
+}
+
+// masterFailed records a failed read of the master's view, schedules the
+// next one and logs it (so the log lines back off with the reads), naming
+// the hostname when the master does not know it.
+func (m *Monitor) masterFailed(err error) {
+	m.stateFailures++
+	delay := masterRetryDelay(m.stateFailures)
+	m.stateRetryAt = m.now().Add(delay)
+	if errors.Is(err, reserver.ErrAgentNotFound) {
+		err = fmt.Errorf("no agent with hostname %q is registered with the master at %s: --agent-hostname must be the "+
+			"hostname the Mesos agent registered with (its --hostname flag; see GET_AGENTS or the master's /state): %w",
+			m.cfg.AgentHostname, m.cfg.MasterURL, err)
+	}
+	m.stateErr = err
+	m.metrics.errors.WithLabelValues("master").Inc()
+	m.lastErr, m.lastErrKind = err, "master"
+	m.log.Warn("monitor master", "error", err, "failures", m.stateFailures, "retry_in", delay)
+}
+
 // Tick takes one sample and acts on it: throttle first, then evictions,
 // then the reservation, then the heartbeat. Exported for tests and
 // benchmarks that drive the loop themselves.
@@ -285,11 +325,13 @@ func (m *Monitor) Tick(ctx context.Context) {
 		smp.Capacity.MemMB = m.cfg.CapacityMemMB
 	}
 
-	// The master's view: on start, after errors, and every ReconcileInterval.
-	if !m.haveState || m.now().Sub(m.stateAt) >= m.cfg.ReconcileInterval {
+	// The master's view: on start, every ReconcileInterval, and after an
+	// error once its backoff has passed (the error stays in the status
+	// meanwhile).
+	if m.haveState && m.now().Sub(m.stateAt) >= m.cfg.ReconcileInterval || !m.haveState && !m.now().Before(m.stateRetryAt) {
 		st, err := m.res.State(ctx)
 		if err != nil {
-			m.fail("master", err)
+			m.masterFailed(err)
 			if m.haveState {
 				m.haveState = false
 				m.ctrl.Reset()
@@ -299,7 +341,10 @@ func (m *Monitor) Tick(ctx context.Context) {
 				m.log.Info("reconciled with master", "agent_id", st.AgentID, "reserved_cpus", st.Reserved.CPUs, "reserved_mem_mb", st.Reserved.MemMB)
 			}
 			m.state, m.haveState, m.stateAt = st, true, m.now()
+			m.stateFailures, m.stateErr = 0, nil
 		}
+	} else if !m.haveState && m.stateErr != nil {
+		m.lastErr, m.lastErrKind = m.stateErr, "master"
 	}
 
 	in := policy.Input{
