@@ -23,6 +23,10 @@ type Source interface {
 	Why(jobID, task string) (matcher.Pending, bool)
 }
 
+// ReadCostFactor bounds the time spent reading the store for the state
+// metrics to one part in ReadCostFactor (see StateConfig.MaxAge).
+const ReadCostFactor = 20
+
 // Defaults of StateConfig.
 const (
 	DefaultMaxAge  = 15 * time.Second
@@ -33,6 +37,8 @@ const (
 type StateConfig struct {
 	// MaxAge is how long a summary read from the store is reused: scrapes
 	// closer together than that cost no etcd reads (default DefaultMaxAge).
+	// A read that took long stretches it to ReadCostFactor times the read,
+	// so a huge store costs its leader at most one read in ReadCostFactor.
 	MaxAge time.Duration
 	// Timeout bounds one read of the store (default DefaultTimeout); a
 	// read that fails keeps exporting the last summary, its age growing.
@@ -52,8 +58,9 @@ type StateCollector struct {
 
 	mu      sync.Mutex
 	summary Summary
-	at      time.Time // when summary was read; zero before the first read
-	tried   time.Time // when the store was last read, successfully or not
+	at      time.Time     // when summary was read; zero before the first read
+	tried   time.Time     // when the store was last read, successfully or not
+	took    time.Duration // how long that read took
 	errors  prometheus.Counter
 }
 
@@ -130,13 +137,14 @@ func (c *StateCollector) current() (Summary, time.Time, bool) {
 	c.mu.Lock() // one read at a time; concurrent scrapes share it
 	defer c.mu.Unlock()
 	now := c.cfg.Now()
-	if !c.tried.IsZero() && now.Sub(c.tried) < c.cfg.MaxAge {
+	if !c.tried.IsZero() && now.Sub(c.tried) < max(c.cfg.MaxAge, ReadCostFactor*c.took) {
 		return c.summary, c.at, !c.at.IsZero()
 	}
 	c.tried = now
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
 	defer cancel()
 	s, err := ReadSummary(ctx, c.src.Store(), c.src.Why)
+	c.took = c.cfg.Now().Sub(now)
 	if err != nil {
 		c.errors.Inc()
 		return c.summary, c.at, !c.at.IsZero()

@@ -210,3 +210,45 @@ func gaugeValue(t *testing.T, reg prometheus.Gatherer, name string, labelPairs .
 	t.Fatalf("no series %s%v", name, labelPairs)
 	return 0
 }
+
+// slowStore advances the test clock by delay on every ListJobs, as a store
+// that takes that long to read.
+type slowStore struct {
+	store.Store
+	now   *time.Time
+	delay time.Duration
+	lists int
+}
+
+func (s *slowStore) ListJobs(ctx context.Context) ([]*job.Job, error) {
+	s.lists++
+	*s.now = s.now.Add(s.delay)
+	return s.Store.ListJobs(ctx)
+}
+
+// A read taking 2 s is not repeated for 20 × 2 s, however short MaxAge is.
+func TestStateCollectorSlowReadStretchesMaxAge(t *testing.T) {
+	now := time.Unix(1000, 0)
+	ss := &slowStore{Store: store.NewMemory(), now: &now, delay: 2 * time.Second}
+	src := &fakeSource{st: ss}
+	src.leader.Store(true)
+	c := NewStateCollector(src, StateConfig{MaxAge: time.Second, Now: func() time.Time { return now }})
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	gather := func() {
+		if _, err := reg.Gather(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gather()
+	now = now.Add(30 * time.Second) // 32 s after the read began: < 40 s
+	gather()
+	if ss.lists != 1 {
+		t.Fatalf("%d reads within 20 times the first read's 2 s, want 1", ss.lists)
+	}
+	now = now.Add(10 * time.Second)
+	gather()
+	if ss.lists != 2 {
+		t.Fatalf("%d reads after 42 s, want 2", ss.lists)
+	}
+}
