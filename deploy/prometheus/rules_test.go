@@ -1,4 +1,4 @@
-// Package prometheus_test checks the example Prometheus files with promtool
+// The example Prometheus files, checked with promtool
 // (Debian's prometheus package; deploy/install-deps.sh installs it).
 package prometheus_test
 
