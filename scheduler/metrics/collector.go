@@ -30,7 +30,7 @@ const ReadCostFactor = 20
 // Defaults of StateConfig.
 const (
 	DefaultMaxAge  = 15 * time.Second
-	DefaultTimeout = 10 * time.Second
+	DefaultTimeout = 5 * time.Second
 )
 
 // StateConfig configures a StateCollector.
@@ -40,8 +40,10 @@ type StateConfig struct {
 	// A read that took long stretches it to ReadCostFactor times the read,
 	// so a huge store costs its leader at most one read in ReadCostFactor.
 	MaxAge time.Duration
-	// Timeout bounds one read of the store (default DefaultTimeout); a
-	// read that fails keeps exporting the last summary, its age growing.
+	// Timeout bounds one read of the store (default DefaultTimeout, half
+	// Prometheus' default scrape timeout: the read happens during a
+	// scrape); a read that fails keeps exporting the last summary, its age
+	// growing.
 	Timeout time.Duration
 	// Now replaces time.Now (tests).
 	Now func() time.Time
