@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -40,6 +41,23 @@ func TestDistInstallsIntoOneDirectory(t *testing.T) {
 		t.Fatalf("dist.sh printed %q, want the tarball path", tarball)
 	}
 
+	// The tarball's checksum sits beside it.
+	if out, err := runIn(distDir, "sha256sum", "-c", "SHA256SUMS"); err != nil || !strings.Contains(out, filepath.Base(tarball)+": OK") {
+		t.Errorf("dist SHA256SUMS does not verify the tarball: %v\n%s", err, out)
+	}
+	// Without an argument the version is git describe's, and a binary built
+	// with another version is refused.
+	describe, err := exec.Command("git", "describe", "--tags", "--always", "--dirty").Output()
+	if err == nil {
+		dist := exec.Command("./dist.sh")
+		dist.Env = append(os.Environ(), "GLEANER_BIN="+bin, "DIST_DIR="+filepath.Join(tmp, "dist2"))
+		out, err := dist.CombinedOutput()
+		want := "reports version 'test-1', not '" + strings.TrimSpace(string(describe)) + "'"
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("dist.sh without a version, binary test-1: %v %s; want a refusal saying %q", err, out, want)
+		}
+	}
+
 	unpack := filepath.Join(tmp, "unpack")
 	if err := os.MkdirAll(unpack, 0o755); err != nil {
 		t.Fatal(err)
@@ -52,6 +70,16 @@ func TestDistInstallsIntoOneDirectory(t *testing.T) {
 		t.Fatalf("tarball has %d top-level entries, want one release directory", len(entries))
 	}
 	release := filepath.Join(unpack, entries[0].Name())
+	if entries[0].Name() != "gleaner-test-1-linux-"+runtime.GOARCH {
+		t.Errorf("release directory %s, want gleaner-test-1-linux-%s", entries[0].Name(), runtime.GOARCH)
+	}
+	// The runbook and the checksums of every file travel in the release.
+	if b, err := os.ReadFile(filepath.Join(release, "INSTALL.md")); err != nil || !strings.Contains(string(b), "RESERVE_RESOURCES") {
+		t.Errorf("INSTALL.md missing from the release or says nothing of the RESERVE ACLs: %v", err)
+	}
+	if out, err := runIn(release, "sha256sum", "--strict", "-c", "SHA256SUMS"); err != nil || !strings.Contains(out, "bin/gleaner: OK") || !strings.Contains(out, "INSTALL.md: OK") {
+		t.Errorf("release SHA256SUMS does not verify: %v\n%s", err, out)
+	}
 
 	prefix := filepath.Join(tmp, "opt", "gleaner")
 	if out, err := exec.Command(filepath.Join(release, "install.sh"), prefix).CombinedOutput(); err != nil {
@@ -94,6 +122,13 @@ func TestDistInstallsIntoOneDirectory(t *testing.T) {
 	} else if want := "--executor-path " + prefix + "/bin/gleaner-executor"; !strings.Contains(string(b), want) || strings.Contains(string(b), "@PREFIX@") {
 		t.Errorf("scheduler.env does not give %q:\n%s", want, b)
 	}
+}
+
+func runIn(dir, name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }
 
 func assertStatic(t *testing.T, path string) {
