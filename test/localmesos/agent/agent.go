@@ -763,6 +763,7 @@ type task struct {
 	received  map[string]struct{}
 	backoff   time.Duration
 	gen       uint64 // invalidates scheduled retries
+	retry     uint64 // the scheduled retry's timer, cancelled on acknowledgement
 
 	// latest mirrors state for the outbox, which reads it when it delivers
 	// an update, so a forward still queued carries any newer state.
@@ -916,7 +917,8 @@ func (a *Agent) forwardHeadLocked(t *task) {
 func (a *Agent) armRetryLocked(t *task) {
 	t.gen++
 	gen := t.gen
-	a.timers.after(t.backoff, func() { a.retryUpdate(t, gen) })
+	a.timers.cancel(t.retry)
+	t.retry = a.timers.after(t.backoff, func() { a.retryUpdate(t, gen) })
 }
 
 func (a *Agent) retryUpdate(t *task, gen uint64) {
@@ -941,6 +943,7 @@ func (a *Agent) acknowledgeLocked(t *task, uuid []byte) {
 	t.pending[0] = mesos.TaskStatus{}
 	t.pending = t.pending[1:]
 	t.gen++
+	a.timers.cancel(t.retry) // it would only find the update acknowledged, and holds t meanwhile
 	if len(t.pending) > 0 {
 		t.backoff = a.cfg.StatusUpdateRetry
 		a.forwardHeadLocked(t)

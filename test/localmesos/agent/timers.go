@@ -11,6 +11,7 @@ import (
 type timers struct {
 	mu   sync.Mutex
 	h    timerHeap
+	byID map[uint64]*timerItem // scheduled, for cancel
 	seq  uint64
 	wake chan struct{}
 	stop chan struct{}
@@ -18,12 +19,13 @@ type timers struct {
 }
 
 type timerItem struct {
-	at  time.Time
-	seq uint64 // FIFO among equal times
-	fn  func()
+	at    time.Time
+	seq   uint64 // FIFO among equal times; the timer's ID
+	fn    func()
+	index int // in the heap
 }
 
-type timerHeap []timerItem
+type timerHeap []*timerItem
 
 func (h timerHeap) Len() int { return len(h) }
 func (h timerHeap) Less(i, j int) bool {
@@ -32,32 +34,54 @@ func (h timerHeap) Less(i, j int) bool {
 	}
 	return h[i].at.Before(h[j].at)
 }
-func (h timerHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)   { *h = append(*h, x.(timerItem)) }
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *timerHeap) Push(x any) {
+	it := x.(*timerItem)
+	it.index = len(*h)
+	*h = append(*h, it)
+}
 func (h *timerHeap) Pop() any {
 	old := *h
 	it := old[len(old)-1]
-	old[len(old)-1] = timerItem{}
+	old[len(old)-1] = nil
 	*h = old[:len(old)-1]
 	return it
 }
 
 func newTimers() *timers {
-	t := &timers{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	t := &timers{byID: map[uint64]*timerItem{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go t.run()
 	return t
 }
 
-// after schedules fn to run once d has passed. Callbacks run one at a time.
-func (t *timers) after(d time.Duration, fn func()) {
-	t.at(time.Now().Add(d), fn)
+// after schedules fn to run once d has passed and returns the timer's ID
+// for cancel. Callbacks run one at a time.
+func (t *timers) after(d time.Duration, fn func()) uint64 {
+	return t.at(time.Now().Add(d), fn)
 }
 
-func (t *timers) at(when time.Time, fn func()) {
+// cancel drops a timer that has not fired yet (and what its callback
+// holds); an ID that fired or was cancelled is ignored.
+func (t *timers) cancel(id uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if it, ok := t.byID[id]; ok {
+		heap.Remove(&t.h, it.index)
+		delete(t.byID, id)
+	}
+}
+
+func (t *timers) at(when time.Time, fn func()) uint64 {
 	t.mu.Lock()
 	t.seq++
-	heap.Push(&t.h, timerItem{at: when, seq: t.seq, fn: fn})
-	first := t.h[0].seq == t.seq
+	id := t.seq
+	it := &timerItem{at: when, seq: id, fn: fn}
+	heap.Push(&t.h, it)
+	t.byID[id] = it
+	first := t.h[0].seq == id
 	t.mu.Unlock()
 	if first {
 		select {
@@ -65,6 +89,7 @@ func (t *timers) at(when time.Time, fn func()) {
 		default:
 		}
 	}
+	return id
 }
 
 func (t *timers) close() {
@@ -81,7 +106,9 @@ func (t *timers) run() {
 		t.mu.Lock()
 		now := time.Now()
 		for len(t.h) > 0 && !t.h[0].at.After(now) {
-			due = append(due, heap.Pop(&t.h).(timerItem).fn)
+			it := heap.Pop(&t.h).(*timerItem)
+			delete(t.byID, it.seq)
+			due = append(due, it.fn)
 		}
 		wait := time.Hour
 		if len(t.h) > 0 {
