@@ -660,6 +660,7 @@ func TestResubscribesWithinTheAgentsWindowUnderLoad(t *testing.T) {
 			t.Fatalf("restart %d: the executor never re-subscribed", i)
 		}
 	}
+	t.Logf("re-subscribed %v after the agent was back", h.agent.ResubscribeDelays())
 	if m := h.agent.MissedResubscribes(); m != 0 {
 		t.Fatalf("the executor missed the agent's %v re-subscription window after %d of 3 restarts", window, m)
 	}

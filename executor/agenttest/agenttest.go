@@ -44,7 +44,9 @@ type Agent struct {
 	changed    chan struct{}
 	holdAcks   bool
 	missed     int
-	held       []net.Conn // black-holed connections, open until Close
+	backAt     time.Time       // when the last Restart listened again
+	resubDelay []time.Duration // from each Restart to the SUBSCRIBE that followed
+	held       []net.Conn      // black-holed connections, open until Close
 }
 
 // Start listens on 127.0.0.1 (port 0).
@@ -179,6 +181,10 @@ func (a *Agent) subscribe(w http.ResponseWriter, r *http.Request, req wire.Reque
 	a.stream = s
 	done := make(chan struct{})
 	a.streamDone = done
+	if !a.backAt.IsZero() {
+		a.resubDelay = append(a.resubDelay, time.Since(a.backAt))
+		a.backAt = time.Time{}
+	}
 	if sub != nil {
 		a.subscribes = append(a.subscribes, *sub)
 		for _, u := range sub.UnacknowledgedUpdates {
@@ -361,6 +367,9 @@ func (a *Agent) Restart(down time.Duration) error {
 	var err error
 	for i := 0; i < 50; i++ {
 		if err = a.listen(addr); err == nil {
+			a.mu.Lock()
+			a.backAt = time.Now()
+			a.mu.Unlock()
 			a.watchResubscribe()
 			return nil
 		}
@@ -414,6 +423,14 @@ func (a *Agent) watchResubscribe() {
 			a.notify()
 		}
 	})
+}
+
+// ResubscribeDelays are the times from each Restart's listening again to
+// the executor's next SUBSCRIBE.
+func (a *Agent) ResubscribeDelays() []time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]time.Duration(nil), a.resubDelay...)
 }
 
 // MissedResubscribes is how many restarts the executor did not re-subscribe
