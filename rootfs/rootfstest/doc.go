@@ -1,2 +1,3 @@
-// Package rootfstest builds tiny busybox-static bundles for tests.
+// Package rootfstest builds tiny busybox-static bundles and gzip-bomb
+// bundles (Bomb) for tests.
 package rootfstest
