@@ -68,14 +68,17 @@ func (d *Detector) Run(ctx context.Context) error {
 	resync := time.NewTicker(d.cfg.Resync)
 	defer resync.Stop()
 	for ctx.Err() == nil {
+		start := time.Now()
 		if err := d.Poll(ctx); err != nil && ctx.Err() == nil {
 			d.cfg.Logger.Warn("events: read jobs", "err", err)
 		}
-		// Bounded rate: wait at least MinInterval, then for a change.
+		// Bounded rate: wait at least MinInterval and four times what
+		// the read took (the detector reads at most a fifth of the time,
+		// however big the jobs), then for a change.
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(d.cfg.MinInterval):
+		case <-time.After(PollPause(d.cfg.MinInterval, time.Since(start))):
 		}
 		select {
 		case <-ctx.Done():
@@ -127,3 +130,7 @@ func (d *Detector) Poll(ctx context.Context) error {
 	d.cfg.Log.Append(evs...)
 	return nil
 }
+
+// PollPause is the wait after a read of the store that took took: at
+// least min, and four times took.
+func PollPause(min, took time.Duration) time.Duration { return max(min, 4*took) }

@@ -84,3 +84,15 @@ func TestDetectorRunsOnChanges(t *testing.T) {
 	cancel()
 	<-done
 }
+
+func TestPollPause(t *testing.T) {
+	for _, c := range []struct{ min, took, want time.Duration }{
+		{time.Second, 10 * time.Millisecond, time.Second},
+		{time.Second, time.Second, 4 * time.Second},
+		{0, 0, 0},
+	} {
+		if got := PollPause(c.min, c.took); got != c.want {
+			t.Errorf("PollPause(%s, %s) = %s, want %s", c.min, c.took, got, c.want)
+		}
+	}
+}
