@@ -95,3 +95,23 @@ func TestLog(t *testing.T) {
 		t.Fatalf("Since(last) = %v, Last %d", evs, l.Last())
 	}
 }
+
+func TestWants(t *testing.T) {
+	for _, c := range []struct {
+		events []string
+		typ    string
+		want   bool
+	}{
+		{nil, "task.running", true},
+		{[]string{"*"}, "job.failed", true},
+		{[]string{"job.*"}, "job.failed", true},
+		{[]string{"job.*"}, "task.failed", false},
+		{[]string{"task.failed"}, "task.failed", true},
+		{[]string{"task.failed"}, "task.failed2", false},
+		{[]string{"job.*", "task.failed"}, "task.running", false},
+	} {
+		if got := (Webhook{Events: c.events}).Wants(c.typ); got != c.want {
+			t.Errorf("%v wants %s = %v, want %v", c.events, c.typ, got, c.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -120,5 +121,21 @@ func TestInstantiateNamesParams(t *testing.T) {
 	sp, err := Instantiate(v, map[string]string{"date": "20261205"})
 	if err != nil || sp.Name != "etl-20261205" {
 		t.Fatalf("= %+v, %v", sp, err)
+	}
+}
+
+// The stored-template example is accepted as pushed.
+func TestStoredExampleParses(t *testing.T) {
+	doc, err := os.ReadFile("../../examples/templates-stored/greet.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := Parse("greet", doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := Instantiate(&Version{Name: "greet", Version: 1, Template: *tpl}, map[string]string{"who": "world"})
+	if err != nil || sp.Name != "greet-world" || sp.Tasks[0].Instances != 2 {
+		t.Fatalf("instantiated %+v, %v", sp, err)
 	}
 }
