@@ -48,7 +48,7 @@ var patternRE = regexp.MustCompile(`^(\*|(job|task)\.(\*|[a-z]+))$`)
 //	webhooks:
 //	  - name: ci                        # [a-z0-9-]{1,63}, unique
 //	    url: https://ci.example/hook    # http or https
-//	    secretFile: ci.secret           # 16 bytes to 4 KiB; relative to this file
+//	    secretFile: ci.secret           # 16 bytes to 4 KiB, mode 0600; relative to this file
 //	    events: ["job.*", "task.failed"]  # optional; default all
 //
 // readFile reads secret files (os.ReadFile in the scheduler). Errors name
@@ -121,5 +121,19 @@ func LoadWebhooks(path string) ([]Webhook, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhooks file: %w", err)
 	}
-	return ParseWebhooks(path, b, os.ReadFile)
+	return ParseWebhooks(path, b, readPrivate)
+}
+
+// readPrivate reads a secret file that only its owner may read or write
+// (as ssh insists for private keys): a secret others can read signs
+// nothing.
+func readPrivate(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s has mode %v; a secret file must be readable by its owner only (chmod 600)", path, fi.Mode().Perm())
+	}
+	return os.ReadFile(path)
 }

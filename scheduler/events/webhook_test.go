@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -268,5 +270,29 @@ func TestParseWebhooks(t *testing.T) {
 	}
 	if _, err := LoadWebhooks("/nonexistent/webhooks.yaml"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("LoadWebhooks of a missing file: %v", err)
+	}
+}
+
+// LoadWebhooks reads secrets relative to the file and refuses one that
+// others may read.
+func TestLoadWebhooksSecretMode(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "webhooks.yaml")
+	if err := os.WriteFile(conf, []byte("webhooks: [{name: ci, url: 'http://127.0.0.1:1/h', secretFile: ci.secret}]"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(dir, "ci.secret")
+	if err := os.WriteFile(secret, []byte("0123456789abcdef0123\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadWebhooks(conf); err == nil || !strings.Contains(err.Error(), "webhooks[0].secretFile") || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("a 0644 secret: %v, want a refusal naming webhooks[0].secretFile", err)
+	}
+	if err := os.Chmod(secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hooks, err := LoadWebhooks(conf)
+	if err != nil || len(hooks) != 1 || string(hooks[0].Secret) != "0123456789abcdef0123" {
+		t.Fatalf("a 0600 secret: %+v, %v", hooks, err)
 	}
 }
