@@ -40,7 +40,7 @@ type hookFile struct {
 	Events     []string `json:"events,omitempty"`
 }
 
-var patternRE = regexp.MustCompile(`^(\*|(job|task)\.(\*|[a-z]+))$`)
+var patternRE = regexp.MustCompile(`^(\*|(job|task|instance)\.(\*|[a-z]+))$`)
 
 // ParseWebhooks reads a webhooks file (YAML or JSON, the scheduler's
 // --webhooks):

@@ -46,6 +46,8 @@ type Detector struct {
 type seen struct {
 	status job.Status
 	record string // what of the job record can change its status
+	// failedUntil: the latest end of a failed attempt already announced.
+	failedUntil time.Time
 }
 
 // NewDetector returns a Detector; call Run.
@@ -116,7 +118,8 @@ func (d *Detector) Poll(ctx context.Context) error {
 			return err
 		}
 		st := engine.Derive(j, as)
-		next[j.ID] = seen{status: st, record: key}
+		failures, mark := InstanceFailures(st, as, prev.failedUntil)
+		next[j.ID] = seen{status: st, record: key, failedUntil: mark}
 		if baseline {
 			continue
 		}
@@ -124,7 +127,15 @@ func (d *Detector) Poll(ctx context.Context) error {
 		if ok {
 			p = &prev.status
 		}
-		evs = append(evs, Diff(p, st)...)
+		// Failures first: they happened before the task or job state
+		// they lead to.
+		diff := Diff(p, st)
+		if p == nil && len(diff) > 0 {
+			evs = append(evs, diff[0]) // job.submitted still comes first
+			diff = diff[1:]
+		}
+		evs = append(evs, failures...)
+		evs = append(evs, diff...)
 	}
 	d.known = next
 	d.cfg.Log.Append(evs...)

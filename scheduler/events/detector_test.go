@@ -60,6 +60,16 @@ func TestDetectorPolls(t *testing.T) {
 	step("task.running[b](pending)", attempt("etl-1", "b", job.AttemptRunning, ""))
 	step("task.succeeded[b](running) job.succeeded(running)", attempt("etl-1", "b", job.AttemptSucceeded, job.VerdictDone))
 	step("")
+	// A failing job: the failed attempt is announced before the task's
+	// and the job's failure.
+	if err := st.CreateJob(ctx, twoTaskJob("bad-1")); err != nil {
+		t.Fatal(err)
+	}
+	step("job.submitted")
+	failed := attempt("bad-1", "a", job.AttemptFailed, job.VerdictFail)
+	failed.Ended = time.Now()
+	step("instance.failed[a] task.failed[a](pending) task.skipped[b](pending) job.failed(pending)", failed)
+	step("")
 	// The baseline job was never announced but its changes are.
 	step("task.running[a](pending) job.running(pending)", attempt("old-1", "a", job.AttemptRunning, ""))
 }

@@ -1,12 +1,15 @@
 package events
 
 import (
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
 )
 
-// Event types: "job.<state>" (plus job.submitted) and "task.<state>", where
+// Event types: "job.<state>" (plus job.submitted), "task.<state>" and
+// instance.failed (TypeInstanceFailed), where
 // state is a job.State: pending, running, succeeded, failed, killed,
 // skipped, suspended.
 const (
@@ -34,8 +37,66 @@ type Event struct {
 	Reason string `json:"reason,omitempty"`
 	// Counts are a task's instance counts (task events only).
 	Counts *job.Counts `json:"counts,omitempty"`
-	// Missed counts the events a TypeMissed line stands for.
+	// Missed counts the events a TypeMissed line stands for, or, on an
+	// instance.failed event, the failures of the same read left out
+	// after it (MaxInstanceFailures).
 	Missed uint64 `json:"missed,omitempty"`
+	// Index, Attempt, ExitCode and Message describe the failed attempt
+	// of an instance.failed event.
+	Index    *int   `json:"index,omitempty"`
+	Attempt  *int   `json:"attempt,omitempty"`
+	ExitCode *int   `json:"exitCode,omitempty"`
+	Message  string `json:"message,omitempty"`
+}
+
+// TypeInstanceFailed is an attempt that ended failed (the command's
+// failure, whether or not it is retried).
+const TypeInstanceFailed = "instance.failed"
+
+// MaxInstanceFailures bounds the instance.failed events of one job per
+// read of the store; MaxMessageBytes a message carried in one.
+const (
+	MaxInstanceFailures = 20
+	MaxMessageBytes     = 512
+)
+
+// InstanceFailures returns instance.failed events for the attempts that
+// ended failed after since (oldest first, at most MaxInstanceFailures; the
+// last one counts the rest in Missed) and the new watermark: the latest
+// end time of a failed attempt seen.
+func InstanceFailures(st job.Status, attempts []job.Attempt, since time.Time) ([]Event, time.Time) {
+	var failed []job.Attempt
+	mark := since
+	for _, a := range attempts {
+		if a.State != job.AttemptFailed || !a.Ended.After(since) {
+			continue
+		}
+		failed = append(failed, a)
+		if a.Ended.After(mark) {
+			mark = a.Ended
+		}
+	}
+	sort.Slice(failed, func(i, j int) bool {
+		if !failed[i].Ended.Equal(failed[j].Ended) {
+			return failed[i].Ended.Before(failed[j].Ended)
+		}
+		return failed[i].TaskID() < failed[j].TaskID()
+	})
+	var out []Event
+	for i, a := range failed {
+		if i == MaxInstanceFailures {
+			out[len(out)-1].Missed = uint64(len(failed) - MaxInstanceFailures)
+			break
+		}
+		idx, att := a.Index, a.Attempt
+		msg := a.Message
+		if len(msg) > MaxMessageBytes {
+			msg = strings.ToValidUTF8(msg[:MaxMessageBytes], "")
+		}
+		out = append(out, Event{Type: TypeInstanceFailed, Job: st.ID, Name: st.Name, Task: a.Task, Index: &idx, Attempt: &att,
+			State: job.Failed, ExitCode: a.ExitCode, Reason: a.Reason, Message: msg})
+	}
+	return out, mark
 }
 
 // Diff returns the events that lead from prev (nil: the job was not seen

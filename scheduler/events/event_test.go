@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
 )
@@ -113,5 +114,45 @@ func TestWants(t *testing.T) {
 		if got := (Webhook{Events: c.events}).Wants(c.typ); got != c.want {
 			t.Errorf("%v wants %s = %v, want %v", c.events, c.typ, got, c.want)
 		}
+	}
+}
+
+func TestInstanceFailures(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	exit := 3
+	fail := func(task string, index, attempt int, ended time.Duration) job.Attempt {
+		return job.Attempt{Job: "etl-1", Task: task, Index: index, Attempt: attempt, State: job.AttemptFailed, ExitCode: &exit, Ended: t0.Add(ended), Message: "boom"}
+	}
+	st := status(job.Running, job.Running)
+	as := []job.Attempt{
+		fail("a", 2, 0, 2*time.Second),
+		fail("a", 1, 0, time.Second),
+		{Job: "etl-1", Task: "a", Index: 0, State: job.AttemptSucceeded, Ended: t0.Add(3 * time.Second)},
+		{Job: "etl-1", Task: "a", Index: 3, State: job.AttemptKilled, Ended: t0.Add(4 * time.Second)},
+	}
+	evs, mark := InstanceFailures(st, as, time.Time{})
+	if len(evs) != 2 || *evs[0].Index != 1 || *evs[1].Index != 2 || *evs[0].ExitCode != 3 || evs[0].Type != TypeInstanceFailed || !mark.Equal(t0.Add(2*time.Second)) {
+		t.Fatalf("first read: %+v, mark %v", evs, mark)
+	}
+	// Nothing new: nothing announced again.
+	if evs, mark2 := InstanceFailures(st, as, mark); len(evs) != 0 || !mark2.Equal(mark) {
+		t.Fatalf("second read: %+v, %v", evs, mark2)
+	}
+	// A retry that failed later is new.
+	as = append(as, fail("a", 1, 1, 5*time.Second))
+	if evs, _ := InstanceFailures(st, as, mark); len(evs) != 1 || *evs[0].Attempt != 1 {
+		t.Fatalf("after a retry: %+v", evs)
+	}
+	// Bounded: many failures at once give MaxInstanceFailures events, the
+	// last counting the rest; a long message is cut.
+	var many []job.Attempt
+	for i := range MaxInstanceFailures + 5 {
+		a := fail("b", i, 0, time.Duration(i)*time.Millisecond)
+		a.Message = strings.Repeat("x", MaxMessageBytes+100)
+		many = append(many, a)
+	}
+	evs, _ = InstanceFailures(st, many, time.Time{})
+	if len(evs) != MaxInstanceFailures || evs[len(evs)-1].Missed != 5 || len(evs[0].Message) != MaxMessageBytes {
+		t.Fatalf("bounded: %d events, missed %d, message %d bytes", len(evs), evs[len(evs)-1].Missed, len(evs[0].Message))
 	}
 }

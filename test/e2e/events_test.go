@@ -12,7 +12,8 @@ import (
 
 // Two schedulers detect events, only the leader sends them: a failing job
 // reaches a receiver that refuses its first two deliveries, each event
-// exactly once, in order, signed.
+// exactly once, in order, signed; the failed attempt is announced with
+// its exit code before the task's failure.
 func TestEventsFromTheLeaderOnlyWithRetries(t *testing.T) {
 	env := newSchedEnv(t, localmesos.Config{Agents: 2, WorkDir: t.TempDir()})
 	a, _ := env.startNode("a")
@@ -37,6 +38,21 @@ tasks:
 	}
 	evs := waitJobEvent(t, hook, j.ID, "job.failed")
 	checkJobEvents(t, evs, job.Failed, "fails")
+	var failedAt, taskFailedAt int
+	for i, e := range evs {
+		switch e.Type {
+		case "instance.failed":
+			failedAt = i
+			if e.ExitCode == nil || *e.ExitCode != 3 || e.Index == nil || *e.Index != 0 {
+				t.Fatalf("instance.failed %+v, want index 0, exit code 3", e)
+			}
+		case "task.failed":
+			taskFailedAt = i
+		}
+	}
+	if failedAt > taskFailedAt {
+		t.Fatalf("instance.failed after task.failed: %+v", evs)
+	}
 	seen := map[string]bool{}
 	for _, e := range evs {
 		key := e.Type + "/" + e.Task
@@ -45,7 +61,7 @@ tasks:
 		}
 		seen[key] = true
 	}
-	if !seen["task.failed/fails"] {
+	if !seen["task.failed/fails"] || !seen["instance.failed/fails"] {
 		t.Fatalf("no task.failed: %+v", evs)
 	}
 }

@@ -134,7 +134,7 @@ func checkJobEvents(t *testing.T, evs []events.Event, final job.State, tasks ...
 	for _, task := range tasks {
 		var seen []job.State
 		for _, e := range evs {
-			if e.Task == task {
+			if e.Task == task && strings.HasPrefix(e.Type, "task.") {
 				seen = append(seen, e.State)
 			}
 		}
