@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/gleaner-project/gleaner/client"
 	"github.com/gleaner-project/gleaner/scheduler/compose"
 	"github.com/gleaner-project/gleaner/scheduler/expand"
+	"github.com/gleaner-project/gleaner/scheduler/spec"
 )
 
 // Batch-model parts of `gleaner job`: compose files and templates on
@@ -40,6 +42,11 @@ func specDocument(c *cli.Context, data []byte) ([]byte, error) {
 		return data, nil
 	}
 	opt := compose.Options{Name: c.String("name")}
+	if f := c.String("file"); f != "" && f != "-" {
+		if abs, err := filepath.Abs(f); err == nil {
+			opt.Dir = filepath.Dir(abs)
+		}
+	}
 	if c.Bool("unmapped-host") {
 		opt.Unmapped = compose.UnmappedHost
 	}
@@ -54,12 +61,26 @@ func specDocument(c *cli.Context, data []byte) ([]byte, error) {
 	}
 	res, err := compose.Convert(data, opt)
 	if err != nil {
-		return nil, fmt.Errorf("convert compose file: %w", err)
+		return nil, fmt.Errorf("convert compose file: %w%s", err, composeHint(err, c.String("name") != ""))
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintln(c.App.ErrWriter, "compose:", w)
 	}
 	return json.Marshal(res.Spec)
+}
+
+// composeHint names the flag that mends a compose conversion error.
+func composeHint(err error, nameGiven bool) string {
+	switch {
+	case errors.Is(err, compose.ErrUnmappedImage):
+		return " (give --images FILE mapping the image to a rootfs bundle, or --unmapped-host to run it on the agent's own filesystem)"
+	case errors.Is(err, compose.ErrNoName):
+		return " (give --name NAME)"
+	}
+	if fe, ok := spec.AsFieldError(err); ok && fe.Field == "name" && nameGiven {
+		return " (from --name)"
+	}
+	return ""
 }
 
 func templateDocument(c *cli.Context, name string) ([]byte, error) {

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,8 +20,20 @@ func TestJobCLIComposeAndTemplate(t *testing.T) {
 	t.Setenv("GLEANER_TOKEN", "tok")
 
 	// The compose example needs an image map or --unmapped-host.
-	if out, err := runJobCLI(t, "job", "submit", "-f", "../../examples/compose/docker-compose.yml"); err == nil || !strings.Contains(out+err.Error(), "image") {
+	if out, err := runJobCLI(t, "job", "submit", "-f", "../../examples/compose/docker-compose.yml"); err == nil || !strings.Contains(out+err.Error(), "image") ||
+		!strings.Contains(err.Error(), "--images") || !strings.Contains(err.Error(), "--unmapped-host") {
 		t.Fatalf("compose without an image map: %v\n%s", err, out)
+	}
+	// A file without a project name takes its directory's, as docker compose does.
+	dir := filepath.Join(t.TempDir(), "Nightly_ETL")
+	os.Mkdir(dir, 0o755)
+	noName := filepath.Join(dir, "docker-compose.yml")
+	os.WriteFile(noName, []byte("version: '2'\nlabels: {gleaner.project_type: batch}\nservices: {a: {command: 'true'}}\n"), 0o644)
+	if out, err := runJobCLI(t, "job", "submit", "-f", noName); err != nil || strings.TrimSpace(out) != "nightly-etl-1" {
+		t.Fatalf("compose named by its directory: %v\n%s", err, out)
+	}
+	if _, err := runJobCLI(t, "job", "submit", "-f", noName, "--name", "Bad_Name"); err == nil || !strings.Contains(err.Error(), "--name") {
+		t.Fatalf("a bad --name: %v", err)
 	}
 	out, err := runJobCLI(t, "job", "submit", "-f", "../../examples/compose/docker-compose.yml", "--images", "../../examples/compose/images.yaml", "--watch")
 	if err != nil || !strings.Contains(out, "succeeded") {

@@ -45,8 +45,13 @@ const (
 
 // Options configure Convert.
 type Options struct {
-	// Name is the job name; default the label project_name, else an error.
+	// Name is the job name. Without it, as docker compose names a
+	// project: the label project_name, else the top-level name:, else
+	// the name of Dir.
 	Name string
+	// Dir is the directory the compose file was read from ("" for
+	// stdin); its base name, made a valid job name, is the last default.
+	Dir string
 	// Images maps image references to rootfs bundles.
 	Images Images
 	// Unmapped: what an image without a bundle does (default error).
@@ -136,7 +141,7 @@ func Convert(data []byte, opt Options) (*Result, error) {
 func (c *conv) convert(top map[string]any) (*Result, error) {
 	for _, k := range sortedKeys(top) {
 		switch {
-		case k == "version", k == "services", k == "labels", strings.HasPrefix(k, "x-"):
+		case k == "version", k == "services", k == "labels", k == "name", strings.HasPrefix(k, "x-"):
 		case k == "volumes", k == "networks":
 			c.warnf("%s: ignored (tasks use host-path volumes and the agent's network)", k)
 		default:
@@ -164,17 +169,9 @@ func (c *conv) convert(top map[string]any) (*Result, error) {
 		}
 		return nil, fmt.Errorf("%w: %w", ErrNotBatch, ferr("labels", "not a batch job: want label gleaner.project_type (or aliyun.project_type) \"batch\", %s", got))
 	}
-	name := c.opt.Name
-	if name == "" {
-		if name, _, err = prefixed(labels, "labels", "project_name"); err != nil {
-			return nil, err
-		}
-	}
-	if name == "" {
-		return nil, ferr("name", "required: give a job name (or the label gleaner.project_name)")
-	}
-	if !spec.ValidName(name) {
-		return nil, ferr("name", "%q must match [a-z0-9-]{1,63}", name)
+	name, err := c.jobName(top, labels)
+	if err != nil {
+		return nil, err
 	}
 	for _, k := range sortedKeys(labels) {
 		if k != "gleaner.project_type" && k != "aliyun.project_type" && k != "gleaner.project_name" && k != "aliyun.project_name" {
@@ -389,7 +386,7 @@ func (c *conv) service(path, svc string, v any, taskName map[string]string) (job
 		case c.opt.Unmapped == UnmappedHost:
 			c.warnf("%s.image: %q has no rootfs bundle; the task runs on the agent's own filesystem", path, ref)
 		default:
-			return t, x, ferr(path+".image", "no rootfs bundle for image %q: add it to the image map (or allow running unmapped images on the host)", ref)
+			return t, x, fmt.Errorf("%w: %w", ErrUnmappedImage, ferr(path+".image", "no rootfs bundle for image %q: add it to the image map (or allow running unmapped images on the host)", ref))
 		}
 	}
 	if image != nil && len(image.Env) > 0 {
