@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/retry"
 )
 
@@ -102,7 +103,7 @@ func (e *Engine) Load(jobs []*job.Job, attempts map[string][]job.Attempt) {
 func (e *Engine) loadJobLocked(j *job.Job, attempts []job.Attempt) {
 	js := e.addLocked(j)
 	per := map[*instState][]job.Attempt{}
-	for _, a := range retryView(j, attempts) {
+	for _, a := range jobstatus.RetryView(j, attempts) {
 		t := js.task(a.Task)
 		if t == nil || a.Index >= t.spec.Instances {
 			continue

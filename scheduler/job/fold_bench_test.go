@@ -45,7 +45,7 @@ func BenchmarkFold1M(b *testing.B) {
 				bytesAfter += size(&as[k])
 			}
 		}
-		if st := Derive(j, as[:0]); st.Tasks[0].Counts.Succeeded != n-retried {
+		if st := Tally(j, as[:0]); st.Tasks[0].Counts.Succeeded != n-retried {
 			b.Fatalf("folded successes %d", st.Tasks[0].Counts.Succeeded)
 		}
 	}

@@ -27,7 +27,7 @@ func TestPlanFoldsAndDerive(t *testing.T) {
 		t.Fatalf("PlanFolds = %v, want %v", got, want)
 	}
 	j := &Job{ID: "f-1", Spec: *s, Submitted: time.Unix(1, 0)}
-	before := Derive(j, as)
+	before := Tally(j, as)
 	// Fold: the folded attempts are gone, the ranges remain.
 	j.Folded = got
 	var kept []Attempt
@@ -39,13 +39,13 @@ func TestPlanFoldsAndDerive(t *testing.T) {
 	if len(kept) != 2 {
 		t.Fatalf("kept %d records", len(kept))
 	}
-	after := Derive(j, kept)
+	after := Tally(j, kept)
 	if !reflect.DeepEqual(before, after) || after.State != Succeeded || after.Tasks[0].Counts.Succeeded != 8 {
 		t.Fatalf("before %+v\nafter %+v", before, after)
 	}
 	// A crash between writing the ranges and deleting the records: both
 	// present, counted once.
-	if both := Derive(j, as); !reflect.DeepEqual(both, before) {
+	if both := Tally(j, as); !reflect.DeepEqual(both, before) {
 		t.Fatalf("ranges and records: %+v", both)
 	}
 	if got.Has("a", 2) || !got.Has("a", 7) || got.Has("a", 8) || got.Has("c", 0) {

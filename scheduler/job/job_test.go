@@ -87,18 +87,18 @@ func TestDerive(t *testing.T) {
 		as = append(as, Attempt{Job: "etl-1", Task: "extract", Index: i, State: AttemptSucceeded})
 	}
 	as = append(as, Attempt{Job: "etl-1", Task: "extract", Index: 3, Attempt: 1, State: AttemptRunning})
-	st := Derive(j, as)
+	st := Tally(j, as)
 	if st.State != Running || st.Tasks[0].Counts.Succeeded != 9 || st.Tasks[0].Counts.Running != 1 || st.Tasks[1].Counts.Pending != 1 {
 		t.Fatalf("Derive = %+v", st)
 	}
 	as[len(as)-1].State = AttemptSucceeded
 	as = append(as, Attempt{Job: "etl-1", Task: "load", Index: 0, State: AttemptFailed})
-	st = Derive(j, as)
+	st = Tally(j, as)
 	if st.State != Failed || st.Tasks[0].State != Succeeded || st.Tasks[1].State != Failed {
 		t.Fatalf("Derive = %+v", st)
 	}
 	j.KillRequested = true
-	st = Derive(j, nil)
+	st = Tally(j, nil)
 	if st.State != Killed || st.Tasks[0].Counts.Killed != 10 {
 		t.Fatalf("Derive killed = %+v", st)
 	}

@@ -188,10 +188,12 @@ type Status struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// Derive computes a job's status from its attempts (any order, any task).
-// Instances without attempts are pending (or killed), so a huge task with no
-// attempts costs nothing per instance.
-func Derive(j *Job, attempts []Attempt) Status {
+// Tally counts a job's instances per state from its attempts (any order,
+// any task) and gives each task and the job the state the counts alone
+// imply. Instances without attempts are pending (or killed), so a huge task
+// with no attempts costs nothing per instance. It knows nothing of the DAG,
+// failJob or suspension: the status the API serves is jobstatus.Derive.
+func Tally(j *Job, attempts []Attempt) Status {
 	byInst := map[string]map[int][]Attempt{}
 	for _, a := range attempts {
 		m := byInst[a.Task]

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/dag"
-	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/queue"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 )
@@ -31,7 +31,7 @@ func (n *Node) update(ctx context.Context, id string, change func(*job.Job, job.
 	}
 	// A compare-and-swap: change runs again on the record as it is now if
 	// another writer (a kill, the cron loop) changed it meanwhile.
-	j, err := t.store.UpdateJob(ctx, id, func(j *job.Job) error { return change(j, engine.Derive(j, as)) })
+	j, err := t.store.UpdateJob(ctx, id, func(j *job.Job) error { return change(j, jobstatus.Derive(j, as)) })
 	if errors.Is(err, store.ErrNotLeader) {
 		return nil, nil, nil, n.notLeader(ctx)
 	}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 )
 
@@ -68,7 +68,7 @@ func (n *Node) foldOnce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if engine.Derive(j, as).State != job.Succeeded {
+		if jobstatus.Derive(j, as).State != job.Succeeded {
 			continue
 		}
 		f := job.PlanFolds(&j.Spec, as)

@@ -15,6 +15,7 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/evict"
 	"github.com/gleaner-project/gleaner/scheduler/framework"
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/leader"
 	"github.com/gleaner-project/gleaner/scheduler/placement"
 	"github.com/gleaner-project/gleaner/scheduler/placement/matcher"
@@ -284,7 +285,7 @@ func (n *Node) rebuild(ctx context.Context, st store.Store, eng *engine.Engine) 
 		if err != nil {
 			return err
 		}
-		if scheduled(j) || engine.Derive(j, as).State.Terminal() {
+		if scheduled(j) || jobstatus.Derive(j, as).State.Terminal() {
 			continue
 		}
 		live = append(live, j)

@@ -136,7 +136,7 @@ func submit(t testing.TB, nodes []*node.Node, sp *job.Spec) *job.Job {
 // status derives a job's status from its stored record and attempts, without the DAG.
 func status(t testing.TB, n *node.Node, id string) (job.Status, []job.Attempt) {
 	t.Helper()
-	return derivedStatus(t, n, id, job.Derive)
+	return derivedStatus(t, n, id, job.Tally)
 }
 
 // derivedStatus reads job id and its attempts from n's store and derives the
@@ -158,7 +158,7 @@ func derivedStatus(t testing.TB, n *node.Node, id string, derive func(*job.Job, 
 
 func waitJob(t testing.TB, n *node.Node, id string, limit time.Duration) (job.Status, []job.Attempt) {
 	t.Helper()
-	return waitDerived(t, n, id, limit, job.Derive)
+	return waitDerived(t, n, id, limit, job.Tally)
 }
 
 // waitDerived waits until the status derive gives job id is terminal.

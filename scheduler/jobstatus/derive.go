@@ -1,0 +1,137 @@
+package jobstatus
+
+import (
+	"strings"
+	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/dag"
+	"github.com/gleaner-project/gleaner/scheduler/job"
+)
+
+// Derive computes a job's status from its attempts (job.Tally counts the instances), then
+// applies the DAG: tasks that will never run are skipped (with the
+// reason), a continueOn task's failure does not fail the job, a failJob
+// verdict fails it, a suspended job is suspended.
+func Derive(j *job.Job, attempts []job.Attempt) job.Status {
+	attempts = RetryView(j, attempts)
+	st := job.Tally(j, attempts)
+	for i := range st.Tasks {
+		if t := j.Task(st.Tasks[i].Name); t != nil {
+			st.Tasks[i].Depends = t.DependsExpr
+			if t.DependsExpr == "" {
+				st.Tasks[i].Depends = strings.Join(t.Depends, ", ")
+			}
+		}
+	}
+	st.Reason = j.KillReason
+	failJob := false
+	for i := range attempts {
+		if attempts[i].Verdict == job.VerdictFailJob {
+			failJob = true
+			if st.Reason == "" {
+				st.Reason = "failJob: task " + attempts[i].Task + " " + strings.TrimSpace(attempts[i].Message)
+			}
+		}
+	}
+	g, err := dag.FromSpec(&j.Spec)
+	if err != nil {
+		return st
+	}
+	states := make(map[string]dag.State, len(st.Tasks))
+	for _, ts := range st.Tasks {
+		states[ts.Name] = dag.State(ts.State)
+	}
+	if !j.KillRequested && !failJob {
+		for {
+			ds, err := g.Evaluate(states, j.Spec.Params, dag.Options{FailFast: j.Spec.FailFast})
+			if err != nil {
+				break
+			}
+			changed := false
+			for i, ts := range st.Tasks {
+				d := ds[ts.Name]
+				if d.Verdict == dag.Skip && ts.State == job.Pending {
+					st.Tasks[i].State, st.Tasks[i].Reason, changed = job.Skipped, d.Reason, true
+					states[ts.Name] = dag.Skipped
+				} else if d.Verdict == dag.Wait {
+					st.Tasks[i].Reason = d.Reason
+				}
+			}
+			if !changed {
+				break
+			}
+		}
+	}
+	running, allEnded, started := false, true, false
+	for _, ts := range st.Tasks {
+		switch ts.State {
+		case job.Running:
+			running, started, allEnded = true, true, false
+		case job.Pending:
+			allEnded = false
+			if ts.Counts.Succeeded+ts.Counts.Failed+ts.Counts.Killed > 0 {
+				started = true
+			}
+		default:
+			started = started || ts.State != job.Skipped
+		}
+	}
+	failing := len(g.Failing(states)) > 0
+	switch {
+	case running:
+		st.State = job.Running
+	case j.KillRequested && !(allEnded && !failing && allSucceededOrSkipped(st)):
+		st.State = job.Killed
+	case failJob || (allEnded && failing):
+		st.State = job.Failed
+	case allEnded:
+		st.State = job.Succeeded
+	case j.Suspended:
+		st.State = job.Suspended
+	case started:
+		st.State = job.Running
+	default:
+		st.State = job.Pending
+	}
+	if j.Suspended && !st.State.Terminal() {
+		st.State = job.Suspended
+	}
+	return st
+}
+
+func allSucceededOrSkipped(st job.Status) bool {
+	for _, ts := range st.Tasks {
+		if ts.State != job.Succeeded && ts.State != job.Skipped {
+			return false
+		}
+	}
+	return true
+}
+
+// RetryView is the attempts of a job as its retry sees them: an ended
+// attempt from before the job's RetriedAt that failed the instance (or was
+// killed, or belongs to a Rerun task) reads as "again", so the instance
+// runs again. Without RetriedAt the attempts are returned as they are.
+func RetryView(j *job.Job, as []job.Attempt) []job.Attempt {
+	if j.RetriedAt.IsZero() {
+		return as
+	}
+	out := make([]job.Attempt, len(as))
+	copy(out, as)
+	for i := range out {
+		a := &out[i]
+		if !a.State.Terminal() || !a.Created.Before(j.RetriedAt) {
+			continue
+		}
+		rerun := false
+		for _, t := range j.Rerun {
+			rerun = rerun || t == a.Task
+		}
+		switch {
+		case rerun, a.Verdict == job.VerdictFail, a.Verdict == job.VerdictFailJob, a.Verdict == job.VerdictStop,
+			a.Verdict == "" && a.State != job.AttemptSucceeded:
+			a.Verdict, a.NotBefore = job.VerdictAgain, time.Time{}
+		}
+	}
+	return out
+}
