@@ -24,11 +24,13 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/events"
 	"github.com/gleaner-project/gleaner/scheduler/framework"
+	"github.com/gleaner-project/gleaner/scheduler/harvest"
 	"github.com/gleaner-project/gleaner/scheduler/isolation"
 	"github.com/gleaner-project/gleaner/scheduler/metrics"
 	"github.com/gleaner-project/gleaner/scheduler/node"
 	"github.com/gleaner-project/gleaner/scheduler/placement"
 	"github.com/gleaner-project/gleaner/scheduler/store"
+	"github.com/gleaner-project/gleaner/scheduler/ui"
 )
 
 func init() {
@@ -244,6 +246,12 @@ func serveScheduler(ctx context.Context, cli *clientv3.Client, nc node.Config, a
 	ac.Mount = map[string]http.Handler{"/v1/agents": agents, "/v1/agents/": agents}
 	tokens := auth.TokensHandler(auth.NewStore(cli, n.Attrs().Prefix()), nil)
 	ac.Mount["/v1/tokens"], ac.Mount["/v1/tokens/"] = tokens, tokens
+	// The web UI (static files at /ui/) and the harvest history it charts,
+	// kept by every scheduler from the monitors' heartbeats.
+	harvested := harvest.New(harvest.Limits{})
+	go (&harvest.Poller{Client: cli, Prefix: n.Attrs().Prefix(), History: harvested, Log: log}).Run(ctx)
+	ac.Mount["/v1/harvest"] = harvest.Handler(harvested, 0)
+	ac.UI = ui.Handler("/ui/")
 	mountTemplatesAndEvents(ctx, cli, n, &ac, hooks, log)
 	srv := api.NewServer(n, ac)
 	go func() {
