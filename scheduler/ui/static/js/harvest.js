@@ -58,6 +58,8 @@ export function harvestPage(box) {
   const p = poller(async () => {
     try {
       const v = await get('/v1/harvest');
+      // A poll that found no heartbeat is no measurement of zero capacity: left out.
+      v.cluster = v.cluster.filter((p) => p.hosts > 0);
       const last = v.cluster.length ? v.cluster[v.cluster.length - 1] : null;
       const evictions = v.cluster.reduce((s, p) => s + p.evictions, 0);
       const used = last && last.idle.cpus ? (100 * last.batch.cpus) / last.idle.cpus : 0;

@@ -115,8 +115,12 @@ function submitPanel(session, done) {
       err.replaceChildren();
       err.hidden = false;
       err.className = 'error';
-      if (e instanceof ApiError && e.field) err.append(el('b', { class: 'field', text: e.field }), ': ');
-      err.append(e.message);
+      let msg = e.message;
+      if (e instanceof ApiError && e.field) {
+        err.append(el('b', { class: 'field', text: e.field }), ': ');
+        if (msg.startsWith(e.field + ': ')) msg = msg.slice(e.field.length + 2);
+      }
+      err.append(msg);
       const line = e instanceof ApiError ? fieldLine(area.value, e.field) : -1;
       if (line >= 0) {
         area.classList.add('invalid');

@@ -51,7 +51,8 @@ export function age(ts) {
 
 export function num(x, digits = 2) {
   if (x === null || x === undefined) return '';
-  return Number(x).toFixed(digits).replace(/\.?0+$/, '');
+  const s = Number(x).toFixed(digits);
+  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
 }
 
 export function mb(x) {
