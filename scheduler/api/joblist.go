@@ -65,7 +65,11 @@ func parseListQuery(q url.Values, now time.Time) (listQuery, *Error) {
 		switch k {
 		case "state", "since", "label", "limit":
 		default:
-			return lq, &Error{Error: fmt.Sprintf("unknown query parameter %q (state, since, label, limit)", k), Field: k}
+			field := k
+			if field == "" {
+				field = "query"
+			}
+			return lq, &Error{Error: fmt.Sprintf("unknown query parameter %q (state, since, label, limit)", k), Field: field}
 		}
 	}
 	if ss := q["state"]; len(ss) > 0 {
