@@ -13,8 +13,13 @@ import (
 const maxProcFile = 1 << 20
 
 // fileReader reads small files into one reused buffer, so a sample
-// allocates nearly nothing.
-type fileReader struct{ buf []byte }
+// allocates nearly nothing. Files read with keep stay open and are read
+// again from offset 0 (procfs regenerates them on every read), which saves
+// an open and a close per reading.
+type fileReader struct {
+	buf  []byte
+	open map[string]*os.File
+}
 
 // read returns the file's content, valid until the next read.
 func (r *fileReader) read(path string) ([]byte, error) {
@@ -23,6 +28,45 @@ func (r *fileReader) read(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return r.readAt(f, path)
+}
+
+// keep reads a file that stays open between readings (host procfs files,
+// which never go away); after an error it is opened again once.
+func (r *fileReader) keep(path string) ([]byte, error) {
+	if f, ok := r.open[path]; ok {
+		if b, err := r.readAt(f, path); err == nil {
+			return b, nil
+		}
+		f.Close()
+		delete(r.open, path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := r.readAt(f, path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if r.open == nil {
+		r.open = map[string]*os.File{}
+	}
+	r.open[path] = f
+	return b, nil
+}
+
+// close closes the files kept open.
+func (r *fileReader) close() {
+	for p, f := range r.open {
+		f.Close()
+		delete(r.open, p)
+	}
+}
+
+// readAt reads f from offset 0 into the buffer.
+func (r *fileReader) readAt(f *os.File, path string) ([]byte, error) {
 	if r.buf == nil {
 		r.buf = make([]byte, 16<<10)
 	}
@@ -34,7 +78,7 @@ func (r *fileReader) read(path string) ([]byte, error) {
 			}
 			r.buf = append(r.buf, make([]byte, len(r.buf))...)
 		}
-		m, err := f.Read(r.buf[n:])
+		m, err := f.ReadAt(r.buf[n:], int64(n))
 		n += m
 		if errors.Is(err, io.EOF) || (err == nil && m == 0) {
 			return r.buf[:n], nil

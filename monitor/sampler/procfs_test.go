@@ -149,3 +149,33 @@ func TestExecutorsBetweenScans(t *testing.T) {
 		t.Errorf("after a scan: %d executors, batch cpu %v; want the new one at 0.1", c.Executors, c.BatchCPU)
 	}
 }
+
+// A kept file is read again from the start and sees new content; one that
+// went away is reported, and found again once it is back.
+func TestKeptFileRereads(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "stat")
+	if err := os.WriteFile(p, []byte("one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var r fileReader
+	defer r.close()
+	if b, err := r.keep(p); err != nil || string(b) != "one" {
+		t.Fatalf("first read %q %v", b, err)
+	}
+	if err := os.WriteFile(p, []byte("two, longer"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := r.keep(p); err != nil || string(b) != "two, longer" {
+		t.Fatalf("second read %q %v", b, err)
+	}
+	if len(r.open) != 1 {
+		t.Errorf("%d files kept open, want 1", len(r.open))
+	}
+	big := strings.Repeat("x", 40<<10) // beyond the first buffer
+	if err := os.WriteFile(p, []byte(big), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := r.keep(p); err != nil || string(b) != big {
+		t.Fatalf("big read: %d bytes %v", len(b), err)
+	}
+}

@@ -154,6 +154,9 @@ func New(cfg Config) (*Sampler, error) {
 	return s, nil
 }
 
+// Close closes the procfs files the sampler keeps open.
+func (s *Sampler) Close() { s.files.close() }
+
 // CgroupV2 reports whether the unified hierarchy was detected.
 func (s *Sampler) CgroupV2() bool { return s.v2 }
 
@@ -183,7 +186,7 @@ func (s *Sampler) Read(ctx context.Context) (Counters, error) {
 		return c, err
 	}
 	c.HostTotal, c.HostIdle, c.NumCPU = h.total, h.idle, h.ncpu
-	b, err := s.files.read(filepath.Join(s.cfg.ProcRoot, "meminfo"))
+	b, err := s.files.keep(filepath.Join(s.cfg.ProcRoot, "meminfo"))
 	if err != nil {
 		return c, fmt.Errorf("read host memory: %w", err)
 	}
@@ -209,8 +212,8 @@ func (s *Sampler) Read(ctx context.Context) (Counters, error) {
 // readPressure reads the host's PSI totals; a kernel without PSI (or with
 // psi=0) leaves PressureFound false.
 func (s *Sampler) readPressure(c *Counters) {
-	cpuSome, err1 := readPSISome(filepath.Join(s.cfg.ProcRoot, "pressure", "cpu"))
-	memSome, err2 := readPSISome(filepath.Join(s.cfg.ProcRoot, "pressure", "memory"))
+	cpuSome, err1 := s.readPSISome(filepath.Join(s.cfg.ProcRoot, "pressure", "cpu"))
+	memSome, err2 := s.readPSISome(filepath.Join(s.cfg.ProcRoot, "pressure", "memory"))
 	if err1 != nil || err2 != nil {
 		return
 	}
@@ -221,18 +224,15 @@ func (s *Sampler) readPressure(c *Counters) {
 const maxPSIFile = 512
 
 // readPSISome returns the total= of the "some" line of a PSI file.
-func readPSISome(path string) (uint64, error) {
-	f, err := os.Open(path)
+func (s *Sampler) readPSISome(path string) (uint64, error) {
+	b, err := s.files.keep(path)
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	var buf [maxPSIFile]byte
-	n, err := f.Read(buf[:])
-	if n == 0 && err != nil {
-		return 0, err
+	if len(b) > maxPSIFile {
+		b = b[:maxPSIFile]
 	}
-	return ParsePSISome(buf[:n])
+	return ParsePSISome(b)
 }
 
 // ParsePSISome extracts total= (µs) from the "some" line of a PSI file:
@@ -267,7 +267,7 @@ func ParsePSISome(b []byte) (uint64, error) {
 
 // hostCPU reads /proc/stat.
 func (s *Sampler) hostCPU() (hostCPU, error) {
-	b, err := s.files.read(filepath.Join(s.cfg.ProcRoot, "stat"))
+	b, err := s.files.keep(filepath.Join(s.cfg.ProcRoot, "stat"))
 	if err != nil {
 		return hostCPU{}, fmt.Errorf("read host cpu times: %w", err)
 	}
