@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/gleaner-project/gleaner/executor"
 	"github.com/gleaner-project/gleaner/monitor"
 	"github.com/gleaner-project/gleaner/monitor/policy"
 )
@@ -43,7 +44,7 @@ func init() {
 			&cli.StringFlag{Name: "sys-root", Usage: "sysfs root", Value: "/sys"},
 			&cli.StringFlag{Name: "cgroup-root", Usage: "cgroup filesystem root", Value: "/sys/fs/cgroup"},
 			&cli.StringFlag{Name: "cgroup-parent", Usage: "parent cgroup of the batch tasks", Value: "gleaner"},
-			&cli.StringSliceFlag{Name: "bundle-cache", EnvVars: []string{"GLEANER_BUNDLE_CACHE"}, Usage: "the executors' bundle cache directory, counted as batch disk (repeatable; the executors' --bundle-cache)"},
+			&cli.StringSliceFlag{Name: "bundle-cache", EnvVars: []string{"GLEANER_BUNDLE_CACHE"}, Value: cli.NewStringSlice(executor.DefaultBundleCache), Usage: "the executors' bundle cache directory, counted as batch disk (repeatable; the executors' --bundle-cache, whose default this is)"},
 			&cli.BoolFlag{Name: "no-throttle", Usage: "never throttle batch CPU (hosts without writable cgroups)"},
 			&cli.Float64Flag{Name: "capacity-cpus", Usage: "host CPUs (0: measured)"},
 			&cli.Float64Flag{Name: "capacity-mem-mb", Usage: "host memory in MB (0: measured)"},
