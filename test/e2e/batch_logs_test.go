@@ -70,7 +70,7 @@ tasks:
 				want string
 			}{
 				{[]string{j.ID, "talk/1"}, "out-1\ndone-1\n"},
-				{[]string{j.ID, "talk"}, "out-0\ndone-0\n"}, // index 0 by default
+				{[]string{j.ID, "talk"}, "talk/0| out-0\ntalk/0| done-0\ntalk/1| out-1\ntalk/1| done-1\n"}, // every instance, prefixed
 				{[]string{"--stderr", j.ID, "talk/1"}, "err-1\n"},
 				{[]string{"--attempt", "0", "--stderr", j.ID, "talk/0"}, "err-0\n"},
 			} {
