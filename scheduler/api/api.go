@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/auth"
-	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/metrics"
 	"github.com/gleaner-project/gleaner/scheduler/node"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
@@ -298,7 +298,7 @@ func (s *server) status(ctx context.Context, id string) (job.Status, *job.Job, e
 	if err != nil {
 		return job.Status{}, nil, err
 	}
-	return engine.Derive(j, as), j, nil
+	return jobstatus.Derive(j, as), j, nil
 }
 
 func (s *server) list(w http.ResponseWriter, r *http.Request) {
@@ -326,7 +326,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) {
 			s.backendErr(w, r, err)
 			return
 		}
-		st := engine.Derive(j, as)
+		st := jobstatus.Derive(j, as)
 		if !lq.keepState(st.State) {
 			continue
 		}

@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 )
 
@@ -34,7 +34,7 @@ type DetectorConfig struct {
 }
 
 // Detector turns what the store holds into events, off the scheduling
-// path: it re-derives each job's status (engine.Derive, as the API does)
+// path: it re-derives each job's status (jobstatus.Derive, as the API does)
 // at most every MinInterval and appends Diff's events to the Log. Jobs
 // present at its first read are its baseline (no events for them); a job
 // in a final state is not re-read until its record changes (a retry).
@@ -117,7 +117,7 @@ func (d *Detector) Poll(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		st := engine.Derive(j, as)
+		st := jobstatus.Derive(j, as)
 		failures, mark := InstanceFailures(st, as, prev.failedUntil)
 		next[j.ID] = seen{status: st, record: key, failedUntil: mark}
 		if baseline {

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gleaner-project/gleaner/scheduler/engine"
+	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/placement/matcher"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 	"github.com/prometheus/client_golang/prometheus"
@@ -168,7 +168,7 @@ func ReadSummary(ctx context.Context, st store.Store, why func(jobID, task strin
 		if err != nil {
 			return Summary{}, fmt.Errorf("attempts of job %s: %w", j.ID, err)
 		}
-		v := JobView{Status: engine.Derive(j, as), Queue: j.Spec.Queue, Attempts: as, PendingReasons: map[string]string{}}
+		v := JobView{Status: jobstatus.Derive(j, as), Queue: j.Spec.Queue, Attempts: as, PendingReasons: map[string]string{}}
 		for _, t := range v.Status.Tasks {
 			if t.Counts.Pending > 0 && why != nil {
 				if p, ok := why(j.ID, t.Name); ok {

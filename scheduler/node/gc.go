@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/cron"
-	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/retention"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 )
@@ -119,7 +119,7 @@ func (n *Node) gcOnce(ctx context.Context, now time.Time, finished map[string]fi
 // needs of it: its outcome and when it ended (its last attempt's end, else
 // when it was killed, else when it was submitted).
 func finishedFacts(j *job.Job, as []job.Attempt) (finishedJob, bool) {
-	st := engine.Derive(j, as)
+	st := jobstatus.Derive(j, as)
 	if !st.State.Terminal() {
 		return finishedJob{}, false
 	}

@@ -5,20 +5,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/node"
 )
 
 // bstatus derives a job's status as the API does (with the DAG).
 func bstatus(t testing.TB, n *node.Node, id string) (job.Status, []job.Attempt) {
 	t.Helper()
-	return derivedStatus(t, n, id, engine.Derive)
+	return derivedStatus(t, n, id, jobstatus.Derive)
 }
 
 func waitBatch(t testing.TB, n *node.Node, id string, limit time.Duration) (job.Status, []job.Attempt) {
 	t.Helper()
-	return waitDerived(t, n, id, limit, engine.Derive)
+	return waitDerived(t, n, id, limit, jobstatus.Derive)
 }
 
 func taskStatus(st job.Status, name string) job.TaskStatus {
