@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 )
 
 // maxProcFile bounds what is read of one procfs or cgroup file (/proc/stat
@@ -46,15 +47,27 @@ func (r *fileReader) keep(path string) ([]byte, error) {
 		return nil, err
 	}
 	b, err := r.readAt(f, path)
-	if err != nil {
+	if err != nil || !onProcfs(f) {
+		// Only procfs regenerates a file under an open descriptor: a
+		// regular file (a fixture root, a file replaced by rename) is
+		// read afresh every time.
 		f.Close()
-		return nil, err
+		return b, err
 	}
 	if r.open == nil {
 		r.open = map[string]*os.File{}
 	}
 	r.open[path] = f
 	return b, nil
+}
+
+// procSuperMagic is procfs' f_type (linux/magic.h PROC_SUPER_MAGIC).
+const procSuperMagic = 0x9fa0
+
+// onProcfs reports whether f lives on procfs.
+func onProcfs(f *os.File) bool {
+	var st syscall.Statfs_t
+	return syscall.Fstatfs(int(f.Fd()), &st) == nil && st.Type == procSuperMagic
 }
 
 // close closes the files kept open.

@@ -168,8 +168,8 @@ func TestKeptFileRereads(t *testing.T) {
 	if b, err := r.keep(p); err != nil || string(b) != "two, longer" {
 		t.Fatalf("second read %q %v", b, err)
 	}
-	if len(r.open) != 1 {
-		t.Errorf("%d files kept open, want 1", len(r.open))
+	if len(r.open) != 0 {
+		t.Errorf("%d files kept open, want none (a regular file is read afresh; only procfs files stay open)", len(r.open))
 	}
 	big := strings.Repeat("x", 40<<10) // beyond the first buffer
 	if err := os.WriteFile(p, []byte(big), 0o644); err != nil {
@@ -177,5 +177,34 @@ func TestKeptFileRereads(t *testing.T) {
 	}
 	if b, err := r.keep(p); err != nil || string(b) != big {
 		t.Fatalf("big read: %d bytes %v", len(b), err)
+	}
+}
+
+// keep holds procfs files open between readings, but reads a regular file
+// afresh: a fixture replaced by rename must not be read through the old
+// inode (the e2e eviction test's host fixture saw its memory never change).
+func TestKeepReadsRegularFilesAfresh(t *testing.T) {
+	var r fileReader
+	defer r.close()
+	p := filepath.Join(t.TempDir(), "meminfo")
+	for _, want := range []string{"first\n", "second\n"} {
+		if err := os.WriteFile(p+".tmp", []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(p+".tmp", p); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := r.keep(p); err != nil || string(b) != want {
+			t.Fatalf("keep = %q, %v; want %q", b, err, want)
+		}
+	}
+	if _, err := r.keep("/proc/stat"); err != nil {
+		t.Fatal(err)
+	}
+	if _, kept := r.open["/proc/stat"]; !kept {
+		t.Error("/proc/stat was not kept open")
+	}
+	if _, kept := r.open[p]; kept {
+		t.Error("a regular file was kept open")
 	}
 }
