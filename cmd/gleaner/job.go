@@ -84,20 +84,8 @@ func jobSubmit(c *cli.Context) error {
 	if useStoredTemplate(c) { // a template the scheduler stores (cmd/gleaner/template.go)
 		return submitStoredTemplate(c, jc, c.String("template"))
 	}
-	var data []byte
-	switch f := c.String("file"); {
-	case f == "" && c.String("template") == "":
-		return cli.Exit("give -f FILE or --template NAME", 2)
-	case f == "":
-	case f == "-":
-		data, err = io.ReadAll(os.Stdin)
-	default:
-		data, err = os.ReadFile(f)
-	}
+	data, err := readSpecDocument(c)
 	if err != nil {
-		return fmt.Errorf("read spec: %w", err)
-	}
-	if data, err = specDocument(c, data); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
@@ -154,4 +142,24 @@ func jobKill(c *cli.Context) error {
 		return fmt.Errorf("kill: %w", err)
 	}
 	return printOut(c, out, func(w io.Writer) { fmt.Fprintf(w, "%s killing\n", out.ID) })
+}
+
+// readSpecDocument reads the spec named by -f (a file, or - for stdin;
+// nothing with only --template) and turns it into the document to submit.
+func readSpecDocument(c *cli.Context) ([]byte, error) {
+	var data []byte
+	var err error
+	switch f := c.String("file"); {
+	case f == "" && c.String("template") == "":
+		return nil, cli.Exit("give -f FILE or --template NAME", 2)
+	case f == "":
+	case f == "-":
+		data, err = io.ReadAll(os.Stdin)
+	default:
+		data, err = os.ReadFile(f)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read spec: %w", err)
+	}
+	return specDocument(c, data)
 }

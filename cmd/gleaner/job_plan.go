@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -30,20 +29,8 @@ func validateCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			var data []byte
-			switch f := c.String("file"); {
-			case f == "" && c.String("template") == "":
-				return cli.Exit("give -f FILE or --template NAME", 2)
-			case f == "":
-			case f == "-":
-				data, err = io.ReadAll(os.Stdin)
-			default:
-				data, err = os.ReadFile(f)
-			}
+			data, err := readSpecDocument(c)
 			if err != nil {
-				return fmt.Errorf("read spec: %w", err)
-			}
-			if data, err = specDocument(c, data); err != nil {
 				return err
 			}
 			return planSpec(c.Context, c, jc, data)
