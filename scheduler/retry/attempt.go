@@ -43,6 +43,12 @@ func FromAttempt(a *job.Attempt, killRequested bool, signal int) Outcome {
 	if signal > 0 {
 		return Outcome{Kind: Signaled, Signal: syscall.Signal(signal)}
 	}
+	if a.State == job.AttemptFailed && a.ExitCode == nil {
+		if a.MesosState == "TASK_ERROR" || launchReasons[a.Reason] {
+			return Outcome{Kind: LaunchFailed, Reason: a.Reason}
+		}
+		return Outcome{Kind: Failed, NoExit: true, Reason: a.Reason}
+	}
 	o := Outcome{Kind: Failed}
 	if a.ExitCode != nil {
 		o.ExitCode = *a.ExitCode
@@ -52,4 +58,15 @@ func FromAttempt(a *job.Attempt, killRequested bool, signal int) Outcome {
 		return Outcome{Kind: Signaled, Signal: syscall.SIGKILL}
 	}
 	return o
+}
+
+// launchReasons are the Mesos reasons of a failed attempt whose command
+// never started: it has no exit status to report.
+var launchReasons = map[string]bool{
+	"REASON_CONTAINER_LAUNCH_FAILED":       true,
+	"REASON_TASK_INVALID":                  true,
+	"REASON_EXECUTOR_REGISTRATION_TIMEOUT": true,
+	"REASON_COMMAND_EXECUTOR_FAILED":       true,
+	"REASON_TASK_UNAUTHORIZED":             true,
+	"REASON_TASK_GROUP_INVALID":            true,
 }

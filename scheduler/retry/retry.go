@@ -209,7 +209,7 @@ func (p FailurePolicy) Match(o Outcome) (Action, int) {
 				}
 			}
 		}
-		if o.Kind == Failed && len(r.ExitCodes) > 0 && slices.Contains(r.ExitCodes, o.ExitCode) != r.NotIn {
+		if o.Kind == Failed && !o.NoExit && len(r.ExitCodes) > 0 && slices.Contains(r.ExitCodes, o.ExitCode) != r.NotIn {
 			return r.Action, i
 		}
 	}
@@ -249,17 +249,19 @@ type Kind int
 
 // Attempt outcomes.
 const (
-	Succeeded Kind = iota // exit status 0
-	Failed                // non-zero exit status (ExitCode)
-	Signaled              // killed by a signal it did not expect (Signal)
-	TimedOut              // killed by Gleaner: the attempt's timeout passed
-	Killed                // killed on request (job kill, Replace, suspend)
-	Lost                  // agent or task lost, gone, unreachable, dropped
-	Preempted             // killed to make room for higher-priority work
-	Reclaimed             // the monitor reclaimed the agent's resources
+	Succeeded    Kind = iota // exit status 0
+	Failed                   // non-zero exit status (ExitCode)
+	Signaled                 // killed by a signal it did not expect (Signal)
+	TimedOut                 // killed by Gleaner: the attempt's timeout passed
+	Killed                   // killed on request (job kill, Replace, suspend)
+	Lost                     // agent or task lost, gone, unreachable, dropped
+	Preempted                // killed to make room for higher-priority work
+	Reclaimed                // the monitor reclaimed the agent's resources
+	LaunchFailed             // the command never started (bundle fetch, exec, invalid task): Reason
+	Suspended                // killed because the job was suspended on request
 )
 
-var kindNames = [...]string{"succeeded", "failed", "signaled", "timedOut", "killed", "lost", "preempted", "reclaimed"}
+var kindNames = [...]string{"succeeded", "failed", "signaled", "timedOut", "killed", "lost", "preempted", "reclaimed", "launchFailed", "suspended"}
 
 func (k Kind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
@@ -277,6 +279,11 @@ type Outcome struct {
 	Kind     Kind
 	ExitCode int            // for Failed
 	Signal   syscall.Signal // for Signaled
+	// NoExit marks a Failed attempt that reported no exit status (ExitCode
+	// is then meaningless and matches no exit-code rule).
+	NoExit bool
+	// Reason is the Mesos reason of a LaunchFailed or NoExit attempt.
+	Reason string
 }
 
 // Policy is a task's retry policy.
@@ -360,6 +367,11 @@ func (p Policy) Decide(o Outcome, h History) Decision {
 	case o.Kind == Killed:
 		d.Verdict, d.Reason = Stop, "killed on request"
 		return d
+	case o.Kind == Suspended:
+		// Runs again once the job is resumed; the suspension is not the
+		// task's failure.
+		d.Verdict, d.Reason = Again, "suspended on request: not counted"
+		return d
 	case o.Kind.Infrastructure():
 		// Not the task's fault: run again at once, elsewhere, for free.
 		d.Verdict, d.Reason = Again, o.Kind.String()+": not counted"
@@ -404,9 +416,20 @@ func (p Policy) Decide(o Outcome, h History) Decision {
 }
 
 func describe(o Outcome) string {
+	why := func(prefix string) string {
+		if o.Reason == "" {
+			return prefix
+		}
+		return prefix + " (" + o.Reason + ")"
+	}
 	switch o.Kind {
 	case Failed:
+		if o.NoExit {
+			return why("failed without an exit status")
+		}
 		return fmt.Sprintf("exit %d", o.ExitCode)
+	case LaunchFailed:
+		return why("launch failed")
 	case Signaled:
 		return "signal " + o.Signal.String()
 	}
@@ -436,7 +459,7 @@ func (h History) After(o Outcome, d Decision) History {
 	switch {
 	case o.Kind == Succeeded:
 		h.Consecutive = 0
-	case o.Kind.Infrastructure(), o.Kind == Killed:
+	case o.Kind.Infrastructure(), o.Kind == Killed, o.Kind == Suspended:
 	default:
 		h.Consecutive++
 	}
