@@ -27,6 +27,8 @@ type Agents struct {
 	// endpoints: agent ID → the agent's HTTP base URL (offer URL or
 	// GET_AGENTS pid), for reading sandboxes.
 	endpoints map[string]string
+	// monitors: which hosts --require-monitor blocks (monitorgate.go).
+	monitors MonitorGate
 }
 
 var _ attrs.AgentSource = (*Agents)(nil)
@@ -143,6 +145,7 @@ func (f *Framework) overlay(v *engine.Offer, o *mesos.Offer, p *pool) {
 	if f.cfg.Attrs != nil {
 		_, live := f.cfg.Attrs.Monitor(o.Hostname)
 		OverlayView(v, f.cfg.Attrs.Attrs(o.Hostname), live, f.cfg.RequireMonitor)
+		f.gateMonitor(o.Hostname, live)
 	}
 	if f.cfg.HoldHost != nil && f.cfg.HoldHost(o.Hostname) {
 		v.Available, v.Reserved = job.Resources{}, job.Resources{}
