@@ -46,6 +46,7 @@ type task struct {
 	memMB   float64
 	diskMB  float64
 	bundle  *rootfs.Lease // the cached bundle, held until the task ends
+	outputs string        // host path of $GLEANER_OUTPUTS (outputs.go)
 
 	mu         sync.Mutex
 	stopReason string // "kill", "shutdown", LimitDisk, LimitTimeout
@@ -254,6 +255,9 @@ func (e *Executor) runTask(t *task) {
 		FinishedAt:      float64(finished.UnixNano()) / 1e9,
 	}
 	state, reason, msg := e.outcome(t, ex, stats, res)
+	if state == mesos.TASK_FINISHED {
+		state, msg = collectOutputs(t, res, state, msg)
+	}
 	if t.cg != nil {
 		if err := t.cg.Destroy(); err != nil {
 			log.Warn("cgroup cleanup", "err", err)
@@ -360,6 +364,9 @@ func (e *Executor) prepare(t *task) (sandbox.Spec, error) {
 	if err := os.Chown(sb, int(uid), int(gid)); err != nil {
 		return sandbox.Spec{}, fmt.Errorf("sandbox owner: %w", err)
 	}
+	if t.outputs, err = makeOutputsDir(sb, uid, gid); err != nil {
+		return sandbox.Spec{}, err
+	}
 	spec := sandbox.Spec{UID: uid, GID: gid, KeepRoot: uid == 0 && gid == 0, NoPivot: e.cfg.NoPivot, NoOverlay: e.cfg.NoOverlay}
 	// Without a bundle the task sees its sandbox over the executor's run
 	// directory (0750 for the agent's user on a real agent), in its own
@@ -406,6 +413,7 @@ func (e *Executor) prepare(t *task) (sandbox.Spec, error) {
 		"HOME":          "/",
 		"MESOS_SANDBOX": inside,
 		"MESOS_TASK_ID": t.id,
+		OutputsEnv:      path.Join(inside, OutputsDir),
 	}
 	if p.JobId != "" {
 		env["GLEANER_JOB_ID"] = p.JobId
