@@ -157,6 +157,9 @@ type TaskSpec struct {
 	// (scheduler/expand), the item is in GLEANER_ITEM.
 	WithItems    []any     `json:"withItems,omitempty"`
 	WithSequence *Sequence `json:"withSequence,omitempty"`
+	// Outputs and Inputs pass artifacts between tasks (taskio.go).
+	Outputs *TaskOutputs `json:"outputs,omitempty"`
+	Inputs  *TaskInputs  `json:"inputs,omitempty"`
 }
 
 // Sequence is withSequence: numbers from Start to End (inclusive) or Count

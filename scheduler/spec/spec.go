@@ -270,7 +270,7 @@ func parseTask(path string, v any) (job.TaskSpec, error) {
 	if err != nil {
 		return t, err
 	}
-	if err := o.known(append([]string{"name", "command", "args", "env", "resources", "instances", "retries", "depends", "labels", "constraints"}, batchTaskFields...)...); err != nil {
+	if err := o.known(append([]string{"name", "command", "args", "env", "resources", "instances", "retries", "depends", "labels", "constraints"}, append(batchTaskFields, taskIOFields...)...)...); err != nil {
 		return t, err
 	}
 	if t.Name, _, err = o.str("name"); err != nil {
@@ -289,6 +289,9 @@ func parseTask(path string, v any) (job.TaskSpec, error) {
 		return t, err
 	}
 	if err = parseBatchTask(o, &t); err != nil {
+		return t, err
+	}
+	if err = parseTaskIO(o, &t); err != nil {
 		return t, err
 	}
 	if t.Constraints, err = constraintList(o); err != nil {
@@ -415,6 +418,9 @@ func Validate(s *job.Spec) error {
 	}
 	if cyc := findCycle(s.Tasks, index); cyc != nil {
 		return ferr(fmt.Sprintf("tasks[%d].depends", index[cyc[0]]), "dependency cycle: %s", strings.Join(cyc, " -> "))
+	}
+	if err := validateArtifacts(s); err != nil {
+		return err
 	}
 	return validateBatch(s)
 }
