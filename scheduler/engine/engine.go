@@ -327,6 +327,11 @@ func (e *Engine) Plan(offers []Offer) []Launch {
 		return nil
 	}
 	ds, ts := e.demandsLocked()
+	return e.planLocked(offers, ds, ts)
+}
+
+// planLocked is Plan on demands already built (demandsLocked).
+func (e *Engine) planLocked(offers []Offer, ds []Demand, ts []*taskState) []Launch {
 	if len(ds) == 0 {
 		return nil
 	}

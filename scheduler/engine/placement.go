@@ -59,6 +59,11 @@ func (e *Engine) HasPlaceable() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	ds, _ := e.demandsLocked()
+	return e.placeableLocked(ds)
+}
+
+// placeableLocked is HasPlaceable on demands already built.
+func (e *Engine) placeableLocked(ds []Demand) bool {
 	x, ok := e.matcher.(Explainer)
 	if !ok {
 		return len(ds) > 0

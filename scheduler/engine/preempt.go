@@ -67,12 +67,20 @@ func (e *Engine) RejudgeNeverFits() {
 // time: nothing is preempted while an earlier requeue is still dying, and
 // attempts still launching are never victims.
 func (e *Engine) Preempt(now time.Time, after time.Duration, reason string) (Preemption, map[string]string, bool) {
-	p, ok := e.matcher.(Preempter)
-	if !ok {
+	if _, ok := e.matcher.(Preempter); !ok {
 		return Preemption{}, nil, false
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.preemptLocked(now, after, reason)
+}
+
+// preemptLocked is Preempt under the engine lock.
+func (e *Engine) preemptLocked(now time.Time, after time.Duration, reason string) (Preemption, map[string]string, bool) {
+	p, ok := e.matcher.(Preempter)
+	if !ok {
+		return Preemption{}, nil, false
+	}
 	if !p.Blocked(now, after) {
 		return Preemption{}, nil, false
 	}

@@ -17,12 +17,13 @@ const (
 	ReasonPreempted = "preempted"
 )
 
-// preempt runs after an offer cycle: the engine decides whether
-// higher-priority work has waited PreemptAfter and which lower-priority
-// instances make room (requeued without using a retry); they are killed.
-func (f *Framework) preempt(ctx context.Context) {
-	p, kill, ok := f.engine.Preempt(time.Now(), f.cfg.PreemptAfter, ReasonPreempted)
-	if !ok {
+// preempt kills the victims of the cycle's preemption: the engine decided
+// (engine.Cycle) that higher-priority work has waited PreemptAfter and
+// which lower-priority instances make room (requeued without using a
+// retry).
+func (f *Framework) preempt(ctx context.Context, d *engine.Decision) {
+	p, kill := d.Preemption, d.Preempt
+	if len(kill) == 0 {
 		return
 	}
 	f.log.Info("preempting", "for", p.Job+"."+p.Task, "priority", p.Priority, "host", p.Hostname, "victims", len(kill), "work_lost", p.WorkLost)

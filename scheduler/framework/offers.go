@@ -12,10 +12,13 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 )
 
-// onOffers decides at once (offers are never held): pending instances are
-// matched, their attempts stored as launching in batched transactions,
-// then one ACCEPT per offer (= per agent and role) carries all its
-// LAUNCHes; the rest is DECLINEd with a refuse filter.
+// onOffers carries out one offer cycle (offers are never held): the
+// engine decides it whole (engine.Cycle: launches per offer, declines and
+// their refuse filter, suppress, one preemption); here each launch is
+// carved out of its offer and its TaskInfo built, the cycle's attempts are
+// stored as launching in batched transactions, then one ACCEPT per offer
+// (= per agent and role) carries all its LAUNCHes, the rest is DECLINEd,
+// preemption victims are killed and offers suppressed.
 func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 	start := time.Now()
 	offers := e.GetOffers().GetOffers()
@@ -30,55 +33,44 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 			Role: o.GetAllocationInfo().GetRole(), Available: pools[i].available(), Attributes: attributes(o.Attributes)}
 		f.overlay(&views[i], o, pools[i])
 	}
-	pendingBefore := 0
-	if f.cfg.OfferCycle != nil || f.cfg.OfferAccepted != nil {
-		pendingBefore = f.engine.PendingCount()
-	}
-	launches := f.engine.Plan(views)
+	d := f.engine.Cycle(views, engine.CyclePolicy{Refuse: f.cfg.RefuseSeconds, Idle: f.cfg.IdleRefuse,
+		PreemptAfter: f.cfg.PreemptAfter, PreemptReason: ReasonPreempted})
 
 	// Build every TaskInfo before writing anything; a launch that does not
-	// carve out of its offer is forgotten.
+	// carve out of its offer is dropped and forgotten.
 	perOffer := make([][]mesos.TaskInfo, len(offers))
-	var keep, drop []engine.Launch
 	var claims []job.Attempt // work-queue launches: claims registered once stored
-	for _, l := range launches {
+	if dropped := d.Drop(func(l *engine.Launch) bool {
 		o := &offers[l.Offer]
 		rs, ok := pools[l.Offer].take(l.Spec.Resources)
 		if !ok {
-			drop = append(drop, l)
-			continue
+			return true
 		}
-		ti, err := f.taskInfo(l, o.AgentID, rs)
+		ti, err := f.taskInfo(*l, o.AgentID, rs)
 		if err != nil {
 			f.log.Error("build task info", "task", l.Attempt.TaskID(), "err", err)
-			drop = append(drop, l)
-			continue
+			return true
 		}
 		perOffer[l.Offer] = append(perOffer[l.Offer], ti)
-		keep = append(keep, l)
 		if f.needsClaim(l.Spec) {
 			claims = append(claims, l.Attempt)
 		}
-	}
-	if len(drop) > 0 {
-		f.engine.Forget(drop)
+		return false
+	}); len(dropped) > 0 {
+		f.engine.Forget(dropped)
 	}
 	// Write before act: every attempt of the cycle is stored as launching
-	// (one batched write, transactions in parallel) before any ACCEPT;
-	// then one ACCEPT per offer (one agent and role), sent concurrently.
-	var (
-		wg       sync.WaitGroup
-		declines []mesos.OfferID
-		sem      = make(chan struct{}, 16)
-	)
-	if len(keep) > 0 {
-		as := make([]job.Attempt, len(keep))
-		for k := range keep {
-			as[k] = keep[k].Attempt
+	// (one batched write, transactions in parallel) before any ACCEPT.
+	if n := d.Count(); n > 0 {
+		as := make([]job.Attempt, 0, n)
+		for _, ls := range d.Launches {
+			for k := range ls {
+				as = append(as, ls[k].Attempt)
+			}
 		}
 		if err := f.store.PutAttempts(ctx, as); err != nil {
 			f.log.Warn("store launching attempts; declining offers", "attempts", len(as), "err", err)
-			f.engine.Forget(keep)
+			f.engine.Forget(d.Drop(func(*engine.Launch) bool { return true }))
 			for i := range perOffer {
 				perOffer[i] = nil
 			}
@@ -86,15 +78,23 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 			f.dropUnclaimed(perOffer, f.registerClaims(claims))
 		}
 	}
-	// Declined offers are refused briefly while placeable work is left
-	// (decided once the store answered: work it refused is pending again),
-	// for IdleRefuse when none is.
-	refuse := f.cfg.RefuseSeconds
-	if !f.engine.HasPlaceable() {
-		refuse = f.cfg.IdleRefuse
-	}
+	f.actuateOffers(ctx, &d, offers, perOffer, start)
+	return nil
+}
+
+// actuateOffers sends what the cycle decided: one ACCEPT per offer with
+// launches, concurrently; one DECLINE of the rest; the preemption's KILLs;
+// SUPPRESS once nothing placeable is left.
+func (f *Framework) actuateOffers(ctx context.Context, d *engine.Decision, offers []mesos.Offer, perOffer [][]mesos.TaskInfo, start time.Time) {
+	var (
+		wg       sync.WaitGroup
+		declines []mesos.OfferID
+		sem      = make(chan struct{}, 16)
+	)
 	for i := range offers {
 		if len(perOffer[i]) == 0 {
+			// Declined by the decision, or every launch's queue claim
+			// failed (stored, never sent: reconciliation settles them).
 			declines = append(declines, offers[i].ID)
 			continue
 		}
@@ -115,42 +115,46 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 				return
 			}
 			if f.cfg.OfferAccepted != nil {
-				f.cfg.OfferAccepted(time.Since(start), pendingBefore)
+				f.cfg.OfferAccepted(time.Since(start), d.PendingBefore)
 			}
 			launchesTotal.Add(float64(len(perOffer[i])))
 		}(i)
 	}
 	wg.Wait()
 	if len(declines) > 0 {
-		if err := f.act.decline(ctx, declines, refuse); err != nil {
+		if err := f.act.decline(ctx, declines, d.Refuse); err != nil {
 			f.log.Warn("decline", "offers", len(declines), "err", err)
 		}
 	}
-	f.preempt(ctx)
-	pending := f.engine.HasPlaceable()
+	f.preempt(ctx, d)
 	offerDecision.Observe(time.Since(start).Seconds())
 	if f.cfg.OfferCycle != nil {
-		f.cfg.OfferCycle(time.Since(start), pendingBefore)
+		f.cfg.OfferCycle(time.Since(start), d.PendingBefore)
 	}
-	pendingGauge.Set(float64(f.engine.PendingCount()))
-	if !pending {
-		f.mu.Lock()
-		sup := f.suppressed
-		f.suppressed = true
-		f.mu.Unlock()
-		if !sup {
-			if err := f.act.suppress(ctx); err != nil {
-				f.log.Warn("suppress", "err", err)
-			} else {
-				suppressesTotal.Inc()
-			}
-			// Work may have arrived between the check and SUPPRESS.
-			if f.engine.HasPlaceable() {
-				f.Revive()
-			}
-		}
+	pendingGauge.Set(float64(d.PendingAfter))
+	if d.Suppress {
+		f.suppress(ctx)
 	}
-	return nil
+}
+
+// suppress sends SUPPRESS once (until the next Revive).
+func (f *Framework) suppress(ctx context.Context) {
+	f.mu.Lock()
+	sup := f.suppressed
+	f.suppressed = true
+	f.mu.Unlock()
+	if sup {
+		return
+	}
+	if err := f.act.suppress(ctx); err != nil {
+		f.log.Warn("suppress", "err", err)
+	} else {
+		suppressesTotal.Inc()
+	}
+	// Work may have arrived between the decision and SUPPRESS.
+	if f.engine.HasPlaceable() {
+		f.Revive()
+	}
 }
 
 // dropUnclaimed takes the tasks whose queue claim could not be registered
