@@ -61,7 +61,7 @@ func (ref *activeRef) outcome(a *job.Attempt) retry.Outcome {
 	case ref.kill == ReasonTimeout && killed:
 		return retry.Outcome{Kind: retry.TimedOut}
 	case ref.kill == ReasonSuspended && killed:
-		return retry.Outcome{Kind: retry.Lost}
+		return retry.Outcome{Kind: retry.Suspended}
 	case ref.kill != "" && killed:
 		return retry.Outcome{Kind: retry.Killed}
 	}
@@ -205,7 +205,7 @@ func storedOutcome(a *job.Attempt, killRequested bool) retry.Outcome {
 	case ReasonTimeout:
 		return retry.Outcome{Kind: retry.TimedOut}
 	case ReasonSuspended:
-		return retry.Outcome{Kind: retry.Lost}
+		return retry.Outcome{Kind: retry.Suspended}
 	case ReasonFailJob, ReasonDeadline:
 		return retry.Outcome{Kind: retry.Killed}
 	}

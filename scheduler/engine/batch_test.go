@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -378,6 +379,10 @@ func TestSuspendKillReplaysFree(t *testing.T) {
 	e.Commit(a)
 	if a.Reason != ReasonSuspended || a.Verdict != job.VerdictAgain {
 		t.Fatalf("attempt %+v", a)
+	}
+	// Issue 13: it reads as suspended, not as a lost attempt.
+	if !strings.Contains(a.Message, "[suspended on request: not counted]") || strings.Contains(a.Message, "lost") {
+		t.Fatalf("suspended attempt's message %q", a.Message)
 	}
 	j.Suspended = false
 	e2 := New(nil)
