@@ -109,6 +109,13 @@ type TaskPayload struct {
 	// Cap on each of stdout and stderr kept in the sandbox, in bytes; 0 means the
 	// executor default.
 	LogLimitBytes uint64 `protobuf:"varint,16,opt,name=log_limit_bytes,json=logLimitBytes,proto3" json:"log_limit_bytes,omitempty"`
+	// Artifacts (executor/artifacts): where they are kept, the inputs fetched
+	// into the sandbox before the task starts, the outputs uploaded when it
+	// succeeded. The store's credentials travel here, never in the task's
+	// environment.
+	ArtifactStore   *ArtifactStore    `protobuf:"bytes,20,opt,name=artifact_store,json=artifactStore,proto3" json:"artifact_store,omitempty"`
+	ArtifactInputs  []*ArtifactInput  `protobuf:"bytes,21,rep,name=artifact_inputs,json=artifactInputs,proto3" json:"artifact_inputs,omitempty"`
+	ArtifactOutputs []*ArtifactOutput `protobuf:"bytes,22,rep,name=artifact_outputs,json=artifactOutputs,proto3" json:"artifact_outputs,omitempty"`
 }
 
 func (m *TaskPayload) Reset()         { *m = TaskPayload{} }
@@ -256,6 +263,316 @@ func (m *TaskPayload) GetLogLimitBytes() uint64 {
 	return 0
 }
 
+func (m *TaskPayload) GetArtifactStore() *ArtifactStore {
+	if m != nil {
+		return m.ArtifactStore
+	}
+	return nil
+}
+
+func (m *TaskPayload) GetArtifactInputs() []*ArtifactInput {
+	if m != nil {
+		return m.ArtifactInputs
+	}
+	return nil
+}
+
+func (m *TaskPayload) GetArtifactOutputs() []*ArtifactOutput {
+	if m != nil {
+		return m.ArtifactOutputs
+	}
+	return nil
+}
+
+// ArtifactStore is the scheduler's --artifact-store: dir:///path or
+// s3://bucket/prefix?endpoint=host:port, with the S3 credentials.
+type ArtifactStore struct {
+	Url             string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	AccessKeyId     string `protobuf:"bytes,2,opt,name=access_key_id,json=accessKeyId,proto3" json:"access_key_id,omitempty"`
+	SecretAccessKey string `protobuf:"bytes,3,opt,name=secret_access_key,json=secretAccessKey,proto3" json:"secret_access_key,omitempty"`
+	SessionToken    string `protobuf:"bytes,4,opt,name=session_token,json=sessionToken,proto3" json:"session_token,omitempty"`
+}
+
+func (m *ArtifactStore) Reset()         { *m = ArtifactStore{} }
+func (m *ArtifactStore) String() string { return proto.CompactTextString(m) }
+func (*ArtifactStore) ProtoMessage()    {}
+func (*ArtifactStore) Descriptor() ([]byte, []int) {
+	return fileDescriptor_12d1cdcda51e000f, []int{1}
+}
+func (m *ArtifactStore) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *ArtifactStore) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_ArtifactStore.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *ArtifactStore) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_ArtifactStore.Merge(m, src)
+}
+func (m *ArtifactStore) XXX_Size() int {
+	return m.Size()
+}
+func (m *ArtifactStore) XXX_DiscardUnknown() {
+	xxx_messageInfo_ArtifactStore.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_ArtifactStore proto.InternalMessageInfo
+
+func (m *ArtifactStore) GetUrl() string {
+	if m != nil {
+		return m.Url
+	}
+	return ""
+}
+
+func (m *ArtifactStore) GetAccessKeyId() string {
+	if m != nil {
+		return m.AccessKeyId
+	}
+	return ""
+}
+
+func (m *ArtifactStore) GetSecretAccessKey() string {
+	if m != nil {
+		return m.SecretAccessKey
+	}
+	return ""
+}
+
+func (m *ArtifactStore) GetSessionToken() string {
+	if m != nil {
+		return m.SessionToken
+	}
+	return ""
+}
+
+// ArtifactInput is an upstream instance's output artifact to fetch.
+type ArtifactInput struct {
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Path relative to the sandbox.
+	Path      string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	FromTask  string `protobuf:"bytes,3,opt,name=from_task,json=fromTask,proto3" json:"from_task,omitempty"`
+	FromIndex uint64 `protobuf:"varint,4,opt,name=from_index,json=fromIndex,proto3" json:"from_index,omitempty"`
+	FromName  string `protobuf:"bytes,5,opt,name=from_name,json=fromName,proto3" json:"from_name,omitempty"`
+	// The producer's size bound, in bytes.
+	MaxBytes uint64 `protobuf:"varint,6,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+}
+
+func (m *ArtifactInput) Reset()         { *m = ArtifactInput{} }
+func (m *ArtifactInput) String() string { return proto.CompactTextString(m) }
+func (*ArtifactInput) ProtoMessage()    {}
+func (*ArtifactInput) Descriptor() ([]byte, []int) {
+	return fileDescriptor_12d1cdcda51e000f, []int{2}
+}
+func (m *ArtifactInput) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *ArtifactInput) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_ArtifactInput.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *ArtifactInput) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_ArtifactInput.Merge(m, src)
+}
+func (m *ArtifactInput) XXX_Size() int {
+	return m.Size()
+}
+func (m *ArtifactInput) XXX_DiscardUnknown() {
+	xxx_messageInfo_ArtifactInput.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_ArtifactInput proto.InternalMessageInfo
+
+func (m *ArtifactInput) GetName() string {
+	if m != nil {
+		return m.Name
+	}
+	return ""
+}
+
+func (m *ArtifactInput) GetPath() string {
+	if m != nil {
+		return m.Path
+	}
+	return ""
+}
+
+func (m *ArtifactInput) GetFromTask() string {
+	if m != nil {
+		return m.FromTask
+	}
+	return ""
+}
+
+func (m *ArtifactInput) GetFromIndex() uint64 {
+	if m != nil {
+		return m.FromIndex
+	}
+	return 0
+}
+
+func (m *ArtifactInput) GetFromName() string {
+	if m != nil {
+		return m.FromName
+	}
+	return ""
+}
+
+func (m *ArtifactInput) GetMaxBytes() uint64 {
+	if m != nil {
+		return m.MaxBytes
+	}
+	return 0
+}
+
+// ArtifactOutput is a file or directory of the sandbox to upload.
+type ArtifactOutput struct {
+	Name     string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Path     string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	MaxBytes uint64 `protobuf:"varint,3,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+}
+
+func (m *ArtifactOutput) Reset()         { *m = ArtifactOutput{} }
+func (m *ArtifactOutput) String() string { return proto.CompactTextString(m) }
+func (*ArtifactOutput) ProtoMessage()    {}
+func (*ArtifactOutput) Descriptor() ([]byte, []int) {
+	return fileDescriptor_12d1cdcda51e000f, []int{3}
+}
+func (m *ArtifactOutput) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *ArtifactOutput) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_ArtifactOutput.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *ArtifactOutput) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_ArtifactOutput.Merge(m, src)
+}
+func (m *ArtifactOutput) XXX_Size() int {
+	return m.Size()
+}
+func (m *ArtifactOutput) XXX_DiscardUnknown() {
+	xxx_messageInfo_ArtifactOutput.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_ArtifactOutput proto.InternalMessageInfo
+
+func (m *ArtifactOutput) GetName() string {
+	if m != nil {
+		return m.Name
+	}
+	return ""
+}
+
+func (m *ArtifactOutput) GetPath() string {
+	if m != nil {
+		return m.Path
+	}
+	return ""
+}
+
+func (m *ArtifactOutput) GetMaxBytes() uint64 {
+	if m != nil {
+		return m.MaxBytes
+	}
+	return 0
+}
+
+// Artifact is an uploaded output artifact, as reported in TaskResult.
+type Artifact struct {
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// "sha256:<hex>" of the stored object.
+	Digest string `protobuf:"bytes,2,opt,name=digest,proto3" json:"digest,omitempty"`
+	Size_  uint64 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	// "file", or "tar.gz" for a directory.
+	Kind string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+}
+
+func (m *Artifact) Reset()         { *m = Artifact{} }
+func (m *Artifact) String() string { return proto.CompactTextString(m) }
+func (*Artifact) ProtoMessage()    {}
+func (*Artifact) Descriptor() ([]byte, []int) {
+	return fileDescriptor_12d1cdcda51e000f, []int{4}
+}
+func (m *Artifact) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *Artifact) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_Artifact.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *Artifact) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_Artifact.Merge(m, src)
+}
+func (m *Artifact) XXX_Size() int {
+	return m.Size()
+}
+func (m *Artifact) XXX_DiscardUnknown() {
+	xxx_messageInfo_Artifact.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_Artifact proto.InternalMessageInfo
+
+func (m *Artifact) GetName() string {
+	if m != nil {
+		return m.Name
+	}
+	return ""
+}
+
+func (m *Artifact) GetDigest() string {
+	if m != nil {
+		return m.Digest
+	}
+	return ""
+}
+
+func (m *Artifact) GetSize_() uint64 {
+	if m != nil {
+		return m.Size_
+	}
+	return 0
+}
+
+func (m *Artifact) GetKind() string {
+	if m != nil {
+		return m.Kind
+	}
+	return ""
+}
+
 // Bundle names a rootfs bundle built by `gleaner rootfs build`.
 type Bundle struct {
 	// Where the agent's fetcher gets it (also listed in CommandInfo.uris), or a
@@ -269,7 +586,7 @@ func (m *Bundle) Reset()         { *m = Bundle{} }
 func (m *Bundle) String() string { return proto.CompactTextString(m) }
 func (*Bundle) ProtoMessage()    {}
 func (*Bundle) Descriptor() ([]byte, []int) {
-	return fileDescriptor_12d1cdcda51e000f, []int{1}
+	return fileDescriptor_12d1cdcda51e000f, []int{5}
 }
 func (m *Bundle) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -322,7 +639,7 @@ func (m *Volume) Reset()         { *m = Volume{} }
 func (m *Volume) String() string { return proto.CompactTextString(m) }
 func (*Volume) ProtoMessage()    {}
 func (*Volume) Descriptor() ([]byte, []int) {
-	return fileDescriptor_12d1cdcda51e000f, []int{2}
+	return fileDescriptor_12d1cdcda51e000f, []int{6}
 }
 func (m *Volume) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -386,7 +703,7 @@ func (m *Limits) Reset()         { *m = Limits{} }
 func (m *Limits) String() string { return proto.CompactTextString(m) }
 func (*Limits) ProtoMessage()    {}
 func (*Limits) Descriptor() ([]byte, []int) {
-	return fileDescriptor_12d1cdcda51e000f, []int{3}
+	return fileDescriptor_12d1cdcda51e000f, []int{7}
 }
 func (m *Limits) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -474,13 +791,15 @@ type TaskResult struct {
 	// content, one trailing newline dropped), read when it succeeded; bounded
 	// by the executor (executor/outputs.go).
 	Outputs map[string]string `protobuf:"bytes,9,rep,name=outputs,proto3" json:"outputs,omitempty" protobuf_key:"bytes,1,opt,name=key,proto3" protobuf_val:"bytes,2,opt,name=value,proto3"`
+	// Output artifacts uploaded when the task succeeded (executor/artifacts).
+	Artifacts []*Artifact `protobuf:"bytes,20,rep,name=artifacts,proto3" json:"artifacts,omitempty"`
 }
 
 func (m *TaskResult) Reset()         { *m = TaskResult{} }
 func (m *TaskResult) String() string { return proto.CompactTextString(m) }
 func (*TaskResult) ProtoMessage()    {}
 func (*TaskResult) Descriptor() ([]byte, []int) {
-	return fileDescriptor_12d1cdcda51e000f, []int{4}
+	return fileDescriptor_12d1cdcda51e000f, []int{8}
 }
 func (m *TaskResult) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -572,11 +891,22 @@ func (m *TaskResult) GetOutputs() map[string]string {
 	return nil
 }
 
+func (m *TaskResult) GetArtifacts() []*Artifact {
+	if m != nil {
+		return m.Artifacts
+	}
+	return nil
+}
+
 func init() {
 	proto.RegisterEnum("gleaner.v1.CPUMode", CPUMode_name, CPUMode_value)
 	proto.RegisterEnum("gleaner.v1.CleanupPolicy", CleanupPolicy_name, CleanupPolicy_value)
 	proto.RegisterType((*TaskPayload)(nil), "gleaner.v1.TaskPayload")
 	proto.RegisterMapType((map[string]string)(nil), "gleaner.v1.TaskPayload.EnvEntry")
+	proto.RegisterType((*ArtifactStore)(nil), "gleaner.v1.ArtifactStore")
+	proto.RegisterType((*ArtifactInput)(nil), "gleaner.v1.ArtifactInput")
+	proto.RegisterType((*ArtifactOutput)(nil), "gleaner.v1.ArtifactOutput")
+	proto.RegisterType((*Artifact)(nil), "gleaner.v1.Artifact")
 	proto.RegisterType((*Bundle)(nil), "gleaner.v1.Bundle")
 	proto.RegisterType((*Volume)(nil), "gleaner.v1.Volume")
 	proto.RegisterType((*Limits)(nil), "gleaner.v1.Limits")
@@ -587,67 +917,84 @@ func init() {
 func init() { proto.RegisterFile("executor.proto", fileDescriptor_12d1cdcda51e000f) }
 
 var fileDescriptor_12d1cdcda51e000f = []byte{
-	// 947 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x94, 0x55, 0x41, 0x4f, 0xe3, 0x46,
-	0x14, 0xc6, 0x84, 0x38, 0xce, 0x63, 0x13, 0xbc, 0xb3, 0x0b, 0x98, 0x45, 0x4d, 0x2d, 0xaa, 0xb6,
-	0x11, 0x6a, 0xb3, 0x6a, 0x56, 0xaa, 0xaa, 0xad, 0x7a, 0x08, 0xc4, 0x2b, 0x50, 0x03, 0x44, 0xc3,
-	0xb2, 0x87, 0x5e, 0xac, 0xb1, 0x3d, 0x4d, 0x86, 0xd8, 0x1e, 0xcb, 0x33, 0xa6, 0xe4, 0xdc, 0x3f,
-	0xd0, 0x1f, 0xd1, 0x1f, 0xd3, 0xe3, 0x1e, 0x7b, 0xe8, 0xa1, 0x82, 0x3f, 0x52, 0xcd, 0xd8, 0xa6,
-	0x81, 0x9e, 0x7a, 0x7b, 0xdf, 0xf7, 0xbe, 0x79, 0xf3, 0xfc, 0xe6, 0x7b, 0x32, 0x74, 0xe9, 0x2d,
-	0x0d, 0x0b, 0xc9, 0xf3, 0x41, 0x96, 0x73, 0xc9, 0x11, 0xcc, 0x62, 0x4a, 0x52, 0x9a, 0x0f, 0x6e,
-	0xbe, 0x39, 0xf8, 0x6b, 0x03, 0x36, 0xdf, 0x13, 0xb1, 0x98, 0x92, 0x65, 0xcc, 0x49, 0x84, 0xb6,
-	0xc1, 0xbc, 0xe6, 0x81, 0xcf, 0x22, 0xc7, 0x70, 0x8d, 0x7e, 0x1b, 0x37, 0xaf, 0x79, 0x70, 0x1a,
-	0xa1, 0x7d, 0x68, 0x4b, 0x22, 0x16, 0x7e, 0x4a, 0x12, 0xea, 0xac, 0xeb, 0x8c, 0xa5, 0x88, 0x73,
-	0x92, 0x50, 0xf4, 0x12, 0x9a, 0x2c, 0x8d, 0xe8, 0xad, 0xd3, 0x70, 0x8d, 0xfe, 0x06, 0x2e, 0x01,
-	0x72, 0xa0, 0x45, 0xa4, 0xa4, 0x49, 0x26, 0x9d, 0x0d, 0xd7, 0xe8, 0x77, 0x70, 0x0d, 0x95, 0x5e,
-	0xcc, 0x69, 0x1c, 0x3b, 0x4d, 0xd7, 0xe8, 0x5b, 0xb8, 0x04, 0x4a, 0x1f, 0xf2, 0x24, 0x21, 0x69,
-	0xe4, 0x98, 0xfa, 0x82, 0x1a, 0x22, 0x04, 0x1b, 0x24, 0x9f, 0x09, 0xa7, 0xe5, 0x36, 0xfa, 0x6d,
-	0xac, 0x63, 0x34, 0x84, 0x06, 0x4d, 0x6f, 0x1c, 0xcb, 0x6d, 0xf4, 0x37, 0x87, 0xee, 0xe0, 0xdf,
-	0x2f, 0x1a, 0xac, 0x7c, 0xcd, 0xc0, 0x4b, 0x6f, 0xbc, 0x54, 0xe6, 0x4b, 0xac, 0xc4, 0x68, 0x0f,
-	0xac, 0x5f, 0x78, 0xbe, 0xf0, 0x23, 0x96, 0x3b, 0xed, 0xf2, 0x0a, 0x85, 0xc7, 0x2c, 0x57, 0x57,
-	0x14, 0x82, 0xe6, 0x0e, 0x68, 0x5a, 0xc7, 0xe8, 0x10, 0xcc, 0xa0, 0x48, 0xa3, 0x98, 0x3a, 0x9b,
-	0xae, 0xd1, 0xdf, 0x1c, 0xa2, 0xd5, 0x5b, 0x8e, 0x74, 0x06, 0x57, 0x0a, 0xf4, 0x15, 0xb4, 0x6e,
-	0x78, 0x5c, 0x24, 0x54, 0x38, 0xcf, 0x74, 0x4b, 0x8f, 0xc4, 0x1f, 0x74, 0x0a, 0xd7, 0x12, 0x55,
-	0x39, 0x66, 0x09, 0x93, 0xc2, 0xe9, 0xfc, 0xb7, 0xf2, 0x44, 0x67, 0x70, 0xa5, 0x40, 0x6f, 0xa0,
-	0x15, 0xaa, 0x64, 0x91, 0x39, 0x5d, 0xd7, 0xe8, 0x77, 0x87, 0x7b, 0xab, 0xe2, 0xe3, 0x32, 0x35,
-	0xe5, 0x31, 0x0b, 0x97, 0xb8, 0x56, 0xa2, 0x2f, 0x61, 0x4b, 0xb2, 0x84, 0xf2, 0x42, 0xfa, 0x82,
-	0x86, 0x3c, 0x8d, 0x84, 0xb3, 0xe5, 0x1a, 0x7d, 0x03, 0x77, 0x2b, 0xfa, 0xb2, 0x64, 0xd1, 0x17,
-	0xb0, 0x15, 0xf3, 0x99, 0xaf, 0xef, 0xf2, 0x83, 0xa5, 0xa4, 0xc2, 0xb1, 0xf5, 0x23, 0x76, 0x62,
-	0x3e, 0xd3, 0x9d, 0x1c, 0x29, 0xf2, 0xd5, 0xb7, 0x60, 0xd5, 0xb3, 0x44, 0x36, 0x34, 0x16, 0x74,
-	0x59, 0xf9, 0x43, 0x85, 0xea, 0x41, 0x6f, 0x48, 0x5c, 0xd4, 0xce, 0x28, 0xc1, 0xdb, 0xf5, 0xef,
-	0x8c, 0x83, 0x21, 0x98, 0xe5, 0xa4, 0xd4, 0xa9, 0x22, 0x67, 0xf5, 0xa9, 0x22, 0x67, 0x68, 0x07,
-	0xcc, 0x88, 0xcd, 0xa8, 0x90, 0xd5, 0xb1, 0x0a, 0x1d, 0x30, 0x30, 0xcb, 0x81, 0x29, 0xd7, 0xcd,
-	0xb9, 0x90, 0x7e, 0x46, 0xe4, 0xbc, 0x3a, 0x69, 0x29, 0x62, 0x4a, 0xe4, 0x1c, 0x7d, 0x0e, 0xdd,
-	0x90, 0xa7, 0x92, 0xb0, 0x94, 0xe6, 0xa5, 0xa2, 0x2c, 0xd3, 0x79, 0x60, 0xb5, 0x6c, 0x1f, 0xda,
-	0x39, 0x25, 0x91, 0xcf, 0xd3, 0x78, 0xa9, 0x0d, 0x6a, 0x61, 0x4b, 0x11, 0x17, 0x69, 0xbc, 0x3c,
-	0xf8, 0xdd, 0x00, 0xb3, 0x9c, 0xb7, 0x72, 0x40, 0x98, 0x15, 0x42, 0x5f, 0x63, 0x60, 0x1d, 0xab,
-	0x65, 0x48, 0x68, 0xe2, 0x27, 0x81, 0x2e, 0x6d, 0xe0, 0x66, 0x42, 0x93, 0xb3, 0x00, 0xed, 0x42,
-	0x2b, 0x62, 0x62, 0xa1, 0xf8, 0x86, 0xe6, 0x4d, 0x05, 0xcf, 0x02, 0x55, 0x63, 0xa6, 0x6a, 0x94,
-	0x7e, 0xd7, 0x31, 0x1a, 0x80, 0x15, 0x66, 0x85, 0x9f, 0xf0, 0x88, 0x6a, 0xbf, 0x77, 0x87, 0x2f,
-	0x1e, 0x3d, 0xe0, 0xf4, 0xea, 0x8c, 0x47, 0x14, 0xb7, 0xc2, 0xac, 0x50, 0x81, 0xaa, 0x91, 0xb1,
-	0x48, 0xe8, 0x1d, 0xe8, 0x60, 0x1d, 0x1f, 0xfc, 0xda, 0x00, 0x50, 0xb6, 0xc6, 0x54, 0x14, 0xb1,
-	0x54, 0x9f, 0x44, 0x6f, 0x99, 0xf4, 0x43, 0x55, 0x53, 0xf5, 0xdb, 0xc4, 0x96, 0x22, 0x8e, 0xd5,
-	0xf9, 0x1d, 0x30, 0x05, 0x9b, 0xa5, 0x24, 0xd6, 0x3d, 0x37, 0x71, 0x85, 0xd0, 0xa7, 0xb0, 0xa9,
-	0xfa, 0xa8, 0xed, 0x50, 0x36, 0x0e, 0x61, 0x56, 0xd4, 0x56, 0x38, 0x84, 0xe7, 0x09, 0x4d, 0x78,
-	0xbe, 0xf4, 0x33, 0x4a, 0x16, 0x95, 0x19, 0x36, 0xb4, 0x19, 0xb6, 0xca, 0xc4, 0x94, 0x92, 0x85,
-	0xb6, 0x03, 0xea, 0x01, 0x68, 0xcb, 0x10, 0xc9, 0x78, 0xaa, 0x3f, 0xab, 0x8d, 0x57, 0x18, 0xb5,
-	0xcb, 0x09, 0x15, 0x82, 0xcc, 0x68, 0xbd, 0xcb, 0x15, 0x44, 0x9f, 0x00, 0x08, 0x49, 0x72, 0x49,
-	0x23, 0x9f, 0x48, 0xa7, 0xa5, 0xbb, 0x68, 0x57, 0xcc, 0x48, 0xaa, 0x2e, 0x7f, 0x66, 0x29, 0x13,
-	0xf3, 0x32, 0x6f, 0x95, 0x5d, 0xd6, 0xd4, 0x48, 0xa2, 0x1f, 0xa0, 0xc5, 0x0b, 0x99, 0x15, 0x52,
-	0x38, 0x6d, 0xbd, 0x68, 0x9f, 0x3d, 0xdd, 0xfd, 0x72, 0x48, 0x83, 0x8b, 0x52, 0x55, 0xae, 0x7f,
-	0x7d, 0xe6, 0xd5, 0x5b, 0x78, 0xb6, 0x9a, 0xf8, 0x3f, 0x5e, 0x3e, 0xfc, 0x11, 0x5a, 0xd5, 0x6b,
-	0xa1, 0x97, 0x60, 0x1f, 0x4f, 0xaf, 0xfc, 0xb3, 0x8b, 0xb1, 0xe7, 0x8f, 0xbd, 0x77, 0xa3, 0xab,
-	0xc9, 0x7b, 0x7b, 0x0d, 0x6d, 0xc3, 0xf3, 0x07, 0xf6, 0x64, 0x84, 0xc7, 0xfe, 0xf1, 0x68, 0x6a,
-	0x1b, 0xe8, 0x05, 0x6c, 0x3d, 0xd0, 0x97, 0x27, 0x23, 0xec, 0x5d, 0xda, 0xeb, 0x87, 0xb7, 0xd0,
-	0x79, 0xb4, 0xbb, 0x68, 0x1f, 0x76, 0x8f, 0x27, 0xde, 0xe8, 0xfc, 0x6a, 0xea, 0x63, 0xef, 0xec,
-	0xe2, 0x83, 0xe7, 0xbf, 0x3b, 0x3d, 0x3f, 0xbd, 0x3c, 0xf1, 0xc6, 0xf6, 0x1a, 0xda, 0x83, 0xed,
-	0xa7, 0xc9, 0xd1, 0xe9, 0xc4, 0x1b, 0xdb, 0x06, 0xda, 0x01, 0xf4, 0x24, 0x35, 0x9a, 0x4c, 0xec,
-	0x75, 0xb4, 0x0b, 0x2f, 0x9e, 0xf0, 0xe7, 0x17, 0xe7, 0x9e, 0xdd, 0x38, 0x9a, 0xfc, 0x71, 0xd7,
-	0x33, 0x3e, 0xde, 0xf5, 0x8c, 0xbf, 0xef, 0x7a, 0xc6, 0x6f, 0xf7, 0xbd, 0xb5, 0x8f, 0xf7, 0xbd,
-	0xb5, 0x3f, 0xef, 0x7b, 0x6b, 0x3f, 0x0d, 0x67, 0x4c, 0xce, 0x8b, 0x60, 0x10, 0xf2, 0xe4, 0x75,
-	0x35, 0xd4, 0xaf, 0xb3, 0x9c, 0x5f, 0xd3, 0x50, 0xd6, 0xf8, 0xb5, 0xfe, 0x83, 0x7c, 0x5f, 0xa1,
-	0x2c, 0x08, 0x4c, 0x4d, 0xbc, 0xf9, 0x27, 0x00, 0x00, 0xff, 0xff, 0x62, 0x2b, 0x9f, 0xca, 0x64,
-	0x06, 0x00, 0x00,
+	// 1221 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x94, 0x56, 0xcf, 0x6e, 0x1b, 0xb7,
+	0x13, 0xf6, 0x5a, 0x96, 0xb4, 0x1a, 0x47, 0x7f, 0xc2, 0xd8, 0xce, 0x26, 0xc1, 0x4f, 0x3f, 0x41,
+	0x41, 0x5b, 0xc1, 0x68, 0x15, 0x54, 0x01, 0x8a, 0x22, 0x45, 0x81, 0xca, 0xb6, 0x82, 0x08, 0x91,
+	0x6d, 0x81, 0x8e, 0x73, 0xe8, 0xa1, 0x04, 0xb5, 0xcb, 0xc8, 0x8c, 0x76, 0x97, 0xc2, 0x92, 0xeb,
+	0x5a, 0x7d, 0x8a, 0x9e, 0xfa, 0x04, 0xbd, 0xf4, 0xd0, 0x73, 0x5f, 0xa1, 0xc7, 0x1c, 0x7b, 0x2c,
+	0x92, 0x17, 0x29, 0x48, 0xee, 0xca, 0x92, 0xeb, 0x1e, 0x72, 0x9b, 0xf9, 0x66, 0xf8, 0xf1, 0xe3,
+	0x72, 0x66, 0xb8, 0x50, 0x63, 0x57, 0xcc, 0x4f, 0x95, 0x48, 0xba, 0xf3, 0x44, 0x28, 0x81, 0x60,
+	0x1a, 0x32, 0x1a, 0xb3, 0xa4, 0x7b, 0xf9, 0x65, 0xfb, 0xb7, 0x12, 0x6c, 0xbf, 0xa2, 0x72, 0x36,
+	0xa6, 0x8b, 0x50, 0xd0, 0x00, 0xed, 0x42, 0xe9, 0xad, 0x98, 0x10, 0x1e, 0x78, 0x4e, 0xcb, 0xe9,
+	0x54, 0x70, 0xf1, 0xad, 0x98, 0x0c, 0x03, 0xf4, 0x08, 0x2a, 0x8a, 0xca, 0x19, 0x89, 0x69, 0xc4,
+	0xbc, 0x4d, 0x13, 0x71, 0x35, 0x70, 0x42, 0x23, 0x86, 0x76, 0xa0, 0xc8, 0xe3, 0x80, 0x5d, 0x79,
+	0x85, 0x96, 0xd3, 0xd9, 0xc2, 0xd6, 0x41, 0x1e, 0x94, 0xa9, 0x52, 0x2c, 0x9a, 0x2b, 0x6f, 0xab,
+	0xe5, 0x74, 0xaa, 0x38, 0x77, 0x75, 0xbe, 0xbc, 0x60, 0x61, 0xe8, 0x15, 0x5b, 0x4e, 0xc7, 0xc5,
+	0xd6, 0xd1, 0xf9, 0xbe, 0x88, 0x22, 0x1a, 0x07, 0x5e, 0xc9, 0x6c, 0x90, 0xbb, 0x08, 0xc1, 0x16,
+	0x4d, 0xa6, 0xd2, 0x2b, 0xb7, 0x0a, 0x9d, 0x0a, 0x36, 0x36, 0xea, 0x41, 0x81, 0xc5, 0x97, 0x9e,
+	0xdb, 0x2a, 0x74, 0xb6, 0x7b, 0xad, 0xee, 0xf5, 0x89, 0xba, 0x2b, 0xa7, 0xe9, 0x0e, 0xe2, 0xcb,
+	0x41, 0xac, 0x92, 0x05, 0xd6, 0xc9, 0xe8, 0x01, 0xb8, 0x3f, 0x8a, 0x64, 0x46, 0x02, 0x9e, 0x78,
+	0x15, 0xbb, 0x85, 0xf6, 0x8f, 0x78, 0xa2, 0xb7, 0x48, 0x25, 0x4b, 0x3c, 0x30, 0xb0, 0xb1, 0xd1,
+	0x3e, 0x94, 0x26, 0x69, 0x1c, 0x84, 0xcc, 0xdb, 0x6e, 0x39, 0x9d, 0xed, 0x1e, 0x5a, 0xdd, 0xe5,
+	0xc0, 0x44, 0x70, 0x96, 0x81, 0x3e, 0x87, 0xf2, 0xa5, 0x08, 0xd3, 0x88, 0x49, 0xef, 0x8e, 0x91,
+	0xb4, 0x96, 0xfc, 0xda, 0x84, 0x70, 0x9e, 0xa2, 0x99, 0x43, 0x1e, 0x71, 0x25, 0xbd, 0xea, 0xbf,
+	0x99, 0x47, 0x26, 0x82, 0xb3, 0x0c, 0xf4, 0x14, 0xca, 0xbe, 0x0e, 0xa6, 0x73, 0xaf, 0xd6, 0x72,
+	0x3a, 0xb5, 0xde, 0x83, 0xd5, 0xe4, 0x43, 0x1b, 0x1a, 0x8b, 0x90, 0xfb, 0x0b, 0x9c, 0x67, 0xa2,
+	0xcf, 0xa0, 0xae, 0x78, 0xc4, 0x44, 0xaa, 0x88, 0x64, 0xbe, 0x88, 0x03, 0xe9, 0xd5, 0x5b, 0x4e,
+	0xc7, 0xc1, 0xb5, 0x0c, 0x3e, 0xb3, 0x28, 0xfa, 0x14, 0xea, 0xa1, 0x98, 0x12, 0xb3, 0x17, 0x99,
+	0x2c, 0x14, 0x93, 0x5e, 0xc3, 0x5c, 0x62, 0x35, 0x14, 0x53, 0xa3, 0xe4, 0x40, 0x83, 0xe8, 0x3b,
+	0xa8, 0xd1, 0x44, 0xf1, 0x37, 0xd4, 0x57, 0x44, 0x2a, 0x91, 0x30, 0x6f, 0xc7, 0x28, 0x5f, 0x13,
+	0xd3, 0xcf, 0x32, 0xce, 0x74, 0x02, 0xae, 0xd2, 0x55, 0x17, 0x1d, 0x40, 0x7d, 0xc9, 0xc0, 0xe3,
+	0x79, 0xaa, 0xa4, 0xb7, 0x6b, 0xbe, 0xd4, 0xad, 0x14, 0x43, 0x9d, 0x81, 0x97, 0x7b, 0x1a, 0x57,
+	0xa2, 0x01, 0x34, 0x96, 0x1c, 0x22, 0x55, 0x86, 0x64, 0xcf, 0x90, 0x3c, 0xbc, 0x8d, 0xe4, 0xd4,
+	0xa4, 0xe0, 0xe5, 0xbe, 0xd6, 0x97, 0x0f, 0xbf, 0x02, 0x37, 0x2f, 0x0c, 0xd4, 0x80, 0xc2, 0x8c,
+	0x2d, 0xb2, 0x62, 0xd7, 0xa6, 0xae, 0xce, 0x4b, 0x1a, 0xa6, 0x79, 0x99, 0x5b, 0xe7, 0xd9, 0xe6,
+	0xd7, 0x4e, 0xfb, 0x17, 0x07, 0xaa, 0x6b, 0x67, 0xd4, 0xab, 0xd3, 0x24, 0xcc, 0x57, 0xa7, 0x49,
+	0x88, 0xda, 0x50, 0xa5, 0xbe, 0xcf, 0xa4, 0x24, 0x33, 0xb6, 0xd0, 0x6d, 0x64, 0x59, 0xb6, 0x2d,
+	0xf8, 0x92, 0x2d, 0x86, 0x01, 0xda, 0x87, 0xbb, 0x92, 0xf9, 0x09, 0x53, 0xe4, 0x3a, 0xd5, 0xf4,
+	0x4e, 0x05, 0xd7, 0x6d, 0xa0, 0x9f, 0x67, 0xa3, 0xc7, 0x50, 0x95, 0x4c, 0x4a, 0x2e, 0x62, 0xa2,
+	0xc4, 0x8c, 0xc5, 0xa6, 0x97, 0x2a, 0xf8, 0x4e, 0x06, 0xbe, 0xd2, 0x58, 0xfb, 0xf7, 0x15, 0x61,
+	0xe6, 0x53, 0xe9, 0x7a, 0x36, 0xad, 0x6a, 0x95, 0x19, 0x5b, 0x63, 0x73, 0xaa, 0x2e, 0x32, 0x45,
+	0xc6, 0xd6, 0x7d, 0xfd, 0x26, 0x11, 0x11, 0xd1, 0xbd, 0x9c, 0x49, 0x70, 0x35, 0xa0, 0x9b, 0x08,
+	0xfd, 0x0f, 0xc0, 0x04, 0x6d, 0x73, 0x6f, 0x99, 0xba, 0x30, 0xe9, 0x43, 0xd3, 0xe0, 0xf9, 0x5a,
+	0xb3, 0x51, 0xf1, 0x7a, 0xad, 0x99, 0x09, 0x8f, 0xa0, 0x12, 0xd1, 0xab, 0xac, 0xa4, 0x4a, 0x66,
+	0xa9, 0x1b, 0xd1, 0x2b, 0x53, 0x4d, 0xed, 0x73, 0xa8, 0xad, 0xdf, 0xd1, 0xc7, 0xe8, 0xbd, 0xa6,
+	0x2d, 0xdc, 0xa0, 0xfd, 0x01, 0xdc, 0x9c, 0xf6, 0x56, 0xc2, 0x3d, 0x28, 0x05, 0x7c, 0xca, 0xa4,
+	0xca, 0x28, 0x33, 0x4f, 0xe7, 0x4a, 0xfe, 0x13, 0xcb, 0xf8, 0x8c, 0xad, 0xb1, 0x19, 0x8f, 0x83,
+	0xec, 0x73, 0x1b, 0xbb, 0xdd, 0x83, 0x92, 0x6d, 0x7b, 0x7b, 0xef, 0xfc, 0xfa, 0xde, 0xf9, 0x7f,
+	0x71, 0xb7, 0x39, 0x94, 0x6c, 0xf7, 0x6b, 0xe9, 0x17, 0x42, 0x2a, 0x62, 0xce, 0x64, 0x57, 0xba,
+	0x1a, 0x18, 0xeb, 0x73, 0x7d, 0x02, 0x35, 0x5f, 0xc4, 0x8a, 0xf2, 0x98, 0x25, 0x64, 0xe5, 0xd4,
+	0xd5, 0x25, 0x3a, 0xce, 0x8e, 0x9f, 0x30, 0x1a, 0x10, 0x11, 0x87, 0xb6, 0x62, 0x5c, 0xec, 0x6a,
+	0xe0, 0x34, 0x0e, 0x17, 0xed, 0x5f, 0x1d, 0x28, 0xd9, 0xe1, 0xa1, 0xd5, 0xfb, 0xf3, 0x54, 0x9a,
+	0x6d, 0x1c, 0x6c, 0x6c, 0x3d, 0xd9, 0x23, 0x16, 0x91, 0x68, 0x62, 0xa8, 0x1d, 0x5c, 0x8c, 0x58,
+	0x74, 0x3c, 0x41, 0xf7, 0xa1, 0x1c, 0x70, 0x39, 0xd3, 0x78, 0xc1, 0xe0, 0x25, 0xed, 0x1e, 0x4f,
+	0x34, 0xc7, 0x54, 0x73, 0xd8, 0xe1, 0x6d, 0x6c, 0xd4, 0x05, 0xd7, 0x9f, 0xa7, 0x24, 0x12, 0x81,
+	0xbd, 0xf1, 0x5a, 0xef, 0xde, 0xda, 0x34, 0x1a, 0x9f, 0x1f, 0x8b, 0x80, 0xe1, 0xb2, 0x3f, 0x4f,
+	0xb5, 0x61, 0xae, 0x90, 0x07, 0xb6, 0x00, 0xaa, 0xd8, 0xd8, 0xed, 0x3f, 0x0a, 0x00, 0xba, 0xbc,
+	0x30, 0x93, 0x69, 0xa8, 0xf4, 0x91, 0xd8, 0x15, 0x57, 0xc4, 0xd7, 0x9c, 0x5a, 0x6f, 0x11, 0xbb,
+	0x1a, 0x38, 0xd4, 0xeb, 0xf7, 0xa0, 0x24, 0xf9, 0x34, 0xa6, 0xa1, 0xd1, 0x5c, 0xc4, 0x99, 0x87,
+	0xfe, 0x0f, 0xdb, 0x5a, 0x47, 0x3e, 0xdb, 0xac, 0x70, 0xf0, 0xe7, 0x69, 0x3e, 0xd7, 0xf6, 0xe1,
+	0x6e, 0xc4, 0x22, 0x91, 0x2c, 0xc8, 0x9c, 0xd1, 0x59, 0x56, 0x2f, 0xb6, 0x82, 0xeb, 0x36, 0x30,
+	0x66, 0x74, 0x66, 0x67, 0x5b, 0x13, 0xc0, 0xcc, 0x3f, 0xaa, 0xb8, 0x88, 0xb3, 0x42, 0x5e, 0x41,
+	0xf4, 0xc3, 0x14, 0x31, 0x29, 0xe9, 0x94, 0xe5, 0x0f, 0x53, 0xe6, 0xea, 0x06, 0x91, 0x8a, 0x26,
+	0x8a, 0x05, 0x84, 0x2a, 0xaf, 0x6c, 0x54, 0x54, 0x32, 0xa4, 0xaf, 0xb4, 0xca, 0x37, 0x3c, 0xe6,
+	0xf2, 0xc2, 0xc6, 0x5d, 0xab, 0x32, 0x87, 0xfa, 0x0a, 0x7d, 0x0b, 0xe5, 0x7c, 0x8c, 0x55, 0xcc,
+	0x18, 0x7b, 0x7c, 0xf3, 0x21, 0xb3, 0x1f, 0xa9, 0x9b, 0x4d, 0x2e, 0xfb, 0x96, 0xe5, 0x6b, 0x50,
+	0x0f, 0x2a, 0xf9, 0x68, 0x93, 0xde, 0x8e, 0x21, 0xd8, 0xb9, 0x6d, 0x0e, 0xe2, 0xeb, 0xb4, 0x87,
+	0xcf, 0xe0, 0xce, 0x2a, 0xd9, 0xc7, 0xcc, 0xbf, 0xfd, 0x97, 0x50, 0xce, 0x6e, 0x18, 0xed, 0x40,
+	0xe3, 0x70, 0x7c, 0x4e, 0x8e, 0x4f, 0x8f, 0x06, 0xe4, 0x68, 0xf0, 0xbc, 0x7f, 0x3e, 0x7a, 0xd5,
+	0xd8, 0x40, 0xbb, 0x70, 0x77, 0x89, 0xbe, 0xe8, 0xe3, 0x23, 0x72, 0xd8, 0x1f, 0x37, 0x1c, 0x74,
+	0x0f, 0xea, 0x4b, 0xf8, 0xec, 0x45, 0x1f, 0x0f, 0xce, 0x1a, 0x9b, 0xfb, 0x57, 0x50, 0x5d, 0x7b,
+	0xbc, 0xd0, 0x23, 0xb8, 0x7f, 0x38, 0x1a, 0xf4, 0x4f, 0xce, 0xc7, 0x04, 0x0f, 0x8e, 0x4f, 0x5f,
+	0x0f, 0xc8, 0xf3, 0xe1, 0xc9, 0xf0, 0xec, 0xc5, 0xe0, 0xa8, 0xb1, 0x81, 0x1e, 0xc0, 0xee, 0xcd,
+	0x60, 0x7f, 0x38, 0x1a, 0x1c, 0x35, 0x1c, 0xb4, 0x07, 0xe8, 0x46, 0xa8, 0x3f, 0x1a, 0x35, 0x36,
+	0xd1, 0x7d, 0xb8, 0x77, 0x03, 0x3f, 0x39, 0x3d, 0x19, 0x34, 0x0a, 0x07, 0xa3, 0x3f, 0xdf, 0x37,
+	0x9d, 0x77, 0xef, 0x9b, 0xce, 0xdf, 0xef, 0x9b, 0xce, 0xcf, 0x1f, 0x9a, 0x1b, 0xef, 0x3e, 0x34,
+	0x37, 0xfe, 0xfa, 0xd0, 0xdc, 0xf8, 0xbe, 0x37, 0xe5, 0xea, 0x22, 0x9d, 0x74, 0x7d, 0x11, 0x3d,
+	0xc9, 0xbe, 0xe3, 0x17, 0xf3, 0x44, 0xbc, 0x65, 0xbe, 0xca, 0xfd, 0x27, 0xe6, 0x17, 0xea, 0x9b,
+	0xcc, 0x9b, 0x4f, 0x26, 0x25, 0x03, 0x3c, 0xfd, 0x27, 0x00, 0x00, 0xff, 0xff, 0x9f, 0x10, 0x5a,
+	0x9a, 0x65, 0x09, 0x00, 0x00,
 }
 
 func (m *TaskPayload) Marshal() (dAtA []byte, err error) {
@@ -670,6 +1017,52 @@ func (m *TaskPayload) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if len(m.ArtifactOutputs) > 0 {
+		for iNdEx := len(m.ArtifactOutputs) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.ArtifactOutputs[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintExecutor(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x1
+			i--
+			dAtA[i] = 0xb2
+		}
+	}
+	if len(m.ArtifactInputs) > 0 {
+		for iNdEx := len(m.ArtifactInputs) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.ArtifactInputs[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintExecutor(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x1
+			i--
+			dAtA[i] = 0xaa
+		}
+	}
+	if m.ArtifactStore != nil {
+		{
+			size, err := m.ArtifactStore.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintExecutor(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x1
+		i--
+		dAtA[i] = 0xa2
+	}
 	if m.LogLimitBytes != 0 {
 		i = encodeVarintExecutor(dAtA, i, uint64(m.LogLimitBytes))
 		i--
@@ -806,6 +1199,209 @@ func (m *TaskPayload) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 		i -= len(m.JobId)
 		copy(dAtA[i:], m.JobId)
 		i = encodeVarintExecutor(dAtA, i, uint64(len(m.JobId)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *ArtifactStore) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *ArtifactStore) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *ArtifactStore) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.SessionToken) > 0 {
+		i -= len(m.SessionToken)
+		copy(dAtA[i:], m.SessionToken)
+		i = encodeVarintExecutor(dAtA, i, uint64(len(m.SessionToken)))
+		i--
+		dAtA[i] = 0x22
+	}
+	if len(m.SecretAccessKey) > 0 {
+		i -= len(m.SecretAccessKey)
+		copy(dAtA[i:], m.SecretAccessKey)
+		i = encodeVarintExecutor(dAtA, i, uint64(len(m.SecretAccessKey)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if len(m.AccessKeyId) > 0 {
+		i -= len(m.AccessKeyId)
+		copy(dAtA[i:], m.AccessKeyId)
+		i = encodeVarintExecutor(dAtA, i, uint64(len(m.AccessKeyId)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Url) > 0 {
+		i -= len(m.Url)
+		copy(dAtA[i:], m.Url)
+		i = encodeVarintExecutor(dAtA, i, uint64(len(m.Url)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *ArtifactInput) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *ArtifactInput) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *ArtifactInput) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.MaxBytes != 0 {
+		i = encodeVarintExecutor(dAtA, i, uint64(m.MaxBytes))
+		i--
+		dAtA[i] = 0x30
+	}
+	if len(m.FromName) > 0 {
+		i -= len(m.FromName)
+		copy(dAtA[i:], m.FromName)
+		i = encodeVarintExecutor(dAtA, i, uint64(len(m.FromName)))
+		i--
+		dAtA[i] = 0x2a
+	}
+	if m.FromIndex != 0 {
+		i = encodeVarintExecutor(dAtA, i, uint64(m.FromIndex))
+		i--
+		dAtA[i] = 0x20
+	}
+	if len(m.FromTask) > 0 {
+		i -= len(m.FromTask)
+		copy(dAtA[i:], m.FromTask)
+		i = encodeVarintExecutor(dAtA, i, uint64(len(m.FromTask)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if len(m.Path) > 0 {
+		i -= len(m.Path)
+		copy(dAtA[i:], m.Path)
+		i = encodeVarintExecutor(dAtA, i, uint64(len(m.Path)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Name) > 0 {
+		i -= len(m.Name)
+		copy(dAtA[i:], m.Name)
+		i = encodeVarintExecutor(dAtA, i, uint64(len(m.Name)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *ArtifactOutput) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *ArtifactOutput) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *ArtifactOutput) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.MaxBytes != 0 {
+		i = encodeVarintExecutor(dAtA, i, uint64(m.MaxBytes))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Path) > 0 {
+		i -= len(m.Path)
+		copy(dAtA[i:], m.Path)
+		i = encodeVarintExecutor(dAtA, i, uint64(len(m.Path)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Name) > 0 {
+		i -= len(m.Name)
+		copy(dAtA[i:], m.Name)
+		i = encodeVarintExecutor(dAtA, i, uint64(len(m.Name)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *Artifact) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *Artifact) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *Artifact) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Kind) > 0 {
+		i -= len(m.Kind)
+		copy(dAtA[i:], m.Kind)
+		i = encodeVarintExecutor(dAtA, i, uint64(len(m.Kind)))
+		i--
+		dAtA[i] = 0x22
+	}
+	if m.Size_ != 0 {
+		i = encodeVarintExecutor(dAtA, i, uint64(m.Size_))
+		i--
+		dAtA[i] = 0x18
+	}
+	if len(m.Digest) > 0 {
+		i -= len(m.Digest)
+		copy(dAtA[i:], m.Digest)
+		i = encodeVarintExecutor(dAtA, i, uint64(len(m.Digest)))
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Name) > 0 {
+		i -= len(m.Name)
+		copy(dAtA[i:], m.Name)
+		i = encodeVarintExecutor(dAtA, i, uint64(len(m.Name)))
 		i--
 		dAtA[i] = 0xa
 	}
@@ -972,6 +1568,22 @@ func (m *TaskResult) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if len(m.Artifacts) > 0 {
+		for iNdEx := len(m.Artifacts) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Artifacts[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintExecutor(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x1
+			i--
+			dAtA[i] = 0xa2
+		}
+	}
 	if len(m.Outputs) > 0 {
 		for k := range m.Outputs {
 			v := m.Outputs[k]
@@ -1124,6 +1736,122 @@ func (m *TaskPayload) Size() (n int) {
 	if m.LogLimitBytes != 0 {
 		n += 2 + sovExecutor(uint64(m.LogLimitBytes))
 	}
+	if m.ArtifactStore != nil {
+		l = m.ArtifactStore.Size()
+		n += 2 + l + sovExecutor(uint64(l))
+	}
+	if len(m.ArtifactInputs) > 0 {
+		for _, e := range m.ArtifactInputs {
+			l = e.Size()
+			n += 2 + l + sovExecutor(uint64(l))
+		}
+	}
+	if len(m.ArtifactOutputs) > 0 {
+		for _, e := range m.ArtifactOutputs {
+			l = e.Size()
+			n += 2 + l + sovExecutor(uint64(l))
+		}
+	}
+	return n
+}
+
+func (m *ArtifactStore) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Url)
+	if l > 0 {
+		n += 1 + l + sovExecutor(uint64(l))
+	}
+	l = len(m.AccessKeyId)
+	if l > 0 {
+		n += 1 + l + sovExecutor(uint64(l))
+	}
+	l = len(m.SecretAccessKey)
+	if l > 0 {
+		n += 1 + l + sovExecutor(uint64(l))
+	}
+	l = len(m.SessionToken)
+	if l > 0 {
+		n += 1 + l + sovExecutor(uint64(l))
+	}
+	return n
+}
+
+func (m *ArtifactInput) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Name)
+	if l > 0 {
+		n += 1 + l + sovExecutor(uint64(l))
+	}
+	l = len(m.Path)
+	if l > 0 {
+		n += 1 + l + sovExecutor(uint64(l))
+	}
+	l = len(m.FromTask)
+	if l > 0 {
+		n += 1 + l + sovExecutor(uint64(l))
+	}
+	if m.FromIndex != 0 {
+		n += 1 + sovExecutor(uint64(m.FromIndex))
+	}
+	l = len(m.FromName)
+	if l > 0 {
+		n += 1 + l + sovExecutor(uint64(l))
+	}
+	if m.MaxBytes != 0 {
+		n += 1 + sovExecutor(uint64(m.MaxBytes))
+	}
+	return n
+}
+
+func (m *ArtifactOutput) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Name)
+	if l > 0 {
+		n += 1 + l + sovExecutor(uint64(l))
+	}
+	l = len(m.Path)
+	if l > 0 {
+		n += 1 + l + sovExecutor(uint64(l))
+	}
+	if m.MaxBytes != 0 {
+		n += 1 + sovExecutor(uint64(m.MaxBytes))
+	}
+	return n
+}
+
+func (m *Artifact) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Name)
+	if l > 0 {
+		n += 1 + l + sovExecutor(uint64(l))
+	}
+	l = len(m.Digest)
+	if l > 0 {
+		n += 1 + l + sovExecutor(uint64(l))
+	}
+	if m.Size_ != 0 {
+		n += 1 + sovExecutor(uint64(m.Size_))
+	}
+	l = len(m.Kind)
+	if l > 0 {
+		n += 1 + l + sovExecutor(uint64(l))
+	}
 	return n
 }
 
@@ -1229,6 +1957,12 @@ func (m *TaskResult) Size() (n int) {
 			_ = v
 			mapEntrySize := 1 + len(k) + sovExecutor(uint64(len(k))) + 1 + len(v) + sovExecutor(uint64(len(v)))
 			n += mapEntrySize + 1 + sovExecutor(uint64(mapEntrySize))
+		}
+	}
+	if len(m.Artifacts) > 0 {
+		for _, e := range m.Artifacts {
+			l = e.Size()
+			n += 2 + l + sovExecutor(uint64(l))
 		}
 	}
 	return n
@@ -1801,6 +2535,802 @@ func (m *TaskPayload) Unmarshal(dAtA []byte) error {
 					break
 				}
 			}
+		case 20:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ArtifactStore", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.ArtifactStore == nil {
+				m.ArtifactStore = &ArtifactStore{}
+			}
+			if err := m.ArtifactStore.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 21:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ArtifactInputs", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.ArtifactInputs = append(m.ArtifactInputs, &ArtifactInput{})
+			if err := m.ArtifactInputs[len(m.ArtifactInputs)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 22:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ArtifactOutputs", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.ArtifactOutputs = append(m.ArtifactOutputs, &ArtifactOutput{})
+			if err := m.ArtifactOutputs[len(m.ArtifactOutputs)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipExecutor(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *ArtifactStore) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowExecutor
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: ArtifactStore: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: ArtifactStore: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Url", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Url = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AccessKeyId", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.AccessKeyId = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SecretAccessKey", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.SecretAccessKey = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SessionToken", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.SessionToken = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipExecutor(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *ArtifactInput) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowExecutor
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: ArtifactInput: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: ArtifactInput: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Name", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Name = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Path", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Path = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FromTask", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.FromTask = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FromIndex", wireType)
+			}
+			m.FromIndex = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.FromIndex |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field FromName", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.FromName = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 6:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MaxBytes", wireType)
+			}
+			m.MaxBytes = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.MaxBytes |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipExecutor(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *ArtifactOutput) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowExecutor
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: ArtifactOutput: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: ArtifactOutput: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Name", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Name = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Path", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Path = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field MaxBytes", wireType)
+			}
+			m.MaxBytes = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.MaxBytes |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipExecutor(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *Artifact) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowExecutor
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: Artifact: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: Artifact: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Name", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Name = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Digest", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Digest = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Size_", wireType)
+			}
+			m.Size_ = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Size_ |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Kind", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Kind = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipExecutor(dAtA[iNdEx:])
@@ -2519,6 +4049,40 @@ func (m *TaskResult) Unmarshal(dAtA []byte) error {
 				}
 			}
 			m.Outputs[mapkey] = mapvalue
+			iNdEx = postIndex
+		case 20:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Artifacts", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowExecutor
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthExecutor
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Artifacts = append(m.Artifacts, &Artifact{})
+			if err := m.Artifacts[len(m.Artifacts)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
 			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
