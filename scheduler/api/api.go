@@ -35,7 +35,10 @@ type Backend interface {
 	LeaderURL(ctx context.Context) string
 }
 
-var _ Backend = (*node.Node)(nil)
+var (
+	_ Backend         = (*node.Node)(nil)
+	_ MonitorReporter = (*node.Node)(nil)
+)
 
 // Config configures the handler.
 type Config struct {
@@ -477,6 +480,23 @@ type Health struct {
 	Subscribed bool   `json:"subscribed"`
 	// Auth is "on", or "off" under --insecure-no-auth.
 	Auth string `json:"auth"`
+	// Monitors: whether hosts need a live monitor heartbeat to get work
+	// (--require-monitor), and which hosts get none because theirs is
+	// silent. Still 200: the scheduler itself is healthy.
+	Monitors *MonitorsHealth `json:"monitors,omitempty"`
+}
+
+// MonitorsHealth is Health.Monitors.
+type MonitorsHealth struct {
+	Required bool     `json:"required"`
+	Silent   []string `json:"silent"`
+}
+
+// MonitorReporter is what a Backend may also do: say whether monitors are
+// required and which hosts that requirement blocks (GET /healthz).
+type MonitorReporter interface {
+	RequireMonitor() bool
+	SilentMonitors(now time.Time) []string
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -485,6 +505,9 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 	h := Health{OK: true, Leader: s.b.IsLeader(), LeaderURL: s.b.LeaderURL(ctx), Subscribed: s.b.Subscribed(), Auth: "on"}
 	if s.cfg.Auth.Insecure {
 		h.Auth = "off"
+	}
+	if m, ok := s.b.(MonitorReporter); ok {
+		h.Monitors = &MonitorsHealth{Required: m.RequireMonitor(), Silent: m.SilentMonitors(time.Now())}
 	}
 	writeJSON(w, http.StatusOK, h)
 }

@@ -135,6 +135,11 @@ func (n *Node) Agents() []attrs.AgentInfo { return n.agents.Agents() }
 // ("" if not seen), for reading its sandboxes.
 func (n *Node) AgentEndpoint(agentID string) string { return n.agents.Endpoint(agentID) }
 
+// RequireMonitor and SilentMonitors report --require-monitor and the hosts
+// it blocks (their last offer came without a live monitor heartbeat).
+func (n *Node) RequireMonitor() bool                  { return n.cfg.Framework.RequireMonitor }
+func (n *Node) SilentMonitors(now time.Time) []string { return n.agents.SilentMonitors(now) }
+
 // Why explains a task's pending instances from the last offer cycle of the
 // current term; ok is false when there is nothing to explain here.
 func (n *Node) Why(jobID, task string) (matcher.Pending, bool) {
