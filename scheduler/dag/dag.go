@@ -54,6 +54,9 @@ type Node struct {
 	// ContinueOnFailed: this task's failure does not fail the job (nor stop
 	// it under failFast), and list-form dependents still run.
 	ContinueOnFailed bool
+	// OutputRefs are the upstream outputs its templates use: a task ready
+	// to start whose upstream did not leave one is skipped, naming it.
+	OutputRefs []spec.OutputRef
 }
 
 // IsExpr reports whether a depends string is an expression rather than a
@@ -69,6 +72,9 @@ type Options struct {
 	// a.killed, a.ended), which are handlers and still run. Without
 	// FailFast (continue), independent branches run to their end.
 	FailFast bool
+	// Outputs are the output parameters of the job's succeeded instances,
+	// seen by when conditions (tasks.NAME.outputs.parameters.P).
+	Outputs *Outputs
 }
 
 // Graph is a compiled, validated dependency graph.
@@ -105,6 +111,8 @@ var outcomeFields = []string{"succeeded", "failed", "killed", "skipped", "ended"
 type whenEnv struct {
 	Params map[string]string `expr:"params"`
 	Inputs inputs            `expr:"inputs"`
+	// Tasks holds upstream tasks' outputs (outputs.go).
+	Tasks map[string]whenTask `expr:"tasks"`
 }
 
 // inputs lets `when` say inputs.parameters.x, as expand's placeholders do.
@@ -192,7 +200,8 @@ func Compile(nodes []Node) (*Graph, error) {
 func FromSpec(s *job.Spec) (*Graph, error) {
 	nodes := make([]Node, len(s.Tasks))
 	for i, t := range s.Tasks {
-		nodes[i] = Node{Name: t.Name, Depends: t.Depends, Expr: t.DependsExpr, When: t.When, ContinueOnFailed: t.ContinueOn}
+		nodes[i] = Node{Name: t.Name, Depends: t.Depends, Expr: t.DependsExpr, When: t.When, ContinueOnFailed: t.ContinueOn,
+			OutputRefs: spec.TemplateOutputRefs(fmt.Sprintf("tasks[%d]", i), &s.Tasks[i])}
 	}
 	return Compile(nodes)
 }
@@ -442,11 +451,16 @@ func (g *Graph) Evaluate(states map[string]State, params map[string]string, opt 
 			// params are the job's, fixed at submit, which refuses such a
 			// condition): the task is skipped with the error as its reason
 			// rather than left pending with none.
-			switch ok, err := runWhen(n.when, params); {
+			switch ok, err := runWhen(n.when, params, opt.Outputs); {
 			case err != nil:
 				d = Decision{Verdict: Skip, Reason: fmt.Sprintf("when %q failed: %s", n.When, firstLine(err))}
 			case !ok:
 				d = Decision{Verdict: Skip, Reason: "when is false: " + n.When}
+			}
+		}
+		if d.Verdict == Ready {
+			if why := missingOutput(n.OutputRefs, opt.Outputs); why != "" {
+				d = Decision{Verdict: Skip, Reason: why}
 			}
 		}
 		if d.Verdict == Skip {
@@ -458,8 +472,8 @@ func (g *Graph) Evaluate(states map[string]State, params map[string]string, opt 
 }
 
 // runWhen evaluates a compiled when condition with the job's params.
-func runWhen(prog *vm.Program, params map[string]string) (bool, error) {
-	v, err := expr.Run(prog, whenEnv{Params: params, Inputs: inputs{Parameters: params}})
+func runWhen(prog *vm.Program, params map[string]string, outs *Outputs) (bool, error) {
+	v, err := expr.Run(prog, whenEnv{Params: params, Inputs: inputs{Parameters: params}, Tasks: outs.whenTasks()})
 	if err != nil {
 		return false, err
 	}
@@ -472,10 +486,10 @@ func runWhen(prog *vm.Program, params map[string]string) (bool, error) {
 // Errors are *spec.FieldError on tasks[i].when.
 func (g *Graph) CheckWhen(params map[string]string) error {
 	for i, n := range g.nodes {
-		if n.when == nil {
-			continue
+		if n.when == nil || len(spec.WhenOutputRefs("", n.When)) > 0 {
+			continue // outputs are known only at run time
 		}
-		if _, err := runWhen(n.when, params); err != nil {
+		if _, err := runWhen(n.when, params, nil); err != nil {
 			return ferr(fmt.Sprintf("tasks[%d].when", i), "%q cannot be evaluated with the job's params: %s", n.When, firstLine(err))
 		}
 	}

@@ -251,8 +251,15 @@ func (e *Expanded) Item(i int) any {
 }
 
 // Instance computes instance i's command, args and env (with
-// GLEANER_ITEM set to the item when the task has a loop).
+// GLEANER_ITEM set to the item when the task has a loop). Output
+// references stay as written: see InstanceWith.
 func (e *Expanded) Instance(i int) (Instance, error) {
+	return e.InstanceWith(i, nil)
+}
+
+// InstanceWith is Instance with upstream outputs substituted from outs; a
+// missing output is an error naming the placeholder.
+func (e *Expanded) InstanceWith(i int, outs OutputSource) (Instance, error) {
 	if i < 0 || i >= e.Len() {
 		return Instance{}, fmt.Errorf("instance %d of task %s: out of range 0..%d", i, e.Task.Name, e.Len()-1)
 	}
@@ -260,7 +267,7 @@ func (e *Expanded) Instance(i int) (Instance, error) {
 	in := Instance{Command: e.Task.Command, Args: e.Task.Args, Env: e.Task.Env}
 	var err error
 	if e.command != nil {
-		if in.Command, err = e.command.render(nil, i, item, false); err != nil {
+		if in.Command, err = e.command.renderWith(nil, i, item, false, outs); err != nil {
 			return Instance{}, err
 		}
 	}
@@ -270,7 +277,7 @@ func (e *Expanded) Instance(i int) (Instance, error) {
 			if t == nil {
 				continue
 			}
-			if in.Args[k], err = t.render(nil, i, item, false); err != nil {
+			if in.Args[k], err = t.renderWith(nil, i, item, false, outs); err != nil {
 				return Instance{}, err
 			}
 		}
@@ -281,7 +288,7 @@ func (e *Expanded) Instance(i int) (Instance, error) {
 			in.Env = map[string]string{}
 		}
 		for k, t := range e.env {
-			if in.Env[k], err = t.render(nil, i, item, false); err != nil {
+			if in.Env[k], err = t.renderWith(nil, i, item, false, outs); err != nil {
 				return Instance{}, err
 			}
 		}

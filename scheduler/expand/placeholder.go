@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/gleaner-project/gleaner/scheduler/spec"
 )
 
 // Ref kinds.
@@ -13,12 +15,21 @@ const (
 	refItem  = "item"
 	refIndex = "index"
 	refParam = "inputs.parameters."
+	refTasks = "tasks."
 )
+
+// OutputSource gives upstream tasks' output parameters to render
+// {{tasks.…outputs.parameters.…}}: index -1 asks for the aggregate over the
+// task's instances (dag.Outputs.Param).
+type OutputSource interface {
+	Param(task string, index int, name string) (string, error)
+}
 
 // segment is a literal or a reference in a parsed string.
 type segment struct {
 	lit string
-	ref string // "" for a literal; "item", "item.a.b", "index", "inputs.parameters.x"
+	ref string          // "" for a literal; "item", "item.a.b", "index", "inputs.parameters.x", "tasks.…"
+	out *spec.OutputRef // the parsed reference, for an output one
 }
 
 // tmpl is a parsed string with placeholders.
@@ -58,8 +69,16 @@ func parse(s string) (tmpl, error) {
 			if !paramNameRE.MatchString(ref[len(refParam):]) {
 				return nil, fmt.Errorf("bad parameter name in {{%s}}", ref)
 			}
+		case strings.HasPrefix(ref, refTasks):
+			r, ok := spec.ParseOutputRef(ref)
+			if !ok {
+				return nil, fmt.Errorf("bad output reference {{%s}} (want tasks.<task>.outputs.parameters.<name> or tasks.<task>.instances.<i>.outputs.parameters.<name>)", ref)
+			}
+			out = append(out, segment{ref: ref, out: &r})
+			s = s[i+j+2:]
+			continue
 		default:
-			return nil, fmt.Errorf("unknown placeholder {{%s}} (want item, item.<field>, index or inputs.parameters.<name>)", ref)
+			return nil, fmt.Errorf("unknown placeholder {{%s}} (want item, item.<field>, index, inputs.parameters.<name> or tasks.<task>.outputs.parameters.<name>)", ref)
 		}
 		out = append(out, segment{ref: ref})
 		s = s[i+j+2:]
@@ -107,10 +126,11 @@ func (t tmpl) size() int {
 	return n
 }
 
-// perInstance reports whether t refers to item or index.
+// perInstance reports whether t refers to item, index or an output (known
+// only when the instance starts).
 func (t tmpl) perInstance() bool {
 	for _, s := range t {
-		if s.ref == refIndex || s.ref == refItem || strings.HasPrefix(s.ref, refItem+".") {
+		if s.ref == refIndex || s.ref == refItem || strings.HasPrefix(s.ref, refItem+".") || s.out != nil {
 			return true
 		}
 	}
@@ -131,11 +151,27 @@ func (t tmpl) params() []string {
 // render substitutes; item may be nil when t has no item refs. Unknown
 // parameters are left as written (for a later stage) when keep is set.
 func (t tmpl) render(params map[string]string, index int, item any, keep bool) (string, error) {
+	return t.renderWith(params, index, item, keep, nil)
+}
+
+// renderWith is render with upstream outputs; without a source an output
+// reference stays as written (checking renders).
+func (t tmpl) renderWith(params map[string]string, index int, item any, keep bool, outs OutputSource) (string, error) {
 	var b strings.Builder
 	for _, s := range t {
 		switch {
 		case s.ref == "":
 			b.WriteString(s.lit)
+		case s.out != nil:
+			if outs == nil {
+				b.WriteString("{{" + s.ref + "}}")
+				continue
+			}
+			v, err := outs.Param(s.out.Task, s.out.Index, s.out.Param)
+			if err != nil {
+				return "", fmt.Errorf("{{%s}}: %w", s.ref, err)
+			}
+			b.WriteString(v)
 		case s.ref == refIndex:
 			b.WriteString(strconv.Itoa(index))
 		case s.ref == refItem:

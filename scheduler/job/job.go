@@ -299,6 +299,9 @@ type Attempt struct {
 	NotBefore time.Time `json:"notBefore,omitzero"`
 	// Signal is the terminating signal the executor reported, if any.
 	Signal int `json:"signal,omitempty"`
+	// Outputs are the output parameters a succeeded attempt left in
+	// $GLEANER_OUTPUTS (name → value; scheduler/spec/outputs.go).
+	Outputs map[string]string `json:"outputs,omitempty"`
 }
 
 // Verdicts recorded on ended attempts (the values of scheduler/retry.Verdict).

@@ -1,0 +1,172 @@
+package dag
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/spec"
+)
+
+// Outputs holds the output parameters of a job's succeeded instances (the
+// last succeeded attempt of each), as the engine gathers them from status
+// updates and jobstatus from stored attempts. The zero value is empty; a
+// nil *Outputs has none.
+type Outputs struct {
+	tasks map[string]*taskOutputs
+}
+
+type taskOutputs struct {
+	instances int
+	byIndex   map[int]map[string]string
+}
+
+// Record keeps one instance's outputs (a later attempt replaces an earlier
+// one). instances is the task's instance count.
+func (o *Outputs) Record(task string, instances, index int, values map[string]string) {
+	if len(values) == 0 {
+		return
+	}
+	if o.tasks == nil {
+		o.tasks = map[string]*taskOutputs{}
+	}
+	t := o.tasks[task]
+	if t == nil {
+		t = &taskOutputs{byIndex: map[int]map[string]string{}}
+		o.tasks[task] = t
+	}
+	t.instances = instances
+	t.byIndex[index] = values
+}
+
+// OutputsOf gathers the outputs of a job's stored attempts: per instance,
+// those of its last succeeded attempt.
+func OutputsOf(s *job.Spec, attempts []job.Attempt) *Outputs {
+	o := &Outputs{}
+	latest := map[string]int{}
+	for _, a := range attempts {
+		if a.State != job.AttemptSucceeded || len(a.Outputs) == 0 {
+			continue
+		}
+		k := fmt.Sprintf("%s\x00%d", a.Task, a.Index)
+		if n, ok := latest[k]; ok && n > a.Attempt {
+			continue
+		}
+		latest[k] = a.Attempt
+		n := 1
+		for i := range s.Tasks {
+			if s.Tasks[i].Name == a.Task {
+				n = s.Tasks[i].Instances
+			}
+		}
+		o.Record(a.Task, n, a.Index, a.Outputs)
+	}
+	return o
+}
+
+// Param returns an output parameter: of one instance (index >= 0), or
+// over all (index -1): the value for a task of one instance, a JSON list of
+// every instance's value in index order for more.
+func (o *Outputs) Param(task string, index int, name string) (string, error) {
+	var t *taskOutputs
+	if o != nil {
+		t = o.tasks[task]
+	}
+	missing := func(i int) error {
+		if index < 0 && t != nil && t.instances > 1 {
+			return fmt.Errorf("task %s instance %d left no output %q", task, i, name)
+		}
+		return fmt.Errorf("task %s left no output %q", task, name)
+	}
+	if t == nil {
+		return "", missing(max(index, 0))
+	}
+	if index >= 0 || t.instances <= 1 {
+		v, ok := t.byIndex[max(index, 0)][name]
+		if !ok {
+			return "", missing(max(index, 0))
+		}
+		return v, nil
+	}
+	l := make([]string, t.instances)
+	for i := range l {
+		v, ok := t.byIndex[i][name]
+		if !ok {
+			return "", missing(i)
+		}
+		l[i] = v
+	}
+	b, err := json.Marshal(l)
+	return string(b), err
+}
+
+// Parameters returns every output of a task as when sees it: the
+// aggregate of each name (see Param) that every instance left.
+func (o *Outputs) Parameters(task string) map[string]string {
+	if o == nil || o.tasks[task] == nil {
+		return nil
+	}
+	names := map[string]bool{}
+	for _, vs := range o.tasks[task].byIndex {
+		for k := range vs {
+			names[k] = true
+		}
+	}
+	keys := make([]string, 0, len(names))
+	for k := range names {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make(map[string]string, len(keys))
+	for _, k := range keys {
+		if v, err := o.Param(task, -1, k); err == nil {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// whenTask is one task in a when condition: tasks.NAME.outputs.parameters.P.
+type whenTask struct {
+	Outputs whenOutputs `expr:"outputs"`
+}
+
+type whenOutputs struct {
+	Parameters map[string]string `expr:"parameters"`
+}
+
+// whenTasks is the tasks map of a when condition's environment.
+func (o *Outputs) whenTasks() map[string]whenTask {
+	if o == nil {
+		return nil
+	}
+	out := make(map[string]whenTask, len(o.tasks))
+	for name := range o.tasks {
+		out[name] = whenTask{Outputs: whenOutputs{Parameters: o.Parameters(name)}}
+	}
+	return out
+}
+
+// missingOutput returns why a ready task cannot start: a template of its
+// refers to an output its upstream did not leave ("" if none).
+func missingOutput(refs []spec.OutputRef, o *Outputs) string {
+	for _, r := range refs {
+		if _, err := o.Param(r.Task, r.Index, r.Param); err != nil {
+			return fmt.Sprintf("%s: {{%s}}: %v", r.Field, r, err)
+		}
+	}
+	return ""
+}
+
+// Output references are checked at submit (the spec parser cannot import
+// this package): each must name an upstream task.
+func init() {
+	spec.RegisterCheck(func(s *job.Spec) error {
+		g, err := FromSpec(s)
+		if err != nil {
+			return err
+		}
+		return spec.CheckOutputRefs(s, g.Upstream)
+	})
+}

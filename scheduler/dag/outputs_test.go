@@ -1,0 +1,163 @@
+package dag
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/spec"
+)
+
+func TestOutputsParam(t *testing.T) {
+	var o Outputs
+	o.Record("one", 1, 0, map[string]string{"count": "3"})
+	o.Record("arr", 3, 0, map[string]string{"n": "a"})
+	o.Record("arr", 3, 2, map[string]string{"n": "c"})
+	o.Record("arr", 3, 1, map[string]string{"n": "b", "only": "x"})
+	for _, c := range []struct {
+		task, name string
+		index      int
+		want, err  string
+	}{
+		{"one", "count", -1, "3", ""},
+		{"one", "count", 0, "3", ""},
+		{"arr", "n", -1, `["a","b","c"]`, ""},
+		{"arr", "n", 2, "c", ""},
+		{"arr", "only", -1, "", `task arr instance 0 left no output "only"`},
+		{"arr", "only", 1, "x", ""},
+		{"one", "nope", -1, "", `task one left no output "nope"`},
+		{"ghost", "n", -1, "", `task ghost left no output "n"`},
+	} {
+		got, err := o.Param(c.task, c.index, c.name)
+		if c.err != "" {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("%s.%d.%s: err %v, want %q", c.task, c.index, c.name, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%s.%d.%s = %q, %v; want %q", c.task, c.index, c.name, got, err, c.want)
+		}
+	}
+	if p := o.Parameters("arr"); len(p) != 1 || p["n"] != `["a","b","c"]` {
+		t.Errorf("Parameters(arr) = %v", p)
+	}
+}
+
+func TestOutputsOfKeepsTheLastSucceededAttempt(t *testing.T) {
+	s := &job.Spec{Tasks: []job.TaskSpec{{Name: "flip", Instances: 1}}}
+	o := OutputsOf(s, []job.Attempt{
+		{Task: "flip", Attempt: 1, State: job.AttemptSucceeded, Outputs: map[string]string{"result": "heads"}},
+		{Task: "flip", Attempt: 0, State: job.AttemptSucceeded, Outputs: map[string]string{"result": "tails"}},
+		{Task: "flip", Attempt: 2, State: job.AttemptFailed, Outputs: map[string]string{"result": "edge"}},
+	})
+	if v, err := o.Param("flip", -1, "result"); v != "heads" || err != nil {
+		t.Fatalf("result = %q, %v", v, err)
+	}
+}
+
+func TestWhenOnOutputs(t *testing.T) {
+	g, err := Compile([]Node{
+		{Name: "flip"},
+		{Name: "heads", Depends: []string{"flip"}, When: `tasks.flip.outputs.parameters.result == "heads"`},
+		{Name: "tails", Depends: []string{"flip"}, When: `tasks.flip.outputs.parameters.result == "tails"`},
+		{Name: "many", Depends: []string{"flip"}, When: `int(tasks.flip.outputs.parameters.count) > 2`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o Outputs
+	o.Record("flip", 1, 0, map[string]string{"result": "heads", "count": "3"})
+	got := verdicts(t, g, map[string]State{"flip": Succeeded}, nil, Options{Outputs: &o})
+	want := map[string]Verdict{"flip": None, "heads": Ready, "tails": Skip, "many": Ready}
+	if !same(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	// Before flip ended nothing is decided, and submit does not evaluate
+	// conditions on outputs (unknown then).
+	if got := verdicts(t, g, map[string]State{"flip": Running}, nil, Options{}); got["many"] != Wait {
+		t.Fatalf("many before flip ended: %v", got["many"])
+	}
+	if err := g.CheckWhen(nil); err != nil {
+		t.Fatalf("CheckWhen: %v", err)
+	}
+}
+
+func TestMissingOutputSkipsNamingIt(t *testing.T) {
+	s, err := spec.Parse([]byte(`
+name: j
+tasks:
+- {name: split, command: "true"}
+- {name: use, depends: [split], command: "echo {{tasks.split.outputs.parameters.count}}"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := FromSpec(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := g.Evaluate(map[string]State{"split": Succeeded}, nil, Options{Outputs: &Outputs{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ds["use"]; d.Verdict != Skip || !strings.Contains(d.Reason, `tasks[1].command: {{tasks.split.outputs.parameters.count}}: task split left no output "count"`) {
+		t.Fatalf("use: %+v", d)
+	}
+	var o Outputs
+	o.Record("split", 1, 0, map[string]string{"count": "4"})
+	ds, _ = g.Evaluate(map[string]State{"split": Succeeded}, nil, Options{Outputs: &o})
+	if ds["use"].Verdict != Ready {
+		t.Fatalf("use with its output: %+v", ds["use"])
+	}
+}
+
+func TestOutputRefsMustBeUpstream(t *testing.T) {
+	for _, c := range []struct{ name, doc, field, msg string }{
+		{"not a dependency", `
+name: j
+tasks:
+- {name: a, command: "true"}
+- {name: b, command: "echo {{tasks.a.outputs.parameters.x}}"}
+`, "tasks[1].command", `task "a" is not upstream of "b"`},
+		{"in env, downstream", `
+name: j
+tasks:
+- {name: a, command: "true", env: {X: "{{tasks.b.outputs.parameters.x}}"}}
+- {name: b, command: "true", depends: [a]}
+`, "tasks[0].env.X", `task "b" is not upstream of "a"`},
+		{"unknown task", `
+name: j
+tasks:
+- {name: a, command: "echo {{tasks.zz.outputs.parameters.x}}"}
+`, "tasks[0].command", `unknown task "zz"`},
+		{"in when", `
+name: j
+tasks:
+- {name: a, command: "true"}
+- {name: b, command: "true", when: 'tasks.a.outputs.parameters.x == "1"'}
+`, "tasks[1].when", `task "a" is not upstream of "b"`},
+		{"an instance past the count", `
+name: j
+tasks:
+- {name: a, command: "true", instances: 2}
+- {name: b, command: "echo {{tasks.a.instances.2.outputs.parameters.x}}", depends: [a]}
+`, "tasks[1].command", `task "a" has 2 instances`},
+	} {
+		_, err := spec.Parse([]byte(c.doc))
+		fe, ok := spec.AsFieldError(err)
+		if !ok || fe.Field != c.field || !strings.Contains(fe.Msg, c.msg) {
+			t.Errorf("%s: err %v, want %s: …%s…", c.name, err, c.field, c.msg)
+		}
+	}
+	// Upstream through another task is fine.
+	if _, err := spec.Parse([]byte(`
+name: j
+tasks:
+- {name: a, command: "true"}
+- {name: m, command: "true", depends: [a]}
+- {name: b, depends: "m", args: ["echo", "{{tasks.a.outputs.parameters.x}}", "{{ tasks.a.instances.0.outputs.parameters.x }}"]}
+`)); err != nil {
+		t.Fatal(err)
+	}
+}
