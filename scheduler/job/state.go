@@ -90,6 +90,12 @@ type Counts struct {
 	Succeeded int `json:"succeeded"`
 	Failed    int `json:"failed"`
 	Killed    int `json:"killed"`
+	// Skipped instances belong to a task the DAG skipped: they never run.
+	// Retrying instances wait to run again after an ended attempt (a
+	// backoff, or the next offer). Both are set by jobstatus.Derive, and
+	// neither is counted in Pending.
+	Skipped  int `json:"skipped"`
+	Retrying int `json:"retrying"`
 }
 
 // Add counts one instance in state s.
