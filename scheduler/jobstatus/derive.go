@@ -15,7 +15,15 @@ import (
 func Derive(j *job.Job, attempts []job.Attempt) job.Status {
 	attempts = RetryView(j, attempts)
 	st := job.Tally(j, attempts)
+	retrying := retryingInstances(j, attempts)
 	for i := range st.Tasks {
+		if n := retrying[st.Tasks[i].Name]; n > 0 {
+			c := &st.Tasks[i].Counts
+			c.Pending, c.Retrying = c.Pending-n, n
+			if st.Tasks[i].State == job.Pending {
+				st.Tasks[i].State = job.Running // started, failed once, runs again: not pending
+			}
+		}
 		if t := j.Task(st.Tasks[i].Name); t != nil {
 			st.Tasks[i].Depends = t.DependsExpr
 			if t.DependsExpr == "" {
@@ -52,6 +60,8 @@ func Derive(j *job.Job, attempts []job.Attempt) job.Status {
 				d := ds[ts.Name]
 				if d.Verdict == dag.Skip && ts.State == job.Pending {
 					st.Tasks[i].State, st.Tasks[i].Reason, changed = job.Skipped, d.Reason, true
+					c := &st.Tasks[i].Counts
+					c.Skipped, c.Pending = c.Pending, 0
 					states[ts.Name] = dag.Skipped
 				} else if d.Verdict == dag.Wait {
 					st.Tasks[i].Reason = d.Reason
@@ -97,6 +107,37 @@ func Derive(j *job.Job, attempts []job.Attempt) job.Status {
 		st.State = job.Suspended
 	}
 	return st
+}
+
+// retryingInstances counts, per task, the instances whose latest attempt
+// ended with the verdict "again" (counted as pending by job.Tally): they
+// wait out a backoff or an offer to run again. A kill request ends them.
+func retryingInstances(j *job.Job, attempts []job.Attempt) map[string]int {
+	if j.KillRequested {
+		return nil
+	}
+	type key struct {
+		task  string
+		index int
+	}
+	latest := map[key]*job.Attempt{}
+	for i := range attempts {
+		a := &attempts[i]
+		k := key{a.Task, a.Index}
+		if l := latest[k]; l == nil || a.Attempt > l.Attempt {
+			latest[k] = a
+		}
+	}
+	out := map[string]int{}
+	for k, a := range latest {
+		if a.Verdict != job.VerdictAgain || !a.State.Terminal() {
+			continue
+		}
+		if t := j.Task(k.task); t != nil && k.index < t.Instances {
+			out[k.task]++
+		}
+	}
+	return out
 }
 
 func allSucceededOrSkipped(st job.Status) bool {

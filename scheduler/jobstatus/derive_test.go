@@ -35,3 +35,48 @@ func TestDeriveBeyondTally(t *testing.T) {
 		t.Fatalf("a retried job derives %s, want not terminal", st.State)
 	}
 }
+
+// Issue 13: skipped tasks' instances count as skipped, not pending, and an
+// instance waiting out a backoff keeps its task and job running (the
+// progress line flipped running → pending → running while a job retried).
+func TestDeriveCountsSkippedAndRetrying(t *testing.T) {
+	exit1 := 1
+	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
+	twoTasks := job.Spec{Name: "x", Params: map[string]string{"go": "no"}, Tasks: []job.TaskSpec{
+		{Name: "a", Command: "a", Instances: 3, Retries: 2},
+		{Name: "b", Command: "b", Instances: 4, When: `params.go == "yes"`},
+	}}
+	failedOnce := job.Attempt{Job: "x-1", Task: "a", Index: 1, Attempt: 1, State: job.AttemptFailed, ExitCode: &exit1,
+		Verdict: job.VerdictAgain, NotBefore: at(60), Created: at(2), Ended: at(3)}
+	done := func(i int) job.Attempt {
+		return job.Attempt{Job: "x-1", Task: "a", Index: i, Attempt: 1, State: job.AttemptSucceeded, Verdict: job.VerdictDone, Created: at(2)}
+	}
+	for _, c := range []struct {
+		name      string
+		attempts  []job.Attempt
+		kill      bool
+		job, a, b job.State
+		aCounts   job.Counts
+		bCounts   job.Counts
+	}{
+		{"nothing ran yet", nil, false, job.Pending, job.Pending, job.Skipped,
+			job.Counts{Pending: 3}, job.Counts{Skipped: 4}},
+		{"one instance backs off, none runs", []job.Attempt{failedOnce}, false, job.Running, job.Running, job.Skipped,
+			job.Counts{Pending: 2, Retrying: 1}, job.Counts{Skipped: 4}},
+		{"the others succeeded, the last backs off", []job.Attempt{done(0), failedOnce, done(2)}, false, job.Running, job.Running, job.Skipped,
+			job.Counts{Succeeded: 2, Retrying: 1}, job.Counts{Skipped: 4}},
+		{"all ran, the rest is skipped", []job.Attempt{done(0), done(1), done(2)}, false, job.Succeeded, job.Succeeded, job.Skipped,
+			job.Counts{Succeeded: 3}, job.Counts{Skipped: 4}},
+		{"killed while backing off", []job.Attempt{failedOnce}, true, job.Killed, job.Killed, job.Killed,
+			job.Counts{Killed: 3}, job.Counts{Killed: 4}},
+	} {
+		j := &job.Job{ID: "x-1", Submitted: at(1), Spec: twoTasks, KillRequested: c.kill}
+		st := Derive(j, c.attempts)
+		if st.State != c.job || st.Tasks[0].State != c.a || st.Tasks[1].State != c.b {
+			t.Errorf("%s: job %s, a %s, b %s; want %s, %s, %s", c.name, st.State, st.Tasks[0].State, st.Tasks[1].State, c.job, c.a, c.b)
+		}
+		if st.Tasks[0].Counts != c.aCounts || st.Tasks[1].Counts != c.bCounts {
+			t.Errorf("%s: counts a %+v b %+v; want %+v, %+v", c.name, st.Tasks[0].Counts, st.Tasks[1].Counts, c.aCounts, c.bCounts)
+		}
+	}
+}
