@@ -170,7 +170,7 @@ func ReadSummary(ctx context.Context, st store.Store, why func(jobID, task strin
 		}
 		v := JobView{Status: jobstatus.Derive(j, as), Queue: j.Spec.Queue, Attempts: as, PendingReasons: map[string]string{}}
 		for _, t := range v.Status.Tasks {
-			if t.Counts.Pending > 0 && why != nil {
+			if t.Counts.Pending+t.Counts.Retrying > 0 && why != nil {
 				if p, ok := why(j.ID, t.Name); ok {
 					v.PendingReasons[t.Name] = PendingReason(p)
 				}

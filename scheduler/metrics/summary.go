@@ -86,6 +86,7 @@ func Summarize(jobs []JobView) Summary {
 		var pending int
 		for _, t := range j.Status.Tasks {
 			c := t.Counts
+			c.Pending += c.Retrying // an instance to run again waits to be placed, as a pending one
 			s.Instances[job.Pending] += c.Pending
 			s.Instances[job.Running] += c.Running
 			s.Instances[job.Succeeded] += c.Succeeded
