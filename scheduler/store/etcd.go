@@ -238,21 +238,73 @@ func (e *Etcd) putChunk(ctx context.Context, as []job.Attempt) error {
 	return nil
 }
 
+// AttemptPageSize is how many attempt records one etcd range request
+// returns: a job's records are read in pages at one revision, so a
+// 200,000-instance job never arrives as one 100 MB response (and its gRPC
+// buffer and decoded copy) in the scheduler's memory.
+const AttemptPageSize = 2000
+
 func (e *Etcd) getAttempts(ctx context.Context, prefix string) ([]job.Attempt, error) {
-	resp, err := e.cli.Get(ctx, prefix, clientv3.WithPrefix())
-	if err != nil {
-		return nil, fmt.Errorf("get attempts %s: %w", prefix, err)
-	}
-	out := make([]job.Attempt, 0, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
-		var a job.Attempt
-		if err := json.Unmarshal(kv.Value, &a); err != nil {
-			return nil, fmt.Errorf("decode attempt %s: %w", kv.Key, err)
+	var (
+		out    []job.Attempt
+		names  = interner{}
+		key    = prefix
+		end    = clientv3.GetPrefixRangeEnd(prefix)
+		rev    int64
+		failed = func(err error) ([]job.Attempt, error) {
+			return nil, fmt.Errorf("get attempts %s: %w", prefix, err)
 		}
-		out = append(out, a)
+	)
+	for {
+		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(AttemptPageSize)}
+		if rev != 0 {
+			opts = append(opts, clientv3.WithRev(rev)) // every page from one snapshot
+		}
+		resp, err := e.cli.Get(ctx, key, opts...)
+		if err != nil {
+			return failed(err)
+		}
+		if rev == 0 {
+			rev = resp.Header.Revision
+			out = make([]job.Attempt, 0, resp.Count)
+		}
+		for _, kv := range resp.Kvs {
+			var a job.Attempt
+			if err := json.Unmarshal(kv.Value, &a); err != nil {
+				return nil, fmt.Errorf("decode attempt %s: %w", kv.Key, err)
+			}
+			names.attempt(&a)
+			out = append(out, a)
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			break
+		}
+		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
 	SortAttempts(out)
 	return out, nil
+}
+
+// interner makes the attempts of one read share their repeated strings
+// (job id, task, agent, host, states, reasons): a 200,000-instance job's
+// records name a few dozen distinct values, not 200,000 copies of each.
+type interner map[string]string
+
+func (in interner) of(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := in[s]; ok {
+		return v
+	}
+	in[s] = s
+	return s
+}
+
+func (in interner) attempt(a *job.Attempt) {
+	a.Job, a.Task, a.State = in.of(a.Job), in.of(a.Task), job.AttemptState(in.of(string(a.State)))
+	a.AgentID, a.Hostname = in.of(a.AgentID), in.of(a.Hostname)
+	a.MesosState, a.Reason, a.Verdict = in.of(a.MesosState), in.of(a.Reason), in.of(a.Verdict)
 }
 
 func (e *Etcd) Attempts(ctx context.Context, jobID string) ([]job.Attempt, error) {

@@ -1,0 +1,69 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/store"
+	"github.com/gleaner-project/gleaner/test/etcdtest"
+)
+
+// A job with more attempt records than one page is read whole, in order,
+// and its records share one copy of each repeated string (the scheduler
+// held 200,000 copies of the job id, task, agent and host names per read
+// of a 200,000-instance job, issue 16).
+func TestEtcdAttemptsAcrossPages(t *testing.T) {
+	srv := etcdtest.Start(t)
+	cli, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s := store.NewEtcd(cli, "/pages/")
+	n := 2*store.AttemptPageSize + 17
+	as := make([]job.Attempt, 0, n+1)
+	for i := range n {
+		as = append(as, job.Attempt{Job: "big", Task: "work", Index: i, Attempt: 1, State: job.AttemptSucceeded,
+			AgentID: "agent-" + string(rune('a'+i%3)), Hostname: "host-" + string(rune('a'+i%3)), MesosState: "TASK_FINISHED",
+			Verdict: job.VerdictDone, Created: time.Unix(int64(i), 0).UTC()})
+	}
+	as = append(as, job.Attempt{Job: "big", Task: "work", Index: 5, Attempt: 2, State: job.AttemptRunning})
+	// Another job whose keys sort right after "big"'s must stay out.
+	other := job.Attempt{Job: "big2", Task: "work", Index: 0, Attempt: 1, State: job.AttemptRunning}
+	if err := s.PutAttempts(ctx, append(as, other)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Attempts(ctx, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n+1 {
+		t.Fatalf("read %d attempts, want %d", len(got), n+1)
+	}
+	for i := 1; i < len(got); i++ {
+		a, b := got[i-1], got[i]
+		if a.Index > b.Index || (a.Index == b.Index && a.Attempt >= b.Attempt) {
+			t.Fatalf("attempts out of order at %d: %d/%d then %d/%d", i, a.Index, a.Attempt, b.Index, b.Attempt)
+		}
+		if b.Job != "big" {
+			t.Fatalf("attempt of job %q in job big's records", b.Job)
+		}
+	}
+	if g := got[6]; g.Index != 5 || g.Attempt != 2 || g.State != job.AttemptRunning {
+		t.Fatalf("got[6] = %d/%d %s, want instance 5's second attempt, running", g.Index, g.Attempt, g.State)
+	}
+	first, last := got[0], got[len(got)-1]
+	for _, f := range []struct{ name, a, b string }{
+		{"job", first.Job, last.Job}, {"task", first.Task, last.Task}, {"mesosState", first.MesosState, got[len(got)-2].MesosState},
+		{"hostname", got[0].Hostname, got[3].Hostname}, {"state", string(first.State), string(got[len(got)-2].State)},
+	} {
+		if f.a != f.b || unsafe.StringData(f.a) != unsafe.StringData(f.b) {
+			t.Errorf("%s %q and %q are separate copies, want one shared string", f.name, f.a, f.b)
+		}
+	}
+}
