@@ -62,6 +62,11 @@ type Config struct {
 	ReleaseStartupPages bool
 	// NoThrottle disables CPU throttling (hosts without writable cgroups).
 	NoThrottle bool
+	// ExecutorsKeepClass leaves the executor processes (outside the batch
+	// cgroups) in their scheduling class; by default, with the policy's
+	// BatchIdle, each one found is made SCHED_IDLE with its threads (the
+	// tasks it starts later inherit it).
+	ExecutorsKeepClass bool
 
 	// CapacityCPUs and CapacityMemMB override the measured host capacity
 	// (0 = measured).

@@ -71,6 +71,20 @@ type Monitor struct {
 	stateRetryAt  time.Time
 }
 
+// executorIdle makes a newly found executor process SCHED_IDLE.
+func (m *Monitor) executorIdle(pid int) {
+	procRoot := m.cfg.ProcRoot
+	if procRoot == "" {
+		procRoot = "/proc"
+	}
+	n, err := cgroups.SetProcessIdle(procRoot, pid)
+	if err != nil {
+		m.log.Warn("executor process stays in its scheduling class", "pid", pid, "error", err)
+		return
+	}
+	m.log.Debug("executor process made SCHED_IDLE", "pid", pid, "threads", n)
+}
+
 // New builds a monitor: validates cfg, opens the sampler, the throttler,
 // the operator client and etcd, and binds the HTTP listener.
 func New(cfg Config) (*Monitor, error) {
@@ -79,10 +93,6 @@ func New(cfg Config) (*Monitor, error) {
 		return nil, fmt.Errorf("monitor config: %w", err)
 	}
 	m := &Monitor{cfg: cfg, now: time.Now, log: cfg.Logger.With("component", "monitor", "agent", cfg.AgentHostname)}
-	m.sampler, err = sampler.New(sampler.Config{ProcRoot: cfg.ProcRoot, SysRoot: cfg.SysRoot, CgroupRoot: cfg.CgroupRoot, CgroupParent: cfg.CgroupParent, BatchDiskDirs: cfg.BundleCacheDirs})
-	if err != nil {
-		return nil, fmt.Errorf("monitor sampler: %w", err)
-	}
 	if cfg.Policy.BatchIdle && cfg.Throttler == nil && !cfg.NoThrottle {
 		// Batch runs SCHED_IDLE (or at minimal weight); without it the
 		// policy must fall back to the usage rule.
@@ -94,6 +104,17 @@ func New(cfg Config) (*Monitor, error) {
 		} else {
 			m.log.Info("batch cgroups yield the CPU", "mode", string(mode), "cgroup_parent", cfg.CgroupParent)
 		}
+	}
+	scfg := sampler.Config{ProcRoot: cfg.ProcRoot, SysRoot: cfg.SysRoot, CgroupRoot: cfg.CgroupRoot, CgroupParent: cfg.CgroupParent, BatchDiskDirs: cfg.BundleCacheDirs}
+	if cfg.Policy.BatchIdle && cfg.Throttler == nil && !cfg.NoThrottle && !cfg.ExecutorsKeepClass {
+		// The executors live outside the batch cgroups: make them (and the
+		// tasks they start later) SCHED_IDLE too, so no batch-side process
+		// competes with business for a CPU.
+		scfg.NewExecutor = m.executorIdle
+	}
+	m.sampler, err = sampler.New(scfg)
+	if err != nil {
+		return nil, fmt.Errorf("monitor sampler: %w", err)
 	}
 	if m.ctrl, err = policy.New(cfg.Policy); err != nil {
 		return nil, err

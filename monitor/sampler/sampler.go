@@ -37,6 +37,9 @@ type Config struct {
 	// already found are read. An executor spends little CPU of its own
 	// (its tasks run in the batch cgroups), so one found late costs little.
 	ProcScanInterval time.Duration
+	// NewExecutor, if set, is called with the pid of each executor process
+	// the first time a scan finds it (the monitor makes it SCHED_IDLE).
+	NewExecutor func(pid int)
 }
 
 func (c *Config) defaults() {
@@ -457,6 +460,9 @@ func (s *Sampler) readExecutors(c *Counters) error {
 		if !ok || info.start != st.start {
 			info = procInfo{start: st.start, executor: s.isExecutor(e.Name())}
 			s.procs[pid] = info
+			if info.executor && s.cfg.NewExecutor != nil {
+				s.cfg.NewExecutor(pid)
+			}
 		}
 		if !info.executor {
 			continue

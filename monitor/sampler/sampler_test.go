@@ -61,6 +61,32 @@ func TestFixtures(t *testing.T) {
 	}
 }
 
+// NewExecutor hears of each executor outside the batch cgroups once, not
+// of the one inside them nor of other processes, and not again on the next
+// scan.
+func TestNewExecutorOnce(t *testing.T) {
+	for _, v := range []string{"v1", "v2"} {
+		t.Run(v, func(t *testing.T) {
+			var got []int
+			cfg := fixture(t, v+"-t0")
+			cfg.NewExecutor = func(pid int) { got = append(got, pid) }
+			cfg.ProcScanInterval = time.Nanosecond
+			s, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 3; i++ {
+				if _, err := s.Read(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(got) != 1 {
+				t.Fatalf("NewExecutor called for %v over three scans; want the one executor outside the batch cgroups once", got)
+			}
+		})
+	}
+}
+
 func sameSample(a, b Sample) bool {
 	eq := func(x, y policy.Resources) bool {
 		return math.Abs(x.CPUs-y.CPUs) < 1e-9 && math.Abs(x.MemMB-y.MemMB) < 1e-9
