@@ -47,6 +47,19 @@ func (c Cgroup) Create(pid int) error {
 	return nil
 }
 
+// SetMaxWeight gives the cgroup the largest CPU weight (v1 cpu.shares
+// 262144, v2 cpu.weight 10000).
+func (c Cgroup) SetMaxWeight() error {
+	file, value := filepath.Join(c.Root, "cpu", c.Name, "cpu.shares"), "262144"
+	if c.V2 {
+		file, value = filepath.Join(c.Root, c.Name, "cpu.weight"), "10000"
+	}
+	if err := os.WriteFile(file, []byte(value), 0o644); err != nil {
+		return fmt.Errorf("business cgroup weight: %w", err)
+	}
+	return nil
+}
+
 // Remove removes the (empty) cgroup; a missing one is no error.
 func (c Cgroup) Remove() error {
 	var errs []error

@@ -31,6 +31,13 @@ var (
 	seconds   = flag.Int("colocation.seconds", 0, "trace length per scenario in seconds (default 150 full, 6 short)")
 	outDir    = flag.String("colocation.out", "", "output directory (default $COLOCATION_OUT or test/colocation/out)")
 	scenarios = flag.String("colocation.scenarios", "a,b,c,d", "scenarios to run, comma-separated ((a) always runs: it is the baseline)")
+	protect   = flag.Bool("colocation.protect-business", false, "give the business cgroup the largest CPU weight in every scenario: for short runs on a host shared with other users, whose load would otherwise be most of the business latency (not for the benchmark's figures)")
+	// Scenario (e), a variant of (d) to measure one lever against it in the
+	// same run; it runs when -colocation.scenarios names it.
+	variantArgs  = flag.String("colocation.e-monitor-args", "", "scenario (e): (d) with these extra monitor flags (space-separated)")
+	variantNoMem = flag.Bool("colocation.e-no-mem-task", false, "scenario (e): (d) without the memory-hungry task")
+	variantInst  = flag.Int("colocation.e-instances-per-cpu", 0, "scenario (e): (d) with this many CPU instances per cpu (0: as (d))")
+	loadFlag     = flag.Float64("colocation.load", 0, "trace peak as a fraction of the calibrated capacity's diurnal trace (default 1 full, 0.1 short; a short run at 1 measures levers)")
 )
 
 // serviceEnv makes the test binary the business service (TestMain).
@@ -74,6 +81,8 @@ type scenario struct {
 	agentCPUs  func(ncpu int) float64
 	cpuMode    string   // executor --cpu-mode
 	monitorArg []string // extra monitor flags
+	noMemTask  bool     // the job has no memory-hungry task
+	perCPU     int      // CPU instances per cpu (0: 2)
 }
 
 func allScenarios() []scenario {
@@ -86,6 +95,9 @@ func allScenarios() []scenario {
 			agentCPUs: host, cpuMode: "hard", monitorArg: []string{"--batch-cpu-idle=false", "--memory-pressure-limit=0"}},
 		{name: "d", desc: "monitor, improved policy (defaults: batch SCHED_IDLE with CPU shares, pressure-aware)", batch: true, monitor: true,
 			agentCPUs: host, cpuMode: "shares"},
+		{name: "e", desc: fmt.Sprintf("variant of d: monitor flags %q, no memory task %v, instances per cpu %d", *variantArgs, *variantNoMem, *variantInst),
+			batch: true, monitor: true, agentCPUs: host, cpuMode: "shares", monitorArg: strings.Fields(*variantArgs),
+			noMemTask: *variantNoMem, perCPU: *variantInst},
 	}
 }
 
@@ -158,6 +170,12 @@ func TestColocation(t *testing.T) {
 	loadScale := 1.0
 	if !*fullRun {
 		loadScale = 0.1 // the smoke form checks the harness, gently
+	}
+	if *loadFlag > 0 {
+		loadScale = *loadFlag
+	}
+	if loadScale > 1.5 {
+		t.Fatalf("-colocation.load %g: at most 1.5 (the trace's spike is already 0.9 of capacity at 1)", loadScale)
 	}
 	trace := DiurnalTrace(time.Duration(secs)*time.Second, capacity*loadScale)
 	if err := trace.Validate(); err != nil {
@@ -270,6 +288,11 @@ func (h *harness) startService() {
 	if err := h.business.Create(cmd.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
+	if *protect {
+		if err := h.business.SetMaxWeight(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	sc := bufio.NewScanner(stdout)
 	if !sc.Scan() {
 		t.Fatalf("business service printed no address: %v", sc.Err())
@@ -353,14 +376,26 @@ func (h *harness) run(sc scenario, trace Trace) Result {
 			}
 		}
 	}()
+	self0 := selfCPUSeconds()
 	reqs := h.attack(NewPacer(trace))
 	stopSampling()
 	wg.Wait()
 	res := Summarize(sc.name, sc.desc, trace.Duration, trace, reqs, samples)
+	res.LoadGenCPUSeconds = selfCPUSeconds() - self0
 	res.BatchStarted, res.MemoryTaskRan = started, memRan
 	oom, swap := h.business.MemoryHealth()
 	res.BusinessOOMKill, res.BusinessSwapMB = int(oom), int(swap>>20)
 	return res
+}
+
+// selfCPUSeconds is this process's CPU time (the load generator and the
+// sampling; the business service is a child process, not counted).
+func selfCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // stack is one scenario's batch side: mesos-local, a scheduler, maybe a
@@ -456,7 +491,7 @@ func (h *harness) startStack(ctx context.Context, sc scenario, parent, sdir stri
 		t.Fatal(err)
 	}
 	s.api = api
-	spec := h.jobSpec()
+	spec := h.jobSpec(sc)
 	var sub client.Submitted
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -498,14 +533,21 @@ func (h *harness) startStack(ctx context.Context, sc scenario, parent, sdir stri
 
 // jobSpec is the batch job: CPU-bound instances (as many half-cpu busy
 // loops as the host has cpus, twice over) and one memory-hungry task.
-func (h *harness) jobSpec() string {
+func (h *harness) jobSpec(sc scenario) string {
 	bundle := fmt.Sprintf("    bundle: {uri: \"file://%s\", digest: %q}\n", h.bundle, h.digest)
-	return "name: colocation-batch\ntasks:\n" +
+	perCPU := sc.perCPU
+	if perCPU <= 0 {
+		perCPU = 2
+	}
+	spec := "name: colocation-batch\ntasks:\n" +
 		"  - name: cpu\n    command: 'while :; do :; done'\n" +
-		fmt.Sprintf("    instances: %d\n", 2*h.ncpu) +
-		"    retries: 100\n    resources: {cpus: 0.5, mem: 32, disk: 0}\n" + bundle +
-		"  - name: mem\n    command: 'dd if=/dev/zero of=/dev/null bs=256M count=1000000000'\n" +
-		"    retries: 100\n    resources: {cpus: 0.1, mem: 320, disk: 0}\n" + bundle
+		fmt.Sprintf("    instances: %d\n", perCPU*h.ncpu) +
+		"    retries: 100\n    resources: {cpus: 0.5, mem: 32, disk: 0}\n" + bundle
+	if !sc.noMemTask {
+		spec += "  - name: mem\n    command: 'dd if=/dev/zero of=/dev/null bs=256M count=1000000000'\n" +
+			"    retries: 100\n    resources: {cpus: 0.1, mem: 320, disk: 0}\n" + bundle
+	}
+	return spec
 }
 
 // running counts running batch instances and says whether the memory task runs.

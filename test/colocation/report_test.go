@@ -62,6 +62,15 @@ func TestSummarizeAndCompare(t *testing.T) {
 	if rs[1].IdleCPUSeconds != 4.5 || math.Abs(rs[1].HarvestRatio-3/4.5) > 1e-9 || rs[1].P99Ratio != 2 || rs[0].P99Ratio != 0 {
 		t.Errorf("compared: %+v", rs[1])
 	}
+	// The load generator's CPU in (a) is not idle capacity: 6 − 1.5 − 0.5.
+	base.LoadGenCPUSeconds = 0.5
+	Compare(rs, base, 2)
+	if rs[1].IdleCPUSeconds != 4 || math.Abs(rs[1].HarvestRatio-3/4.0) > 1e-9 || math.Abs(rs[1].HarvestRatioInclLoadGen-3/4.5) > 1e-9 {
+		t.Errorf("compared with the load generator's CPU: idle %v harvest %v (incl. load generator %v), want 4, 0.75, 0.67",
+			rs[1].IdleCPUSeconds, rs[1].HarvestRatio, rs[1].HarvestRatioInclLoadGen)
+	}
+	base.LoadGenCPUSeconds = 0
+	Compare(rs, base, 2)
 
 	rep := Report{NumCPU: 2, Short: true, Goal: "g", Scenarios: rs}
 	rep.SetTrace(tr)
