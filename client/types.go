@@ -40,6 +40,9 @@ const (
 type Why struct {
 	Code    string        `json:"code"`
 	Reasons []ReasonCount `json:"reasons"`
+	// Agents is how many agents the scheduler knows; the reasons' counts
+	// add up to it (0 from a scheduler that does not say).
+	Agents int `json:"agents,omitempty"`
 }
 
 // ReasonCount is one rejection reason and how many agents gave it.

@@ -13,7 +13,7 @@ import (
 // instances wait, e.g.
 //
 //	WHY PENDING
-//	train  unschedulable-forever (no agent could ever take it): constraint gpu EXISTS ×3
+//	train  unschedulable-forever (no agent could ever take it): constraint gpu EXISTS ×3 (of 3 agents)
 func printJobView(w io.Writer, v client.JobView) {
 	st := v.Status
 	st.Tasks = make([]job.TaskStatus, len(v.Tasks))
@@ -38,6 +38,10 @@ func printJobView(w io.Writer, v client.JobView) {
 		if t.Why.Code == client.UnschedulableForever {
 			code += " (no agent could ever take it)"
 		}
-		fmt.Fprintf(w, "%s  %s: %s\n", t.Name, code, strings.Join(rs, ", "))
+		of := ""
+		if t.Why.Agents > 0 {
+			of = fmt.Sprintf(" (of %d agents)", t.Why.Agents)
+		}
+		fmt.Fprintf(w, "%s  %s: %s%s\n", t.Name, code, strings.Join(rs, ", "), of)
 	}
 }
