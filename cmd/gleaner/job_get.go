@@ -240,10 +240,10 @@ func printStatusTable(w io.Writer, st job.Status, labels map[string]string) {
 		fmt.Fprintf(tw, "REASON\t%s\n", st.Reason)
 	}
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "TASK\t"+p.plain("STATE")+"\tINSTANCES\tPENDING\tRUNNING\tSUCCEEDED\tFAILED\tKILLED\tDEPENDS\tREASON")
+	fmt.Fprintln(tw, "TASK\t"+p.plain("STATE")+"\tINSTANCES\tPENDING\tRUNNING\tSUCCEEDED\tFAILED\tKILLED\tRETRYING\tSKIPPED\tDEPENDS\tREASON")
 	for _, t := range st.Tasks {
 		c := t.Counts
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", t.Name, p.state(t.State), t.Instances, c.Pending, c.Running, c.Succeeded, c.Failed, c.Killed, dash(t.Depends), t.Reason)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", t.Name, p.state(t.State), t.Instances, c.Pending, c.Running, c.Succeeded, c.Failed, c.Killed, c.Retrying, c.Skipped, dash(t.Depends), t.Reason)
 	}
 	tw.Flush()
 }

@@ -47,16 +47,30 @@ func isTerminal(w io.Writer) bool {
 func progressLine(now time.Time, st job.Status) string {
 	parts := make([]string, 0, len(st.Tasks))
 	for _, t := range st.Tasks {
-		parts = append(parts, fmt.Sprintf("%s %d/%d ok, %d run, %d fail", t.Name, t.Counts.Succeeded, t.Instances, t.Counts.Running, t.Counts.Failed))
+		if t.State == job.Skipped {
+			parts = append(parts, t.Name+" skipped")
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %d/%d ok, %s", t.Name, t.Counts.Succeeded, t.Instances, activeCounts(t.Counts)))
 	}
 	return fmt.Sprintf("%s  %-9s  %s", now.Format("15:04:05"), st.State, strings.Join(parts, " | "))
+}
+
+// activeCounts is a task's running and failed instances, and those waiting
+// to run again after an ended attempt when there are any.
+func activeCounts(c job.Counts) string {
+	s := fmt.Sprintf("%d run, %d fail", c.Running, c.Failed)
+	if c.Retrying > 0 {
+		s += fmt.Sprintf(", %d retrying", c.Retrying)
+	}
+	return s
 }
 
 // taskBar renders one task's bar: succeeded of total, with the running and
 // failed counts and the task's state after it. width bounds the line.
 func taskBar(t job.TaskStatus, nameWidth, width int) string {
 	total := max(t.Instances, 1)
-	tail := fmt.Sprintf(" %d run, %d fail  %s", t.Counts.Running, t.Counts.Failed, t.State)
+	tail := fmt.Sprintf(" %s  %s", activeCounts(t.Counts), t.State)
 	barWidth := max(width-nameWidth-len(tail)-2*len(fmt.Sprint(total))-12, 10)
 	bar := progressbar.NewOptions(total,
 		progressbar.OptionSetWriter(io.Discard),

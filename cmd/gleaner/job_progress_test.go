@@ -132,3 +132,39 @@ func TestWatchNotATerminal(t *testing.T) {
 		})
 	}
 }
+
+// Issue 13: an instance waiting to run again shows as retrying, a skipped
+// task as skipped (it counted as pending before), in the bar, the line and
+// job get's table.
+func TestProgressShowsRetryingAndSkipped(t *testing.T) {
+	retrying := job.TaskStatus{Name: "a", State: job.Running, Instances: 3, Counts: job.Counts{Succeeded: 1, Pending: 1, Retrying: 1}}
+	skipped := job.TaskStatus{Name: "b", State: job.Skipped, Instances: 4, Counts: job.Counts{Skipped: 4}, Reason: "when is false"}
+	if bar := taskBar(retrying, 1, 200); !strings.Contains(bar, " 0 run, 0 fail, 1 retrying  running") {
+		t.Errorf("bar %q", bar)
+	}
+	if bar := taskBar(skipped, 1, 200); !strings.Contains(bar, "skipped") {
+		t.Errorf("bar %q", bar)
+	}
+	st := job.Status{ID: "x-1", State: job.Running, Tasks: []job.TaskStatus{retrying, skipped}}
+	line := progressLine(time.Unix(0, 0), st)
+	for _, w := range []string{"a 1/3 ok, 0 run, 0 fail, 1 retrying", "b skipped"} {
+		if !strings.Contains(line, w) {
+			t.Errorf("line %q lacks %q", line, w)
+		}
+	}
+	var b bytes.Buffer
+	printStatusTable(&b, st, nil)
+	table := b.String()
+	for _, w := range []string{"RETRYING", "SKIPPED"} {
+		if !strings.Contains(table, w) {
+			t.Errorf("table lacks column %s:\n%s", w, table)
+		}
+	}
+	rows := strings.Split(strings.TrimSpace(table), "\n")
+	if f := strings.Fields(rows[len(rows)-2]); len(f) < 9 || f[3] != "1" || f[6] != "0" || f[7] != "0" || f[8] != "1" {
+		t.Errorf("row of a (pending 1, retrying 1): %q", f)
+	}
+	if f := strings.Fields(rows[len(rows)-1]); len(f) < 10 || f[3] != "0" || f[9] != "4" {
+		t.Errorf("row of b (pending 0, skipped 4): %q", f)
+	}
+}
