@@ -68,11 +68,21 @@ func (ref *activeRef) outcome(a *job.Attempt) retry.Outcome {
 	return retry.FromAttempt(a, ref.job.job.KillRequested, a.Signal)
 }
 
+// retryDecision is the retry policy's decision on an ended attempt, made
+// once when the update is observed and applied as is when the stored
+// record is committed.
+type retryDecision struct {
+	ref      *activeRef // the attempt it was made for
+	outcome  retry.Outcome
+	decision retry.Decision
+}
+
 // decide records the retry decision on an ended attempt (verdict, not
-// before, the decision's reason in the message).
-func (e *Engine) decide(ref *activeRef, a *job.Attempt) {
+// before, the decision's reason in the message) and returns it.
+func (e *Engine) decide(ref *activeRef, a *job.Attempt) *retryDecision {
 	o := ref.outcome(a)
 	d := ref.task.b.policy.Decide(o, ref.inst.hist)
+	rd := &retryDecision{ref: ref, outcome: o, decision: d}
 	if ref.job.job.KillRequested && d.Verdict == retry.Again {
 		d.Verdict, d.Reason = retry.Stop, "job killed"
 	}
@@ -91,6 +101,7 @@ func (e *Engine) decide(ref *activeRef, a *job.Attempt) {
 	if d.Reason != "" {
 		a.Message = strings.TrimSpace(a.Message + " [" + d.Reason + "]")
 	}
+	return rd
 }
 
 // prune forgets finished instances: only the task's counts remember them,
@@ -103,20 +114,25 @@ func (t *taskState) prune() {
 	}
 }
 
-// commitVerdict applies an ended attempt's recorded verdict; it reports
-// whether new work may be runnable now.
-func (e *Engine) commitVerdict(ref *activeRef, a *job.Attempt) bool {
-	more := e.commitVerdictLocked(ref, a)
+// commitVerdict applies an ended attempt's recorded verdict, with the
+// retry decision made when it was observed (rd; made again if nil, for a
+// record committed without DecideUpdates); it reports whether new work
+// may be runnable now.
+func (e *Engine) commitVerdict(ref *activeRef, a *job.Attempt, rd *retryDecision) bool {
+	more := e.commitVerdictLocked(ref, a, rd)
 	if ref.inst.done {
 		delete(ref.task.inst, ref.inst.index)
 	}
 	return more
 }
 
-func (e *Engine) commitVerdictLocked(ref *activeRef, a *job.Attempt) bool {
+func (e *Engine) commitVerdictLocked(ref *activeRef, a *job.Attempt, rd *retryDecision) bool {
 	t, in, js := ref.task, ref.inst, ref.job
-	o := ref.outcome(a)
-	d := t.b.policy.Decide(o, in.hist)
+	if rd == nil || rd.ref != ref {
+		o := ref.outcome(a)
+		rd = &retryDecision{ref: ref, outcome: o, decision: t.b.policy.Decide(o, in.hist)}
+	}
+	o, d := rd.outcome, rd.decision
 	in.hist = in.hist.After(o, d)
 	js.b.dirty = true
 	e.preferAgent(in, a, d.SameAgent && a.Verdict == job.VerdictAgain)

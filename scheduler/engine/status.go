@@ -79,10 +79,45 @@ func (e *Engine) Observe(s Status) Outcome {
 // engine; an update builds on an earlier one for the same task in the
 // batch. Store the last Attempt per task, then Commit it.
 func (e *Engine) ObserveAll(ss []Status) []Outcome {
+	return e.DecideUpdates(ss).Outcomes
+}
+
+// Updates is what a batch of status updates decides, computed once by
+// DecideUpdates without changing the engine. The framework stores Store,
+// then ApplyUpdates, then releases Release's queue claims, kills Kill (a
+// task the engine does not hold only if its stored record does not say it
+// EndedForGood) and acknowledges the updates.
+type Updates struct {
+	// Outcomes has each update's outcome, in order.
+	Outcomes []Outcome
+	// Store is the last new record of each task, in the order the tasks
+	// first appear in the batch.
+	Store []job.Attempt
+	// Kill lists the tasks to kill (task id → agent id).
+	Kill map[string]string
+	// Release lists the ended attempts of work-queue tasks among Store:
+	// their claims are released once stored (items their worker did not
+	// finish are handed out again at once).
+	Release []job.Attempt
+	// decided holds the retry decision of each ended record of Store (nil
+	// for the others), applied by ApplyUpdates.
+	decided []*retryDecision
+}
+
+// DecideUpdates observes a batch of updates in order without changing the
+// engine (an update builds on an earlier one for the same task in the
+// batch), deciding each ended attempt's retry once.
+func (e *Engine) DecideUpdates(ss []Status) Updates {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := make([]Outcome, len(ss))
-	staged := map[string]*job.Attempt{}
+	type stagedRecord struct {
+		a     *job.Attempt
+		rd    *retryDecision
+		queue bool
+	}
+	staged := map[string]*stagedRecord{}
+	var order []string
 	for i, s := range ss {
 		ns := AttemptStateOf(s.State)
 		ref := e.active[s.TaskID]
@@ -91,8 +126,9 @@ func (e *Engine) ObserveAll(ss []Status) []Outcome {
 			continue
 		}
 		base := ref.inst.last
-		if st := staged[s.TaskID]; st != nil {
-			base = st
+		st := staged[s.TaskID]
+		if st != nil {
+			base = st.a
 		}
 		killWanted := ns == job.AttemptRunning && ref.job.job.KillRequested
 		if base.State.Terminal() {
@@ -125,6 +161,7 @@ func (e *Engine) ObserveAll(ss []Status) []Outcome {
 		if ns == job.AttemptRunning && a.Started.IsZero() {
 			a.Started = t
 		}
+		var rd *retryDecision
 		if ns.Terminal() {
 			a.Ended = t
 			if s.ExitCode != nil {
@@ -132,12 +169,53 @@ func (e *Engine) ObserveAll(ss []Status) []Outcome {
 				a.ExitCode = &c
 			}
 			a.Signal = s.Signal
-			e.decide(ref, &a)
+			rd = e.decide(ref, &a)
 		}
-		staged[s.TaskID] = &a
+		if st == nil {
+			order = append(order, s.TaskID)
+		}
+		staged[s.TaskID] = &stagedRecord{a: &a, rd: rd, queue: ref.task.spec.WorkQueue != nil}
 		out[i] = Outcome{Attempt: &a, Kill: killWanted}
 	}
-	return out
+	u := Updates{Outcomes: out}
+	if len(order) > 0 {
+		u.Store = make([]job.Attempt, len(order))
+		u.decided = make([]*retryDecision, len(order))
+		for k, id := range order {
+			st := staged[id]
+			u.Store[k], u.decided[k] = *st.a, st.rd
+			if st.queue && st.a.State.Terminal() {
+				u.Release = append(u.Release, *st.a)
+			}
+		}
+	}
+	for i := range out {
+		if out[i].Kill {
+			if u.Kill == nil {
+				u.Kill = map[string]string{}
+			}
+			u.Kill[ss[i].TaskID] = ss[i].AgentID
+		}
+	}
+	return u
+}
+
+// ApplyUpdates commits the stored records of u (Store) with the retry
+// decisions made when they were observed. It reports whether new work may
+// have become runnable, the cue to REVIVE offers.
+func (e *Engine) ApplyUpdates(u *Updates) (moreWork bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k := range u.Store {
+		var rd *retryDecision
+		if k < len(u.decided) {
+			rd = u.decided[k]
+		}
+		if e.commitLocked(u.Store[k], rd) {
+			moreWork = true
+		}
+	}
+	return moreWork
 }
 
 // Commit applies a stored attempt record. It reports whether new work may
@@ -146,6 +224,12 @@ func (e *Engine) ObserveAll(ss []Status) []Outcome {
 func (e *Engine) Commit(a job.Attempt) (moreWork bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.commitLocked(a, nil)
+}
+
+// commitLocked is Commit with the retry decision made when the record was
+// observed (nil: decided now).
+func (e *Engine) commitLocked(a job.Attempt, rd *retryDecision) (moreWork bool) {
 	id := a.TaskID()
 	ref := e.active[id]
 	if ref == nil {
@@ -163,7 +247,7 @@ func (e *Engine) Commit(a job.Attempt) (moreWork bool) {
 	t, in, js := ref.task, ref.inst, ref.job
 	t.active--
 	if a.Verdict != "" {
-		moreWork = e.commitVerdict(ref, &c)
+		moreWork = e.commitVerdict(ref, &c, rd)
 		if js.finished() {
 			e.removeLocked(js.job.ID)
 		}

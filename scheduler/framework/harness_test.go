@@ -214,6 +214,14 @@ func TestOfferPath(t *testing.T) {
 			},
 		},
 		{
+			name:   "a launch whose TaskInfo cannot be built is dropped: its offer declined briefly, no suppress",
+			job:    withCleanup(arrayJob("j", 1, 1)),
+			offers: []mesos.Offer{mesosOffer("o1", "a1", 4, 1024)},
+			want: []string{
+				"decline o1 refuse=5s",
+			},
+		},
+		{
 			name:      "store fails: nothing launched, every offer declined, work stays pending",
 			job:       arrayJob("j", 1, 1),
 			failStore: true,
@@ -236,6 +244,13 @@ func TestOfferPath(t *testing.T) {
 	}
 }
 
+// withCleanup gives the job's task a cleanup policy the command executor
+// (the harness's) cannot enforce: its TaskInfo is refused.
+func withCleanup(j *job.Job) *job.Job {
+	j.Spec.Tasks[0].Cleanup = "always"
+	return j
+}
+
 func update(taskID string, state mesos.TaskState, uuid string) mesos.TaskStatus {
 	s := mesos.TaskStatus{TaskID: mesos.TaskID{Value: taskID}, State: state.Enum(), AgentID: &mesos.AgentID{Value: "a1"}}
 	if uuid != "" {
@@ -254,13 +269,16 @@ func TestUpdatePath(t *testing.T) {
 		name      string
 		failStore bool
 		updates   []mesos.TaskStatus
+		retries   int
 		want      []string
 		await     string // an effect sent from a goroutine
+		revive    bool   // offers revived: new work to place
 	}{
 		{
 			name:    "running then finished: stored, then acknowledged",
 			updates: []mesos.TaskStatus{update("j.t.0.0", mesos.TASK_RUNNING, "u1"), update("j.t.0.0", mesos.TASK_FINISHED, "u2")},
 			want:    []string{"store j.t.0.0=succeeded", "ack j.t.0.0 u1", "ack j.t.0.0 u2"},
+			revive:  true, // the task completed: dependents may be ready
 		},
 		{
 			name:      "store fails: not acknowledged (the agent resends)",
@@ -279,6 +297,13 @@ func TestUpdatePath(t *testing.T) {
 			want:    []string{"store j.t.0.0=running", "ack j.t.0.0 u1"},
 		},
 		{
+			name:    "a failure with a retry left: stored, acknowledged, offers revived",
+			retries: 1,
+			updates: []mesos.TaskStatus{update("j.t.0.0", mesos.TASK_FAILED, "u1")},
+			want:    []string{"store j.t.0.0=failed", "ack j.t.0.0 u1"},
+			revive:  true,
+		},
+		{
 			name:    "a running task Gleaner does not know is killed",
 			updates: []mesos.TaskStatus{update("other.t.0.0", mesos.TASK_RUNNING, "u9")},
 			await:   "kill other.t.0.0 on a1",
@@ -286,10 +311,16 @@ func TestUpdatePath(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, arrayJob("j", 1, 1))
+			j := arrayJob("j", 1, 1)
+			j.Spec.Tasks[0].Retries = tc.retries
+			h := newHarness(t, j)
 			h.offers(mesosOffer("o1", "a1", 1, 1024))
 			h.rec.log = nil
 			h.rec.failStore = tc.failStore
+			select {
+			case <-h.f.revive:
+			default:
+			}
 			h.updates(tc.updates...)
 			if tc.await != "" {
 				h.await(tc.await)
@@ -297,6 +328,9 @@ func TestUpdatePath(t *testing.T) {
 			}
 			if got := h.rec.lines(); !slices.Equal(got, tc.want) {
 				t.Fatalf("effects:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+			if revived := len(h.f.revive) > 0; revived != tc.revive {
+				t.Fatalf("revived = %v, want %v", revived, tc.revive)
 			}
 		})
 	}

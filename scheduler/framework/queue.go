@@ -97,16 +97,6 @@ func (f *Framework) touchQueues(ctx context.Context) {
 	}
 }
 
-// queueTask reports whether the attempt is of a work-queue task (asked
-// before Commit, which may forget a finished job).
-func (f *Framework) queueTask(a job.Attempt) bool {
-	if f.cfg.Queue == nil {
-		return false
-	}
-	sp := f.engine.TaskSpec(a.Job, a.Task)
-	return sp != nil && sp.WorkQueue != nil
-}
-
 // releaseQueue releases an ended work-queue instance's claims, so items
 // its worker did not finish are handed out again at once.
 func (f *Framework) releaseQueue(ctx context.Context, a job.Attempt) {

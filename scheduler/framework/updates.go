@@ -155,41 +155,21 @@ func (f *Framework) processUpdates(ctx context.Context, batch []mesos.TaskStatus
 		updatesTotal.WithLabelValues(batch[i].GetState().String()).Inc()
 	}
 	f.awaited.saw(sts)
-	outs := f.engine.ObserveAll(sts)
+	u := f.engine.DecideUpdates(sts)
 	if f.log.Enabled(ctx, slog.LevelDebug) {
 		for i := range batch {
 			f.log.Debug("status update", "task", sts[i].TaskID, "state", sts[i].State.String(), "source", batch[i].GetSource().String(),
-				"reason", sts[i].Reason, "uuid", len(batch[i].UUID) > 0, "stored", outs[i].Attempt != nil, "kill", outs[i].Kill)
+				"reason", sts[i].Reason, "uuid", len(batch[i].UUID) > 0, "stored", u.Outcomes[i].Attempt != nil, "kill", u.Outcomes[i].Kill)
 		}
 	}
-	// The last record per task is what gets stored and committed.
-	last := map[string]int{}
-	var order []string
-	for i, o := range outs {
-		if o.Attempt == nil {
-			continue
-		}
-		if _, ok := last[sts[i].TaskID]; !ok {
-			order = append(order, sts[i].TaskID)
-		}
-		last[sts[i].TaskID] = i
-	}
-	if len(order) > 0 {
-		as := make([]job.Attempt, len(order))
-		for k, id := range order {
-			as[k] = *outs[last[id]].Attempt
-		}
-		if err := f.store.PutAttempts(ctx, as); err != nil {
+	if len(u.Store) > 0 {
+		if err := f.store.PutAttempts(ctx, u.Store); err != nil {
 			f.log.Warn("status updates not stored; not acknowledging", "updates", len(batch), "err", err)
 			return
 		}
-		more := false
-		for _, a := range as {
-			queued := a.State.Terminal() && f.queueTask(a)
-			if f.engine.Commit(a) {
-				more = true
-			}
-			if queued {
+		more := f.engine.ApplyUpdates(&u)
+		if f.cfg.Queue != nil {
+			for _, a := range u.Release {
 				f.releaseQueue(ctx, a)
 			}
 		}
@@ -197,14 +177,8 @@ func (f *Framework) processUpdates(ctx context.Context, batch []mesos.TaskStatus
 			f.Revive()
 		}
 	}
-	kills := map[string]string{}
-	for i, o := range outs {
-		if o.Kill {
-			kills[sts[i].TaskID] = sts[i].AgentID
-		}
-	}
-	if len(kills) > 0 {
-		go f.killUnexpected(ctx, kills)
+	if len(u.Kill) > 0 {
+		go f.killUnexpected(ctx, u.Kill)
 	}
 	for i := range batch {
 		s := &batch[i]
