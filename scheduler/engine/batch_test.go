@@ -341,7 +341,7 @@ func TestRetryFailedPart(t *testing.T) {
 		t.Fatalf("before retry: %+v", st)
 	}
 	j.RetriedAt = time.Unix(2000, 0)
-	if st := Derive(j, as); st.State != job.Running || st.Tasks[0].Counts.Pending != 1 || st.Tasks[1].State != job.Pending {
+	if st := Derive(j, as); st.State != job.Running || st.Tasks[0].Counts.Pending+st.Tasks[0].Counts.Retrying != 1 || st.Tasks[1].State != job.Pending {
 		t.Fatalf("after retry: %+v", st)
 	}
 	e := New(nil)
