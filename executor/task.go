@@ -258,6 +258,9 @@ func (e *Executor) runTask(t *task) {
 	if state == mesos.TASK_FINISHED {
 		state, msg = collectOutputs(t, res, state, msg)
 	}
+	if state == mesos.TASK_FINISHED {
+		state, msg = uploadOutputs(t, res, state, msg) // artifacts.go
+	}
 	if t.cg != nil {
 		if err := t.cg.Destroy(); err != nil {
 			log.Warn("cgroup cleanup", "err", err)
@@ -365,6 +368,9 @@ func (e *Executor) prepare(t *task) (sandbox.Spec, error) {
 		return sandbox.Spec{}, fmt.Errorf("sandbox owner: %w", err)
 	}
 	if t.outputs, err = makeOutputsDir(sb, uid, gid); err != nil {
+		return sandbox.Spec{}, err
+	}
+	if err := fetchInputs(t, sb, uid, gid); err != nil { // artifacts.go
 		return sandbox.Spec{}, err
 	}
 	spec := sandbox.Spec{UID: uid, GID: gid, KeepRoot: uid == 0 && gid == 0, NoPivot: e.cfg.NoPivot, NoOverlay: e.cfg.NoOverlay}

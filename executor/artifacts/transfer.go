@@ -124,7 +124,7 @@ func Pack(sandbox *os.Root, p string, maxBytes int64, tmpDir string) (*os.File, 
 }
 
 func copyFile(sandbox *os.Root, p string, w io.Writer, maxBytes int64) error {
-	f, err := sandbox.OpenFile(p, os.O_RDONLY|noFollow, 0)
+	f, err := sandbox.OpenFile(p, readFlags, 0)
 	if err != nil {
 		return fmt.Errorf("%s: %w", p, err)
 	}
@@ -164,7 +164,7 @@ func packDir(sandbox *os.Root, dir string, w io.Writer, maxBytes int64) error {
 		if d.IsDir() {
 			return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: rel + "/", Mode: 0o755})
 		}
-		f, err := sandbox.OpenFile(p, os.O_RDONLY|noFollow, 0)
+		f, err := sandbox.OpenFile(p, readFlags, 0)
 		if err != nil {
 			return err
 		}
