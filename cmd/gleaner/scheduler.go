@@ -43,7 +43,7 @@ func init() {
 }
 
 func schedulerFlags() []cli.Flag {
-	return append(append(append(apiAuthFlags(), etcdTLSFlags()...), webhooksFlag()),
+	return append(append(append(apiAuthFlags(), etcdTLSFlags()...), webhooksFlag(), pprofFlag()),
 		&cli.StringSliceFlag{Name: "master", Value: cli.NewStringSlice("http://127.0.0.1:5050"), Usage: "Mesos master URL (repeat for several; the leader is found through redirects)"},
 		&cli.StringSliceFlag{Name: "etcd", Value: cli.NewStringSlice("http://127.0.0.1:2379"), Usage: "etcd endpoint (repeat for several)"},
 		&cli.StringFlag{Name: "etcd-prefix", Value: store.DefaultPrefix, Usage: "etcd key prefix for Gleaner's state"},
@@ -205,6 +205,9 @@ func runScheduler(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if err := servePprof(ctx, c.String("pprof-listen"), log); err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
 	ec, err := etcdConfig(c, c.StringSlice("etcd"))
 	if err != nil {
 		return fmt.Errorf("scheduler: %w", err)
