@@ -142,6 +142,14 @@ type TaskSpec struct {
 	// Completions: the task succeeds once this many instances succeeded
 	// (0 = all instances); the rest are not started.
 	Completions int `json:"completions,omitempty"`
+	// BackoffLimitPerIndex turns on the per-index failure tolerance (like
+	// Kubernetes'): each index has this retry budget (Retries holds it
+	// too), a failed index does not stop the others, and the task fails
+	// once more than MaxFailedIndexes indexes failed (nil: every index
+	// runs, and any failed index fails the task at the end). See
+	// scheduler/retry.IndexTolerance.
+	BackoffLimitPerIndex *int `json:"backoffLimitPerIndex,omitempty"`
+	MaxFailedIndexes     *int `json:"maxFailedIndexes,omitempty"`
 	// Cleanup is what the executor does with an instance's sandbox and
 	// rootfs copy: remove-finished (default), remove-failed, remove-all,
 	// remove-none.
