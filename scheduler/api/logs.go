@@ -32,6 +32,10 @@ type AgentEndpoints interface {
 	AgentEndpoint(agentID string) string
 }
 
+// LogTimesSuffix names the file of a log's line times beside it
+// (executor.TimesSuffix), served with ?times=true.
+const LogTimesSuffix = ".times"
+
 // DefaultAgentPort is assumed for an agent whose endpoint is not known.
 const DefaultAgentPort = 5051
 
@@ -251,6 +255,18 @@ func (s *server) logs(w http.ResponseWriter, r *http.Request) {
 		if offset, err = strconv.ParseInt(v, 10, 64); err != nil || offset < 0 {
 			writeErr(w, http.StatusBadRequest, Error{Error: fmt.Sprintf("offset %q is not a non-negative integer", v), Field: "offset"})
 			return
+		}
+	}
+	// times: the log's line times (<stream>.times, one RFC 3339 time per
+	// line, written by the Gleaner executor) instead of the log.
+	if v := q.Get("times"); v != "" {
+		times, err := strconv.ParseBool(v)
+		if err != nil {
+			writeErr(w, http.StatusBadRequest, Error{Error: fmt.Sprintf("times must be true or false, got %q", v), Field: "times"})
+			return
+		}
+		if times {
+			stream += LogTimesSuffix
 		}
 	}
 	follow := false
