@@ -59,7 +59,20 @@ type Params struct {
 	// reclaimed: half of it, at least what business leaves it, is asked
 	// for through an eviction. 0 turns the pressure signal off.
 	MemPressureLimit float64
+	// LatencySLOMs is the business latency objective (ms) a probe's
+	// readings are held to, Heracles-style: a reading above it halves the
+	// batch CPU cap at once (at least MinThrottleCPUs); each reading below
+	// SLOLiftFraction of it raises the cap by SLOStepFraction of capacity
+	// until the cap no longer binds. 0 turns the latency feedback off.
+	LatencySLOMs float64
 }
+
+// The latency feedback's increase: a reading under this share of the SLO
+// raises the cap by this share of capacity.
+const (
+	SLOLiftFraction = 0.8
+	SLOStepFraction = 0.1
+)
 
 // DefaultParams returns the defaults documented in monitor/README.md.
 func DefaultParams() Params {
@@ -110,6 +123,8 @@ func (p Params) Validate() error {
 		return fmt.Errorf("evict after %d: must be at least 1 sample", p.EvictAfter)
 	case p.MemPressureLimit < 0 || p.MemPressureLimit > 1 || math.IsNaN(p.MemPressureLimit):
 		return fmt.Errorf("memory pressure limit %v: must be in [0, 1] (0: off)", p.MemPressureLimit)
+	case p.LatencySLOMs < 0 || math.IsNaN(p.LatencySLOMs) || math.IsInf(p.LatencySLOMs, 0):
+		return fmt.Errorf("latency slo %v ms: must be a positive number of ms (0: off)", p.LatencySLOMs)
 	}
 	return nil
 }
@@ -130,6 +145,9 @@ type Input struct {
 	// MemPressure is the share of the interval some task stalled on
 	// memory (PSI /proc/pressure/memory "some"; 0 when unknown).
 	MemPressure float64
+	// LatencyMs is the business probe's worst latency since the last
+	// sample (ms; 0 when there was no reading).
+	LatencyMs float64
 }
 
 // Eviction asks the scheduler to free this much batch work on the host.
@@ -155,6 +173,8 @@ type Decision struct {
 	// MemoryShort: batch memory exceeds what business leaves it, or the
 	// host stalls on memory while batch holds some.
 	MemoryShort bool
+	// SLOViolated: the probe's latency exceeded Params.LatencySLOMs.
+	SLOViolated bool
 }
 
 // Controller carries the state between samples (peak windows, hysteresis,
@@ -170,6 +190,7 @@ type Controller struct {
 	calm             int     // samples the allowance has covered demand
 	spike            int     // samples throttled since the throttle or the last eviction
 	lastAllowance    float64 // cpus, from the last Step (0 before)
+	sloCap           float64 // cpus batch may use under the latency feedback (0: none)
 }
 
 // New returns a Controller; p must be valid.
@@ -241,9 +262,15 @@ func (c *Controller) Step(in Input) (Decision, error) {
 			c.throttled, c.demand, c.calm, c.spike = false, 0, 0, 0
 		}
 	}
-	d.Throttle = c.throttled
-	if d.Throttle {
+	d.SLOViolated = c.latency(in.Capacity.CPUs, batch.CPUs, in.LatencyMs)
+	d.Throttle = c.throttled || c.sloCap > 0
+	switch {
+	case c.throttled && c.sloCap > 0:
+		d.ThrottleCPUs = math.Min(quota, c.sloCap)
+	case c.throttled:
 		d.ThrottleCPUs = quota
+	case c.sloCap > 0:
+		d.ThrottleCPUs = c.sloCap
 	}
 
 	// Memory is not compressible: evict when batch holds what business needs.
@@ -302,7 +329,34 @@ func (c *Controller) Fast(capacity, business, batch float64) (engage bool, cpus 
 	if c.lastAllowance > 0 {
 		q = math.Min(q, c.lastAllowance)
 	}
+	if c.sloCap > 0 {
+		q = math.Min(q, c.sloCap)
+	}
 	return true, math.Max(q, c.p.MinThrottleCPUs)
+}
+
+// latency runs the latency feedback (multiplicative decrease on a reading
+// above the SLO, additive increase on one well below it) and reports a
+// violation. No reading, or the feedback off, changes nothing.
+func (c *Controller) latency(capacity, batch, latencyMs float64) bool {
+	if c.p.LatencySLOMs <= 0 || latencyMs <= 0 {
+		return false
+	}
+	switch {
+	case latencyMs > c.p.LatencySLOMs:
+		base := batch
+		if c.sloCap > 0 {
+			base = math.Min(base, c.sloCap)
+		}
+		c.sloCap = math.Max(base/2, c.p.MinThrottleCPUs)
+		return true
+	case c.sloCap > 0 && latencyMs < SLOLiftFraction*c.p.LatencySLOMs:
+		c.sloCap += SLOStepFraction * capacity
+		if c.sloCap >= capacity {
+			c.sloCap = 0 // the cap no longer binds: lifted
+		}
+	}
+	return false
 }
 
 // contended says whether batch CPU use hurts business now. Ordinary batch

@@ -52,6 +52,8 @@ func known(i Input, reserved, allocated Resources) Input {
 	return i
 }
 
+func lat(i Input, ms float64) Input { i.LatencyMs = ms; return i }
+
 func evPending(i Input) Input { i.EvictionPending = true; return i }
 
 func limit(i Input, l Resources) Input { i.Limit = l; return i }
@@ -102,6 +104,49 @@ func TestController(t *testing.T) {
 				// window of 3 no longer holds the 6: allowance 5.7 >= demand 5 + 0.1 → calm 1
 				{known(in(1, 0.7, 2000, 4000), r57, alloc5), chk().cpu(5.7, 5.7).thr(5.7)},
 				{known(in(1, 0.7, 2000, 4000), r57, alloc5), chk().cpu(5.7, 5.7).free()},
+			},
+		},
+		{
+			name:   "latency feedback: a reading above the SLO halves the cap, readings well below raise it by a tenth of capacity until it is lifted",
+			params: func(p *Params) { p.BatchIdle = true; p.LatencySLOMs = 10 },
+			steps: []step{
+				{lat(known(in(1, 5, 2000, 4000), r57, alloc5), 5), chk().free().noEvict()},
+				// 20 ms > 10: half of what batch uses now
+				{lat(known(in(1, 5, 2000, 4000), r57, alloc5), 20), chk().cpu(5.7, 5.7).thr(2.5).noEvict()},
+				// still above: half of the cap (batch uses 2.5)
+				{lat(known(in(1, 2.5, 2000, 4000), r57, alloc5), 12), chk().thr(1.25)},
+				// between 0.8 × SLO and the SLO: held; no reading: held
+				{lat(known(in(1, 1.25, 2000, 4000), r57, alloc5), 9), chk().thr(1.25)},
+				{known(in(1, 1.25, 2000, 4000), r57, alloc5), chk().thr(1.25)},
+				// well below: + 0.8 cpus a sample
+				{lat(known(in(1, 1.25, 2000, 4000), r57, alloc5), 5), chk().thr(2.05)},
+				{lat(known(in(1, 2, 2000, 4000), r57, alloc5), 5), chk().thr(2.85)},
+				{lat(known(in(1, 2, 2000, 4000), r57, alloc5), 5), chk().thr(3.65)},
+				{lat(known(in(1, 2, 2000, 4000), r57, alloc5), 5), chk().thr(4.45)},
+				{lat(known(in(1, 2, 2000, 4000), r57, alloc5), 5), chk().thr(5.25)},
+				{lat(known(in(1, 2, 2000, 4000), r57, alloc5), 5), chk().thr(6.05)},
+				{lat(known(in(1, 2, 2000, 4000), r57, alloc5), 5), chk().thr(6.85)},
+				{lat(known(in(1, 2, 2000, 4000), r57, alloc5), 5), chk().thr(7.65)},
+				// 8.45 ≥ capacity 8: the cap no longer binds and is lifted
+				{lat(known(in(1, 2, 2000, 4000), r57, alloc5), 5), chk().free()},
+			},
+		},
+		{
+			name:   "latency feedback and the spike throttle together: the lower cap holds",
+			params: func(p *Params) { p.BatchIdle = true; p.LatencySLOMs = 10 },
+			steps: []step{
+				// SLO cap 0.4 (half of 0.8), spike cap min 0.1: 0.1
+				{lat(known(in(7.2, 0.8, 2000, 4000), r57, alloc5), 50), chk().thr(0.1)},
+				// spike over (lifted after 2 calm samples), SLO cap 0.4 + 0.8 stays
+				{lat(known(in(3, 0.1, 2000, 4000), r57, alloc5), 9), chk().thr(0.1)},
+				{lat(known(in(3, 0.1, 2000, 4000), r57, alloc5), 9), chk().thr(0.4)},
+			},
+		},
+		{
+			name:   "latency feedback off: a slow reading does nothing",
+			params: func(p *Params) { p.BatchIdle = true },
+			steps: []step{
+				{lat(known(in(1, 5, 2000, 4000), r57, alloc5), 500), chk().free()},
 			},
 		},
 		{
@@ -316,6 +361,8 @@ func TestValidate(t *testing.T) {
 		{func(p *Params) { p.EvictAfter = 0 }, "evict after"},
 		{func(p *Params) { p.MemPressureLimit = 1.5 }, "memory pressure limit"},
 		{func(p *Params) { p.MemPressureLimit = -0.1 }, "memory pressure limit"},
+		{func(p *Params) { p.LatencySLOMs = -1 }, "latency slo"},
+		{func(p *Params) { p.LatencySLOMs = math.NaN() }, "latency slo"},
 	}
 	for _, tc := range cases {
 		p := DefaultParams()
