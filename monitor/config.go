@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -62,6 +63,11 @@ type Config struct {
 	ReleaseStartupPages bool
 	// NoThrottle disables CPU throttling (hosts without writable cgroups).
 	NoThrottle bool
+	// SLOProbeURL is a business URL the monitor GETs every FastInterval
+	// (Interval/4 when the fast check is off) for Policy.LatencySLOMs, the
+	// latency feedback; both are set or neither.
+	SLOProbeURL string
+
 	// ExecutorsKeepClass leaves the executor processes (outside the batch
 	// cgroups) in their scheduling class; by default, with the policy's
 	// BatchIdle, each one found is made SCHED_IDLE with its threads (the
@@ -138,6 +144,15 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("capacity override: must not be negative")
 	case c.SecretFile != "" && c.Principal == "":
 		return c, errors.New("principal: must be set with a secret file")
+	}
+	if (c.SLOProbeURL != "") != (c.Policy.LatencySLOMs > 0) {
+		return c, fmt.Errorf("slo probe %q with latency slo %v ms: set both or neither", c.SLOProbeURL, c.Policy.LatencySLOMs)
+	}
+	if c.SLOProbeURL != "" {
+		u, err := url.Parse(c.SLOProbeURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c, fmt.Errorf("slo probe %q: must be an http or https URL", c.SLOProbeURL)
+		}
 	}
 	if c.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Listen); err != nil {

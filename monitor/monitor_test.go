@@ -434,6 +434,12 @@ func TestConfigErrors(t *testing.T) {
 		{func(c *Config) { c.Listen = "nope" }, "listen"},
 		{func(c *Config) { c.SecretFile = "/x" }, "principal"},
 		{func(c *Config) { c.Policy = policy.DefaultParams(); c.Policy.PeakWindow = 0 }, "peak window"},
+		{func(c *Config) { c.SLOProbeURL = "http://127.0.0.1:8080/" }, "slo probe"},
+		{func(c *Config) { c.Policy = policy.DefaultParams(); c.Policy.LatencySLOMs = 10 }, "slo probe"},
+		{func(c *Config) {
+			c.Policy = policy.DefaultParams()
+			c.Policy.LatencySLOMs, c.SLOProbeURL = 10, "ftp://h/x"
+		}, "slo probe"},
 	}
 	for _, tc := range cases {
 		c := base

@@ -37,6 +37,7 @@ type Monitor struct {
 	cfg      Config
 	log      *slog.Logger
 	sampler  *sampler.Sampler
+	probe    *latencyProbe // nil without an SLO probe
 	ctrl     *policy.Controller
 	res      reserver.Reservations
 	thr      throttle.Throttler
@@ -118,6 +119,11 @@ func New(cfg Config) (*Monitor, error) {
 	}
 	if m.ctrl, err = policy.New(cfg.Policy); err != nil {
 		return nil, err
+	}
+	if cfg.SLOProbeURL != "" {
+		// A reading that times out is a violation; waiting longer would
+		// only delay the next.
+		m.probe = newLatencyProbe(cfg.SLOProbeURL, max(time.Duration(4*cfg.Policy.LatencySLOMs*float64(time.Millisecond)), 100*time.Millisecond))
 	}
 	m.res = cfg.Reservations
 	if m.res == nil {
@@ -218,6 +224,15 @@ func (m *Monitor) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(m.cfg.Interval)
 	defer t.Stop()
+	if m.probe != nil {
+		period := m.cfg.FastInterval
+		if period <= 0 {
+			period = m.cfg.Interval / 4
+		}
+		pctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go m.probe.run(pctx, period)
+	}
 	var fast <-chan time.Time
 	if m.cfg.FastInterval > 0 && m.thr != nil {
 		ft := time.NewTicker(m.cfg.FastInterval)
@@ -375,6 +390,9 @@ func (m *Monitor) Tick(ctx context.Context) {
 		EvictionPending: m.evPending,
 		MemPressure:     smp.MemPressure,
 	}
+	if m.probe != nil {
+		in.LatencyMs = m.probe.takeMs()
+	}
 	d, err := m.ctrl.Step(in)
 	if m.log.Enabled(ctx, slog.LevelDebug) {
 		m.log.Debug("decision", "in", in, "d", d)
@@ -386,6 +404,9 @@ func (m *Monitor) Tick(ctx context.Context) {
 	}
 
 	// (1) CPU throttle, at once.
+	if d.SLOViolated {
+		m.log.Info("business latency above the SLO", "latency_ms", in.LatencyMs, "slo_ms", m.cfg.Policy.LatencySLOMs, "throttle_cpus", d.ThrottleCPUs)
+	}
 	m.applyThrottle(d)
 
 	// (2) Evictions.
