@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	gleanerpb "github.com/gleaner-project/gleaner/proto"
 	"github.com/gleaner-project/gleaner/scheduler/attrs"
 	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/isolation"
@@ -48,6 +49,9 @@ type Config struct {
 	// the executor; without it such jobs are refused at submit and never
 	// launched as root.
 	AllowRootTasks bool
+	// ArtifactStore, if set, is where tasks' artifacts are kept (with its
+	// credentials), sent to the executor in every payload with artifacts.
+	ArtifactStore *gleanerpb.ArtifactStore
 	// Queue, if set, serves work-queue tasks (job.TaskSpec.WorkQueue):
 	// their instances get a token and QueueURL/v1/jobs/<id>/queue in
 	// their env, released when they end.
@@ -167,7 +171,8 @@ func (c *Config) defaults() {
 // Isolation is the policy this configuration implies: with neither
 // ExecutorPath nor ExecutorURI, tasks go to Mesos' command executor.
 func (c *Config) Isolation() isolation.Policy {
-	return isolation.Policy{CommandExecutor: c.ExecutorPath == "" && c.ExecutorURI == "", AllowRootTasks: c.AllowRootTasks}
+	return isolation.Policy{CommandExecutor: c.ExecutorPath == "" && c.ExecutorURI == "", AllowRootTasks: c.AllowRootTasks,
+		ArtifactStore: c.ArtifactStore != nil}
 }
 
 // FrameworkInfo builds the FrameworkInfo Gleaner subscribes with.

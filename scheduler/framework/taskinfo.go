@@ -123,6 +123,9 @@ func (f *Framework) taskInfo(l engine.Launch, agent mesos.AgentID, rs []mesos.Re
 		Shell: sp.Command != "", Command: sp.Command, Args: sp.Args, Env: env,
 		Limits: &gleanerpb.Limits{Cpus: sp.Resources.CPUs, MemMb: sp.Resources.Mem, DiskMb: sp.Resources.Disk, Gpus: uint32(sp.Resources.GPUs)}}
 	batchPayload(&payload, sp)
+	if err := f.artifactPayload(&payload, a, sp); err != nil { // artifacts.go
+		return mesos.TaskInfo{}, err
+	}
 	if f.cfg.AllowRootTasks { // else the executor's unprivileged default: root is never asked for
 		if js := f.engine.JobSpec(a.Job); js != nil {
 			payload.User = f.cfg.Isolation().TaskUser(js)

@@ -18,6 +18,9 @@ type Policy struct {
 	CommandExecutor bool
 	// AllowRootTasks lets a job ask to run its tasks as uid 0 (user: root).
 	AllowRootTasks bool
+	// ArtifactStore: the scheduler has an --artifact-store, so tasks may
+	// have output and input artifacts.
+	ArtifactStore bool
 }
 
 // Users that mean uid 0 in a job's user field or --user.
@@ -68,6 +71,9 @@ func (p Policy) Check(sp *job.Spec) error {
 // checks every launch with it too, so a job stored under another
 // configuration never runs without the isolation it asked for.
 func (p Policy) CheckTask(path string, t *job.TaskSpec) error {
+	if field := spec.UsesArtifacts(t); field != "" && !p.ArtifactStore && !p.CommandExecutor {
+		return &spec.FieldError{Field: path + "." + field, Msg: "artifacts need a store: start the scheduler with --artifact-store"}
+	}
 	if !p.CommandExecutor {
 		return nil
 	}
@@ -90,6 +96,8 @@ func commandExecutorCannot(t *job.TaskSpec) (field, what string) {
 		return "volumes", "volumes"
 	case t.Cleanup != "":
 		return "cleanup", "cleanup policies"
+	case spec.UsesArtifacts(t) != "":
+		return spec.UsesArtifacts(t), "artifacts"
 	}
 	return "", ""
 }

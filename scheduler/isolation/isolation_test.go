@@ -23,6 +23,12 @@ func TestCheck(t *testing.T) {
 	withVolume := task(func(t *job.TaskSpec) { t.Volumes = []job.Volume{{Host: "/data", Container: "/data"}} })
 	withCleanup := task(func(t *job.TaskSpec) { t.Cleanup = "remove-none" })
 	limited := task(func(t *job.TaskSpec) { t.Timeout = job.Duration(1e9); t.Env = map[string]string{"A": "b"} })
+	withOutputs := task(func(t *job.TaskSpec) {
+		t.Outputs = &job.TaskOutputs{Artifacts: []job.OutputArtifact{{Name: "o", Path: "o"}}}
+	})
+	withInputs := task(func(t *job.TaskSpec) {
+		t.Inputs = &job.TaskInputs{Artifacts: []job.InputArtifact{{Name: "i", From: "tasks.t.outputs.artifacts.o", Path: "i"}}}
+	})
 	gleaner := Policy{}
 	command := Policy{CommandExecutor: true}
 	for _, c := range []struct {
@@ -53,6 +59,10 @@ func TestCheck(t *testing.T) {
 		{"other accounts are fine", gleaner, job.Spec{User: "alice", Tasks: []job.TaskSpec{plain}}, "", ""},
 		{"rooted is not root", gleaner, job.Spec{User: "rooted", Tasks: []job.TaskSpec{plain}}, "", ""},
 		{"uid 10 is not root", gleaner, job.Spec{User: "10", Tasks: []job.TaskSpec{plain}}, "", ""},
+		{"artifacts need a store", gleaner, job.Spec{Tasks: []job.TaskSpec{plain, withInputs}}, "tasks[1].inputs.artifacts", "--artifact-store"},
+		{"artifacts with a store", Policy{ArtifactStore: true}, job.Spec{Tasks: []job.TaskSpec{withOutputs, withInputs}}, "", ""},
+		{"command executor refuses artifacts", Policy{CommandExecutor: true, ArtifactStore: true}, job.Spec{Tasks: []job.TaskSpec{withOutputs}},
+			"tasks[0].outputs.artifacts", "cannot enforce artifacts"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := c.policy.Check(&c.spec)

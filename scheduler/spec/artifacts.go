@@ -314,3 +314,71 @@ func directDeps(t job.TaskSpec, index map[string]int) []int {
 	}
 	return out
 }
+
+// OutputMaxSize is an output artifact's size bound: its maxSize, else the
+// default.
+func OutputMaxSize(a job.OutputArtifact) int64 {
+	if a.MaxSize > 0 {
+		return a.MaxSize
+	}
+	return DefaultArtifactMaxSize
+}
+
+// ResolvedInput is an input artifact of one instance: which producer
+// instance's output to fetch, bounded by the producer's maxSize.
+type ResolvedInput struct {
+	Name, Path         string
+	FromTask, FromName string
+	FromIndex          int
+	MaxSize            int64
+}
+
+// ResolveInputs lists the input artifacts of instance index of task in a
+// validated spec: a producer with one instance gives it to every instance,
+// else instance i takes the producer's instance i.
+func ResolveInputs(s *job.Spec, task string, index int) []ResolvedInput {
+	var t *job.TaskSpec
+	producers := map[string]*job.TaskSpec{}
+	for i := range s.Tasks {
+		producers[s.Tasks[i].Name] = &s.Tasks[i]
+		if s.Tasks[i].Name == task {
+			t = &s.Tasks[i]
+		}
+	}
+	if t == nil || t.Inputs == nil {
+		return nil
+	}
+	out := make([]ResolvedInput, 0, len(t.Inputs.Artifacts))
+	for _, in := range t.Inputs.Artifacts {
+		from, name, ok := ArtifactFrom(in.From)
+		p := producers[from]
+		if !ok || p == nil {
+			continue // not a validated spec
+		}
+		r := ResolvedInput{Name: in.Name, Path: in.Path, FromTask: from, FromName: name, MaxSize: DefaultArtifactMaxSize}
+		if p.Instances != 1 {
+			r.FromIndex = index
+		}
+		if p.Outputs != nil {
+			for _, o := range p.Outputs.Artifacts {
+				if o.Name == name {
+					r.MaxSize = OutputMaxSize(o)
+				}
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// UsesArtifacts names the field of a task's artifacts ("outputs.artifacts"
+// or "inputs.artifacts"), or is empty when it has none.
+func UsesArtifacts(t *job.TaskSpec) string {
+	switch {
+	case t.Outputs != nil && len(t.Outputs.Artifacts) > 0:
+		return "outputs.artifacts"
+	case t.Inputs != nil && len(t.Inputs.Artifacts) > 0:
+		return "inputs.artifacts"
+	}
+	return ""
+}

@@ -87,3 +87,34 @@ func TestArtifactErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestResolveInputs(t *testing.T) {
+	s, err := Parse([]byte(`
+name: r
+tasks:
+  - {name: one, command: x, outputs: {artifacts: [{name: m, path: m, maxSize: 5000}]}}
+  - {name: many, command: x, instances: 3, outputs: {artifacts: [{name: part, path: p}]}}
+  - name: use
+    command: x
+    instances: 3
+    depends: [one, many]
+    inputs: {artifacts: [{name: a, from: tasks.one.outputs.artifacts.m, path: in/m}, {name: b, from: tasks.many.outputs.artifacts.part, path: in/p}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ResolveInputs(s, "use", 2)
+	want := []ResolvedInput{
+		{Name: "a", Path: "in/m", FromTask: "one", FromName: "m", FromIndex: 0, MaxSize: 5000},
+		{Name: "b", Path: "in/p", FromTask: "many", FromName: "part", FromIndex: 2, MaxSize: DefaultArtifactMaxSize},
+	}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("ResolveInputs = %+v, want %+v", got, want)
+	}
+	if got := ResolveInputs(s, "one", 0); got != nil {
+		t.Fatalf("a task without inputs resolves %+v", got)
+	}
+	if UsesArtifacts(&s.Tasks[0]) != "outputs.artifacts" || UsesArtifacts(&s.Tasks[2]) != "inputs.artifacts" {
+		t.Fatal("UsesArtifacts")
+	}
+}
