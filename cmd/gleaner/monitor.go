@@ -65,6 +65,8 @@ func init() {
 			&cli.IntFlag{Name: "lift-after", Usage: "calm samples before the throttle is lifted", Value: d.LiftAfter},
 			&cli.IntFlag{Name: "evict-after", Usage: "throttled samples before evictions are requested", Value: d.EvictAfter},
 			&cli.BoolFlag{Name: "batch-cpu-idle", Usage: "run the batch cgroups SCHED_IDLE (cpu.idle, else minimal shares) and throttle only when business reaches capacity − margin", Value: d.BatchIdle},
+			&cli.StringFlag{Name: "slo-probe-url", Usage: "business URL to GET every fast interval for the latency feedback (with --latency-slo; default: off)"},
+			&cli.Float64Flag{Name: "latency-slo", Usage: "business latency objective in ms: a probe reading above it halves the batch CPU cap, readings below 0.8 of it raise the cap by a tenth of the host (0: off; needs --slo-probe-url)", Value: d.LatencySLOMs},
 			&cli.BoolFlag{Name: "executors-idle", Usage: "with --batch-cpu-idle, make the gleaner executor processes found on the host (outside the batch cgroups) and the tasks they start SCHED_IDLE too", Value: true},
 			&cli.Float64Flag{Name: "memory-pressure-limit", Usage: "share of time tasks may stall on memory (PSI some) while batch holds memory before it is reclaimed (0: off)", Value: d.MemPressureLimit},
 			&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error", Value: "info"},
@@ -98,6 +100,7 @@ func runMonitor(c *cli.Context) error {
 		LiftAfter:         c.Int("lift-after"),
 		EvictAfter:        c.Int("evict-after"),
 		BatchIdle:         c.Bool("batch-cpu-idle"),
+		LatencySLOMs:      c.Float64("latency-slo"),
 		MemPressureLimit:  c.Float64("memory-pressure-limit"),
 	}
 	if err := p.Validate(); err != nil {
@@ -109,7 +112,7 @@ func runMonitor(c *cli.Context) error {
 		EtcdEndpoints: endpoints, EtcdPrefix: c.String("etcd-prefix"), HeartbeatTTL: c.Duration("heartbeat-ttl"),
 		Listen: c.String("listen"), Interval: c.Duration("interval"), FastInterval: c.Duration("fast-interval"), ReconcileInterval: c.Duration("reconcile-interval"),
 		ProcRoot: c.String("proc-root"), SysRoot: c.String("sys-root"), CgroupRoot: c.String("cgroup-root"),
-		CgroupParent: c.String("cgroup-parent"), NoThrottle: c.Bool("no-throttle"), ExecutorsKeepClass: !c.Bool("executors-idle"),
+		CgroupParent: c.String("cgroup-parent"), NoThrottle: c.Bool("no-throttle"), ExecutorsKeepClass: !c.Bool("executors-idle"), SLOProbeURL: c.String("slo-probe-url"),
 		BundleCacheDirs: c.StringSlice("bundle-cache"),
 		CapacityCPUs:    c.Float64("capacity-cpus"), CapacityMemMB: c.Float64("capacity-mem-mb"),
 		Policy: p, Logger: logger, ReleaseStartupPages: true,
