@@ -43,7 +43,7 @@ func init() {
 }
 
 func schedulerFlags() []cli.Flag {
-	return append(append(append(apiAuthFlags(), etcdTLSFlags()...), webhooksFlag(), pprofFlag()),
+	return append(append(append(apiAuthFlags(), etcdTLSFlags()...), webhooksFlag(), pprofFlag(), etcdCompactFlag()),
 		&cli.StringSliceFlag{Name: "master", Value: cli.NewStringSlice("http://127.0.0.1:5050"), Usage: "Mesos master URL (repeat for several; the leader is found through redirects)"},
 		&cli.StringSliceFlag{Name: "etcd", Value: cli.NewStringSlice("http://127.0.0.1:2379"), Usage: "etcd endpoint (repeat for several)"},
 		&cli.StringFlag{Name: "etcd-prefix", Value: store.DefaultPrefix, Usage: "etcd key prefix for Gleaner's state"},
@@ -222,17 +222,26 @@ func runScheduler(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("scheduler: %w", err)
 	}
-	return serveScheduler(ctx, cli, nc, ac, authc, c.String("listen"), hooks, log)
+	every := c.Duration("etcd-compact-every")
+	checkEtcdCompaction(ctx, cli, every > 0, log)
+	return serveScheduler(ctx, cli, nc, ac, authc, c.String("listen"), hooks, log, func(ctx context.Context, n *node.Node) {
+		go compactLoop(ctx, cli, every, n.IsLeader, log)
+	})
 }
 
 // serveScheduler runs a node and its API until ctx ends (shared with `gleaner dev`).
-func serveScheduler(ctx context.Context, cli *clientv3.Client, nc node.Config, ac api.Config, authc apiAuth, listen string, hooks []events.Webhook, log *slog.Logger) error {
+// Each of also starts with the node (e.g. the leader's etcd compaction).
+func serveScheduler(ctx context.Context, cli *clientv3.Client, nc node.Config, ac api.Config, authc apiAuth, listen string, hooks []events.Webhook, log *slog.Logger,
+	also ...func(context.Context, *node.Node)) error {
 	l, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("scheduler: listen: %w", err)
 	}
 	defer l.Close()
 	n := node.New(nc, cli)
+	for _, start := range also {
+		start(ctx, n)
+	}
 	// The node's state metrics and leader changes; a second node in one
 	// process (tests) runs without them rather than not at all.
 	if unregister, err := metrics.RegisterNode(ctx, prometheus.DefaultRegisterer, n, metrics.StateConfig{}); err != nil {
