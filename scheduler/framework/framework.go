@@ -28,6 +28,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/events"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // Config configures the framework. Zero values get the defaults noted.
@@ -57,6 +58,9 @@ type Config struct {
 	// their env, released when they end.
 	Queue    *queue.Queue
 	QueueURL string
+	// Fence guards the term's queue claims (the leader's key, as the
+	// fenced store's writes): a deposed leader registers none.
+	Fence []clientv3.Cmp
 	// RefuseSeconds filters declined offers while work is pending (default
 	// 5 s); with nothing pending offers are refused for IdleRefuse (default
 	// 120 s) and the framework SUPPRESSes.

@@ -39,7 +39,7 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 	// Build every TaskInfo before writing anything; a launch that does not
 	// carve out of its offer is dropped and forgotten.
 	perOffer := make([][]mesos.TaskInfo, len(offers))
-	var claims []job.Attempt // work-queue launches: claims registered once stored
+	claims := make([][]job.Attempt, len(offers)) // work-queue launches: claims registered once stored
 	if dropped := d.Drop(func(l *engine.Launch) bool {
 		o := &offers[l.Offer]
 		rs, ok := pools[l.Offer].take(l.Spec.Resources)
@@ -53,7 +53,7 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 		}
 		perOffer[l.Offer] = append(perOffer[l.Offer], ti)
 		if f.needsClaim(l.Spec) {
-			claims = append(claims, l.Attempt)
+			claims[l.Offer] = append(claims[l.Offer], l.Attempt)
 		}
 		return false
 	}); len(dropped) > 0 {
@@ -74,27 +74,25 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 			for i := range perOffer {
 				perOffer[i] = nil
 			}
-		} else if len(claims) > 0 {
-			f.dropUnclaimed(perOffer, f.registerClaims(claims))
 		}
 	}
-	f.actuateOffers(ctx, &d, offers, perOffer, start)
+	f.actuateOffers(ctx, &d, offers, perOffer, claims, start)
 	return nil
 }
 
 // actuateOffers sends what the cycle decided: one ACCEPT per offer with
-// launches, concurrently; one DECLINE of the rest; the preemption's KILLs;
-// SUPPRESS once nothing placeable is left.
-func (f *Framework) actuateOffers(ctx context.Context, d *engine.Decision, offers []mesos.Offer, perOffer [][]mesos.TaskInfo, start time.Time) {
+// launches, concurrently (an offer carrying work-queue launches registers
+// their claims first, claims[i]); one DECLINE of the rest; the
+// preemption's KILLs; SUPPRESS once nothing placeable is left.
+func (f *Framework) actuateOffers(ctx context.Context, d *engine.Decision, offers []mesos.Offer, perOffer [][]mesos.TaskInfo, claims [][]job.Attempt, start time.Time) {
 	var (
 		wg       sync.WaitGroup
+		mu       sync.Mutex
 		declines []mesos.OfferID
 		sem      = make(chan struct{}, 16)
 	)
 	for i := range offers {
 		if len(perOffer[i]) == 0 {
-			// Declined by the decision, or every launch's queue claim
-			// failed (stored, never sent: reconciliation settles them).
 			declines = append(declines, offers[i].ID)
 			continue
 		}
@@ -103,6 +101,17 @@ func (f *Framework) actuateOffers(ctx context.Context, d *engine.Decision, offer
 		go func(i int) {
 			defer wg.Done()
 			defer func() { <-sem }()
+			if len(claims[i]) > 0 {
+				f.dropUnclaimed(perOffer, i, f.registerClaims(claims[i]))
+				if len(perOffer[i]) == 0 {
+					// Every claim failed: stored, never sent
+					// (reconciliation settles them).
+					mu.Lock()
+					declines = append(declines, offers[i].ID)
+					mu.Unlock()
+					return
+				}
+			}
 			err := f.act.accept(ctx, offers[i].ID, perOffer[i], f.cfg.RefuseSeconds)
 			ids := make([]string, len(perOffer[i]))
 			for k := range perOffer[i] {
@@ -158,24 +167,22 @@ func (f *Framework) suppress(ctx context.Context) {
 }
 
 // dropUnclaimed takes the tasks whose queue claim could not be registered
-// out of their ACCEPTs. Their attempts are stored as launching and never
+// out of offer i's ACCEPT. Their attempts are stored as launching and never
 // sent: reconciliation settles them (lost, requeued without a retry).
-func (f *Framework) dropUnclaimed(perOffer [][]mesos.TaskInfo, failed map[string]bool) {
+func (f *Framework) dropUnclaimed(perOffer [][]mesos.TaskInfo, i int, failed map[string]bool) {
 	if len(failed) == 0 {
 		return
 	}
 	ids := make([]string, 0, len(failed))
-	for i, tis := range perOffer {
-		kept := tis[:0]
-		for _, ti := range tis {
-			if failed[ti.TaskID.Value] {
-				ids = append(ids, ti.TaskID.Value)
-				continue
-			}
-			kept = append(kept, ti)
+	kept := perOffer[i][:0]
+	for _, ti := range perOffer[i] {
+		if failed[ti.TaskID.Value] {
+			ids = append(ids, ti.TaskID.Value)
+			continue
 		}
-		perOffer[i] = kept
+		kept = append(kept, ti)
 	}
+	perOffer[i] = kept
 	f.engine.MarkSent(ids)
 }
 

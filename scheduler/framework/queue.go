@@ -35,10 +35,12 @@ func (f *Framework) needsClaim(sp *job.TaskSpec) bool {
 	return sp.WorkQueue != nil && f.cfg.Queue != nil
 }
 
-// registerClaims registers the queue claims of the cycle's work-queue
-// launches concurrently, with the term's context (a claim is not
+// registerClaims registers the queue claims of one offer's work-queue
+// launches concurrently, once their attempts are stored, with the term's
+// context and fenced by the leader's key (Config.Fence: a claim is not
 // registered once leadership is lost), and returns the task ids whose
-// claim could not be registered: they are not launched.
+// claim could not be registered: they are not launched. Only the ACCEPT
+// of that offer waits for them.
 func (f *Framework) registerClaims(attempts []job.Attempt) map[string]bool {
 	if len(attempts) == 0 {
 		return nil
@@ -57,7 +59,7 @@ func (f *Framework) registerClaims(attempts []job.Attempt) map[string]bool {
 			defer func() { <-sem }()
 			ctx, cancel := context.WithTimeout(f.awaited.context(), f.cfg.RequestTimeout)
 			defer cancel()
-			if _, err := f.cfg.Queue.Register(ctx, a.Job, a.TaskID()); err != nil {
+			if _, err := f.cfg.Queue.RegisterIf(ctx, a.Job, a.TaskID(), f.cfg.Fence); err != nil {
 				f.log.Warn("register queue claim; not launching", "task", a.TaskID(), "err", err)
 				mu.Lock()
 				if failed == nil {

@@ -245,6 +245,7 @@ func (n *Node) lead(ctx context.Context, t *leader.Term) {
 	fc := n.cfg.Framework
 	fc.Attrs, fc.Agents = n.watcher, n.agents
 	fc.HoldHost = ev.Holding
+	fc.Fence = []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(t.Key()), "=", t.Rev())}
 	fw = framework.New(fc, fenced, eng)
 	for {
 		err := ev.Restore(tctx)

@@ -219,6 +219,16 @@ func (q *Queue) reserve(ctx context.Context, job string, n int64) (int64, error)
 // scheduler puts it in the task's environment (EnvToken) and calls
 // ReleaseInstance when the instance ends.
 func (q *Queue) Register(ctx context.Context, job, instance string) (string, error) {
+	return q.RegisterIf(ctx, job, instance, nil)
+}
+
+// ErrFenced: a write's fence (the leader's key) no longer holds.
+var ErrFenced = errors.New("fence failed: no longer the leader")
+
+// RegisterIf is Register with the record written only while fence holds
+// (the leader's key, as store.Etcd.Fenced): a scheduler that lost its
+// leadership registers nothing (ErrFenced).
+func (q *Queue) RegisterIf(ctx context.Context, job, instance string, fence []clientv3.Cmp) (string, error) {
 	tok, err := q.token(ctx, job, instance)
 	if err != nil {
 		return "", err
@@ -229,12 +239,17 @@ func (q *Queue) Register(ctx context.Context, job, instance string) (string, err
 		return "", fmt.Errorf("grant queue lease for %s: %w", instance, err)
 	}
 	b, _ := json.Marshal(tokenRecord{Job: job, Instance: instance, Lease: int64(lease.ID)})
-	tr, err := q.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(b))).Commit()
+	create := clientv3.OpTxn([]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)},
+		[]clientv3.Op{clientv3.OpPut(key, string(b))}, nil)
+	tr, err := q.cli.Txn(ctx).If(fence...).Then(create).Commit()
 	if err != nil {
 		return "", fmt.Errorf("register queue token for %s: %w", instance, err)
 	}
 	if !tr.Succeeded {
+		_, _ = q.cli.Revoke(ctx, lease.ID)
+		return "", fmt.Errorf("register queue token for %s: %w", instance, ErrFenced)
+	}
+	if !tr.Responses[0].GetResponseTxn().Succeeded {
 		_, _ = q.cli.Revoke(ctx, lease.ID) // registered before: keep its lease
 	}
 	return tok, nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/test/etcdtest"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 func newQueue(t *testing.T, ttl time.Duration) (*Queue, context.Context) {
@@ -334,5 +335,41 @@ func TestTokenDerivedAcrossLeaders(t *testing.T) {
 	}
 	if _, _, err := a.Next(ctx, "j", ta); !errors.Is(err, ErrUnknownToken) {
 		t.Fatalf("released token: %v", err)
+	}
+}
+
+// TestRegisterFenced: a claim is registered only while the leader's key
+// holds; a deposed leader's registration fails with ErrFenced and leaves
+// no record.
+func TestRegisterFenced(t *testing.T) {
+	q, ctx := newQueue(t, 0)
+	leaderKey := "/test/" + t.Name() + "/leader"
+	put, err := q.cli.Put(ctx, leaderKey, "me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fence := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(leaderKey), "=", put.Header.Revision)}
+	if _, err := q.Add(ctx, "j", items(1)); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := q.RegisterIf(ctx, "j", "j.w.0.0", fence)
+	if err != nil {
+		t.Fatalf("leader's registration: %v", err)
+	}
+	if _, st, err := q.Next(ctx, "j", tok); err != nil || st != Handed {
+		t.Fatalf("registered claim: %v %v", st, err)
+	}
+	if _, err := q.RegisterIf(ctx, "j", "j.w.0.0", fence); err != nil {
+		t.Fatalf("registering again under the fence: %v", err)
+	}
+	if _, err := q.cli.Delete(ctx, leaderKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.RegisterIf(ctx, "j", "j.w.1.0", fence); !errors.Is(err, ErrFenced) {
+		t.Fatalf("deposed leader's registration: %v, want ErrFenced", err)
+	}
+	other, _ := q.Token(ctx, "j", "j.w.1.0")
+	if _, _, err := q.Next(ctx, "j", other); !errors.Is(err, ErrUnknownToken) {
+		t.Fatalf("a fenced-out claim was recorded: %v", err)
 	}
 }
