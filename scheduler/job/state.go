@@ -180,7 +180,14 @@ type TaskStatus struct {
 	// Depends is the task's dependency as written: "a, b" or the
 	// expression.
 	Depends string `json:"depends,omitempty"`
+	// FailedIndexes lists the failed indexes of a task with a per-index
+	// failure tolerance (backoffLimitPerIndex), lowest first, at most
+	// MaxListedIndexes of them (jobstatus.Derive).
+	FailedIndexes []int `json:"failedIndexes,omitempty"`
 }
+
+// MaxListedIndexes bounds TaskStatus.FailedIndexes.
+const MaxListedIndexes = 100
 
 // Status is the derived view of a job, as served by GET /v1/jobs/{id}.
 type Status struct {
