@@ -31,6 +31,7 @@ func Derive(j *job.Job, attempts []job.Attempt) job.Status {
 			}
 		}
 	}
+	applyPerIndex(j, attempts, &st)
 	st.Reason = j.KillReason
 	failJob := false
 	for i := range attempts {
