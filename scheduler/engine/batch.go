@@ -237,7 +237,7 @@ func (js *jobState) dagState(t *taskState) dag.State {
 		return dag.Running
 	case t.complete():
 		return dag.Succeeded
-	case t.failed > 0:
+	case t.failedForGood():
 		return dag.Failed
 	case js.job.KillRequested || js.b.failing != "":
 		return dag.Killed
@@ -281,7 +281,7 @@ func (js *jobState) evaluate() {
 // ready reports whether t may launch instances now: the DAG says so (or
 // it has started already), it is not failing, not skipped.
 func (js *jobState) ready(t *taskState) bool {
-	if t.b.skipped != "" || t.failed > 0 || js.job.Suspended || js.b.failing != "" || js.job.KillRequested {
+	if t.b.skipped != "" || t.failedForGood() || js.job.Suspended || js.b.failing != "" || js.job.KillRequested {
 		return false
 	}
 	if js.b.graph == nil {

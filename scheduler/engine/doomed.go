@@ -12,5 +12,8 @@ const ReasonTaskFailed = "task failed"
 // still run. A continueOn task keeps its other instances going: their
 // results may still be wanted.
 func (t *taskState) doomed() bool {
+	if _, perIndex := t.indexesSucceeded(); perIndex {
+		return !t.spec.ContinueOn && t.failedForGood()
+	}
 	return !t.spec.ContinueOn && t.failed > 0 && t.failed > t.spec.Instances-t.spec.Needed()
 }

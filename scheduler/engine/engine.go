@@ -226,7 +226,12 @@ func (t *taskState) instance(i int) *instState {
 
 func (t *taskState) pending() int { return len(t.requeue) + t.spec.Instances - t.next }
 
-func (t *taskState) complete() bool { return t.succeeded >= t.spec.Needed() }
+func (t *taskState) complete() bool {
+	if ok, perIndex := t.indexesSucceeded(); perIndex {
+		return ok
+	}
+	return t.succeeded >= t.spec.Needed()
+}
 
 func (js *jobState) failedOrKilled() bool {
 	if js.job.KillRequested {
