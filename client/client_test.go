@@ -227,12 +227,12 @@ func TestTypesKeepTheAPIsKeys(t *testing.T) {
 	roundTrip(t, in, new(client.Instance))
 	v := api.JobView{Status: job.Status{ID: "j", Name: "n", State: job.Running, Submitted: "2026-12-05T12:00:00Z", Reason: "x"},
 		Tasks: []api.TaskView{{TaskStatus: job.TaskStatus{Name: "a", State: job.Pending, Instances: 2, Counts: job.Counts{Pending: 2}, Reason: "r", Depends: "b"},
-			Why: &matcher.Pending{Code: placement.UnschedulableForever, Reasons: []placement.ReasonCount{{Reason: "no cpu", Count: 2}}}}}}
+			Why: &api.WhyView{Pending: matcher.Pending{Code: placement.UnschedulableForever, Reasons: []placement.ReasonCount{{Reason: "no cpu", Count: 2}}}, Agents: 2}}}}
 	roundTrip(t, v, new(client.JobView))
 	var cv client.JobView
 	b, _ := json.Marshal(v)
 	json.Unmarshal(b, &cv)
-	if cv.Tasks[0].Why.Code != client.UnschedulableForever {
+	if cv.Tasks[0].Why.Code != client.UnschedulableForever || cv.Tasks[0].Why.Agents != 2 {
 		t.Fatalf("why code %q", cv.Tasks[0].Why.Code)
 	}
 }

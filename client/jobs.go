@@ -237,6 +237,10 @@ type LogsOptions struct {
 	Attempt *int
 	// Offset skips the log's first Offset bytes.
 	Offset int64
+	// Times reads the log's line times instead: one RFC 3339 time per
+	// line of the log, in order, when the Gleaner executor received the
+	// line (ErrNotFound if the attempt's executor recorded none).
+	Times bool
 }
 
 // Logs copies an instance's stdout (or stderr) to w as it arrives, until
@@ -254,6 +258,9 @@ func (c *Client) Logs(ctx context.Context, id, task string, index int, o LogsOpt
 	}
 	if o.Offset > 0 {
 		q.Set("offset", strconv.FormatInt(o.Offset, 10))
+	}
+	if o.Times {
+		q.Set("times", "true")
 	}
 	path := jobPath(id) + "/tasks/" + url.PathEscape(task) + "/instances/" + strconv.Itoa(index) + "/logs"
 	body, err := c.open(ctx, request{method: "GET", path: path, query: q})

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -37,6 +38,8 @@ func logsCommand() *cli.Command {
 			&cli.IntFlag{Name: "tail", Value: -1, Usage: "only the last N lines of each instance's log (then follow, with --follow)"},
 			&cli.BoolFlag{Name: "prefix", Usage: "start each line with TASK/INDEX (on by default when reading several instances)"},
 			&cli.IntFlag{Name: "max-instances", Value: 100, Usage: "read at most this many instances of a task (up to 1000)"},
+			&cli.BoolFlag{Name: "timestamps", Usage: "start each line with the time (RFC 3339, UTC) the executor received it"},
+			&cli.StringFlag{Name: "since", Usage: "only lines received since `DURATION|TIME` (10m, 1h30m, or RFC 3339 like 2026-12-05T16:00:00Z)"},
 		),
 		Action: jobLogs,
 	}
@@ -68,7 +71,7 @@ func parseLogTarget(arg string) (logTarget, error) {
 
 func jobLogs(c *cli.Context) error {
 	if c.NArg() != 2 {
-		return cli.Exit("usage: gleaner job logs JOB TASK[/INDEX] [--stderr] [--follow] [--tail N] [--prefix] [--attempt N]", 2)
+		return cli.Exit("usage: gleaner job logs JOB TASK[/INDEX] [--stderr] [--follow] [--tail N] [--prefix] [--attempt N] [--timestamps] [--since DURATION|TIME]", 2)
 	}
 	target, err := parseLogTarget(c.Args().Get(1))
 	if err != nil {
@@ -76,6 +79,12 @@ func jobLogs(c *cli.Context) error {
 	}
 	if n := c.Int("max-instances"); n < 1 || n > maxLogInstances {
 		return cli.Exit(fmt.Sprintf("--max-instances: want 1 to %d, got %d", maxLogInstances, n), 2)
+	}
+	var since time.Time
+	if v := c.String("since"); v != "" {
+		if since, err = parseSince(v, time.Now()); err != nil {
+			return cli.Exit(err.Error(), 2)
+		}
 	}
 	jc, err := newJobClient(c)
 	if err != nil {
@@ -113,7 +122,8 @@ func jobLogs(c *cli.Context) error {
 		}
 	}
 	r := logReader{c: jc, job: id, task: target.Task, opt: o, tail: c.Int("tail"), out: &lockedWriter{w: c.App.Writer},
-		prefix: c.Bool("prefix") || len(indexes) > 1, skipMissing: len(indexes) > 1, errw: c.App.ErrWriter}
+		prefix: c.Bool("prefix") || len(indexes) > 1, skipMissing: len(indexes) > 1, errw: c.App.ErrWriter,
+		timestamps: c.Bool("timestamps"), since: since}
 	if o.Follow && len(indexes) > 1 {
 		err = r.readConcurrently(ctx, indexes)
 	} else {
@@ -143,6 +153,9 @@ type logReader struct {
 	skipMissing bool
 	out         *lockedWriter
 	errw        io.Writer
+	// timestamps shows each line's time; since drops older lines.
+	timestamps bool
+	since      time.Time
 }
 
 // read copies one instance's log to out.
@@ -157,6 +170,10 @@ func (r *logReader) read(ctx context.Context, index int) error {
 	if pw != nil {
 		pw.Flush()
 	}
+	if errors.Is(err, errNoLineTimes) && r.skipMissing {
+		fmt.Fprintf(r.errw, "%s/%d: %v\n", r.task, index, errNoLineTimes)
+		return nil
+	}
 	if r.skipMissing && errors.Is(err, client.ErrNotFound) {
 		fmt.Fprintf(r.errw, "%s/%d: %v\n", r.task, index, err)
 		return nil
@@ -165,6 +182,26 @@ func (r *logReader) read(ctx context.Context, index int) error {
 }
 
 func (r *logReader) copyLog(ctx context.Context, index int, w io.Writer) error {
+	var sw *stampWriter
+	if r.timestamps || !r.since.IsZero() {
+		tctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		sw = &stampWriter{w: w, times: openLineTimes(tctx, r.c, r.job, r.task, index, r.opt), show: r.timestamps, since: r.since,
+			warn: func(msg string) { fmt.Fprintf(r.errw, "%s/%d: %s\n", r.task, index, msg) }}
+		w = sw
+	}
+	err := r.copyLogTo(ctx, index, w, sw)
+	if sw != nil {
+		if ferr := sw.Flush(); err == nil {
+			err = ferr
+		}
+	}
+	return err
+}
+
+// copyLogTo copies the log to w; sw, if set, is w, told of lines --tail
+// leaves out.
+func (r *logReader) copyLogTo(ctx context.Context, index int, w io.Writer, sw *stampWriter) error {
 	if r.tail < 0 {
 		return r.c.Logs(ctx, r.job, r.task, index, r.opt, w)
 	}
@@ -175,6 +212,9 @@ func (r *logReader) copyLog(ctx context.Context, index int, w io.Writer) error {
 	t := &tailWriter{keep: r.tail}
 	if err := r.c.Logs(ctx, r.job, r.task, index, o, t); err != nil {
 		return err
+	}
+	if sw != nil {
+		sw.skip(t.lines() - countLines(t.Bytes()))
 	}
 	if _, err := w.Write(t.Bytes()); err != nil {
 		return err
@@ -261,12 +301,26 @@ func (p *prefixWriter) Flush() {
 // tailWriter keeps the last keep lines written to it (a last line without
 // a newline counts as one) and how many bytes it was given.
 type tailWriter struct {
-	keep  int
-	total int64
-	buf   []byte
+	keep     int
+	total    int64
+	buf      []byte
+	newlines int64
+	last     byte
+}
+
+// lines counts the lines given, a last one without its newline too.
+func (t *tailWriter) lines() int64 {
+	if t.total > 0 && t.last != '\n' {
+		return t.newlines + 1
+	}
+	return t.newlines
 }
 
 func (t *tailWriter) Write(b []byte) (int, error) {
+	if len(b) > 0 {
+		t.newlines += int64(bytes.Count(b, []byte{'\n'}))
+		t.last = b[len(b)-1]
+	}
 	t.total += int64(len(b))
 	t.buf = append(t.buf, b...)
 	// Drop whole lines from the front while more than keep remain;
