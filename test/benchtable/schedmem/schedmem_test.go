@@ -20,6 +20,11 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/gleaner-project/gleaner/client"
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/store"
 	"github.com/gleaner-project/gleaner/test/etcdtest"
 )
 
@@ -60,7 +65,7 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 	}
 	b.Cleanup(etcd.Stop)
 
-	master := startMesosLocal(b, bin, dir)
+	master, mesos := startMesosLocal(b, bin, dir)
 	token := randomToken(b)
 	tokenFile := filepath.Join(dir, "token")
 	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
@@ -68,10 +73,15 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 	}
 	port := freePort(b)
 	api := fmt.Sprintf("http://127.0.0.1:%d", port)
-	sched := start(b, dir, "scheduler", bin, "scheduler", "--master", master, "--etcd", etcd.Endpoints[0],
-		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--token-file", tokenFile, "--lease-ttl", "2",
-		"--executor-path", bin, "--require-monitor=false", "--refuse", "1s")
-	c := &client{base: api, token: token, hc: &http.Client{Timeout: 30 * time.Second}}
+	args := []string{"scheduler", "--master", master, "--etcd", etcd.Endpoints[0],
+		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--token-file", tokenFile,
+		"--executor-path", bin, "--require-monitor=false", "--refuse", "1s"}
+	profiles := newProfiler(b)
+	if profiles != nil {
+		args = append(args, "--pprof-listen", profiles.addr)
+	}
+	sched := start(b, dir, "scheduler", bin, args...)
+	c := &apiClient{base: api, token: token, hc: &http.Client{Timeout: 30 * time.Second}}
 	await(b, "a subscribed leader", 2*time.Minute, func() bool {
 		var h struct{ Leader, Subscribed bool }
 		return c.get("/healthz", &h) == nil && h.Leader && h.Subscribed
@@ -89,36 +99,158 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 		b.Fatal(err)
 	}
 	start := time.Now()
+	// Follow the job as `gleaner job submit --watch` does (the SDK's
+	// watch stream), sampling the RSS meanwhile.
+	sdk, err := client.New(api, client.WithToken(token))
+	if err != nil {
+		b.Fatal(err)
+	}
+	wctx, stopWatch := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer stopWatch()
+	final := make(chan job.Status, 1)
+	watchErr := make(chan error, 1)
+	go func() {
+		st, err := sdk.Watch(wctx, sub.ID, nil)
+		if err != nil {
+			watchErr <- err
+			return
+		}
+		final <- st
+	}()
 	peak := baseline
-	var state string
-	await(b, "the job to end", 15*time.Minute, func() bool {
-		if r := rssBytes(b, sched.Process.Pid); r > peak {
-			peak = r
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var end job.Status
+	for watching := true; watching; {
+		select {
+		case end = <-final:
+			watching = false
+		case err := <-watchErr:
+			b.Fatalf("watch job %s: %v (logs in %s)", sub.ID, err, dir)
+		case <-tick.C:
+			if r := rssBytes(b, sched.Process.Pid); r > peak {
+				peak = r
+				profiles.maybe(b, "heap-peak")
+			}
 		}
-		var st struct {
-			State string `json:"state"`
-		}
-		if err := c.get("/v1/jobs/"+sub.ID, &st); err != nil {
-			return false
-		}
-		state = st.State
-		return state == "succeeded" || state == "failed" || state == "killed"
-	})
+	}
 	took := time.Since(start)
 	b.StopTimer()
-	if state != "succeeded" {
-		b.Fatalf("job %s ended %s", sub.ID, state)
+	if end.State != job.Succeeded {
+		b.Fatalf("job %s ended %s (logs in %s)", sub.ID, end.State, dir)
 	}
 	time.Sleep(10 * time.Second) // the figure is what is held ten seconds after the job ended
 	rss := rssBytes(b, sched.Process.Pid)
 	anon := procStatus(b, sched.Process.Pid, "RssAnon:")
 	heap := heapInuse(b, c)
+	mesosRSS := rssBytes(b, mesos.Process.Pid)
+	profiles.save(b, "heap-after")
 	const mib = 1 << 20
 	b.ReportMetric(float64(rss)/mib, "rss-after-MiB")
 	b.ReportMetric(float64(anon)/mib, "rss-anon-after-MiB")
 	b.ReportMetric(float64(heap)/mib, "heap-after-MiB")
 	b.ReportMetric(float64(peak-baseline)/float64(n), "B/instance")
 	b.ReportMetric(float64(n)/took.Seconds(), "instances/s")
+	b.ReportMetric(float64(mesosRSS)/mib, "mesos-rss-after-MiB")
+
+	before, after := etcdSizes(b, etcd, sub.ID, n)
+	b.ReportMetric(float64(before)/mib, "etcd-db-MiB")
+	b.ReportMetric(float64(after)/mib, "etcd-db-compacted-MiB")
+}
+
+// etcdSizes reports etcd's database size (the file, as `etcdctl endpoint
+// status` shows it) ten seconds after the job ended, and again once the
+// scheduler folded the job's attempt records into ranges and etcd was
+// compacted at its current revision and defragmented: the history Gleaner's
+// writes left behind, and what a compacting etcd keeps of the job.
+func etcdSizes(b *testing.B, etcd *etcdtest.Server, jobID string, n int) (before, after int64) {
+	cli, err := etcd.Client()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	ep := etcd.Endpoints[0]
+	st, err := cli.Status(ctx, ep)
+	if err != nil {
+		b.Fatal(err)
+	}
+	before = st.DbSize
+	prefix := store.DefaultPrefix + "attempts/" + jobID + "/"
+	var left int64
+	await(b, "the job's attempt records folded into ranges", 3*time.Minute, func() bool {
+		resp, err := cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+		if err != nil {
+			return false
+		}
+		left = resp.Count
+		return left <= int64(n/100)
+	})
+	resp, err := cli.Get(ctx, "compact-here")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := cli.Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical()); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := cli.Defragment(ctx, ep); err != nil {
+		b.Fatal(err)
+	}
+	if st, err = cli.Status(ctx, ep); err != nil {
+		b.Fatal(err)
+	}
+	return before, st.DbSize
+}
+
+// profiler saves the scheduler's heap profiles into
+// $GLEANER_SCHEDMEM_PROFILES (a directory) when it is set: heap-peak.pb.gz,
+// taken when the RSS rose to a new peak (at most every 5 s), and
+// heap-after.pb.gz, with the after-job figures. Read them with
+// `go tool pprof -sample_index=inuse_space|alloc_space FILE`.
+type profiler struct {
+	dir, addr string
+	last      time.Time
+}
+
+func newProfiler(b *testing.B) *profiler {
+	dir := os.Getenv("GLEANER_SCHEDMEM_PROFILES")
+	if dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	return &profiler{dir: dir, addr: fmt.Sprintf("127.0.0.1:%d", freePort(b))}
+}
+
+// maybe saves a profile unless one was saved less than 5 s ago.
+func (p *profiler) maybe(b *testing.B, name string) {
+	if p == nil || time.Since(p.last) < 5*time.Second {
+		return
+	}
+	p.save(b, name)
+}
+
+func (p *profiler) save(b *testing.B, name string) {
+	if p == nil {
+		return
+	}
+	p.last = time.Now()
+	resp, err := http.Get("http://" + p.addr + "/debug/pprof/heap")
+	if err != nil {
+		b.Logf("heap profile %s: %v", name, err)
+		return
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.Logf("heap profile %s: HTTP %d, %v", name, resp.StatusCode, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(p.dir, name+".pb.gz"), data, 0o644); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // gleanerBinary is $GLEANER_BIN (so the same bench can measure another
@@ -168,8 +300,8 @@ func start(b *testing.B, dir, name, bin string, args ...string) *exec.Cmd {
 }
 
 // startMesosLocal runs `gleaner mesos-local --simulated` with 20 agents and
-// returns the master URL it prints.
-func startMesosLocal(b *testing.B, bin, dir string) string {
+// returns the master URL it prints and the process.
+func startMesosLocal(b *testing.B, bin, dir string) (string, *exec.Cmd) {
 	cmd := exec.Command(bin, "mesos-local", "--port", "0", "--agents", "20", "--simulated",
 		"--resources", "cpus:64;mem:262144;disk:10240", "--allocation-interval", "100ms", "--log-level", "warn")
 	out, err := cmd.StdoutPipe()
@@ -194,19 +326,19 @@ func startMesosLocal(b *testing.B, bin, dir string) string {
 	for sc.Scan() {
 		if m, ok := strings.CutPrefix(sc.Text(), "master: "); ok {
 			go func() { _, _ = io.Copy(io.Discard, out) }()
-			return m
+			return m, cmd
 		}
 	}
 	b.Fatalf("mesos-local printed no master URL (log: %s)", logf.Name())
-	return ""
+	return "", nil
 }
 
-type client struct {
+type apiClient struct {
 	base, token string
 	hc          *http.Client
 }
 
-func (c *client) do(method, path, body string, out any) error {
+func (c *apiClient) do(method, path, body string, out any) error {
 	req, err := http.NewRequestWithContext(context.Background(), method, c.base+path, strings.NewReader(body))
 	if err != nil {
 		return err
@@ -237,8 +369,8 @@ func (c *client) do(method, path, body string, out any) error {
 	return json.Unmarshal(b, out)
 }
 
-func (c *client) get(path string, out any) error        { return c.do("GET", path, "", out) }
-func (c *client) post(path, body string, out any) error { return c.do("POST", path, body, out) }
+func (c *apiClient) get(path string, out any) error        { return c.do("GET", path, "", out) }
+func (c *apiClient) post(path, body string, out any) error { return c.do("POST", path, body, out) }
 
 // rssBytes is VmRSS of a process.
 func rssBytes(b *testing.B, pid int) int64 { return procStatus(b, pid, "VmRSS:") }
@@ -263,7 +395,7 @@ func procStatus(b *testing.B, pid int, field string) int64 {
 }
 
 // heapInuse is go_memstats_heap_inuse_bytes from the scheduler's /metrics.
-func heapInuse(b *testing.B, c *client) int64 {
+func heapInuse(b *testing.B, c *apiClient) int64 {
 	var text string
 	if err := c.get("/metrics", &text); err != nil {
 		b.Fatal(err)
