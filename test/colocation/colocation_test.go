@@ -27,14 +27,15 @@ import (
 )
 
 var (
-	fullRun   = flag.Bool("colocation.full", false, "the full benchmark (make colocation): a trace of -colocation.seconds per scenario at the host's capacity")
-	seconds   = flag.Int("colocation.seconds", 0, "trace length per scenario in seconds (default 150 full, 6 short)")
-	outDir    = flag.String("colocation.out", "", "output directory (default $COLOCATION_OUT or test/colocation/out)")
-	scenarios = flag.String("colocation.scenarios", "a,b,c,d", "scenarios to run, comma-separated ((a) always runs: it is the baseline)")
-	protect   = flag.Bool("colocation.protect-business", false, "give the business cgroup the largest CPU weight in every scenario: for short runs on a host shared with other users, whose load would otherwise be most of the business latency (not for the benchmark's figures)")
+	fullRun     = flag.Bool("colocation.full", false, "the full benchmark (make colocation): a trace of -colocation.seconds per scenario at the host's capacity")
+	seconds     = flag.Int("colocation.seconds", 0, "trace length per scenario in seconds (default 150 full, 6 short)")
+	outDir      = flag.String("colocation.out", "", "output directory (default $COLOCATION_OUT or test/colocation/out)")
+	scenarios   = flag.String("colocation.scenarios", "a,b,c,d", "scenarios to run, comma-separated ((a) always runs: it is the baseline)")
+	protect     = flag.Bool("colocation.protect-business", false, "give the business cgroup the largest CPU weight in every scenario: for short runs on a host shared with other users, whose load would otherwise be most of the business latency (not for the benchmark's figures)")
+	monitorArgs = flag.String("colocation.monitor-args", "", "extra flags for every scenario's monitor (space-separated), e.g. --cpu-min 1 on a host whose other users leave no idle CPU")
 	// Scenario (e), a variant of (d) to measure one lever against it in the
 	// same run; it runs when -colocation.scenarios names it.
-	variantArgs  = flag.String("colocation.e-monitor-args", "", "scenario (e): (d) with these extra monitor flags (space-separated)")
+	variantArgs  = flag.String("colocation.e-monitor-args", "", "scenario (e): (d) with these extra monitor flags (space-separated; {business} stands for the business service's URL)")
 	variantNoMem = flag.Bool("colocation.e-no-mem-task", false, "scenario (e): (d) without the memory-hungry task")
 	variantInst  = flag.Int("colocation.e-instances-per-cpu", 0, "scenario (e): (d) with this many CPU instances per cpu (0: as (d))")
 	loadFlag     = flag.Float64("colocation.load", 0, "trace peak as a fraction of the calibrated capacity's diurnal trace (default 1 full, 0.1 short; a short run at 1 measures levers)")
@@ -377,11 +378,18 @@ func (h *harness) run(sc scenario, trace Trace) Result {
 		}
 	}()
 	self0 := selfCPUSeconds()
+	var stack0 float64
+	if st != nil {
+		stack0 = st.cpuSeconds()
+	}
 	reqs := h.attack(NewPacer(trace))
 	stopSampling()
 	wg.Wait()
 	res := Summarize(sc.name, sc.desc, trace.Duration, trace, reqs, samples)
 	res.LoadGenCPUSeconds = selfCPUSeconds() - self0
+	if st != nil {
+		res.StackCPUSeconds = st.cpuSeconds() - stack0
+	}
 	res.BatchStarted, res.MemoryTaskRan = started, memRan
 	oom, swap := h.business.MemoryHealth()
 	res.BusinessOOMKill, res.BusinessSwapMB = int(oom), int(swap>>20)
@@ -396,6 +404,57 @@ func selfCPUSeconds() float64 {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// cpuSeconds is the CPU time of the stack's processes and their
+// descendants outside the batch cgroups (the executors), read from /proc;
+// a process gone meanwhile counts 0 (compare readings of one run).
+func (s *stack) cpuSeconds() float64 {
+	roots := map[int]bool{}
+	for _, p := range s.procs {
+		roots[p.Process.Pid] = true
+	}
+	entries, _ := os.ReadDir("/proc")
+	parent := map[int]int{}
+	ticks := map[int]float64{}
+	for _, e := range entries {
+		var pid int
+		if _, err := fmt.Sscan(e.Name(), &pid); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// After the last ')': state ppid ... utime(12th) stime(13th).
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		var ppid int
+		var ut, stt float64
+		fmt.Sscan(f[1], &ppid)
+		fmt.Sscan(f[11], &ut)
+		fmt.Sscan(f[12], &stt)
+		if cg, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cgroup")); err == nil && strings.Contains(string(cg), "/"+s.parent+"/") {
+			continue // a batch task: batch CPU, not the stack's
+		}
+		parent[pid], ticks[pid] = ppid, (ut+stt)/100
+	}
+	var sum float64
+	for pid, t := range ticks {
+		for p, hops := pid, 0; p > 1 && hops < 16; p, hops = parent[p], hops+1 {
+			if roots[p] {
+				sum += t
+				break
+			}
+		}
+	}
+	return sum
 }
 
 // stack is one scenario's batch side: mesos-local, a scheduler, maybe a
@@ -482,7 +541,11 @@ func (h *harness) startStack(ctx context.Context, sc scenario, parent, sdir stri
 		s.metrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", mport)
 		args := append([]string{"monitor", "--master", master, "--agent-hostname", "local-agent-1",
 			"--etcd", h.etcd, "--etcd-prefix", prefix, "--listen", fmt.Sprintf("127.0.0.1:%d", mport),
-			"--cgroup-parent", parent, "--log-level", "info"}, sc.monitorArg...)
+			"--cgroup-parent", parent, "--log-level", "info"}, strings.Fields(*monitorArgs)...)
+		args = append(args, sc.monitorArg...)
+		for i, a := range args {
+			args[i] = strings.ReplaceAll(a, "{business}", h.target) // e.g. --slo-probe-url {business}
+		}
 		s.procs = append(s.procs, h.startProc("monitor", args, sdir, nil))
 	}
 	api, err := client.New(fmt.Sprintf("http://127.0.0.1:%d", port), client.WithToken(token))

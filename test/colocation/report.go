@@ -69,6 +69,11 @@ type Result struct {
 	// real deployment the clients run elsewhere, here they take host CPU
 	// that no batch could have harvested.
 	LoadGenCPUSeconds float64 `json:"loadgen_cpu_seconds"`
+	// StackCPUSeconds is the CPU of Gleaner's own processes over the trace:
+	// mesos-local (master and agent), the scheduler, the monitor and the
+	// executors (their tasks are batch CPU); etcd is left out (it runs in
+	// every scenario).
+	StackCPUSeconds float64 `json:"stack_cpu_seconds"`
 	// IdleCPUSeconds is what business alone (scenario a) and the load
 	// generator left idle on the same trace; HarvestRatio =
 	// BatchCPUSeconds / IdleCPUSeconds. HarvestRatioInclLoadGen counts the
@@ -236,11 +241,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "colocation: %s run, %d cpus, %.2f ms CPU per request, capacity %.0f req/s; trace %.0f s: %.0f → %.0f → %.0f req/s, spike %.0f req/s for %.0f s at %.0f s\n",
 		mode, r.NumCPU, r.CPUPerRequestMs, r.CapacityRPS, r.Trace.Seconds, r.Trace.LowRPS, r.Trace.PeakRPS, r.Trace.LowRPS, r.Trace.SpikeRPS, r.Trace.SpikeLength, r.Trace.SpikeAtS)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\trequests\terrors\tp50 ms\tp99 ms\tp99.9 ms\tp50 ×a\tp99 ×a\tp99.9 ×a\tloadgen cpu-s\tbatch cpu-s\tidle cpu-s\tharvest\tthrottles\tevictions\tres. changes\tbus. OOM\tbus. swap MB\t")
+	fmt.Fprintln(tw, "scenario\trequests\terrors\tp50 ms\tp99 ms\tp99.9 ms\tp50 ×a\tp99 ×a\tp99.9 ×a\tloadgen cpu-s\tstack cpu-s\tbatch cpu-s\tidle cpu-s\tharvest\tthrottles\tevictions\tres. changes\tbus. OOM\tbus. swap MB\t")
 	for _, s := range r.Scenarios {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%.2f\t%d\t%d\t%d\t%d\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f\t%d\t%d\t%d\t%d\t%d\t\n",
 			s.Name, s.Requests, s.Errors, s.P50Ms, s.P99Ms, s.P999Ms, fmtRatio(s.P50Ratio), fmtRatio(s.P99Ratio), fmtRatio(s.P999Ratio),
-			s.LoadGenCPUSeconds, s.BatchCPUSeconds, s.IdleCPUSeconds, s.HarvestRatio, s.Throttles, s.Evictions, s.ReservationOps, s.BusinessOOMKill, s.BusinessSwapMB)
+			s.LoadGenCPUSeconds, s.StackCPUSeconds, s.BatchCPUSeconds, s.IdleCPUSeconds, s.HarvestRatio, s.Throttles, s.Evictions, s.ReservationOps, s.BusinessOOMKill, s.BusinessSwapMB)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
