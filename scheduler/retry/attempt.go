@@ -44,7 +44,8 @@ func FromAttempt(a *job.Attempt, killRequested bool, signal int) Outcome {
 		return Outcome{Kind: Signaled, Signal: syscall.Signal(signal)}
 	}
 	if a.State == job.AttemptFailed && a.ExitCode == nil {
-		if a.MesosState == "TASK_ERROR" || launchReasons[a.Reason] {
+		// It never reached TASK_RUNNING, or Mesos says it could not start.
+		if a.MesosState == "TASK_ERROR" || launchReasons[a.Reason] || a.Started.IsZero() {
 			return Outcome{Kind: LaunchFailed, Reason: a.Reason}
 		}
 		return Outcome{Kind: Failed, NoExit: true, Reason: a.Reason}

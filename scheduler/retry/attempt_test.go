@@ -4,6 +4,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
 )
@@ -50,7 +51,9 @@ func TestDecisionReasonsSayWhatHappened(t *testing.T) {
 			"launch failed (REASON_TASK_INVALID): retry 1 of 3", true},
 		{"task error from the master", FromAttempt(&job.Attempt{State: job.AttemptFailed, MesosState: "TASK_ERROR",
 			Reason: "REASON_TASK_INVALID"}, false, 0), "launch failed (REASON_TASK_INVALID): retry 1 of 3", true},
-		{"failed without exit status", FromAttempt(&job.Attempt{State: job.AttemptFailed, Reason: "REASON_CONTAINER_LIMITATION_DISK"}, false, 0),
+		{"never started, no reason", FromAttempt(&job.Attempt{State: job.AttemptFailed, MesosState: "TASK_FAILED",
+			Message: "Failed to launch task: exec: no such file"}, false, 0), "launch failed: retry 1 of 3", true},
+		{"failed without exit status", FromAttempt(&job.Attempt{State: job.AttemptFailed, Started: time.Unix(5, 0), Reason: "REASON_CONTAINER_LIMITATION_DISK"}, false, 0),
 			"failed without an exit status (REASON_CONTAINER_LIMITATION_DISK): retry 1 of 3", true},
 		{"real exit 0 failure stays exit 0", FromAttempt(&job.Attempt{State: job.AttemptFailed, ExitCode: new(int)}, false, 0),
 			"exit 0: retry 1 of 3", true},
