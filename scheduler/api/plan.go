@@ -15,7 +15,8 @@ import (
 
 // A dry-run submit (POST /v1/jobs?dryRun=true, `gleaner job validate`,
 // `gleaner job submit --dry-run`) parses and validates the spec as a
-// submit does, then checks each task against the agents the scheduler
+// submit does (with the refusals of the scheduler's isolation policy),
+// then checks each task against the agents the scheduler
 // knows with placement.StaticFit, the rule that makes a pending task
 // unschedulable-forever: which tasks could never be placed, and why. It
 // stores nothing.
@@ -48,7 +49,17 @@ type AgentLister interface {
 	Attrs() *attrs.Store
 }
 
-var _ AgentLister = (*node.Node)(nil)
+// SubmitChecker is implemented by a backend that refuses some valid specs
+// at submit (node.Node: what its executor cannot isolate); a dry run
+// refuses them alike, with the same 400.
+type SubmitChecker interface {
+	CheckSubmit(sp *job.Spec) error
+}
+
+var (
+	_ AgentLister   = (*node.Node)(nil)
+	_ SubmitChecker = (*node.Node)(nil)
+)
 
 // planAgents are the known agents as placement sees them: Mesos
 // attributes overlaid with etcd's, capacity their size.
@@ -144,6 +155,12 @@ func capacityReason(capacity, ask placement.Resources) string {
 
 // plan answers a dry-run submit of a parsed spec.
 func (s *server) plan(w http.ResponseWriter, r *http.Request, sp *job.Spec) {
+	if c, ok := s.b.(SubmitChecker); ok {
+		if err := c.CheckSubmit(sp); err != nil {
+			s.backendErr(w, r, err)
+			return
+		}
+	}
 	var agents []placement.Agent
 	if l, ok := s.b.(AgentLister); ok {
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)

@@ -357,14 +357,19 @@ func NewJobID(name string) string {
 	return name + "-" + hex.EncodeToString(b[:])
 }
 
+// CheckSubmit says whether Submit would refuse a valid spec here: a
+// *spec.FieldError naming what this scheduler's executor cannot enforce, or
+// root (scheduler/isolation). Dry runs ask it too.
+func (n *Node) CheckSubmit(sp *job.Spec) error { return n.cfg.Framework.Isolation().Check(sp) }
+
 // Submit stores a validated spec as a new job and starts scheduling it.
 func (n *Node) Submit(ctx context.Context, sp *job.Spec) (*job.Job, error) {
 	t := n.current()
 	if t == nil {
 		return nil, n.notLeader(ctx)
 	}
-	if err := n.cfg.Framework.Isolation().Check(sp); err != nil {
-		return nil, err // a *spec.FieldError: what this scheduler's executor cannot enforce, or root
+	if err := n.CheckSubmit(sp); err != nil {
+		return nil, err
 	}
 	for range 5 {
 		j := &job.Job{ID: NewJobID(sp.Name), Spec: *sp, Submitted: time.Now().UTC()}
