@@ -1,6 +1,9 @@
 package engine
 
-import "github.com/gleaner-project/gleaner/scheduler/job"
+import (
+	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/placement"
+)
 
 // Offer is what a Matcher sees of one Mesos offer: resources usable by the
 // framework's role (reserved for it plus unreserved) and the agent.
@@ -60,10 +63,10 @@ type FirstFit struct{}
 
 var _ Matcher = FirstFit{}
 
-// Fits reports whether want fits in have.
+// Fits reports whether want fits in have, in Mesos' fixed point
+// (placement.Resources.Covers, the one fit rule).
 func Fits(want, have job.Resources) bool {
-	const eps = 1e-9
-	return want.CPUs <= have.CPUs+eps && want.Mem <= have.Mem+eps && want.Disk <= have.Disk+eps && want.GPUs <= have.GPUs+eps
+	return placement.Resources(have).Covers(placement.Resources(want))
 }
 
 // Sub returns have - want.

@@ -3,6 +3,8 @@ package evict
 import (
 	"sort"
 	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/placement"
 )
 
 // Candidate is one batch instance running on the host to free.
@@ -20,7 +22,11 @@ type Need struct {
 	MemMB float64
 }
 
-const eps = 1e-9
+// freed reports whether cpu and mem meet need, in Mesos' fixed point
+// (placement.AtLeast, the rule every resource fit uses).
+func freed(cpu, mem float64, need Need) bool {
+	return placement.AtLeast(cpu, need.CPUs) && placement.AtLeast(mem, need.MemMB)
+}
 
 // Choose picks victims among cands to free need: lowest priority first,
 // then least work lost (the shortest running; a launching instance has
@@ -35,10 +41,10 @@ func Choose(cands []Candidate, need Need, now time.Time) []Candidate {
 	var chosen []Candidate
 	var cpu, mem float64
 	for _, c := range order {
-		if cpu+eps >= need.CPUs && mem+eps >= need.MemMB {
+		if freed(cpu, mem, need) {
 			break
 		}
-		helps := (cpu+eps < need.CPUs && c.CPUs > 0) || (mem+eps < need.MemMB && c.MemMB > 0)
+		helps := (!placement.AtLeast(cpu, need.CPUs) && c.CPUs > 0) || (!placement.AtLeast(mem, need.MemMB) && c.MemMB > 0)
 		if !helps {
 			continue
 		}
@@ -46,13 +52,13 @@ func Choose(cands []Candidate, need Need, now time.Time) []Candidate {
 		cpu += c.CPUs
 		mem += c.MemMB
 	}
-	if cpu+eps < need.CPUs || mem+eps < need.MemMB {
+	if !freed(cpu, mem, need) {
 		return chosen // best effort: all that helps
 	}
 	// Drop superfluous victims, the most valuable (last chosen) first.
 	for i := len(chosen) - 1; i >= 0; i-- {
 		c := chosen[i]
-		if cpu-c.CPUs+eps >= need.CPUs && mem-c.MemMB+eps >= need.MemMB {
+		if freed(cpu-c.CPUs, mem-c.MemMB, need) {
 			cpu -= c.CPUs
 			mem -= c.MemMB
 			chosen = append(chosen[:i], chosen[i+1:]...)

@@ -1,7 +1,6 @@
 package framework
 
 import (
-	"math"
 	"sort"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
@@ -9,8 +8,9 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
 
-// Mesos keeps scalars with 3 decimal digits.
-func fixed(v float64) int64 { return int64(math.Round(v * 1000)) }
+// fixed is a scalar in Mesos' fixed point (thousandths), the rounding
+// every fit uses (placement.Milli).
+func fixed(v float64) int64 { return placement.Milli(v) }
 
 func isReserved(r *mesos.Resource) bool {
 	return len(r.Reservations) > 0 || (r.Role != nil && *r.Role != "*" && *r.Role != "")

@@ -354,7 +354,7 @@ func (e *Chain) Offer(a *Agent) {
 }
 
 func (e *Chain) usable(ag *knownAgent) bool {
-	return ag.res.CPUs+ag.unres.CPUs+epsilon >= e.cfg.MinCPUs && ag.res.Mem+ag.unres.Mem+epsilon >= e.cfg.MinMem
+	return AtLeast(ag.res.CPUs+ag.unres.CPUs, e.cfg.MinCPUs) && AtLeast(ag.res.Mem+ag.unres.Mem, e.cfg.MinMem)
 }
 
 // Remaining returns what is still open on hostname's offers this cycle.
@@ -640,11 +640,11 @@ func (e *Chain) resetWhy(cs *Constraints) *Explanation {
 
 func noResourceReason(avail, want Resources) Reason {
 	switch {
-	case avail.CPUs+epsilon < want.CPUs:
+	case !AtLeast(avail.CPUs, want.CPUs):
 		return ReasonNoCPU
-	case avail.Mem+epsilon < want.Mem:
+	case !AtLeast(avail.Mem, want.Mem):
 		return ReasonNoMem
-	case avail.Disk+epsilon < want.Disk:
+	case !AtLeast(avail.Disk, want.Disk):
 		return ReasonNoDisk
 	default:
 		return ReasonNoGPUs
@@ -765,7 +765,7 @@ func split(reserved, want Resources) (fromRes, fromUnres Resources) {
 		if have <= 0 {
 			return 0, w
 		}
-		if have+epsilon >= w {
+		if AtLeast(have, w) {
 			return w, 0
 		}
 		return have, w - have

@@ -448,8 +448,8 @@ func TestPlacementInvariants(t *testing.T) {
 				before := offered[r.Hostname][0].Sub(u[0])
 				// reserved first: unreserved used in a dimension only when
 				// the reserved pool could not cover it.
-				if r.FromUnreserved.CPUs > epsilon && before.CPUs > r.FromReserved.CPUs+epsilon ||
-					r.FromUnreserved.Mem > epsilon && before.Mem > r.FromReserved.Mem+epsilon {
+				if Milli(r.FromUnreserved.CPUs) > 0 && !AtLeast(r.FromReserved.CPUs, before.CPUs) ||
+					Milli(r.FromUnreserved.Mem) > 0 && !AtLeast(r.FromReserved.Mem, before.Mem) {
 					t.Fatalf("seed %d: reserved not used first: before %v got %v + %v", seed, before, r.FromReserved, r.FromUnreserved)
 				}
 				if got := r.FromReserved.Add(r.FromUnreserved); !got.Covers(ask.Resources) || !ask.Resources.Covers(got) {

@@ -2,7 +2,6 @@ package placement
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
@@ -155,14 +154,14 @@ func poolOf(r *mesos.Resource, role string) (pool, bool) {
 type Carver struct {
 	offer *mesos.Offer
 	role  string
-	left  []float64
+	left  []int64 // each entry's amount left, in Mesos' fixed point (Milli)
 }
 
 // NewCarver starts carving offer o for role.
 func NewCarver(o *mesos.Offer, role string) *Carver {
-	c := &Carver{offer: o, role: role, left: make([]float64, len(o.Resources))}
+	c := &Carver{offer: o, role: role, left: make([]int64, len(o.Resources))}
 	for i := range o.Resources {
-		c.left[i] = o.Resources[i].GetScalar().GetValue()
+		c.left[i] = Milli(o.Resources[i].GetScalar().GetValue())
 	}
 	return c
 }
@@ -172,34 +171,34 @@ func NewCarver(o *mesos.Offer, role string) *Carver {
 // Result.FromUnreserved), or an error when the offer no longer holds them.
 func (c *Carver) Take(fromReserved, fromUnreserved Resources) ([]mesos.Resource, error) {
 	var out []mesos.Resource
-	saved := append([]float64(nil), c.left...)
+	saved := append([]int64(nil), c.left...)
 	for _, p := range [...]struct {
 		pool pool
 		want Resources
 	}{{poolReserved, fromReserved}, {poolUnreserved, fromUnreserved}} {
 		for _, name := range [...]string{"cpus", "mem", "disk", "gpus"} {
-			need := scalarOf(p.want, name)
+			need := Milli(scalarOf(p.want, name))
 			for i := range c.offer.Resources {
-				if need <= epsilon {
+				if need <= 0 {
 					break
 				}
 				r := &c.offer.Resources[i]
-				if r.Name != name || c.left[i] <= epsilon {
+				if r.Name != name || c.left[i] <= 0 {
 					continue
 				}
 				if pl, ok := poolOf(r, c.role); !ok || pl != p.pool {
 					continue
 				}
-				take := math.Min(need, c.left[i])
+				take := min(need, c.left[i])
 				cp := *r
-				cp.Scalar = &mesos.Value_Scalar{Value: math.Round(take*1000) / 1000}
+				cp.Scalar = &mesos.Value_Scalar{Value: float64(take) / 1000}
 				out = append(out, cp)
 				c.left[i] -= take
 				need -= take
 			}
-			if need > epsilon {
+			if need > 0 {
 				c.left = saved
-				return nil, fmt.Errorf("carve %s from offer %s: %g short", name, c.offer.ID.Value, need)
+				return nil, fmt.Errorf("carve %s from offer %s: %g short", name, c.offer.ID.Value, float64(need)/1000)
 			}
 		}
 	}

@@ -2,12 +2,18 @@ package placement
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 )
 
-// epsilon absorbs float rounding when resources are added and subtracted
-// (Mesos itself keeps scalars to three decimal places).
-const epsilon = 1e-6
+// Milli is a scalar resource in the fixed point Mesos keeps scalars in:
+// thousandths, rounded to the nearest. Every fit of resources (placement,
+// the engine, the framework's carving, evict) compares amounts in it, so
+// float sums and differences never make a fit disagree between them.
+func Milli(v float64) int64 { return int64(math.Round(v * 1000)) }
+
+// AtLeast reports whether have holds want, in Mesos' fixed point.
+func AtLeast(have, want float64) bool { return Milli(have) >= Milli(want) }
 
 // Resources is a vector of the scalar resources placement understands, in
 // Mesos units (cpus, mem and disk in MiB, gpus).
@@ -30,12 +36,12 @@ func (r Resources) Sub(o Resources) Resources {
 
 // Covers reports whether r holds at least o in every dimension.
 func (r Resources) Covers(o Resources) bool {
-	return r.CPUs+epsilon >= o.CPUs && r.Mem+epsilon >= o.Mem && r.Disk+epsilon >= o.Disk && r.GPUs+epsilon >= o.GPUs
+	return AtLeast(r.CPUs, o.CPUs) && AtLeast(r.Mem, o.Mem) && AtLeast(r.Disk, o.Disk) && AtLeast(r.GPUs, o.GPUs)
 }
 
-// IsZero reports whether every dimension is (within rounding) zero.
+// IsZero reports whether every dimension is zero in Mesos' fixed point.
 func (r Resources) IsZero() bool {
-	return abs(r.CPUs) < epsilon && abs(r.Mem) < epsilon && abs(r.Disk) < epsilon && abs(r.GPUs) < epsilon
+	return Milli(r.CPUs) == 0 && Milli(r.Mem) == 0 && Milli(r.Disk) == 0 && Milli(r.GPUs) == 0
 }
 
 // Max returns the per-dimension maximum of r and o.
@@ -58,13 +64,6 @@ func (r Resources) Validate() error {
 
 func (r Resources) String() string {
 	return fmt.Sprintf("cpus:%g mem:%g disk:%g gpus:%g", r.CPUs, r.Mem, r.Disk, r.GPUs)
-}
-
-func abs(f float64) float64 {
-	if f < 0 {
-		return -f
-	}
-	return f
 }
 
 // FieldError is a validation error that names the offending input field, so

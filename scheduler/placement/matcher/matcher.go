@@ -286,7 +286,7 @@ func (m *Matcher) charge(group string, n float64) {
 	u := m.usage[k]
 	r := gi.res
 	u = u.Add(placement.Resources{CPUs: r.CPUs * n, Mem: r.Mem * n, Disk: r.Disk * n, GPUs: r.GPUs * n})
-	if u.CPUs < 1e-9 && u.Mem < 1e-9 && u.Disk < 1e-9 && u.GPUs < 1e-9 {
+	if placement.Milli(u.CPUs) <= 0 && placement.Milli(u.Mem) <= 0 && placement.Milli(u.Disk) <= 0 && placement.Milli(u.GPUs) <= 0 {
 		delete(m.usage, k)
 		return
 	}
