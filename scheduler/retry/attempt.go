@@ -44,8 +44,11 @@ func FromAttempt(a *job.Attempt, killRequested bool, signal int) Outcome {
 		return Outcome{Kind: Signaled, Signal: syscall.Signal(signal)}
 	}
 	if a.State == job.AttemptFailed && a.ExitCode == nil {
-		// It never reached TASK_RUNNING, or Mesos says it could not start.
-		if a.MesosState == "TASK_ERROR" || launchReasons[a.Reason] || a.Started.IsZero() {
+		// Mesos says it could not start; or it was never even starting; or
+		// the command executor, which gives no reason, says so in its
+		// message ("Failed to launch task: fork/exec …").
+		if a.MesosState == "TASK_ERROR" || launchReasons[a.Reason] || a.Started.IsZero() ||
+			strings.HasPrefix(a.Message, "Failed to launch") {
 			return Outcome{Kind: LaunchFailed, Reason: a.Reason}
 		}
 		return Outcome{Kind: Failed, NoExit: true, Reason: a.Reason}

@@ -53,6 +53,8 @@ func TestDecisionReasonsSayWhatHappened(t *testing.T) {
 			Reason: "REASON_TASK_INVALID"}, false, 0), "launch failed (REASON_TASK_INVALID): retry 1 of 3", true},
 		{"never started, no reason", FromAttempt(&job.Attempt{State: job.AttemptFailed, MesosState: "TASK_FAILED",
 			Message: "Failed to launch task: exec: no such file"}, false, 0), "launch failed: retry 1 of 3", true},
+		{"the command executor could not start it", FromAttempt(&job.Attempt{State: job.AttemptFailed, MesosState: "TASK_FAILED", Started: time.Unix(5, 0),
+			Message: "Failed to launch task: fork/exec /x: no such file or directory"}, false, 0), "launch failed: retry 1 of 3", true},
 		{"failed without exit status", FromAttempt(&job.Attempt{State: job.AttemptFailed, Started: time.Unix(5, 0), Reason: "REASON_CONTAINER_LIMITATION_DISK"}, false, 0),
 			"failed without an exit status (REASON_CONTAINER_LIMITATION_DISK): retry 1 of 3", true},
 		{"real exit 0 failure stays exit 0", FromAttempt(&job.Attempt{State: job.AttemptFailed, ExitCode: new(int)}, false, 0),
