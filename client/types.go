@@ -100,6 +100,8 @@ type Attempt struct {
 	Signal    int              `json:"signal,omitempty"`
 	Verdict   string           `json:"verdict,omitempty"`
 	NotBefore *time.Time       `json:"notBefore,omitempty"`
+	// Outputs are the output parameters a succeeded attempt left.
+	Outputs map[string]string `json:"outputs,omitempty"`
 }
 
 // InstancePage is GET /v1/jobs/{id}/instances: one page of a job's

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -187,6 +188,35 @@ func printInstance(w io.Writer, inst client.Instance, p painter) {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Attempt, a.TaskID, a.State, a.Hostname, exitText(a), started, ended, dash(a.Verdict), a.Reason, a.Message)
 	}
 	tw.Flush()
+	printOutputs(w, inst.Attempts)
+}
+
+// maxOutputShown bounds how much of an output value the table shows
+// (-o json has it whole).
+const maxOutputShown = 200
+
+// printOutputs lists the output parameters of the last attempt that left
+// some, one per line, long values cut.
+func printOutputs(w io.Writer, as []client.Attempt) {
+	for i := len(as) - 1; i >= 0; i-- {
+		if len(as[i].Outputs) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "outputs (attempt %d):\n", as[i].Attempt)
+		names := make([]string, 0, len(as[i].Outputs))
+		for k := range as[i].Outputs {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			v := as[i].Outputs[k]
+			if len(v) > maxOutputShown {
+				v = v[:maxOutputShown] + fmt.Sprintf("… (%d bytes)", len(as[i].Outputs[k]))
+			}
+			fmt.Fprintf(w, "  %s = %s\n", k, strings.ReplaceAll(v, "\n", "\\n"))
+		}
+		return
+	}
 }
 
 // maxReasonLookups bounds the requests fillFailureReasons makes.

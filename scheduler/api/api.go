@@ -107,6 +107,8 @@ type AttemptView struct {
 	Signal    int        `json:"signal,omitempty"`
 	Verdict   string     `json:"verdict,omitempty"`
 	NotBefore *time.Time `json:"notBefore,omitempty"`
+	// Outputs are the output parameters a succeeded attempt left.
+	Outputs map[string]string `json:"outputs,omitempty"`
 }
 
 type server struct {
@@ -401,7 +403,7 @@ func (s *server) instance(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, a := range as {
 		v := AttemptView{TaskID: a.TaskID(), Attempt: a.Attempt, State: a.State, AgentID: a.AgentID, Hostname: a.Hostname,
-			ExitCode: a.ExitCode, Reason: a.Reason, Message: a.Message, Created: a.Created, Signal: a.Signal, Verdict: a.Verdict}
+			ExitCode: a.ExitCode, Reason: a.Reason, Message: a.Message, Created: a.Created, Signal: a.Signal, Verdict: a.Verdict, Outputs: a.Outputs}
 		if !a.NotBefore.IsZero() {
 			v.NotBefore = &a.NotBefore
 		}

@@ -250,7 +250,7 @@ func attemptViews(as []job.Attempt) []AttemptView {
 	out := make([]AttemptView, 0, len(sorted))
 	for _, a := range sorted {
 		v := AttemptView{TaskID: a.TaskID(), Attempt: a.Attempt, State: a.State, AgentID: a.AgentID, Hostname: a.Hostname,
-			ExitCode: a.ExitCode, Reason: a.Reason, Message: a.Message, Created: a.Created, Signal: a.Signal, Verdict: a.Verdict}
+			ExitCode: a.ExitCode, Reason: a.Reason, Message: a.Message, Created: a.Created, Signal: a.Signal, Verdict: a.Verdict, Outputs: a.Outputs}
 		if !a.NotBefore.IsZero() {
 			v.NotBefore = &a.NotBefore
 		}

@@ -42,6 +42,8 @@ type batchJob struct {
 	// failing says why the job fails now (a failJob rule), "" if not.
 	failing string
 	dirty   bool // task outcomes changed: evaluate the DAG again
+	// outputs of the succeeded instances (outputs.go)
+	outputs dag.Outputs
 }
 
 func (e *Engine) initBatch(js *jobState) {
@@ -180,6 +182,7 @@ func (t *taskState) loadVerdict(js *jobState, in *instState, killRequested bool)
 	case job.VerdictDone:
 		in.done = true
 		t.succeeded++
+		js.recordOutputsLocked(t, a)
 	case job.VerdictFail:
 		in.done = true
 		t.failed++
@@ -262,7 +265,7 @@ func (js *jobState) evaluate() {
 		for _, t := range js.tasks {
 			states[t.spec.Name] = js.dagState(t)
 		}
-		ds, err := js.b.graph.Evaluate(states, js.job.Spec.Params, dag.Options{FailFast: js.job.Spec.FailFast})
+		ds, err := js.b.graph.Evaluate(states, js.job.Spec.Params, dag.Options{FailFast: js.job.Spec.FailFast, Outputs: &js.b.outputs})
 		if err != nil {
 			return
 		}
@@ -294,7 +297,7 @@ func (js *jobState) ready(t *taskState) bool {
 	for _, o := range js.tasks {
 		states[o.spec.Name] = js.dagState(o)
 	}
-	ds, err := js.b.graph.Evaluate(states, js.job.Spec.Params, dag.Options{FailFast: js.job.Spec.FailFast})
+	ds, err := js.b.graph.Evaluate(states, js.job.Spec.Params, dag.Options{FailFast: js.job.Spec.FailFast, Outputs: &js.b.outputs})
 	return err == nil && ds[t.spec.Name].Verdict == dag.Ready
 }
 

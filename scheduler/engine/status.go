@@ -20,6 +20,9 @@ type Status struct {
 	// if none).
 	Signal int
 	Time   time.Time
+	// Outputs are the output parameters the Gleaner executor reported
+	// (outputs.go).
+	Outputs map[string]string
 }
 
 // AttemptStateOf maps a Mesos task state to an attempt state. Every
@@ -169,6 +172,9 @@ func (e *Engine) DecideUpdates(ss []Status) Updates {
 				a.ExitCode = &c
 			}
 			a.Signal = s.Signal
+			if ns == job.AttemptSucceeded {
+				a.Outputs = s.Outputs
+			}
 			rd = e.decide(ref, &a)
 		}
 		if st == nil {
@@ -241,6 +247,7 @@ func (e *Engine) commitLocked(a job.Attempt, rd *retryDecision) (moreWork bool) 
 		return false
 	}
 	delete(e.active, id)
+	ref.job.recordOutputsLocked(ref.task, &c)
 	if tr, ok := e.matcher.(Tracker); ok {
 		tr.Stopped(a.Job, a.Task, ref.inst.last.Hostname)
 	}

@@ -74,7 +74,7 @@ func (f *Framework) instanceSpec(a job.Attempt, sp *job.TaskSpec) (*job.TaskSpec
 	if et.err != nil || et.e == nil {
 		return nil, fmt.Errorf("expand %s: %w", a.TaskID(), et.err)
 	}
-	in, err := et.e.Instance(a.Index)
+	in, err := et.e.InstanceWith(a.Index, engine.JobOutputs{Engine: f.engine, Job: a.Job})
 	if err != nil {
 		return nil, fmt.Errorf("expand %s: %w", a.TaskID(), err)
 	}

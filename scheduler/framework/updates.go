@@ -141,7 +141,7 @@ func toStatus(s *mesos.TaskStatus) engine.Status {
 		st.Time = time.Unix(0, int64(ts*1e9)).UTC()
 	}
 	if engine.AttemptStateOf(s.GetState()).Terminal() {
-		st.ExitCode, st.Signal = taskResult(s)
+		st.ExitCode, st.Signal, st.Outputs = taskResult(s)
 	}
 	return st
 }
@@ -246,26 +246,27 @@ func withoutStale(kills map[string]string, stored map[string]job.Attempt) (keep 
 
 var exitRE = regexp.MustCompile(`exited with status (-?\d+)`)
 
-// taskResult reads an ended task's exit code and terminating signal: the
-// Gleaner executor's TaskResult in TaskStatus.data (decoded once), else the
+// taskResult reads an ended task's exit code, terminating signal and
+// output parameters: the Gleaner executor's TaskResult in TaskStatus.data
+// (decoded once; the outputs come only from it), else the
 // command executor's message ("exited with status N"), else 0 for
 // TASK_FINISHED; the exit code is nil when none of these tells it.
-func taskResult(s *mesos.TaskStatus) (exit *int, signal int) {
+func taskResult(s *mesos.TaskStatus) (exit *int, signal int, outputs map[string]string) {
 	if len(s.Data) > 0 {
 		var r gleanerpb.TaskResult
 		if err := r.Unmarshal(s.Data); err == nil {
 			c := int(r.ExitCode)
-			return &c, int(r.Signal)
+			return &c, int(r.Signal), r.Outputs
 		}
 	}
 	if m := exitRE.FindStringSubmatch(s.GetMessage()); m != nil {
 		if c, err := strconv.Atoi(m[1]); err == nil {
-			return &c, 0
+			return &c, 0, nil
 		}
 	}
 	if s.GetState() == mesos.TASK_FINISHED {
 		c := 0
-		return &c, 0
+		return &c, 0, nil
 	}
-	return nil, 0
+	return nil, 0, nil
 }

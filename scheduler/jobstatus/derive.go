@@ -46,13 +46,14 @@ func Derive(j *job.Job, attempts []job.Attempt) job.Status {
 	if err != nil {
 		return st
 	}
+	outputs := dag.OutputsOf(&j.Spec, attempts) // for when conditions on outputs
 	states := make(map[string]dag.State, len(st.Tasks))
 	for _, ts := range st.Tasks {
 		states[ts.Name] = dag.State(ts.State)
 	}
 	if !j.KillRequested && !failJob {
 		for {
-			ds, err := g.Evaluate(states, j.Spec.Params, dag.Options{FailFast: j.Spec.FailFast})
+			ds, err := g.Evaluate(states, j.Spec.Params, dag.Options{FailFast: j.Spec.FailFast, Outputs: outputs})
 			if err != nil {
 				break
 			}

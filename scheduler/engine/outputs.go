@@ -1,0 +1,44 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/gleaner-project/gleaner/scheduler/job"
+)
+
+// Output parameters (issue 14): the outputs of each succeeded instance are
+// kept with its job (jobState.b.outputs, a dag.Outputs) for the when
+// conditions of the DAG and for the templates of the tasks downstream,
+// rendered when their instances launch (OutputParam).
+
+// recordOutputsLocked keeps a succeeded attempt's outputs.
+func (js *jobState) recordOutputsLocked(t *taskState, a *job.Attempt) {
+	if a.State != job.AttemptSucceeded || len(a.Outputs) == 0 {
+		return
+	}
+	js.b.outputs.Record(t.spec.Name, t.spec.Instances, a.Index, a.Outputs)
+	js.b.dirty = true
+}
+
+// OutputParam returns an output parameter of a scheduled job's task: one
+// instance's (index >= 0) or the aggregate (index -1, see dag.Outputs.Param).
+func (e *Engine) OutputParam(jobID, task string, index int, name string) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	js := e.jobs[jobID]
+	if js == nil {
+		return "", fmt.Errorf("job %s is not scheduled", jobID)
+	}
+	return js.b.outputs.Param(task, index, name)
+}
+
+// JobOutputs binds OutputParam to one job (an expand.OutputSource).
+type JobOutputs struct {
+	Engine *Engine
+	Job    string
+}
+
+// Param implements expand.OutputSource.
+func (o JobOutputs) Param(task string, index int, name string) (string, error) {
+	return o.Engine.OutputParam(o.Job, task, index, name)
+}
