@@ -3,6 +3,8 @@ package jobstatus
 import (
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/retry"
@@ -36,14 +38,14 @@ func applyPerIndex(j *job.Job, attempts []job.Attempt, st *job.Status) {
 		case retry.IndexesSucceeded:
 			ts.State = job.Succeeded
 			if c.Failed > 0 {
-				ts.Reason = fmt.Sprintf("%d of %d indexes failed, within maxFailedIndexes %d", c.Failed, ts.Instances, tol.MaxFailed)
+				ts.Reason = fmt.Sprintf("%d of %d indexes failed (%s), within maxFailedIndexes %d", c.Failed, ts.Instances, listIndexes(ts.FailedIndexes, c.Failed), tol.MaxFailed)
 			}
 		case retry.IndexesFailed:
 			ts.State = job.Failed
 			if tol.MaxFailed >= 0 {
-				ts.Reason = fmt.Sprintf("%d indexes failed, more than maxFailedIndexes %d", c.Failed, tol.MaxFailed)
+				ts.Reason = fmt.Sprintf("%d indexes failed (%s), more than maxFailedIndexes %d", c.Failed, listIndexes(ts.FailedIndexes, c.Failed), tol.MaxFailed)
 			} else {
-				ts.Reason = fmt.Sprintf("%d of %d indexes failed (no maxFailedIndexes)", c.Failed, ts.Instances)
+				ts.Reason = fmt.Sprintf("%d of %d indexes failed (%s; no maxFailedIndexes)", c.Failed, ts.Instances, listIndexes(ts.FailedIndexes, c.Failed))
 			}
 		default:
 			ts.State = job.Pending
@@ -52,6 +54,24 @@ func applyPerIndex(j *job.Job, attempts []job.Attempt, st *job.Status) {
 			}
 		}
 	}
+}
+
+// maxIndexesInReason bounds the indexes a task's reason names.
+const maxIndexesInReason = 10
+
+// listIndexes names the first failed indexes for a reason: "1, 4", or
+// "0, 1, …, 9 and 32 more" when there are many (n failed in all).
+func listIndexes(idx []int, n int) string {
+	shown := idx[:min(len(idx), maxIndexesInReason)]
+	parts := make([]string, len(shown))
+	for i, x := range shown {
+		parts[i] = strconv.Itoa(x)
+	}
+	s := strings.Join(parts, ", ")
+	if more := n - len(shown); more > 0 {
+		s += fmt.Sprintf(" and %d more", more)
+	}
+	return s
 }
 
 // failedIndexes lists, per task, the indexes whose latest attempt failed
