@@ -82,6 +82,13 @@ export function jobPage(box, id, session) {
   const logSlot = el('div');
   box.append(el('div', { class: 'crumbs' }, el('a', { href: '#/jobs', text: '← jobs' })), header, note, info, dagBox, taskBox, logSlot);
 
+  // outputsText lists an attempt's output parameters as name=value, cut
+  // to max characters (0: whole).
+  const outputsText = (a, max) => {
+    const o = (a && a.outputs) || {};
+    const s = Object.keys(o).sort().map((k) => `${k}=${o[k]}`).join(', ');
+    return max && s.length > max ? s.slice(0, max) + '…' : s;
+  };
   let status = null, spec = null, selected = '', filter = '', offset = 0, log = null;
   const after = (e, msg) => { message(note, e || msg, e ? 'error' : 'note'); p.now(); };
   const whenOf = (name) => {
@@ -94,7 +101,7 @@ export function jobPage(box, id, session) {
   const pager = el('span', { class: 'pager' });
   const tbody = el('tbody');
   taskBox.append(taskHead, whyBox, el('div', { class: 'toolbar' }, fState, pager),
-    el('table', { class: 'grid', id: 'instances' }, el('thead', {}, el('tr', {}, ['#', 'state', 'host', 'attempts', 'exit', 'reason', 'verdict', 'duration', 'log'].map((h) => el('th', { text: h })))), tbody));
+    el('table', { class: 'grid', id: 'instances' }, el('thead', {}, el('tr', {}, ['#', 'state', 'host', 'attempts', 'exit', 'reason', 'verdict', 'outputs', 'duration', 'log'].map((h) => el('th', { text: h })))), tbody));
   fState.addEventListener('change', () => { filter = fState.value; offset = 0; p.now(); });
 
   const openLog = (inst, a) => {
@@ -135,6 +142,7 @@ export function jobPage(box, id, session) {
         el('td', { text: a && a.exitCode !== undefined ? String(a.exitCode) + (a.signal ? ` (signal ${a.signal})` : '') : (a && a.signal ? `signal ${a.signal}` : '') }),
         el('td', { class: 'reason', text: a ? [a.reason, a.message].filter(Boolean).join(': ') : (inst.state === 'pending' && why ? why : '') }),
         el('td', { text: a ? a.verdict || '' : '' }),
+        el('td', { class: 'outputs', text: outputsText(a, 120), title: outputsText(a, 0) }),
         el('td', { text: attemptDuration(a) }),
         el('td', {}, (inst.attempts || []).map((x) => el('button', { type: 'button', class: 'link log-open', 'data-attempt': x.attempt, text: '#' + x.attempt, title: `${x.state}${x.started ? ', started ' + x.started : ''}`, onclick: () => openLog(inst, x) }))));
     }));
