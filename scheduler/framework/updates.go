@@ -23,18 +23,37 @@ const MaxUpdateBatch = 2000
 // Updates are numbered in the order received (from 1): the number tells
 // whether a copy of an update came before or after an acknowledgement of
 // it was sent (see ackLedger).
+//
+// An agent resends an update until it is acknowledged; a copy of an update
+// still queued (same task id and uuid) is dropped and not numbered, so a
+// backlog holds each update once (issue 16: 200,000 instances queued 1.1
+// million TaskStatus copies, 590 MB, while acknowledgements lagged).
 type updateQueue struct {
-	mu     sync.Mutex
-	items  []mesos.TaskStatus
-	pushed uint64 // updates received so far
-	taken  uint64 // updates handed to the update loop so far
-	signal chan struct{}
+	mu      sync.Mutex
+	items   []mesos.TaskStatus
+	queued  map[string]struct{} // ackKey of each queued update that has a uuid
+	pushed  uint64              // updates received so far (copies dropped not counted)
+	taken   uint64              // updates handed to the update loop so far
+	dropped uint64              // copies of queued updates dropped
+	signal  chan struct{}
 }
 
 func newUpdateQueue() *updateQueue { return &updateQueue{signal: make(chan struct{}, 1)} }
 
 func (q *updateQueue) push(s mesos.TaskStatus) {
 	q.mu.Lock()
+	if len(s.UUID) > 0 {
+		k := ackKey(s.TaskID.Value, s.UUID)
+		if _, queued := q.queued[k]; queued {
+			q.dropped++
+			q.mu.Unlock()
+			return
+		}
+		if q.queued == nil {
+			q.queued = map[string]struct{}{}
+		}
+		q.queued[k] = struct{}{}
+	}
 	q.items = append(q.items, s)
 	q.pushed++
 	q.mu.Unlock()
@@ -51,10 +70,15 @@ func (q *updateQueue) take(max int) (batch []mesos.TaskStatus, first uint64) {
 	n := min(max, len(q.items))
 	out := q.items[:n:n]
 	q.items = q.items[n:]
+	for i := range out {
+		if len(out[i].UUID) > 0 {
+			delete(q.queued, ackKey(out[i].TaskID.Value, out[i].UUID))
+		}
+	}
 	if len(q.items) == 0 {
 		// Drop the drained backing array: after a burst of updates it
-		// would otherwise stay as large as the burst.
-		q.items = nil
+		// would otherwise stay as large as the burst (so would the map).
+		q.items, q.queued = nil, nil
 	}
 	first = q.taken + 1
 	q.taken += uint64(n)
@@ -65,6 +89,13 @@ func (q *updateQueue) take(max int) (batch []mesos.TaskStatus, first uint64) {
 		}
 	}
 	return out, first
+}
+
+// arrived is the number of updates that came, copies dropped included.
+func (q *updateQueue) arrived() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pushed + q.dropped
 }
 
 // received is the number of updates received so far.

@@ -84,7 +84,7 @@ func TestDuplicateDeliveryAcknowledgedOnce(t *testing.T) {
 	await(t, "the subscription", f.Connected)
 	m.reliableUpdate("j.t.0.0", mesos.TASK_FINISHED, "u1")
 	m.reliableUpdate("j.t.0.0", mesos.TASK_FINISHED, "u1") // the agent's resend
-	await(t, "both copies received", func() bool { return f.updates.received() == 2 })
+	await(t, "both copies received", func() bool { return f.updates.arrived() == 2 })
 	close(st.release)
 	await(t, "the acknowledgement", func() bool { return len(m.acked()) > 0 })
 	m.reliableUpdate("j.t.0.1", mesos.TASK_RUNNING, "marker") // processed after both copies
