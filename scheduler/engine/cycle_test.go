@@ -102,3 +102,27 @@ func TestCyclePreempts(t *testing.T) {
 		t.Fatalf("victim ended %s (%s), want lost (preempted)", o.Attempt.State, o.Attempt.Reason)
 	}
 }
+
+// TestCyclePreemptsOnlyLowerPriority: work blocked at the same priority as
+// the running instances gathers no victims and plans nothing.
+func TestCyclePreemptsOnlyLowerPriority(t *testing.T) {
+	m := &planAll{blocked: true, above: 5}
+	e := New(m)
+	j := arrayOf("same", 2, 1)
+	j.Spec.Priority = 5
+	e.AddJob(j)
+	d := e.Cycle([]Offer{offer("a", 2, 100)}, testCycle)
+	for _, ls := range d.Launches {
+		for _, l := range ls {
+			apply(t, e, l.Attempt.TaskID(), mesos.TASK_RUNNING)
+		}
+	}
+	d = e.Cycle(nil, testCycle)
+	if len(d.Preempt) != 0 || m.seen != nil {
+		t.Fatalf("equal priority: preempt %v, victims offered %v", d.Preempt, m.seen)
+	}
+	m.above = 6
+	if d = e.Cycle(nil, testCycle); len(d.Preempt) != 2 {
+		t.Fatalf("higher priority blocked: preempt %v, want both", d.Preempt)
+	}
+}

@@ -20,7 +20,10 @@ type (
 	NeverFitsJudge interface{ ResetForever() }
 	// Preempter plans preemptions for work blocked too long.
 	Preempter interface {
-		Blocked(now time.Time, after time.Duration) bool
+		// Blocked reports whether some work has been blocked for at
+		// least after, and the highest priority of such work: only
+		// instances of lower priority can be victims.
+		Blocked(now time.Time, after time.Duration) (priority int, ok bool)
 		PlanPreemption(now time.Time, after time.Duration, running []placement.Victim) (Preemption, bool)
 	}
 )
@@ -81,20 +84,27 @@ func (e *Engine) preemptLocked(now time.Time, after time.Duration, reason string
 	if !ok {
 		return Preemption{}, nil, false
 	}
-	if !p.Blocked(now, after) {
+	above, blocked := p.Blocked(now, after)
+	if !blocked {
 		return Preemption{}, nil, false
 	}
-	victims := make([]placement.Victim, 0, len(e.active))
+	// Only running instances of lower priority than the blocked work
+	// can make room: the others are not gathered (every offer cycle
+	// passes here while equal-priority work waits).
+	var victims []placement.Victim
 	for id, ref := range e.active {
 		if ref.requeue != "" {
 			return Preemption{}, nil, false
 		}
 		a := ref.inst.last
-		if a.Started.IsZero() {
+		if ref.job.job.Spec.Priority >= above || a.Started.IsZero() {
 			continue
 		}
 		victims = append(victims, placement.Victim{Key: id, Group: GroupOf(a.Job, a.Task), Hostname: a.Hostname,
 			Priority: ref.job.job.Spec.Priority, Resources: placement.Resources(ref.task.spec.Resources), Started: a.Started})
+	}
+	if len(victims) == 0 {
+		return Preemption{}, nil, false
 	}
 	plan, ok := p.PlanPreemption(now, after, victims)
 	if !ok {

@@ -12,10 +12,16 @@ import (
 type planAll struct {
 	FirstFit
 	blocked bool
+	above   int // the blocked work's priority, 9 if unset
 	seen    []placement.Victim
 }
 
-func (p *planAll) Blocked(time.Time, time.Duration) bool { return p.blocked }
+func (p *planAll) Blocked(time.Time, time.Duration) (int, bool) {
+	if p.above == 0 {
+		return 9, p.blocked
+	}
+	return p.above, p.blocked
+}
 func (p *planAll) PlanPreemption(_ time.Time, _ time.Duration, running []placement.Victim) (Preemption, bool) {
 	p.seen = running
 	if len(running) == 0 {

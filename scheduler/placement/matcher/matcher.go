@@ -360,15 +360,17 @@ func (m *Matcher) ResetForever() {
 
 // Blocked reports whether some ask of the last cycle has been blocked for
 // at least after, the cheap test before PlanPreemption.
-func (m *Matcher) Blocked(now time.Time, after time.Duration) bool {
+func (m *Matcher) Blocked(now time.Time, after time.Duration) (priority int, ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := range m.blocked {
-		if s, ok := m.since[m.blocked[i].Group]; ok && now.Sub(s) >= after {
-			return true
+		if s, seen := m.since[m.blocked[i].Group]; seen && now.Sub(s) >= after {
+			if !ok || m.blocked[i].Priority > priority {
+				priority, ok = m.blocked[i].Priority, true
+			}
 		}
 	}
-	return false
+	return priority, ok
 }
 
 // Preemption is the engine's plan type (engine.Preempter).
