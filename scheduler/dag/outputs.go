@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
 )
@@ -167,6 +170,68 @@ func init() {
 		if err != nil {
 			return err
 		}
-		return spec.CheckOutputRefs(s, g.Upstream)
+		if err := spec.CheckOutputRefs(s, g.Upstream); err != nil {
+			return err
+		}
+		for i := range s.Tasks {
+			if r := s.Tasks[i].Repeat; r != nil {
+				if _, err := CompileRepeat(fmt.Sprintf("tasks[%d].repeat", i), r); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
+}
+
+// RepeatCond is a compiled repeat condition (job.Repeat).
+type RepeatCond struct {
+	while string
+	limit int
+	prog  *vm.Program
+}
+
+// repeatEnv is the environment of a repeat condition: the instance's own
+// outputs.
+type repeatEnv struct {
+	Outputs whenOutputs `expr:"outputs"`
+}
+
+// MaxRepeatLimit caps job.Repeat.Limit (spec.MaxRepeatLimit).
+const MaxRepeatLimit = spec.MaxRepeatLimit
+
+// CompileRepeat checks and compiles r; path is its field path
+// (tasks[1].repeat). Errors are *spec.FieldError.
+func CompileRepeat(path string, r *job.Repeat) (*RepeatCond, error) {
+	if r.While == "" {
+		return nil, ferr(path+".while", "required: a condition on outputs.parameters, e.g. outputs.parameters.result == \"tails\"")
+	}
+	if r.Limit < 1 || r.Limit > MaxRepeatLimit {
+		return nil, ferr(path+".limit", "must be between 1 and %d, got %d", MaxRepeatLimit, r.Limit)
+	}
+	if err := spec.CheckExpr(path+".while", r.While); err != nil {
+		return nil, err
+	}
+	prog, err := expr.Compile(r.While, expr.Env(repeatEnv{}), expr.AsBool())
+	if err != nil {
+		return nil, ferr(path+".while", "bad condition %q: %v", r.While, firstLine(err))
+	}
+	return &RepeatCond{while: r.While, limit: r.Limit, prog: prog}, nil
+}
+
+// Again decides whether an instance that succeeded at attempt number
+// attempt (from 0) with outputs runs another round, and says why: the
+// condition holds and the limit is not reached. A condition that fails to
+// evaluate ends the repetition with the error as the reason.
+func (c *RepeatCond) Again(attempt int, outputs map[string]string) (bool, string) {
+	v, err := expr.Run(c.prog, repeatEnv{Outputs: whenOutputs{Parameters: outputs}})
+	switch {
+	case err != nil:
+		return false, fmt.Sprintf("repeat stopped: while %q failed: %s", c.while, firstLine(err))
+	case !v.(bool):
+		return false, fmt.Sprintf("repeat ended after round %d: while is false", attempt+1)
+	case attempt+1 >= c.limit:
+		return false, fmt.Sprintf("repeat stopped at its limit of %d attempts (while still holds)", c.limit)
+	}
+	return true, fmt.Sprintf("repeat: round %d of at most %d, while holds", attempt+2, c.limit)
 }

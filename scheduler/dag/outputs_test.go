@@ -161,3 +161,49 @@ tasks:
 		t.Fatal(err)
 	}
 }
+
+func TestRepeatCondition(t *testing.T) {
+	c, err := CompileRepeat("tasks[0].repeat", &job.Repeat{While: `outputs.parameters.result == "tails"`, Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		attempt int
+		outs    map[string]string
+		again   bool
+		why     string
+	}{
+		{0, map[string]string{"result": "tails"}, true, "repeat: round 2 of at most 3"},
+		{1, map[string]string{"result": "heads"}, false, "repeat ended after round 2: while is false"},
+		{2, map[string]string{"result": "tails"}, false, "limit of 3 attempts"},
+		{0, nil, false, "while is false"},
+	} {
+		again, why := c.Again(x.attempt, x.outs)
+		if again != x.again || !strings.Contains(why, x.why) {
+			t.Errorf("attempt %d %v: %v %q", x.attempt, x.outs, again, why)
+		}
+	}
+	for _, b := range []struct {
+		r     job.Repeat
+		field string
+	}{
+		{job.Repeat{Limit: 3}, "tasks[0].repeat.while"},
+		{job.Repeat{While: "true", Limit: 0}, "tasks[0].repeat.limit"},
+		{job.Repeat{While: "true", Limit: MaxRepeatLimit + 1}, "tasks[0].repeat.limit"},
+		{job.Repeat{While: "outputs.parameters.x +", Limit: 2}, "tasks[0].repeat.while"},
+	} {
+		_, err := CompileRepeat("tasks[0].repeat", &b.r)
+		if fe, ok := spec.AsFieldError(err); !ok || fe.Field != b.field {
+			t.Errorf("%+v: err %v, want a field error on %s", b.r, err, b.field)
+		}
+	}
+	// Parsed: limit is required, and the check runs at submit.
+	_, err = spec.Parse([]byte("name: j\ntasks:\n- {name: flip, command: x, repeat: {while: 'outputs.parameters.r == \"t\"'}}\n"))
+	if fe, ok := spec.AsFieldError(err); !ok || fe.Field != "tasks[0].repeat.limit" {
+		t.Fatalf("no limit: %v", err)
+	}
+	_, err = spec.Parse([]byte("name: j\ntasks:\n- {name: flip, command: x, repeat: {while: 'outputs.parameters.r ==', limit: 5}}\n"))
+	if fe, ok := spec.AsFieldError(err); !ok || fe.Field != "tasks[0].repeat.while" {
+		t.Fatalf("bad while: %v", err)
+	}
+}

@@ -29,6 +29,8 @@ type batchTask struct {
 	policy  retry.Policy
 	delayed []delayed // instances waiting out a backoff, by time
 	skipped string    // why the DAG skipped the task; "" if not
+	// repeat is the task's repeat condition, nil if none (outputs.go).
+	repeat *dag.RepeatCond
 }
 
 type delayed struct {
@@ -53,6 +55,7 @@ func (e *Engine) initBatch(js *jobState) {
 	js.b.dirty = true
 	for _, t := range js.tasks {
 		t.b.policy = retry.PolicyOf(t.spec)
+		t.b.repeat = repeatOf(js, t)
 	}
 }
 
@@ -85,6 +88,7 @@ func (e *Engine) decide(ref *activeRef, a *job.Attempt) *retryDecision {
 	o := ref.outcome(a)
 	d := ref.task.b.policy.Decide(o, ref.inst.hist)
 	rd := &retryDecision{ref: ref, outcome: o, decision: d}
+	repeatVerdict(ref, a, &d)
 	if ref.job.job.KillRequested && d.Verdict == retry.Again {
 		d.Verdict, d.Reason = retry.Stop, "job killed"
 	}

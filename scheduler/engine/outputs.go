@@ -3,7 +3,9 @@ package engine
 import (
 	"fmt"
 
+	"github.com/gleaner-project/gleaner/scheduler/dag"
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/retry"
 )
 
 // Output parameters (issue 14): the outputs of each succeeded instance are
@@ -41,4 +43,33 @@ type JobOutputs struct {
 // Param implements expand.OutputSource.
 func (o JobOutputs) Param(task string, index int, name string) (string, error) {
 	return o.Engine.OutputParam(o.Job, task, index, name)
+}
+
+// repeatOf compiles a task's repeat condition (checked at submit; a stored
+// spec that no longer compiles does not repeat).
+func repeatOf(js *jobState, t *taskState) *dag.RepeatCond {
+	if t.spec.Repeat == nil {
+		return nil
+	}
+	c, err := dag.CompileRepeat(t.spec.Name+".repeat", t.spec.Repeat)
+	if err != nil {
+		return nil
+	}
+	return c
+}
+
+// repeatVerdict turns the retry policy's "done" on a succeeded attempt of
+// a repeating task into "again" while its condition on the attempt's
+// outputs holds and its limit allows; the reason goes to the message
+// either way.
+func repeatVerdict(ref *activeRef, a *job.Attempt, d *retry.Decision) {
+	c := ref.task.b.repeat
+	if c == nil || a.State != job.AttemptSucceeded || d.Verdict != retry.Done {
+		return
+	}
+	again, why := c.Again(a.Attempt, a.Outputs)
+	if again {
+		d.Verdict, d.Delay = retry.Again, 0
+	}
+	d.Reason = why
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
@@ -77,3 +78,61 @@ tasks:
 - {name: use, depends: [split], command: "echo {{tasks.split.instances.1.outputs.parameters.n}}", when: 'tasks.split.outputs.parameters.n == "[\"a\",\"b\"]"'}
 - {name: never, depends: [split], command: x, when: 'tasks.split.outputs.parameters.n == "[]"'}
 `
+
+// Flip a coin until heads: the instance runs again while its own output
+// says tails, each round an attempt with its verdict, bounded by the
+// limit; downstream sees the last round's outputs.
+func TestRepeatUntilHeads(t *testing.T) {
+	e := New(nil)
+	j := parsed(t, "c-1", `
+name: c
+tasks:
+- {name: flip, command: x, repeat: {while: 'outputs.parameters.result == "tails"', limit: 4}}
+- {name: after, depends: [flip], command: "echo {{tasks.flip.outputs.parameters.result}}"}
+`)
+	e.AddJob(j)
+	var stored []job.Attempt
+	for round, result := range []string{"tails", "tails", "heads"} {
+		ls := e.Plan(big())
+		if len(ls) != 1 || ls[0].Attempt.Task != "flip" || ls[0].Attempt.Attempt != round {
+			t.Fatalf("round %d: launches %+v", round, ls)
+		}
+		a := endWithOutputs(t, e, ls[0].Attempt.TaskID(), map[string]string{"result": result})
+		stored = append(stored, a)
+		want := job.VerdictAgain
+		if result == "heads" {
+			want = job.VerdictDone
+		}
+		if a.Verdict != want || !strings.Contains(a.Message, "repeat") {
+			t.Fatalf("round %d: %+v", round, a)
+		}
+		e.Tick()
+	}
+	ls := e.Plan(big())
+	if len(ls) != 1 || ls[0].Attempt.Task != "after" {
+		t.Fatalf("after heads: %+v", ls)
+	}
+	if v, _ := e.OutputParam("c-1", "flip", -1, "result"); v != "heads" {
+		t.Fatalf("downstream sees %q", v)
+	}
+	if st := Derive(j, stored); st.Tasks[0].State != job.Succeeded {
+		t.Fatalf("flip: %+v", st.Tasks[0])
+	}
+}
+
+func TestRepeatStopsAtItsLimit(t *testing.T) {
+	e := New(nil)
+	e.AddJob(parsed(t, "l-1", `{name: l, tasks: [{name: flip, command: x, repeat: {while: 'outputs.parameters.result == "tails"', limit: 2}}]}`))
+	var last job.Attempt
+	for round := 0; round < 2; round++ {
+		ls := e.Plan(big())
+		if len(ls) != 1 {
+			t.Fatalf("round %d: %+v", round, ls)
+		}
+		last = endWithOutputs(t, e, ls[0].Attempt.TaskID(), map[string]string{"result": "tails"})
+		e.Tick()
+	}
+	if last.Verdict != job.VerdictDone || !strings.Contains(last.Message, "limit of 2 attempts") || len(e.Jobs()) != 0 {
+		t.Fatalf("last %+v, jobs %v", last, e.Jobs())
+	}
+}

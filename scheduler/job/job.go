@@ -168,6 +168,9 @@ type TaskSpec struct {
 	// Outputs and Inputs pass artifacts between tasks (taskio.go).
 	Outputs *TaskOutputs `json:"outputs,omitempty"`
 	Inputs  *TaskInputs  `json:"inputs,omitempty"`
+	// Repeat runs each instance again while a condition on its own
+	// output parameters holds (repeat.go).
+	Repeat *Repeat `json:"repeat,omitempty"`
 }
 
 // Sequence is withSequence: numbers from Start to End (inclusive) or Count

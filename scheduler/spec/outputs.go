@@ -144,3 +144,41 @@ func CheckOutputRefs(s *job.Spec, upstream func(task string) []string) error {
 	}
 	return nil
 }
+
+// MaxRepeatLimit caps repeat.limit: the attempts of one instance, rounds
+// and retries together.
+const MaxRepeatLimit = 100
+
+// outputFields are the task keys parsed here.
+var outputFields = []string{"repeat"}
+
+// parseRepeat reads repeat: {while, limit}; limit is required. The
+// condition and the bounds are checked by scheduler/dag's registered check
+// (dag.CompileRepeat).
+func parseRepeat(o obj, t *job.TaskSpec) error {
+	v, ok := o.m["repeat"]
+	if !ok || v == nil {
+		return nil
+	}
+	ro, err := asObj(o.field("repeat"), v)
+	if err != nil {
+		return err
+	}
+	if err := ro.known("while", "limit"); err != nil {
+		return err
+	}
+	var r job.Repeat
+	if r.While, _, err = ro.str("while"); err != nil {
+		return err
+	}
+	n, given, err := ro.integer("limit")
+	if err != nil {
+		return err
+	}
+	if !given {
+		return ferr(ro.field("limit"), "required: the most attempts an instance makes (1 to %d)", MaxRepeatLimit)
+	}
+	r.Limit = n
+	t.Repeat = &r
+	return nil
+}

@@ -270,7 +270,7 @@ func parseTask(path string, v any) (job.TaskSpec, error) {
 	if err != nil {
 		return t, err
 	}
-	if err := o.known(append([]string{"name", "command", "args", "env", "resources", "instances", "retries", "depends", "labels", "constraints"}, append(append(batchTaskFields, taskIOFields...), perIndexFields...)...)...); err != nil {
+	if err := o.known(append([]string{"name", "command", "args", "env", "resources", "instances", "retries", "depends", "labels", "constraints"}, append(append(append(batchTaskFields, taskIOFields...), perIndexFields...), outputFields...)...)...); err != nil {
 		return t, err
 	}
 	if t.Name, _, err = o.str("name"); err != nil {
@@ -295,6 +295,9 @@ func parseTask(path string, v any) (job.TaskSpec, error) {
 		return t, err
 	}
 	if err = parsePerIndex(o, &t); err != nil {
+		return t, err
+	}
+	if err = parseRepeat(o, &t); err != nil {
 		return t, err
 	}
 	if t.Constraints, err = constraintList(o); err != nil {
