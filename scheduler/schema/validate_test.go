@@ -159,6 +159,8 @@ spec: {name: "x-{{inputs.parameters.count}}", tasks: [{name: a, command: "echo {
 		"cleanup-bad":      "name: x\ntasks: [{name: a, command: c, cleanup: keep}]",
 		"volume-relative":  "name: x\ntasks: [{name: a, command: c, volumes: [{host: nas, container: /in}]}]",
 		"parallelism-neg":  "name: x\ntasks: [{name: a, command: c, parallelism: -2}]",
+		"max-failed-alone": "name: x\ntasks: [{name: a, command: c, instances: 3, maxFailedIndexes: 1}]",
+		"per-index-neg":    "name: x\ntasks: [{name: a, command: c, instances: 3, backoffLimitPerIndex: -1}]",
 		"unknown-resource": "name: x\ntasks: [{name: a, command: c, resources: {cpu: 1}}]",
 		"tiny-cpus":        "name: x\ntasks: [{name: a, command: c, resources: {cpus: 0.0000001, mem: 0}}]",
 		"huge-cpus":        "name: x\ntasks: [{name: a, command: c, resources: {cpus: 1e308}}]",
