@@ -39,7 +39,7 @@ func specDocument(c *cli.Context, data []byte) ([]byte, error) {
 		return templateDocument(c, name)
 	}
 	if !compose.IsCompose(data) {
-		return data, nil
+		return pinSpecBundles(data, hashFile, c.App.ErrWriter)
 	}
 	opt := compose.Options{Name: c.String("name")}
 	if f := c.String("file"); f != "" && f != "-" {
@@ -54,6 +54,9 @@ func specDocument(c *cli.Context, data []byte) ([]byte, error) {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return nil, fmt.Errorf("read image map: %w", err)
+		}
+		if b, err = pinImageMap(b, hashFile, c.App.ErrWriter); err != nil {
+			return nil, fmt.Errorf("--images %s: %w", f, err)
 		}
 		if opt.Images, err = compose.ParseImages(b); err != nil {
 			return nil, err
