@@ -155,6 +155,10 @@ func (n *Node) Store() store.Store { return n.reads }
 
 // Run campaigns and leads until ctx ends.
 func (n *Node) Run(ctx context.Context) error {
+	if n.cfg.Framework.RequireMonitor { // said once here, then per blocked host (framework.MonitorGate)
+		n.log.Info("--require-monitor: a host gets no new work until its monitor heartbeats (gleaner monitor on each agent host); /healthz lists the hosts blocked",
+			"heartbeat_keys", n.cfg.Prefix+"monitors/<hostname>")
+	}
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go func() {
