@@ -44,6 +44,7 @@ func init() {
 			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
 			&cli.BoolFlag{Name: "no-monitors", Usage: "run no monitor beside the local agents"},
 			webhooksFlag(),
+			artifactStoreFlags()[0], artifactStoreFlags()[1],
 			&cli.StringFlag{Name: "token-out", Value: auth.DefaultClientTokenFile(), Usage: "where to write the admin token (mode 0600) for the CLI, which reads it there by default"},
 		},
 		Action: runDev,
@@ -86,6 +87,10 @@ func runDev(c *cli.Context) error {
 		dir = d
 	}
 	executorPath, err := devExecutorPath(c.String("executor-path"), c.Bool("command-executor"))
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	artifactStore, err := devArtifactStore(c, dir, executorPath) // artifacts.go
 	if err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
@@ -164,6 +169,7 @@ func runDev(c *cli.Context) error {
 		Framework: framework.Config{
 			Masters:       []string{mesos.MasterURL()},
 			ExecutorPath:  executorPath,
+			ArtifactStore: artifactStore,
 			RefuseSeconds: time.Second,
 			MinBackoff:    200 * time.Millisecond,
 			MaxBackoff:    2 * time.Second,

@@ -43,7 +43,7 @@ func init() {
 }
 
 func schedulerFlags() []cli.Flag {
-	return append(append(append(apiAuthFlags(), etcdTLSFlags()...), webhooksFlag(), pprofFlag(), etcdCompactFlag()),
+	return append(append(append(apiAuthFlags(), etcdTLSFlags()...), webhooksFlag(), artifactStoreFlags()[0], artifactStoreFlags()[1], pprofFlag(), etcdCompactFlag()),
 		&cli.StringSliceFlag{Name: "master", Value: cli.NewStringSlice("http://127.0.0.1:5050"), Usage: "Mesos master URL (repeat for several; the leader is found through redirects)"},
 		&cli.StringSliceFlag{Name: "etcd", Value: cli.NewStringSlice("http://127.0.0.1:2379"), Usage: "etcd endpoint (repeat for several)"},
 		&cli.StringFlag{Name: "etcd-prefix", Value: store.DefaultPrefix, Usage: "etcd key prefix for Gleaner's state"},
@@ -158,6 +158,7 @@ func schedulerConfig(c *cli.Context, log *slog.Logger) (node.Config, api.Config,
 			ExecutorURI:               fw.ExecutorURI,
 			ExecutorPath:              fw.ExecutorPath,
 			AllowRootTasks:            fw.AllowRootTasks,
+			ArtifactStore:             fw.ArtifactStore,
 			RefuseSeconds:             c.Duration("refuse"),
 			ReconcileInterval:         c.Duration("reconcile-interval"),
 			ImplicitReconcileInterval: c.Duration("implicit-reconcile-interval"),
@@ -182,8 +183,12 @@ func executorFlags(c *cli.Context) (framework.Config, error) {
 	if err != nil {
 		return framework.Config{}, err
 	}
+	store, err := artifactStoreConfig(c, "")
+	if err != nil {
+		return framework.Config{}, err
+	}
 	return framework.Config{ExecutorPath: c.String("executor-path"), ExecutorURI: c.String("executor-uri"),
-		User: user, AllowRootTasks: policy.AllowRootTasks}, nil
+		User: user, AllowRootTasks: policy.AllowRootTasks, ArtifactStore: store}, nil
 }
 
 func runScheduler(c *cli.Context) error {

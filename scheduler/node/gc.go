@@ -148,6 +148,9 @@ func (n *Node) deleteJob(ctx context.Context, t *term, del store.JobDeleter, id 
 			return fmt.Errorf("delete job %s: queue: %w", id, err)
 		}
 	}
+	if err := deleteArtifacts(ctx, n.cfg.Framework.ArtifactStore, id); err != nil { // artifacts.go
+		n.log.Warn("delete job's artifacts (left in the store)", "job", id, "err", err)
+	}
 	return del.DeleteJob(ctx, id)
 }
 
