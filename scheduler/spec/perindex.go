@@ -41,8 +41,9 @@ func parsePerIndex(o obj, t *job.TaskSpec) error {
 	if !hasLimit {
 		return nil
 	}
-	if _, both := o.m["retries"]; both {
-		return ferr(o.field("backoffLimitPerIndex"), "give retries or backoffLimitPerIndex, not both (backoffLimitPerIndex is each index's retries)")
+	// A stored spec carries both, the same (retries holds the budget).
+	if _, both := o.m["retries"]; both && t.Retries != limit {
+		return ferr(o.field("backoffLimitPerIndex"), "give retries or backoffLimitPerIndex, not both (backoffLimitPerIndex is each index's retries; retries is %d)", t.Retries)
 	}
 	if limit < 0 {
 		return ferr(o.field("backoffLimitPerIndex"), "must be >= 0, got %d", limit)

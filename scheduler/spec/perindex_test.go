@@ -18,6 +18,10 @@ func TestPerIndexFields(t *testing.T) {
 	if err != nil || s.Tasks[0].MaxFailedIndexes != nil || s.Tasks[0].Retries != 0 {
 		t.Fatalf("without maxFailedIndexes: %+v, %v", s, err)
 	}
+	// As stored: retries equal to backoffLimitPerIndex parses again.
+	if _, err := Parse([]byte("name: a\ntasks: [{name: b, command: x, instances: 4, retries: 2, backoffLimitPerIndex: 2}]")); err != nil {
+		t.Fatalf("stored form: %v", err)
+	}
 	for _, c := range []struct{ task, field, msg string }{
 		{"instances: 4, maxFailedIndexes: 1", "tasks[0].maxFailedIndexes", "needs backoffLimitPerIndex"},
 		{"instances: 4, backoffLimitPerIndex: -1", "tasks[0].backoffLimitPerIndex", "must be >= 0, got -1"},
