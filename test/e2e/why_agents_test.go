@@ -10,7 +10,8 @@ import (
 	"github.com/gleaner-project/gleaner/test/localmesos"
 )
 
-// Why-pending accounts for every agent (issue 13): two agents, a monitor
+// Why-pending accounts for every agent, and /healthz names the host whose
+// silent monitor keeps work off it (issue 13): two agents, a monitor
 // on one only. Before, the pending task showed "monitor silent ×1" and the
 // other agent (busy with the task's own instances) was not counted.
 func TestWhyPendingCountsEveryAgent(t *testing.T) {
@@ -44,5 +45,11 @@ tasks:
 	t.Logf("why: %+v", w)
 	if w.Agents != 2 || sum != 2 || !hasReason(w.Reasons, "monitor silent") {
 		t.Fatalf("why = %+v: want both agents accounted (monitor silent and the other)", w)
+	}
+	// /healthz names the host the requirement blocks, and stays 200.
+	var h api.Health
+	if code := call(t, "GET", base+"/healthz", "", "", &h); code != 200 || h.Monitors == nil || !h.Monitors.Required ||
+		len(h.Monitors.Silent) != 1 || h.Monitors.Silent[0] != "local-agent-2" {
+		t.Fatalf("healthz %d: monitors %+v, want required, silent [local-agent-2]", code, h.Monitors)
 	}
 }
