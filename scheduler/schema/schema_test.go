@@ -184,6 +184,9 @@ func TestBoundsMatchGoConstants(t *testing.T) {
 	res := defs["resources"].(map[string]any)["properties"].(map[string]any)
 	task := defs["task"].(map[string]any)["properties"].(map[string]any)
 	dependsString := task["depends"].(map[string]any)["oneOf"].([]any)[1].(map[string]any)
+	artifactsOf := func(block string) map[string]any {
+		return task[block].(map[string]any)["properties"].(map[string]any)["artifacts"].(map[string]any)
+	}
 	for _, c := range []struct {
 		where string
 		node  any
@@ -201,6 +204,10 @@ func TestBoundsMatchGoConstants(t *testing.T) {
 		{"task.when", task["when"], "maxLength", spec.MaxExprBytes},
 		{"labels", top["labels"], "maxProperties", spec.MaxJobLabels},
 		{"labels value", top["labels"].(map[string]any)["additionalProperties"], "maxLength", spec.MaxLabelValueLen},
+		{"outputs.artifacts", artifactsOf("outputs"), "maxItems", spec.MaxArtifacts},
+		{"inputs.artifacts", artifactsOf("inputs"), "maxItems", spec.MaxArtifacts},
+		{"outputs.artifacts.maxSize", artifactsOf("outputs")["items"].(map[string]any)["properties"].(map[string]any)["maxSize"], "maximum", float64(spec.MaxArtifactMaxSize)},
+		{"artifactPath", defs["artifactPath"], "maxLength", spec.MaxArtifactPath},
 	} {
 		if got, _ := c.node.(map[string]any)[c.key].(float64); got != c.want {
 			t.Errorf("%s %s: schema %v, Go %v", c.where, c.key, got, c.want)
