@@ -19,11 +19,12 @@ type actuator interface {
 	decline(ctx context.Context, offers []mesos.OfferID, refuse time.Duration) error
 	suppress(ctx context.Context) error
 	kill(ctx context.Context, taskID, agentID string) error
+	// acknowledge may run concurrently with itself (for other tasks).
 	acknowledge(ctx context.Context, agentID, taskID string, uuid []byte) error
 }
 
 // mesosActuator sends the calls on the framework's subscription; ACCEPTs
-// go on the concurrent fast path (accept.go).
+// and ACKNOWLEDGEs go on the concurrent fast path (accept.go).
 type mesosActuator struct{ f *Framework }
 
 func (m mesosActuator) accept(ctx context.Context, offer mesos.OfferID, tasks []mesos.TaskInfo, refuse time.Duration) error {
@@ -43,5 +44,5 @@ func (m mesosActuator) kill(ctx context.Context, taskID, agentID string) error {
 }
 
 func (m mesosActuator) acknowledge(ctx context.Context, agentID, taskID string, uuid []byte) error {
-	return calls.CallNoData(ctx, m.f.caller, calls.Acknowledge(agentID, taskID, uuid))
+	return m.f.callConcurrent(ctx, calls.Acknowledge(agentID, taskID, uuid))
 }

@@ -211,22 +211,58 @@ func (f *Framework) processUpdates(ctx context.Context, batch []mesos.TaskStatus
 	if len(u.Kill) > 0 {
 		go f.killUnexpected(ctx, u.Kill)
 	}
+	f.acknowledgeAll(ctx, batch, first)
+}
+
+// acknowledgeAll ACKNOWLEDGEs the batch's updates that carry a uuid, once
+// (ackLedger). Tasks are acknowledged concurrently (on the fast path, so
+// acknowledgements neither queue behind each other nor hold up the offer
+// path's calls), each task's updates in order: an agent expects them so.
+func (f *Framework) acknowledgeAll(ctx context.Context, batch []mesos.TaskStatus, first uint64) {
+	perTask := map[string][]int{}
+	var tasks []string
 	for i := range batch {
-		s := &batch[i]
-		if len(s.UUID) == 0 {
+		if len(batch[i].UUID) == 0 {
 			continue // master-made updates (reconciliation, invalid offers) are never acked
 		}
-		if f.acks.duplicate(s.TaskID.Value, s.UUID, first+uint64(i)) {
-			f.log.Debug("duplicate of an acknowledged update; not acknowledging again", "task", s.TaskID.Value)
-			continue
+		id := batch[i].TaskID.Value
+		if _, ok := perTask[id]; !ok {
+			tasks = append(tasks, id)
 		}
-		received := f.updates.received()
-		if err := f.act.acknowledge(ctx, s.GetAgentID().GetValue(), s.TaskID.Value, s.UUID); err != nil {
-			f.log.Debug("acknowledge", "task", s.TaskID.Value, "err", err)
-			continue
-		}
-		f.acks.acked(s.TaskID.Value, s.UUID, received)
+		perTask[id] = append(perTask[id], i)
 	}
+	var (
+		mu  sync.Mutex // guards f.acks
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, 16)
+	)
+	for _, id := range tasks {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(idx []int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			for _, i := range idx {
+				s := &batch[i]
+				mu.Lock()
+				dup := f.acks.duplicate(s.TaskID.Value, s.UUID, first+uint64(i))
+				mu.Unlock()
+				if dup {
+					f.log.Debug("duplicate of an acknowledged update; not acknowledging again", "task", s.TaskID.Value)
+					continue
+				}
+				received := f.updates.received()
+				if err := f.act.acknowledge(ctx, s.GetAgentID().GetValue(), s.TaskID.Value, s.UUID); err != nil {
+					f.log.Debug("acknowledge", "task", s.TaskID.Value, "err", err)
+					continue
+				}
+				mu.Lock()
+				f.acks.acked(s.TaskID.Value, s.UUID, received)
+				mu.Unlock()
+			}
+		}(perTask[id])
+	}
+	wg.Wait()
 }
 
 // killUnexpected kills tasks Mesos reported alive that Gleaner does not
