@@ -335,3 +335,37 @@ func TestUpdatePath(t *testing.T) {
 		})
 	}
 }
+
+// TestUpdatePathAcksEachTaskInOrder: updates of several tasks are
+// acknowledged concurrently, each task's in the order received, each
+// once, after the batch is stored.
+func TestUpdatePathAcksEachTaskInOrder(t *testing.T) {
+	h := newHarness(t, arrayJob("j", 4, 1))
+	h.offers(mesosOffer("o1", "a1", 4, 1024))
+	h.rec.log = nil
+	var batch []mesos.TaskStatus
+	for i := 0; i < 4; i++ {
+		id := fmt.Sprintf("j.t.%d.0", i)
+		batch = append(batch, update(id, mesos.TASK_RUNNING, "r"+id), update(id, mesos.TASK_FINISHED, "f"+id))
+	}
+	batch = append(batch, update("j.t.0.0", mesos.TASK_FINISHED, "fj.t.0.0")) // a duplicate delivery
+	h.updates(batch...)
+	got := h.rec.lines()
+	if len(got) == 0 || !strings.HasPrefix(got[0], "store ") {
+		t.Fatalf("effects do not start with the store:\n%s", strings.Join(got, "\n"))
+	}
+	acks := map[string][]string{}
+	for _, l := range got[1:] {
+		f := strings.Fields(l)
+		if len(f) != 3 || f[0] != "ack" {
+			t.Fatalf("unexpected effect %q", l)
+		}
+		acks[f[1]] = append(acks[f[1]], f[2])
+	}
+	for i := 0; i < 4; i++ {
+		id := fmt.Sprintf("j.t.%d.0", i)
+		if want := []string{"r" + id, "f" + id}; !slices.Equal(acks[id], want) {
+			t.Errorf("acks of %s = %v, want %v (in order, once)", id, acks[id], want)
+		}
+	}
+}
