@@ -91,7 +91,7 @@ func (s *server) explain(st job.Status) JobView {
 	known := -1
 	for i, t := range st.Tasks {
 		v.Tasks[i].TaskStatus = t
-		if x == nil || t.Counts.Pending == 0 {
+		if x == nil || t.Counts.Pending+t.Counts.Retrying == 0 {
 			continue
 		}
 		if p, ok := x.Why(st.ID, t.Name); ok {
