@@ -2,9 +2,12 @@ package expand
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	_ "github.com/gleaner-project/gleaner/scheduler/dag" // its submit checks
 	"github.com/gleaner-project/gleaner/scheduler/spec"
 )
 
@@ -66,5 +69,19 @@ tasks:
 	fe, ok := spec.AsFieldError(err)
 	if !ok || fe.Field != "tasks[1].command" || !strings.Contains(fe.Msg, "bad output reference") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// The output examples validate with every submit check (the DAG's
+// included) and render.
+func TestOutputExamplesValidate(t *testing.T) {
+	for _, f := range []string{"outputs.yaml", "coinflip.yaml"} {
+		b, err := os.ReadFile(filepath.Join("../../examples", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := spec.Parse(b); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
 	}
 }
