@@ -23,6 +23,8 @@ type Status struct {
 	// Outputs are the output parameters the Gleaner executor reported
 	// (outputs.go).
 	Outputs map[string]string
+	// Artifacts are the output artifacts it uploaded (TaskResult.artifacts).
+	Artifacts []job.ArtifactRef
 }
 
 // AttemptStateOf maps a Mesos task state to an attempt state. Every
@@ -174,6 +176,7 @@ func (e *Engine) DecideUpdates(ss []Status) Updates {
 			a.Signal = s.Signal
 			if ns == job.AttemptSucceeded {
 				a.Outputs = s.Outputs
+				a.Artifacts = s.Artifacts
 			}
 			rd = e.decide(ref, &a)
 		}

@@ -39,3 +39,16 @@ func artifactsOf(p *gleanerpb.TaskPayload, js *job.Spec, sp *job.TaskSpec, task 
 			FromTask: in.FromTask, FromIndex: uint64(in.FromIndex), FromName: in.FromName, MaxBytes: uint64(in.MaxSize)})
 	}
 }
+
+// artifactRefs is what an attempt keeps of the artifacts its executor
+// reported.
+func artifactRefs(as []*gleanerpb.Artifact) []job.ArtifactRef {
+	if len(as) == 0 {
+		return nil
+	}
+	out := make([]job.ArtifactRef, 0, len(as))
+	for _, a := range as {
+		out = append(out, job.ArtifactRef{Name: a.Name, Digest: a.Digest, Size: int64(a.SizeBytes), Kind: a.Kind})
+	}
+	return out
+}

@@ -3,7 +3,10 @@ package framework
 import (
 	"testing"
 
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
+	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
 )
 
@@ -36,5 +39,18 @@ tasks:
 	want := gleanerpb.ArtifactInput{Name: "in", Path: "in/part", FromTask: "split", FromIndex: 1, FromName: "part", MaxBytes: 4096}
 	if len(p.ArtifactInputs) != 1 || *p.ArtifactInputs[0] != want {
 		t.Fatalf("inputs %+v, want %+v", p.ArtifactInputs, want)
+	}
+}
+
+// The artifacts of a terminal update's TaskResult reach the engine's status.
+func TestToStatusKeepsArtifacts(t *testing.T) {
+	r := gleanerpb.TaskResult{Artifacts: []*gleanerpb.Artifact{{Name: "out", Digest: "sha256:ab", SizeBytes: 6, Kind: "file"}}}
+	data, err := r.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := toStatus(&mesos.TaskStatus{TaskID: mesos.TaskID{Value: "j.t.0.0"}, State: mesos.TASK_FINISHED.Enum(), Data: data})
+	if len(st.Artifacts) != 1 || st.Artifacts[0] != (job.ArtifactRef{Name: "out", Digest: "sha256:ab", Size: 6, Kind: "file"}) {
+		t.Fatalf("status artifacts %+v", st.Artifacts)
 	}
 }

@@ -172,7 +172,7 @@ func toStatus(s *mesos.TaskStatus) engine.Status {
 		st.Time = time.Unix(0, int64(ts*1e9)).UTC()
 	}
 	if engine.AttemptStateOf(s.GetState()).Terminal() {
-		st.ExitCode, st.Signal, st.Outputs = taskResult(s)
+		st.ExitCode, st.Signal, st.Outputs, st.Artifacts = taskResult(s)
 	}
 	return st
 }
@@ -318,22 +318,22 @@ var exitRE = regexp.MustCompile(`exited with status (-?\d+)`)
 // (decoded once; the outputs come only from it), else the
 // command executor's message ("exited with status N"), else 0 for
 // TASK_FINISHED; the exit code is nil when none of these tells it.
-func taskResult(s *mesos.TaskStatus) (exit *int, signal int, outputs map[string]string) {
+func taskResult(s *mesos.TaskStatus) (exit *int, signal int, outputs map[string]string, arts []job.ArtifactRef) {
 	if len(s.Data) > 0 {
 		var r gleanerpb.TaskResult
 		if err := r.Unmarshal(s.Data); err == nil {
 			c := int(r.ExitCode)
-			return &c, int(r.Signal), r.Outputs
+			return &c, int(r.Signal), r.Outputs, artifactRefs(r.Artifacts)
 		}
 	}
 	if m := exitRE.FindStringSubmatch(s.GetMessage()); m != nil {
 		if c, err := strconv.Atoi(m[1]); err == nil {
-			return &c, 0, nil
+			return &c, 0, nil, nil
 		}
 	}
 	if s.GetState() == mesos.TASK_FINISHED {
 		c := 0
-		return &c, 0, nil
+		return &c, 0, nil, nil
 	}
-	return nil, 0, nil
+	return nil, 0, nil, nil
 }

@@ -313,6 +313,9 @@ type Attempt struct {
 	// Outputs are the output parameters a succeeded attempt left in
 	// $GLEANER_OUTPUTS (name → value; scheduler/spec/outputs.go).
 	Outputs map[string]string `json:"outputs,omitempty"`
+	// Artifacts are the output artifacts a succeeded attempt uploaded
+	// (name, digest, size; taskio.go).
+	Artifacts []ArtifactRef `json:"artifacts,omitempty"`
 }
 
 // Verdicts recorded on ended attempts (the values of scheduler/retry.Verdict).

@@ -32,3 +32,12 @@ type InputArtifact struct {
 	// Path is relative to the task's sandbox.
 	Path string `json:"path"`
 }
+
+// ArtifactRef is an output artifact a succeeded attempt uploaded, as its
+// executor reported it.
+type ArtifactRef struct {
+	Name   string `json:"name"`
+	Digest string `json:"digest"` // sha256:<hex> of the stored object
+	Size   int64  `json:"size"`   // bytes of the stored object
+	Kind   string `json:"kind,omitempty"`
+}

@@ -53,6 +53,13 @@ func TestArtifactsPassBetweenTasks(t *testing.T) {
 			if c := taskStatus(st, "consume").Counts; c.Succeeded != 2 {
 				t.Fatalf("consume counts %+v", c)
 			}
+			// The producer's attempt keeps what it uploaded.
+			for _, a := range as {
+				if a.Task == "produce" && (len(a.Artifacts) != 2 || a.Artifacts[0].Name != "greeting" ||
+					!strings.HasPrefix(a.Artifacts[0].Digest, "sha256:") || a.Artifacts[1].Kind != artifacts.KindTarGz) {
+					t.Errorf("produce's attempt artifacts %+v", a.Artifacts)
+				}
+			}
 			// The objects are in the store, under the job's prefix.
 			cfg := artifacts.Config{URL: store.Url, AccessKeyID: store.AccessKeyId, SecretAccessKey: store.SecretAccessKey}
 			st2, err := artifacts.Open(cfg)
