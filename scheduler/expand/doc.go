@@ -11,6 +11,12 @@
 //	{{item.field}}            a field of an object item (dotted for nesting)
 //	{{index}}                 the instance's index (also in $GLEANER_INDEX)
 //	{{inputs.parameters.x}}   a parameter of the job or template
+//	{{tasks.t.outputs.parameters.p}}
+//	                          an upstream task's output parameter (over
+//	                          several instances, a JSON list of them);
+//	                          {{tasks.t.instances.3.outputs.parameters.p}}
+//	                          one instance's; rendered at launch
+//	                          (Expanded.InstanceWith, an OutputSource)
 //
 // Anything else between {{ and }} is an error naming the field.
 package expand
