@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"syscall"
+	"unicode/utf8"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
@@ -27,12 +29,16 @@ const OutputsEnv = "GLEANER_OUTPUTS"
 // OutputsDir is the outputs directory's name inside the sandbox.
 const OutputsDir = "outputs"
 
-// Bounds of a task's output parameters.
+// Bounds of a task's output parameters. They are stored on the attempt
+// record in etcd, which the scheduler writes 120 records to a transaction
+// under etcd's 1.5 MiB request limit: an attempt's outputs, encoded as
+// JSON, stay within 8 KiB.
 const (
 	// MaxOutputValueBytes bounds one value.
-	MaxOutputValueBytes = 256 << 10
-	// MaxOutputsBytes bounds all values of one attempt together.
-	MaxOutputsBytes = 1 << 20
+	MaxOutputValueBytes = 4 << 10
+	// MaxOutputsBytes bounds all outputs of one attempt together, names
+	// and values encoded as the JSON object stored.
+	MaxOutputsBytes = 8 << 10
 	// MaxOutputs bounds how many outputs one attempt may leave.
 	MaxOutputs = 64
 )
@@ -75,7 +81,6 @@ func ReadOutputs(dir string) (map[string]string, error) {
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	out := make(map[string]string, len(entries))
-	total := 0
 	for _, de := range entries {
 		name := de.Name()
 		if !outputNameRE.MatchString(name) {
@@ -88,11 +93,13 @@ func ReadOutputs(dir string) (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		total += len(v)
-		if total > MaxOutputsBytes {
-			return nil, fmt.Errorf("output %q: the outputs together exceed %d bytes", name, MaxOutputsBytes)
+		if !utf8.ValidString(v) {
+			return nil, fmt.Errorf("output %q: not UTF-8 text", name)
 		}
 		out[name] = v
+	}
+	if b, _ := json.Marshal(out); len(b) > MaxOutputsBytes {
+		return nil, fmt.Errorf("outputs: together %d bytes as JSON, more than %d", len(b), MaxOutputsBytes)
 	}
 	return out, nil
 }

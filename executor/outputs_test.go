@@ -40,7 +40,14 @@ func TestReadOutputs(t *testing.T) {
 				m[fmt.Sprintf("o%d", i)] = strings.Repeat("y", MaxOutputValueBytes)
 			}
 			return writeAll(d, m)
-		}, nil, fmt.Sprintf("the outputs together exceed %d bytes", MaxOutputsBytes)},
+		}, nil, fmt.Sprintf("as JSON, more than %d", MaxOutputsBytes)},
+		{"the total counts the JSON escapes", func(d string) error {
+			// 1,400 bytes of '<' each escape to 6 bytes (\u003c).
+			return writeAll(d, map[string]string{"a": strings.Repeat("<", 1400)})
+		}, nil, fmt.Sprintf("as JSON, more than %d", MaxOutputsBytes)},
+		{"not UTF-8", func(d string) error {
+			return writeAll(d, map[string]string{"bin": "\xff\xfe"})
+		}, nil, `output "bin": not UTF-8 text`},
 		{"a bad name", func(d string) error {
 			return writeAll(d, map[string]string{"has space": "1"})
 		}, nil, `output "has space": the name must match`},

@@ -96,13 +96,13 @@ func TestOutputBoundsAndMissingOutputs(t *testing.T) {
 	j := submit(t, []*node.Node{n}, mustSpec(t, `
 name: bounds
 tasks:
-  - {name: huge, retries: 0, command: 'head -c 300000 /dev/zero | tr "\0" x > "$GLEANER_OUTPUTS/blob"'}
+  - {name: huge, retries: 0, command: 'head -c 5000 /dev/zero | tr "\0" x > "$GLEANER_OUTPUTS/blob"'}
   - {name: quiet, command: "true"}
   - {name: after, depends: [quiet], env: {V: "{{tasks.quiet.outputs.parameters.nothing}}"}, command: "true"}
 `))
 	st, as := waitBatch(t, n, j.ID, 90*time.Second)
 	m := byTask(as)
-	if h := m["huge"]; len(h) != 1 || h[0].State != job.AttemptFailed || !strings.Contains(h[0].Message, `output "blob": larger than 262144 bytes`) {
+	if h := m["huge"]; len(h) != 1 || h[0].State != job.AttemptFailed || !strings.Contains(h[0].Message, `output "blob": larger than 4096 bytes`) {
 		logAttempts(t, as)
 		t.Fatalf("huge: %+v", h)
 	}
