@@ -85,3 +85,41 @@ func TestOutputExamplesValidate(t *testing.T) {
 		}
 	}
 }
+
+type anyOutputs string
+
+func (v anyOutputs) Param(string, int, string) (string, error) { return string(v), nil }
+
+// FuzzOutputPlaceholders: a command with output placeholders over an
+// upstream task is refused at submit with a *spec.FieldError, or it
+// expands and renders once every output is known.
+func FuzzOutputPlaceholders(f *testing.F) {
+	f.Add("echo {{tasks.split.outputs.parameters.count}}", "3")
+	f.Add("{{ tasks.split.instances.7.outputs.parameters.x_y-z }}{{index}}", "{{index}}")
+	f.Add("{{tasks.split.outputs.parameters.}}", "")
+	f.Add("{{tasks.use.outputs.parameters.a}}", "x")
+	f.Add("{{tasks.split.instances.99999999.outputs.parameters.a}}", "x")
+	f.Fuzz(func(t *testing.T, command, value string) {
+		if len(command) > 4<<10 || strings.ContainsAny(command, "\x00'\n\r") {
+			return
+		}
+		doc := "name: j\ntasks:\n- {name: split, command: x, instances: 100000000}\n- {name: use, depends: [split], command: '" + command + "'}\n"
+		s, err := spec.Parse([]byte(doc))
+		if err != nil {
+			if _, ok := spec.AsFieldError(err); !ok {
+				t.Fatalf("refusal %T %v is not a *spec.FieldError", err, err)
+			}
+			return
+		}
+		e, err := FromSpec(s, 1)
+		if err != nil {
+			t.Fatalf("accepted at submit, refused now: %v", err)
+		}
+		if e == nil {
+			return
+		}
+		if _, err := e.InstanceWith(0, anyOutputs(value)); err != nil {
+			t.Fatalf("render %q: %v", s.Tasks[1].Command, err)
+		}
+	})
+}
