@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	gleanerpb "github.com/gleaner-project/gleaner/proto"
 )
 
 // The store's URL is checked at start; S3 credentials come from a 0600 file
@@ -61,4 +63,20 @@ func TestArtifactStoreConfig(t *testing.T) {
 	if st, err := devArtifactStore(flagContext(t, artifactStoreFlags()), dir, ""); err != nil || st != nil {
 		t.Fatalf("dev with the command executor: %+v, %v", st, err)
 	}
+}
+
+func FuzzParseCredentials(f *testing.F) {
+	f.Add([]byte("access_key_id=AK\nsecret_access_key=SK\n"))
+	f.Add([]byte("# c\n\nsession_token = t\n"))
+	f.Add([]byte("password=hunter2"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s gleanerpb.ArtifactStore
+		err := parseCredentials(b, &s)
+		if err != nil && strings.Contains(err.Error(), "=") && strings.Contains(string(b), err.Error()) {
+			t.Fatalf("the error echoes the file: %v", err)
+		}
+		if err == nil && (strings.ContainsAny(s.AccessKeyId, "\n") || strings.ContainsAny(s.SecretAccessKey, "\n")) {
+			t.Fatalf("a value spans lines: %+v", s)
+		}
+	})
 }
