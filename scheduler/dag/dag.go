@@ -57,6 +57,9 @@ type Node struct {
 	// OutputRefs are the upstream outputs its templates use: a task ready
 	// to start whose upstream did not leave one is skipped, naming it.
 	OutputRefs []spec.OutputRef
+	// FanOut is the task's job spec when the task has a withParam
+	// (outputs.go).
+	FanOut *job.Spec
 }
 
 // IsExpr reports whether a depends string is an expression rather than a
@@ -75,6 +78,10 @@ type Options struct {
 	// Outputs are the output parameters of the job's succeeded instances,
 	// seen by when conditions (tasks.NAME.outputs.parameters.P).
 	Outputs *Outputs
+	// CheckFanOut, if set, checks a withParam task fanned out over its
+	// list (task i of s; expand.FromSpec, which this package cannot
+	// import): an error skips the task with it as the reason.
+	CheckFanOut func(s *job.Spec, i int) error
 }
 
 // Graph is a compiled, validated dependency graph.
@@ -202,6 +209,9 @@ func FromSpec(s *job.Spec) (*Graph, error) {
 	for i, t := range s.Tasks {
 		nodes[i] = Node{Name: t.Name, Depends: t.Depends, Expr: t.DependsExpr, When: t.When, ContinueOnFailed: t.ContinueOn,
 			OutputRefs: spec.TemplateOutputRefs(fmt.Sprintf("tasks[%d]", i), &s.Tasks[i])}
+		if t.WithParam != "" { // resolved or not: the list is checked from the outputs
+			nodes[i].FanOut = s
+		}
 	}
 	return Compile(nodes)
 }
@@ -460,6 +470,8 @@ func (g *Graph) Evaluate(states map[string]State, params map[string]string, opt 
 		}
 		if d.Verdict == Ready {
 			if why := missingOutput(n.OutputRefs, opt.Outputs); why != "" {
+				d = Decision{Verdict: Skip, Reason: why}
+			} else if why := n.fanOut(i, opt); why != "" {
 				d = Decision{Verdict: Skip, Reason: why}
 			}
 		}

@@ -235,3 +235,80 @@ func (c *RepeatCond) Again(attempt int, outputs map[string]string) (bool, string
 	}
 	return true, fmt.Sprintf("repeat: round %d of at most %d, while holds", attempt+2, c.limit)
 }
+
+// FanOutItems reads the JSON list a withParam task fans out over from the
+// outputs: ok is false while the output is not there; err says why a list
+// that is there cannot be used (not a JSON list, empty, more than
+// spec.MaxFanOutItems items).
+func FanOutItems(path string, t *job.TaskSpec, o *Outputs) (items []any, ok bool, err error) {
+	r, isRef := spec.FanOutRef(path, t)
+	if !isRef {
+		return nil, false, nil
+	}
+	v, perr := o.Param(r.Task, r.Index, r.Param)
+	if perr != nil {
+		return nil, false, nil
+	}
+	if err := json.Unmarshal([]byte(v), &items); err != nil {
+		return nil, true, fmt.Errorf("withParam {{%s}}: not a JSON list: %.80q", r, v)
+	}
+	switch {
+	case len(items) == 0:
+		return nil, true, fmt.Errorf("withParam {{%s}}: the list is empty", r)
+	case len(items) > spec.MaxFanOutItems:
+		return nil, true, fmt.Errorf("withParam {{%s}}: %d items, more than %d", r, len(items), spec.MaxFanOutItems)
+	}
+	return items, true, nil
+}
+
+// ResolveFanOut returns j with every withParam task whose list is known
+// (from outputs) fanned out: WithItems set to the list and Instances to
+// its length, on a copy (j itself is returned when nothing changes).
+func ResolveFanOut(j *job.Job, o *Outputs) *job.Job {
+	var tasks []job.TaskSpec
+	for i := range j.Spec.Tasks {
+		t := &j.Spec.Tasks[i]
+		if t.WithParam == "" || t.WithItems != nil {
+			continue
+		}
+		items, ok, err := FanOutItems(fmt.Sprintf("tasks[%d]", i), t, o)
+		if !ok || err != nil {
+			continue
+		}
+		if tasks == nil {
+			tasks = append([]job.TaskSpec(nil), j.Spec.Tasks...)
+		}
+		tasks[i].WithItems, tasks[i].Instances = items, len(items)
+	}
+	if tasks == nil {
+		return j
+	}
+	c := *j
+	c.Spec.Tasks = tasks
+	return &c
+}
+
+// fanOut says why a ready withParam task cannot start ("" if it can): its
+// list is missing or unusable.
+func (n *Node) fanOut(i int, opt Options) string {
+	if n.FanOut == nil {
+		return ""
+	}
+	t := &n.FanOut.Tasks[i]
+	items, ok, err := FanOutItems("", t, opt.Outputs)
+	switch {
+	case err != nil:
+		return err.Error()
+	case !ok:
+		return fmt.Sprintf("withParam %s: the output is missing", t.WithParam)
+	case opt.CheckFanOut == nil:
+		return ""
+	}
+	s := *n.FanOut
+	s.Tasks = append([]job.TaskSpec(nil), n.FanOut.Tasks...)
+	s.Tasks[i].WithItems, s.Tasks[i].Instances = items, len(items)
+	if err := opt.CheckFanOut(&s, i); err != nil {
+		return fmt.Sprintf("withParam %s: %v", t.WithParam, err)
+	}
+	return ""
+}

@@ -1,6 +1,7 @@
 package dag
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -205,5 +206,28 @@ func TestRepeatCondition(t *testing.T) {
 	_, err = spec.Parse([]byte("name: j\ntasks:\n- {name: flip, command: x, repeat: {while: 'outputs.parameters.r ==', limit: 5}}\n"))
 	if fe, ok := spec.AsFieldError(err); !ok || fe.Field != "tasks[0].repeat.while" {
 		t.Fatalf("bad while: %v", err)
+	}
+}
+
+func TestWithParamParse(t *testing.T) {
+	for _, c := range []struct{ doc, field, msg string }{
+		{`{name: j, tasks: [{name: g, command: x}, {name: f, depends: [g], command: x, withParam: "[1,2]"}]}`, "tasks[1].withParam", "must be one output placeholder"},
+		{`{name: j, tasks: [{name: g, command: x}, {name: f, depends: [g], command: x, withParam: "x {{tasks.g.outputs.parameters.l}}"}]}`, "tasks[1].withParam", "must be one output placeholder"},
+		{`{name: j, tasks: [{name: g, command: x}, {name: f, depends: [g], command: x, withItems: [1], withParam: "{{tasks.g.outputs.parameters.l}}"}]}`, "tasks[1].withParam", "not both"},
+		{`{name: j, tasks: [{name: g, command: x}, {name: f, command: x, withParam: "{{tasks.g.outputs.parameters.l}}"}]}`, "tasks[1].withParam", `task "g" is not upstream of "f"`},
+	} {
+		_, err := spec.Parse([]byte(c.doc))
+		if fe, ok := spec.AsFieldError(err); !ok || fe.Field != c.field || !strings.Contains(fe.Msg, c.msg) {
+			t.Errorf("%s: err %v, want %s: …%s…", c.doc, err, c.field, c.msg)
+		}
+	}
+	s, err := spec.Parse([]byte(`{name: j, tasks: [{name: g, command: x}, {name: f, depends: [g], command: "echo {{item}}", withParam: " {{ tasks.g.outputs.parameters.l }} "}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stored form parses again (instances: 1 is written out).
+	b, _ := json.Marshal(s)
+	if _, err := spec.Parse(b); err != nil {
+		t.Fatalf("stored %s: %v", b, err)
 	}
 }

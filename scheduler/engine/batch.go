@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/dag"
+	"github.com/gleaner-project/gleaner/scheduler/expand"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/retry"
@@ -269,7 +270,7 @@ func (js *jobState) evaluate() {
 		for _, t := range js.tasks {
 			states[t.spec.Name] = js.dagState(t)
 		}
-		ds, err := js.b.graph.Evaluate(states, js.job.Spec.Params, dag.Options{FailFast: js.job.Spec.FailFast, Outputs: &js.b.outputs})
+		ds, err := js.b.graph.Evaluate(states, js.job.Spec.Params, dag.Options{FailFast: js.job.Spec.FailFast, Outputs: &js.b.outputs, CheckFanOut: expand.CheckFanOut})
 		if err != nil {
 			return
 		}
@@ -301,8 +302,11 @@ func (js *jobState) ready(t *taskState) bool {
 	for _, o := range js.tasks {
 		states[o.spec.Name] = js.dagState(o)
 	}
-	ds, err := js.b.graph.Evaluate(states, js.job.Spec.Params, dag.Options{FailFast: js.job.Spec.FailFast, Outputs: &js.b.outputs})
-	return err == nil && ds[t.spec.Name].Verdict == dag.Ready
+	ds, err := js.b.graph.Evaluate(states, js.job.Spec.Params, dag.Options{FailFast: js.job.Spec.FailFast, Outputs: &js.b.outputs, CheckFanOut: expand.CheckFanOut})
+	if err != nil || ds[t.spec.Name].Verdict != dag.Ready {
+		return false
+	}
+	return js.fanOutLocked(t) // fanout.go
 }
 
 // capacity is how many more instances of t may start now: pending ones,

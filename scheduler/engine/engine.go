@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/dag"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/retry"
@@ -101,6 +102,7 @@ func (e *Engine) Load(jobs []*job.Job, attempts map[string][]job.Attempt) {
 
 // loadJobLocked adds one stored job with its attempts (Load, Retry).
 func (e *Engine) loadJobLocked(j *job.Job, attempts []job.Attempt) {
+	j = dag.ResolveFanOut(j, dag.OutputsOf(&j.Spec, attempts)) // withParam tasks that fanned out (fanout.go)
 	js := e.addLocked(j)
 	per := map[*instState][]job.Attempt{}
 	for _, a := range jobstatus.RetryView(j, attempts) {

@@ -151,7 +151,7 @@ func Task(path string, t job.TaskSpec, loop Loop, params map[string]string) (*Ex
 				return nil, "", ferr(field, "unknown parameter %q", p)
 			}
 		}
-		if items == nil {
+		if items == nil && t.WithParam == "" { // withParam: items come at run time
 			for _, sg := range tp {
 				if sg.ref == refItem || strings.HasPrefix(sg.ref, refItem+".") {
 					return nil, "", ferr(field, "{{%s}} without withItems or withSequence", sg.ref)

@@ -20,7 +20,7 @@ func LoopOf(t *job.TaskSpec) Loop {
 // Needed reports whether a task's instances need expanding: it has a loop
 // or a placeholder ({{ in its command, args or env).
 func Needed(t *job.TaskSpec) bool {
-	if t.WithItems != nil || t.WithSequence != nil || strings.Contains(t.Command, "{{") {
+	if t.WithItems != nil || t.WithSequence != nil || t.WithParam != "" || strings.Contains(t.Command, "{{") {
 		return true
 	}
 	for _, a := range t.Args {
@@ -43,6 +43,13 @@ func FromSpec(s *job.Spec, i int) (*Expanded, error) {
 		return nil, nil
 	}
 	return Task(fmt.Sprintf("tasks[%d]", i), *t, LoopOf(t), s.Params)
+}
+
+// CheckFanOut is dag.Options.CheckFanOut: task i of s, fanned out over its
+// withParam list, expands (every item renders its placeholders).
+func CheckFanOut(s *job.Spec, i int) error {
+	_, err := FromSpec(s, i)
+	return err
 }
 
 // Loops and placeholders are checked at submit through the spec parser's

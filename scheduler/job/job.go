@@ -171,6 +171,11 @@ type TaskSpec struct {
 	// Repeat runs each instance again while a condition on its own
 	// output parameters holds (repeat.go).
 	Repeat *Repeat `json:"repeat,omitempty"`
+	// WithParam fans the task out over a JSON list an upstream task left
+	// as an output ("{{tasks.gen.outputs.parameters.items}}"): when the
+	// task becomes ready the list becomes its WithItems (scheduler/dag
+	// ResolveFanOut).
+	WithParam string `json:"withParam,omitempty"`
 }
 
 // Sequence is withSequence: numbers from Start to End (inclusive) or Count

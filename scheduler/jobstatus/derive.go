@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/dag"
+	"github.com/gleaner-project/gleaner/scheduler/expand"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 )
 
@@ -14,6 +15,7 @@ import (
 // verdict fails it, a suspended job is suspended.
 func Derive(j *job.Job, attempts []job.Attempt) job.Status {
 	attempts = RetryView(j, attempts)
+	j = dag.ResolveFanOut(j, dag.OutputsOf(&j.Spec, attempts)) // withParam tasks that fanned out
 	st := job.Tally(j, attempts)
 	retrying := retryingInstances(j, attempts)
 	for i := range st.Tasks {
@@ -53,7 +55,7 @@ func Derive(j *job.Job, attempts []job.Attempt) job.Status {
 	}
 	if !j.KillRequested && !failJob {
 		for {
-			ds, err := g.Evaluate(states, j.Spec.Params, dag.Options{FailFast: j.Spec.FailFast, Outputs: outputs})
+			ds, err := g.Evaluate(states, j.Spec.Params, dag.Options{FailFast: j.Spec.FailFast, Outputs: outputs, CheckFanOut: expand.CheckFanOut})
 			if err != nil {
 				break
 			}

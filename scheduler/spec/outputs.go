@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
 )
@@ -108,7 +109,11 @@ func WhenOutputRefs(field, when string) []OutputRef {
 func OutputRefs(s *job.Spec, i int) []OutputRef {
 	p := fmt.Sprintf("tasks[%d]", i)
 	t := &s.Tasks[i]
-	return append(TemplateOutputRefs(p, t), WhenOutputRefs(p+".when", t.When)...)
+	refs := append(TemplateOutputRefs(p, t), WhenOutputRefs(p+".when", t.When)...)
+	if r, ok := FanOutRef(p, t); ok {
+		refs = append(refs, r)
+	}
+	return refs
 }
 
 // CheckOutputRefs refuses a reference to an unknown task, to the task
@@ -150,12 +155,19 @@ func CheckOutputRefs(s *job.Spec, upstream func(task string) []string) error {
 const MaxRepeatLimit = 100
 
 // outputFields are the task keys parsed here.
-var outputFields = []string{"repeat"}
+var outputFields = []string{"repeat", "withParam"}
+
+// MaxFanOutItems bounds the items of a withParam list (each is bounded by
+// the output value's size).
+const MaxFanOutItems = 1000
 
 // parseRepeat reads repeat: {while, limit}; limit is required. The
 // condition and the bounds are checked by scheduler/dag's registered check
 // (dag.CompileRepeat).
 func parseRepeat(o obj, t *job.TaskSpec) error {
+	if err := parseWithParam(o, t); err != nil {
+		return err
+	}
 	v, ok := o.m["repeat"]
 	if !ok || v == nil {
 		return nil
@@ -181,4 +193,40 @@ func parseRepeat(o obj, t *job.TaskSpec) error {
 	r.Limit = n
 	t.Repeat = &r
 	return nil
+}
+
+// parseWithParam reads withParam: exactly one output placeholder of an
+// upstream task (checked with the other references), not with withItems,
+// withSequence or instances.
+func parseWithParam(o obj, t *job.TaskSpec) error {
+	p, ok, err := o.str("withParam")
+	if err != nil || !ok {
+		return err
+	}
+	f := o.field("withParam")
+	m := placeholderRE.FindStringSubmatch(strings.TrimSpace(p))
+	if m == nil || m[0] != strings.TrimSpace(p) {
+		return ferr(f, "must be one output placeholder such as \"{{tasks.gen.outputs.parameters.items}}\", got %q", p)
+	}
+	if _, ok := ParseOutputRef(m[1]); !ok {
+		return ferr(f, "must be one output placeholder such as \"{{tasks.gen.outputs.parameters.items}}\", got %q", p)
+	}
+	for _, k := range []string{"withItems", "withSequence", "workQueue"} {
+		if v, given := o.m[k]; given && v != nil {
+			return ferr(f, "give withParam or %s, not both (the list sets the instances)", k)
+		}
+	}
+	t.WithParam = strings.TrimSpace(p)
+	return nil
+}
+
+// FanOutRef returns the output a task's withParam refers to.
+func FanOutRef(path string, t *job.TaskSpec) (OutputRef, bool) {
+	m := placeholderRE.FindStringSubmatch(t.WithParam)
+	if m == nil {
+		return OutputRef{}, false
+	}
+	r, ok := ParseOutputRef(m[1])
+	r.Field = path + ".withParam"
+	return r, ok
 }
