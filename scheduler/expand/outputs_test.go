@@ -75,7 +75,7 @@ tasks:
 // The output examples validate with every submit check (the DAG's
 // included) and render.
 func TestOutputExamplesValidate(t *testing.T) {
-	for _, f := range []string{"outputs.yaml", "coinflip.yaml"} {
+	for _, f := range []string{"outputs.yaml", "coinflip.yaml", "fanout.yaml"} {
 		b, err := os.ReadFile(filepath.Join("../../examples", f))
 		if err != nil {
 			t.Fatal(err)

@@ -110,3 +110,27 @@ tasks:
 		t.Fatalf("after: %+v", got)
 	}
 }
+
+// examples/fanout.yaml: gen's JSON list fans process out into three
+// instances, each with its item; merge receives their outputs as a list.
+func TestFanOutFromAnOutput(t *testing.T) {
+	n := startOutputsNode(t, 2)
+	j := submit(t, []*node.Node{n}, example(t, "fanout.yaml"))
+	st, as := waitBatch(t, n, j.ID, 90*time.Second)
+	if st.State != job.Succeeded {
+		logAttempts(t, as)
+		t.Fatalf("job %s: %+v", st.State, st)
+	}
+	if p := taskStatus(st, "process"); p.Instances != 3 || p.Counts.Succeeded != 3 {
+		t.Fatalf("process: %+v", p)
+	}
+	m := byTask(as)
+	for _, a := range m["process"] {
+		if want := []string{"eu:3", "us:5", "asia:2"}[a.Index]; a.Outputs["done"] != want {
+			t.Errorf("process/%d outputs %v, want done=%s", a.Index, a.Outputs, want)
+		}
+	}
+	if mg := m["merge"]; len(mg) != 1 || mg[0].Outputs["all"] != `["eu:3","us:5","asia:2"]` {
+		t.Fatalf("merge: %+v", mg)
+	}
+}
