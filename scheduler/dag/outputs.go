@@ -18,6 +18,37 @@ import (
 // nil *Outputs has none.
 type Outputs struct {
 	tasks map[string]*taskOutputs
+	// only, once Restrict was called, are the tasks whose outputs are
+	// kept (those something refers to).
+	only       map[string]bool
+	restricted bool
+}
+
+// Restrict keeps, from now on, only the outputs of the named tasks.
+func (o *Outputs) Restrict(tasks []string) {
+	o.restricted, o.only = true, map[string]bool{}
+	for _, t := range tasks {
+		o.only[t] = true
+	}
+}
+
+// Restricted reports whether Restrict was called.
+func (o *Outputs) Restricted() bool { return o.restricted }
+
+// Referenced returns the tasks of s whose outputs another task refers to
+// (templates, when, withParam).
+func Referenced(s *job.Spec) []string {
+	var out []string
+	seen := map[string]bool{}
+	for i := range s.Tasks {
+		for _, r := range spec.OutputRefs(s, i) {
+			if !seen[r.Task] {
+				seen[r.Task] = true
+				out = append(out, r.Task)
+			}
+		}
+	}
+	return out
 }
 
 type taskOutputs struct {
@@ -28,7 +59,7 @@ type taskOutputs struct {
 // Record keeps one instance's outputs (a later attempt replaces an earlier
 // one). instances is the task's instance count.
 func (o *Outputs) Record(task string, instances, index int, values map[string]string) {
-	if len(values) == 0 {
+	if len(values) == 0 || o.restricted && !o.only[task] {
 		return
 	}
 	if o.tasks == nil {

@@ -18,6 +18,10 @@ func (js *jobState) recordOutputsLocked(t *taskState, a *job.Attempt) {
 	if a.State != job.AttemptSucceeded || len(a.Outputs) == 0 {
 		return
 	}
+	if !js.b.outputs.Restricted() {
+		// Only what a task refers to is held (the records keep the rest).
+		js.b.outputs.Restrict(dag.Referenced(&js.job.Spec))
+	}
 	js.b.outputs.Record(t.spec.Name, t.spec.Instances, a.Index, a.Outputs)
 	js.b.dirty = true
 }

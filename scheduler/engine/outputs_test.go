@@ -136,3 +136,24 @@ func TestRepeatStopsAtItsLimit(t *testing.T) {
 		t.Fatalf("last %+v, jobs %v", last, e.Jobs())
 	}
 }
+
+// The engine holds only the outputs some task refers to.
+func TestOnlyReferencedOutputsAreHeld(t *testing.T) {
+	e := New(nil)
+	e.AddJob(parsed(t, "h-1", `
+name: h
+tasks:
+- {name: a, command: x}
+- {name: b, command: x}
+- {name: c, depends: [a, b], command: "echo {{tasks.a.outputs.parameters.v}}"}
+`))
+	for _, l := range e.Plan(big()) {
+		endWithOutputs(t, e, l.Attempt.TaskID(), map[string]string{"v": l.Attempt.Task})
+	}
+	if v, err := e.OutputParam("h-1", "a", -1, "v"); v != "a" || err != nil {
+		t.Fatalf("a: %q %v", v, err)
+	}
+	if _, err := e.OutputParam("h-1", "b", -1, "v"); err == nil {
+		t.Fatal("b's outputs, referred to by no task, are held")
+	}
+}
