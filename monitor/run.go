@@ -41,6 +41,8 @@ type Monitor struct {
 	ctrl     *policy.Controller
 	res      reserver.Reservations
 	thr      throttle.Throttler
+	memLimit *throttle.MemoryLimit // batch soft limit / memory.high; nil without cgroups
+	memAt    float64               // MB last written (-1: none)
 	etcd     *clientv3.Client
 	ownEtcd  bool
 	link     *etcdLink
@@ -142,6 +144,14 @@ func New(cfg Config) (*Monitor, error) {
 			return nil, fmt.Errorf("monitor throttle (use NoThrottle on hosts without cgroups): %w", err)
 		}
 		m.thr = c
+	}
+	m.memAt = -1
+	if cfg.Throttler == nil && !cfg.NoThrottle {
+		if ml, err := throttle.NewMemoryLimit(cgroupRoot(cfg), cfg.CgroupParent); err != nil {
+			m.log.Warn("batch memory is not soft-limited (evictions only)", "error", err)
+		} else {
+			m.memLimit = ml
+		}
 	}
 	m.etcd = cfg.Etcd
 	if m.etcd == nil {
@@ -281,6 +291,11 @@ func (m *Monitor) shutdown(srv *http.Server) {
 			m.log.Warn("lift throttle on exit", "error", err)
 		}
 	}
+	if m.memLimit != nil && m.memAt >= 0 {
+		if err := m.memLimit.Lift(); err != nil {
+			m.log.Warn("lift batch memory limit on exit", "error", err)
+		}
+	}
 	m.link.close(cctx)
 	if srv != nil {
 		_ = srv.Shutdown(cctx)
@@ -404,6 +419,7 @@ func (m *Monitor) Tick(ctx context.Context) {
 	}
 
 	// (1) CPU throttle, at once.
+	m.applyMemoryLimit(d.BatchMemLimitMB)
 	if d.SLOViolated {
 		m.log.Info("business latency above the SLO", "latency_ms", in.LatencyMs, "slo_ms", m.cfg.Policy.LatencySLOMs, "throttle_cpus", d.ThrottleCPUs)
 	}
@@ -484,6 +500,19 @@ func (m *Monitor) FastTick(ctx context.Context) {
 	m.throttled, m.throttleAt = true, cpus
 	m.metrics.throttled.Set(1)
 	m.metrics.throttleCPUs.Set(cpus)
+}
+
+// applyMemoryLimit writes the batch memory limit when it moved by a memory
+// step or more since the last write.
+func (m *Monitor) applyMemoryLimit(mb float64) {
+	if m.memLimit == nil || (m.memAt >= 0 && math.Abs(mb-m.memAt) < m.cfg.Policy.Mem.Step) {
+		return
+	}
+	if err := m.memLimit.Set(mb); err != nil {
+		m.fail("throttle", err)
+		return
+	}
+	m.memAt = mb
 }
 
 // applyThrottle writes the cap when it changes, and lifts it.

@@ -175,6 +175,11 @@ type Decision struct {
 	MemoryShort bool
 	// SLOViolated: the probe's latency exceeded Params.LatencySLOMs.
 	SLOViolated bool
+	// BatchMemLimitMB is what business leaves batch in memory now
+	// (capacity − margin − business − reserve, at least 0): the batch
+	// cgroups' soft limit / memory.high, so the kernel reclaims batch
+	// memory before business swaps and before an eviction lands.
+	BatchMemLimitMB float64
 }
 
 // Controller carries the state between samples (peak windows, hysteresis,
@@ -275,6 +280,7 @@ func (c *Controller) Step(in Input) (Decision, error) {
 
 	// Memory is not compressible: evict when batch holds what business needs.
 	instantMem := math.Max(left(c.p.Mem, in.Capacity.MemMB, bus.MemMB), 0)
+	d.BatchMemLimitMB = instantMem
 	d.MemoryShort = batch.MemMB > instantMem
 	var ev Eviction
 	if d.MemoryShort {

@@ -302,6 +302,8 @@ func TestController(t *testing.T) {
 				check("target cpus", d.Target.CPUs, w.targetCPU)
 				check("allowance mem", d.Allowance.MemMB, w.allowMem)
 				check("target mem", d.Target.MemMB, w.targetMem)
+				// What business leaves batch in memory now, never negative.
+				check("batch memory limit", d.BatchMemLimitMB, math.Max(16000-1600-s.in.Business.MemMB-1024, 0))
 				if w.throttle != nil && d.Throttle != *w.throttle {
 					t.Errorf("step %d: throttle = %v, want %v (decision %+v)", i, d.Throttle, *w.throttle, d)
 				}
