@@ -6,9 +6,12 @@
 // scenarios on the same trace: (a) business alone, (b) a static batch share
 // without a monitor, (c) the monitor's previous policy, (d) the improved
 // policy. It reports business latency percentiles and errors against (a),
-// the harvest ratio (batch CPU-seconds over idle CPU-seconds), throttle,
+// the harvest ratio (batch CPU-seconds over the CPU-seconds business and the
+// load generator left idle in (a)), throttle,
 // eviction and reservation-change counts and the business memory health, as
-// a table, a JSON file and one time-series picture per scenario.
+// a table, a JSON file and one time-series picture per scenario. An optional
+// scenario (e), (d) with one lever changed, measures that lever against (d)
+// on the same trace.
 //
 // The pure parts (trace, pacing, statistics) are in this package; the
 // harness that starts the processes is the test TestColocation.
