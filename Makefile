@@ -42,7 +42,7 @@ chaos: deps build
 # test/colocation/out (or $COLOCATION_OUT). Its smoke form runs in make test.
 colocation: deps build
 	$(GO) test -c -o bin/colocation.test ./test/colocation
-	cd test/colocation && GLEANER_BIN=$(CURDIR)/$(BIN) $(CURDIR)/bin/colocation.test -test.run '^TestColocation$$' -test.timeout 30m -test.v -colocation.full
+	cd test/colocation && GLEANER_BIN=$(CURDIR)/$(BIN) $(CURDIR)/bin/colocation.test -test.run '^TestColocation$$' -test.timeout 30m -test.v -colocation.full $(COLOCATION_ARGS)
 
 # Headline figures as one table: name  value  unit  goal.
 bench: deps
