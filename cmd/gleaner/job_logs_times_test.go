@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -117,4 +118,36 @@ func TestParseSince(t *testing.T) {
 			t.Errorf("%s: %v, %v; want %v, %q", tc.in, got, err, tc.want, tc.err)
 		}
 	}
+}
+
+// FuzzStampWriter: any log and any line-times stream (the agent's files,
+// outside input) pair without panic, every line of the log comes out once,
+// and --since parses or is refused.
+func FuzzStampWriter(f *testing.F) {
+	f.Add([]byte("one\ntwo\n"), []byte("2026-12-05T16:00:00Z\n2026-12-05T16:00:05Z\n"), "10m")
+	f.Add([]byte("no newline"), []byte("garbage\n\n"), "2026-12-05T16:00:00Z")
+	f.Add([]byte("\n\n\n"), []byte(strings.Repeat("x", 300)), "")
+	f.Fuzz(func(t *testing.T, logData, timesData []byte, since string) {
+		if len(logData) > 1<<16 || len(timesData) > 1<<16 {
+			return
+		}
+		_, _ = parseSince(since, time.Now())
+		sc := bufio.NewScanner(bytes.NewReader(timesData))
+		sc.Buffer(make([]byte, 256), 256)
+		var out bytes.Buffer
+		s := &stampWriter{w: &out, times: &lineTimes{sc: sc}, show: true}
+		if _, err := s.Write(logData); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		want := countLines(logData)
+		for _, l := range bytes.Split(logData, []byte{'\n'}) {
+			want += int64(len(l) / maxLineBuffer) // overlong lines are cut
+		}
+		if got := countLines(out.Bytes()); got < countLines(logData) || got > want {
+			t.Fatalf("%d lines in, %d out", countLines(logData), got)
+		}
+	})
 }
