@@ -25,9 +25,10 @@ const MaxOpsPerTxn = 120
 //	framework-id                             → Mesos framework id
 //	leader/                                  → election (scheduler/leader)
 type Etcd struct {
-	cli    *clientv3.Client
-	prefix string
-	fence  []clientv3.Cmp
+	cli      *clientv3.Client
+	prefix   string
+	fence    []clientv3.Cmp
+	pageSize int // attempt records per range request; 0: AttemptPageSize
 }
 
 var _ Store = (*Etcd)(nil)
@@ -241,8 +242,26 @@ func (e *Etcd) putChunk(ctx context.Context, as []job.Attempt) error {
 // AttemptPageSize is how many attempt records one etcd range request
 // returns: a job's records are read in pages at one revision, so a
 // 200,000-instance job never arrives as one 100 MB response (and its gRPC
-// buffer and decoded copy) in the scheduler's memory.
-const AttemptPageSize = 2000
+// buffer and decoded copy) in the scheduler's memory. Not much smaller:
+// etcd 3.4 walks the whole rest of the range for every page (to count
+// it), so 2,000-record pages read 175,000 records in 7.3 s against 2.7 s
+// with 20,000 and 3.3 s in one response (measured in one run).
+const AttemptPageSize = 20_000
+
+// WithAttemptPageSize returns the store reading attempt records n per
+// etcd request (AttemptPageSize when n <= 0).
+func (e *Etcd) WithAttemptPageSize(n int) *Etcd {
+	c := *e
+	c.pageSize = n
+	return &c
+}
+
+func (e *Etcd) attemptPageSize() int64 {
+	if e.pageSize <= 0 {
+		return AttemptPageSize
+	}
+	return int64(e.pageSize)
+}
 
 func (e *Etcd) getAttempts(ctx context.Context, prefix string) ([]job.Attempt, error) {
 	var (
@@ -256,7 +275,7 @@ func (e *Etcd) getAttempts(ctx context.Context, prefix string) ([]job.Attempt, e
 		}
 	)
 	for {
-		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(AttemptPageSize)}
+		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(e.attemptPageSize())}
 		if rev != 0 {
 			opts = append(opts, clientv3.WithRev(rev)) // every page from one snapshot
 		}

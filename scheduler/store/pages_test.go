@@ -24,8 +24,9 @@ func TestEtcdAttemptsAcrossPages(t *testing.T) {
 	defer cli.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s := store.NewEtcd(cli, "/pages/")
-	n := 2*store.AttemptPageSize + 17
+	const page = 500
+	s := store.NewEtcd(cli, "/pages/").WithAttemptPageSize(page)
+	n := 2*page + 17
 	as := make([]job.Attempt, 0, n+1)
 	for i := range n {
 		as = append(as, job.Attempt{Job: "big", Task: "work", Index: i, Attempt: 1, State: job.AttemptSucceeded,
