@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -105,5 +107,33 @@ func TestHashFileIsTheBundleDigest(t *testing.T) {
 	}
 	if _, err := hashFile(p + ".missing"); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("missing: %v", err)
+	}
+}
+
+// Pinning re-sends the spec as JSON: examples/volumes.yaml comes back the
+// same job but for the digest.
+func TestPinnedVolumesExampleIsTheSameJob(t *testing.T) {
+	b, err := os.ReadFile("../../examples/volumes.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := spec.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pinSpecBundles(b, fakeDigest(map[string]string{"/var/tmp/gleaner-demo/bundles/busybox.tar.gz": pinned}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := spec.Parse(out)
+	if err != nil {
+		t.Fatalf("pinned: %v\n%s", err, out)
+	}
+	if got.Tasks[0].Bundle.Digest != pinned {
+		t.Fatalf("digest %q", got.Tasks[0].Bundle.Digest)
+	}
+	got.Tasks[0].Bundle.Digest = ""
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("pinned spec differs:\n got %+v\nwant %+v", got, want)
 	}
 }
