@@ -78,7 +78,9 @@ func (n *Node) foldOnce(ctx context.Context) error {
 		if err := n.storeFolds(ctx, t, j.ID, f); err != nil {
 			return err
 		}
-		var gone []job.Attempt
+		// Filtered in place: a second slice of a 200k-instance job's
+		// records was 70 MB of the scheduler's heap after the job (issue 16).
+		gone := as[:0]
 		for _, a := range as {
 			if f.Has(a.Task, a.Index) {
 				gone = append(gone, a)
