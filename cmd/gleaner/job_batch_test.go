@@ -35,7 +35,11 @@ func TestJobCLIComposeAndTemplate(t *testing.T) {
 	if _, err := runJobCLI(t, "job", "submit", "-f", noName, "--name", "Bad_Name"); err == nil || !strings.Contains(err.Error(), "--name") {
 		t.Fatalf("a bad --name: %v", err)
 	}
-	out, err := runJobCLI(t, "job", "submit", "-f", "../../examples/compose/docker-compose.yml", "--images", "../../examples/compose/images.yaml", "--watch")
+	// examples/compose/images.yaml names the bundle `make demo` builds, absent
+	// on a fresh machine: the same map, with its bundle here (any file: the CLI
+	// pins the digest of what it reads).
+	images := exampleImagesWithBundle(t, "../../examples/compose/images.yaml")
+	out, err := runJobCLI(t, "job", "submit", "-f", "../../examples/compose/docker-compose.yml", "--images", images, "--watch")
 	if err != nil || !strings.Contains(out, "succeeded") {
 		t.Fatalf("compose submit: %v\n%s", err, out)
 	}
@@ -66,4 +70,28 @@ func TestJobCLIComposeAndTemplate(t *testing.T) {
 	if out, err := runJobCLI(t, "job", "suspend", "shards-1"); err == nil {
 		t.Fatalf("suspend on a backend without it: %s", out)
 	}
+}
+
+// exampleImagesWithBundle copies an example image map with its one demo
+// bundle URI pointed at a file written under the test's directory.
+func exampleImagesWithBundle(t *testing.T, example string) string {
+	t.Helper()
+	const demoURI = "file:///var/tmp/gleaner-demo/bundles/busybox.tar.gz"
+	data, err := os.ReadFile(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), demoURI) {
+		t.Fatalf("%s no longer names %s", example, demoURI)
+	}
+	dir := t.TempDir()
+	bundle := filepath.Join(dir, "busybox.tar.gz")
+	if err := os.WriteFile(bundle, []byte("a bundle stand-in"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	images := filepath.Join(dir, "images.yaml")
+	if err := os.WriteFile(images, []byte(strings.ReplaceAll(string(data), demoURI, "file://"+bundle)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return images
 }
