@@ -221,7 +221,7 @@ func (f *Framework) processUpdates(ctx context.Context, batch []mesos.TaskStatus
 // once, for at most maxAckBatches batches; a further batch's
 // acknowledgements wait for one of them to be sent.
 const (
-	maxAckSends   = 16
+	maxAckSends   = 32
 	maxAckBatches = 2
 )
 
