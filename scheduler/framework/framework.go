@@ -226,15 +226,9 @@ type Framework struct {
 	subs      atomic.Int64
 	revive    chan struct{}
 	updates   *updateQueue
+	acks      ackLedger // used by the update loop only
 	fast      *fastPath
 	act       actuator // what the offer and update paths do on Mesos
-
-	// The acknowledgements (updates.go): the ledger of those sent, the
-	// batches whose acknowledgements are being sent, and their bounds.
-	ackMu                sync.Mutex
-	acks                 ackLedger // guarded by ackMu
-	acking               sync.WaitGroup
-	ackBatches, ackSends chan struct{}
 
 	mu         sync.Mutex
 	suppressed bool
@@ -247,11 +241,6 @@ type Framework struct {
 
 	// expanded caches tasks with loops or placeholders (batch.go).
 	expanded sync.Map
-
-	// cycles counts the offer cycles being carried out (offers.go),
-	// cycleSlots bounds them.
-	cycles     sync.WaitGroup
-	cycleSlots chan struct{}
 }
 
 type callerBox struct{ calls.Caller }
@@ -260,8 +249,7 @@ type callerBox struct{ calls.Caller }
 // eng loaded from it.
 func New(cfg Config, st store.Store, eng *engine.Engine) *Framework {
 	cfg.defaults()
-	f := &Framework{cfg: cfg, store: st, engine: eng, log: cfg.Logger, revive: make(chan struct{}, 1), updates: newUpdateQueue(), fast: newFastPath(),
-		cycleSlots: make(chan struct{}, maxCyclesInFlight), ackBatches: make(chan struct{}, maxAckBatches), ackSends: make(chan struct{}, maxAckSends)}
+	f := &Framework{cfg: cfg, store: st, engine: eng, log: cfg.Logger, revive: make(chan struct{}, 1), updates: newUpdateQueue(), fast: newFastPath()}
 	f.fwID.Store("")
 	f.act = mesosActuator{f}
 	f.caller = callrules.New(callrules.WithFrameworkID(f.FrameworkID)).Caller(f.watchdogCaller())
@@ -329,10 +317,6 @@ func (f *Framework) Run(ctx context.Context) error {
 		}),
 	)
 	f.connected.Store(false)
-	// Nothing of the term is carried out after Run: the offer cycles and
-	// acknowledgements in flight end with ctx.
-	f.cycles.Wait()
-	f.acking.Wait()
 	if ctx.Err() != nil {
 		return nil
 	}

@@ -28,8 +28,6 @@ type recording struct {
 	mu        sync.Mutex
 	log       []string
 	failStore bool
-	// failWrite, if set, fails the writes it returns true for.
-	failWrite func(as []job.Attempt) bool
 }
 
 func (r *recording) add(format string, args ...any) {
@@ -69,7 +67,7 @@ func (r *recording) PutAttempts(ctx context.Context, as []job.Attempt) error {
 		ids[i] = as[i].TaskID() + "=" + string(as[i].State)
 	}
 	sort.Strings(ids)
-	if r.failStore || (r.failWrite != nil && r.failWrite(as)) {
+	if r.failStore {
 		r.add("store FAILED %s", strings.Join(ids, " "))
 		return errors.New("etcd away")
 	}
@@ -138,7 +136,6 @@ func (h *harness) offers(os ...mesos.Offer) {
 	if err := h.f.onOffers(context.Background(), &scheduler.Event{Offers: &scheduler.Event_Offers{Offers: os}}); err != nil {
 		h.t.Fatal(err)
 	}
-	h.f.cycles.Wait() // the cycle is carried out off the event loop
 }
 
 func (h *harness) updates(sts ...mesos.TaskStatus) {
@@ -148,7 +145,6 @@ func (h *harness) updates(sts ...mesos.TaskStatus) {
 	}
 	batch, first := h.f.updates.take(MaxUpdateBatch)
 	h.f.processUpdates(context.Background(), batch, first)
-	h.f.acking.Wait() // acknowledgements are sent while the next batch is processed
 }
 
 // await waits until the recorded lines contain want (effects sent from
@@ -243,72 +239,6 @@ func TestOfferPath(t *testing.T) {
 			h.offers(tc.offers...)
 			if got := h.rec.lines(); !slices.Equal(got, tc.want) {
 				t.Fatalf("effects:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
-			}
-		})
-	}
-}
-
-// TestOfferPathStoresAndAcceptsPerGroup: a cycle's attempts are stored in
-// groups of whole offers (storeGroups); each offer's ACCEPT follows the
-// store of its own group, and a group that cannot be stored only declines
-// its own offers, briefly, its work pending again.
-func TestOfferPathStoresAndAcceptsPerGroup(t *testing.T) {
-	h := newHarness(t, arrayJob("j", store.MaxOpsPerTxn+1, 1))
-	h.rec.failWrite = func(as []job.Attempt) bool { return len(as) == 1 } // the second group: o2's one launch
-	h.offers(mesosOffer("o1", "a1", store.MaxOpsPerTxn, 16*store.MaxOpsPerTxn), mesosOffer("o2", "a2", 1, 1024))
-	got := h.rec.lines()
-	if len(got) != 4 {
-		t.Fatalf("effects:\n%s\nwant a store, a failed store, o1's ACCEPT, o2's DECLINE", strings.Join(got, "\n"))
-	}
-	stored, accepted := -1, -1
-	for i, l := range got {
-		switch {
-		case strings.HasPrefix(l, "store FAILED "):
-			if n := len(strings.Fields(l)) - 2; n != 1 {
-				t.Errorf("failed write of %d attempts, want o2's one", n)
-			}
-		case strings.HasPrefix(l, "store "):
-			stored = i
-			if n := len(strings.Fields(l)) - 1; n != store.MaxOpsPerTxn {
-				t.Errorf("stored %d attempts, want o1's %d", n, store.MaxOpsPerTxn)
-			}
-		case strings.HasPrefix(l, "accept o1 "):
-			accepted = i
-		case l == "decline o2 refuse=5s":
-		default:
-			t.Errorf("unexpected effect %q", l)
-		}
-	}
-	if stored < 0 || accepted < stored {
-		t.Errorf("o1 accepted at %d, its group stored at %d: want the store first", accepted, stored)
-	}
-	if !h.f.engine.HasPlaceable() {
-		t.Error("the instance whose attempt was not stored is not pending again")
-	}
-}
-
-func TestStoreGroups(t *testing.T) {
-	tasks := func(n int) []mesos.TaskInfo { return make([]mesos.TaskInfo, n) }
-	max := store.MaxOpsPerTxn
-	for _, tc := range []struct {
-		name     string
-		perOffer [][]mesos.TaskInfo
-		want     [][]int
-	}{
-		{"none", [][]mesos.TaskInfo{nil, nil}, nil},
-		{"small offers share a write", [][]mesos.TaskInfo{tasks(1), nil, tasks(2), tasks(3)}, [][]int{{0, 2, 3}}},
-		{"a write holds at most MaxOpsPerTxn", [][]mesos.TaskInfo{tasks(max - 1), tasks(1), tasks(1)}, [][]int{{0, 1}, {2}}},
-		{"an offer larger than a write is a group of its own", [][]mesos.TaskInfo{tasks(1), tasks(max + 5), tasks(1)}, [][]int{{0}, {1}, {2}}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := storeGroups(tc.perOffer)
-			if len(got) != len(tc.want) {
-				t.Fatalf("groups %v, want %v", got, tc.want)
-			}
-			for i := range got {
-				if !slices.Equal(got[i], tc.want[i]) {
-					t.Fatalf("groups %v, want %v", got, tc.want)
-				}
 			}
 		})
 	}

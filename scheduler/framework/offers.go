@@ -8,20 +8,17 @@ import (
 
 	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/job"
-	"github.com/gleaner-project/gleaner/scheduler/store"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 )
 
-// onOffers decides one offer cycle (offers are never held) and hands it to
-// be carried out: the engine decides it whole (engine.Cycle: launches per
-// offer, declines and their refuse filter, suppress, one preemption); here
-// each launch is carved out of its offer and its TaskInfo built, then
-// actuateOffers stores the attempts and sends the calls while the event
-// loop reads on (status updates are not held up behind a cycle's etcd
-// writes). At most maxCyclesInFlight cycles are carried out at once; the
-// engine holds each cycle's launches as launching, so a later cycle never
-// places them again.
+// onOffers carries out one offer cycle (offers are never held): the
+// engine decides it whole (engine.Cycle: launches per offer, declines and
+// their refuse filter, suppress, one preemption); here each launch is
+// carved out of its offer and its TaskInfo built, the cycle's attempts are
+// stored as launching in batched transactions, then one ACCEPT per offer
+// (= per agent and role) carries all its LAUNCHes, the rest is DECLINEd,
+// preemption victims are killed and offers suppressed.
 func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 	start := time.Now()
 	offers := e.GetOffers().GetOffers()
@@ -62,134 +59,77 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 	}); len(dropped) > 0 {
 		f.engine.Forget(dropped)
 	}
-	f.cycles.Add(1)
-	f.cycleSlots <- struct{}{}
-	go func() {
-		defer f.cycles.Done()
-		defer func() { <-f.cycleSlots }()
-		f.actuateOffers(ctx, &d, offers, perOffer, claims, start)
-	}()
+	// Write before act: every attempt of the cycle is stored as launching
+	// (one batched write, transactions in parallel) before any ACCEPT.
+	if n := d.Count(); n > 0 {
+		as := make([]job.Attempt, 0, n)
+		for _, ls := range d.Launches {
+			for k := range ls {
+				as = append(as, ls[k].Attempt)
+			}
+		}
+		if err := f.store.PutAttempts(ctx, as); err != nil {
+			f.log.Warn("store launching attempts; declining offers", "attempts", len(as), "err", err)
+			f.engine.Forget(d.Drop(func(*engine.Launch) bool { return true }))
+			for i := range perOffer {
+				perOffer[i] = nil
+			}
+		}
+	}
+	f.actuateOffers(ctx, &d, offers, perOffer, claims, start)
 	return nil
 }
 
-// maxCyclesInFlight bounds the offer cycles being carried out (stored and
-// accepted) at once; the event loop waits for a slot.
-const maxCyclesInFlight = 2
-
-// storeGroups splits the offers with launches into groups whose attempts
-// are stored in one write each, in offer order: whole offers, at most
-// store.MaxOpsPerTxn attempts a group unless one offer alone has more (it
-// is a group of its own, which the store splits).
-func storeGroups(perOffer [][]mesos.TaskInfo) [][]int {
-	var (
-		groups [][]int
-		cur    []int
-		n      int
-	)
-	for i, ts := range perOffer {
-		if len(ts) == 0 {
-			continue
-		}
-		if len(cur) > 0 && n+len(ts) > store.MaxOpsPerTxn {
-			groups = append(groups, cur)
-			cur, n = nil, 0
-		}
-		cur = append(cur, i)
-		n += len(ts)
-	}
-	if len(cur) > 0 {
-		groups = append(groups, cur)
-	}
-	return groups
-}
-
-// actuateOffers carries out a decided cycle. Write before act: the
-// attempts are stored as launching in groups of offers (storeGroups,
-// store.TxnConcurrency writes in flight), and each offer's ACCEPT,
-// carrying all its LAUNCHes, is sent as soon as its group is stored (an
-// offer carrying work-queue launches registers their claims first,
-// claims[i]); a group that cannot be stored is dropped and forgotten and
-// its offers declined. Then one DECLINE of the offers not accepted, the
-// preemption's KILLs, and SUPPRESS once nothing placeable is left.
+// actuateOffers sends what the cycle decided: one ACCEPT per offer with
+// launches, concurrently (an offer carrying work-queue launches registers
+// their claims first, claims[i]); one DECLINE of the rest; the
+// preemption's KILLs; SUPPRESS once nothing placeable is left.
 func (f *Framework) actuateOffers(ctx context.Context, d *engine.Decision, offers []mesos.Offer, perOffer [][]mesos.TaskInfo, claims [][]job.Attempt, start time.Time) {
 	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		failed = map[int]bool{} // offers whose attempts were not stored
-		sent   = make([]bool, len(offers))
-		writes = make(chan struct{}, store.TxnConcurrency)
-		sends  = make(chan struct{}, 16)
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		declines []mesos.OfferID
+		sem      = make(chan struct{}, 16)
 	)
-	byOffer := make([][]job.Attempt, len(offers))
-	for _, ls := range d.Launches {
-		for k := range ls {
-			byOffer[ls[k].Offer] = append(byOffer[ls[k].Offer], ls[k].Attempt)
-		}
-	}
-	accept := func(i int) {
-		defer wg.Done()
-		defer func() { <-sends }()
-		if len(claims[i]) > 0 {
-			f.dropUnclaimed(perOffer, i, f.registerClaims(claims[i]))
-			if len(perOffer[i]) == 0 {
-				return // every claim failed: stored, never sent (reconciliation settles them)
-			}
-		}
-		sent[i] = true
-		err := f.act.accept(ctx, offers[i].ID, perOffer[i], f.cfg.RefuseSeconds)
-		ids := make([]string, len(perOffer[i]))
-		for k := range perOffer[i] {
-			ids[k] = perOffer[i][k].TaskID.Value
-		}
-		f.engine.MarkSent(ids)
-		if err != nil {
-			// The attempts stay launching; reconciliation settles them.
-			f.log.Warn("accept", "offer", offers[i].ID.Value, "tasks", len(perOffer[i]), "err", err)
-			return
-		}
-		if f.cfg.OfferAccepted != nil {
-			f.cfg.OfferAccepted(time.Since(start), d.PendingBefore)
-		}
-		launchesTotal.Add(float64(len(perOffer[i])))
-	}
-	for _, g := range storeGroups(perOffer) {
-		var as []job.Attempt
-		for _, i := range g {
-			as = append(as, byOffer[i]...)
+	for i := range offers {
+		if len(perOffer[i]) == 0 {
+			declines = append(declines, offers[i].ID)
+			continue
 		}
 		wg.Add(1)
-		writes <- struct{}{}
-		go func() {
+		sem <- struct{}{}
+		go func(i int) {
 			defer wg.Done()
-			err := f.store.PutAttempts(ctx, as)
-			<-writes
-			if err != nil {
-				f.log.Warn("store launching attempts; declining their offers", "attempts", len(as), "err", err)
-				mu.Lock()
-				for _, i := range g {
-					failed[i] = true
+			defer func() { <-sem }()
+			if len(claims[i]) > 0 {
+				f.dropUnclaimed(perOffer, i, f.registerClaims(claims[i]))
+				if len(perOffer[i]) == 0 {
+					// Every claim failed: stored, never sent
+					// (reconciliation settles them).
+					mu.Lock()
+					declines = append(declines, offers[i].ID)
+					mu.Unlock()
+					return
 				}
-				mu.Unlock()
+			}
+			err := f.act.accept(ctx, offers[i].ID, perOffer[i], f.cfg.RefuseSeconds)
+			ids := make([]string, len(perOffer[i]))
+			for k := range perOffer[i] {
+				ids[k] = perOffer[i][k].TaskID.Value
+			}
+			f.engine.MarkSent(ids)
+			if err != nil {
+				// The attempts stay launching; reconciliation settles them.
+				f.log.Warn("accept", "offer", offers[i].ID.Value, "tasks", len(perOffer[i]), "err", err)
 				return
 			}
-			for _, i := range g {
-				wg.Add(1)
-				sends <- struct{}{}
-				go accept(i)
+			if f.cfg.OfferAccepted != nil {
+				f.cfg.OfferAccepted(time.Since(start), d.PendingBefore)
 			}
-		}()
+			launchesTotal.Add(float64(len(perOffer[i])))
+		}(i)
 	}
 	wg.Wait()
-	if len(failed) > 0 {
-		f.engine.Forget(d.Drop(func(l *engine.Launch) bool { return failed[l.Offer] }))
-		f.Revive() // another cycle may have suppressed meanwhile
-	}
-	var declines []mesos.OfferID
-	for i := range offers {
-		if !sent[i] {
-			declines = append(declines, offers[i].ID)
-		}
-	}
 	if len(declines) > 0 {
 		if err := f.act.decline(ctx, declines, d.Refuse); err != nil {
 			f.log.Warn("decline", "offers", len(declines), "err", err)

@@ -132,9 +132,6 @@ func (l *ackLedger) duplicate(taskID string, uuid []byte, seq uint64) bool {
 	return ok && seq <= at
 }
 
-// forget drops the record of an acknowledgement that could not be sent.
-func (l *ackLedger) forget(taskID string, uuid []byte) { delete(l.sent, ackKey(taskID, uuid)) }
-
 // acked records an acknowledgement sent when `received` updates had come.
 func (l *ackLedger) acked(taskID string, uuid []byte, received uint64) {
 	if l.sent == nil {
@@ -217,74 +214,55 @@ func (f *Framework) processUpdates(ctx context.Context, batch []mesos.TaskStatus
 	f.acknowledgeAll(ctx, batch, first)
 }
 
-// Acknowledgements in flight: at most maxAckSends ACKNOWLEDGE calls at
-// once, for at most maxAckBatches batches; a further batch's
-// acknowledgements wait for one of them to be sent.
-const (
-	maxAckSends   = 32
-	maxAckBatches = 2
-)
-
 // acknowledgeAll ACKNOWLEDGEs the batch's updates that carry a uuid, once
-// (ackLedger), and returns without waiting for the calls: the update loop
-// stores the next batch meanwhile. Tasks are acknowledged concurrently (on
-// the fast path, so acknowledgements neither queue behind each other nor
-// hold up the offer path's calls), each task's updates in order: an agent
-// expects them so, and sends a task's next update only once the last is
-// acknowledged, so a task is never in two batches being acknowledged.
-// Which updates to acknowledge is decided here, in batch order: a copy
-// received before the acknowledgement of its update was handed over is
-// not acknowledged again.
+// (ackLedger). Tasks are acknowledged concurrently (on the fast path, so
+// acknowledgements neither queue behind each other nor hold up the offer
+// path's calls), each task's updates in order: an agent expects them so.
 func (f *Framework) acknowledgeAll(ctx context.Context, batch []mesos.TaskStatus, first uint64) {
 	perTask := map[string][]int{}
 	var tasks []string
-	received := f.updates.received()
-	f.ackMu.Lock()
 	for i := range batch {
-		s := &batch[i]
-		if len(s.UUID) == 0 {
+		if len(batch[i].UUID) == 0 {
 			continue // master-made updates (reconciliation, invalid offers) are never acked
 		}
-		if f.acks.duplicate(s.TaskID.Value, s.UUID, first+uint64(i)) {
-			f.log.Debug("duplicate of an acknowledged update; not acknowledging again", "task", s.TaskID.Value)
-			continue
-		}
-		f.acks.acked(s.TaskID.Value, s.UUID, received)
-		id := s.TaskID.Value
+		id := batch[i].TaskID.Value
 		if _, ok := perTask[id]; !ok {
 			tasks = append(tasks, id)
 		}
 		perTask[id] = append(perTask[id], i)
 	}
-	f.ackMu.Unlock()
-	if len(tasks) == 0 {
-		return
-	}
-	f.ackBatches <- struct{}{}
-	f.acking.Add(1)
-	go func() {
-		defer f.acking.Done()
-		defer func() { <-f.ackBatches }()
-		var wg sync.WaitGroup
-		for _, id := range tasks {
-			wg.Add(1)
-			f.ackSends <- struct{}{}
-			go func(idx []int) {
-				defer wg.Done()
-				defer func() { <-f.ackSends }()
-				for _, i := range idx {
-					s := &batch[i]
-					if err := f.act.acknowledge(ctx, s.GetAgentID().GetValue(), s.TaskID.Value, s.UUID); err != nil {
-						f.log.Debug("acknowledge", "task", s.TaskID.Value, "err", err)
-						f.ackMu.Lock()
-						f.acks.forget(s.TaskID.Value, s.UUID) // not sent: a later copy is acknowledged
-						f.ackMu.Unlock()
-					}
+	var (
+		mu  sync.Mutex // guards f.acks
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, 16)
+	)
+	for _, id := range tasks {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(idx []int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			for _, i := range idx {
+				s := &batch[i]
+				mu.Lock()
+				dup := f.acks.duplicate(s.TaskID.Value, s.UUID, first+uint64(i))
+				mu.Unlock()
+				if dup {
+					f.log.Debug("duplicate of an acknowledged update; not acknowledging again", "task", s.TaskID.Value)
+					continue
 				}
-			}(perTask[id])
-		}
-		wg.Wait()
-	}()
+				received := f.updates.received()
+				if err := f.act.acknowledge(ctx, s.GetAgentID().GetValue(), s.TaskID.Value, s.UUID); err != nil {
+					f.log.Debug("acknowledge", "task", s.TaskID.Value, "err", err)
+					continue
+				}
+				mu.Lock()
+				f.acks.acked(s.TaskID.Value, s.UUID, received)
+				mu.Unlock()
+			}
+		}(perTask[id])
+	}
+	wg.Wait()
 }
 
 // killUnexpected kills tasks Mesos reported alive that Gleaner does not
