@@ -1,6 +1,7 @@
 package dag
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -97,6 +98,14 @@ type compiled struct {
 	handles []int       // tasks referenced by .failed, .killed or .ended
 	prog    *vm.Program // nil for list form
 	when    *vm.Program
+	// outs are the upstream outputs the depends expression reads.
+	outs []outputUse
+}
+
+// outputUse is one NAME.outputs.parameters.P in a depends expression.
+type outputUse struct {
+	task  int
+	param string
 }
 
 // outcome is the view of one task inside a depends expression.
@@ -155,22 +164,23 @@ func Compile(nodes []Node) (*Graph, error) {
 		case n.Expr != "" && len(n.Depends) > 0:
 			return nil, ferr(p+".depends", "give a list or an expression, not both")
 		case n.Expr != "":
-			rewritten, refs, handles, err := g.rewrite(n.Expr)
+			rewritten, refs, handles, outs, err := g.rewrite(n.Expr)
 			if err != nil {
 				return nil, ferr(p+".depends", "%v", err)
 			}
 			if slices.Contains(refs, i) {
 				return nil, ferr(p+".depends", "task %q depends on itself", n.Name)
 			}
-			env := make(map[string]outcome, len(refs))
+			env := make(map[string]any, len(refs)+1)
 			for _, r := range refs {
 				env[fmt.Sprintf("t%d", r)] = outcome{}
 			}
+			env[outputFunc] = outputLookup(nil)
 			prog, err := expr.Compile(rewritten, expr.Env(env), expr.AsBool())
 			if err != nil {
 				return nil, ferr(p+".depends", "bad expression %q: %v", n.Expr, firstLine(err))
 			}
-			c.prog, c.refs, c.handles = prog, refs, handles
+			c.prog, c.refs, c.handles, c.outs = prog, refs, handles, outs
 		default:
 			for k, d := range n.Depends {
 				j, ok := g.index[d]
@@ -242,16 +252,45 @@ func isNameChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c >= 'A' && c <= 'Z'
 }
 
+// exprWords are expr operators and functions a depends expression may use
+// besides task names: the operators for comparing outputs and the
+// conversions (a task of that name is still referred to by it, except a
+// function name followed by a bracket).
+var exprWords = map[string]bool{"in": true, "matches": true, "contains": true, "startsWith": true, "endsWith": true}
+var exprFuncs = map[string]bool{"int": true, "float": true, "len": true, "lower": true, "upper": true, "trim": true, "fromJSON": true}
+
+// outputFunc is the function a depends expression's output references are
+// rewritten to: output(task index, parameter).
+const outputFunc = "output"
+
 // rewrite replaces task names (which may contain '-') with identifiers t<i>
-// and bare names with t<i>.succeeded, returning the referenced tasks and
-// those whose failure the expression looks at.
-func (g *Graph) rewrite(e string) (string, []int, []int, error) {
+// and bare names with t<i>.succeeded, and NAME.outputs.parameters.P with
+// output(i, "P"), returning the referenced tasks, those whose failure the
+// expression looks at and the output references. String literals are
+// copied as they stand.
+func (g *Graph) rewrite(e string) (string, []int, []int, []outputUse, error) {
 	var b strings.Builder
 	var refs, handles []int
+	var outs []outputUse
+	fail := func(format string, a ...any) (string, []int, []int, []outputUse, error) {
+		return "", nil, nil, nil, fmt.Errorf(format, a...)
+	}
 	for i := 0; i < len(e); {
 		c := e[i]
 		if c == '"' || c == '\'' || c == '`' {
-			return "", nil, nil, fmt.Errorf("expression %q: string literals have no place in depends", e)
+			j := i + 1
+			for j < len(e) && e[j] != c {
+				if e[j] == '\\' && c != '`' {
+					j++
+				}
+				j++
+			}
+			if j >= len(e) {
+				return fail("expression %q: unterminated string", e)
+			}
+			b.WriteString(e[i : j+1])
+			i = j + 1
+			continue
 		}
 		if !isNameChar(c) || c == '-' {
 			b.WriteByte(c)
@@ -264,16 +303,34 @@ func (g *Graph) rewrite(e string) (string, []int, []int, error) {
 		}
 		word := e[i:j]
 		i = j
-		if keywords[word] {
+		if keywords[word] || word[0] >= '0' && word[0] <= '9' && strings.Trim(word, "0123456789") == "" {
 			b.WriteString(word)
 			continue
 		}
 		idx, ok := g.index[word]
+		if exprFuncs[word] && strings.HasPrefix(strings.TrimLeft(e[i:], " \t"), "(") || !ok && exprWords[word] {
+			b.WriteString(word)
+			continue
+		}
 		if !ok {
-			return "", nil, nil, fmt.Errorf("unknown task %q in %q", word, e)
+			return fail("unknown task %q in %q", word, e)
 		}
 		if !slices.Contains(refs, idx) {
 			refs = append(refs, idx)
+		}
+		if rest, found := strings.CutPrefix(e[i:], ".outputs.parameters."); found {
+			k := 0
+			for k < len(rest) && isNameChar(rest[k]) {
+				k++
+			}
+			param := rest[:k]
+			if !spec.ValidOutputName(param) {
+				return fail("%s.outputs.parameters.%s: %q is not an output parameter name", word, param, param)
+			}
+			fmt.Fprintf(&b, "%s(%d, %q)", outputFunc, idx, param)
+			outs = append(outs, outputUse{task: idx, param: param})
+			i += len(".outputs.parameters.") + k
+			continue
 		}
 		fmt.Fprintf(&b, "t%d", idx)
 		if i < len(e) && e[i] == '.' {
@@ -283,7 +340,7 @@ func (g *Graph) rewrite(e string) (string, []int, []int, error) {
 			}
 			field := e[i+1 : k]
 			if !slices.Contains(outcomeFields, field) {
-				return "", nil, nil, fmt.Errorf("%s.%s: unknown outcome %q (want one of %s)", word, field, field, strings.Join(outcomeFields, ", "))
+				return fail("%s.%s: unknown outcome %q (want one of %s, or outputs.parameters.NAME)", word, field, field, strings.Join(outcomeFields, ", "))
 			}
 			if field != "succeeded" && !slices.Contains(handles, idx) {
 				handles = append(handles, idx)
@@ -295,7 +352,7 @@ func (g *Graph) rewrite(e string) (string, []int, []int, error) {
 		}
 	}
 	slices.Sort(refs)
-	return b.String(), refs, handles, nil
+	return b.String(), refs, handles, outs, nil
 }
 
 // sort orders the graph topologically or returns the first cycle found.
@@ -452,7 +509,7 @@ func (g *Graph) Evaluate(states map[string]State, params map[string]string, opt 
 			st[i] = Skipped
 			continue
 		}
-		d, err := g.deps(i, st)
+		d, err := g.deps(i, st, opt.Outputs)
 		if err != nil {
 			return nil, err
 		}
@@ -520,7 +577,7 @@ func unhandled(halting, handles []int) int {
 	return -1
 }
 
-func (g *Graph) deps(i int, st []State) (Decision, error) {
+func (g *Graph) deps(i int, st []State, outs *Outputs) (Decision, error) {
 	n := &g.nodes[i]
 	if n.prog == nil {
 		waiting := ""
@@ -539,7 +596,7 @@ func (g *Graph) deps(i int, st []State) (Decision, error) {
 		}
 		return Decision{Verdict: Ready, Reason: "dependencies satisfied"}, nil
 	}
-	env := make(map[string]outcome, len(n.refs))
+	env := make(map[string]any, len(n.refs)+1)
 	var open []int
 	for _, d := range n.refs {
 		env[fmt.Sprintf("t%d", d)] = view(st[d])
@@ -551,22 +608,37 @@ func (g *Graph) deps(i int, st []State) (Decision, error) {
 		return Decision{Verdict: Wait, Reason: fmt.Sprintf("waiting for %d tasks", len(open))}, nil
 	}
 	// Evaluate under every combination of outcomes of the unfinished tasks:
-	// skip early when none makes the expression true.
+	// skip early when none makes the expression true. An output of an
+	// unfinished task that succeeds is not known yet: a combination that
+	// reads one may hold, so the task waits.
 	combos := 1
 	for range open {
 		combos *= len(ended)
 	}
+	cur := make([]State, len(st))
+	copy(cur, st)
+	env[outputFunc] = g.outputLookup(st, cur, outs)
+	var missing error
 	for c := 0; c < combos; c++ {
 		k := c
 		for _, d := range open {
-			env[fmt.Sprintf("t%d", d)] = view(ended[k%len(ended)])
+			cur[d] = ended[k%len(ended)]
+			env[fmt.Sprintf("t%d", d)] = view(cur[d])
 			k /= len(ended)
 		}
 		v, err := expr.Run(n.prog, env)
-		if err != nil {
+		var miss *missingOutputError
+		switch {
+		case errors.Is(err, errOutputNotYet):
+			return Decision{Verdict: Wait, Reason: "waiting for " + g.nodes[open[0]].Name}, nil
+		case errors.As(err, &miss):
+			if missing == nil {
+				missing = miss
+			}
+			continue
+		case err != nil:
 			return Decision{}, fmt.Errorf("evaluate tasks[%d].depends %q: %w", i, n.Expr, err)
-		}
-		if !v.(bool) {
+		case !v.(bool):
 			continue
 		}
 		if len(open) > 0 {
@@ -574,7 +646,53 @@ func (g *Graph) deps(i int, st []State) (Decision, error) {
 		}
 		return Decision{Verdict: Ready, Reason: "depends is true: " + n.Expr}, nil
 	}
+	if missing != nil {
+		return Decision{Verdict: Skip, Reason: fmt.Sprintf("depends %q: %v", n.Expr, missing)}, nil
+	}
 	return Decision{Verdict: Skip, Reason: "depends can no longer hold: " + n.Expr}, nil
+}
+
+// outputLookup is the type of the output function of a depends
+// expression.
+type outputLookup func(task int, param string) (string, error)
+
+// errOutputNotYet: the expression read an output of a task that has not
+// ended (in an enumerated outcome where it succeeded).
+var errOutputNotYet = errors.New("output not known yet")
+
+// missingOutputError: the expression read an output that does not exist —
+// its task did not succeed, or succeeded without leaving it.
+type missingOutputError struct {
+	task, param string
+	state       State
+}
+
+func (e *missingOutputError) Error() string {
+	if e.state != Succeeded {
+		return fmt.Sprintf("%s.outputs.parameters.%s does not exist: task %s %s (only a succeeded task has outputs)", e.task, e.param, e.task, e.state)
+	}
+	return fmt.Sprintf("%s.outputs.parameters.%s does not exist: task %s left no output %q", e.task, e.param, e.task, e.param)
+}
+
+// outputLookup reads outputs for a depends expression under the outcomes
+// st (real: the tasks' actual states): the value (over a task of several instances, the JSON list of every
+// instance's) of a succeeded task; errOutputNotYet for a task that has not
+// really ended; a *missingOutputError otherwise.
+func (g *Graph) outputLookup(real, st []State, outs *Outputs) outputLookup {
+	return func(task int, param string) (string, error) {
+		name := g.nodes[task].Name
+		switch {
+		case st[task] != Succeeded:
+			return "", &missingOutputError{task: name, param: param, state: st[task]}
+		case !real[task].Ended():
+			return "", errOutputNotYet
+		}
+		v, err := outs.Param(name, -1, param)
+		if err != nil {
+			return "", &missingOutputError{task: name, param: param, state: Succeeded}
+		}
+		return v, nil
+	}
 }
 
 // Failing returns the tasks whose state fails the job: failed or killed

@@ -231,3 +231,104 @@ func TestWithParamParse(t *testing.T) {
 		t.Fatalf("stored %s: %v", b, err)
 	}
 }
+
+// Depends expressions read upstream outputs as NAME.outputs.parameters.P:
+// the value of a succeeded task (a JSON list over several instances); an
+// output of a task that did not succeed does not exist, and an expression
+// that reads one skips the task naming it, unless the expression decided
+// before reading it (a.failed || ...).
+func TestDependsOnOutputs(t *testing.T) {
+	g, err := Compile([]Node{
+		{Name: "flip"}, {Name: "check"}, {Name: "split"},
+		{Name: "heads", Expr: `flip.outputs.parameters.result == "heads"`},
+		{Name: "heads-or-failed", Expr: `flip.failed || flip.outputs.parameters.result == "heads"`},
+		{Name: "both", Expr: `check && int(flip.outputs.parameters.count) > 2`},
+		{Name: "big", Expr: `len(fromJSON(split.outputs.parameters.n)) == 2 && "b" in fromJSON(split.outputs.parameters.n)`},
+		{Name: "quoted", Expr: `flip.outputs.parameters.result == 'check && zz'`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	heads := map[string]string{"result": "heads", "count": "3"}
+	for _, c := range []struct {
+		name    string
+		states  map[string]State
+		outputs map[string]map[string]string // task -> instance 0's outputs
+		want    map[string]Verdict
+		reasons map[string]string
+	}{
+		{"flip running: an output is not known yet", map[string]State{"flip": Running, "check": Succeeded, "split": Running}, nil,
+			map[string]Verdict{"heads": Wait, "heads-or-failed": Wait, "both": Wait, "big": Wait, "quoted": Wait}, nil},
+		{"check failed skips both before flip ends", map[string]State{"flip": Running, "check": Failed}, nil,
+			map[string]Verdict{"both": Skip}, map[string]string{"both": "depends can no longer hold"}},
+		{"flip heads", map[string]State{"flip": Succeeded, "check": Succeeded}, map[string]map[string]string{"flip": heads},
+			map[string]Verdict{"heads": Ready, "heads-or-failed": Ready, "both": Ready, "quoted": Skip}, nil},
+		{"flip tails", map[string]State{"flip": Succeeded, "check": Succeeded}, map[string]map[string]string{"flip": {"result": "tails", "count": "1"}},
+			map[string]Verdict{"heads": Skip, "heads-or-failed": Skip, "both": Skip}, map[string]string{"heads": "depends can no longer hold"}},
+		{"flip failed: its outputs do not exist", map[string]State{"flip": Failed, "check": Succeeded}, map[string]map[string]string{"flip": heads},
+			map[string]Verdict{"heads": Skip, "heads-or-failed": Ready, "both": Skip},
+			map[string]string{"heads": "flip.outputs.parameters.result does not exist: task flip failed (only a succeeded task has outputs)"}},
+		{"flip succeeded without the output", map[string]State{"flip": Succeeded, "check": Succeeded}, map[string]map[string]string{"flip": {"count": "3"}},
+			map[string]Verdict{"heads": Skip, "both": Ready},
+			map[string]string{"heads": `task flip left no output "result"`}},
+		{"over instances: a JSON list", map[string]State{"split": Succeeded}, map[string]map[string]string{"split": {"n": "a"}},
+			map[string]Verdict{"big": Ready}, nil},
+	} {
+		var o Outputs
+		for task, vs := range c.outputs {
+			o.Record(task, 1, 0, vs)
+		}
+		if c.name == "over instances: a JSON list" {
+			o = Outputs{}
+			o.Record("split", 2, 0, map[string]string{"n": "a"})
+			o.Record("split", 2, 1, map[string]string{"n": "b"})
+		}
+		ds, err := g.Evaluate(c.states, nil, Options{Outputs: &o})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		for k, v := range c.want {
+			if ds[k].Verdict != v {
+				t.Errorf("%s: %s = %+v, want %s", c.name, k, ds[k], v)
+			}
+		}
+		for k, r := range c.reasons {
+			if !strings.Contains(ds[k].Reason, r) {
+				t.Errorf("%s: %s's reason %q, want …%s…", c.name, k, ds[k].Reason, r)
+			}
+		}
+	}
+}
+
+func TestDependsOutputRefsAtSubmit(t *testing.T) {
+	s, err := spec.Parse([]byte(`
+name: j
+tasks:
+- {name: flip, command: "true"}
+- {name: other, command: "true"}
+- {name: heads, command: "true", depends: 'flip.outputs.parameters.result == "heads" && other'}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Referenced(s); len(got) != 1 || got[0] != "flip" {
+		t.Fatalf("Referenced = %v, want [flip] (its outputs must be kept for depends)", got)
+	}
+	for _, c := range []struct{ name, depends, msg string }{
+		{"unknown task", `zz.outputs.parameters.x == "1"`, `unknown task "zz"`},
+		{"bad name", `flip.outputs.parameters.-x == "1"`, "not an output parameter name"},
+		{"not boolean", `flip.outputs.parameters.x`, "bad expression"},
+		{"unknown field", `flip.outputs.result == "1"`, `unknown outcome "outputs"`},
+	} {
+		_, err := spec.Parse([]byte(`
+name: j
+tasks:
+- {name: flip, command: "true"}
+- {name: b, command: "true", depends: '` + c.depends + `'}
+`))
+		fe, ok := spec.AsFieldError(err)
+		if !ok || fe.Field != "tasks[1].depends" || !strings.Contains(fe.Msg, c.msg) {
+			t.Errorf("%s: err %v, want tasks[1].depends: …%s…", c.name, err, c.msg)
+		}
+	}
+}

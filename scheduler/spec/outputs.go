@@ -110,6 +110,7 @@ func OutputRefs(s *job.Spec, i int) []OutputRef {
 	p := fmt.Sprintf("tasks[%d]", i)
 	t := &s.Tasks[i]
 	refs := append(TemplateOutputRefs(p, t), WhenOutputRefs(p+".when", t.When)...)
+	refs = append(refs, DependsOutputRefs(p+".depends", t.DependsExpr)...)
 	if r, ok := FanOutRef(p, t); ok {
 		refs = append(refs, r)
 	}
@@ -229,4 +230,38 @@ func FanOutRef(path string, t *job.TaskSpec) (OutputRef, bool) {
 	r, ok := ParseOutputRef(m[1])
 	r.Field = path + ".withParam"
 	return r, ok
+}
+
+var outputNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,62}$`)
+
+// ValidOutputName reports whether s is a valid output parameter name (the
+// executor's file-name rule and the placeholders' charset).
+func ValidOutputName(s string) bool { return outputNameRE.MatchString(s) }
+
+// dependsOutputRE finds NAME.outputs.parameters.P in a depends expression
+// (string literals removed first).
+var dependsOutputRE = regexp.MustCompile(`(?:^|[^A-Za-z0-9_.-])([a-z0-9][a-z0-9-]*)\.outputs\.parameters\.([A-Za-z_][A-Za-z0-9_-]*)`)
+
+// DependsOutputRefs returns the output references of a depends
+// expression: NAME.outputs.parameters.P (the aggregate, as in when).
+func DependsOutputRefs(field, e string) []OutputRef {
+	var b strings.Builder
+	for i := 0; i < len(e); i++ {
+		c := e[i]
+		if c != '"' && c != '\'' && c != '`' {
+			b.WriteByte(c)
+			continue
+		}
+		for i++; i < len(e) && e[i] != c; i++ {
+			if e[i] == '\\' && c != '`' {
+				i++
+			}
+		}
+		b.WriteByte(' ')
+	}
+	var out []OutputRef
+	for _, m := range dependsOutputRE.FindAllStringSubmatch(b.String(), -1) {
+		out = append(out, OutputRef{Field: field, Task: m[1], Index: -1, Param: m[2]})
+	}
+	return out
 }
