@@ -55,7 +55,7 @@ func TestAgentCLI(t *testing.T) {
 		t.Fatalf("list: %v %q", err, out)
 	}
 	out, err = runAgentCLI(t, env, "agent", "list", "-o", "json")
-	if err != nil || !strings.Contains(out, `"etcd_attributes"`) {
+	if err != nil || !strings.Contains(out, `"etcdAttributes"`) {
 		t.Fatalf("list json: %v %q", err, out)
 	}
 	// Bad edits: the server's 400 names the field; nothing changes.

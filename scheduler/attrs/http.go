@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/apikeys"
 	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/placement"
 )
@@ -20,14 +21,14 @@ import (
 // offer or agent info).
 type AgentInfo struct {
 	Hostname   string            `json:"hostname"`
-	AgentID    string            `json:"agent_id,omitempty"`
-	MesosAttrs map[string]string `json:"mesos_attributes"`
+	AgentID    string            `json:"agentId,omitempty"`
+	MesosAttrs map[string]string `json:"mesosAttributes"`
 	// Resources is the agent's size; Reserved and Unreserved what its last
 	// offer held for the role and unreserved.
 	Resources  placement.Resources `json:"resources"`
 	Reserved   placement.Resources `json:"reserved"`
 	Unreserved placement.Resources `json:"unreserved"`
-	LastOffer  time.Time           `json:"last_offer,omitzero"`
+	LastOffer  time.Time           `json:"lastOffer,omitzero"`
 }
 
 // AgentSource is implemented by the scheduler: the agents it knows.
@@ -35,13 +36,49 @@ type AgentSource interface {
 	Agents() []AgentInfo
 }
 
-// AgentView is one row of GET /v1/agents.
+// AgentView is one row of GET /v1/agents. Its keys are camelCase, as
+// everywhere in the API; Monitor is the monitor's heartbeat with its keys
+// turned to camelCase too (the record in etcd keeps the monitor's
+// snake_case: other processes read it). ?keys=snake answers with the keys
+// of the release before (deprecated, for one release).
 type AgentView struct {
 	AgentInfo
-	EtcdAttrs     map[string]string `json:"etcd_attributes"`
+	EtcdAttrs     map[string]string `json:"etcdAttributes"`
 	Attributes    map[string]string `json:"attributes"` // merged, etcd wins
 	Monitor       json.RawMessage   `json:"monitor"`
-	MonitorSilent bool              `json:"monitor_silent"`
+	MonitorSilent bool              `json:"monitorSilent"`
+}
+
+// attributeMaps are the keys whose values are maps of attribute names
+// (data, whatever their style): key rewrites leave what is below them.
+var attributeMaps = map[string]bool{"mesosAttributes": true, "mesos_attributes": true, "etcdAttributes": true, "etcd_attributes": true, "attributes": true}
+
+// UnmarshalJSON reads an agent in either key style, so a client of this
+// release reads a scheduler of the release before (snake_case) too.
+func (v *AgentView) UnmarshalJSON(b []byte) error {
+	camel, err := apikeys.Rewrite(b, apikeys.Camel, attributeMaps)
+	if err != nil {
+		return err
+	}
+	type plain AgentView
+	var p plain
+	if err := json.Unmarshal(camel, &p); err != nil {
+		return err
+	}
+	*v = AgentView(p)
+	return nil
+}
+
+// apiMonitor is the stored heartbeat (snake_case) as the API shows it.
+func apiMonitor(stored json.RawMessage) json.RawMessage {
+	if stored == nil {
+		return json.RawMessage("null")
+	}
+	camel, err := apikeys.Rewrite(stored, apikeys.Camel, nil)
+	if err != nil {
+		return json.RawMessage("null") // not JSON: shown as silent's null
+	}
+	return camel
 }
 
 // HandlerConfig configures NewHandler.
@@ -61,8 +98,8 @@ type handler struct {
 
 // NewHandler serves:
 //
-//	GET    /v1/agents
-//	GET    /v1/agents/{hostname}
+//	GET    /v1/agents[?keys=snake]
+//	GET    /v1/agents/{hostname}[?keys=snake]
 //	GET    /v1/agents/{hostname}/attributes
 //	PUT    /v1/agents/{hostname}/attributes          (JSON object string → string)
 //	PATCH  /v1/agents/{hostname}/attributes          (merge patch: null removes)
@@ -315,11 +352,8 @@ func (h *handler) views(ctx context.Context) ([]AgentView, error) {
 			v.MesosAttrs = map[string]string{}
 		}
 		v.Attributes = placement.MergeAttrs(v.MesosAttrs, v.EtcdAttrs)
-		v.Monitor = mons[host]
-		v.MonitorSilent = v.Monitor == nil
-		if v.Monitor == nil {
-			v.Monitor = json.RawMessage("null")
-		}
+		v.MonitorSilent = mons[host] == nil
+		v.Monitor = apiMonitor(mons[host])
 		out = append(out, *v)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Hostname < out[j].Hostname })
@@ -327,6 +361,9 @@ func (h *handler) views(ctx context.Context) ([]AgentView, error) {
 }
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+	if !keysOK(w, r) {
+		return
+	}
 	ctx, cancel := h.ctx(r)
 	defer cancel()
 	vs, err := h.views(ctx)
@@ -334,13 +371,44 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"agents": vs})
+	writeAgents(w, r, map[string]any{"agents": vs})
+}
+
+// writeAgents answers 200 with v, in the key style the request asked for.
+func writeAgents(w http.ResponseWriter, r *http.Request, v any) {
+	style, _ := apikeys.RequestStyle(r) // checked before
+	if style == apikeys.CamelCase {
+		writeJSON(w, http.StatusOK, v)
+		return
+	}
+	b, err := json.Marshal(v)
+	if err == nil {
+		b, err = apikeys.Rewrite(b, apikeys.Snake, attributeMaps)
+	}
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error()})
+		return
+	}
+	w.Header().Set("Warning", apikeys.Deprecation)
+	writeJSON(w, http.StatusOK, json.RawMessage(b))
+}
+
+// keysOK refuses a ?keys= that is neither camel nor snake (400 naming it).
+func keysOK(w http.ResponseWriter, r *http.Request) bool {
+	if _, err := apikeys.RequestStyle(r); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error(), Field: "keys"})
+		return false
+	}
+	return true
 }
 
 func (h *handler) getAgent(w http.ResponseWriter, r *http.Request) {
 	host := r.PathValue("hostname")
 	if err := ValidateHostname(host); err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if !keysOK(w, r) {
 		return
 	}
 	ctx, cancel := h.ctx(r)
@@ -352,7 +420,7 @@ func (h *handler) getAgent(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, v := range vs {
 		if v.Hostname == host {
-			writeJSON(w, http.StatusOK, v)
+			writeAgents(w, r, v)
 			return
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/apikeys"
 	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/placement"
 	"github.com/gleaner-project/gleaner/test/etcdtest"
@@ -188,7 +189,7 @@ func TestInsecureWritesAreAnonymous(t *testing.T) {
 func TestAgentsList(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := e.store.Put(ctx, "h1", map[string]string{"zone": "etcd-zone"}, "t"); err != nil {
+	if _, err := e.store.Put(ctx, "h1", map[string]string{"zone": "etcd-zone", "disk_type": "ssd"}, "t"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.store.Put(ctx, "h2", map[string]string{"gpu": "yes"}, "t"); err != nil {
@@ -207,24 +208,47 @@ func TestAgentsList(t *testing.T) {
 		t.Fatalf("%d %v", code, m)
 	}
 	h1, h2 := agents[0].(map[string]any), agents[1].(map[string]any)
-	if h1["hostname"] != "h1" || h1["agent_id"] != "a1" {
+	if h1["hostname"] != "h1" || h1["agentId"] != "a1" {
 		t.Fatalf("h1 %v", h1)
 	}
 	merged := h1["attributes"].(map[string]any)
-	if merged["zone"] != "etcd-zone" || merged["rack"] != "r1" || h1["mesos_attributes"].(map[string]any)["zone"] != "mesos-zone" {
+	if merged["zone"] != "etcd-zone" || merged["rack"] != "r1" || h1["mesosAttributes"].(map[string]any)["zone"] != "mesos-zone" {
 		t.Fatalf("merge (etcd wins): %v", h1)
 	}
-	if h1["monitor_silent"] != false || h1["monitor"].(map[string]any)["cpu_idle"] != 0.7 {
+	if merged["disk_type"] != "ssd" || h1["etcdAttributes"].(map[string]any)["disk_type"] != "ssd" {
+		t.Fatalf("an attribute's name is data, kept as it is: %v", h1)
+	}
+	// The monitor's heartbeat is stored snake_case; the API shows it camelCase.
+	if h1["monitorSilent"] != false || h1["monitor"].(map[string]any)["cpuIdle"] != 0.7 {
 		t.Fatalf("monitor %v", h1["monitor"])
 	}
 	if h1["reserved"].(map[string]any)["cpus"] != 2.0 || h1["resources"].(map[string]any)["mem"] != 8192.0 {
 		t.Fatalf("resources %v", h1)
 	}
-	if h2["hostname"] != "h2" || h2["monitor_silent"] != true || h2["monitor"] != nil {
+	if h2["hostname"] != "h2" || h2["monitorSilent"] != true || h2["monitor"] != nil {
 		t.Fatalf("h2 %v", h2)
 	}
 	if code, m = e.do(t, "GET", "/v1/agents/h2", "", ""); code != 200 || m["hostname"] != "h2" {
 		t.Fatalf("one agent: %d %v", code, m)
+	}
+	// One key style: no snake_case key anywhere but in attribute names.
+	b, _ := json.Marshal(m)
+	if bad, err := apikeys.SnakeKeys(b, attributeMaps); err != nil || len(bad) != 0 {
+		t.Fatalf("keys not camelCase: %v %v in %s", bad, err, b)
+	}
+	// ?keys=snake: the keys of the release before, deprecated.
+	code, m = e.do(t, "GET", "/v1/agents?keys=snake", "", "")
+	old := m["agents"].([]any)[0].(map[string]any)
+	if code != 200 || old["agent_id"] != "a1" || old["mesos_attributes"].(map[string]any)["zone"] != "mesos-zone" ||
+		old["etcd_attributes"].(map[string]any)["disk_type"] != "ssd" || old["monitor_silent"] != false ||
+		old["monitor"].(map[string]any)["cpu_idle"] != 0.7 || old["agentId"] != nil {
+		t.Fatalf("keys=snake: %d %v", code, old)
+	}
+	if code, m = e.do(t, "GET", "/v1/agents/h1?keys=snake", "", ""); code != 200 || m["agent_id"] != "a1" {
+		t.Fatalf("one agent, keys=snake: %d %v", code, m)
+	}
+	if code, m = e.do(t, "GET", "/v1/agents?keys=kebab", "", ""); code != 400 || m["field"] != "keys" {
+		t.Fatalf("keys=kebab: %d %v", code, m)
 	}
 	if code, m = e.do(t, "GET", "/v1/agents/h7", "", ""); code != 404 || m["field"] != "hostname" {
 		t.Fatalf("unknown agent: %d %v", code, m)
@@ -234,8 +258,25 @@ func TestAgentsList(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, m = e.do(t, "GET", "/v1/agents/h1", "", "")
-	if m["monitor_silent"] != true {
+	if m["monitorSilent"] != true {
 		t.Fatalf("after revoke %v", m)
+	}
+}
+
+// A client of this release reads an agent from a scheduler of the release
+// before (snake_case keys) as well as from this one.
+func TestAgentViewReadsBothKeyStyles(t *testing.T) {
+	for _, body := range []string{
+		`{"hostname":"h1","agent_id":"a1","mesos_attributes":{"rack_id":"r1"},"etcd_attributes":{},"monitor_silent":true,"last_offer":"2026-01-01T00:00:00Z","monitor":{"last_error":"x"}}`,
+		`{"hostname":"h1","agentId":"a1","mesosAttributes":{"rack_id":"r1"},"etcdAttributes":{},"monitorSilent":true,"lastOffer":"2026-01-01T00:00:00Z","monitor":{"lastError":"x"}}`,
+	} {
+		var v AgentView
+		if err := json.Unmarshal([]byte(body), &v); err != nil {
+			t.Fatal(err)
+		}
+		if v.AgentID != "a1" || v.MesosAttrs["rack_id"] != "r1" || !v.MonitorSilent || v.LastOffer.IsZero() || string(v.Monitor) != `{"lastError":"x"}` {
+			t.Fatalf("%s: %+v", body, v)
+		}
 	}
 }
 

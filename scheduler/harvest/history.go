@@ -29,7 +29,7 @@ type Point struct {
 // Amounts are CPUs and memory in MB.
 type Amounts struct {
 	CPUs  float64 `json:"cpus"`
-	MemMB float64 `json:"mem_mb"`
+	MemMB float64 `json:"memMb"`
 }
 
 func (a Amounts) plus(b Amounts) Amounts {
@@ -219,10 +219,12 @@ type HostSeries struct {
 	Points   []Point `json:"points"`
 }
 
-// View is the body of GET /v1/harvest.
+// View is the body of GET /v1/harvest: camelCase keys, as everywhere in
+// the API (?keys=snake gives the release before's mem_mb and
+// interval_seconds, deprecated, for one release).
 type View struct {
 	// IntervalSeconds is how often the heartbeats are sampled.
-	IntervalSeconds float64      `json:"interval_seconds"`
+	IntervalSeconds float64      `json:"intervalSeconds"`
 	Cluster         []Point      `json:"cluster"`
 	Hosts           []HostSeries `json:"hosts"`
 }

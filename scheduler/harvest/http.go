@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/gleaner-project/gleaner/scheduler/apikeys"
 )
 
-// Handler serves GET /v1/harvest[?host=H][&since=RFC3339]: the View.
+// Handler serves GET /v1/harvest[?host=H][&since=RFC3339][&keys=snake]: the View.
 // Serve it behind the API's authentication (api.Config.Mount).
 func Handler(h *History, interval time.Duration) http.Handler {
 	if interval <= 0 {
@@ -32,9 +34,27 @@ func Handler(h *History, interval time.Duration) http.Handler {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "host is longer than 253 bytes", "field": "host"})
 			return
 		}
+		style, err := apikeys.RequestStyle(r)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error(), "field": "keys"})
+			return
+		}
 		v := h.View(host, since)
 		v.IntervalSeconds = interval.Seconds()
-		writeJSON(w, http.StatusOK, v)
+		if style == apikeys.CamelCase {
+			writeJSON(w, http.StatusOK, v)
+			return
+		}
+		b, err := json.Marshal(v)
+		if err == nil {
+			b, err = apikeys.Rewrite(b, apikeys.Snake, nil)
+		}
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		w.Header().Set("Warning", apikeys.Deprecation)
+		writeJSON(w, http.StatusOK, json.RawMessage(b))
 	})
 }
 

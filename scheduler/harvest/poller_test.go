@@ -3,11 +3,14 @@ package harvest
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/apikeys"
 	"github.com/gleaner-project/gleaner/test/etcdtest"
 )
 
@@ -69,6 +72,28 @@ func TestPollerAgainstEtcd(t *testing.T) {
 	last := v.Hosts[0].Points[1]
 	if last.Evictions < 1 || last.Throttled != 1 || last.Idle.CPUs != 6 || v.Cluster[len(v.Cluster)-1].Hosts != 1 {
 		t.Fatalf("last point = %+v (the bad record must be skipped, the eviction counted)", last)
+	}
+	// One key style (camelCase); ?keys=snake gives the release before's
+	// keys, deprecated; any other style is refused naming the parameter.
+	body := func(q string) (int, []byte) {
+		r, err := http.Get(srv.URL + "/v1/harvest" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r.StatusCode, b
+	}
+	code, b := body("")
+	if bad, err := apikeys.SnakeKeys(b, nil); code != 200 || err != nil || len(bad) != 0 || !strings.Contains(string(b), `"memMb"`) {
+		t.Fatalf("keys not camelCase: %d %v %v in %s", code, bad, err, b)
+	}
+	code, b = body("?keys=snake")
+	if code != 200 || !strings.Contains(string(b), `"interval_seconds":3600`) || !strings.Contains(string(b), `"mem_mb"`) || strings.Contains(string(b), `"memMb"`) {
+		t.Fatalf("keys=snake: %d %s", code, b)
+	}
+	if code, b = body("?keys=kebab"); code != 400 || !strings.Contains(string(b), `"field":"keys"`) {
+		t.Fatalf("keys=kebab: %d %s", code, b)
 	}
 	resp2, _ := http.Get(srv.URL + "/v1/harvest?since=yesterday")
 	if resp2.StatusCode != 400 {

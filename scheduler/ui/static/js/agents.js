@@ -4,17 +4,17 @@ import { get, call, enc } from './api.js';
 import { el, num, mb, age, message, poller } from './util.js';
 
 const res = (r) => (r ? `${num(r.cpus)} cpu · ${mb(r.mem)}` + (r.disk ? ` · ${mb(r.disk)} disk` : '') : '');
-const mres = (r) => (r ? `${num(r.cpus)} cpu · ${mb(r.mem_mb)}` : '');
+const mres = (r) => (r ? `${num(r.cpus)} cpu · ${mb(r.memMb)}` : '');
 
 function monitorCell(a) {
   const m = a.monitor;
-  if (a.monitor_silent || !m) return el('td', { class: 'warn', text: 'silent (no heartbeat)' });
+  if (a.monitorSilent || !m) return el('td', { class: 'warn', text: 'silent (no heartbeat)' });
   return el('td', { class: 'monitor' },
     el('div', { text: `business ${mres(m.business)}` }),
     el('div', { text: `batch ${mres(m.batch)}` }),
     el('div', { text: `allowance ${mres(m.allowance)}` }),
-    el('div', { class: m.throttled ? 'warn' : 'muted', text: m.throttled ? `throttled to ${num(m.throttle_cpus)} cpu` : 'not throttled' }),
-    el('div', { class: 'muted', text: `heartbeat ${age(m.time)} ago` + (m.last_error ? ` · ${m.last_error}` : '') }));
+    el('div', { class: m.throttled ? 'warn' : 'muted', text: m.throttled ? `throttled to ${num(m.throttleCpus)} cpu` : 'not throttled' }),
+    el('div', { class: 'muted', text: `heartbeat ${age(m.time)} ago` + (m.lastError ? ` · ${m.lastError}` : '') }));
 }
 
 function historyList(changes) {
@@ -36,7 +36,7 @@ export function agentsPage(box, session) {
     const cell = el('td', { class: 'attrs' });
     const keys = Object.keys(a.attributes || {}).sort();
     cell.append(el('div', {}, keys.map((k) => {
-      const fromEtcd = k in (a.etcd_attributes || {});
+      const fromEtcd = k in (a.etcdAttributes || {});
       return el('span', { class: 'chip' + (fromEtcd ? ' etcd' : ''), title: fromEtcd ? 'set in etcd' : 'from Mesos', 'data-key': k },
         `${k}=${a.attributes[k]}`,
         session.admin && fromEtcd ? el('button', { type: 'button', class: 'x action', title: 'remove ' + k, text: '×', onclick: () => del(a.hostname, k) }) : null);
@@ -94,7 +94,7 @@ export function agentsPage(box, session) {
   let agents = [];
   const render = () => {
     tbody.replaceChildren(...agents.map((a) => el('tr', { 'data-host': a.hostname },
-      el('td', {}, el('b', { text: a.hostname }), el('div', { class: 'muted small', text: a.agent_id || '' }), a.last_offer ? el('div', { class: 'muted small', text: `offer ${age(a.last_offer)} ago` }) : null),
+      el('td', {}, el('b', { text: a.hostname }), el('div', { class: 'muted small', text: a.agentId || '' }), a.lastOffer ? el('div', { class: 'muted small', text: `offer ${age(a.lastOffer)} ago` }) : null),
       el('td', { text: res(a.resources) }),
       el('td', {}, el('div', { text: res(a.reserved) }), el('div', { class: 'muted small', text: a.unreserved ? 'unreserved ' + res(a.unreserved) : '' })),
       monitorCell(a),

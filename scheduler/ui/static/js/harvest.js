@@ -68,7 +68,7 @@ export function harvestPage(box) {
         el('div', { class: 'stat' }, el('b', { text: last ? `${num(last.batch.cpus)} / ${num(last.idle.cpus)}` : '–' }), ' batch / idle cpu now', el('div', { class: 'muted small', text: last ? `${num(used, 0)}% of the idle cpu harvested` : '' })),
         el('div', { class: 'stat' }, el('b', { text: last ? String(last.throttled) : '0' }), ' hosts throttled now'),
         el('div', { class: 'stat' }, el('b', { text: String(evictions) }), ` eviction requests in the window`));
-      clusterBox.replaceChildren(el('h2', { text: `Cluster cpu over the last ${v.cluster.length} samples (every ${num(v.interval_seconds, 0)} s)` }),
+      clusterBox.replaceChildren(el('h2', { text: `Cluster cpu over the last ${v.cluster.length} samples (every ${num(v.intervalSeconds, 0)} s)` }),
         chart(v.cluster, cpuLines, { events, id: 'cluster-chart' }), legend([...cpuLines, ...events]));
       hostsBody.replaceChildren(...v.hosts.map((h) => {
         const l = h.points[h.points.length - 1] || { idle: {}, batch: {}, allowance: {} };
