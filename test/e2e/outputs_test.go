@@ -134,3 +134,35 @@ func TestFanOutFromAnOutput(t *testing.T) {
 		t.Fatalf("merge: %+v", mg)
 	}
 }
+
+// examples/depends-outputs.yaml with real executors: depends expressions
+// read check's outputs (publish runs, alert is skipped); probe failed, so
+// its output does not exist: retry-probe is skipped naming it, fallback
+// (probe.failed || ...) runs.
+func TestDependsOnOutputs(t *testing.T) {
+	n := startOutputsNode(t, 1)
+	j := submit(t, []*node.Node{n}, example(t, "depends-outputs.yaml"))
+	st, as := waitBatch(t, n, j.ID, 90*time.Second)
+	if st.State != job.Succeeded {
+		logAttempts(t, as)
+		t.Fatalf("job %s: %+v", st.State, st)
+	}
+	if c := byTask(as)["check"]; len(c) != 1 || c[0].Outputs["status"] != "ok" || c[0].Outputs["size"] != "7" {
+		t.Fatalf("check: %+v", c)
+	}
+	for _, c := range []struct {
+		task   string
+		state  job.State
+		reason string
+	}{
+		{"publish", job.Succeeded, ""},
+		{"alert", job.Skipped, "depends can no longer hold"},
+		{"probe", job.Failed, ""},
+		{"retry-probe", job.Skipped, "probe.outputs.parameters.ready does not exist: task probe failed"},
+		{"fallback", job.Succeeded, ""},
+	} {
+		if got := taskStatus(st, c.task); got.State != c.state || !strings.Contains(got.Reason, c.reason) {
+			t.Errorf("%s: %+v, want %s …%s…", c.task, got, c.state, c.reason)
+		}
+	}
+}
