@@ -47,8 +47,11 @@ func (e *labelError) Error() string {
 
 // simLaunchLocked plays the executor for each task: TASK_RUNNING now, the
 // scripted terminal state later, both through the reliable update path.
-// Timers share the agent's heap; no goroutine is made per task.
+// Timers share the agent's heap; no goroutine is made per task. Every task
+// joins its executor before any is played, so a task that ends at once does
+// not end an executor the others of the launch share.
 func (a *Agent) simLaunchLocked(fw *framework, ei *mesos.ExecutorInfo, infos []mesos.TaskInfo) {
+	ts := make([]*task, len(infos))
 	for i := range infos {
 		ti := &infos[i]
 		var ex *executorRun
@@ -64,10 +67,13 @@ func (a *Agent) simLaunchLocked(fw *framework, ei *mesos.ExecutorInfo, infos []m
 		t := &task{info: *ti, ex: ex, state: mesos.TASK_STAGING, delivered: true}
 		fw.tasks[ti.TaskID.Value] = t
 		ex.tasks[ti.TaskID.Value] = t
-		d, code, err := simScript(ti.Labels)
+		ts[i] = t
+	}
+	for _, t := range ts {
+		d, code, err := simScript(t.info.Labels)
 		if err != nil {
 			a.simStatusLocked(t, mesos.TASK_FAILED, "Failed to launch task: "+err.Error())
-			a.simExecutorDoneLocked(ex)
+			a.simExitIfIdleLocked(t.ex)
 			continue
 		}
 		a.simStatusLocked(t, mesos.TASK_RUNNING, "")
@@ -104,8 +110,19 @@ func (a *Agent) simFinishLocked(t *task, code int) {
 	} else {
 		a.simStatusLocked(t, mesos.TASK_FAILED, "Command exited with status "+strconv.Itoa(code))
 	}
-	if t.ex.command {
-		a.simExecutorDoneLocked(t.ex)
+	a.simExitIfIdleLocked(t.ex)
+}
+
+// simExitIfIdleLocked ends a simulated executor none of whose tasks is
+// live any more, as the command executor, Mesos' default executor and
+// Gleaner's executor exit once their tasks ended: an executor that stayed
+// would hold its record on the agent and on the master for good (one per
+// task for a framework that launches an executor per task). A task
+// launched later with the same executor ID starts a new executor, as on a
+// Mesos agent.
+func (a *Agent) simExitIfIdleLocked(ex *executorRun) {
+	if ex.command || !ex.hasLiveTasks() {
+		a.simExecutorDoneLocked(ex)
 	}
 }
 
@@ -114,9 +131,7 @@ func (a *Agent) simKillLocked(t *task) {
 		a.simStatusLocked(t, mesos.TASK_KILLING, "")
 	}
 	a.simStatusLocked(t, mesos.TASK_KILLED, "Command terminated with signal Terminated")
-	if t.ex.command {
-		a.simExecutorDoneLocked(t.ex)
-	}
+	a.simExitIfIdleLocked(t.ex)
 }
 
 func (a *Agent) simShutdownLocked(ex *executorRun) {

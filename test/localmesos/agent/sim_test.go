@@ -185,3 +185,59 @@ func benchSimulated(b *testing.B, dur string) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "tasks/s")
 }
+
+// A framework that launches one custom executor per task (as Gleaner
+// does) leaves nothing behind on a simulated agent once its tasks ended and
+// their updates were acknowledged: each executor exited (the master hears
+// of it), no task is kept but the bounded completed list, and the timer
+// heap holds nothing. A task launched again on an executor ID that exited
+// gets a new executor.
+func TestSimulatedExecutorsPerTaskBounded(t *testing.T) {
+	m := &fakeMaster{autoAck: true}
+	a := newTestAgent(t, m, func(c *Config) { c.Simulated = true; c.WorkDir = "" })
+	fw := frameworkInfo(false)
+	const n = 3*maxCompleted + 7
+	for i := range n {
+		id := "t" + strconv.Itoa(i)
+		a.Launch(fw, &mesos.ExecutorInfo{Type: mesos.ExecutorInfo_CUSTOM, ExecutorID: mesos.ExecutorID{Value: id}},
+			[]mesos.TaskInfo{taskInfo(id)}, false)
+	}
+	// Two tasks sharing an executor in one launch: the first ends at once,
+	// the executor stays for the second.
+	a.Launch(fw, &mesos.ExecutorInfo{Type: mesos.ExecutorInfo_CUSTOM, ExecutorID: mesos.ExecutorID{Value: "shared"}},
+		[]mesos.TaskInfo{taskInfo("quick"), taskInfo("slow", SimDurationLabel, "20ms")}, false)
+	m.waitFor(t, "every executor exited", func() bool { return len(m.terminated) == n+1 })
+	m.waitFor(t, "slow finished", func() bool { return m.hasState("slow", mesos.TASK_FINISHED) })
+	for _, x := range m.terminated {
+		if !x.custom {
+			t.Fatalf("executor %s reported as a command executor", x.executor.Value)
+		}
+	}
+	waitUntil(t, "every task completed", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		f := a.frameworks[fw.ID.Value]
+		return f != nil && len(f.tasks) == 0
+	})
+	a.mu.Lock()
+	f := a.frameworks[fw.ID.Value]
+	execs, done := len(f.executors), len(a.completed)
+	a.mu.Unlock()
+	a.timers.mu.Lock()
+	timers := len(a.timers.h) + len(a.timers.byID)
+	a.timers.mu.Unlock()
+	if execs != 0 || done > 2*maxCompleted || timers != 0 {
+		t.Errorf("after %d tasks: %d executors, %d completed tasks (at most %d), %d timers; want 0, bounded, 0", n+2, execs, done, 2*maxCompleted, timers)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -92,7 +92,11 @@ func (s *eventStream) serve(w http.ResponseWriter, r *http.Request, heartbeat ti
 		if len(buf) == 0 {
 			return true
 		}
-		if _, err := w.Write(buf); err != nil {
+		_, err := w.Write(buf)
+		if cap(buf) > maxKeptWriteBuffer {
+			buf = nil // a burst's buffer is not held for the stream's life
+		}
+		if err != nil {
 			return false
 		}
 		if flusher != nil {
@@ -118,6 +122,9 @@ func (s *eventStream) serve(w http.ResponseWriter, r *http.Request, heartbeat ti
 		}
 	}
 }
+
+// maxKeptWriteBuffer bounds the write buffer a stream keeps between writes.
+const maxKeptWriteBuffer = 1 << 20
 
 // appendFrame appends one RecordIO frame: the decimal length of b, a
 // newline, then b itself (nothing after it).
