@@ -43,6 +43,7 @@ func init() {
 				Usage: "completed frameworks the master keeps, as the Mesos master flag"},
 			&cli.StringFlag{Name: "control-listen", Usage: "loopback address of an unauthenticated fault-injection endpoint for tests " +
 				"(GET /agents; POST /agents/N|HOST/restart, /agents/N|HOST/kill, /restart); off by default"},
+			pprofFlag(),
 		},
 		Action: runMesosLocal,
 		Subcommands: []*cli.Command{{
@@ -129,6 +130,9 @@ func runMesosLocal(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if err := servePprof(ctx, c.String("pprof-listen"), cfg.Logger); err != nil {
+		return fmt.Errorf("mesos-local: %w", err)
+	}
 	cl, err := localmesos.Start(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("mesos-local: %w", err)

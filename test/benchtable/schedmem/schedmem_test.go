@@ -65,7 +65,12 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 	}
 	b.Cleanup(etcd.Stop)
 
-	master, mesos := startMesosLocal(b, bin, dir)
+	profiles := newProfiler(b)
+	var mesosArgs []string
+	if profiles != nil {
+		mesosArgs = append(mesosArgs, "--pprof-listen", profiles.mesosAddr)
+	}
+	master, mesos := startMesosLocal(b, bin, dir, mesosArgs...)
 	token := randomToken(b)
 	tokenFile := filepath.Join(dir, "token")
 	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
@@ -76,7 +81,6 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 	args := []string{"scheduler", "--master", master, "--etcd", etcd.Endpoints[0],
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--token-file", tokenFile,
 		"--executor-path", bin, "--require-monitor=false", "--refuse", "1s"}
-	profiles := newProfiler(b)
 	if profiles != nil {
 		args = append(args, "--pprof-listen", profiles.addr)
 	}
@@ -203,14 +207,15 @@ func etcdSizes(b *testing.B, etcd *etcdtest.Server, jobID string, n int) (before
 	return before, st.DbSize
 }
 
-// profiler saves the scheduler's heap profiles into
-// $GLEANER_SCHEDMEM_PROFILES (a directory) when it is set: heap-peak.pb.gz,
-// taken when the RSS rose to a new peak (at most every 5 s), and
-// heap-after.pb.gz, with the after-job figures. Read them with
+// profiler saves the heap profiles of the scheduler and of the local Mesos
+// into $GLEANER_SCHEDMEM_PROFILES (a directory) when it is set:
+// heap-peak.pb.gz and mesos-heap-peak.pb.gz, taken when the scheduler's RSS
+// rose to a new peak (at most every 5 s), and heap-after.pb.gz and
+// mesos-heap-after.pb.gz, with the after-job figures. Read them with
 // `go tool pprof -sample_index=inuse_space|alloc_space FILE`.
 type profiler struct {
-	dir, addr string
-	last      time.Time
+	dir, addr, mesosAddr string
+	last                 time.Time
 }
 
 func newProfiler(b *testing.B) *profiler {
@@ -221,7 +226,7 @@ func newProfiler(b *testing.B) *profiler {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	return &profiler{dir: dir, addr: fmt.Sprintf("127.0.0.1:%d", freePort(b))}
+	return &profiler{dir: dir, addr: fmt.Sprintf("127.0.0.1:%d", freePort(b)), mesosAddr: fmt.Sprintf("127.0.0.1:%d", freePort(b))}
 }
 
 // maybe saves a profile unless one was saved less than 5 s ago.
@@ -232,12 +237,18 @@ func (p *profiler) maybe(b *testing.B, name string) {
 	p.save(b, name)
 }
 
+// save saves both processes' heap profiles.
 func (p *profiler) save(b *testing.B, name string) {
 	if p == nil {
 		return
 	}
 	p.last = time.Now()
-	resp, err := http.Get("http://" + p.addr + "/debug/pprof/heap")
+	p.saveOne(b, p.addr, name)
+	p.saveOne(b, p.mesosAddr, "mesos-"+name)
+}
+
+func (p *profiler) saveOne(b *testing.B, addr, name string) {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap")
 	if err != nil {
 		b.Logf("heap profile %s: %v", name, err)
 		return
@@ -299,11 +310,12 @@ func start(b *testing.B, dir, name, bin string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// startMesosLocal runs `gleaner mesos-local --simulated` with 20 agents and
-// returns the master URL it prints and the process.
-func startMesosLocal(b *testing.B, bin, dir string) (string, *exec.Cmd) {
-	cmd := exec.Command(bin, "mesos-local", "--port", "0", "--agents", "20", "--simulated",
-		"--resources", "cpus:64;mem:262144;disk:10240", "--allocation-interval", "100ms", "--log-level", "warn")
+// startMesosLocal runs `gleaner mesos-local --simulated` with 20 agents (and
+// extra flags) and returns the master URL it prints and the process.
+func startMesosLocal(b *testing.B, bin, dir string, extra ...string) (string, *exec.Cmd) {
+	args := append([]string{"mesos-local", "--port", "0", "--agents", "20", "--simulated",
+		"--resources", "cpus:64;mem:262144;disk:10240", "--allocation-interval", "100ms", "--log-level", "warn"}, extra...)
+	cmd := exec.Command(bin, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
