@@ -618,7 +618,7 @@ func (g *Graph) deps(i int, st []State, outs *Outputs) (Decision, error) {
 	cur := make([]State, len(st))
 	copy(cur, st)
 	env[outputFunc] = g.outputLookup(st, cur, outs)
-	var missing error
+	var missing error // why an outcome could not be evaluated
 	for c := 0; c < combos; c++ {
 		k := c
 		for _, d := range open {
@@ -637,7 +637,12 @@ func (g *Graph) deps(i int, st []State, outs *Outputs) (Decision, error) {
 			}
 			continue
 		case err != nil:
-			return Decision{}, fmt.Errorf("evaluate tasks[%d].depends %q: %w", i, n.Expr, err)
+			// e.g. int() of an output that is not a number: that
+			// outcome cannot make the expression true.
+			if missing == nil {
+				missing = fmt.Errorf("failed: %s", firstLine(err))
+			}
+			continue
 		case !v.(bool):
 			continue
 		}

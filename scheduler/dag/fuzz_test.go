@@ -16,7 +16,7 @@ var fuzzTasks = []string{"a", "b-1", "c_2"}
 func FuzzDepends(f *testing.F) {
 	for _, s := range []string{"a", "a && b-1", "a.failed || c_2.ended", "!(a.succeeded) and not b-1.skipped", "(a || b-1) && !c_2.killed",
 		strings.Repeat("!", 1_000_000) + "a", strings.Repeat("(", 200_000) + "a" + strings.Repeat(")", 200_000),
-		strings.Repeat("!", spec.MaxExprDepth) + "a", "a ? b-1 : c_2", `a && "x"`, "a.bogus", "zz", "a &&"} {
+		strings.Repeat("!", spec.MaxExprDepth) + "a", "a ? b-1 : c_2", `a && "x"`, `a.outputs.parameters.x == "1" || b-1.failed`, `int(c_2.outputs.parameters.n) > 2 && a`, `int("x") > 1 || a`, `a.outputs.parameters.x in ["a", 'b\'']`, "a.bogus", "zz", "a &&"} {
 		f.Add(s)
 	}
 	states := []State{Pending, Running, Succeeded, Failed, Killed, Skipped}

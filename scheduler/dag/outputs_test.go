@@ -245,6 +245,7 @@ func TestDependsOnOutputs(t *testing.T) {
 		{Name: "both", Expr: `check && int(flip.outputs.parameters.count) > 2`},
 		{Name: "big", Expr: `len(fromJSON(split.outputs.parameters.n)) == 2 && "b" in fromJSON(split.outputs.parameters.n)`},
 		{Name: "quoted", Expr: `flip.outputs.parameters.result == 'check && zz'`},
+		{Name: "not-a-number", Expr: `int(flip.outputs.parameters.result) > 1`},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +263,8 @@ func TestDependsOnOutputs(t *testing.T) {
 		{"check failed skips both before flip ends", map[string]State{"flip": Running, "check": Failed}, nil,
 			map[string]Verdict{"both": Skip}, map[string]string{"both": "depends can no longer hold"}},
 		{"flip heads", map[string]State{"flip": Succeeded, "check": Succeeded}, map[string]map[string]string{"flip": heads},
-			map[string]Verdict{"heads": Ready, "heads-or-failed": Ready, "both": Ready, "quoted": Skip}, nil},
+			map[string]Verdict{"heads": Ready, "heads-or-failed": Ready, "both": Ready, "quoted": Skip, "not-a-number": Skip},
+			map[string]string{"not-a-number": `depends "int(flip.outputs.parameters.result) > 1": failed: `}},
 		{"flip tails", map[string]State{"flip": Succeeded, "check": Succeeded}, map[string]map[string]string{"flip": {"result": "tails", "count": "1"}},
 			map[string]Verdict{"heads": Skip, "heads-or-failed": Skip, "both": Skip}, map[string]string{"heads": "depends can no longer hold"}},
 		{"flip failed: its outputs do not exist", map[string]State{"flip": Failed, "check": Succeeded}, map[string]map[string]string{"flip": heads},
