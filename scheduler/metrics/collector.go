@@ -2,10 +2,13 @@ package metrics
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/placement/matcher"
 	"github.com/gleaner-project/gleaner/scheduler/store"
@@ -53,16 +56,18 @@ type StateConfig struct {
 // on the leader only, so summing over schedulers counts each job once —
 // jobs and instances by state, failed attempts by state and reason and
 // pending instances per queue, derived from the stored jobs as the API
-// derives them.
+// derives them. A job that ended is read once: its counts are kept (not its
+// attempts) until its record changes.
 type StateCollector struct {
 	src Source
 	cfg StateConfig
 
 	mu      sync.Mutex
 	summary Summary
-	at      time.Time     // when summary was read; zero before the first read
-	tried   time.Time     // when the store was last read, successfully or not
-	took    time.Duration // how long that read took
+	at      time.Time            // when summary was read; zero before the first read
+	tried   time.Time            // when the store was last read, successfully or not
+	took    time.Duration        // how long that read took
+	ended   map[string]endedView // views of ended jobs, reused while their record is unchanged
 	errors  prometheus.Counter
 }
 
@@ -145,30 +150,59 @@ func (c *StateCollector) current() (Summary, time.Time, bool) {
 	c.tried = now
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
 	defer cancel()
-	s, err := ReadSummary(ctx, c.src.Store(), c.src.Why)
+	s, ended, err := readSummary(ctx, c.src.Store(), c.src.Why, c.ended)
 	c.took = c.cfg.Now().Sub(now)
 	if err != nil {
 		c.errors.Inc()
 		return c.summary, c.at, !c.at.IsZero()
 	}
-	c.summary, c.at = s, now
+	c.summary, c.at, c.ended = s, now, ended
 	return s, now, true
 }
 
 // ReadSummary reads every stored job and its attempts and summarizes them,
 // asking why (nil: nobody) why tasks with pending instances wait.
 func ReadSummary(ctx context.Context, st store.Store, why func(jobID, task string) (matcher.Pending, bool)) (Summary, error) {
+	s, _, err := readSummary(ctx, st, why, nil)
+	return s, err
+}
+
+// endedView is the view of a job that ended, kept between reads with the
+// fingerprint of the record it was derived from.
+type endedView struct {
+	record [sha256.Size]byte
+	view   JobView
+}
+
+// readSummary is ReadSummary reusing the views of ended jobs in ended
+// (nil: none) whose record did not change: an ended job's attempts change
+// no more unless its record does (a retry, a fold), so a finished job of
+// any size costs one read of its record, not of its attempts. It reads one
+// job's attempts at a time and keeps only their counts. It returns the
+// views of the jobs that have ended, for the next read.
+func readSummary(ctx context.Context, st store.Store, why func(jobID, task string) (matcher.Pending, bool), ended map[string]endedView) (Summary, map[string]endedView, error) {
 	jobs, err := st.ListJobs(ctx)
 	if err != nil {
-		return Summary{}, fmt.Errorf("list jobs: %w", err)
+		return Summary{}, nil, fmt.Errorf("list jobs: %w", err)
 	}
 	views := make([]JobView, 0, len(jobs))
+	nextEnded := make(map[string]endedView)
 	for _, j := range jobs {
+		rec, err := json.Marshal(j)
+		if err != nil {
+			return Summary{}, nil, fmt.Errorf("job %s: %w", j.ID, err)
+		}
+		fp := sha256.Sum256(rec)
+		if e, ok := ended[j.ID]; ok && e.record == fp {
+			views = append(views, e.view)
+			nextEnded[j.ID] = e
+			continue
+		}
 		as, err := st.Attempts(ctx, j.ID)
 		if err != nil {
-			return Summary{}, fmt.Errorf("attempts of job %s: %w", j.ID, err)
+			return Summary{}, nil, fmt.Errorf("attempts of job %s: %w", j.ID, err)
 		}
-		v := JobView{Status: jobstatus.Derive(j, as), Queue: j.Spec.Queue, Attempts: as, PendingReasons: map[string]string{}}
+		v := JobView{Status: jobstatus.Derive(j, as), Queue: j.Spec.Queue, Failures: CountFailures(as), PendingReasons: map[string]string{}}
 		for _, t := range v.Status.Tasks {
 			if t.Counts.Pending+t.Counts.Retrying > 0 && why != nil {
 				if p, ok := why(j.ID, t.Name); ok {
@@ -176,9 +210,22 @@ func ReadSummary(ctx context.Context, st store.Store, why func(jobID, task strin
 				}
 			}
 		}
+		if v.Status.State.Terminal() {
+			v.Status.Tasks = slimTasks(v.Status.Tasks)
+			nextEnded[j.ID] = endedView{record: fp, view: v}
+		}
 		views = append(views, v)
 	}
-	return Summarize(views), nil
+	return Summarize(views), nextEnded, nil
+}
+
+// slimTasks keeps of task statuses what Summarize reads: names and counts.
+func slimTasks(ts []job.TaskStatus) []job.TaskStatus {
+	out := make([]job.TaskStatus, len(ts))
+	for i, t := range ts {
+		out[i] = job.TaskStatus{Name: t.Name, State: t.State, Counts: t.Counts}
+	}
+	return out
 }
 
 // PendingReason names why a task waits: its leading rejection reason, or

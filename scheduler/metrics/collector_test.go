@@ -252,3 +252,52 @@ func TestStateCollectorSlowReadStretchesMaxAge(t *testing.T) {
 		t.Fatalf("%d reads after 42 s, want 2", ss.lists)
 	}
 }
+
+// attemptsCountingStore counts the reads of each job's attempts.
+type attemptsCountingStore struct {
+	store.Store
+	reads map[string]int
+}
+
+func (c *attemptsCountingStore) Attempts(ctx context.Context, id string) ([]job.Attempt, error) {
+	c.reads[id]++
+	return c.Store.Attempts(ctx, id)
+}
+
+// A job that ended is summarized from its attempts once: later reads reuse
+// its counts while its record is unchanged, and read its attempts again
+// once the record changes (a retry); a running job is read every time.
+func TestStateCollectorReadsEndedJobsOnce(t *testing.T) {
+	cs := &attemptsCountingStore{Store: store.NewMemory(), reads: map[string]int{}}
+	newJob(t, cs, "done-1", "", 2,
+		job.Attempt{Job: "done-1", Task: "a", Index: 0, State: job.AttemptSucceeded, Verdict: job.VerdictDone},
+		job.Attempt{Job: "done-1", Task: "a", Index: 1, State: job.AttemptFailed, Reason: "REASON_X", Verdict: job.VerdictFail})
+	newJob(t, cs, "run-1", "", 2, job.Attempt{Job: "run-1", Task: "a", Index: 0, State: job.AttemptRunning})
+	src := &fakeSource{st: cs}
+	src.leader.Store(true)
+	now := time.Unix(1000, 0)
+	c := NewStateCollector(src, StateConfig{MaxAge: time.Second, Now: func() time.Time { return now }})
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	for range 3 {
+		if got := gaugeValue(t, reg, "gleaner_jobs", "state", "failed"); got != 1 {
+			t.Fatalf("failed jobs %v, want 1", got)
+		}
+		if got := gaugeValue(t, reg, "gleaner_attempt_failures", "state", "failed", "reason", "REASON_X"); got != 1 {
+			t.Fatalf("failures %v, want 1", got)
+		}
+		now = now.Add(2 * time.Second)
+	}
+	if cs.reads["done-1"] != 1 || cs.reads["run-1"] != 3 {
+		t.Fatalf("attempt reads %v, want done-1 once and run-1 at each of 3 refreshes", cs.reads)
+	}
+	if _, err := cs.UpdateJob(context.Background(), "done-1", func(j *job.Job) error { j.RetriedAt = now; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := gaugeValue(t, reg, "gleaner_jobs", "state", "failed"); got != 0 {
+		t.Fatalf("failed jobs after a retry %v, want 0", got)
+	}
+	if cs.reads["done-1"] != 2 {
+		t.Fatalf("a changed record was not read again: %v", cs.reads)
+	}
+}

@@ -55,11 +55,12 @@ type Summary struct {
 const NotPlacedReason = "not tried"
 
 // JobView is one job as Summarize reads it: its derived status, the queue
-// it was submitted to and its stored attempts.
+// it was submitted to and its failed attempts counted (CountFailures), so
+// a view holds no attempt records.
 type JobView struct {
 	Status   job.Status
 	Queue    string
-	Attempts []job.Attempt
+	Failures map[FailureKey]int
 	// PendingReasons maps a task with pending instances to why it waits
 	// (missing: NotPlacedReason).
 	PendingReasons map[string]string
@@ -104,15 +105,8 @@ func Summarize(jobs []JobView) Summary {
 		if pending > 0 || j.Status.State == job.Pending || j.Status.State == job.Running {
 			s.QueuePending[q] += pending
 		}
-		for _, a := range j.Attempts {
-			switch a.State {
-			case job.AttemptFailed, job.AttemptKilled, job.AttemptLost:
-				r := a.Reason
-				if r == "" {
-					r = NoReason
-				}
-				raw[FailureKey{State: a.State, Reason: r}]++
-			}
+		for k, n := range j.Failures {
+			raw[k] += n
 		}
 	}
 	s.Failures = boundReasons(raw, MaxReasons)
@@ -121,6 +115,23 @@ func Summarize(jobs []JobView) Summary {
 		s.PendingByReason[k.Reason] += n
 	}
 	return s
+}
+
+// CountFailures counts a job's attempts that ended failed, killed or lost,
+// by state and reason (NoReason when it has none).
+func CountFailures(as []job.Attempt) map[FailureKey]int {
+	out := map[FailureKey]int{}
+	for _, a := range as {
+		switch a.State {
+		case job.AttemptFailed, job.AttemptKilled, job.AttemptLost:
+			r := a.Reason
+			if r == "" {
+				r = NoReason
+			}
+			out[FailureKey{State: a.State, Reason: r}]++
+		}
+	}
+	return out
 }
 
 // boundReasons keeps the max most frequent reasons (ties by name, so the

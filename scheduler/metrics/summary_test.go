@@ -41,14 +41,14 @@ func TestSummarize(t *testing.T) {
 			jobs: []JobView{
 				{Status: job.Status{State: job.Running, Tasks: []job.TaskStatus{task("a", job.Counts{Pending: 5, Running: 2, Succeeded: 3}), task("b", job.Counts{Pending: 1})}}, Queue: "etl",
 					PendingReasons: map[string]string{"a": "no cpu"},
-					Attempts: []job.Attempt{
+					Failures: CountFailures([]job.Attempt{
 						{State: job.AttemptSucceeded},
 						{State: job.AttemptFailed, Reason: "REASON_COMMAND_EXECUTOR_FAILED"},
 						{State: job.AttemptLost, Reason: "REASON_AGENT_REMOVED"},
 						{State: job.AttemptRunning},
-					}},
+					})},
 				{Status: job.Status{State: job.Failed, Tasks: []job.TaskStatus{task("t", job.Counts{Failed: 1, Killed: 2})}},
-					Attempts: []job.Attempt{{State: job.AttemptFailed, Reason: "REASON_COMMAND_EXECUTOR_FAILED"}, {State: job.AttemptKilled}}},
+					Failures: CountFailures([]job.Attempt{{State: job.AttemptFailed, Reason: "REASON_COMMAND_EXECUTOR_FAILED"}, {State: job.AttemptKilled}})},
 				{Status: job.Status{State: job.Pending, Tasks: []job.TaskStatus{task("t", job.Counts{Pending: 4})}}},
 				{Status: job.Status{State: job.Succeeded, Tasks: []job.TaskStatus{task("t", job.Counts{Succeeded: 7})}}, Queue: "etl"},
 			},
@@ -83,7 +83,7 @@ func TestSummarizeBoundsReasons(t *testing.T) {
 			as = append(as, job.Attempt{State: job.AttemptFailed, Reason: fmt.Sprintf("r%03d", i)})
 		}
 	}
-	s := Summarize([]JobView{{Status: job.Status{State: job.Failed}, Attempts: as}})
+	s := Summarize([]JobView{{Status: job.Status{State: job.Failed}, Failures: CountFailures(as)}})
 	if len(s.Failures) != MaxReasons+1 {
 		t.Fatalf("%d failure series, want %d", len(s.Failures), MaxReasons+1)
 	}
