@@ -102,6 +102,20 @@ type Attempt struct {
 	NotBefore *time.Time       `json:"notBefore,omitempty"`
 	// Outputs are the output parameters a succeeded attempt left.
 	Outputs map[string]string `json:"outputs,omitempty"`
+	// Artifacts are the output artifacts it uploaded.
+	Artifacts []Artifact `json:"artifacts,omitempty"`
+}
+
+// Artifact is an output artifact an attempt uploaded: the stored object's
+// digest ("sha256:<hex>") and size, its key in the artifact store and its
+// URL when the scheduler knows the store.
+type Artifact struct {
+	Name   string `json:"name"`
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+	Kind   string `json:"kind,omitempty"`
+	Key    string `json:"key"`
+	URL    string `json:"url,omitempty"`
 }
 
 // InstancePage is GET /v1/jobs/{id}/instances: one page of a job's

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -26,14 +25,15 @@ import (
 func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
-		Usage:     "show a job (why its pending tasks wait, why its failed ones failed), its instances (--failed, --state), its spec (--spec), or one instance's attempts",
+		Usage:     "show a job (why its pending tasks wait, why its failed ones failed), its instances (--failed, --state), its tasks' outputs and artifacts (--outputs), its spec (--spec), or one instance's attempts and outputs",
 		ArgsUsage: "JOB [TASK/INDEX]",
 		Flags: append(jobFlags(),
 			&cli.BoolFlag{Name: "failed", Usage: "list the job's failed instances: exit, reason, message"},
 			&cli.StringSliceFlag{Name: "state", Usage: "list the job's instances in this state (failed, running, pending, succeeded, killed; repeatable)"},
 			&cli.StringFlag{Name: "task", Usage: "with --failed or --state: only this task's instances"},
-			&cli.IntFlag{Name: "limit", Value: 20, Usage: "with --failed or --state: at most this many instances (up to 1000)"},
+			&cli.IntFlag{Name: "limit", Value: 20, Usage: "with --failed, --state or --outputs (per task): at most this many instances (up to 1000)"},
 			&cli.BoolFlag{Name: "spec", Usage: "print the spec the job was submitted with (YAML unless -o json)"},
+			&cli.BoolFlag{Name: "outputs", Usage: "each task's output parameters and artifacts (name, size, digest, store URL), per succeeded instance (at most --limit per task)"},
 		),
 		Action: jobGet,
 	}
@@ -109,6 +109,9 @@ func jobGet(c *cli.Context) error {
 	v, err := jc.Get(c.Context, id)
 	if err != nil {
 		return fmt.Errorf("get: %w", err)
+	}
+	if c.Bool("outputs") {
+		return jobGetOutputs(c, jc, v) // job_get_outputs.go
 	}
 	if c.String("output") == "table" {
 		fillFailureReasons(c.Context, jc, &v)
@@ -195,27 +198,13 @@ func printInstance(w io.Writer, inst client.Instance, p painter) {
 // (-o json has it whole).
 const maxOutputShown = 200
 
-// printOutputs lists the output parameters of the last attempt that left
-// some, one per line, long values cut.
+// printOutputs lists the output parameters and artifacts of the last
+// attempt that left some, one per line, long values cut.
 func printOutputs(w io.Writer, as []client.Attempt) {
-	for i := len(as) - 1; i >= 0; i-- {
-		if len(as[i].Outputs) == 0 {
-			continue
-		}
-		fmt.Fprintf(w, "outputs (attempt %d):\n", as[i].Attempt)
-		names := make([]string, 0, len(as[i].Outputs))
-		for k := range as[i].Outputs {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for _, k := range names {
-			v := as[i].Outputs[k]
-			if len(v) > maxOutputShown {
-				v = v[:maxOutputShown] + fmt.Sprintf("… (%d bytes)", len(as[i].Outputs[k]))
-			}
-			fmt.Fprintf(w, "  %s = %s\n", k, strings.ReplaceAll(v, "\n", "\\n"))
-		}
-		return
+	if a, ok := lastWithOutputs(as); ok {
+		fmt.Fprintf(w, "outputs (attempt %d):\n", a.Attempt)
+		printOutputValues(w, "  ", a.Outputs)
+		printArtifacts(w, "  ", a.Artifacts)
 	}
 }
 

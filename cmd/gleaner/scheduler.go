@@ -269,6 +269,9 @@ func serveScheduler(ctx context.Context, cli *clientv3.Client, nc node.Config, a
 	go (&harvest.Poller{Client: cli, Prefix: n.Attrs().Prefix(), History: harvested, Log: log}).Run(ctx)
 	ac.Mount["/v1/harvest"] = harvest.Handler(harvested, 0)
 	ac.UI = ui.Handler("/ui/")
+	if st := nc.Framework.ArtifactStore; st != nil {
+		ac.ArtifactStoreURL = st.Url // never holds credentials (artifacts.ParseURL)
+	}
 	mountTemplatesAndEvents(ctx, cli, n, &ac, hooks, log)
 	srv := api.NewServer(n, ac)
 	go func() {

@@ -64,6 +64,9 @@ type Config struct {
 	// without a token (they hold no data; the page asks for one), and GET
 	// / redirects there. Nil: no UI.
 	UI http.Handler
+	// ArtifactStoreURL is the scheduler's artifact store (no credentials),
+	// for the URLs of attempts' artifacts; "" shows their keys only.
+	ArtifactStoreURL string
 }
 
 // Error is the JSON body of every error response.
@@ -109,6 +112,8 @@ type AttemptView struct {
 	NotBefore *time.Time `json:"notBefore,omitempty"`
 	// Outputs are the output parameters a succeeded attempt left.
 	Outputs map[string]string `json:"outputs,omitempty"`
+	// Artifacts are the output artifacts it uploaded (artifacts.go).
+	Artifacts []ArtifactView `json:"artifacts,omitempty"`
 }
 
 type server struct {
@@ -403,7 +408,8 @@ func (s *server) instance(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, a := range as {
 		v := AttemptView{TaskID: a.TaskID(), Attempt: a.Attempt, State: a.State, AgentID: a.AgentID, Hostname: a.Hostname,
-			ExitCode: a.ExitCode, Reason: a.Reason, Message: a.Message, Created: a.Created, Signal: a.Signal, Verdict: a.Verdict, Outputs: a.Outputs}
+			ExitCode: a.ExitCode, Reason: a.Reason, Message: a.Message, Created: a.Created, Signal: a.Signal, Verdict: a.Verdict, Outputs: a.Outputs,
+			Artifacts: artifactViews(id, a.Artifacts, s.cfg.ArtifactStoreURL)}
 		if !a.NotBefore.IsZero() {
 			v.NotBefore = &a.NotBefore
 		}

@@ -244,13 +244,15 @@ func PageInstances(j *job.Job, attempts []job.Attempt, q InstanceQuery) (total i
 }
 
 // attemptViews shows attempts as the API does, oldest first.
-func attemptViews(as []job.Attempt) []AttemptView {
+// storeURL is the artifact store's, for the artifacts' URLs.
+func attemptViews(jobID string, as []job.Attempt, storeURL string) []AttemptView {
 	sorted := append([]job.Attempt(nil), as...)
 	sort.Slice(sorted, func(a, b int) bool { return sorted[a].Attempt < sorted[b].Attempt })
 	out := make([]AttemptView, 0, len(sorted))
 	for _, a := range sorted {
 		v := AttemptView{TaskID: a.TaskID(), Attempt: a.Attempt, State: a.State, AgentID: a.AgentID, Hostname: a.Hostname,
-			ExitCode: a.ExitCode, Reason: a.Reason, Message: a.Message, Created: a.Created, Signal: a.Signal, Verdict: a.Verdict, Outputs: a.Outputs}
+			ExitCode: a.ExitCode, Reason: a.Reason, Message: a.Message, Created: a.Created, Signal: a.Signal, Verdict: a.Verdict, Outputs: a.Outputs,
+			Artifacts: artifactViews(jobID, a.Artifacts, storeURL)}
 		if !a.NotBefore.IsZero() {
 			v.NotBefore = &a.NotBefore
 		}
@@ -292,7 +294,7 @@ func (s *server) instances(w http.ResponseWriter, r *http.Request) {
 	total, page := PageInstances(j, as, q)
 	out := InstancePage{Total: total, Offset: q.Offset, Limit: q.Limit, Instances: make([]Instance, 0, len(page))}
 	for _, in := range page {
-		out.Instances = append(out.Instances, Instance{Job: id, Task: in.Task, Index: in.Index, State: in.State, Attempts: attemptViews(in.Attempts)})
+		out.Instances = append(out.Instances, Instance{Job: id, Task: in.Task, Index: in.Index, State: in.State, Attempts: attemptViews(id, in.Attempts, s.cfg.ArtifactStoreURL)})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
