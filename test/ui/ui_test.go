@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/gleaner-project/gleaner/scheduler/apikeys"
 )
 
 // chromium finds a Chromium (or Chrome) binary.
@@ -127,6 +130,24 @@ tasks:
     command: "echo report"
 `
 
+// tolerantSpec has a per-index tolerant task with one failed index
+// (shard), a task skipped because shard did not fail (cleanup), and a task
+// waiting out a long backoff before its retry (flaky).
+const tolerantSpec = `name: ui-tolerant
+tasks:
+  - name: shard
+    instances: 4
+    command: 'test "$GLEANER_INDEX" != 2'
+    backoffLimitPerIndex: 0
+    maxFailedIndexes: 1
+  - name: cleanup
+    depends: "shard.failed"
+    command: "true"
+  - name: flaky
+    command: "exit 1"
+    retries: {limit: 1, backoff: {delay: 10m, factor: 1, max: 10m}}
+`
+
 func TestWebUI(t *testing.T) {
 	path, ok := chromium()
 	if !ok {
@@ -213,6 +234,47 @@ func TestWebUI(t *testing.T) {
 		b.wait("killed", `(document.querySelector(".title .badge") || {}).textContent === "killed"`, 30*time.Second)
 	})
 
+	t.Run("retrying, skipped and failed indexes", func(t *testing.T) {
+		b.t = t
+		var out struct{ ID string }
+		code, err := s.call("POST", "/v1/jobs", s.admin, tolerantSpec, &out)
+		if err != nil || code != 201 {
+			t.Fatalf("submit: %d %v", code, err)
+		}
+		b.do("open it", chromedp.Navigate(s.url+"/ui/#/jobs/"+out.ID))
+		b.wait("the DAG", `document.querySelectorAll("#dag svg .node").length === 3`, 15*time.Second)
+		// shard: index 2 failed, tolerated (maxFailedIndexes 1): it succeeds
+		// with its failed index listed; cleanup (on shard.failed) is skipped.
+		b.wait("shard succeeded", `(document.querySelector('#dag .node[data-task="shard"]') || {}).classList?.contains("s-succeeded")`, 60*time.Second)
+		b.do("select shard", chromedp.Click(`#dag .node[data-task="shard"]`))
+		b.wait("shard's failed indexes", `document.querySelector("#task-name").textContent === "shard" && !!document.querySelector("#failed-indexes")`, 10*time.Second)
+		if got := eval[string](b, `document.querySelector("#failed-indexes").textContent`); got != "failed indexes: 2 (at most 1 tolerated)" {
+			t.Fatalf("failed indexes line %q", got)
+		}
+		b.wait("cleanup skipped", `(document.querySelector('#dag .node[data-task="cleanup"]') || {}).classList?.contains("s-skipped")`, 30*time.Second)
+		b.do("select cleanup", chromedp.Click(`#dag .node[data-task="cleanup"]`))
+		b.wait("cleanup's skipped count", `document.querySelector("#task-name").textContent === "cleanup" && document.querySelector("#task-counts").textContent.includes("1 skipped")`, 10*time.Second)
+		if eval[bool](b, `document.querySelector("#task-counts").textContent.includes("1 pending")`) {
+			t.Fatalf("a skipped instance counted as pending: %s", eval[string](b, `document.querySelector("#task-counts").textContent`))
+		}
+		// flaky: its first attempt failed; it waits out a 10-minute backoff.
+		b.do("select flaky", chromedp.Click(`#dag .node[data-task="flaky"]`))
+		b.wait("flaky retrying", `document.querySelector("#task-name").textContent === "flaky" && document.querySelector("#task-counts").textContent.includes("1 retrying")`, 60*time.Second)
+		if !eval[bool](b, `document.querySelector('#dag .node[data-task="flaky"] .node-sub').textContent.includes("1 retrying")`) {
+			t.Fatalf("the DAG node does not show the retrying instance: %s", eval[string](b, `document.querySelector('#dag .node[data-task="flaky"]').textContent`))
+		}
+		if st := eval[string](b, `document.querySelector(".title .badge").textContent`); st != "running" {
+			t.Fatalf("a retrying job reads %q, want running", st)
+		}
+		b.shotAs("05b-retrying-skipped-failed-indexes")
+		b.do("open the job list", chromedp.Navigate(s.url+"/ui/#/jobs"))
+		row := `#jobs tr.job-row[data-job=` + js(out.ID) + `]`
+		b.wait("the list's counts", `(document.querySelector(`+js(row)+`) || {}).textContent?.includes("1 retrying, 1 skipped")`, 15*time.Second)
+		if code, err := s.call("DELETE", "/v1/jobs/"+out.ID, s.admin, nil, nil); err != nil || code != 202 {
+			t.Fatalf("kill: %d %v", code, err)
+		}
+	})
+
 	t.Run("edit an agent attribute", func(t *testing.T) {
 		b.t = t
 		b.do("open agents", chromedp.Navigate(s.url+"/ui/#/agents"))
@@ -237,6 +299,37 @@ func TestWebUI(t *testing.T) {
 		// The scheduler samples the heartbeats every 15 s; the page every 10 s.
 		b.wait("hosts in the harvest", `document.querySelectorAll("#harvest-hosts tr[data-host]").length === 2 && document.querySelectorAll("#cluster-chart path.line").length > 0`, 45*time.Second)
 		b.shotAs("07-harvest")
+	})
+
+	// One JSON key style: every answer of the API, with jobs, agents and
+	// harvest points in it, has camelCase keys (names that are data, such
+	// as attributes, labels and environment variables, excepted).
+	t.Run("every API answer is camelCase", func(t *testing.T) {
+		var agents struct{ Agents []struct{ Hostname string } }
+		if code, err := s.call("GET", "/v1/agents", s.admin, nil, &agents); err != nil || code != 200 || len(agents.Agents) == 0 {
+			t.Fatalf("agents: %d %v", code, err)
+		}
+		host := agents.Agents[0].Hostname
+		data := map[string]bool{"attributes": true, "mesosAttributes": true, "etcdAttributes": true, "old": true, "new": true,
+			"labels": true, "env": true, "outputs": true, "parameters": true, "arguments": true}
+		for _, path := range []string{
+			"/healthz", "/v1/whoami", "/v1/jobs", "/v1/jobs?state=killed", "/v1/jobs/" + jobID, "/v1/jobs/" + jobID + "/spec",
+			"/v1/jobs/" + jobID + "/instances", "/v1/jobs/" + jobID + "/tasks/work/instances/1",
+			"/v1/agents", "/v1/agents/" + host, "/v1/agents/" + host + "/attributes", "/v1/agents/" + host + "/attributes/history",
+			"/v1/harvest", "/v1/tokens", "/v1/templates", "/v1/schema",
+			"/v1/jobs/no-such-job", "/v1/agents?keys=kebab",
+		} {
+			var raw json.RawMessage
+			code, err := s.call("GET", path, s.admin, nil, &raw)
+			if err != nil || code >= 500 || len(raw) == 0 {
+				t.Errorf("GET %s: %d %v %s", path, code, err, raw)
+				continue
+			}
+			bad, err := apikeys.SnakeKeys(raw, data)
+			if err != nil || len(bad) != 0 {
+				t.Errorf("GET %s: keys not camelCase: %v %v", path, bad, err)
+			}
+		}
 	})
 
 	t.Run("read-only token shows no actions", func(t *testing.T) {

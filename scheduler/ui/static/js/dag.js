@@ -98,7 +98,7 @@ export function draw(tasks, { selected, onSelect, whenOf = () => '' } = {}) {
     g.append(svg('rect', { width: w, height: h, rx: 6 }));
     g.append(svg('text', { x: 10, y: 20, class: 'node-name', text: t.name.length > 20 ? t.name.slice(0, 19) + '…' : t.name }));
     const done = (c.succeeded || 0);
-    const line = `${t.state} · ${done}/${t.instances}` + (c.failed ? ` · ${c.failed} failed` : '') + (c.running ? ` · ${c.running} run` : '');
+    const line = `${t.state} · ${done}/${t.instances}` + (c.failed ? ` · ${c.failed} failed` : '') + (c.running ? ` · ${c.running} run` : '') + (c.retrying ? ` · ${c.retrying} retrying` : '') + (c.skipped && t.state !== 'skipped' ? ` · ${c.skipped} skipped` : '');
     g.append(svg('text', { x: 10, y: 38, class: 'node-sub', text: line }));
     const cond = [isExpression(t.depends) ? t.depends : '', whenOf(t.name) ? 'when ' + whenOf(t.name) : ''].filter(Boolean).join('; ');
     if (cond) g.append(svg('text', { x: 0, y: h + 13, class: 'node-cond', text: cond.length > 34 ? cond.slice(0, 33) + '…' : cond }));

@@ -1,7 +1,7 @@
 // A job: its DAG, per task the instances paged failed first, why pending,
 // an attempt's log followed while it runs.
 import { get, call, enc } from './api.js';
-import { el, badge, age, duration, message, poller } from './util.js';
+import { el, badge, age, duration, message, poller, countsText, failedIndexesText } from './util.js';
 import { draw } from './dag.js';
 import { actionButtons } from './jobs.js';
 
@@ -91,10 +91,8 @@ export function jobPage(box, id, session) {
   };
   let status = null, spec = null, selected = '', filter = '', offset = 0, log = null;
   const after = (e, msg) => { message(note, e || msg, e ? 'error' : 'note'); p.now(); };
-  const whenOf = (name) => {
-    const t = spec && (spec.tasks || []).find((x) => x.name === name);
-    return t && t.when ? t.when : '';
-  };
+  const specTask = (name) => (spec && (spec.tasks || []).find((x) => x.name === name)) || {};
+  const whenOf = (name) => specTask(name).when || '';
   const taskHead = el('div');
   const whyBox = el('p', { class: 'why', id: 'why', hidden: true });
   const fState = el('select', { id: 'i-state', 'aria-label': 'instance state' }, instanceStates.map((s) => el('option', { value: s, text: s || 'any state' })));
@@ -122,7 +120,8 @@ export function jobPage(box, id, session) {
     const t = status.tasks.find((x) => x.name === selected);
     const c = t.counts;
     taskHead.replaceChildren(el('h2', {}, 'task ', el('span', { id: 'task-name', text: t.name }), ' ', badge(t.state)),
-      el('p', { class: 'muted', text: `${t.instances} instances: ${c.pending} pending, ${c.running} running, ${c.succeeded} succeeded, ${c.failed} failed, ${c.killed} killed` + (t.depends ? ` · depends: ${t.depends}` : '') + (whenOf(t.name) ? ` · when: ${whenOf(t.name)}` : '') }),
+      el('p', { class: 'muted', id: 'task-counts', text: `${t.instances} instances: ${countsText(c)}` + (t.depends ? ` · depends: ${t.depends}` : '') + (whenOf(t.name) ? ` · when: ${whenOf(t.name)}` : '') }),
+      ...(t.failedIndexes && t.failedIndexes.length ? [el('p', { class: t.state === 'failed' ? 'warn' : 'muted', id: 'failed-indexes', text: failedIndexesText(t, specTask(t.name)) })] : []),
       ...(t.reason ? [el('p', { class: 'warn', text: t.reason })] : []));
     const why = whyText(t.why);
     whyBox.hidden = !why || !c.pending;
@@ -154,7 +153,7 @@ export function jobPage(box, id, session) {
       if (spec === null) spec = await get('/v1/jobs/' + enc(id) + '/spec').catch(() => ({}));
       if (!selected || !status.tasks.some((t) => t.name === selected)) {
         // the first task with failures, else one running or pending, else the first
-        const pick = status.tasks.find((t) => t.counts.failed) || status.tasks.find((t) => t.counts.running || t.counts.pending) || status.tasks[0];
+        const pick = status.tasks.find((t) => t.counts.failed) || status.tasks.find((t) => t.counts.running || t.counts.retrying || t.counts.pending) || status.tasks[0];
         selected = pick ? pick.name : '';
       }
       renderHeader();

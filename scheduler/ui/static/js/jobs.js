@@ -43,20 +43,23 @@ export function actionButtons(st, id, session, after) {
 }
 
 function progress(j) {
-  let total = 0, ok = 0, bad = 0, run = 0;
+  let total = 0, ok = 0, bad = 0, run = 0, retrying = 0, skipped = 0;
   for (const t of j.tasks || []) {
     total += t.instances;
     ok += t.counts.succeeded;
     bad += t.counts.failed + t.counts.killed;
     run += t.counts.running;
+    retrying += t.counts.retrying || 0;
+    skipped += t.counts.skipped || 0;
   }
   const pct = (n) => (total ? (100 * n) / total : 0);
-  const bar = el('div', { class: 'bar', title: `${ok} succeeded, ${run} running, ${bad} failed or killed of ${total}` },
+  const more = (retrying ? `, ${retrying} retrying` : '') + (skipped ? `, ${skipped} skipped` : '');
+  const bar = el('div', { class: 'bar', title: `${ok} succeeded, ${run} running, ${bad} failed or killed${more} of ${total}` },
     el('span', { class: 'bar-ok' }), el('span', { class: 'bar-run' }), el('span', { class: 'bar-bad' }));
   bar.children[0].style.width = pct(ok) + '%';
   bar.children[1].style.width = pct(run) + '%';
   bar.children[2].style.width = pct(bad) + '%';
-  return el('div', { class: 'progress' }, bar, el('span', { class: 'muted', text: `${ok}/${total}` }));
+  return el('div', { class: 'progress' }, bar, el('span', { class: 'muted', text: `${ok}/${total}` + more }));
 }
 
 // fieldLine finds the line of a YAML spec a field path such as

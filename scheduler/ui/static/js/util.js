@@ -69,6 +69,26 @@ export function message(box, err, kind = 'error') {
   box.append(String(err.message || err));
 }
 
+// countsText is a task's instance counts in words; retrying (waiting to run
+// again) and skipped (the DAG skipped the task) only when there are some.
+export function countsText(c) {
+  const parts = [`${c.pending} pending`, `${c.running} running`];
+  if (c.retrying) parts.push(`${c.retrying} retrying`);
+  parts.push(`${c.succeeded} succeeded`, `${c.failed} failed`, `${c.killed} killed`);
+  if (c.skipped) parts.push(`${c.skipped} skipped`);
+  return parts.join(', ');
+}
+
+// failedIndexesText lists the failed indexes of a task with a per-index
+// failure tolerance (t.failedIndexes), against its spec's maxFailedIndexes.
+export function failedIndexesText(t, spec) {
+  const n = t.failedIndexes.length;
+  const max = spec && spec.maxFailedIndexes !== undefined ? spec.maxFailedIndexes : null;
+  const limit = max === null ? '' : ` (at most ${max} tolerated)`;
+  const listed = n === 100 ? ' (the first 100)' : '';
+  return `failed indexes${listed}: ${t.failedIndexes.join(', ')}${limit}`;
+}
+
 export const terminal = (s) => ['succeeded', 'failed', 'killed', 'skipped'].includes(s);
 
 // poller calls f now and every ms until stopped; a slow call delays the
