@@ -27,6 +27,9 @@ func TestFromAttempt(t *testing.T) {
 		{"reclaimed", job.Attempt{State: job.AttemptFailed, Reason: ReasonReclaimed}, false, 9, Outcome{Kind: Reclaimed}},
 		{"killed on request", job.Attempt{State: job.AttemptKilled}, true, 0, Outcome{Kind: Killed}},
 		{"killed unasked", job.Attempt{State: job.AttemptKilled}, false, 0, Outcome{Kind: Signaled, Signal: syscall.SIGKILL}},
+		// Issue 13: an instance that exited 4 on its own while the job's
+		// other instances were being killed keeps its own exit status.
+		{"own exit during a kill", job.Attempt{State: job.AttemptFailed, ExitCode: code(4)}, true, 0, Outcome{Kind: Failed, ExitCode: 4}},
 	} {
 		if got := FromAttempt(&c.a, c.kill, c.signal); got != c.want {
 			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
