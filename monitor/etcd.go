@@ -15,8 +15,11 @@ import (
 	"github.com/gleaner-project/gleaner/monitor/policy"
 )
 
-// Status is the heartbeat record at <prefix>monitors/<hostname>, refreshed
-// every sample under a lease: its disappearance means the monitor is silent.
+// Status is the heartbeat record at <prefix>monitors/<hostname>, under a
+// lease: its disappearance means the monitor is silent. It is rewritten (and
+// the lease renewed) every third of the lease, and at once when a decision
+// changes (target, reservation, throttle, eviction, error), so its usage
+// figures may be a few samples old.
 type Status struct {
 	Hostname string    `json:"hostname"`
 	AgentID  string    `json:"agent_id,omitempty"`
@@ -64,12 +67,59 @@ type etcdLink struct {
 	ttl      time.Duration
 	lease    clientv3.LeaseID
 	hostname string
+	// interval is the monitor's sampling interval: a heartbeat is due once
+	// a third of the lease has passed, give or take half an interval.
+	interval time.Duration
+	wrote    time.Time // sample time of the last written heartbeat
+	last     Status    // its decisions (heartbeatDecisions)
 }
 
-// beat writes the heartbeat under the lease (granting a new one when it has
-// expired) and reports whether an eviction request is outstanding, in one
-// round trip.
-func (e *etcdLink) beat(ctx context.Context, st Status) (evictionPending bool, err error) {
+// heartbeatDecisions keeps the parts of a status whose change is worth a
+// write at once (usage figures move every sample and ride along with the
+// periodic write).
+func heartbeatDecisions(st Status) Status {
+	return Status{
+		Hostname: st.Hostname, AgentID: st.AgentID, Role: st.Role,
+		Target: st.Target, Reserved: st.Reserved,
+		Throttled: st.Throttled, ThrottleCPUs: st.ThrottleCPUs,
+		EvictionPending: st.EvictionPending, LastError: st.LastError,
+	}
+}
+
+// beatDue reports whether the heartbeat must be written for st: none is
+// written yet, a third of the lease has passed since the last (so the lease,
+// renewed with each write, outlives two missed writes and still lapses
+// within its TTL when the monitor stalls), or a decision changed.
+func (e *etcdLink) beatDue(st Status) bool {
+	return e.lease == 0 || st.Time.Sub(e.wrote)+e.interval/2 >= e.ttl/3 || heartbeatDecisions(st) != e.last
+}
+
+// beat writes the heartbeat when it is due (beatDue) and reports whether an
+// eviction request is outstanding: with the write, in one round trip, or,
+// between writes, with a count-only read while one was (pending) — nothing
+// is sent otherwise, since only this monitor creates requests.
+func (e *etcdLink) beat(ctx context.Context, st Status, pending bool) (evictionPending bool, err error) {
+	if !e.beatDue(st) {
+		if !pending {
+			return false, nil
+		}
+		resp, err := e.cli.Get(ctx, e.evKey, clientv3.WithCountOnly())
+		if err != nil {
+			return true, fmt.Errorf("read eviction request: %w", err)
+		}
+		return resp.Count > 0, nil
+	}
+	pending, err = e.write(ctx, st)
+	if err == nil {
+		e.wrote, e.last = st.Time, heartbeatDecisions(st)
+	}
+	return pending, err
+}
+
+// write writes the heartbeat under the lease (granting a new one when it
+// has expired, renewing it otherwise) and reads whether an eviction request
+// is outstanding in the same transaction.
+func (e *etcdLink) write(ctx context.Context, st Status) (evictionPending bool, err error) {
 	if e.lease == 0 {
 		g, err := e.cli.Grant(ctx, int64(max(e.ttl/time.Second, 1)))
 		if err != nil {
@@ -79,7 +129,7 @@ func (e *etcdLink) beat(ctx context.Context, st Status) (evictionPending bool, e
 	} else if _, err := e.cli.KeepAliveOnce(ctx, e.lease); err != nil {
 		if errors.Is(err, rpctypes.ErrLeaseNotFound) {
 			e.lease = 0
-			return e.beat(ctx, st)
+			return e.write(ctx, st)
 		}
 		return false, fmt.Errorf("renew heartbeat lease: %w", err)
 	}

@@ -27,6 +27,12 @@ type metrics struct {
 	sampleDuration     prometheus.Histogram
 	lastSample         prometheus.Gauge
 	batchDisk          prometheus.Gauge
+
+	// The latency probe's (registered with one, by withProbe).
+	probeLatency  prometheus.Histogram
+	probeWorst    prometheus.Gauge
+	latencySLO    prometheus.Gauge
+	sloViolations prometheus.Counter
 }
 
 func newMetrics(hostname, role string) *metrics {
@@ -74,6 +80,26 @@ func newMetrics(hostname, role string) *metrics {
 		m.errors.WithLabelValues(s)
 	}
 	return m
+}
+
+// withProbe registers the latency probe's metrics: every reading in a
+// histogram (its p99 over a window is histogram_quantile(0.99,
+// rate(gleaner_monitor_probe_latency_seconds_bucket[5m]))), the worst
+// reading of the latest sample, the objective, and the samples whose worst
+// reading broke it.
+func (m *metrics) withProbe(hostname, role string, sloMs float64) {
+	labels := prometheus.Labels{"hostname": hostname, "role": role}
+	m.probeLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "gleaner", Subsystem: "monitor", Name: "probe_latency_seconds",
+		Help: "Latency of each business probe request (--slo-probe-url); a failed or non-2xx request counts as the probe's timeout.", ConstLabels: labels,
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
+	m.probeWorst = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "gleaner", Subsystem: "monitor", Name: "probe_worst_latency_seconds",
+		Help: "Worst business probe latency of the latest sample interval, as the policy saw it (0: no reading).", ConstLabels: labels})
+	m.latencySLO = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "gleaner", Subsystem: "monitor", Name: "latency_slo_seconds",
+		Help: "Business latency objective (--latency-slo).", ConstLabels: labels})
+	m.sloViolations = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "gleaner", Subsystem: "monitor", Name: "slo_violations_total",
+		Help: "Samples whose worst business probe latency was above the objective (each halves the batch CPU cap).", ConstLabels: labels})
+	m.latencySLO.Set(sloMs / 1000)
+	m.reg.MustRegister(m.probeLatency, m.probeWorst, m.latencySLO, m.sloViolations)
 }
 
 func (m *metrics) set(kind string, r policy.Resources) {

@@ -175,14 +175,23 @@ func testPolicy() policy.Params {
 }
 
 func newRig(t *testing.T, etcd *clientv3.Client, mst *fakeMaster, host *fakeHost) *rig {
+	return newRigWith(t, etcd, mst, host, nil)
+}
+
+// newRigWith is newRig with the configuration changed by edit first.
+func newRigWith(t *testing.T, etcd *clientv3.Client, mst *fakeMaster, host *fakeHost, edit func(*Config)) *rig {
 	r := &rig{t: t, host: host, mst: mst, thr: &fakeThrottle{}, etcd: etcd, clock: time.Unix(1_800_000_000, 0), ctx: context.Background()}
-	m, err := New(Config{
+	cfg := Config{
 		AgentHostname: "h1", EtcdPrefix: "/t/", Listen: "127.0.0.1:0",
 		Interval: time.Second, ReconcileInterval: 5 * time.Second,
 		ProcRoot: host.procRoot, SysRoot: host.sysRoot, CgroupRoot: host.cgRoot,
 		Policy: testPolicy(), Reservations: mst, Throttler: r.thr, Etcd: etcd,
 		Logger: testLogger(t),
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -518,5 +527,39 @@ func TestLeftoverThrottleLifted(t *testing.T) {
 			t.Fatalf("leftover quota %s not lifted", quota())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The heartbeat is rewritten every third of its lease (10 s here: every
+// third sample), not every sample, and at once when a decision changes.
+func TestHeartbeatWrites(t *testing.T) {
+	etcd := etcdtest.NewClient(t, etcdtest.Start(t))
+	host := newFakeHost(t, 4, 16384)
+	r := newRig(t, etcd, &fakeMaster{total: policy.Resources{CPUs: 4, MemMB: 16384}}, host)
+	host.busCPU, host.batchCPU, host.busMemMB, host.batchMemMB = 0.5, 1, 2000, 1000
+	rev := func() int64 {
+		resp, err := etcd.Get(r.ctx, "/t/monitors/h1")
+		if err != nil || len(resp.Kvs) != 1 {
+			t.Fatalf("heartbeat: %v, %d keys", err, len(resp.Kvs))
+		}
+		return resp.Kvs[0].ModRevision
+	}
+	r.tick()
+	first := rev()
+	host.batchCPU = 1.2 // usage only: no decision moves
+	r.tick()
+	r.tick()
+	if got := rev(); got != first {
+		t.Fatalf("heartbeat rewritten within a third of its lease with no decision changed (revision %d → %d)", first, got)
+	}
+	r.tick()
+	if hb, _ := r.heartbeat(); rev() == first || !close2(hb.Batch.CPUs, 1.2) {
+		t.Fatalf("heartbeat not rewritten after a third of its lease: batch %v cpus, want 1.2", hb.Batch.CPUs)
+	}
+	periodic := rev()
+	host.busCPU = 3 // a spike: throttle, smaller target
+	r.tick()
+	if hb, _ := r.heartbeat(); rev() == periodic || !hb.Throttled {
+		t.Fatalf("a throttle did not rewrite the heartbeat at once: %+v", hb)
 	}
 }

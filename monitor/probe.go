@@ -17,6 +17,9 @@ type latencyProbe struct {
 	client  *http.Client
 	timeout time.Duration
 	worst   atomic.Int64 // ns, 0: no reading since the last take
+	// observe, when set, is given every reading in seconds (the
+	// monitor's latency histogram).
+	observe func(seconds float64)
 }
 
 func newLatencyProbe(url string, timeout time.Duration) *latencyProbe {
@@ -37,7 +40,14 @@ func (p *latencyProbe) run(ctx context.Context, period time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			p.record(p.once(ctx))
+			d := p.once(ctx)
+			if ctx.Err() != nil {
+				return // cut short by the stop, not the service
+			}
+			p.record(d)
+			if p.observe != nil {
+				p.observe(d.Seconds())
+			}
 		}
 	}
 }

@@ -161,8 +161,12 @@ func New(cfg Config) (*Monitor, error) {
 		}
 		m.ownEtcd = true
 	}
-	m.link = &etcdLink{cli: m.etcd, hbKey: HeartbeatKey(cfg.EtcdPrefix, cfg.AgentHostname), evKey: EvictionKey(cfg.EtcdPrefix, cfg.AgentHostname), ttl: cfg.HeartbeatTTL, hostname: cfg.AgentHostname}
+	m.link = &etcdLink{cli: m.etcd, hbKey: HeartbeatKey(cfg.EtcdPrefix, cfg.AgentHostname), evKey: EvictionKey(cfg.EtcdPrefix, cfg.AgentHostname), ttl: cfg.HeartbeatTTL, hostname: cfg.AgentHostname, interval: cfg.Interval}
 	m.metrics = newMetrics(cfg.AgentHostname, cfg.Role)
+	if m.probe != nil {
+		m.metrics.withProbe(cfg.AgentHostname, cfg.Role, cfg.Policy.LatencySLOMs)
+		m.probe.observe = m.metrics.probeLatency.Observe
+	}
 	if cfg.Listen != "" {
 		if m.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
 			m.closeEtcd()
@@ -407,6 +411,7 @@ func (m *Monitor) Tick(ctx context.Context) {
 	}
 	if m.probe != nil {
 		in.LatencyMs = m.probe.takeMs()
+		m.metrics.probeWorst.Set(in.LatencyMs / 1000)
 	}
 	d, err := m.ctrl.Step(in)
 	if m.log.Enabled(ctx, slog.LevelDebug) {
@@ -421,6 +426,7 @@ func (m *Monitor) Tick(ctx context.Context) {
 	// (1) CPU throttle, at once.
 	m.applyMemoryLimit(d.BatchMemLimitMB)
 	if d.SLOViolated {
+		m.metrics.sloViolations.Inc()
 		m.log.Info("business latency above the SLO", "latency_ms", in.LatencyMs, "slo_ms", m.cfg.Policy.LatencySLOMs, "throttle_cpus", d.ThrottleCPUs)
 	}
 	m.applyThrottle(d)
@@ -556,7 +562,7 @@ func (m *Monitor) publish(ctx context.Context, st Status, ok bool) {
 		st.LastError = m.lastErrKind + ": " + m.lastErr.Error()
 	}
 	st.EvictionPending = m.evPending
-	pending, err := m.link.beat(ctx, st)
+	pending, err := m.link.beat(ctx, st, m.evPending)
 	if err != nil {
 		m.fail("etcd", err)
 	} else {
