@@ -33,6 +33,9 @@ cp deploy/etc/*.env "$root/etc/"
 cp deploy/systemd/*.service "$root/systemd/"
 cp deploy/install.sh "$root/install.sh"
 cp deploy/INSTALL.md "$root/INSTALL.md"
+# shell completion scripts, from the binary itself (INSTALL.md says where they go)
+mkdir -p "$root/completion"
+for sh in bash zsh fish; do "$bin" completion "$sh" > "$root/completion/gleaner.$sh"; done
 chmod 0755 "$root/install.sh" "$root"/bin/*
 # checksums of every file in the release: verify with `sha256sum -c SHA256SUMS` inside it
 (cd "$root" && find . -type f ! -name SHA256SUMS | LC_ALL=C sort | sed 's#^\./##' | xargs sha256sum > SHA256SUMS)

@@ -77,8 +77,16 @@ func TestDistInstallsIntoOneDirectory(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(release, "INSTALL.md")); err != nil || !strings.Contains(string(b), "RESERVE_RESOURCES") {
 		t.Errorf("INSTALL.md missing from the release or says nothing of the RESERVE ACLs: %v", err)
 	}
-	if out, err := runIn(release, "sha256sum", "--strict", "-c", "SHA256SUMS"); err != nil || !strings.Contains(out, "bin/gleaner: OK") || !strings.Contains(out, "INSTALL.md: OK") {
+	if out, err := runIn(release, "sha256sum", "--strict", "-c", "SHA256SUMS"); err != nil || !strings.Contains(out, "bin/gleaner: OK") || !strings.Contains(out, "INSTALL.md: OK") ||
+		!strings.Contains(out, "completion/gleaner.bash: OK") {
 		t.Errorf("release SHA256SUMS does not verify: %v\n%s", err, out)
+	}
+
+	// The shell completion scripts travel in the release.
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		if b, err := os.ReadFile(filepath.Join(release, "completion", "gleaner."+sh)); err != nil || !strings.Contains(string(b), "gleaner") {
+			t.Errorf("completion/gleaner.%s missing or empty in the release: %v", sh, err)
+		}
 	}
 
 	prefix := filepath.Join(tmp, "opt", "gleaner")
