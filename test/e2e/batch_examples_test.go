@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -164,4 +165,41 @@ func TestBatchExamples(t *testing.T) {
 			t.Fatalf("restart-always after kill: %s", st.State)
 		}
 	})
+}
+
+// examples/cleanup.yaml with the Gleaner executor: each task's sandbox is
+// removed or kept as its policy says for its outcome, stdout always kept.
+func TestCleanupExample(t *testing.T) {
+	execNeedRoot(t)
+	bin := execGleanerBinary(t)
+	work := openDir(t)
+	env := newSchedEnv(t, localmesos.Config{Agents: 4, WorkDir: work})
+	n, _ := env.startNode("a", func(c *node.Config) { c.Framework.ExecutorPath = bin })
+	j := submit(t, []*node.Node{n}, example(t, "cleanup.yaml"))
+	st, as := waitBatch(t, n, j.ID, 90*time.Second)
+	if st.State != job.Succeeded || len(as) != 4 {
+		t.Fatalf("job %s (%d attempts): %+v", st.State, len(as), st)
+	}
+	want := map[string]bool{"keep-failed": true, "keep-ok": false, "keep-none": true, "keep-all": false} // sandbox removed?
+	for _, a := range as {
+		var dir string
+		filepath.WalkDir(work, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() && d.Name() == a.TaskID() && filepath.Base(filepath.Dir(p)) == "tasks" {
+				dir = p
+				return filepath.SkipAll
+			}
+			return nil
+		})
+		if dir == "" {
+			t.Errorf("%s: no task dir under %s", a.TaskID(), work)
+			continue
+		}
+		_, err := os.Stat(filepath.Join(dir, "sandbox"))
+		if removed := os.IsNotExist(err); removed != want[a.Task] {
+			t.Errorf("%s (%s): sandbox removed %v, want %v", a.Task, a.State, removed, want[a.Task])
+		}
+		if _, err := os.Stat(filepath.Join(dir, "stdout")); err != nil {
+			t.Errorf("%s: stdout gone: %v", a.Task, err)
+		}
+	}
 }

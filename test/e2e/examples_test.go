@@ -133,3 +133,41 @@ func TestExamplesValidateAsTheyAre(t *testing.T) {
 		check(t, res.Spec)
 	})
 }
+
+// Every example is listed in examples/README.md and run: by `make demo`
+// (deploy/demo.sh) or by an end-to-end test here that names it. An example
+// nothing runs would rot unseen.
+func TestEveryExampleIsListedAndRun(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("examples: %v %v", files, err)
+	}
+	readme, err := os.ReadFile("../../examples/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runners := []string{"../../deploy/demo.sh"}
+	tests, _ := filepath.Glob("*_test.go")
+	for _, f := range tests {
+		if f != "examples_test.go" {
+			runners = append(runners, f)
+		}
+	}
+	var corpus strings.Builder
+	for _, f := range runners {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		corpus.Write(b)
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		if !strings.Contains(string(readme), "| "+name+" |") {
+			t.Errorf("%s is not in the table of examples/README.md", name)
+		}
+		if !strings.Contains(corpus.String(), `"`+name+`"`) && !strings.Contains(corpus.String(), "examples/"+name) {
+			t.Errorf("%s: neither deploy/demo.sh nor a test in test/e2e runs it", name)
+		}
+	}
+}
