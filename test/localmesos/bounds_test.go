@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	mcalls "github.com/mesos/mesos-go/api/v1/lib/master/calls"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 
@@ -108,4 +109,34 @@ func TestCompletedBoundsDefaults(t *testing.T) {
 	if master.DefaultMaxCompletedTasksPerFramework != 1000 || master.DefaultMaxCompletedFrameworks != 50 {
 		t.Errorf("defaults %d, %d; Mesos 1.12 has 1000 and 50", master.DefaultMaxCompletedTasksPerFramework, master.DefaultMaxCompletedFrameworks)
 	}
+}
+
+// A framework that gives every task its own custom executor (as Gleaner
+// does) leaves no executor behind on the master once the simulated tasks
+// ended: each executor exits, and the master forgets it and tells the
+// framework (FAILURE with the executor ID).
+func TestExecutorPerTaskNotKept(t *testing.T) {
+	c := startRealCluster(t, Config{Agents: 1, Simulated: true})
+	f := startFramework(t, c, protobufCodec, mesos.FrameworkInfo{})
+	i := 0
+	o := f.awaitOffers(&i)[0]
+	var tasks []mesos.TaskInfo
+	for n := 1; n <= 5; n++ {
+		ti := simTask(fmt.Sprintf("e%d", n), o, "0s", "0")
+		ti.Command = nil
+		ti.Executor = &mesos.ExecutorInfo{Type: mesos.ExecutorInfo_CUSTOM, ExecutorID: mesos.ExecutorID{Value: ti.TaskID.Value},
+			Command: &mesos.CommandInfo{Value: ptrS("gleaner executor")}}
+		tasks = append(tasks, ti)
+	}
+	f.Call(calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(o.ID)).With(calls.RefuseSeconds(0)))
+	for n := 1; n <= 5; n++ {
+		id := fmt.Sprintf("e%d", n)
+		f.await(new(int), "finished", mesostest.IsUpdate(id, mesos.TASK_FINISHED))
+		f.await(new(int), "FAILURE of executor "+id, func(e *scheduler.Event) bool {
+			return e.Type == scheduler.Event_FAILURE && e.Failure.GetExecutorID().GetValue() == id
+		})
+	}
+	waitFor(t, "no executor kept", func() bool {
+		return len(get(t, operator(c, protobufCodec), mcalls.GetExecutors()).GetExecutors.Executors) == 0
+	})
 }
