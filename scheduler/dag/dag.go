@@ -171,11 +171,21 @@ func Compile(nodes []Node) (*Graph, error) {
 			if slices.Contains(refs, i) {
 				return nil, ferr(p+".depends", "task %q depends on itself", n.Name)
 			}
-			env := make(map[string]any, len(refs)+1)
+			// Without outputs the environment is a map of outcomes, as
+			// deps passes it (no value boxed per evaluation).
+			outcomes := make(map[string]outcome, len(refs))
 			for _, r := range refs {
-				env[fmt.Sprintf("t%d", r)] = outcome{}
+				outcomes[fmt.Sprintf("t%d", r)] = outcome{}
 			}
-			env[outputFunc] = outputLookup(nil)
+			var env any = outcomes
+			if len(outs) > 0 {
+				withOutputs := make(map[string]any, len(refs)+1)
+				for k, v := range outcomes {
+					withOutputs[k] = v
+				}
+				withOutputs[outputFunc] = outputLookup(nil)
+				env = withOutputs
+			}
 			prog, err := expr.Compile(rewritten, expr.Env(env), expr.AsBool())
 			if err != nil {
 				return nil, ferr(p+".depends", "bad expression %q: %v", n.Expr, firstLine(err))
@@ -596,10 +606,25 @@ func (g *Graph) deps(i int, st []State, outs *Outputs) (Decision, error) {
 		}
 		return Decision{Verdict: Ready, Reason: "dependencies satisfied"}, nil
 	}
-	env := make(map[string]any, len(n.refs)+1)
+	// The environment: outcomes only (as compiled) unless the expression
+	// reads outputs.
+	outcomes := make(map[string]outcome, len(n.refs))
+	var withOutputs map[string]any
+	var env any = outcomes
+	if len(n.outs) > 0 {
+		withOutputs = make(map[string]any, len(n.refs)+1)
+		env = withOutputs
+	}
+	set := func(d int, o outcome) {
+		if withOutputs != nil {
+			withOutputs[fmt.Sprintf("t%d", d)] = o
+		} else {
+			outcomes[fmt.Sprintf("t%d", d)] = o
+		}
+	}
 	var open []int
 	for _, d := range n.refs {
-		env[fmt.Sprintf("t%d", d)] = view(st[d])
+		set(d, view(st[d]))
 		if !st[d].Ended() {
 			open = append(open, d)
 		}
@@ -615,25 +640,28 @@ func (g *Graph) deps(i int, st []State, outs *Outputs) (Decision, error) {
 	for range open {
 		combos *= len(ended)
 	}
-	cur := make([]State, len(st))
-	copy(cur, st)
-	env[outputFunc] = g.outputLookup(st, cur, outs)
+	var onStack [maxEnumerate]State
+	combo := onStack[:len(open)] // the outcomes tried for open
+	if withOutputs != nil {
+		seen := make([]State, len(open)) // read by the output function
+		withOutputs[outputFunc] = g.outputLookup(st, open, seen, outs)
+		combo = seen
+	}
 	var missing error // why an outcome could not be evaluated
 	for c := 0; c < combos; c++ {
 		k := c
-		for _, d := range open {
-			cur[d] = ended[k%len(ended)]
-			env[fmt.Sprintf("t%d", d)] = view(cur[d])
+		for o, d := range open {
+			combo[o] = ended[k%len(ended)]
+			set(d, view(combo[o]))
 			k /= len(ended)
 		}
 		v, err := expr.Run(n.prog, env)
-		var miss *missingOutputError
 		switch {
-		case errors.Is(err, errOutputNotYet):
+		case err != nil && errors.Is(err, errOutputNotYet):
 			return Decision{Verdict: Wait, Reason: "waiting for " + g.nodes[open[0]].Name}, nil
-		case errors.As(err, &miss):
+		case err != nil && isMissingOutput(err):
 			if missing == nil {
-				missing = miss
+				missing = err
 			}
 			continue
 		case err != nil:
@@ -672,6 +700,11 @@ type missingOutputError struct {
 	state       State
 }
 
+func isMissingOutput(err error) bool {
+	var miss *missingOutputError
+	return errors.As(err, &miss)
+}
+
 func (e *missingOutputError) Error() string {
 	if e.state != Succeeded {
 		return fmt.Sprintf("%s.outputs.parameters.%s does not exist: task %s %s (only a succeeded task has outputs)", e.task, e.param, e.task, e.state)
@@ -679,16 +712,20 @@ func (e *missingOutputError) Error() string {
 	return fmt.Sprintf("%s.outputs.parameters.%s does not exist: task %s left no output %q", e.task, e.param, e.task, e.param)
 }
 
-// outputLookup reads outputs for a depends expression under the outcomes
-// st (real: the tasks' actual states): the value (over a task of several instances, the JSON list of every
+// outputLookup reads outputs for a depends expression under the tasks'
+// states real, the unfinished ones (open) taken as the outcomes combo: the value (over a task of several instances, the JSON list of every
 // instance's) of a succeeded task; errOutputNotYet for a task that has not
 // really ended; a *missingOutputError otherwise.
-func (g *Graph) outputLookup(real, st []State, outs *Outputs) outputLookup {
+func (g *Graph) outputLookup(real []State, open []int, combo []State, outs *Outputs) outputLookup {
 	return func(task int, param string) (string, error) {
 		name := g.nodes[task].Name
+		s := real[task]
+		if o := slices.Index(open, task); o >= 0 {
+			s = combo[o]
+		}
 		switch {
-		case st[task] != Succeeded:
-			return "", &missingOutputError{task: name, param: param, state: st[task]}
+		case s != Succeeded:
+			return "", &missingOutputError{task: name, param: param, state: s}
 		case !real[task].Ended():
 			return "", errOutputNotYet
 		}
