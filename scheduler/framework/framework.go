@@ -485,7 +485,13 @@ func (f *Framework) handler() events.Handler {
 		}),
 		scheduler.Event_FAILURE: events.HandlerFunc(func(ctx context.Context, e *scheduler.Event) error {
 			fl := e.GetFailure()
-			f.log.Info("mesos failure event", "agent", fl.GetAgentID().GetValue(), "executor", fl.GetExecutorID().GetValue())
+			// An executor of one task exits once its task ended: with a status
+			// of 0 that is routine (one event per task on a busy cluster).
+			level := slog.LevelInfo
+			if fl.GetExecutorID() != nil && fl.Status != nil && fl.GetStatus() == 0 {
+				level = slog.LevelDebug
+			}
+			f.log.Log(ctx, level, "mesos failure event", "agent", fl.GetAgentID().GetValue(), "executor", fl.GetExecutorID().GetValue(), "status", fl.GetStatus())
 			return nil
 		}),
 	}.Otherwise(func(context.Context, *scheduler.Event) error { return nil }))
