@@ -151,3 +151,21 @@ func RequestStyle(r *http.Request) (Style, error) {
 		return CamelCase, fmt.Errorf("keys: want camel or snake, got %q", s)
 	}
 }
+
+// Render returns what to encode for a response in the style asked: v itself
+// for camelCase, else v's JSON with its keys rewritten to snake_case (the
+// maps named in opaque keep theirs: they hold data, not field names). A
+// snake_case answer goes out with the Deprecation warning.
+func Render(style Style, v any, opaque map[string]bool) (any, error) {
+	if style == CamelCase {
+		return v, nil
+	}
+	b, err := json.Marshal(v)
+	if err == nil {
+		b, err = Rewrite(b, Snake, opaque)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return json.RawMessage(b), nil
+}

@@ -1,6 +1,7 @@
 package apikeys
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"reflect"
 	"sort"
@@ -66,5 +67,20 @@ func TestRequestStyle(t *testing.T) {
 	}
 	if _, err := RequestStyle(httptest.NewRequest("GET", "/v1/agents?keys=kebab", nil)); err == nil || err.Error() != `keys: want camel or snake, got "kebab"` {
 		t.Errorf("kebab: %v", err)
+	}
+}
+
+func TestRenderInTheStyleAsked(t *testing.T) {
+	v := struct {
+		AgentID string            `json:"agentId"`
+		Attrs   map[string]string `json:"mesosAttributes"`
+	}{"a1", map[string]string{"rackId": "r1"}}
+	if got, err := Render(CamelCase, v, nil); err != nil || !reflect.DeepEqual(got, any(v)) {
+		t.Fatalf("camelCase: %v %v, want the value itself", got, err)
+	}
+	got, err := Render(SnakeCase, v, map[string]bool{"mesosAttributes": true})
+	raw, ok := got.(json.RawMessage)
+	if err != nil || !ok || string(raw) != `{"agent_id":"a1","mesos_attributes":{"rackId":"r1"}}` {
+		t.Fatalf("snake_case: %s %v", raw, err)
 	}
 }

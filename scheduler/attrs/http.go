@@ -377,20 +377,15 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 // writeAgents answers 200 with v, in the key style the request asked for.
 func writeAgents(w http.ResponseWriter, r *http.Request, v any) {
 	style, _ := apikeys.RequestStyle(r) // checked before
-	if style == apikeys.CamelCase {
-		writeJSON(w, http.StatusOK, v)
-		return
-	}
-	b, err := json.Marshal(v)
-	if err == nil {
-		b, err = apikeys.Rewrite(b, apikeys.Snake, attributeMaps)
-	}
+	body, err := apikeys.Render(style, v, attributeMaps)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error()})
 		return
 	}
-	w.Header().Set("Warning", apikeys.Deprecation)
-	writeJSON(w, http.StatusOK, json.RawMessage(b))
+	if style != apikeys.CamelCase {
+		w.Header().Set("Warning", apikeys.Deprecation)
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 // keysOK refuses a ?keys= that is neither camel nor snake (400 naming it).

@@ -41,20 +41,15 @@ func Handler(h *History, interval time.Duration) http.Handler {
 		}
 		v := h.View(host, since)
 		v.IntervalSeconds = interval.Seconds()
-		if style == apikeys.CamelCase {
-			writeJSON(w, http.StatusOK, v)
-			return
-		}
-		b, err := json.Marshal(v)
-		if err == nil {
-			b, err = apikeys.Rewrite(b, apikeys.Snake, nil)
-		}
+		body, err := apikeys.Render(style, v, nil)
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 			return
 		}
-		w.Header().Set("Warning", apikeys.Deprecation)
-		writeJSON(w, http.StatusOK, json.RawMessage(b))
+		if style != apikeys.CamelCase {
+			w.Header().Set("Warning", apikeys.Deprecation)
+		}
+		writeJSON(w, http.StatusOK, body)
 	})
 }
 
