@@ -46,6 +46,8 @@ type Executor struct {
 	launches  int // tasks launched so far (the idle timer's generation)
 	idleTimer *time.Timer
 	idleExit  bool
+
+	staleCgroupSweep sync.Once // cgroupsweep.go
 }
 
 // New prepares an executor; Run drives it.

@@ -341,6 +341,7 @@ func (e *Executor) prepare(t *task) (sandbox.Spec, error) {
 	}
 	t.memMB, t.diskMB = mem, disk
 	if !e.cfg.NoCgroups {
+		e.sweepStaleCgroups()
 		cg, err := cgroups.New(cgroups.Config{Root: e.cfg.CgroupRoot, Parent: e.cfg.CgroupParent}, cgroups.SafeName(t.id))
 		if err != nil {
 			return sandbox.Spec{}, fmt.Errorf("cgroup: %w", err)
