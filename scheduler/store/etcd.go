@@ -264,15 +264,36 @@ func (e *Etcd) attemptPageSize() int64 {
 }
 
 func (e *Etcd) getAttempts(ctx context.Context, prefix string) ([]job.Attempt, error) {
+	var out []job.Attempt
+	err := e.scanAttempts(ctx, prefix, func(page []job.Attempt) error {
+		out = append(out, page...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	SortAttempts(out)
+	if out == nil {
+		out = []job.Attempt{}
+	}
+	return out, nil
+}
+
+// scanAttempts reads the records under prefix a page at a time, every page
+// at the revision of the first, and calls fn with each page's attempts
+// sorted, every instance's attempts in one call: the records of the last
+// instance of a page are held back and handed over with the next page
+// (keys of one instance are adjacent in etcd's order). The records share
+// their repeated strings across pages; fn may keep the attempts, not the
+// slice.
+func (e *Etcd) scanAttempts(ctx context.Context, prefix string, fn func([]job.Attempt) error) error {
 	var (
-		out    []job.Attempt
-		names  = interner{}
-		key    = prefix
-		end    = clientv3.GetPrefixRangeEnd(prefix)
-		rev    int64
-		failed = func(err error) ([]job.Attempt, error) {
-			return nil, fmt.Errorf("get attempts %s: %w", prefix, err)
-		}
+		names   = interner{}
+		key     = prefix
+		end     = clientv3.GetPrefixRangeEnd(prefix)
+		rev     int64
+		page    []job.Attempt
+		pending []job.Attempt // the last instance of the page before
 	)
 	for {
 		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(e.attemptPageSize())}
@@ -281,27 +302,41 @@ func (e *Etcd) getAttempts(ctx context.Context, prefix string) ([]job.Attempt, e
 		}
 		resp, err := e.cli.Get(ctx, key, opts...)
 		if err != nil {
-			return failed(err)
+			return fmt.Errorf("get attempts %s: %w", prefix, err)
 		}
 		if rev == 0 {
 			rev = resp.Header.Revision
-			out = make([]job.Attempt, 0, resp.Count)
 		}
+		page = append(page[:0], pending...)
 		for _, kv := range resp.Kvs {
 			var a job.Attempt
 			if err := json.Unmarshal(kv.Value, &a); err != nil {
-				return nil, fmt.Errorf("decode attempt %s: %w", kv.Key, err)
+				return fmt.Errorf("decode attempt %s: %w", kv.Key, err)
 			}
 			names.attempt(&a)
-			out = append(out, a)
+			page = append(page, a)
 		}
-		if !resp.More || len(resp.Kvs) == 0 {
-			break
+		last := !resp.More || len(resp.Kvs) == 0
+		pending = pending[:0]
+		if !last {
+			cut := len(page)
+			for cut > 0 && page[cut-1].Task == page[len(page)-1].Task && page[cut-1].Index == page[len(page)-1].Index {
+				cut--
+			}
+			pending = append(pending, page[cut:]...) // all of it when the page holds one instance only
+			page = page[:cut]
+		}
+		if len(page) > 0 {
+			SortAttempts(page)
+			if err := fn(page); err != nil {
+				return err
+			}
+		}
+		if last {
+			return nil
 		}
 		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
-	SortAttempts(out)
-	return out, nil
 }
 
 // interner makes the attempts of one read share their repeated strings

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 	"unsafe"
@@ -67,4 +68,80 @@ func TestEtcdAttemptsAcrossPages(t *testing.T) {
 			t.Errorf("%s %q and %q are separate copies, want one shared string", f.name, f.a, f.b)
 		}
 	}
+}
+
+// ScanAttempts hands over every instance's records in one call, even when
+// they straddle a page or fill more than one, at one revision, and all of
+// them once (issue 16: readers that need counts page through a big job).
+func TestEtcdScanAttemptsKeepsInstancesWhole(t *testing.T) {
+	srv := etcdtest.Start(t)
+	cli, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s := store.NewEtcd(cli, "/scan/").WithAttemptPageSize(4)
+	var as []job.Attempt
+	for i := range 23 {
+		for n := range 1 + i%3 + 5*b2i(i == 7) { // instance 7 has 7 attempts: more than a page
+			as = append(as, job.Attempt{Job: "j", Task: "t", Index: i, Attempt: n, State: job.AttemptFailed})
+		}
+	}
+	if err := s.PutAttempts(ctx, append(as, job.Attempt{Job: "j2", Task: "t", State: job.AttemptRunning})); err != nil {
+		t.Fatal(err)
+	}
+	type inst struct {
+		task  string
+		index int
+	}
+	seen := map[inst]int{}
+	calls, total := 0, 0
+	err = s.ScanAttempts(ctx, "j", func(page []job.Attempt) error {
+		calls++
+		inPage := map[inst]int{}
+		for _, a := range page {
+			if a.Job != "j" {
+				t.Errorf("attempt of job %q in job j's scan", a.Job)
+			}
+			k := inst{a.Task, a.Index}
+			if _, ok := seen[k]; ok {
+				t.Errorf("instance %d in two calls", a.Index)
+			}
+			if a.Attempt != inPage[k] {
+				t.Errorf("instance %d: attempt %d where %d was due (oldest first)", a.Index, a.Attempt, inPage[k])
+			}
+			inPage[k]++
+		}
+		for k, n := range inPage {
+			seen[k] = n
+		}
+		total += len(page)
+		// A write while scanning is not seen: every page at one revision.
+		return s.PutAttempts(ctx, []job.Attempt{{Job: "j", Task: "t", Index: 100 + calls, State: job.AttemptRunning}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != len(as) || len(seen) != 23 {
+		t.Fatalf("scanned %d attempts of %d instances, want %d of 23", total, len(seen), len(as))
+	}
+	if seen[inst{"t", 7}] != 7 {
+		t.Fatalf("instance 7: %d attempts, want 7", seen[inst{"t", 7}])
+	}
+	if calls < 5 {
+		t.Fatalf("%d calls for %d records in pages of 4: not paged", calls, total)
+	}
+	stop := errors.New("stop")
+	if err := s.ScanAttempts(ctx, "j", func([]job.Attempt) error { return stop }); err != stop {
+		t.Fatalf("scan whose fn failed: %v, want fn's error", err)
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
