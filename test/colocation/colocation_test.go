@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,7 +31,7 @@ var (
 	fullRun     = flag.Bool("colocation.full", false, "the full benchmark (make colocation): a trace of -colocation.seconds per scenario at the host's capacity")
 	seconds     = flag.Int("colocation.seconds", 0, "trace length per scenario in seconds (default 150 full, 6 short)")
 	outDir      = flag.String("colocation.out", "", "output directory (default $COLOCATION_OUT or test/colocation/out)")
-	scenarios   = flag.String("colocation.scenarios", "a,b,c,d", "scenarios to run, comma-separated ((a) always runs: it is the baseline)")
+	scenarios   = flag.String("colocation.scenarios", "a,b,c,d", "scenarios to run, comma-separated, of a–g ((a) always runs: it is the baseline; (e) is a variant of (d) set by the -colocation.e-* flags; (f) is the floor: no Gleaner, the batch work as plain SCHED_IDLE processes; (g) the floor with batch pinned to the last CPU)")
 	protect     = flag.Bool("colocation.protect-business", false, "give the business cgroup the largest CPU weight in every scenario: for short runs on a host shared with other users, whose load would otherwise be most of the business latency (not for the benchmark's figures)")
 	monitorArgs = flag.String("colocation.monitor-args", "", "extra flags for every scenario's monitor (space-separated), e.g. --cpu-min 1 on a host whose other users leave no idle CPU")
 	// Scenario (e), a variant of (d) to measure one lever against it in the
@@ -84,6 +85,11 @@ type scenario struct {
 	monitorArg []string // extra monitor flags
 	noMemTask  bool     // the job has no memory-hungry task
 	perCPU     int      // CPU instances per cpu (0: 2)
+	// floor: no Gleaner at all; the batch job's work runs as plain
+	// processes in a cgroup with cpu.idle = 1 (IdleBatch), started by the
+	// harness: what any priority-based policy costs at best.
+	floor   bool
+	pinCPUs func(ncpu int) string // the floor batch's cpuset ("": every CPU)
 }
 
 func allScenarios() []scenario {
@@ -99,6 +105,10 @@ func allScenarios() []scenario {
 		{name: "e", desc: fmt.Sprintf("variant of d: monitor flags %q, no memory task %v, instances per cpu %d", *variantArgs, *variantNoMem, *variantInst),
 			batch: true, monitor: true, agentCPUs: host, cpuMode: "shares", monitorArg: strings.Fields(*variantArgs),
 			noMemTask: *variantNoMem, perCPU: *variantInst},
+		{name: "f", desc: "floor: no Gleaner; the batch work (2 busy loops per cpu and the dd) as plain processes in one SCHED_IDLE cgroup (cpu.idle=1)",
+			floor: true},
+		{name: "g", desc: "floor pinned: as f with the batch cgroup confined to the last cpu (cpuset); business free on every cpu",
+			floor: true, pinCPUs: func(n int) string { return strconv.Itoa(n - 1) }},
 	}
 }
 
@@ -134,7 +144,11 @@ func TestColocation(t *testing.T) {
 	}
 	want := map[string]bool{"a": true}
 	for _, s := range strings.Split(*scenarios, ",") {
-		want[strings.TrimSpace(s)] = true
+		s = strings.TrimSpace(s)
+		if scenarioByName(s).name == "" {
+			t.Fatalf("-colocation.scenarios %q: no scenario %q (a–g)", *scenarios, s)
+		}
+		want[s] = true
 	}
 
 	dir := t.TempDir()
@@ -221,7 +235,7 @@ func TestColocation(t *testing.T) {
 		// The batch job runs wherever nothing decides against it: always
 		// in (b), in (c) and (d) in the full run (the smoke form may run
 		// on a host whose other users leave the monitor no idle CPU).
-		if sc.batch && (!sc.monitor || *fullRun) && (r.BatchStarted == 0 || r.BatchCPUSeconds <= 0) {
+		if (sc.batch && (!sc.monitor || *fullRun) || sc.floor) && (r.BatchStarted == 0 || r.BatchCPUSeconds <= 0) {
 			t.Errorf("scenario %s: the batch job did not run (%d instances seen running, %.2f batch cpu-s)", r.Name, r.BatchStarted, r.BatchCPUSeconds)
 		}
 		if sc.monitor && !sawMonitor(r) {
@@ -339,6 +353,23 @@ func (h *harness) run(sc scenario, trace Trace) Result {
 		st = h.startStack(ctx, sc, parent, sdir)
 		defer st.stop()
 	}
+	floorProcs := 0
+	if sc.floor {
+		cfg := IdleBatchConfig{Root: h.cgroupRoot, Name: parent, Loops: 2 * h.ncpu, MemoryTask: true}
+		if sc.pinCPUs != nil {
+			cfg.CPUs = sc.pinCPUs(h.ncpu)
+		}
+		fb, err := StartIdleBatch(cfg)
+		if err != nil {
+			t.Fatalf("scenario %s: %v", sc.name, err)
+		}
+		defer func() {
+			if err := fb.Stop(); err != nil {
+				t.Errorf("scenario %s: %v", sc.name, err)
+			}
+		}()
+		floorProcs = fb.Procs()
+	}
 
 	var (
 		mu      sync.Mutex
@@ -391,6 +422,9 @@ func (h *harness) run(sc scenario, trace Trace) Result {
 		res.StackCPUSeconds = st.cpuSeconds() - stack0
 	}
 	res.BatchStarted, res.MemoryTaskRan = started, memRan
+	if sc.floor {
+		res.BatchStarted, res.MemoryTaskRan = floorProcs, true
+	}
 	oom, swap := h.business.MemoryHealth()
 	res.BusinessOOMKill, res.BusinessSwapMB = int(oom), int(swap>>20)
 	return res

@@ -1,0 +1,183 @@
+package colocation
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gleaner-project/gleaner/rootfs/rootfstest"
+)
+
+var (
+	interferenceRounds = flag.Int("colocation.interference", 0, "TestInterference: rounds of the CPU-per-request micro-measurement (0: skip; 3 take about a minute)")
+	interferenceRate   = flag.Float64("colocation.interference-rate", 300, "TestInterference: business requests per second (fixed)")
+	interferenceSecs   = flag.Float64("colocation.interference-seconds", 4, "TestInterference: seconds per condition and round")
+)
+
+// coRunner is one condition of TestInterference: what runs beside the
+// business service, which is pinned to cpu 0 (the load generator to cpu 1).
+type coRunner struct {
+	name string
+	desc string
+	cfg  *IdleBatchConfig // nil: nothing
+}
+
+// TestInterference measures the business service's CPU time per request
+// (its cgroup's cpuacct over the requests answered) at a fixed moderate
+// rate, with the service pinned to cpu 0 and the load generator (this
+// process) to cpu 1: alone; beside one SCHED_IDLE busy loop on the OTHER
+// cpu; beside the SCHED_IDLE memory-streaming dd on the other cpu; beside
+// one SCHED_IDLE busy loop on the SAME cpu. The conditions alternate, in a
+// rotated order, for -colocation.interference rounds; it prints every round
+// and the medians. A co-runner on the other cpu shares no run queue with the
+// service: whatever it adds to the service's CPU per request is the
+// hardware's (shared caches, memory bandwidth, the host's SMT sibling and
+// frequency), which no scheduling policy removes. Run it on a calm host:
+//
+//	go test -count=1 -run TestInterference ./test/colocation/ -colocation.interference 3
+func TestInterference(t *testing.T) {
+	if *interferenceRounds <= 0 {
+		t.Skip("a measurement: run with -colocation.interference N")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: cgroups")
+	}
+	rootfstest.Require(t) // same host requirements as the harness
+	ncpu := runtime.NumCPU()
+	if ncpu < 2 {
+		t.Skip("needs 2 cpus")
+	}
+	root := "/sys/fs/cgroup"
+	if NewCgroup(root, "x").V2 {
+		t.Skip("pins with v1 cpuset cgroups")
+	}
+	h := &harness{t: t, ncpu: ncpu, cgroupRoot: root}
+	h.startService()
+	pid := os.Getpid()
+	// The service on cpu 0, this process (the load generator) on cpu 1.
+	pinCpuset(t, root, fmt.Sprintf("colocation-business-%d", pid), "0", readProcs(t, filepath.Join(root, "cpuacct", h.business.Name)))
+	pinCpuset(t, root, fmt.Sprintf("colocation-loadgen-%d", pid), "1", []string{fmt.Sprint(pid)})
+
+	name := func(c string) string { return fmt.Sprintf("colocation-interference-%s-%d", c, pid) }
+	conds := []coRunner{
+		{name: "alone", desc: "nothing beside the service"},
+		{name: "spin-other", desc: "one SCHED_IDLE busy loop on the other cpu", cfg: &IdleBatchConfig{Loops: 1, CPUs: "1"}},
+		{name: "dd-other", desc: "the SCHED_IDLE dd (256 MiB blocks) on the other cpu", cfg: &IdleBatchConfig{MemoryTask: true, CPUs: "1"}},
+		{name: "spin-same", desc: "one SCHED_IDLE busy loop on the service's cpu", cfg: &IdleBatchConfig{Loops: 1, CPUs: "0"}},
+	}
+	type meas struct{ cpuMs, p50, p99, coCPUs float64 }
+	got := map[string][]meas{}
+	d := time.Duration(*interferenceSecs * float64(time.Second))
+	tr := Trace{Duration: d, Low: *interferenceRate, Peak: *interferenceRate}
+	if err := tr.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	h.attack(NewPacer(Trace{Duration: time.Second, Low: *interferenceRate, Peak: *interferenceRate})) // warm-up
+	for r := 0; r < *interferenceRounds; r++ {
+		for k := range conds {
+			c := conds[(k+r)%len(conds)]
+			var co *IdleBatch
+			if c.cfg != nil {
+				cfg := *c.cfg
+				cfg.Root, cfg.Name = root, name(c.name)
+				var err error
+				if co, err = StartIdleBatch(cfg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cpu0, co0, t0 := h.business.CPUSeconds(), 0.0, time.Now()
+			if co != nil {
+				co0 = co.CPUSeconds()
+			}
+			reqs := h.attack(NewPacer(tr))
+			m := meas{}
+			if co != nil {
+				m.coCPUs = (co.CPUSeconds() - co0) / time.Since(t0).Seconds()
+				if err := co.Stop(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ok := 0
+			var lat []time.Duration
+			for _, q := range reqs {
+				if q.OK {
+					ok++
+					lat = append(lat, q.Latency)
+				}
+			}
+			if ok < len(reqs)*9/10 || ok == 0 {
+				t.Fatalf("%s: %d of %d requests answered", c.name, ok, len(reqs))
+			}
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			m.cpuMs = (h.business.CPUSeconds() - cpu0) / float64(ok) * 1e3
+			m.p50, m.p99 = ms(Percentile(lat, 0.5)), ms(Percentile(lat, 0.99))
+			got[c.name] = append(got[c.name], m)
+			t.Logf("round %d %-10s: %d requests, service %.3f ms CPU/request, p50 %.2f ms, p99 %.2f ms, co-runner %.2f cpus",
+				r+1, c.name, ok, m.cpuMs, m.p50, m.p99, m.coCPUs)
+		}
+	}
+	med := func(ms []meas, f func(meas) float64) float64 {
+		v := make([]float64, len(ms))
+		for i, m := range ms {
+			v[i] = f(m)
+		}
+		sort.Float64s(v)
+		return v[len(v)/2]
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "interference: %d rounds of %v at %.0f req/s, service on cpu 0, load generator on cpu 1; medians:\n", *interferenceRounds, d, *interferenceRate)
+	alone := med(got["alone"], func(m meas) float64 { return m.cpuMs })
+	for _, c := range conds {
+		cpu := med(got[c.name], func(m meas) float64 { return m.cpuMs })
+		fmt.Fprintf(&sb, "  %-10s CPU/request %.3f ms (×%.3f alone)  p50 %.2f ms  p99 %.2f ms  co-runner %.2f cpus  — %s\n", c.name, cpu, cpu/alone,
+			med(got[c.name], func(m meas) float64 { return m.p50 }), med(got[c.name], func(m meas) float64 { return m.p99 }),
+			med(got[c.name], func(m meas) float64 { return m.coCPUs }), c.desc)
+	}
+	fmt.Print(sb.String())
+}
+
+// pinCpuset makes a v1 cpuset cgroup confined to cpus, moves pids into it,
+// and on cleanup moves whatever is left back to the root cpuset and
+// removes it.
+func pinCpuset(t *testing.T, root, name, cpus string, pids []string) string {
+	t.Helper()
+	dir := filepath.Join(root, "cpuset", name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, p := range readProcs(t, dir) {
+			_ = os.WriteFile(filepath.Join(root, "cpuset", "cgroup.procs"), []byte(p), 0o644)
+		}
+		_ = os.Remove(dir)
+	})
+	mems, err := os.ReadFile(filepath.Join(root, "cpuset", "cpuset.mems"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range [][2]string{{"cpuset.mems", strings.TrimSpace(string(mems))}, {"cpuset.cpus", cpus}} {
+		if err := os.WriteFile(filepath.Join(dir, kv[0]), []byte(kv[1]), 0o644); err != nil {
+			t.Fatalf("%s %s: %v", name, kv[0], err)
+		}
+	}
+	for _, p := range pids {
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(p), 0o644); err != nil {
+			t.Fatalf("move %s into %s: %v", p, dir, err)
+		}
+	}
+	return dir
+}
+
+func readProcs(t *testing.T, dir string) []string {
+	raw, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		t.Logf("%s: %v", dir, err)
+	}
+	return strings.Fields(string(raw))
+}
