@@ -13,6 +13,7 @@ import (
 	"time"
 
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
+	"github.com/gleaner-project/gleaner/proto/recordio"
 	"github.com/gleaner-project/gleaner/scheduler/attrs"
 	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/isolation"
@@ -86,7 +87,10 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// RequestTimeout bounds ordinary calls (default 20 s).
 	RequestTimeout time.Duration
-	Logger         *slog.Logger
+	// MaxEventBytes bounds one event read from the master's stream
+	// (default DefaultMaxEventBytes; scheduler flag --max-event-bytes).
+	MaxEventBytes int
+	Logger        *slog.Logger
 	// OfferCycle, if set, is called with the time from OFFERS received to
 	// the last ACCEPT/DECLINE sent and the pending count (benchmarks).
 	OfferCycle func(d time.Duration, pending int)
@@ -165,6 +169,9 @@ func (c *Config) defaults() {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 20 * time.Second
+	}
+	if c.MaxEventBytes <= 0 {
+		c.MaxEventBytes = DefaultMaxEventBytes
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -323,6 +330,17 @@ func (f *Framework) Run(ctx context.Context) error {
 	return err
 }
 
+// DefaultMaxEventBytes bounds one event on the master's stream. The
+// largest events a master sends grow with the cluster: OFFERS carries one
+// offer per agent with its resources and attributes (about 1-2 KiB each;
+// Gleaner takes offers from every agent of its role at once), SUBSCRIBED
+// and RESCIND are small, UPDATE and MESSAGE carry the executor's data.
+// 64 MiB holds an OFFERS event for tens of thousands of agents with room
+// to spare (mesos-go's own limit, 4 MiB, is met near 2,000 agents with
+// rich attributes), and bounds what a broken or hostile stream can make
+// the scheduler hold.
+const DefaultMaxEventBytes = 64 << 20
+
 func endpoint(master string) string {
 	m := strings.TrimSuffix(master, "/")
 	if !strings.Contains(m, "://") {
@@ -341,6 +359,7 @@ func (f *Framework) newSchedCaller(master string) calls.Caller {
 		doOpts = append(doOpts, httpcli.BasicAuth(f.cfg.Principal, f.cfg.Secret))
 	}
 	cli := httpcli.New(httpcli.Endpoint(endpoint(master)), httpcli.Do(httpcli.With(doOpts...)), httpcli.WrapDoer(f.fast.capture))
+	cli.With(recordio.ClientOptions(httpcli.DefaultCodec, f.cfg.MaxEventBytes, "--max-event-bytes")...)
 	return httpsched.NewCaller(cli,
 		httpsched.AllowReconnection(true),
 		httpsched.Listener(func(n httpsched.Notification) {
