@@ -74,6 +74,8 @@ func schedulerFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "queue-weight", Usage: "dominant-resource fairness weight of a queue, NAME=WEIGHT (repeatable; default 1)"},
 		&cli.StringSliceFlag{Name: "user-weight", Usage: "dominant-resource fairness weight of a user, NAME=WEIGHT (repeatable; default 1)"},
 		&cli.Float64Flag{Name: "move-rate", Value: 1, Usage: "instances moved per second at most when attribute edits break their constraints"},
+		&cli.IntFlag{Name: "max-event-bytes", Value: framework.DefaultMaxEventBytes, Usage: "largest event read from the Mesos master's stream, in bytes " +
+			"(1 MiB to 1 GiB); a larger one ends the subscription with an error naming this flag, and the scheduler resubscribes"},
 		&cli.DurationFlag{Name: "preempt-after", Value: 5 * time.Second, Usage: "how long higher-priority work waits blocked before lower-priority instances are preempted"},
 	)
 }
@@ -93,6 +95,15 @@ func parseWeights(flag string, vals []string) (map[string]float64, error) {
 		out[name] = f
 	}
 	return out, nil
+}
+
+// maxEventBytes checks --max-event-bytes: below 1 MiB a master's
+// ordinary events may not fit; protobuf messages stay under 2 GiB.
+func maxEventBytes(n int) (int, error) {
+	if n < 1<<20 || n > 1<<30 {
+		return 0, fmt.Errorf("--max-event-bytes %d: want 1048576 (1 MiB) to 1073741824 (1 GiB)", n)
+	}
+	return n, nil
 }
 
 func readSecret(path, flag string) (string, error) {
@@ -135,6 +146,10 @@ func schedulerConfig(c *cli.Context, log *slog.Logger) (node.Config, api.Config,
 	if err != nil {
 		return node.Config{}, api.Config{}, err
 	}
+	maxEvent, err := maxEventBytes(c.Int("max-event-bytes"))
+	if err != nil {
+		return node.Config{}, api.Config{}, err
+	}
 	host, _ := os.Hostname()
 	nc := node.Config{
 		Fair:           placement.FairConfig{QueueWeights: qw, UserWeights: uw},
@@ -166,6 +181,7 @@ func schedulerConfig(c *cli.Context, log *slog.Logger) (node.Config, api.Config,
 			RequireMonitor:            c.Bool("require-monitor"),
 			MoveRate:                  c.Float64("move-rate"),
 			PreemptAfter:              c.Duration("preempt-after"),
+			MaxEventBytes:             maxEvent,
 		},
 	}
 	return nc, api.Config{Logger: log}, nil

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/gleaner-project/gleaner/scheduler/framework"
+)
+
+func TestSchedulerMaxEventBytesFlag(t *testing.T) {
+	for _, c := range []struct {
+		args    []string
+		want    int
+		wantErr string
+	}{
+		{nil, framework.DefaultMaxEventBytes, ""},
+		{[]string{"--max-event-bytes", "134217728"}, 128 << 20, ""},
+		{[]string{"--max-event-bytes", "1048576"}, 1 << 20, ""},
+		{[]string{"--max-event-bytes", "1000"}, 0, "--max-event-bytes 1000: want 1048576 (1 MiB) to 1073741824 (1 GiB)"},
+		{[]string{"--max-event-bytes", "0"}, 0, "--max-event-bytes 0"},
+		{[]string{"--max-event-bytes", "2147483648"}, 0, "--max-event-bytes 2147483648"},
+	} {
+		var got int
+		var gotErr error
+		app := &cli.App{Flags: schedulerFlags(), Action: func(ctx *cli.Context) error {
+			got, gotErr = maxEventBytes(ctx.Int("max-event-bytes"))
+			return nil
+		}}
+		if err := app.Run(append([]string{"scheduler"}, c.args...)); err != nil {
+			t.Fatal(err)
+		}
+		if c.wantErr != "" {
+			if gotErr == nil || !strings.Contains(gotErr.Error(), c.wantErr) {
+				t.Errorf("%v: error %v, want %q", c.args, gotErr, c.wantErr)
+			}
+			continue
+		}
+		if gotErr != nil || got != c.want {
+			t.Errorf("%v: %d, %v; want %d", c.args, got, gotErr, c.want)
+		}
+	}
+}
