@@ -19,6 +19,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpexec"
 
+	"github.com/gleaner-project/gleaner/proto/recordio"
 	"github.com/gleaner-project/gleaner/rootfs"
 )
 
@@ -80,11 +81,12 @@ func New(cfg Config) (*Executor, error) {
 	// SUBSCRIBE gets its own client: an attempt that cannot connect or gets
 	// no answer is abandoned well within the agent's re-subscription window
 	// (the stream itself, once answered, has no deadline).
-	subCli := httpcli.New(
+	// Its event stream is read with a bounded RecordIO reader
+	// (maxAgentEventBytes) instead of mesos-go's 4 MiB one.
+	subCli := httpcli.New(append([]httpcli.Opt{
 		httpcli.Endpoint(u.String()),
-		httpcli.Codec(codecs.ByMediaType[codecs.MediaTypeProtobuf]),
 		httpcli.Do(httpcli.With(httpcli.Timeout(subscribeAttemptTimeout(cfg.Mesos.SubscriptionBackoffMax)))),
-	)
+	}, recordio.ClientOptions(codecs.ByMediaType[codecs.MediaTypeProtobuf], maxAgentEventBytes, "")...)...)
 	opts := executor.CallOptions{calls.Framework(cfg.Mesos.FrameworkID), calls.Executor(cfg.Mesos.ExecutorID)}
 	e := &Executor{
 		cfg:        cfg,
@@ -99,6 +101,14 @@ func New(cfg Config) (*Executor, error) {
 	}
 	return e, nil
 }
+
+// maxAgentEventBytes bounds one event from the agent. The largest are
+// LAUNCH, whose TaskInfo carries one task's payload (from a job spec the
+// scheduler's API takes up to 4 MiB of), and SUBSCRIBED, which carries the
+// agent's info with its attributes; 16 MiB holds both with room to spare.
+// An event over it ends the subscription with an error naming the limit;
+// the executor resubscribes as after any broken stream.
+const maxAgentEventBytes = 16 << 20
 
 // BundleCacheEnv names the host's bundle cache when --bundle-cache is not
 // given (agents pass their environment to executors, so setting it for the
