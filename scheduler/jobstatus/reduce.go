@@ -101,6 +101,18 @@ func (r *Reduction) plainSuccess(t *job.TaskSpec, a *job.Attempt) bool {
 	return succeededDone(&v)
 }
 
+// Kept is the records kept, sorted: every attempt of the instances that
+// are not plain successes (every failed, killed, lost or running attempt
+// among them). The slice is the Reduction's own.
+func (r *Reduction) Kept() []job.Attempt {
+	r.sortKept()
+	return r.kept
+}
+
+func (r *Reduction) sortKept() {
+	sort.SliceStable(r.kept, func(a, b int) bool { return attemptLess(&r.kept[a], &r.kept[b]) })
+}
+
 // Attempts is how many attempt records were added.
 func (r *Reduction) Attempts() int { return r.attempts }
 
@@ -110,7 +122,7 @@ func (r *Reduction) LastEnded() time.Time { return r.lastEnded }
 // Status is Derive(j, every attempt added), the attempts in the stores'
 // order (by task, index and attempt: the first failJob names the reason).
 func (r *Reduction) Status() job.Status {
-	sort.SliceStable(r.kept, func(a, b int) bool { return attemptLess(&r.kept[a], &r.kept[b]) })
+	r.sortKept()
 	if len(r.plain) == 0 {
 		return Derive(r.j, r.kept)
 	}

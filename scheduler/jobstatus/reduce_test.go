@@ -36,6 +36,9 @@ func TestReductionDerivesAsDerive(t *testing.T) {
 			if got := r.Folds(); !reflect.DeepEqual(got, wantFolds) {
 				t.Errorf("%s (pages of %d instances): folds %v, want %v", c.name, pageSize, got, wantFolds)
 			}
+			if got, want := notSucceeded(r.Kept()), notSucceeded(c.as); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: kept %d attempts that did not succeed, want all %d in order", c.name, len(got), len(want))
+			}
 			if r.Attempts() != len(c.as) {
 				t.Errorf("%s: %d attempts counted, want %d", c.name, r.Attempts(), len(c.as))
 			}
@@ -195,4 +198,14 @@ func instancePages(as []job.Attempt, n int) [][]job.Attempt {
 		}
 	}
 	return pages
+}
+
+func notSucceeded(as []job.Attempt) []job.Attempt {
+	var out []job.Attempt
+	for _, a := range as {
+		if a.State != job.AttemptSucceeded {
+			out = append(out, a)
+		}
+	}
+	return out
 }
