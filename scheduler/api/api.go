@@ -304,11 +304,22 @@ func (s *server) status(ctx context.Context, id string) (job.Status, *job.Job, e
 	if err != nil {
 		return job.Status{}, nil, err
 	}
-	as, err := s.b.Store().Attempts(ctx, id)
+	r, err := reduce(ctx, s.b.Store(), j)
 	if err != nil {
 		return job.Status{}, nil, err
 	}
-	return jobstatus.Derive(j, as), j, nil
+	return r.Status(), j, nil
+}
+
+// reduce reads j's attempts a page at a time into what its status needs:
+// a watch or a list of a 200,000-instance job does not hold every record
+// decoded at once (issue 16).
+func reduce(ctx context.Context, st store.Store, j *job.Job) (*jobstatus.Reduction, error) {
+	r := jobstatus.NewReduction(j)
+	if err := store.ScanAttempts(ctx, st, j.ID, func(page []job.Attempt) error { r.Add(page); return nil }); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func (s *server) list(w http.ResponseWriter, r *http.Request) {
@@ -331,17 +342,17 @@ func (s *server) list(w http.ResponseWriter, r *http.Request) {
 		if !lq.keepJob(j) {
 			continue
 		}
-		as, err := s.b.Store().Attempts(ctx, j.ID)
+		red, err := reduce(ctx, s.b.Store(), j)
 		if err != nil {
 			s.backendErr(w, r, err)
 			return
 		}
-		st := jobstatus.Derive(j, as)
+		st := red.Status()
 		if !lq.keepState(st.State) {
 			continue
 		}
 		submitted[j.ID] = j.Submitted
-		out = append(out, summarize(j, st, as, now))
+		out = append(out, summarize(j, st, red.LastEnded(), red.Attempts(), now))
 	}
 	writeJSON(w, http.StatusOK, lq.sortAndLimit(out, submitted))
 }

@@ -170,16 +170,12 @@ func (lq listQuery) sortAndLimit(out []JobSummary, submitted map[string]time.Tim
 
 // summarize is one job's list entry: its status with labels, end time
 // and duration, and for a scheduled job its schedule's last and next run.
-func summarize(j *job.Job, st job.Status, as []job.Attempt, now time.Time) JobSummary {
+// lastEnded is the latest end of its attempts, records how many it has.
+func summarize(j *job.Job, st job.Status, lastEnded time.Time, records int, now time.Time) JobSummary {
 	s := JobSummary{Status: st, Labels: j.Spec.Labels, Parent: j.Parent}
 	if st.State.Terminal() {
-		var end time.Time
-		for _, a := range as {
-			if a.Ended.After(end) {
-				end = a.Ended
-			}
-		}
-		if !j.KilledAt.IsZero() && j.KilledAt.After(end) && len(as) == 0 {
+		end := lastEnded
+		if !j.KilledAt.IsZero() && j.KilledAt.After(end) && records == 0 {
 			end = j.KilledAt
 		}
 		if !end.IsZero() {

@@ -54,23 +54,23 @@ func TestSummarize(t *testing.T) {
 	sub := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
 	now := sub.Add(time.Hour)
 	j := &job.Job{ID: "j-1", Submitted: sub, Spec: job.Spec{Name: "j", Labels: map[string]string{"team": "data"}}}
-	as := []job.Attempt{{Ended: sub.Add(5 * time.Minute)}, {Ended: sub.Add(9 * time.Minute)}}
-	s := summarize(j, job.Status{ID: "j-1", State: job.Succeeded}, as, now)
+	lastEnded := sub.Add(9 * time.Minute) // of two attempts
+	s := summarize(j, job.Status{ID: "j-1", State: job.Succeeded}, lastEnded, 2, now)
 	if s.Ended == nil || !s.Ended.Equal(sub.Add(9*time.Minute)) || s.Duration != 540 || s.Labels["team"] != "data" {
 		t.Fatalf("finished: %+v", s)
 	}
-	s = summarize(j, job.Status{ID: "j-1", State: job.Running}, as, now)
+	s = summarize(j, job.Status{ID: "j-1", State: job.Running}, lastEnded, 2, now)
 	if s.Ended != nil || s.Duration != 3600 {
 		t.Fatalf("running: %+v", s)
 	}
 	cj := &job.Job{ID: "c", Submitted: sub, LastScheduled: sub.Add(30 * time.Minute), Spec: job.Spec{Name: "c", Schedule: &job.Schedule{Cron: "*/15 * * * *"}}}
-	s = summarize(cj, job.Status{ID: "c", State: job.Pending}, nil, now.Add(7*time.Minute))
+	s = summarize(cj, job.Status{ID: "c", State: job.Pending}, time.Time{}, 0, now.Add(7*time.Minute))
 	if s.Schedule == nil || s.Schedule.Cron != "*/15 * * * *" || s.Schedule.LastRun == nil || !s.Schedule.LastRun.Equal(sub.Add(30*time.Minute)) ||
 		s.Schedule.NextRun == nil || !s.Schedule.NextRun.Equal(sub.Add(75*time.Minute)) || s.Duration != 0 {
 		t.Fatalf("scheduled: %+v %+v", s, s.Schedule)
 	}
 	cj.Spec.Schedule.Suspend = true
-	if s = summarize(cj, job.Status{ID: "c"}, nil, now); s.Schedule.NextRun != nil {
+	if s = summarize(cj, job.Status{ID: "c"}, time.Time{}, 0, now); s.Schedule.NextRun != nil {
 		t.Fatalf("a suspended schedule has a next run: %v", s.Schedule.NextRun)
 	}
 }

@@ -113,12 +113,14 @@ func (d *Detector) Poll(ctx context.Context) error {
 			next[j.ID] = prev
 			continue
 		}
-		as, err := d.cfg.Store.Attempts(ctx, j.ID)
-		if err != nil {
+		// Page by page, keeping what is not a plain success (every failed
+		// attempt among it): not a big job's every record at once.
+		r := jobstatus.NewReduction(j)
+		if err := store.ScanAttempts(ctx, d.cfg.Store, j.ID, func(page []job.Attempt) error { r.Add(page); return nil }); err != nil {
 			return err
 		}
-		st := jobstatus.Derive(j, as)
-		failures, mark := InstanceFailures(st, as, prev.failedUntil)
+		st := r.Status()
+		failures, mark := InstanceFailures(st, r.Kept(), prev.failedUntil)
 		next[j.ID] = seen{status: st, record: key, failedUntil: mark}
 		if baseline {
 			continue

@@ -178,7 +178,7 @@ type endedView struct {
 // (nil: none) whose record did not change: an ended job's attempts change
 // no more unless its record does (a retry, a fold), so a finished job of
 // any size costs one read of its record, not of its attempts. It reads one
-// job's attempts at a time and keeps only their counts. It returns the
+// job's attempts at a time, a page at a time, and keeps only their counts. It returns the
 // views of the jobs that have ended, for the next read.
 func readSummary(ctx context.Context, st store.Store, why func(jobID, task string) (matcher.Pending, bool), ended map[string]endedView) (Summary, map[string]endedView, error) {
 	jobs, err := st.ListJobs(ctx)
@@ -198,11 +198,20 @@ func readSummary(ctx context.Context, st store.Store, why func(jobID, task strin
 			nextEnded[j.ID] = e
 			continue
 		}
-		as, err := st.Attempts(ctx, j.ID)
+		// Page by page: only the counts are kept, never every record of
+		// a big job at once (issue 16).
+		r, failures := jobstatus.NewReduction(j), map[FailureKey]int{}
+		err = store.ScanAttempts(ctx, st, j.ID, func(page []job.Attempt) error {
+			r.Add(page)
+			for k, n := range CountFailures(page) {
+				failures[k] += n
+			}
+			return nil
+		})
 		if err != nil {
 			return Summary{}, nil, fmt.Errorf("attempts of job %s: %w", j.ID, err)
 		}
-		v := JobView{Status: jobstatus.Derive(j, as), Queue: j.Spec.Queue, Failures: CountFailures(as), PendingReasons: map[string]string{}}
+		v := JobView{Status: r.Status(), Queue: j.Spec.Queue, Failures: failures, PendingReasons: map[string]string{}}
 		for _, t := range v.Status.Tasks {
 			if t.Counts.Pending+t.Counts.Retrying > 0 && why != nil {
 				if p, ok := why(j.ID, t.Name); ok {

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
-	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 )
 
@@ -64,34 +63,48 @@ func (n *Node) foldOnce(ctx context.Context) error {
 		if j.Folded != nil || scheduled(j) || scheduling[j.ID] || !big(j, min) {
 			continue
 		}
-		as, err := t.store.Attempts(ctx, j.ID)
+		// Counted page by page: a 200k-instance job's records decoded at
+		// once were most of the scheduler's heap after the job (issue 16).
+		r, err := reduce(ctx, t.store, j)
 		if err != nil {
 			return err
 		}
-		if jobstatus.Derive(j, as).State != job.Succeeded {
+		if r.Status().State != job.Succeeded {
 			continue
 		}
-		f := job.PlanFolds(&j.Spec, as)
+		f := r.Folds()
 		if len(f) == 0 {
 			continue
 		}
 		if err := n.storeFolds(ctx, t, j.ID, f); err != nil {
 			return err
 		}
-		// Filtered in place: a second slice of a 200k-instance job's
-		// records was 70 MB of the scheduler's heap after the job (issue 16).
-		gone := as[:0]
-		for _, a := range as {
-			if f.Has(a.Task, a.Index) {
+		deleted, err := deleteFolded(ctx, t.store, del, j.ID, f)
+		if err != nil {
+			return err
+		}
+		n.log.Info("job folded", "job", j.ID, "records", deleted)
+	}
+	return nil
+}
+
+// deleteFolded deletes, a page at a time, the records of the instances f
+// folds: their one attempt, number 0 (an attempt stored since the plan was
+// made stays, and counts as the instance's record). It returns how many
+// went.
+func deleteFolded(ctx context.Context, st store.Store, del store.AttemptDeleter, jobID string, f job.Folds) (int, error) {
+	deleted := 0
+	err := store.ScanAttempts(ctx, st, jobID, func(page []job.Attempt) error {
+		var gone []job.Attempt
+		for _, a := range page {
+			if a.Attempt == 0 && f.Has(a.Task, a.Index) {
 				gone = append(gone, a)
 			}
 		}
-		if err := del.DeleteAttempts(ctx, gone); err != nil {
-			return err
-		}
-		n.log.Info("job folded", "job", j.ID, "records", len(gone))
-	}
-	return nil
+		deleted += len(gone)
+		return del.DeleteAttempts(ctx, gone)
+	})
+	return deleted, err
 }
 
 func big(j *job.Job, min int) bool {

@@ -84,12 +84,12 @@ func (n *Node) gcOnce(ctx context.Context, now time.Time, finished map[string]fi
 		}
 		f, ok := finished[j.ID]
 		if !ok || !f.retried.Equal(j.RetriedAt) {
-			as, err := t.store.Attempts(ctx, j.ID)
+			r, err := reduce(ctx, t.store, j)
 			if err != nil {
 				return err
 			}
 			var done bool
-			if f, done = finishedFacts(j, as); !done {
+			if f, done = finishedFacts(j, r); !done {
 				delete(finished, j.ID)
 				continue
 			}
@@ -118,8 +118,8 @@ func (n *Node) gcOnce(ctx context.Context, now time.Time, finished map[string]fi
 // finishedFacts derives whether j has finished and, if so, what retention
 // needs of it: its outcome and when it ended (its last attempt's end, else
 // when it was killed, else when it was submitted).
-func finishedFacts(j *job.Job, as []job.Attempt) (finishedJob, bool) {
-	st := jobstatus.Derive(j, as)
+func finishedFacts(j *job.Job, r *jobstatus.Reduction) (finishedJob, bool) {
+	st := r.Status()
 	if !st.State.Terminal() {
 		return finishedJob{}, false
 	}
@@ -127,10 +127,8 @@ func finishedFacts(j *job.Job, as []job.Attempt) (finishedJob, bool) {
 	if j.KilledAt.After(ended) {
 		ended = j.KilledAt
 	}
-	for i := range as {
-		if as[i].Ended.After(ended) {
-			ended = as[i].Ended
-		}
+	if r.LastEnded().After(ended) {
+		ended = r.LastEnded()
 	}
 	f := finishedJob{Job: retention.Job{ID: j.ID, Parent: j.Parent, Succeeded: st.State == job.Succeeded,
 		Ended: ended, TTL: time.Duration(j.Spec.TTLAfterFinished)}, retried: j.RetriedAt}
@@ -193,11 +191,11 @@ func (n *Node) Purge(ctx context.Context, id string) (*job.Job, error) {
 		if scheduled(v) {
 			continue
 		}
-		as, err := t.store.Attempts(ctx, v.ID)
+		r, err := reduce(ctx, t.store, v)
 		if err != nil {
 			return nil, fmt.Errorf("purge job %s: %w", id, err)
 		}
-		if _, done := finishedFacts(v, as); active[v.ID] || !done {
+		if _, done := finishedFacts(v, r); active[v.ID] || !done {
 			return nil, &ConflictError{Msg: fmt.Sprintf("job %s has not finished; kill it first (gleaner job kill %s)", v.ID, v.ID)}
 		}
 	}
@@ -212,4 +210,15 @@ func (n *Node) Purge(ctx context.Context, id string) (*job.Job, error) {
 	}
 	n.log.Info("job purged", "job", id, "records", len(victims))
 	return j, nil
+}
+
+// reduce reads j's attempts a page at a time into a Reduction: what its
+// status and fold plan need, not every record of a big job at once.
+func reduce(ctx context.Context, st store.Store, j *job.Job) (*jobstatus.Reduction, error) {
+	r := jobstatus.NewReduction(j)
+	err := store.ScanAttempts(ctx, st, j.ID, func(page []job.Attempt) error { r.Add(page); return nil })
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
