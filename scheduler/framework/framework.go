@@ -499,7 +499,8 @@ func (f *Framework) handler() events.Handler {
 		scheduler.Event_SUBSCRIBED: events.HandlerFunc(f.onSubscribed),
 		scheduler.Event_OFFERS:     events.HandlerFunc(f.onOffers),
 		scheduler.Event_UPDATE: events.HandlerFunc(func(ctx context.Context, e *scheduler.Event) error {
-			f.updates.push(e.GetUpdate().GetStatus())
+			s := e.GetUpdate().GetStatus() // a copy: the event is not kept
+			f.updates.push(&s)
 			return nil
 		}),
 		scheduler.Event_FAILURE: events.HandlerFunc(func(ctx context.Context, e *scheduler.Event) error {

@@ -140,11 +140,11 @@ func (h *harness) offers(os ...mesos.Offer) {
 
 func (h *harness) updates(sts ...mesos.TaskStatus) {
 	h.t.Helper()
-	for _, s := range sts {
-		h.f.updates.push(s)
+	for i := range sts {
+		h.f.updates.push(&sts[i])
 	}
 	batch, first := h.f.updates.take(MaxUpdateBatch)
-	h.f.processUpdates(context.Background(), batch, first)
+	h.f.processUpdates(context.Background(), batch, first)()
 }
 
 // await waits until the recorded lines contain want (effects sent from

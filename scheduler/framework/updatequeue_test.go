@@ -6,8 +6,8 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
 
-func queuedStatus(task, uuid string) mesos.TaskStatus {
-	s := mesos.TaskStatus{TaskID: mesos.TaskID{Value: task}, State: mesos.TASK_FINISHED.Enum()}
+func queuedStatus(task, uuid string) *mesos.TaskStatus {
+	s := &mesos.TaskStatus{TaskID: mesos.TaskID{Value: task}, State: mesos.TASK_FINISHED.Enum()}
 	if uuid != "" {
 		s.UUID = []byte(uuid)
 	}

@@ -30,7 +30,7 @@ const MaxUpdateBatch = 2000
 // million TaskStatus copies, 590 MB, while acknowledgements lagged).
 type updateQueue struct {
 	mu      sync.Mutex
-	items   []mesos.TaskStatus
+	items   []*mesos.TaskStatus // each in its event as received (not copied)
 	queued  map[string]struct{} // ackKey of each queued update that has a uuid
 	pushed  uint64              // updates received so far (copies dropped not counted)
 	taken   uint64              // updates handed to the update loop so far
@@ -40,7 +40,7 @@ type updateQueue struct {
 
 func newUpdateQueue() *updateQueue { return &updateQueue{signal: make(chan struct{}, 1)} }
 
-func (q *updateQueue) push(s mesos.TaskStatus) {
+func (q *updateQueue) push(s *mesos.TaskStatus) {
 	q.mu.Lock()
 	if len(s.UUID) > 0 {
 		k := ackKey(s.TaskID.Value, s.UUID)
@@ -64,7 +64,7 @@ func (q *updateQueue) push(s mesos.TaskStatus) {
 }
 
 // take returns up to max updates and the number of the first.
-func (q *updateQueue) take(max int) (batch []mesos.TaskStatus, first uint64) {
+func (q *updateQueue) take(max int) (batch []*mesos.TaskStatus, first uint64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := min(max, len(q.items))
@@ -150,16 +150,35 @@ func (l *ackLedger) acked(taskID string, uuid []byte, received uint64) {
 // updateLoop is the one place status updates are acknowledged: each batch
 // is stored in etcd first, then committed to the engine, then acked. A
 // batch that cannot be stored is not acknowledged: agents resend it.
+//
+// The acknowledgements of one batch are sent while the next batch is
+// stored (one batch's acknowledgements in flight at a time, batches'
+// acknowledgements in order): a batch's write no longer waits for the
+// previous batch's HTTP round trips, and the updates that arrive meanwhile
+// make the next batch (group commit). Acknowledging only after the store
+// is what the failover guarantee needs; the overlap changes nothing there.
 func (f *Framework) updateLoop(ctx context.Context) {
+	acked := make(chan struct{})
+	close(acked) // no acknowledgements in flight yet
 	for {
 		select {
 		case <-ctx.Done():
+			<-acked
 			return
 		case <-f.updates.signal:
 		}
-		if batch, first := f.updates.take(MaxUpdateBatch); len(batch) > 0 {
-			f.processUpdates(ctx, batch, first)
+		batch, first := f.updates.take(MaxUpdateBatch)
+		if len(batch) == 0 {
+			continue
 		}
+		ack := f.processUpdates(ctx, batch, first)
+		<-acked // the previous batch's acknowledgements went first
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			ack()
+		}()
+		acked = done
 	}
 }
 
@@ -177,12 +196,14 @@ func toStatus(s *mesos.TaskStatus) engine.Status {
 	return st
 }
 
-// processUpdates stores, commits and acknowledges a batch of updates
-// numbered from first (updateQueue).
-func (f *Framework) processUpdates(ctx context.Context, batch []mesos.TaskStatus, first uint64) {
+// processUpdates stores and commits a batch of updates numbered from first
+// (updateQueue) and returns what acknowledges them (nothing for a batch
+// that could not be stored), for the caller to run once the previous
+// batch's acknowledgements are sent.
+func (f *Framework) processUpdates(ctx context.Context, batch []*mesos.TaskStatus, first uint64) (acknowledge func()) {
 	sts := make([]engine.Status, len(batch))
 	for i := range batch {
-		sts[i] = toStatus(&batch[i])
+		sts[i] = toStatus(batch[i])
 		updatesTotal.WithLabelValues(batch[i].GetState().String()).Inc()
 	}
 	f.awaited.saw(sts)
@@ -196,7 +217,7 @@ func (f *Framework) processUpdates(ctx context.Context, batch []mesos.TaskStatus
 	if len(u.Store) > 0 {
 		if err := f.store.PutAttempts(ctx, u.Store); err != nil {
 			f.log.Warn("status updates not stored; not acknowledging", "updates", len(batch), "err", err)
-			return
+			return func() {}
 		}
 		more := f.engine.ApplyUpdates(&u)
 		if f.cfg.Queue != nil {
@@ -211,14 +232,14 @@ func (f *Framework) processUpdates(ctx context.Context, batch []mesos.TaskStatus
 	if len(u.Kill) > 0 {
 		go f.killUnexpected(ctx, u.Kill)
 	}
-	f.acknowledgeAll(ctx, batch, first)
+	return func() { f.acknowledgeAll(ctx, batch, first) }
 }
 
 // acknowledgeAll ACKNOWLEDGEs the batch's updates that carry a uuid, once
 // (ackLedger). Tasks are acknowledged concurrently (on the fast path, so
 // acknowledgements neither queue behind each other nor hold up the offer
 // path's calls), each task's updates in order: an agent expects them so.
-func (f *Framework) acknowledgeAll(ctx context.Context, batch []mesos.TaskStatus, first uint64) {
+func (f *Framework) acknowledgeAll(ctx context.Context, batch []*mesos.TaskStatus, first uint64) {
 	perTask := map[string][]int{}
 	var tasks []string
 	for i := range batch {
@@ -243,7 +264,7 @@ func (f *Framework) acknowledgeAll(ctx context.Context, batch []mesos.TaskStatus
 			defer wg.Done()
 			defer func() { <-sem }()
 			for _, i := range idx {
-				s := &batch[i]
+				s := batch[i]
 				mu.Lock()
 				dup := f.acks.duplicate(s.TaskID.Value, s.UUID, first+uint64(i))
 				mu.Unlock()
