@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -46,7 +47,9 @@ func instances(b *testing.B) int {
 // (and its anonymous part, without the mapped binary) and Go heap in use
 // ten seconds after the job ended (rss-after-MiB, rss-anon-after-MiB,
 // heap-after-MiB), and the growth of its RSS over the idle baseline at the
-// peak seen while the job ran, per instance of the job (B/instance).
+// peak seen while the job ran, per instance of the job (B/instance) and per
+// instance running at once (B/running-instance: the growth over the most
+// instances the watch saw running together, most-running).
 func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 	if _, err := os.Stat(etcdtest.DebianBinary); err != nil {
 		b.Skipf("%s not installed (Debian package etcd-server, make deps): %v", etcdtest.DebianBinary, err)
@@ -81,9 +84,12 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 	args := []string{"scheduler", "--master", master, "--etcd", etcd.Endpoints[0],
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--token-file", tokenFile,
 		"--executor-path", bin, "--require-monitor=false", "--refuse", "1s"}
+	// Always served: the heap figure is read from it (see heapInuse).
+	pprofAddr := fmt.Sprintf("127.0.0.1:%d", freePort(b))
 	if profiles != nil {
-		args = append(args, "--pprof-listen", profiles.addr)
+		pprofAddr = profiles.addr
 	}
+	args = append(args, "--pprof-listen", pprofAddr)
 	sched := start(b, dir, "scheduler", bin, args...)
 	c := &apiClient{base: api, token: token, hc: &http.Client{Timeout: 30 * time.Second}}
 	await(b, "a subscribed leader", 2*time.Minute, func() bool {
@@ -113,8 +119,17 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 	defer stopWatch()
 	final := make(chan job.Status, 1)
 	watchErr := make(chan error, 1)
+	var mostRunning atomic.Int64 // the most instances running at once, as the watch saw them
 	go func() {
-		st, err := sdk.Watch(wctx, sub.ID, nil)
+		st, err := sdk.Watch(wctx, sub.ID, func(st job.Status) {
+			running := 0
+			for _, t := range st.Tasks {
+				running += t.Counts.Running
+			}
+			if int64(running) > mostRunning.Load() {
+				mostRunning.Store(int64(running))
+			}
+		})
 		if err != nil {
 			watchErr <- err
 			return
@@ -146,7 +161,7 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 	time.Sleep(10 * time.Second) // the figure is what is held ten seconds after the job ended
 	rss := rssBytes(b, sched.Process.Pid)
 	anon := procStatus(b, sched.Process.Pid, "RssAnon:")
-	heap := heapInuse(b, c)
+	heap := heapInuse(b, pprofAddr)
 	mesosRSS := rssBytes(b, mesos.Process.Pid)
 	profiles.save(b, "heap-after")
 	const mib = 1 << 20
@@ -154,6 +169,10 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 	b.ReportMetric(float64(anon)/mib, "rss-anon-after-MiB")
 	b.ReportMetric(float64(heap)/mib, "heap-after-MiB")
 	b.ReportMetric(float64(peak-baseline)/float64(n), "B/instance")
+	if r := mostRunning.Load(); r > 0 {
+		b.ReportMetric(float64(peak-baseline)/float64(r), "B/running-instance")
+		b.ReportMetric(float64(r), "most-running")
+	}
 	b.ReportMetric(float64(n)/took.Seconds(), "instances/s")
 	b.ReportMetric(float64(mesosRSS)/mib, "mesos-rss-after-MiB")
 
@@ -406,22 +425,30 @@ func procStatus(b *testing.B, pid int, field string) int64 {
 	return 0
 }
 
-// heapInuse is go_memstats_heap_inuse_bytes from the scheduler's /metrics.
-func heapInuse(b *testing.B, c *apiClient) int64 {
-	var text string
-	if err := c.get("/metrics", &text); err != nil {
+// heapInuse is the scheduler's HeapInuse, from the runtime.MemStats its
+// heap profile ends with (/debug/pprof/heap?debug=1, no forced GC): not
+// from /metrics, whose scrape reads the stored jobs itself.
+func heapInuse(b *testing.B, pprofAddr string) int64 {
+	resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/heap?debug=1")
+	if err != nil {
 		b.Fatal(err)
 	}
-	for _, line := range strings.Split(text, "\n") {
-		if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "# HeapInuse = "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 			if err != nil {
-				b.Fatalf("go_memstats_heap_inuse_bytes %q: %v", v, err)
+				b.Fatalf("HeapInuse %q: %v", v, err)
 			}
-			return int64(f)
+			return n
 		}
 	}
-	b.Fatal("/metrics has no go_memstats_heap_inuse_bytes")
+	if err := sc.Err(); err != nil {
+		b.Fatal(err)
+	}
+	b.Fatal("the heap profile shows no HeapInuse")
 	return 0
 }
 
