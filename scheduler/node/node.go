@@ -15,7 +15,6 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/evict"
 	"github.com/gleaner-project/gleaner/scheduler/framework"
 	"github.com/gleaner-project/gleaner/scheduler/job"
-	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/leader"
 	"github.com/gleaner-project/gleaner/scheduler/placement"
 	"github.com/gleaner-project/gleaner/scheduler/placement/matcher"
@@ -291,12 +290,21 @@ func (n *Node) rebuild(ctx context.Context, st store.Store, eng *engine.Engine) 
 	all := map[string][]job.Attempt{}
 	var live []*job.Job
 	for _, j := range jobs {
-		as, err := st.Attempts(rctx, j.ID)
+		if scheduled(j) {
+			continue
+		}
+		// A finished job is derived page by page and never held whole;
+		// only an unfinished job's records are loaded into the engine.
+		r, err := reduce(rctx, st, j)
 		if err != nil {
 			return err
 		}
-		if scheduled(j) || jobstatus.Derive(j, as).State.Terminal() {
+		if r.Status().State.Terminal() {
 			continue
+		}
+		as, err := st.Attempts(rctx, j.ID)
+		if err != nil {
+			return err
 		}
 		live = append(live, j)
 		all[j.ID] = as
