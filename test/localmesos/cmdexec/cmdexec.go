@@ -22,6 +22,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpexec"
 
+	"github.com/gleaner-project/gleaner/proto/recordio"
 	"github.com/gleaner-project/gleaner/test/localmesos/wire"
 )
 
@@ -67,12 +68,23 @@ func Run(ctx context.Context, cfg Config) error {
 		httpcli.Codec(codecs.ByMediaType[codecs.MediaTypeProtobuf]),
 		httpcli.Do(httpcli.With(httpcli.Timeout(10*time.Second))),
 	)
+	// SUBSCRIBE has its own client, whose stream is read with a bounded
+	// RecordIO reader: the agent's SUBSCRIBED carries its attributes, which
+	// may pass mesos-go's own 4 MiB frame limit.
+	subCli := httpcli.New(append([]httpcli.Opt{
+		httpcli.Endpoint(u.String()),
+		httpcli.Do(httpcli.With(httpcli.Timeout(10 * time.Second))),
+	}, recordio.ClientOptions(codecs.ByMediaType[codecs.MediaTypeProtobuf], maxAgentEventBytes, "")...)...)
 	opts := executor.CallOptions{calls.Framework(cfg.FrameworkID), calls.Executor(cfg.ExecutorID)}
 	e.sender = calls.SenderWith(httpexec.NewSender(cli.Send), opts...)
-	subscriber := calls.SenderWith(httpexec.NewSender(cli.Send, httpcli.Close(true)), opts...)
+	subscriber := calls.SenderWith(httpexec.NewSender(subCli.Send, httpcli.Close(true)), opts...)
 	defer e.killGroup(syscall.SIGKILL)
 	return e.run(ctx, subscriber)
 }
+
+// maxAgentEventBytes bounds one event from the agent, as the Gleaner
+// executor's limit does.
+const maxAgentEventBytes = 16 << 20
 
 type cmdExecutor struct {
 	cfg    Config
