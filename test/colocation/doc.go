@@ -11,7 +11,13 @@
 // eviction and reservation-change counts and the business memory health, as
 // a table, a JSON file and one time-series picture per scenario. An optional
 // scenario (e), (d) with one lever changed, measures that lever against (d)
-// on the same trace.
+// on the same trace. Scenarios (f) and (g) are the floor: no Gleaner at all,
+// the batch job's work as plain processes in one cgroup with cpu.idle = 1
+// (SCHED_IDLE), started by the harness (IdleBatch) — the best any
+// priority-based policy can do — (g) with that cgroup pinned to the last CPU.
+// TestInterference (-colocation.interference N) is a one-minute
+// micro-measurement of the business service's CPU time per request alone and
+// beside one idle-class co-runner on the other CPU or on its own.
 //
 // The pure parts (trace, pacing, statistics) are in this package; the
 // harness that starts the processes is the test TestColocation.
