@@ -18,7 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
+	"math"
 )
 
 // maxLengthDigits is the length of the largest uint64, 18446744073709551615.
@@ -102,7 +102,7 @@ func (r *Reader) readLength() (uint64, error) {
 				if k == 0 {
 					return 0, io.EOF
 				}
-				return 0, fmt.Errorf("recordio: stream ended inside the frame length %q: %w", digits[:k], io.ErrUnexpectedEOF)
+				return 0, fmt.Errorf("recordio: stream ended inside the frame length %q: %w", string(digits[:k]), io.ErrUnexpectedEOF)
 			}
 			return 0, err
 		}
@@ -121,9 +121,13 @@ func (r *Reader) readLength() (uint64, error) {
 	if k == 0 {
 		return 0, &LengthError{Reason: "empty"}
 	}
-	n, err := strconv.ParseUint(string(digits[:k]), 10, 64)
-	if err != nil {
-		return 0, &LengthError{Prefix: string(digits[:k]), Reason: "larger than a uint64"}
+	var n uint64
+	for _, d := range digits[:k] {
+		v := uint64(d - '0')
+		if n > (math.MaxUint64-v)/10 {
+			return 0, &LengthError{Prefix: string(digits[:k]), Reason: "larger than a uint64"}
+		}
+		n = n*10 + v
 	}
 	if n > uint64(r.limit) {
 		return 0, &FrameTooLargeError{Size: n, Limit: r.limit, Raise: r.raise}
