@@ -14,10 +14,12 @@ deps:
 	@./deploy/install-deps.sh
 
 # bin/gleaner is the one binary; bin/gleaner-executor is the same executor in a
-# slim build (a third of the resident memory), which agents can be pointed at.
+# slim build (a third of the resident memory), which agents can be pointed at;
+# bin/gleaner-monitor is `gleaner monitor` in a slim build (about half the RSS).
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gleaner
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/gleaner-executor ./executor/cmd/gleaner-executor
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/gleaner-monitor ./monitor/cmd/gleaner-monitor
 
 # The whole suite: lint, generated code current, every test (race-free and real:
 # embedded and Debian etcd, real cgroups and chroot, the local Mesos).
