@@ -79,32 +79,13 @@ func (n *Node) foldOnce(ctx context.Context) error {
 		if err := n.storeFolds(ctx, t, j.ID, f); err != nil {
 			return err
 		}
-		deleted, err := deleteFolded(ctx, t.store, del, j.ID, f)
+		deleted, err := del.DeleteFolded(ctx, j.ID, f)
 		if err != nil {
 			return err
 		}
 		n.log.Info("job folded", "job", j.ID, "records", deleted)
 	}
 	return nil
-}
-
-// deleteFolded deletes, a page at a time, the records of the instances f
-// folds: their one attempt, number 0 (an attempt stored since the plan was
-// made stays, and counts as the instance's record). It returns how many
-// went.
-func deleteFolded(ctx context.Context, st store.Store, del store.AttemptDeleter, jobID string, f job.Folds) (int, error) {
-	deleted := 0
-	err := store.ScanAttempts(ctx, st, jobID, func(page []job.Attempt) error {
-		var gone []job.Attempt
-		for _, a := range page {
-			if a.Attempt == 0 && f.Has(a.Task, a.Index) {
-				gone = append(gone, a)
-			}
-		}
-		deleted += len(gone)
-		return del.DeleteAttempts(ctx, gone)
-	})
-	return deleted, err
 }
 
 func big(j *job.Job, min int) bool {

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -13,6 +15,10 @@ import (
 // first) go, so etcd keeps ranges rather than a record per instance.
 type AttemptDeleter interface {
 	DeleteAttempts(ctx context.Context, as []job.Attempt) error
+	// DeleteFolded deletes the records of the job's instances that f
+	// folds: their attempt 0 (a later attempt of the instance stays, and
+	// counts as its record). It returns how many records went.
+	DeleteFolded(ctx context.Context, jobID string, f job.Folds) (int, error)
 }
 
 var (
@@ -39,6 +45,79 @@ func (e *Etcd) deleteChunk(ctx context.Context, chunk []job.Attempt) error {
 		return fmt.Errorf("delete %d attempts: %w", len(chunk), ErrNotLeader)
 	}
 	return nil
+}
+
+// DeleteFolded reads the job's keys only (no record is decoded), a page
+// of AttemptPageSize at a time at one revision, and deletes the folded
+// instances' records as DeleteAttempts does, page by page.
+func (e *Etcd) DeleteFolded(ctx context.Context, jobID string, f job.Folds) (int, error) {
+	prefix := e.attemptPrefix(jobID)
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	key, rev, deleted := prefix, int64(0), 0
+	for {
+		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(e.attemptPageSize()), clientv3.WithKeysOnly()}
+		if rev != 0 {
+			opts = append(opts, clientv3.WithRev(rev))
+		}
+		resp, err := e.cli.Get(ctx, key, opts...)
+		if err != nil {
+			return deleted, fmt.Errorf("delete folded attempts of job %s: %w", jobID, err)
+		}
+		if rev == 0 {
+			rev = resp.Header.Revision
+		}
+		var gone []job.Attempt
+		for _, kv := range resp.Kvs {
+			task, index, attempt, ok := parseAttemptKey(string(kv.Key[len(prefix):]))
+			if ok && attempt == 0 && f.Has(task, index) {
+				gone = append(gone, job.Attempt{Job: jobID, Task: task, Index: index})
+			}
+		}
+		if err := inChunks(ctx, gone, e.deleteChunk); err != nil {
+			return deleted, err
+		}
+		deleted += len(gone)
+		if !resp.More || len(resp.Kvs) == 0 {
+			return deleted, nil
+		}
+		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+}
+
+// parseAttemptKey splits "<task>/<index>/<attempt>" (the part of an
+// attempt key after the job's prefix).
+func parseAttemptKey(k string) (task string, index, attempt int, ok bool) {
+	i := strings.LastIndexByte(k, '/')
+	if i < 0 {
+		return "", 0, 0, false
+	}
+	j := strings.LastIndexByte(k[:i], '/')
+	if j < 0 {
+		return "", 0, 0, false
+	}
+	index, err1 := strconv.Atoi(k[j+1 : i])
+	attempt, err2 := strconv.Atoi(k[i+1:])
+	return k[:j], index, attempt, err1 == nil && err2 == nil
+}
+
+// DeleteFolded deletes the folded instances' attempt 0.
+func (m *Memory) DeleteFolded(ctx context.Context, jobID string, f job.Folds) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.fenced(); err != nil {
+		return 0, err
+	}
+	deleted := 0
+	for k, byNumber := range m.attempts[jobID] {
+		if _, ok := byNumber[0]; ok && f.Has(k.task, k.index) {
+			delete(byNumber, 0)
+			deleted++
+		}
+	}
+	if deleted > 0 {
+		m.notify(jobID)
+	}
+	return deleted, nil
 }
 
 // DeleteAttempts deletes the records.

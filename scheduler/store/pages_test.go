@@ -145,3 +145,56 @@ func b2i(b bool) int {
 	}
 	return 0
 }
+
+// DeleteFolded deletes the folded instances' first attempts only, reading
+// keys in pages, on etcd and in memory alike.
+func TestDeleteFolded(t *testing.T) {
+	srv := etcdtest.Start(t)
+	cli, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var as []job.Attempt
+	for i := range 30 {
+		as = append(as, job.Attempt{Job: "j", Task: "a/b", Index: i, State: job.AttemptSucceeded, Verdict: job.VerdictDone})
+	}
+	as = append(as,
+		job.Attempt{Job: "j", Task: "a/b", Index: 3, Attempt: 1, State: job.AttemptRunning}, // stays: not attempt 0
+		job.Attempt{Job: "j", Task: "other", Index: 3, State: job.AttemptSucceeded},         // stays: another task
+		job.Attempt{Job: "j2", Task: "a/b", Index: 3, State: job.AttemptSucceeded})          // stays: another job
+	folds := job.Folds{"a/b": {{From: 0, To: 5}, {From: 10, To: 25}}}
+	for _, s := range []interface {
+		store.Store
+		store.AttemptDeleter
+	}{store.NewEtcd(cli, "/fold/").WithAttemptPageSize(7), store.NewMemory()} {
+		if err := s.PutAttempts(ctx, as); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.DeleteFolded(ctx, "j", folds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 20 {
+			t.Errorf("%T: %d deleted, want 20", s, n)
+		}
+		left, err := s.Attempts(ctx, "j")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range left {
+			if folds.Has(a.Task, a.Index) {
+				got = append(got, a.TaskID())
+			}
+		}
+		if len(left) != 30+2-20 || len(got) != 1 || got[0] != "j.a/b.3.1" {
+			t.Errorf("%T: %d records left, of folded instances %v; want 12, only j.a/b.3.1", s, len(left), got)
+		}
+		if other, _ := s.Attempts(ctx, "j2"); len(other) != 1 {
+			t.Errorf("%T: job j2 has %d records, want its 1", s, len(other))
+		}
+	}
+}
