@@ -332,13 +332,14 @@ func (f *Framework) Run(ctx context.Context) error {
 
 // DefaultMaxEventBytes bounds one event on the master's stream. The
 // largest events a master sends grow with the cluster: OFFERS carries one
-// offer per agent with its resources and attributes (about 1-2 KiB each;
-// Gleaner takes offers from every agent of its role at once), SUBSCRIBED
-// and RESCIND are small, UPDATE and MESSAGE carry the executor's data.
-// 64 MiB holds an OFFERS event for tens of thousands of agents with room
-// to spare (mesos-go's own limit, 4 MiB, is met near 2,000 agents with
-// rich attributes), and bounds what a broken or hostile stream can make
-// the scheduler hold.
+// offer per agent with its resources and attributes (an offer of four
+// resources, each reserved and unreserved, and six text attributes
+// marshals to about 0.8 KiB; port ranges and richer attributes add more),
+// and the master offers every agent of the role at once. SUBSCRIBED and
+// RESCIND are small; UPDATE and MESSAGE carry an executor's data.
+// mesos-go's own limit, 4 MiB, is met near 5,000 such agents; 64 MiB
+// holds about 80,000, beyond the largest Mesos clusters, and still bounds
+// what a broken or hostile stream can make the scheduler hold.
 const DefaultMaxEventBytes = 64 << 20
 
 func endpoint(master string) string {
