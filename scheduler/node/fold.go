@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"runtime/debug"
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
@@ -37,7 +38,8 @@ func (n *Node) foldLoop(ctx context.Context) {
 
 // foldOnce folds every big succeeded job not folded yet: the ranges are
 // stored in the job record first, then the folded attempt records are
-// deleted (a crash in between leaves both, which Derive counts once).
+// deleted (a crash in between leaves both, which Derive counts once). After
+// a fold it returns the freed memory to the OS once.
 func (n *Node) foldOnce(ctx context.Context) error {
 	t := n.current()
 	if t == nil {
@@ -59,6 +61,14 @@ func (n *Node) foldOnce(ctx context.Context) error {
 	for _, id := range t.engine.Jobs() {
 		scheduling[id] = true
 	}
+	folded := 0
+	defer func() {
+		if folded > 0 {
+			// A one-off: the pages read and deleted are garbage the
+			// runtime would keep as the process's memory for minutes.
+			debug.FreeOSMemory()
+		}
+	}()
 	for _, j := range jobs {
 		if j.Folded != nil || scheduled(j) || scheduling[j.ID] || !big(j, min) {
 			continue
@@ -83,6 +93,7 @@ func (n *Node) foldOnce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		folded += deleted
 		n.log.Info("job folded", "job", j.ID, "records", deleted)
 	}
 	return nil
