@@ -32,71 +32,122 @@ func init() {
 	}
 }
 
-// BenchmarkMonitorProcess runs a real `gleaner monitor` process (sampling
+// baselineBinEnv names a gleaner binary (e.g. built from an earlier commit)
+// that BenchmarkMonitorProcess also runs as `gleaner monitor`, in the same
+// window, for before/after figures from one run.
+const baselineBinEnv = "GLEANER_MONITOR_BENCH_BASELINE"
+
+// monitorBenchWindow is how long BenchmarkMonitorProcess measures: past the
+// Go runtime's forced collection every 2 minutes, so the heap goes through
+// a whole cycle and the code the sampling loop reaches now and then (the
+// process scan, reconciles, heartbeats) is resident.
+const monitorBenchWindow = 150 * time.Second
+
+// BenchmarkMonitorProcess runs the monitor as real processes (sampling
 // every second, fast checks every 250 ms, heartbeat to a real etcd, a local
-// Mesos master) and reports its CPU use as a share of one core and its RSS
-// while sampling. Each iteration measures 15 samples. A baseline process
-// doing nothing (this binary, asleep) is measured over the same window:
-// what it shows is the measurement's floor on this host.
+// Mesos master, each monitor on an agent of its own) side by side in one
+// window: the slim gleaner-monitor binary (the headline figures), `gleaner
+// monitor` from the one gleaner binary (full-*), and with
+// $GLEANER_MONITOR_BENCH_BASELINE a third binary (before-*). It
+// reports each one's CPU as a share of one core over the window, and its
+// steady-state RSS: the largest VmRSS read every second over the window
+// after start-up (rss-MiB; rss-anon-MiB is RssAnon at that reading, the
+// rest being the binary's pages). A baseline process doing nothing (this
+// binary, asleep) is measured over the same window: what it shows is the
+// measurement's floor on this host.
 func BenchmarkMonitorProcess(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "gleaner")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "../cmd/gleaner") // as make build
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Skipf("cannot build gleaner (another package may be mid-change): %v\n%s", err, out)
+	dir := b.TempDir()
+	bins := []struct{ label, path, pkg string }{
+		{"", filepath.Join(dir, "gleaner-monitor"), "../monitor/cmd/gleaner-monitor"},
+		{"full-", filepath.Join(dir, "gleaner"), "../cmd/gleaner"},
+	}
+	for _, bin := range bins {
+		build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin.path, bin.pkg) // as make build
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			b.Skipf("cannot build %s (another package may be mid-change): %v\n%s", bin.pkg, err, out)
+		}
+	}
+	if base := os.Getenv(baselineBinEnv); base != "" {
+		bins = append(bins, struct{ label, path, pkg string }{"before-", base, ""})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cl, err := localmesos.Start(ctx, localmesos.Config{Agents: 1, Resources: "cpus:2;mem:4096", WorkDir: b.TempDir()})
+	cl, err := localmesos.Start(ctx, localmesos.Config{Agents: len(bins), Resources: "cpus:2;mem:4096", WorkDir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer cl.Close()
 	etcd := etcdtest.Start(b)
-	host := cl.Agents()[0].Hostname()
-	var cpuPct, idlePct, rssMiB, peakMiB, anonMiB float64
-	parent := fmt.Sprintf("gleaner-monitor-bench-%d", os.Getpid())
-	defer func() { // the monitor creates the parent if it ever throttles
-		_ = os.Remove(filepath.Join("/sys/fs/cgroup/cpu", parent))
-		_ = os.Remove(filepath.Join("/sys/fs/cgroup", parent))
+	type figures struct{ cpuPct, rssMiB, anonMiB, peakMiB float64 }
+	got := make([]figures, len(bins))
+	var idlePct float64
+	var parents []string
+	defer func() { // a monitor creates its parent if it ever throttles
+		for _, parent := range parents {
+			_ = os.Remove(filepath.Join("/sys/fs/cgroup/cpu", parent))
+			_ = os.Remove(filepath.Join("/sys/fs/cgroup", parent))
+		}
 	}()
 	for i := 0; i < b.N; i++ {
-		cmd := exec.Command(bin, "monitor", "--master", cl.MasterURL(), "--agent-hostname", host,
-			"--etcd", strings.Join(etcd.Endpoints, ","), "--listen", "127.0.0.1:0", "--interval", "1s",
-			"--cgroup-parent", parent, "--log-level", "warn")
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
+		var cmds []*exec.Cmd
+		for k, bin := range bins {
+			parent := fmt.Sprintf("gleaner-monitor-bench-%d-%d", os.Getpid(), k)
+			parents = append(parents, parent)
+			cmd := exec.Command(bin.path, "monitor", "--master", cl.MasterURL(), "--agent-hostname", cl.Agents()[k].Hostname(),
+				"--etcd", strings.Join(etcd.Endpoints, ","), "--listen", "127.0.0.1:0", "--interval", "1s",
+				"--cgroup-parent", parent, "--log-level", "warn")
+			if err := cmd.Start(); err != nil {
+				b.Fatal(err)
+			}
+			cmds = append(cmds, cmd)
 		}
 		idle := exec.Command(os.Args[0])
 		idle.Env = append(os.Environ(), idleEnv+"=1")
 		if err := idle.Start(); err != nil {
 			b.Fatal(err)
 		}
-		pid := cmd.Process.Pid
 		time.Sleep(3 * time.Second) // start-up and first reconcile are not steady state
-		t0, c0, i0 := time.Now(), procCPU(b, pid), procCPU(b, idle.Process.Pid)
-		time.Sleep(15 * time.Second)
-		t1, c1, i1 := time.Now(), procCPU(b, pid), procCPU(b, idle.Process.Pid)
-		cpuPct = (c1 - c0) / t1.Sub(t0).Seconds() * 100
-		idlePct = (i1 - i0) / t1.Sub(t0).Seconds() * 100
+		t0, i0 := time.Now(), procCPU(b, idle.Process.Pid)
+		c0 := make([]float64, len(cmds))
+		for k, cmd := range cmds {
+			c0[k] = procCPU(b, cmd.Process.Pid)
+			got[k] = figures{}
+		}
+		tick := time.NewTicker(time.Second)
+		for time.Since(t0) < monitorBenchWindow {
+			<-tick.C
+			for k, cmd := range cmds {
+				if rss := procStatus(b, cmd.Process.Pid, "VmRSS:"); rss > got[k].rssMiB {
+					got[k].rssMiB, got[k].anonMiB = rss, procStatus(b, cmd.Process.Pid, "RssAnon:")
+				}
+			}
+		}
+		tick.Stop()
+		t1 := time.Now()
+		idlePct = (procCPU(b, idle.Process.Pid) - i0) / t1.Sub(t0).Seconds() * 100
+		for k, cmd := range cmds {
+			got[k].cpuPct = (procCPU(b, cmd.Process.Pid) - c0[k]) / t1.Sub(t0).Seconds() * 100
+			got[k].peakMiB = procStatus(b, cmd.Process.Pid, "VmHWM:")
+		}
 		_ = idle.Process.Kill()
 		_ = idle.Wait()
-		rssMiB = procStatus(b, pid, "VmRSS:")
-		peakMiB = procStatus(b, pid, "VmHWM:")
-		anonMiB = procStatus(b, pid, "RssAnon:")
-		_ = cmd.Process.Signal(os.Interrupt)
-		if err := cmd.Wait(); err != nil {
-			b.Fatalf("monitor exited with %v", err)
+		for k, cmd := range cmds {
+			_ = cmd.Process.Signal(os.Interrupt)
+			if err := cmd.Wait(); err != nil {
+				b.Fatalf("%s monitor exited with %v", bins[k].path, err)
+			}
 		}
 	}
-	b.ReportMetric(cpuPct, "pct-core")
+	for k, bin := range bins {
+		b.ReportMetric(got[k].cpuPct, bin.label+"pct-core")
+		b.ReportMetric(got[k].rssMiB, bin.label+"rss-MiB")
+		b.ReportMetric(got[k].anonMiB, bin.label+"rss-anon-MiB")
+		// The peak is at start-up, when the binary's package initialisers
+		// run, before the monitor releases those pages.
+		b.ReportMetric(got[k].peakMiB, bin.label+"peak-rss-MiB")
+	}
 	b.ReportMetric(idlePct, "baseline-pct-core")
-	// RSS while sampling (steady state); the peak is at start-up, when the
-	// one gleaner binary's package initialisers run, before the monitor
-	// releases those pages. The anonymous part is the monitor's own memory.
-	b.ReportMetric(rssMiB, "rss-MiB")
-	b.ReportMetric(peakMiB, "peak-rss-MiB")
-	b.ReportMetric(anonMiB, "rss-anon-MiB")
 }
 
 // procCPU is the process's CPU seconds summed over its threads, in
