@@ -17,9 +17,14 @@ import (
 // buildGleaner builds the gleaner binary as `make build` does, skipping the
 // test when the tree does not build (another package mid-change).
 func buildGleaner(t testing.TB) string {
+	return buildBinary(t, "gleaner", "../cmd/gleaner")
+}
+
+// buildBinary builds the command in pkg as the tests' binary name.
+func buildBinary(t testing.TB, name, pkg string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "gleaner")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "../cmd/gleaner")
+	bin := filepath.Join(t.TempDir(), name)
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, pkg)
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Skipf("cannot build gleaner: %v\n%s", err, out)
@@ -31,9 +36,11 @@ func buildGleaner(t testing.TB) string {
 // SIGKILL, its heartbeat disappears within the lease and the reservation
 // stays; a new one converges to the same reservation, never above what
 // capacity allows; SIGTERM ends it cleanly and drops the heartbeat at once.
+// The first is `gleaner monitor`, the second the slim gleaner-monitor with
+// the same command line.
 func TestE2EKillRestart(t *testing.T) {
 	r := newE2E(t)
-	bin := buildGleaner(t)
+	bin, slim := buildGleaner(t), buildBinary(t, "gleaner-monitor", "./cmd/gleaner-monitor")
 	args := []string{"monitor", "--master", r.baseCfg.MasterURL, "--agent-hostname", r.host, "--role", "batch",
 		"--etcd", r.eps[0], "--etcd-prefix", "/e2e/", "--listen", "127.0.0.1:0",
 		"--interval", "500ms", "--reconcile-interval", "1s", "--heartbeat-ttl", "2s",
@@ -41,7 +48,7 @@ func TestE2EKillRestart(t *testing.T) {
 		"--cpu-margin", "0.1", "--cpu-system-reserve", "0.2", "--cpu-step", "0.3",
 		"--mem-margin", "0", "--mem-system-reserve", "0", "--mem-step", "64",
 		"--persist", "2", "--peak-window", "3", "--lift-after", "2", "--log-level", "warn"}
-	start := func() *exec.Cmd {
+	start := func(bin string) *exec.Cmd {
 		cmd := exec.Command(bin, args...)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
@@ -69,7 +76,7 @@ func TestE2EKillRestart(t *testing.T) {
 		return st.Business.CPUs
 	}
 
-	first := start()
+	first := start(bin)
 	awaitQuietBy(t, business, 10*time.Second, 90*time.Second, "first monitor reserves", func() (bool, string) {
 		_, ok := heartbeat()
 		c := r.reserved(t).CPUs
@@ -90,7 +97,7 @@ func TestE2EKillRestart(t *testing.T) {
 		t.Fatalf("reservation changed with no monitor: %+v → %+v", before, after)
 	}
 
-	second := start()
+	second := start(slim)
 	var mu sync.Mutex
 	var above error
 	ctx, cancel := context.WithCancel(context.Background())
