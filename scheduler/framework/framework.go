@@ -364,7 +364,12 @@ func (f *Framework) newSchedCaller(master string) calls.Caller {
 	return httpsched.NewCaller(cli,
 		httpsched.AllowReconnection(true),
 		httpsched.Listener(func(n httpsched.Notification) {
-			f.connected.Store(n.Type == httpsched.NotificationConnected)
+			// Subscribed only once SUBSCRIBED is handled (onSubscribed): the
+			// stream connects before the framework id is known, and a call
+			// sent in between (a REVIVE) is refused by the master for lacking it.
+			if n.Type != httpsched.NotificationConnected {
+				f.connected.Store(false)
+			}
 			f.log.Info("mesos subscription", "state", n.Type.String(), "master", master)
 		}))
 }
