@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
@@ -235,10 +236,15 @@ func (f *Framework) processUpdates(ctx context.Context, batch []*mesos.TaskStatu
 	return func() { f.acknowledgeAll(ctx, batch, first) }
 }
 
+// ackSenders is how many ACKNOWLEDGEs acknowledgeAll has in flight.
+const ackSenders = 16
+
 // acknowledgeAll ACKNOWLEDGEs the batch's updates that carry a uuid, once
-// (ackLedger). Tasks are acknowledged concurrently (on the fast path, so
-// acknowledgements neither queue behind each other nor hold up the offer
-// path's calls), each task's updates in order: an agent expects them so.
+// (ackLedger). Tasks are acknowledged concurrently by ackSenders
+// goroutines (on the fast path, so acknowledgements neither queue behind
+// each other nor hold up the offer path's calls; not one goroutine per
+// task, each growing its stack for the HTTP call), each task's updates in
+// order: an agent expects them so.
 func (f *Framework) acknowledgeAll(ctx context.Context, batch []*mesos.TaskStatus, first uint64) {
 	perTask := map[string][]int{}
 	var tasks []string
@@ -253,35 +259,42 @@ func (f *Framework) acknowledgeAll(ctx context.Context, batch []*mesos.TaskStatu
 		perTask[id] = append(perTask[id], i)
 	}
 	var (
-		mu  sync.Mutex // guards f.acks
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, 16)
+		mu   sync.Mutex // guards f.acks
+		wg   sync.WaitGroup
+		next atomic.Int64 // the next task of tasks to acknowledge
 	)
-	for _, id := range tasks {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(idx []int) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			for _, i := range idx {
-				s := batch[i]
-				mu.Lock()
-				dup := f.acks.duplicate(s.TaskID.Value, s.UUID, first+uint64(i))
-				mu.Unlock()
-				if dup {
-					f.log.Debug("duplicate of an acknowledged update; not acknowledging again", "task", s.TaskID.Value)
-					continue
-				}
-				received := f.updates.received()
-				if err := f.act.acknowledge(ctx, s.GetAgentID().GetValue(), s.TaskID.Value, s.UUID); err != nil {
-					f.log.Debug("acknowledge", "task", s.TaskID.Value, "err", err)
-					continue
-				}
-				mu.Lock()
-				f.acks.acked(s.TaskID.Value, s.UUID, received)
-				mu.Unlock()
+	send := func(idx []int) {
+		for _, i := range idx {
+			s := batch[i]
+			mu.Lock()
+			dup := f.acks.duplicate(s.TaskID.Value, s.UUID, first+uint64(i))
+			mu.Unlock()
+			if dup {
+				f.log.Debug("duplicate of an acknowledged update; not acknowledging again", "task", s.TaskID.Value)
+				continue
 			}
-		}(perTask[id])
+			received := f.updates.received()
+			if err := f.act.acknowledge(ctx, s.GetAgentID().GetValue(), s.TaskID.Value, s.UUID); err != nil {
+				f.log.Debug("acknowledge", "task", s.TaskID.Value, "err", err)
+				continue
+			}
+			mu.Lock()
+			f.acks.acked(s.TaskID.Value, s.UUID, received)
+			mu.Unlock()
+		}
+	}
+	for range min(ackSenders, len(tasks)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(tasks) {
+					return
+				}
+				send(perTask[tasks[k]])
+			}
+		}()
 	}
 	wg.Wait()
 }
