@@ -274,6 +274,7 @@ func (n *Node) lead(ctx context.Context, t *leader.Term) {
 	go n.cronLoop(tctx)
 	go n.foldLoop(tctx)
 	go n.gcLoop(tctx)
+	go n.idleMemoryLoop(tctx) // memory.go
 	if err := fw.Run(tctx); err != nil {
 		n.log.Warn("framework stopped", "err", err)
 	}
