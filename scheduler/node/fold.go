@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"runtime/debug"
 	"time"
 
@@ -24,13 +26,14 @@ func (n *Node) foldLoop(ctx context.Context) {
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	unfoldable := map[string][sha256.Size]byte{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		if err := n.foldOnce(ctx); err != nil && ctx.Err() == nil {
+		if err := n.foldOnce(ctx, unfoldable); err != nil && ctx.Err() == nil {
 			n.log.Warn("fold finished jobs", "err", err)
 		}
 	}
@@ -39,8 +42,11 @@ func (n *Node) foldLoop(ctx context.Context) {
 // foldOnce folds every big succeeded job not folded yet: the ranges are
 // stored in the job record first, then the folded attempt records are
 // deleted (a crash in between leaves both, which Derive counts once). After
-// a fold it returns the freed memory to the OS once.
-func (n *Node) foldOnce(ctx context.Context) error {
+// a fold it returns the freed memory to the OS once. A big job found not
+// to fold (it failed, or nothing in it folds) is remembered in unfoldable
+// with its record's fingerprint and not read again until its record
+// changes: its attempts no longer change otherwise.
+func (n *Node) foldOnce(ctx context.Context, unfoldable map[string][sha256.Size]byte) error {
 	t := n.current()
 	if t == nil {
 		return nil
@@ -69,8 +75,18 @@ func (n *Node) foldOnce(ctx context.Context) error {
 			debug.FreeOSMemory()
 		}
 	}()
+	seen := make(map[string]bool, len(jobs))
 	for _, j := range jobs {
+		seen[j.ID] = true
 		if j.Folded != nil || scheduled(j) || scheduling[j.ID] || !big(j, min) {
+			continue
+		}
+		rec, err := json.Marshal(j)
+		if err != nil {
+			return err
+		}
+		fp := sha256.Sum256(rec)
+		if was, ok := unfoldable[j.ID]; ok && was == fp {
 			continue
 		}
 		// Counted page by page: a 200k-instance job's records decoded at
@@ -79,11 +95,11 @@ func (n *Node) foldOnce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if r.Status().State != job.Succeeded {
-			continue
-		}
-		f := r.Folds()
-		if len(f) == 0 {
+		st, f := r.Status().State, r.Folds()
+		if st != job.Succeeded || len(f) == 0 {
+			if st.Terminal() {
+				unfoldable[j.ID] = fp
+			}
 			continue
 		}
 		if err := n.storeFolds(ctx, t, j.ID, f); err != nil {
@@ -95,6 +111,11 @@ func (n *Node) foldOnce(ctx context.Context) error {
 		}
 		folded += deleted
 		n.log.Info("job folded", "job", j.ID, "records", deleted)
+	}
+	for id := range unfoldable {
+		if !seen[id] {
+			delete(unfoldable, id)
+		}
 	}
 	return nil
 }
