@@ -133,8 +133,9 @@ func TestInterference(t *testing.T) {
 	// Medians over the calm rounds only: a round in which other users
 	// took more than quietOthers of the host measured them, not the
 	// co-runner (they share the service's cpu and starve the idle-class
-	// co-runner).
-	const quietOthers = 0.15
+	// co-runner). The kernel's softirq time of the loopback traffic counts
+	// as "other" too: about 0.1 cpus at 300 req/s on a quiet host.
+	const quietOthers = 0.25
 	med := func(ms []meas, f func(meas) float64) (float64, int) {
 		var v []float64
 		for _, m := range ms {
