@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -115,5 +116,98 @@ func TestApplyUpdatesUsesObservedDecision(t *testing.T) {
 	}
 	if len(e.Plan(big())) != 1 {
 		t.Fatal("the retry was not launched")
+	}
+}
+
+// TestDecideUpdatesOneRecordPerTask: a batch that holds several updates of
+// a task stores one record for it, the one the updates lead to, and that
+// record is what storing each update in a batch of its own would have
+// ended with: the terminal record carries the start time of the RUNNING
+// update before it (retry tells a task that never started by its missing
+// start time), the same state, end and retry verdict.
+func TestDecideUpdatesOneRecordPerTask(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 4, 0, 0, 0, time.UTC)
+	zero, two := 0, 2
+	at := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+	cases := []struct {
+		name    string
+		updates []Status
+		records int               // records the one batch stores
+		started map[string]bool   // task id → its stored record has a start time
+		kill    map[string]string // tasks to kill
+	}{
+		{name: "running then finished", records: 1, started: map[string]bool{"j.t.0.0": true},
+			updates: []Status{{TaskID: "j.t.0.0", State: mesos.TASK_RUNNING, Time: at(1)}, {TaskID: "j.t.0.0", State: mesos.TASK_FINISHED, ExitCode: &zero, Time: at(2)}}},
+		{name: "finished alone (never reported running)", records: 1, started: map[string]bool{"j.t.0.0": false},
+			updates: []Status{{TaskID: "j.t.0.0", State: mesos.TASK_FINISHED, ExitCode: &zero, Time: at(2)}}},
+		{name: "running alone", records: 1, started: map[string]bool{"j.t.0.0": true},
+			updates: []Status{{TaskID: "j.t.0.0", State: mesos.TASK_RUNNING, Time: at(1)}}},
+		{name: "running then failed without an exit code: a failure, not a launch failure", records: 1, started: map[string]bool{"j.t.0.0": true},
+			updates: []Status{{TaskID: "j.t.0.0", State: mesos.TASK_RUNNING, Time: at(1)}, {TaskID: "j.t.0.0", State: mesos.TASK_FAILED, Reason: "REASON_EXECUTOR_TERMINATED", Time: at(2)}}},
+		{name: "starting, running, finished", records: 1, started: map[string]bool{"j.t.0.0": true},
+			updates: []Status{{TaskID: "j.t.0.0", State: mesos.TASK_STARTING, Time: at(1)}, {TaskID: "j.t.0.0", State: mesos.TASK_RUNNING, Time: at(2)}, {TaskID: "j.t.0.0", State: mesos.TASK_FINISHED, ExitCode: &zero, Time: at(3)}}},
+		{name: "two tasks interleaved", records: 2, started: map[string]bool{"j.t.0.0": true, "j.t.1.0": true},
+			updates: []Status{{TaskID: "j.t.0.0", State: mesos.TASK_RUNNING, Time: at(1)}, {TaskID: "j.t.1.0", State: mesos.TASK_RUNNING, Time: at(2)},
+				{TaskID: "j.t.0.0", State: mesos.TASK_FINISHED, ExitCode: &zero, Time: at(3)}, {TaskID: "j.t.1.0", State: mesos.TASK_FAILED, ExitCode: &two, Time: at(4)}}},
+		{name: "a RUNNING resent after a reconnect keeps the first start time", records: 1, started: map[string]bool{"j.t.0.0": true},
+			updates: []Status{{TaskID: "j.t.0.0", State: mesos.TASK_RUNNING, Time: at(1)}, {TaskID: "j.t.0.0", State: mesos.TASK_RUNNING, Time: at(5)}, {TaskID: "j.t.0.0", State: mesos.TASK_FINISHED, ExitCode: &zero, Time: at(6)}}},
+		{name: "updates of unknown tasks store nothing", records: 0, kill: map[string]string{"other.t.0.0": "a9"},
+			updates: []Status{{TaskID: "other.t.0.0", State: mesos.TASK_RUNNING, AgentID: "a9", Time: at(1)}, {TaskID: "gone.t.0.0", State: mesos.TASK_FINISHED, AgentID: "a9", Time: at(2)}}},
+	}
+	launched := func() *Engine {
+		j := arrayOf("j", 2, 1)
+		j.Spec.Tasks[0].Retries = 1
+		e := New(nil)
+		e.AddJob(j)
+		if d := e.Cycle([]Offer{offer("a", 4, 100)}, testCycle); d.Count() != 2 {
+			t.Fatalf("launched %d, want 2", d.Count())
+		}
+		return e
+	}
+	type record struct {
+		state          job.AttemptState
+		mesos, verdict string
+		started, ended time.Time
+		exit           int
+		hasExit        bool
+	}
+	summary := func(a job.Attempt) record {
+		r := record{state: a.State, mesos: a.MesosState, verdict: a.Verdict, started: a.Started, ended: a.Ended, hasExit: a.ExitCode != nil}
+		if a.ExitCode != nil {
+			r.exit = *a.ExitCode
+		}
+		return r
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			together := launched()
+			u := together.DecideUpdates(tc.updates)
+			together.ApplyUpdates(&u)
+			if len(u.Store) != tc.records || !maps.Equal(u.Kill, tc.kill) {
+				t.Fatalf("one batch stores %d records and kills %v; want %d and %v", len(u.Store), u.Kill, tc.records, tc.kill)
+			}
+			got := map[string]record{}
+			for _, a := range u.Store {
+				got[a.TaskID()] = summary(a)
+				if want, ok := tc.started[a.TaskID()]; !ok || a.Started.IsZero() == want {
+					t.Fatalf("%s: stored start time %v, want one: %v", a.TaskID(), a.Started, want)
+				}
+			}
+			apart := launched()
+			want := map[string]record{}
+			for _, s := range tc.updates {
+				u := apart.DecideUpdates([]Status{s})
+				apart.ApplyUpdates(&u)
+				for _, a := range u.Store {
+					want[a.TaskID()] = summary(a)
+				}
+			}
+			if !maps.Equal(got, want) {
+				t.Fatalf("one batch stored\n%+v\nupdate by update ends with\n%+v", got, want)
+			}
+			if together.PendingCount() != apart.PendingCount() {
+				t.Fatalf("pending %d after one batch, %d update by update", together.PendingCount(), apart.PendingCount())
+			}
+		})
 	}
 }
