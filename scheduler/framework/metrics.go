@@ -11,11 +11,15 @@ var (
 	suppressesTotal   = prometheus.NewCounter(prometheus.CounterOpts{Name: "gleaner_suppresses_total", Help: "SUPPRESS calls."})
 	staleUpdatesTotal = prometheus.NewCounter(prometheus.CounterOpts{Name: "gleaner_stale_status_updates_total",
 		Help: "Non-terminal status updates of tasks whose record says they ended (resent by agents after a failover); not killed."})
-	pendingGauge  = prometheus.NewGauge(prometheus.GaugeOpts{Name: "gleaner_pending_instances", Help: "Runnable pending instances at the last offer cycle."})
-	offerDecision = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gleaner_offer_cycle_seconds", Help: "From OFFERS received to ACCEPT/DECLINE sent.",
+	recordsStored = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gleaner_attempt_records_stored_total",
+		Help: "Attempt records written to the store, by path: launch (launching, before ACCEPT) or update (a status update's new state)."}, []string{"path"})
+	recordsStoredAtLaunch = recordsStored.WithLabelValues("launch")
+	recordsStoredByUpdate = recordsStored.WithLabelValues("update")
+	pendingGauge          = prometheus.NewGauge(prometheus.GaugeOpts{Name: "gleaner_pending_instances", Help: "Runnable pending instances at the last offer cycle."})
+	offerDecision         = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gleaner_offer_cycle_seconds", Help: "From OFFERS received to ACCEPT/DECLINE sent.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
 )
 
 func init() {
-	prometheus.MustRegister(eventsTotal, updatesTotal, offersTotal, launchesTotal, revivesTotal, suppressesTotal, pendingGauge, offerDecision, staleUpdatesTotal)
+	prometheus.MustRegister(eventsTotal, updatesTotal, offersTotal, launchesTotal, revivesTotal, suppressesTotal, pendingGauge, offerDecision, staleUpdatesTotal, recordsStored)
 }

@@ -74,6 +74,8 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 			for i := range perOffer {
 				perOffer[i] = nil
 			}
+		} else {
+			recordsStoredAtLaunch.Add(float64(len(as)))
 		}
 	}
 	f.actuateOffers(ctx, &d, offers, perOffer, claims, start)

@@ -220,6 +220,7 @@ func (f *Framework) processUpdates(ctx context.Context, batch []*mesos.TaskStatu
 			f.log.Warn("status updates not stored; not acknowledging", "updates", len(batch), "err", err)
 			return func() {}
 		}
+		recordsStoredByUpdate.Add(float64(len(u.Store)))
 		more := f.engine.ApplyUpdates(&u)
 		if f.cfg.Queue != nil {
 			for _, a := range u.Release {

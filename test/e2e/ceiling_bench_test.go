@@ -23,6 +23,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/events"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/node"
@@ -52,14 +53,18 @@ const (
 // rates swing with the neighbours' load, the CPU per launch much less.
 func BenchmarkSchedulerShareOfCeiling(b *testing.B) {
 	var raw, gleaner, rawCPU, gleanerCPU time.Duration
+	var updates, records float64
 	for i := 0; i < b.N; i++ {
 		c0 := processCPU()
 		raw += rawCeilingRun(b)
 		c1 := processCPU()
+		u0, r0 := counterSum(b, "gleaner_status_updates_total"), counterSum(b, "gleaner_attempt_records_stored_total")
 		gleaner += gleanerRun(b)
 		c2 := processCPU()
 		rawCPU += c1 - c0
 		gleanerCPU += c2 - c1
+		updates += counterSum(b, "gleaner_status_updates_total") - u0
+		records += counterSum(b, "gleaner_attempt_records_stored_total") - r0
 	}
 	launches := float64(ceilingInstances * b.N)
 	rawRate := launches / raw.Seconds()
@@ -69,6 +74,29 @@ func BenchmarkSchedulerShareOfCeiling(b *testing.B) {
 	b.ReportMetric(gleanerRate/rawRate, "share")
 	b.ReportMetric(float64(rawCPU.Microseconds())/launches, "ceiling-cpu-us/launch")
 	b.ReportMetric(float64(gleanerCPU.Microseconds())/launches, "cpu-us/launch")
+	// Attempt records written to etcd per launch (the launching record,
+	// then one per batch of a task's updates) and status updates received.
+	b.ReportMetric(records/launches, "records-stored/launch")
+	b.ReportMetric(updates/launches, "updates/launch")
+}
+
+// counterSum is the sum over all labels of a counter this process's
+// scheduler registered (0 if it has no series yet).
+func counterSum(b *testing.B, name string) float64 {
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
 }
 
 // processCPU is the user and system CPU time this process has used.
