@@ -83,10 +83,11 @@ func BenchmarkMonitorProcess(b *testing.B) {
 	got := make([]figures, len(bins))
 	var idlePct float64
 	var parents []string
-	defer func() { // a monitor creates its parent if it ever throttles
+	defer func() { // a monitor creates its parent (idle class, memory soft limit)
 		for _, parent := range parents {
-			_ = os.Remove(filepath.Join("/sys/fs/cgroup/cpu", parent))
-			_ = os.Remove(filepath.Join("/sys/fs/cgroup", parent))
+			for _, ctl := range []string{"cpu", "cpuacct", "memory", ""} {
+				_ = os.Remove(filepath.Join("/sys/fs/cgroup", ctl, parent))
+			}
 		}
 	}()
 	for i := 0; i < b.N; i++ {
