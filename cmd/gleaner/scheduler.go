@@ -43,7 +43,7 @@ func init() {
 }
 
 func schedulerFlags() []cli.Flag {
-	return append(append(append(apiAuthFlags(), etcdTLSFlags()...), webhooksFlag(), artifactStoreFlags()[0], artifactStoreFlags()[1], pprofFlag(), etcdCompactFlag()),
+	return append(append(append(apiAuthFlags(), etcdTLSFlags()...), webhooksFlag(), artifactStoreFlags()[0], artifactStoreFlags()[1], pprofFlag(), etcdCompactFlag(), memoryLimitFlag()),
 		&cli.StringSliceFlag{Name: "master", Value: cli.NewStringSlice("http://127.0.0.1:5050"), Usage: "Mesos master URL (repeat for several; the leader is found through redirects)"},
 		&cli.StringSliceFlag{Name: "etcd", Value: cli.NewStringSlice("http://127.0.0.1:2379"), Usage: "etcd endpoint (repeat for several)"},
 		&cli.StringFlag{Name: "etcd-prefix", Value: store.DefaultPrefix, Usage: "etcd key prefix for Gleaner's state"},
@@ -223,6 +223,9 @@ func runScheduler(c *cli.Context) error {
 	}
 	if p := nc.Framework.Isolation(); p.CommandExecutor || p.AllowRootTasks {
 		log.Warn("tasks are not fully isolated", "command-executor", p.CommandExecutor, "user", nc.Framework.User, "allow-root-tasks", p.AllowRootTasks)
+	}
+	if err := applyMemoryLimit(c, log); err != nil {
+		return fmt.Errorf("scheduler: %w", err)
 	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
