@@ -29,6 +29,10 @@ cp "$bin" "$root/bin/gleaner"
 # the slim executor build beside the main binary: etc/scheduler.env runs it
 [ -x "$(dirname "$bin")/gleaner-executor" ] || { echo "dist: $(dirname "$bin")/gleaner-executor missing; run make build" >&2; exit 1; }
 cp "$(dirname "$bin")/gleaner-executor" "$root/bin/"
+# the slim monitor build (same flags as `gleaner monitor`, half its resident
+# memory on the business host): systemd/gleaner-monitor.service runs it
+[ -x "$(dirname "$bin")/gleaner-monitor" ] || { echo "dist: $(dirname "$bin")/gleaner-monitor missing; run make build" >&2; exit 1; }
+cp "$(dirname "$bin")/gleaner-monitor" "$root/bin/"
 cp deploy/etc/*.env "$root/etc/"
 cp deploy/systemd/*.service "$root/systemd/"
 cp deploy/install.sh "$root/install.sh"

@@ -20,7 +20,8 @@ func TestDistInstallsIntoOneDirectory(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "gleaner")
-	for out, pkg := range map[string]string{bin: "../cmd/gleaner", filepath.Join(tmp, "gleaner-executor"): "../executor/cmd/gleaner-executor"} {
+	for out, pkg := range map[string]string{bin: "../cmd/gleaner", filepath.Join(tmp, "gleaner-executor"): "../executor/cmd/gleaner-executor",
+		filepath.Join(tmp, "gleaner-monitor"): "../monitor/cmd/gleaner-monitor"} {
 		build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=test-1", "-o", out, pkg)
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if msg, err := build.CombinedOutput(); err != nil {
@@ -113,6 +114,15 @@ func TestDistInstallsIntoOneDirectory(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(prefix, "bin", "gleaner-executor")); err != nil {
 		t.Errorf("slim executor not installed: %v", err)
+	}
+	// The business hosts' unit runs the slim monitor, which takes the same flags.
+	if b, err := os.ReadFile(filepath.Join(prefix, "systemd", "gleaner-monitor.service")); err != nil {
+		t.Errorf("monitor unit not installed: %v", err)
+	} else if want := "ExecStart=" + prefix + "/bin/gleaner-monitor $GLEANER_MONITOR_ARGS"; !strings.Contains(string(b), want) {
+		t.Errorf("monitor unit does not run %q:\n%s", want, b)
+	}
+	if got, err := exec.Command(filepath.Join(prefix, "bin", "gleaner-monitor"), "--help").CombinedOutput(); err != nil || !strings.Contains(string(got), "-master") {
+		t.Errorf("installed gleaner-monitor --help: %v\n%s", err, got)
 	}
 	units, _ := filepath.Glob(filepath.Join(prefix, "systemd", "*.service"))
 	if len(units) == 0 {

@@ -90,8 +90,10 @@ func TestUnitsVerify(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(prefix, "bin", "gleaner"), []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, bin := range []string{"gleaner", "gleaner-monitor"} {
+		if err := os.WriteFile(filepath.Join(prefix, "bin", bin), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, name := range []string{"gleaner-scheduler.service", "gleaner-monitor.service"} {
 		b, err := os.ReadFile(filepath.Join("systemd", name))
