@@ -90,6 +90,9 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 		pprofAddr = profiles.addr
 	}
 	args = append(args, "--pprof-listen", pprofAddr)
+	if limit := memoryLimit(); limit != "" {
+		args = append(args, "--memory-limit", limit)
+	}
 	sched := start(b, dir, "scheduler", bin, args...)
 	c := &apiClient{base: api, token: token, hc: &http.Client{Timeout: 30 * time.Second}}
 	await(b, "a subscribed leader", 2*time.Minute, func() bool {
@@ -179,6 +182,24 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 	before, after := etcdSizes(b, etcd, sub.ID, n)
 	b.ReportMetric(float64(before)/mib, "etcd-db-MiB")
 	b.ReportMetric(float64(after)/mib, "etcd-db-compacted-MiB")
+}
+
+// defaultMemoryLimit is the scheduler's --memory-limit here: the soft
+// limit an operator would give a scheduler expected to run jobs this big.
+const defaultMemoryLimit = "160MiB"
+
+// memoryLimit is $GLEANER_SCHEDMEM_MEMORY_LIMIT (off: none, for a build
+// without the flag or to see the collector's default pace), or
+// defaultMemoryLimit.
+func memoryLimit() string {
+	switch v := os.Getenv("GLEANER_SCHEDMEM_MEMORY_LIMIT"); v {
+	case "":
+		return defaultMemoryLimit
+	case "off":
+		return ""
+	default:
+		return v
+	}
 }
 
 // etcdSizes reports etcd's database size (the file, as `etcdctl endpoint
