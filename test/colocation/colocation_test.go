@@ -224,9 +224,17 @@ func TestColocation(t *testing.T) {
 	fmt.Printf("colocation: wrote %s\n", strings.Join(files, ", "))
 
 	// The smoke assertions: the harness worked, whatever the figures.
+	// The load generator must keep up with the trace: 80% of its requests
+	// made in the full run; half in the smoke form, whose 6 s trace a host
+	// busy with other test packages can delay by seconds (it fell under 80%
+	// once on a machine at load 20), while a broken pacer still fails it.
+	made := 0.8
+	if !*fullRun {
+		made = 0.5
+	}
 	for _, r := range rep.Scenarios {
-		if r.Requests < int(NewPacer(trace).Total()*0.8) {
-			t.Errorf("scenario %s: %d requests made, the trace schedules %.0f", r.Name, r.Requests, NewPacer(trace).Total())
+		if r.Requests < int(NewPacer(trace).Total()*made) {
+			t.Errorf("scenario %s: %d requests made, the trace schedules %.0f (at least %.0f%% must be made)", r.Name, r.Requests, NewPacer(trace).Total(), made*100)
 		}
 		if r.Requests-r.Errors == 0 {
 			t.Errorf("scenario %s: no request answered", r.Name)
