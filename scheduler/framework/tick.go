@@ -2,7 +2,6 @@ package framework
 
 import (
 	"context"
-	"runtime/debug"
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/engine"
@@ -18,7 +17,6 @@ func (f *Framework) tickLoop(ctx context.Context) {
 	t := time.NewTicker(TickInterval)
 	defer t.Stop()
 	ticks, lastTouch := 0, time.Now()
-	var release memoryRelease
 	for {
 		select {
 		case <-ctx.Done():
@@ -35,9 +33,6 @@ func (f *Framework) tickLoop(ctx context.Context) {
 		}
 		if r.Revive {
 			f.Revive()
-		}
-		if release.observe(f.engine.ScheduledJobs(), time.Now()) {
-			go debug.FreeOSMemory()
 		}
 		for _, id := range r.Deadline {
 			f.killJob(ctx, id, engine.ReasonDeadline)
