@@ -111,6 +111,10 @@ func TestWebhookRetriesUntilDelivered(t *testing.T) {
 			t.Fatalf("event %s tried %d times, want 3 (two failures, one success)", id, n)
 		}
 	}
+	// The receiver records a delivery before its answer reaches the
+	// dispatcher, which counts it then: await the count (CI once read
+	// Delivered 2 right after the third delivery was received).
+	await(t, "the third delivery counted", func() bool { return d.Stats("ci").Delivered == 3 })
 	if s := d.Stats("ci"); s.Delivered != 3 || s.Attempts != 9 || s.Failed != 0 {
 		t.Fatalf("stats %+v", s)
 	}
