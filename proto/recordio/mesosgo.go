@@ -33,7 +33,9 @@ func ClientOptions(codec encoding.Codec, limit int, raise string) []httpcli.Opt 
 	bounded.NewDecoder = func(src encoding.Source) encoding.Decoder {
 		fr := src()
 		if _, whole := fr.(framing.ReaderFunc); whole {
-			// a single message (httpcli's encoding.SourceReader)
+			// a single message (httpcli's encoding.SourceReader): its body,
+			// handed over too, is not a stream; drop it from the slot
+			h.take()
 			return decode(func() framing.Reader { return fr })
 		}
 		body := h.take()
