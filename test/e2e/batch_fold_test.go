@@ -34,10 +34,12 @@ tasks:
     labels: {"localmesos.sim/duration": "1ms"}
 `))
 	st, as := waitBatch(t, a, j.ID, 120*time.Second)
-	// The fold may already have run when the watch first sees the job
-	// succeeded (it runs every 200 ms): all 3,001 records, or none.
+	// The fold may already be running when the watch first sees the job
+	// succeeded (it runs every 200 ms and deletes the folded records a
+	// page at a time): anywhere from all 3,001 records to none, the counts
+	// the same throughout.
 	if st.State != job.Succeeded || taskStatus(st, "part").Counts.Succeeded != 3000 || taskStatus(st, "small").Counts.Succeeded != 1 ||
-		(len(as) != 3001 && len(as) != 0) {
+		len(as) > 3001 {
 		t.Fatalf("job %s, counts %+v, %d attempts", st.State, st.Tasks, len(as))
 	}
 	cli := env.client()
