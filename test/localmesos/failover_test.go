@@ -75,6 +75,9 @@ func TestAgentKill(t *testing.T) {
 			offers := f.awaitOffers(&i)
 			o, spare := offers[0], offers[1]
 			f.Call(calls.Accept(calls.OfferOperations{calls.OpLaunch(commandTask("victim", o, "sleep", 1, 64))}.WithOffers(o.ID)).With(calls.RefuseSeconds(0)))
+			// The agent's remaining resources may be offered before the
+			// victim's RUNNING update arrives: look for them from here.
+			afterAccept := i
 			f.await(&i, "victim running", mesostest.IsUpdate("victim", mesos.TASK_RUNNING))
 			agent := 0
 			if c.Agents()[1].ID() == o.AgentID {
@@ -84,7 +87,7 @@ func TestAgentKill(t *testing.T) {
 				t.Fatalf("spare offer is not on the other agent")
 			}
 			// Hold an offer on the victim's agent, then kill the agent.
-			j := i
+			j := afterAccept
 			var held mesos.Offer
 			for held.ID.Value == "" {
 				for _, x := range f.awaitOffers(&j) {
