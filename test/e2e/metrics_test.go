@@ -138,8 +138,11 @@ func startDev(t *testing.T) (string, string, []string) {
 	if err := dev.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- dev.Wait() }()
+	// exited closes when the process has ended (waitErr then holds why), so
+	// the start-up wait and the cleanup can both observe it.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = dev.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		dev.Process.Signal(syscall.SIGTERM)
 		select {
@@ -157,8 +160,8 @@ func startDev(t *testing.T) (string, string, []string) {
 	var monitors []string
 	waitFor(t, "gleaner dev to lead", 120*time.Second, func() bool {
 		select {
-		case err := <-exited:
-			t.Fatalf("gleaner dev exited: %v\n%s", err, log.String())
+		case <-exited:
+			t.Fatalf("gleaner dev exited: %v\n%s", waitErr, log.String())
 		default:
 		}
 		resp, err := http.Get(url + "/healthz")

@@ -77,8 +77,11 @@ func startDev(t *testing.T, bin string) *stack {
 	if err := dev.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- dev.Wait() }()
+	// exited closes when the process has ended (waitErr then holds why), so
+	// the start-up wait and the cleanup can both observe it.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = dev.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = dev.Process.Signal(syscall.SIGTERM)
 		select {
@@ -94,8 +97,8 @@ func startDev(t *testing.T, bin string) *stack {
 	s := &stack{url: "http://" + addr, log: log}
 	waitFor(t, "gleaner dev to lead and subscribe", 60*time.Second, func() bool {
 		select {
-		case err := <-exited:
-			t.Fatalf("gleaner dev exited: %v\n%s", err, log.String())
+		case <-exited:
+			t.Fatalf("gleaner dev exited: %v\n%s", waitErr, log.String())
 		default:
 		}
 		for _, line := range strings.Split(log.String(), "\n") {
