@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/gleaner-project/gleaner/scheduler/job"
+
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -49,9 +51,16 @@ func (m *Memory) DeleteJob(ctx context.Context, id string) error {
 	if _, ok := m.jobs[id]; !ok {
 		return fmt.Errorf("delete job %s: %w", id, ErrNotFound)
 	}
+	var chs []AttemptChange
+	for k, byNumber := range m.attempts[id] {
+		for n := range byNumber {
+			chs = append(chs, AttemptChange{Deleted: true, Attempt: job.Attempt{Job: id, Task: k.task, Index: k.index, Attempt: n}})
+		}
+	}
 	delete(m.jobs, id)
 	delete(m.revs, id)
 	delete(m.attempts, id)
+	m.changed(chs)
 	m.notify(id)
 	return nil
 }

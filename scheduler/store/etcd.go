@@ -265,7 +265,7 @@ func (e *Etcd) attemptPageSize() int64 {
 
 func (e *Etcd) getAttempts(ctx context.Context, prefix string) ([]job.Attempt, error) {
 	var out []job.Attempt
-	err := e.scanAttempts(ctx, prefix, func(page []job.Attempt) error {
+	_, err := e.scanAttempts(ctx, prefix, func(page []job.Attempt) error {
 		out = append(out, page...)
 		return nil
 	})
@@ -285,8 +285,8 @@ func (e *Etcd) getAttempts(ctx context.Context, prefix string) ([]job.Attempt, e
 // instance of a page are held back and handed over with the next page
 // (keys of one instance are adjacent in etcd's order). The records share
 // their repeated strings across pages; fn may keep the attempts, not the
-// slice.
-func (e *Etcd) scanAttempts(ctx context.Context, prefix string, fn func([]job.Attempt) error) error {
+// slice. It returns the revision read at.
+func (e *Etcd) scanAttempts(ctx context.Context, prefix string, fn func([]job.Attempt) error) (int64, error) {
 	var (
 		names   = interner{}
 		key     = prefix
@@ -302,7 +302,7 @@ func (e *Etcd) scanAttempts(ctx context.Context, prefix string, fn func([]job.At
 		}
 		resp, err := e.cli.Get(ctx, key, opts...)
 		if err != nil {
-			return fmt.Errorf("get attempts %s: %w", prefix, err)
+			return rev, fmt.Errorf("get attempts %s: %w", prefix, err)
 		}
 		if rev == 0 {
 			rev = resp.Header.Revision
@@ -311,7 +311,7 @@ func (e *Etcd) scanAttempts(ctx context.Context, prefix string, fn func([]job.At
 		for _, kv := range resp.Kvs {
 			var a job.Attempt
 			if err := json.Unmarshal(kv.Value, &a); err != nil {
-				return fmt.Errorf("decode attempt %s: %w", kv.Key, err)
+				return rev, fmt.Errorf("decode attempt %s: %w", kv.Key, err)
 			}
 			names.attempt(&a)
 			page = append(page, a)
@@ -329,11 +329,11 @@ func (e *Etcd) scanAttempts(ctx context.Context, prefix string, fn func([]job.At
 		if len(page) > 0 {
 			SortAttempts(page)
 			if err := fn(page); err != nil {
-				return err
+				return rev, err
 			}
 		}
 		if last {
-			return nil
+			return rev, nil
 		}
 		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}

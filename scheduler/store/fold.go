@@ -108,12 +108,15 @@ func (m *Memory) DeleteFolded(ctx context.Context, jobID string, f job.Folds) (i
 		return 0, err
 	}
 	deleted := 0
+	var chs []AttemptChange
 	for k, byNumber := range m.attempts[jobID] {
 		if _, ok := byNumber[0]; ok && f.Has(k.task, k.index) {
 			delete(byNumber, 0)
 			deleted++
+			chs = append(chs, AttemptChange{Deleted: true, Attempt: job.Attempt{Job: jobID, Task: k.task, Index: k.index}})
 		}
 	}
+	m.changed(chs)
 	if deleted > 0 {
 		m.notify(jobID)
 	}
@@ -127,9 +130,15 @@ func (m *Memory) DeleteAttempts(ctx context.Context, as []job.Attempt) error {
 	if err := m.fenced(); err != nil {
 		return err
 	}
+	var chs []AttemptChange
 	for i := range as {
-		delete(m.attempts[as[i].Job][instanceKey{as[i].Task, as[i].Index}], as[i].Attempt)
+		byNumber := m.attempts[as[i].Job][instanceKey{as[i].Task, as[i].Index}]
+		if _, ok := byNumber[as[i].Attempt]; ok {
+			delete(byNumber, as[i].Attempt)
+			chs = append(chs, AttemptChange{Deleted: true, Attempt: job.Attempt{Job: as[i].Job, Task: as[i].Task, Index: as[i].Index, Attempt: as[i].Attempt}})
+		}
 	}
+	m.changed(chs)
 	if len(as) > 0 {
 		m.notify(as[0].Job)
 	}

@@ -21,6 +21,10 @@ type Memory struct {
 	fwID     string
 	watchers map[chan struct{}]string
 	fence    func() bool
+	// history and followers: attempt changes for WatchAttempts (follow.go).
+	history      []AttemptChange
+	historyFloor int64 // the last revision forgotten
+	followers    map[*memoryFollower]struct{}
 	// PutAttemptsCalls counts PutAttempts transactions (for tests of batching).
 	PutAttemptsCalls int
 }
@@ -169,7 +173,9 @@ func (m *Memory) PutAttempts(ctx context.Context, as []job.Attempt) error {
 	}
 	m.PutAttemptsCalls++
 	touched := map[string]bool{}
+	chs := make([]AttemptChange, 0, len(as))
 	for _, a := range as {
+		chs = append(chs, AttemptChange{Attempt: a})
 		mm := m.attempts[a.Job]
 		if mm == nil {
 			mm = map[instanceKey]map[int]job.Attempt{}
@@ -182,6 +188,7 @@ func (m *Memory) PutAttempts(ctx context.Context, as []job.Attempt) error {
 		mm[k][a.Attempt] = a
 		touched[a.Job] = true
 	}
+	m.changed(chs)
 	for id := range touched {
 		m.notify(id)
 	}

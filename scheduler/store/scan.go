@@ -41,7 +41,8 @@ func ScanAttempts(ctx context.Context, st Store, jobID string, fn func([]job.Att
 
 // ScanAttempts pages through the job's records AttemptPageSize at a time.
 func (e *Etcd) ScanAttempts(ctx context.Context, jobID string, fn func([]job.Attempt) error) error {
-	return e.scanAttempts(ctx, e.attemptPrefix(jobID), fn)
+	_, err := e.scanAttempts(ctx, e.attemptPrefix(jobID), fn)
+	return err
 }
 
 // ScanAttempts hands fn every attempt of the job in one call (the records

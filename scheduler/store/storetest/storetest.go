@@ -25,6 +25,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("ConcurrentUpdates", func(t *testing.T) { testConcurrentUpdates(t, newStore) })
 	t.Run("Watch", func(t *testing.T) { testWatch(t, newStore) })
 	t.Run("DeleteJob", func(t *testing.T) { testDeleteJob(t, newStore) })
+	t.Run("FollowAttempts", func(t *testing.T) { testFollowAttempts(t, newStore) })
 }
 
 func ctx(t *testing.T) context.Context {
@@ -338,5 +339,94 @@ func testDeleteJob(t *testing.T, newStore Factory) {
 	}
 	if _, err := s.GetJob(c, "j10"); err != nil {
 		t.Errorf("fenced DeleteJob landed: %v", err)
+	}
+}
+
+// testFollowAttempts: a watch from the revision after a scan sends exactly
+// the attempt changes made after it, in order: an overwrite, a new attempt,
+// a delete, and a job's delete as a delete of each of its records.
+func testFollowAttempts(t *testing.T, newStore Factory) {
+	s, _ := newStore(t)
+	f, ok := s.(store.AttemptFollower)
+	if !ok {
+		t.Skipf("%T does not follow attempts", s)
+	}
+	c := ctx(t)
+	id := "follow-1"
+	if err := s.CreateJob(c, sampleJob(id)); err != nil {
+		t.Fatal(err)
+	}
+	run := func(i, n int, st job.AttemptState) job.Attempt {
+		return job.Attempt{Job: id, Task: "extract", Index: i, Attempt: n, State: st}
+	}
+	if err := s.PutAttempts(c, []job.Attempt{run(0, 0, job.AttemptRunning), run(1, 0, job.AttemptFailed), run(2, 0, job.AttemptRunning)}); err != nil {
+		t.Fatal(err)
+	}
+	scanned := 0
+	rev, err := f.ScanAttemptsAt(c, id, func(as []job.Attempt) error { scanned += len(as); return nil })
+	if err != nil || scanned != 3 || rev <= 0 {
+		t.Fatalf("ScanAttemptsAt = revision %d, %d records, %v; want 3 records", rev, scanned, err)
+	}
+	wctx, cancel := context.WithCancel(c)
+	defer cancel()
+	changes := f.WatchAttempts(wctx, rev+1)
+	if err := s.PutAttempts(c, []job.Attempt{run(0, 0, job.AttemptSucceeded)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutAttempts(c, []job.Attempt{run(1, 1, job.AttemptRunning)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.(store.AttemptDeleter).DeleteAttempts(c, []job.Attempt{run(2, 0, "")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.(store.JobDeleter).DeleteJob(c, id); err != nil {
+		t.Fatal(err)
+	}
+	var got []store.AttemptChange
+	for len(got) < 6 {
+		select {
+		case b, ok := <-changes:
+			if !ok || b.Err != nil {
+				t.Fatalf("watch ended (%v) after %d changes, want 6", b.Err, len(got))
+			}
+			got = append(got, b.Changes...)
+		case <-c.Done():
+			t.Fatalf("%d changes seen, want 6", len(got))
+		}
+	}
+	name := func(ch store.AttemptChange) string {
+		return fmt.Sprintf("deleted=%v %s/%s/%d/%d %s", ch.Deleted, ch.Attempt.Job, ch.Attempt.Task, ch.Attempt.Index, ch.Attempt.Attempt, ch.Attempt.State)
+	}
+	want := []string{
+		"deleted=false follow-1/extract/0/0 succeeded", "deleted=false follow-1/extract/1/1 running", "deleted=true follow-1/extract/2/0 ",
+	}
+	last := rev
+	for i, ch := range got {
+		if ch.Rev <= rev || ch.Rev < last {
+			t.Errorf("change %d (%s) at revision %d: want after the scan's %d, in order", i, name(ch), ch.Rev, rev)
+		}
+		last = ch.Rev
+		if i < len(want) && name(ch) != want[i] {
+			t.Errorf("change %d = %s, want %s", i, name(ch), want[i])
+		}
+	}
+	jobDeleted := map[string]bool{}
+	for _, ch := range got[3:] {
+		jobDeleted[name(ch)] = true
+		if ch.Rev != got[3].Rev {
+			t.Errorf("job delete's %s at revision %d, want one revision (%d)", name(ch), ch.Rev, got[3].Rev)
+		}
+	}
+	for _, w := range []string{"deleted=true follow-1/extract/0/0 ", "deleted=true follow-1/extract/1/0 ", "deleted=true follow-1/extract/1/1 "} {
+		if !jobDeleted[w] {
+			t.Errorf("job delete: no %s among %v", w, jobDeleted)
+		}
+	}
+	select {
+	case b, ok := <-changes:
+		if ok {
+			t.Errorf("a change more: %+v", b)
+		}
+	case <-time.After(100 * time.Millisecond):
 	}
 }
