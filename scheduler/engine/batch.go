@@ -61,45 +61,46 @@ func (e *Engine) initBatch(js *jobState) {
 }
 
 // outcome classifies an ended attempt, honouring why Gleaner killed it.
-func (ref *activeRef) outcome(a *job.Attempt) retry.Outcome {
+func (in *instState) outcome(a *job.Attempt) retry.Outcome {
 	killed := a.State == job.AttemptKilled || a.State == job.AttemptFailed
-	switch {
-	case ref.kill == ReasonTimeout && killed:
+	switch kill := in.killReason(); {
+	case kill == ReasonTimeout && killed:
 		return retry.Outcome{Kind: retry.TimedOut}
-	case ref.kill == ReasonSuspended && killed:
+	case kill == ReasonSuspended && killed:
 		return retry.Outcome{Kind: retry.Suspended}
-	case ref.kill != "" && killed:
+	case kill != "" && killed:
 		return retry.Outcome{Kind: retry.Killed}
 	}
-	return retry.FromAttempt(a, ref.job.job.KillRequested, a.Signal)
+	return retry.FromAttempt(a, in.task.js.job.KillRequested, a.Signal)
 }
 
 // retryDecision is the retry policy's decision on an ended attempt, made
 // once when the update is observed and applied as is when the stored
 // record is committed.
 type retryDecision struct {
-	ref      *activeRef // the attempt it was made for
+	in       *instState // the instance and launch it was made for
+	launch   uint32
 	outcome  retry.Outcome
 	decision retry.Decision
 }
 
 // decide records the retry decision on an ended attempt (verdict, not
 // before, the decision's reason in the message) and returns it.
-func (e *Engine) decide(ref *activeRef, a *job.Attempt) *retryDecision {
-	o := ref.outcome(a)
-	d := ref.task.b.policy.Decide(o, ref.inst.hist)
-	rd := &retryDecision{ref: ref, outcome: o, decision: d}
-	repeatVerdict(ref, a, &d)
-	if ref.job.job.KillRequested && d.Verdict == retry.Again {
+func (e *Engine) decide(in *instState, a *job.Attempt) *retryDecision {
+	o := in.outcome(a)
+	d := in.task.b.policy.Decide(o, in.hist)
+	rd := &retryDecision{in: in, launch: in.launches, outcome: o, decision: d}
+	repeatVerdict(in, a, &d)
+	if in.task.js.job.KillRequested && d.Verdict == retry.Again {
 		d.Verdict, d.Reason = retry.Stop, "job killed"
 	}
-	if ref.kill != "" && (a.State == job.AttemptKilled || a.State == job.AttemptFailed) {
+	if kill := in.killReason(); kill != "" && (a.State == job.AttemptKilled || a.State == job.AttemptFailed) {
 		// Gleaner's reason for the kill decides the outcome on replay
 		// after a failover too; Mesos' reason goes to the message.
-		if a.Reason != "" && a.Reason != ref.kill {
+		if a.Reason != "" && a.Reason != kill {
 			a.Message = strings.TrimSpace(a.Reason + " " + a.Message)
 		}
-		a.Reason = ref.kill
+		a.Reason = kill
 	}
 	a.Verdict = string(d.Verdict)
 	if d.Verdict == retry.Again && d.Delay > 0 {
@@ -125,19 +126,19 @@ func (t *taskState) prune() {
 // retry decision made when it was observed (rd; made again if nil, for a
 // record committed without DecideUpdates); it reports whether new work
 // may be runnable now.
-func (e *Engine) commitVerdict(ref *activeRef, a *job.Attempt, rd *retryDecision) bool {
-	more := e.commitVerdictLocked(ref, a, rd)
-	if ref.inst.done {
-		delete(ref.task.inst, ref.inst.index)
+func (e *Engine) commitVerdict(in *instState, a *job.Attempt, rd *retryDecision) bool {
+	more := e.commitVerdictLocked(in, a, rd)
+	if in.done {
+		delete(in.task.inst, in.index)
 	}
 	return more
 }
 
-func (e *Engine) commitVerdictLocked(ref *activeRef, a *job.Attempt, rd *retryDecision) bool {
-	t, in, js := ref.task, ref.inst, ref.job
-	if rd == nil || rd.ref != ref {
-		o := ref.outcome(a)
-		rd = &retryDecision{ref: ref, outcome: o, decision: t.b.policy.Decide(o, in.hist)}
+func (e *Engine) commitVerdictLocked(in *instState, a *job.Attempt, rd *retryDecision) bool {
+	t, js := in.task, in.task.js
+	if rd == nil || rd.in != in || rd.launch != in.launches {
+		o := in.outcome(a)
+		rd = &retryDecision{in: in, launch: in.launches, outcome: o, decision: t.b.policy.Decide(o, in.hist)}
 	}
 	o, d := rd.outcome, rd.decision
 	in.hist = in.hist.After(o, d)
@@ -415,24 +416,24 @@ func (e *Engine) Tick() TickResult {
 			t.b.delayed = keep
 		}
 	}
-	for tid, ref := range e.active {
-		a := ref.inst.last
+	for tid, in := range e.active {
+		a := in.last
 		switch {
-		case ref.kill != "":
-		case ref.job.b.failing != "":
-			ref.kill = ReasonFailJob
+		case in.killReason() != "":
+		case in.task.js.b.failing != "":
+			in.more().kill = ReasonFailJob
 			r.Kill[tid] = a.AgentID
-		case ref.task.doomed():
-			ref.kill = ReasonTaskFailed
+		case in.task.doomed():
+			in.more().kill = ReasonTaskFailed
 			r.Kill[tid] = a.AgentID
-		case ref.task.spec.Timeout > 0:
+		case in.task.spec.Timeout > 0:
 			start := a.Started
 			if start.IsZero() {
 				continue // not running yet: the timeout bounds the run
 			}
-			at := start.Add(time.Duration(ref.task.spec.Timeout))
+			at := start.Add(time.Duration(in.task.spec.Timeout))
 			if !now.Before(at) {
-				ref.kill = ReasonTimeout
+				in.more().kill = ReasonTimeout
 				r.Kill[tid] = a.AgentID
 			} else {
 				next(at)
@@ -449,9 +450,9 @@ func (e *Engine) KillWithReason(jobID, reason string) map[string]string {
 	js := e.jobs[jobID]
 	if js != nil {
 		js.job.KillReason = reason
-		for _, ref := range e.active {
-			if ref.job == js && ref.kill == "" {
-				ref.kill = reason
+		for _, in := range e.active {
+			if in.task.js == js && in.killReason() == "" {
+				in.more().kill = reason
 			}
 		}
 	}
@@ -471,10 +472,10 @@ func (e *Engine) Suspend(jobID string) map[string]string {
 	}
 	js.job.Suspended = true
 	out := map[string]string{}
-	for id, ref := range e.active {
-		if ref.job == js {
-			ref.kill = ReasonSuspended
-			out[id] = ref.inst.last.AgentID
+	for id, in := range e.active {
+		if in.task.js == js {
+			in.more().kill = ReasonSuspended
+			out[id] = in.last.AgentID
 		}
 	}
 	return out

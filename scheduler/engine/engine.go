@@ -17,32 +17,13 @@ import (
 type Engine struct {
 	mu      sync.Mutex
 	jobs    map[string]*jobState
-	order   []string // FIFO of job ids
-	active  map[string]*activeRef
+	order   []string              // FIFO of job ids
+	active  map[string]*instState // launching or running instances by their attempt's task id
 	matcher Matcher
 	now     func() time.Time
 	// sameAgentWait: how long a retry waits for its previous agent
 	// (sameagent.go).
 	sameAgentWait time.Duration
-}
-
-type activeRef struct {
-	job  *jobState
-	task *taskState
-	inst *instState
-	prev *job.Attempt // the instance's previous attempt, restored by Forget
-	// sent: the ACCEPT carrying this attempt has returned (or the attempt
-	// was loaded from etcd), so reconciling it cannot overtake the launch.
-	sent bool
-	// requeue, when set, is why the attempt is being killed by Gleaner
-	// (moved, preempted): it ends lost, requeued without using a retry.
-	requeue string
-	// requeueDetail, if set, leads the ended attempt's message (e.g.
-	// "reclaimed: memory short: …" for an eviction; reclaim.go).
-	requeueDetail string
-	// kill, when set, is why Gleaner kills the attempt itself (timeout,
-	// failJob, deadline exceeded, suspended): it decides the outcome.
-	kill string
 }
 
 type jobState struct {
@@ -52,6 +33,7 @@ type jobState struct {
 }
 
 type taskState struct {
+	js        *jobState
 	spec      *job.TaskSpec
 	next      int   // lowest index never launched
 	requeue   []int // indexes waiting for another attempt
@@ -62,17 +44,114 @@ type taskState struct {
 	b         batchTask
 }
 
+// instState is an instance that ran or runs (one that never ran costs
+// nothing). While its last attempt is launching or running it is in
+// Engine.active under that attempt's task id; it is the only record an
+// active attempt costs, so it holds what every active attempt needs and
+// leaves what few need to extra.
 type instState struct {
+	task     *taskState
 	index    int
 	attempts int // attempt number of the next attempt
 	failures int // attempts that consumed a retry
 	last     *job.Attempt
 	done     bool
+	// sent: the ACCEPT carrying the active attempt has returned (or the
+	// attempt was loaded from etcd), so reconciling it cannot overtake the
+	// launch.
+	sent bool
+	// launches counts the launches of the instance (Forget does not undo
+	// it): a retry decision is applied to the launch it was made for.
+	launches uint32
 	hist     retry.History // retry history of its ended attempts
+	extra    *instExtra    // nil unless one of its fields is set
+}
+
+// instExtra is what only some instances need, allocated when first set.
+type instExtra struct {
+	// prev is the instance's previous attempt, restored by Forget; kept
+	// from the launch until the launch is sent (MarkSent).
+	prev *job.Attempt
+	// requeue, when set, is why the active attempt is being killed by
+	// Gleaner (moved, preempted): it ends lost, requeued without using a
+	// retry.
+	requeue string
+	// requeueDetail, if set, leads the ended attempt's message (e.g.
+	// "reclaimed: memory short: …" for an eviction; reclaim.go).
+	requeueDetail string
+	// kill, when set, is why Gleaner kills the active attempt itself
+	// (timeout, failJob, deadline exceeded, suspended): it decides the
+	// outcome.
+	kill string
 	// prefer is the agent a retry waits for until preferUntil
 	// (sameagent.go).
 	prefer      string
 	preferUntil time.Time
+}
+
+// more returns in's extra fields, allocating them when none are set.
+func (in *instState) more() *instExtra {
+	if in.extra == nil {
+		in.extra = &instExtra{}
+	}
+	return in.extra
+}
+
+// trimExtra drops in's extra fields when none is set.
+func (in *instState) trimExtra() {
+	if x := in.extra; x != nil && *x == (instExtra{}) {
+		in.extra = nil
+	}
+}
+
+func (in *instState) prev() *job.Attempt {
+	if in.extra == nil {
+		return nil
+	}
+	return in.extra.prev
+}
+
+func (in *instState) requeueReason() string {
+	if in.extra == nil {
+		return ""
+	}
+	return in.extra.requeue
+}
+
+func (in *instState) requeueDetail() string {
+	if in.extra == nil {
+		return ""
+	}
+	return in.extra.requeueDetail
+}
+
+func (in *instState) killReason() string {
+	if in.extra == nil {
+		return ""
+	}
+	return in.extra.kill
+}
+
+// startAttempt makes in active with a new attempt: the previous one's
+// marks are cleared and prev kept for Forget.
+func (in *instState) startAttempt(prev *job.Attempt, sent bool) {
+	in.launches++
+	in.sent = sent
+	if in.extra != nil {
+		in.extra.prev, in.extra.requeue, in.extra.requeueDetail, in.extra.kill = nil, "", "", ""
+	}
+	if prev != nil {
+		in.more().prev = prev
+	}
+	in.trimExtra()
+}
+
+// dropPrev forgets the previous attempt once Forget cannot need it.
+func (in *instState) dropPrev() {
+	if in.extra != nil && in.extra.prev != nil {
+		in.extra.prev = nil
+		in.trimExtra()
+	}
 }
 
 // New returns an empty engine using matcher (FirstFit if nil).
@@ -80,7 +159,7 @@ func New(matcher Matcher) *Engine {
 	if matcher == nil {
 		matcher = FirstFit{}
 	}
-	return &Engine{jobs: map[string]*jobState{}, active: map[string]*activeRef{}, matcher: matcher, now: time.Now, sameAgentWait: DefaultSameAgentWait}
+	return &Engine{jobs: map[string]*jobState{}, active: map[string]*instState{}, matcher: matcher, now: time.Now, sameAgentWait: DefaultSameAgentWait}
 }
 
 // SetClock replaces time.Now (tests).
@@ -93,7 +172,7 @@ func (e *Engine) Load(jobs []*job.Job, attempts map[string][]job.Attempt) {
 	defer e.mu.Unlock()
 	e.jobs = map[string]*jobState{}
 	e.order = nil
-	e.active = map[string]*activeRef{}
+	e.active = map[string]*instState{}
 	sort.SliceStable(jobs, func(a, b int) bool { return jobs[a].Submitted.Before(jobs[b].Submitted) })
 	for _, j := range jobs {
 		e.loadJobLocked(j, attempts[j.ID])
@@ -149,7 +228,8 @@ func (e *Engine) loadJobLocked(j *job.Job, attempts []job.Attempt) {
 				t.succeeded++
 			case !s.Terminal():
 				t.active++
-				e.active[in.last.TaskID()] = &activeRef{job: js, task: t, inst: in, sent: true}
+				in.startAttempt(nil, true)
+				e.active[in.last.TaskID()] = in
 				if tr, ok := e.matcher.(Tracker); ok {
 					tr.Started(j.ID, t.spec.Name, in.last.Hostname)
 				}
@@ -187,7 +267,7 @@ func (e *Engine) AddJob(j *job.Job) {
 func (e *Engine) addLocked(j *job.Job) *jobState {
 	js := &jobState{job: j}
 	for i := range j.Spec.Tasks {
-		js.tasks = append(js.tasks, &taskState{spec: &j.Spec.Tasks[i], inst: map[int]*instState{}})
+		js.tasks = append(js.tasks, &taskState{js: js, spec: &j.Spec.Tasks[i], inst: map[int]*instState{}})
 	}
 	e.jobs[j.ID] = js
 	e.order = append(e.order, j.ID)
@@ -220,7 +300,7 @@ func (js *jobState) task(name string) *taskState {
 func (t *taskState) instance(i int) *instState {
 	in := t.inst[i]
 	if in == nil {
-		in = &instState{index: i}
+		in = &instState{task: t, index: i}
 		t.inst[i] = in
 	}
 	return in
@@ -379,8 +459,9 @@ func (e *Engine) launchLocked(js *jobState, t *taskState, idx int, offers []Offe
 		AgentID: o.AgentID, Hostname: o.Hostname, Created: now}
 	in.attempts++
 	in.last = &a
+	in.startAttempt(prev, false)
 	t.active++
-	e.active[a.TaskID()] = &activeRef{job: js, task: t, inst: in, prev: prev}
+	e.active[a.TaskID()] = in
 	return Launch{Offer: oi, Attempt: a, Spec: t.spec}
 }
 
@@ -390,21 +471,22 @@ func (e *Engine) Forget(ls []Launch) {
 	defer e.mu.Unlock()
 	for i := len(ls) - 1; i >= 0; i-- {
 		a := ls[i].Attempt
-		ref := e.active[a.TaskID()]
-		if ref == nil {
+		in := e.active[a.TaskID()]
+		if in == nil {
 			continue
 		}
 		delete(e.active, a.TaskID())
 		if tr, ok := e.matcher.(Tracker); ok {
 			tr.Stopped(a.Job, a.Task, a.Hostname)
 		}
-		ref.task.active--
-		ref.inst.attempts--
-		if ref.inst.attempts == 0 {
-			delete(ref.task.inst, a.Index)
+		in.task.active--
+		in.attempts--
+		if in.attempts == 0 {
+			delete(in.task.inst, a.Index)
 		} else {
-			ref.inst.last = ref.prev
+			in.last = in.prev()
 		}
-		ref.task.requeue = append([]int{a.Index}, ref.task.requeue...)
+		in.dropPrev()
+		in.task.requeue = append([]int{a.Index}, in.task.requeue...)
 	}
 }

@@ -66,8 +66,8 @@ func repeatOf(js *jobState, t *taskState) *dag.RepeatCond {
 // a repeating task into "again" while its condition on the attempt's
 // outputs holds and its limit allows; the reason goes to the message
 // either way.
-func repeatVerdict(ref *activeRef, a *job.Attempt, d *retry.Decision) {
-	c := ref.task.b.repeat
+func repeatVerdict(in *instState, a *job.Attempt, d *retry.Decision) {
+	c := in.task.b.repeat
 	if c == nil || a.State != job.AttemptSucceeded || d.Verdict != retry.Done {
 		return
 	}

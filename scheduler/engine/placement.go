@@ -35,11 +35,11 @@ func (e *Engine) ActiveInstances() []RunningInstance {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := make([]RunningInstance, 0, len(e.active))
-	for id, ref := range e.active {
-		a, sp := ref.inst.last, ref.job.job.Spec
+	for id, in := range e.active {
+		a, sp := in.last, in.task.js.job.Spec
 		out = append(out, RunningInstance{TaskID: id, AgentID: a.AgentID, Hostname: a.Hostname, Job: a.Job, Task: a.Task,
-			Priority: sp.Priority, User: sp.User, Queue: sp.Queue, Resources: ref.task.spec.Resources,
-			Constraints: ref.task.spec.Constraints, Started: a.Started, Requeuing: ref.requeue != ""})
+			Priority: sp.Priority, User: sp.User, Queue: sp.Queue, Resources: in.task.spec.Resources,
+			Constraints: in.task.spec.Constraints, Started: a.Started, Requeuing: in.requeueReason() != ""})
 	}
 	return out
 }

@@ -92,16 +92,16 @@ func (e *Engine) preemptLocked(now time.Time, after time.Duration, reason string
 	// can make room: the others are not gathered (every offer cycle
 	// passes here while equal-priority work waits).
 	var victims []placement.Victim
-	for id, ref := range e.active {
-		if ref.requeue != "" {
+	for id, in := range e.active {
+		if in.requeueReason() != "" {
 			return Preemption{}, nil, false
 		}
-		a := ref.inst.last
-		if ref.job.job.Spec.Priority >= above || a.Started.IsZero() {
+		a, prio := in.last, in.task.js.job.Spec.Priority
+		if prio >= above || a.Started.IsZero() {
 			continue
 		}
 		victims = append(victims, placement.Victim{Key: id, Group: GroupOf(a.Job, a.Task), Hostname: a.Hostname,
-			Priority: ref.job.job.Spec.Priority, Resources: placement.Resources(ref.task.spec.Resources), Started: a.Started})
+			Priority: prio, Resources: placement.Resources(in.task.spec.Resources), Started: a.Started})
 	}
 	if len(victims) == 0 {
 		return Preemption{}, nil, false
@@ -112,9 +112,9 @@ func (e *Engine) preemptLocked(now time.Time, after time.Duration, reason string
 	}
 	kill := make(map[string]string, len(plan.Victims))
 	for _, v := range plan.Victims {
-		if ref := e.active[v.Key]; ref != nil {
-			ref.requeue = reason
-			kill[v.Key] = ref.inst.last.AgentID
+		if in := e.active[v.Key]; in != nil {
+			in.more().requeue = reason
+			kill[v.Key] = in.last.AgentID
 		}
 	}
 	return plan, kill, true

@@ -9,9 +9,11 @@ func (e *Engine) RequeueWith(taskIDs []string, reason, detail string) map[string
 	defer e.mu.Unlock()
 	out := make(map[string]string, len(taskIDs))
 	for _, id := range taskIDs {
-		if ref := e.active[id]; ref != nil {
-			ref.requeue, ref.requeueDetail = reason, detail
-			out[id] = ref.inst.last.AgentID
+		if in := e.active[id]; in != nil {
+			x := in.more()
+			x.requeue, x.requeueDetail = reason, detail
+			in.trimExtra()
+			out[id] = in.last.AgentID
 		}
 	}
 	return out

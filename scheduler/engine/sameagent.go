@@ -25,7 +25,10 @@ func (e *Engine) SetSameAgentWait(d time.Duration) {
 
 // preferAgent records the ended attempt's agent on an instance to run again.
 func (e *Engine) preferAgent(in *instState, a *job.Attempt, same bool) {
-	in.prefer, in.preferUntil = "", time.Time{}
+	if in.extra != nil {
+		in.extra.prefer, in.extra.preferUntil = "", time.Time{}
+		in.trimExtra()
+	}
 	if !same || a.AgentID == "" || e.sameAgentWait <= 0 {
 		return
 	}
@@ -33,16 +36,17 @@ func (e *Engine) preferAgent(in *instState, a *job.Attempt, same bool) {
 	if a.NotBefore.After(from) {
 		from = a.NotBefore
 	}
-	in.prefer, in.preferUntil = a.AgentID, from.Add(e.sameAgentWait)
+	x := in.more()
+	x.prefer, x.preferUntil = a.AgentID, from.Add(e.sameAgentWait)
 }
 
 // heldFor returns the agent a requeued index is held for at now, or "".
 func (t *taskState) heldFor(idx int, now time.Time) string {
 	in := t.inst[idx]
-	if in == nil || in.prefer == "" || !now.Before(in.preferUntil) {
+	if in == nil || in.extra == nil || in.extra.prefer == "" || !now.Before(in.extra.preferUntil) {
 		return ""
 	}
-	return in.prefer
+	return in.extra.prefer
 }
 
 // held groups t's held requeued indexes by agent.

@@ -125,17 +125,17 @@ func (e *Engine) DecideUpdates(ss []Status) Updates {
 	var order []string
 	for i, s := range ss {
 		ns := AttemptStateOf(s.State)
-		ref := e.active[s.TaskID]
-		if ref == nil {
+		in := e.active[s.TaskID]
+		if in == nil {
 			out[i] = Outcome{Kill: !ns.Terminal()}
 			continue
 		}
-		base := ref.inst.last
+		base := in.last
 		st := staged[s.TaskID]
 		if st != nil {
 			base = st.a
 		}
-		killWanted := ns == job.AttemptRunning && ref.job.job.KillRequested
+		killWanted := ns == job.AttemptRunning && in.task.js.job.KillRequested
 		if base.State.Terminal() {
 			// Already ended earlier in this batch: alive again only if
 			// it ended lost.
@@ -154,10 +154,10 @@ func (e *Engine) DecideUpdates(ss []Status) Updates {
 		a.State = ns
 		a.MesosState = s.State.String()
 		a.Reason, a.Message = s.Reason, s.Message
-		if ref.requeue != "" && (ns == job.AttemptKilled || ns == job.AttemptFailed) {
+		if why := in.requeueReason(); why != "" && (ns == job.AttemptKilled || ns == job.AttemptFailed) {
 			// Killed by Gleaner to move or preempt it: not a failure.
-			a.State, a.Reason = job.AttemptLost, ref.requeue
-			a.Message = strings.TrimSpace(ref.requeueDetail + " " + s.Reason + " " + s.Message)
+			a.State, a.Reason = job.AttemptLost, why
+			a.Message = strings.TrimSpace(in.requeueDetail() + " " + s.Reason + " " + s.Message)
 		}
 		t := s.Time
 		if t.IsZero() {
@@ -178,12 +178,12 @@ func (e *Engine) DecideUpdates(ss []Status) Updates {
 				a.Outputs = s.Outputs
 				a.Artifacts = s.Artifacts
 			}
-			rd = e.decide(ref, &a)
+			rd = e.decide(in, &a)
 		}
 		if st == nil {
 			order = append(order, s.TaskID)
 		}
-		staged[s.TaskID] = &stagedRecord{a: &a, rd: rd, queue: ref.task.spec.WorkQueue != nil}
+		staged[s.TaskID] = &stagedRecord{a: &a, rd: rd, queue: in.task.spec.WorkQueue != nil}
 		out[i] = Outcome{Attempt: &a, Kill: killWanted}
 	}
 	u := Updates{Outcomes: out}
@@ -240,24 +240,24 @@ func (e *Engine) Commit(a job.Attempt) (moreWork bool) {
 // observed (nil: decided now).
 func (e *Engine) commitLocked(a job.Attempt, rd *retryDecision) (moreWork bool) {
 	id := a.TaskID()
-	ref := e.active[id]
-	if ref == nil {
+	in := e.active[id]
+	if in == nil {
 		return false
 	}
 	c := a
-	ref.inst.last = &c
+	in.last = &c
 	if !a.State.Terminal() {
 		return false
 	}
 	delete(e.active, id)
-	ref.job.recordOutputsLocked(ref.task, &c)
+	t, js := in.task, in.task.js
+	js.recordOutputsLocked(t, &c)
 	if tr, ok := e.matcher.(Tracker); ok {
-		tr.Stopped(a.Job, a.Task, ref.inst.last.Hostname)
+		tr.Stopped(a.Job, a.Task, in.last.Hostname)
 	}
-	t, in, js := ref.task, ref.inst, ref.job
 	t.active--
 	if a.Verdict != "" {
-		moreWork = e.commitVerdict(ref, &c, rd)
+		moreWork = e.commitVerdict(in, &c, rd)
 		if js.finished() {
 			e.removeLocked(js.job.ID)
 		}
@@ -302,9 +302,9 @@ func (e *Engine) Kill(jobID string) map[string]string {
 	}
 	js.job.KillRequested = true
 	out := map[string]string{}
-	for id, ref := range e.active {
-		if ref.job == js {
-			out[id] = ref.inst.last.AgentID
+	for id, in := range e.active {
+		if in.task.js == js {
+			out[id] = in.last.AgentID
 		}
 	}
 	if js.finished() {
@@ -321,9 +321,10 @@ func (e *Engine) Requeue(reasons map[string]string) map[string]string {
 	defer e.mu.Unlock()
 	out := make(map[string]string, len(reasons))
 	for id, why := range reasons {
-		if ref := e.active[id]; ref != nil {
-			ref.requeue = why
-			out[id] = ref.inst.last.AgentID
+		if in := e.active[id]; in != nil {
+			in.more().requeue = why
+			in.trimExtra()
+			out[id] = in.last.AgentID
 		}
 	}
 	return out
@@ -335,8 +336,8 @@ func (e *Engine) Active() map[string]string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := make(map[string]string, len(e.active))
-	for id, ref := range e.active {
-		out[id] = ref.inst.last.AgentID
+	for id, in := range e.active {
+		out[id] = in.last.AgentID
 	}
 	return out
 }
@@ -347,8 +348,9 @@ func (e *Engine) MarkSent(taskIDs []string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, id := range taskIDs {
-		if ref := e.active[id]; ref != nil {
-			ref.sent = true
+		if in := e.active[id]; in != nil {
+			in.sent = true
+			in.dropPrev()
 		}
 	}
 }
@@ -360,9 +362,9 @@ func (e *Engine) Reconcilable() map[string]string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := make(map[string]string, len(e.active))
-	for id, ref := range e.active {
-		if ref.sent {
-			out[id] = ref.inst.last.AgentID
+	for id, in := range e.active {
+		if in.sent {
+			out[id] = in.last.AgentID
 		}
 	}
 	return out
@@ -372,11 +374,11 @@ func (e *Engine) Reconcilable() map[string]string {
 func (e *Engine) ActiveAttempt(taskID string) (job.Attempt, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	ref := e.active[taskID]
-	if ref == nil {
+	in := e.active[taskID]
+	if in == nil {
 		return job.Attempt{}, false
 	}
-	return *ref.inst.last, true
+	return *in.last, true
 }
 
 // Jobs lists the ids of unfinished jobs in FIFO order.
