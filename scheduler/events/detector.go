@@ -19,6 +19,13 @@ const (
 	// DefaultResync is how often the store is read without a change
 	// signal (a watch may miss events, e.g. across an etcd restart).
 	DefaultResync = 10 * time.Second
+	// DefaultRescan is how often every unfinished job is read whole again
+	// however well its changes were followed.
+	DefaultRescan = 5 * time.Minute
+	// MaxPendingChanges bounds the attempt changes waiting for the next
+	// read: past it they are dropped and every unfinished job is read
+	// whole instead (a few tens of MB at most).
+	MaxPendingChanges = 50_000
 )
 
 // DetectorConfig configures a Detector.
@@ -27,20 +34,42 @@ type DetectorConfig struct {
 	// so a new leader's baseline is current).
 	Store store.Store
 	Log   *Log
-	// MinInterval and Resync: see DefaultMinInterval, DefaultResync.
+	// MinInterval, Resync and Rescan: see DefaultMinInterval,
+	// DefaultResync, DefaultRescan.
 	MinInterval time.Duration
 	Resync      time.Duration
+	Rescan      time.Duration
 	Logger      *slog.Logger
 }
 
 // Detector turns what the store holds into events, off the scheduling
-// path: it re-derives each job's status (jobstatus.Derive, as the API does)
-// at most every MinInterval and appends Diff's events to the Log. Jobs
-// present at its first read are its baseline (no events for them); a job
-// in a final state is not re-read until its record changes (a retry).
+// path: it derives each job's status (as the API does) at most every
+// MinInterval and appends Diff's events to the Log. Jobs present at its
+// first read are its baseline (no events for them); a job in a final state
+// is not re-read until its record changes (a retry).
+//
+// An unfinished job is read whole once (store.AttemptFollower's
+// ScanAttemptsAt, at a revision) into a jobstatus.Live, which then takes
+// the job's attempt changes from one watch of every attempt record,
+// started after the scans: a read of the store applies the changes that
+// arrived since the last (those after each job's scan revision), instead
+// of reading every record of every running job again. A job whose record
+// changed (a fold, a retry, a kill), a change the Live cannot follow, a
+// watch that ends (an error, a compaction), more than MaxPendingChanges
+// waiting and every Rescan make jobs read whole again. A store that cannot
+// follow has every unfinished job read whole at every read.
 type Detector struct {
 	cfg   DetectorConfig
 	known map[string]seen
+
+	// Following (the store is an AttemptFollower): one watch of every
+	// attempt change, and the changes taken from it since the last read.
+	follower  store.AttemptFollower
+	changes   <-chan store.AttemptChanges
+	stopWatch context.CancelFunc
+	pending   []store.AttemptChange
+	rescanAll bool      // read every unfinished job whole at the next read
+	lastFull  time.Time // the last time every unfinished job was read whole
 }
 
 type seen struct {
@@ -48,6 +77,12 @@ type seen struct {
 	record string // what of the job record can change its status
 	// failedUntil: the latest end of a failed attempt already announced.
 	failedUntil time.Time
+	// live follows an unfinished job's records from revision scanRev on
+	// (nil: the job finished, or the store cannot follow); followKey is
+	// the job record it was read with.
+	live      *jobstatus.Live
+	scanRev   int64
+	followKey string
 }
 
 // NewDetector returns a Detector; call Run.
@@ -58,14 +93,20 @@ func NewDetector(cfg DetectorConfig) *Detector {
 	if cfg.Resync <= 0 {
 		cfg.Resync = DefaultResync
 	}
+	if cfg.Rescan <= 0 {
+		cfg.Rescan = DefaultRescan
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Detector{cfg: cfg}
+	d := &Detector{cfg: cfg}
+	d.follower, _ = cfg.Store.(store.AttemptFollower)
+	return d
 }
 
 // Run detects until ctx ends.
 func (d *Detector) Run(ctx context.Context) error {
+	defer d.endWatch()
 	changed := d.cfg.Store.Watch(ctx, "")
 	resync := time.NewTicker(d.cfg.Resync)
 	defer resync.Stop()
@@ -76,19 +117,68 @@ func (d *Detector) Run(ctx context.Context) error {
 		}
 		// Bounded rate: wait at least MinInterval and four times what
 		// the read took (the detector reads at most a fifth of the time,
-		// however big the jobs), then for a change.
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(PollPause(d.cfg.MinInterval, time.Since(start))):
+		// however big the jobs), then for a change; taking the attempt
+		// changes meanwhile.
+		pause := time.NewTimer(PollPause(d.cfg.MinInterval, time.Since(start)))
+	paused:
+		for {
+			select {
+			case <-ctx.Done():
+				pause.Stop()
+				return nil
+			case <-pause.C:
+				break paused
+			case b, ok := <-d.changes:
+				d.take(b, ok)
+			}
 		}
 		select {
 		case <-ctx.Done():
 		case <-changed:
 		case <-resync.C:
+		case b, ok := <-d.changes:
+			d.take(b, ok)
 		}
 	}
 	return nil
+}
+
+// take keeps a batch of attempt changes for the next read; a watch that
+// ended, or too many changes waiting, make the next read a whole one.
+func (d *Detector) take(b store.AttemptChanges, open bool) {
+	switch {
+	case !open || b.Err != nil:
+		if b.Err != nil {
+			d.cfg.Logger.Info("events: attempt watch ended; reading every unfinished job whole", "err", b.Err)
+		}
+		d.endWatch()
+		d.rescanAll = true
+	case len(d.pending)+len(b.Changes) > MaxPendingChanges:
+		d.cfg.Logger.Info("events: too many attempt changes waiting; reading every unfinished job whole", "waiting", len(d.pending)+len(b.Changes))
+		d.endWatch()
+		d.rescanAll = true
+	default:
+		d.pending = append(d.pending, b.Changes...)
+	}
+}
+
+// takeWaiting takes the batches already delivered, without waiting.
+func (d *Detector) takeWaiting() {
+	for d.changes != nil {
+		select {
+		case b, ok := <-d.changes:
+			d.take(b, ok)
+		default:
+			return
+		}
+	}
+}
+
+func (d *Detector) endWatch() {
+	if d.stopWatch != nil {
+		d.stopWatch()
+	}
+	d.changes, d.stopWatch, d.pending = nil, nil, nil
 }
 
 // recordKey is what of a job record can change its derived state.
@@ -96,13 +186,31 @@ func recordKey(j *job.Job) string {
 	return fmt.Sprint(j.KillRequested, j.Suspended, j.KillReason, j.RetriedAt.UnixNano(), j.Rerun, len(j.Folded))
 }
 
+// followKey is what of a job record a Live derives with (the folds
+// themselves, not only how many tasks have some; a job deleted and
+// submitted again under its id is another).
+func followKey(j *job.Job) string {
+	return recordKey(j) + fmt.Sprint(j.Folded, j.Submitted.UnixNano())
+}
+
 // Poll reads the store once and appends the events found; the first
 // Poll only records the baseline.
 func (d *Detector) Poll(ctx context.Context) error {
 	baseline := d.known == nil
+	d.takeWaiting()
+	if d.follower != nil && !d.rescanAll && time.Since(d.lastFull) >= d.cfg.Rescan {
+		d.rescanAll = true
+	}
+	if d.rescanAll {
+		d.endWatch()
+	}
 	jobs, err := d.cfg.Store.ListJobs(ctx)
 	if err != nil {
 		return err
+	}
+	changesOf := map[string][]store.AttemptChange{}
+	for _, c := range d.pending {
+		changesOf[c.Attempt.Job] = append(changesOf[c.Attempt.Job], c)
 	}
 	next := make(map[string]seen, len(jobs))
 	var evs []Event
@@ -110,18 +218,23 @@ func (d *Detector) Poll(ctx context.Context) error {
 		key := recordKey(j)
 		prev, ok := d.known[j.ID]
 		if ok && prev.status.State.Terminal() && prev.record == key {
+			prev.live = nil
 			next[j.ID] = prev
 			continue
 		}
-		// Page by page, keeping what is not a plain success (every failed
-		// attempt among it): not a big job's every record at once.
-		r := jobstatus.NewReduction(j)
-		if err := store.ScanAttempts(ctx, d.cfg.Store, j.ID, func(page []job.Attempt) error { r.Add(page); return nil }); err != nil {
-			return err
+		live, rev := prev.live, prev.scanRev
+		if live == nil || d.rescanAll || prev.followKey != followKey(j) || !follow(live, rev, changesOf[j.ID]) {
+			if live, rev, err = d.scan(ctx, j); err != nil {
+				return err
+			}
 		}
-		st := r.Status()
-		failures, mark := InstanceFailures(st, r.Kept(), prev.failedUntil)
-		next[j.ID] = seen{status: st, record: key, failedUntil: mark}
+		st, kept := live.View()
+		failures, mark := InstanceFailures(st, kept, prev.failedUntil)
+		now := seen{status: st, record: key, failedUntil: mark}
+		if d.follower != nil && !st.State.Terminal() {
+			now.live, now.scanRev, now.followKey = live, rev, followKey(j)
+		}
+		next[j.ID] = now
 		if baseline {
 			continue
 		}
@@ -140,8 +253,62 @@ func (d *Detector) Poll(ctx context.Context) error {
 		evs = append(evs, diff...)
 	}
 	d.known = next
+	d.pending = nil
+	if d.follower != nil {
+		if d.rescanAll {
+			d.rescanAll, d.lastFull = false, time.Now()
+		}
+		d.watch(ctx)
+	}
 	d.cfg.Log.Append(evs...)
 	return nil
+}
+
+// follow applies a job's changes after revision rev to live; false when
+// live cannot follow one of them (the job must be read whole).
+func follow(live *jobstatus.Live, rev int64, changes []store.AttemptChange) bool {
+	for _, c := range changes {
+		switch {
+		case c.Rev <= rev: // read by the scan already
+		case c.Deleted:
+			live.Delete(c.Attempt.Task, c.Attempt.Index, c.Attempt.Attempt)
+		case !live.Put(c.Attempt):
+			return false
+		}
+	}
+	return true
+}
+
+// scan reads every record of j, page by page, into a Live (a whole-job
+// read keeps only what a Reduction keeps) and returns it with the
+// revision read at (0 when the store cannot say).
+func (d *Detector) scan(ctx context.Context, j *job.Job) (*jobstatus.Live, int64, error) {
+	live := jobstatus.NewLive(j)
+	add := func(page []job.Attempt) error { live.Add(page); return nil }
+	if d.follower == nil {
+		return live, 0, store.ScanAttempts(ctx, d.cfg.Store, j.ID, add)
+	}
+	rev, err := d.follower.ScanAttemptsAt(ctx, j.ID, add)
+	return live, rev, err
+}
+
+// watch starts the watch of attempt changes, if none runs and a job is
+// followed, from the revision after the earliest scan of a followed job.
+func (d *Detector) watch(ctx context.Context) {
+	if d.changes != nil {
+		return
+	}
+	from := int64(0)
+	for _, s := range d.known {
+		if s.live != nil && (from == 0 || s.scanRev < from) {
+			from = s.scanRev
+		}
+	}
+	if from == 0 {
+		return
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	d.changes, d.stopWatch = d.follower.WatchAttempts(wctx, from+1), cancel
 }
 
 // PollPause is the wait after a read of the store that took took: at

@@ -7,6 +7,8 @@
 // retention, metrics, events) derive through a Reduction fed a page of
 // attempts at a time (store.ScanAttempts): it answers as Derive and
 // job.PlanFolds over all of them while keeping plain successes as indexes,
-// so a big finished job is never held decoded whole. It depends on job,
+// so a big finished job is never held decoded whole. A Live is a
+// Reduction that then follows puts and deletes of records (the events
+// detector follows running jobs with it). It depends on job,
 // dag and retry only.
 package jobstatus

@@ -136,8 +136,11 @@ const memoryHistory = 10_000
 const memoryFollowerLimit = 100_000
 
 type memoryFollower struct {
+	out     chan AttemptChanges
 	pending []AttemptChange
+	sending bool // the goroutine holds a batch taken from pending
 	err     error
+	ended   bool // err was handed over: the goroutine ends
 	wake    chan struct{}
 }
 
@@ -169,7 +172,18 @@ func (m *Memory) CompactAttemptHistory() {
 	m.historyFloor = m.rev
 	m.history = nil
 	for f := range m.followers {
+		if f.err != nil {
+			continue
+		}
 		f.pending, f.err = nil, fmt.Errorf("watch attempts: %w", ErrCompacted)
+		if !f.sending {
+			// Handed over at once, as changes are (see changed).
+			select {
+			case f.out <- AttemptChanges{Err: f.err}:
+				f.ended = true
+			default:
+			}
+		}
 		wakeUp(f.wake)
 	}
 }
@@ -194,6 +208,15 @@ func (m *Memory) changed(chs []AttemptChange) {
 		if f.err != nil {
 			continue
 		}
+		if len(f.pending) == 0 && !f.sending {
+			// Handed over before the write returns when the reader
+			// keeps up: a reader after the write sees it (tests poll so).
+			select {
+			case f.out <- AttemptChanges{Changes: chs}:
+				continue
+			default:
+			}
+		}
 		if len(f.pending)+len(chs) > memoryFollowerLimit {
 			f.pending, f.err = nil, fmt.Errorf("watch attempts: %d changes not taken: %w", memoryFollowerLimit, ErrCompacted)
 		} else {
@@ -213,7 +236,7 @@ func wakeUp(ch chan struct{}) {
 // WatchAttempts follows the memory store's attempt changes from fromRev.
 func (m *Memory) WatchAttempts(ctx context.Context, fromRev int64) <-chan AttemptChanges {
 	out := make(chan AttemptChanges, followBuffer)
-	f := &memoryFollower{wake: make(chan struct{}, 1)}
+	f := &memoryFollower{out: out, wake: make(chan struct{}, 1)}
 	m.mu.Lock()
 	if fromRev <= m.historyFloor {
 		f.err = fmt.Errorf("watch attempts from revision %d: %w (kept from %d)", fromRev, ErrCompacted, m.historyFloor+1)
@@ -231,7 +254,7 @@ func (m *Memory) WatchAttempts(ctx context.Context, fromRev int64) <-chan Attemp
 	m.mu.Unlock()
 	wakeUp(f.wake)
 	go func() {
-		defer close(out)
+		defer close(out) // after it is no longer a follower: changed sends to out
 		defer func() {
 			m.mu.Lock()
 			delete(m.followers, f)
@@ -244,10 +267,15 @@ func (m *Memory) WatchAttempts(ctx context.Context, fromRev int64) <-chan Attemp
 			case <-f.wake:
 			}
 			m.mu.Lock()
+			if f.ended {
+				m.mu.Unlock()
+				return
+			}
 			b := AttemptChanges{Changes: f.pending, Err: f.err}
 			f.pending = nil
+			f.sending = len(b.Changes) > 0 || b.Err != nil
 			m.mu.Unlock()
-			if len(b.Changes) == 0 && b.Err == nil {
+			if !f.sending {
 				continue
 			}
 			select {
@@ -255,6 +283,9 @@ func (m *Memory) WatchAttempts(ctx context.Context, fromRev int64) <-chan Attemp
 			case <-ctx.Done():
 				return
 			}
+			m.mu.Lock()
+			f.sending = false
+			m.mu.Unlock()
 			if b.Err != nil {
 				return
 			}
