@@ -67,9 +67,10 @@ type Detector struct {
 	follower  store.AttemptFollower
 	changes   <-chan store.AttemptChanges
 	stopWatch context.CancelFunc
-	pending   []store.AttemptChange
-	rescanAll bool      // read every unfinished job whole at the next read
-	lastFull  time.Time // the last time every unfinished job was read whole
+	pending   map[string][]store.AttemptChange // by job
+	waiting   int                              // changes in pending
+	rescanAll bool                             // read every unfinished job whole at the next read
+	lastFull  time.Time                        // the last time every unfinished job was read whole
 }
 
 type seen struct {
@@ -153,12 +154,18 @@ func (d *Detector) take(b store.AttemptChanges, open bool) {
 		}
 		d.endWatch()
 		d.rescanAll = true
-	case len(d.pending)+len(b.Changes) > MaxPendingChanges:
-		d.cfg.Logger.Info("events: too many attempt changes waiting; reading every unfinished job whole", "waiting", len(d.pending)+len(b.Changes))
+	case d.waiting+len(b.Changes) > MaxPendingChanges:
+		d.cfg.Logger.Info("events: too many attempt changes waiting; reading every unfinished job whole", "waiting", d.waiting+len(b.Changes))
 		d.endWatch()
 		d.rescanAll = true
 	default:
-		d.pending = append(d.pending, b.Changes...)
+		if d.pending == nil {
+			d.pending = map[string][]store.AttemptChange{}
+		}
+		for _, c := range b.Changes {
+			d.pending[c.Attempt.Job] = append(d.pending[c.Attempt.Job], c)
+		}
+		d.waiting += len(b.Changes)
 	}
 }
 
@@ -178,7 +185,7 @@ func (d *Detector) endWatch() {
 	if d.stopWatch != nil {
 		d.stopWatch()
 	}
-	d.changes, d.stopWatch, d.pending = nil, nil, nil
+	d.changes, d.stopWatch, d.pending, d.waiting = nil, nil, nil, 0
 }
 
 // recordKey is what of a job record can change its derived state.
@@ -208,10 +215,6 @@ func (d *Detector) Poll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	changesOf := map[string][]store.AttemptChange{}
-	for _, c := range d.pending {
-		changesOf[c.Attempt.Job] = append(changesOf[c.Attempt.Job], c)
-	}
 	next := make(map[string]seen, len(jobs))
 	var evs []Event
 	for _, j := range jobs {
@@ -222,8 +225,12 @@ func (d *Detector) Poll(ctx context.Context) error {
 			next[j.ID] = prev
 			continue
 		}
-		live, rev := prev.live, prev.scanRev
-		if live == nil || d.rescanAll || prev.followKey != followKey(j) || !follow(live, rev, changesOf[j.ID]) {
+		live, rev, changes := prev.live, prev.scanRev, d.pending[j.ID]
+		if live != nil && !d.rescanAll && len(changes) == 0 && prev.record == key && prev.followKey == followKey(j) {
+			next[j.ID] = prev // followed, and nothing changed: the same status
+			continue
+		}
+		if live == nil || d.rescanAll || prev.followKey != followKey(j) || !follow(live, rev, changes) {
 			if live, rev, err = d.scan(ctx, j); err != nil {
 				return err
 			}
@@ -253,7 +260,7 @@ func (d *Detector) Poll(ctx context.Context) error {
 		evs = append(evs, diff...)
 	}
 	d.known = next
-	d.pending = nil
+	d.pending, d.waiting = nil, 0
 	if d.follower != nil {
 		if d.rescanAll {
 			d.rescanAll, d.lastFull = false, time.Now()
