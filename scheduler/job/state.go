@@ -206,7 +206,14 @@ type Status struct {
 // imply. Instances without attempts are pending (or killed), so a huge task
 // with no attempts costs nothing per instance. It knows nothing of the DAG,
 // failJob or suspension: the status the API serves is jobstatus.Derive.
-func Tally(j *Job, attempts []Attempt) Status {
+func Tally(j *Job, attempts []Attempt) Status { return TallyWithRunning(j, attempts, nil) }
+
+// TallyWithRunning is Tally of attempts and of the instances listed in
+// running (per task, indexes below its instance count), each of which has
+// one record, a launching or running attempt, not among attempts: a reader
+// of a huge running job passes those as indexes instead of records
+// (jobstatus.Reduction, jobstatus.Live).
+func TallyWithRunning(j *Job, attempts []Attempt, running map[string][]int) Status {
 	byInst := map[string]map[int][]Attempt{}
 	for _, a := range attempts {
 		m := byInst[a.Task]
@@ -231,6 +238,8 @@ func Tally(j *Job, attempts []Attempt) Status {
 				c.Add(InstanceState(insts[i], t.Retries, j.KillRequested), 1)
 			}
 		}
+		alsoRunning := running[t.Name]
+		c.Add(Running, len(alsoRunning))
 		// Folded instances succeeded (their records were folded away);
 		// an index with an attempt record counts by its record.
 		folded := 0
@@ -242,8 +251,13 @@ func Tally(j *Job, attempts []Attempt) Status {
 				folded--
 			}
 		}
+		for _, i := range alsoRunning {
+			if j.Folded.Has(t.Name, i) {
+				folded--
+			}
+		}
 		c.Add(Succeeded, folded)
-		untouched := t.Instances - len(idx) - folded
+		untouched := t.Instances - len(idx) - len(alsoRunning) - folded
 		if j.KillRequested {
 			c.Add(Killed, untouched)
 		} else {

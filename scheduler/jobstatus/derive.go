@@ -13,10 +13,15 @@ import (
 // applies the DAG: tasks that will never run are skipped (with the
 // reason), a continueOn task's failure does not fail the job, a failJob
 // verdict fails it, a suspended job is suspended.
-func Derive(j *job.Job, attempts []job.Attempt) job.Status {
+func Derive(j *job.Job, attempts []job.Attempt) job.Status { return derive(j, attempts, nil) }
+
+// derive is Derive of attempts and of the lone running instances listed
+// in loneRunning (see job.TallyWithRunning): such an instance only counts
+// as running, so nothing past the tally needs its record.
+func derive(j *job.Job, attempts []job.Attempt, loneRunning map[string][]int) job.Status {
 	attempts = RetryView(j, attempts)
 	j = dag.ResolveFanOut(j, dag.OutputsOf(&j.Spec, attempts)) // withParam tasks that fanned out
-	st := job.Tally(j, attempts)
+	st := job.TallyWithRunning(j, attempts, loneRunning)
 	retrying := retryingInstances(j, attempts)
 	for i := range st.Tasks {
 		if n := retrying[st.Tasks[i].Name]; n > 0 {

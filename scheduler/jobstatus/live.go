@@ -12,8 +12,9 @@ import (
 // job's attempts (Add, a page at a time, as a Reduction is) and then takes
 // each stored change (Put, Delete), answering Status, Kept, Folds and
 // Attempts as a Reduction over the records stored at that point would. It
-// keeps what a Reduction keeps: a plain success as a bit of its task's
-// index set, every attempt of every other instance. The events detector
+// keeps what a Reduction keeps: a plain success and a lone running instance
+// as a bit of their task's index sets, every attempt of every other
+// instance. The events detector
 // follows a running job with it instead of re-reading every record at each
 // poll (issue 16).
 type Live struct {
@@ -22,13 +23,17 @@ type Live struct {
 	// instance count (a Reduction's plain and foldable index lists).
 	plain    map[string][]uint64
 	foldable map[string][]uint64
-	// plainAttempt: the attempt number of a plain instance's only record
-	// when it is not 0 (rare: its earlier records were deleted).
-	plainAttempt map[instance]int
-	kept         map[instance][]job.Attempt // sorted by attempt number
-	names        map[string]string          // the kept records' repeated strings, shared
-	attempts     int
-	lastEnded    time.Time
+	// running: per task, a bit per lone running instance (a Reduction's
+	// running index lists).
+	running map[string][]uint64
+	// bareAttempt: the attempt number of a plain or lone running
+	// instance's only record when it is not 0 (rare: its earlier records
+	// were deleted).
+	bareAttempt map[instance]int
+	kept        map[instance][]job.Attempt // sorted by attempt number
+	names       map[string]string          // the kept records' repeated strings, shared
+	attempts    int
+	lastEnded   time.Time
 }
 
 type instance struct {
@@ -42,8 +47,8 @@ const maxLiveNames = 4096
 
 // NewLive starts following j's attempts; feed it the scan with Add.
 func NewLive(j *job.Job) *Live {
-	return &Live{j: j, plain: map[string][]uint64{}, foldable: map[string][]uint64{},
-		plainAttempt: map[instance]int{}, kept: map[instance][]job.Attempt{}, names: map[string]string{}}
+	return &Live{j: j, plain: map[string][]uint64{}, foldable: map[string][]uint64{}, running: map[string][]uint64{},
+		bareAttempt: map[instance]int{}, kept: map[instance][]job.Attempt{}, names: map[string]string{}}
 }
 
 // Job is the job record the Live derives with.
@@ -66,11 +71,12 @@ func (l *Live) Add(page []job.Attempt) {
 
 // Put applies a stored attempt record (new, or overwriting the record of
 // the same task, index and attempt). It returns false when it cannot
-// follow exactly — a new attempt of an instance kept as a plain success,
-// whose record it no longer holds: the caller must scan the job again.
+// follow exactly — a new attempt of an instance kept as a bit (a plain
+// success, a lone running one), whose record it no longer holds: the
+// caller must scan the job again.
 func (l *Live) Put(a job.Attempt) bool {
 	k := instance{a.Task, a.Index}
-	if n, ok := l.plainNumber(k); ok {
+	if n, ok := l.bareNumber(k); ok {
 		if n != a.Attempt {
 			return false
 		}
@@ -101,7 +107,7 @@ func (l *Live) Put(a job.Attempt) bool {
 // (nothing if there is none).
 func (l *Live) Delete(task string, index, attempt int) {
 	k := instance{task, index}
-	if n, ok := l.plainNumber(k); ok {
+	if n, ok := l.bareNumber(k); ok {
 		if n == attempt {
 			l.set(k, nil)
 		}
@@ -117,20 +123,22 @@ func (l *Live) Delete(task string, index, attempt int) {
 	}
 }
 
-// plainNumber: whether k is kept as a plain success, and its attempt.
-func (l *Live) plainNumber(k instance) (int, bool) {
-	if !hasBit(l.plain[k.task], k.index) {
+// bareNumber: whether k is kept as a bit (a plain success, a lone running
+// instance), and its only record's attempt number.
+func (l *Live) bareNumber(k instance) (int, bool) {
+	if !hasBit(l.plain[k.task], k.index) && !hasBit(l.running[k.task], k.index) {
 		return 0, false
 	}
-	return l.plainAttempt[k], true
+	return l.bareAttempt[k], true
 }
 
 // set replaces what is known of instance k by its records as (sorted by
 // attempt number; nil: it has none). The Live owns as afterwards.
 func (l *Live) set(k instance, as []job.Attempt) {
-	if hasBit(l.plain[k.task], k.index) {
+	if _, bare := l.bareNumber(k); bare {
 		clearBit(l.plain[k.task], k.index)
-		delete(l.plainAttempt, k)
+		clearBit(l.running[k.task], k.index)
+		delete(l.bareAttempt, k)
 		l.attempts--
 	} else if cur, ok := l.kept[k]; ok {
 		delete(l.kept, k)
@@ -151,10 +159,14 @@ func (l *Live) set(k instance, as []job.Attempt) {
 	if len(as) == 1 && t != nil && a.Index < t.Instances && a.Attempt == 0 && succeededDone(a) {
 		l.setBit(l.foldable, t, a.Index) // job.PlanFolds' rule, as a Reduction applies it
 	}
-	if len(as) == 1 && (&Reduction{j: l.j}).plainSuccess(t, a) {
-		l.setBit(l.plain, t, a.Index)
+	if len(as) == 1 && ((&Reduction{j: l.j}).plainSuccess(t, a) || loneRunning(t, a)) {
+		if loneRunning(t, a) {
+			l.setBit(l.running, t, a.Index)
+		} else {
+			l.setBit(l.plain, t, a.Index)
+		}
 		if a.Attempt != 0 {
-			l.plainAttempt[k] = a.Attempt
+			l.bareAttempt[k] = a.Attempt
 		}
 		return
 	}
@@ -236,18 +248,24 @@ func (l *Live) Status() job.Status {
 // View is Status and Kept, sorting the kept records once.
 func (l *Live) View() (job.Status, []job.Attempt) {
 	kept := l.Kept()
-	plain := map[string][]int{}
-	for task, s := range l.plain {
-		if idx := indexes(s); len(idx) > 0 {
-			plain[task] = idx
-		}
-	}
+	plain, running := setIndexes(l.plain), setIndexes(l.running)
 	if len(plain) == 0 {
-		return Derive(l.j, kept), kept
+		return derive(l.j, kept, running), kept
 	}
 	c := *l.j
 	c.Folded = withPlain(l.j.Folded, plain)
-	return Derive(&c, kept), kept
+	return derive(&c, kept, running), kept
+}
+
+// setIndexes lists each task's set bits (tasks with none left out).
+func setIndexes(sets map[string][]uint64) map[string][]int {
+	out := map[string][]int{}
+	for task, s := range sets {
+		if idx := indexes(s); len(idx) > 0 {
+			out[task] = idx
+		}
+	}
+	return out
 }
 
 // Folds is a Reduction's Folds over the records stored now.

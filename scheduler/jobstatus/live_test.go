@@ -139,16 +139,26 @@ func records(stored map[instance]map[int]job.Attempt) []job.Attempt {
 	return out
 }
 
-// A Live keeps a big succeeded array as bits, and a running instance's
-// record until it succeeds.
+// A Live keeps a big array as bits while it runs and once it succeeded;
+// an instance that fails is kept as its records.
 func TestLiveKeepsNoRecordOfPlainSuccesses(t *testing.T) {
 	j := &job.Job{ID: "big", Spec: job.Spec{Name: "big", Tasks: []job.TaskSpec{{Name: "work", Command: "true", Instances: 1000}}}}
 	l := NewLive(j)
 	for i := range 1000 {
 		l.Put(job.Attempt{Job: "big", Task: "work", Index: i, State: job.AttemptRunning})
 	}
-	if len(l.kept) != 1000 || l.Status().State != job.Running {
-		t.Fatalf("%d records kept, state %s; want 1000, running", len(l.kept), l.Status().State)
+	if st := l.Status(); len(l.kept) != 0 || st.State != job.Running || st.Tasks[0].Counts != (job.Counts{Running: 1000}) {
+		t.Fatalf("%d records kept, state %s %+v; want none, running, 1000 running", len(l.kept), st.State, st.Tasks[0].Counts)
+	}
+	failed := job.Attempt{Job: "big", Task: "work", Index: 7, State: job.AttemptFailed, Verdict: job.VerdictAgain}
+	if !l.Put(failed) || len(l.kept) != 1 {
+		t.Fatalf("a failed attempt: %d records kept, want its one", len(l.kept))
+	}
+	if l.Put(job.Attempt{Job: "big", Task: "work", Index: 8, Attempt: 1, State: job.AttemptLaunching}) {
+		t.Fatal("a new attempt of an instance kept as a bit was followed; want a rescan asked for")
+	}
+	if l.Delete("work", 7, 0); len(l.kept) != 0 || l.Status().Tasks[0].Counts != (job.Counts{Running: 999, Pending: 1}) {
+		t.Fatalf("the failed attempt deleted: %d records kept, counts %+v; want none, 999 running, 1 pending", len(l.kept), l.Status().Tasks[0].Counts)
 	}
 	for i := range 1000 {
 		l.Put(job.Attempt{Job: "big", Task: "work", Index: i, State: job.AttemptSucceeded, Verdict: job.VerdictDone})

@@ -11,14 +11,17 @@ import (
 // time (store.ScanAttempts), keeping only what the status can depend on: an
 // instance whose one attempt succeeded with nothing to tell (no outputs,
 // no retry pending) is kept as its index, and counted as a fold counts it;
-// every other instance keeps its records. Status equals Derive and Folds
-// equals job.PlanFolds over all the attempts, so a 200,000-instance job
-// that succeeded is derived from a few index lists instead of 200,000
-// decoded records (issue 16).
+// an instance whose one attempt runs (or launches) with nothing to tell is
+// kept as its index too, and counted as running; every other instance
+// keeps its records. Status equals Derive and Folds equals job.PlanFolds
+// over all the attempts, so a 200,000-instance job that succeeded, or
+// 30,000 instances running at once, are derived from a few index lists
+// instead of as many decoded records (issue 16).
 type Reduction struct {
 	j         *job.Job
 	kept      []job.Attempt
-	plain     map[string][]int // per task: instances kept as their index only
+	plain     map[string][]int // per task: succeeded instances kept as their index only
+	running   map[string][]int // per task: lone running instances kept as their index only
 	foldable  map[string][]int // per task: what job.PlanFolds folds
 	lastEnded time.Time
 	attempts  int
@@ -26,7 +29,7 @@ type Reduction struct {
 
 // NewReduction starts the reduction of j's attempts.
 func NewReduction(j *job.Job) *Reduction {
-	return &Reduction{j: j, plain: map[string][]int{}, foldable: map[string][]int{}}
+	return &Reduction{j: j, plain: map[string][]int{}, running: map[string][]int{}, foldable: map[string][]int{}}
 }
 
 // Add takes a page of the job's attempts holding every attempt of each of
@@ -78,7 +81,24 @@ func (r *Reduction) instance(as []job.Attempt) {
 		r.plain[a.Task] = append(r.plain[a.Task], a.Index)
 		return
 	}
+	if len(as) == 1 && loneRunning(t, a) {
+		r.running[a.Task] = append(r.running[a.Task], a.Index)
+		return
+	}
 	r.kept = append(r.kept, as...)
+}
+
+// loneRunning: an instance's only attempt a derives as nothing but one
+// running instance of t: it launches or runs, has no verdict, outputs or
+// artifacts, and belongs to a task whose instance count is its spec's.
+// Whatever the job record says (a kill, a retry), such an instance counts
+// as running and nothing else of it is read (job.InstanceState, Derive).
+func loneRunning(t *job.TaskSpec, a *job.Attempt) bool {
+	if t == nil || a.Index < 0 || a.Index >= t.Instances || (t.WithParam != "" && t.WithItems == nil) {
+		return false
+	}
+	return (a.State == job.AttemptLaunching || a.State == job.AttemptRunning) &&
+		a.Verdict == "" && len(a.Outputs) == 0 && len(a.Artifacts) == 0
 }
 
 func succeededDone(a *job.Attempt) bool {
@@ -102,8 +122,8 @@ func (r *Reduction) plainSuccess(t *job.TaskSpec, a *job.Attempt) bool {
 }
 
 // Kept is the records kept, sorted: every attempt of the instances that
-// are not plain successes (every failed, killed, lost or running attempt
-// among them). The slice is the Reduction's own.
+// are neither plain successes nor lone running ones (every failed, killed
+// or lost attempt among them). The slice is the Reduction's own.
 func (r *Reduction) Kept() []job.Attempt {
 	r.sortKept()
 	return r.kept
@@ -124,11 +144,11 @@ func (r *Reduction) LastEnded() time.Time { return r.lastEnded }
 func (r *Reduction) Status() job.Status {
 	r.sortKept()
 	if len(r.plain) == 0 {
-		return Derive(r.j, r.kept)
+		return derive(r.j, r.kept, r.running)
 	}
 	c := *r.j
 	c.Folded = withPlain(r.j.Folded, r.plain)
-	return Derive(&c, r.kept)
+	return derive(&c, r.kept, r.running)
 }
 
 // withPlain adds the plain instances' indexes to the folds as ranges of
