@@ -261,9 +261,10 @@ func update(taskID string, state mesos.TaskState, uuid string) mesos.TaskStatus 
 
 // TestUpdatePath drives status updates of a launched instance through the
 // framework: each batch is stored before it is acknowledged, a batch that
-// cannot be stored is not acknowledged, master-made updates (no uuid) and
-// duplicate deliveries are not acknowledged, and a task Gleaner does not
-// expect is killed.
+// cannot be stored is not acknowledged, a RUNNING update is acknowledged
+// at once (its record waits: TestRunningRecordWaits), master-made updates
+// (no uuid) and duplicate deliveries are not acknowledged, and a task
+// Gleaner does not expect is killed.
 func TestUpdatePath(t *testing.T) {
 	cases := []struct {
 		name      string
@@ -281,20 +282,27 @@ func TestUpdatePath(t *testing.T) {
 			revive:  true, // the task completed: dependents may be ready
 		},
 		{
+			name:    "running alone: acknowledged without a write",
+			updates: []mesos.TaskStatus{update("j.t.0.0", mesos.TASK_RUNNING, "u1")},
+			want:    []string{"ack j.t.0.0 u1"},
+		},
+		{
 			name:      "store fails: not acknowledged (the agent resends)",
 			failStore: true,
-			updates:   []mesos.TaskStatus{update("j.t.0.0", mesos.TASK_RUNNING, "u1")},
-			want:      []string{"store FAILED j.t.0.0=running"},
+			updates:   []mesos.TaskStatus{update("j.t.0.0", mesos.TASK_RUNNING, "u1"), update("j.t.0.0", mesos.TASK_FINISHED, "u2")},
+			want:      []string{"store FAILED j.t.0.0=succeeded"},
 		},
 		{
 			name:    "a master-made update is stored but never acknowledged",
-			updates: []mesos.TaskStatus{update("j.t.0.0", mesos.TASK_RUNNING, "")},
-			want:    []string{"store j.t.0.0=running"},
+			updates: []mesos.TaskStatus{update("j.t.0.0", mesos.TASK_LOST, "")},
+			want:    []string{"store j.t.0.0=lost"},
+			revive:  true, // lost: the instance runs again
 		},
 		{
 			name:    "a duplicate delivered before the acknowledgement is not acknowledged twice",
-			updates: []mesos.TaskStatus{update("j.t.0.0", mesos.TASK_RUNNING, "u1"), update("j.t.0.0", mesos.TASK_RUNNING, "u1")},
-			want:    []string{"store j.t.0.0=running", "ack j.t.0.0 u1"},
+			updates: []mesos.TaskStatus{update("j.t.0.0", mesos.TASK_FINISHED, "u1"), update("j.t.0.0", mesos.TASK_FINISHED, "u1")},
+			want:    []string{"store j.t.0.0=succeeded", "ack j.t.0.0 u1"},
+			revive:  true,
 		},
 		{
 			name:    "a failure with a retry left: stored, acknowledged, offers revived",

@@ -158,21 +158,32 @@ func (l *ackLedger) acked(taskID string, uuid []byte, received uint64) {
 // previous batch's HTTP round trips, and the updates that arrive meanwhile
 // make the next batch (group commit). Acknowledging only after the store
 // is what the failover guarantee needs; the overlap changes nothing there.
+//
+// A RUNNING update's record waits (runningrecords.go): it is acknowledged
+// without a write and stored runningRecordDelay later, unless the task's
+// next record (its end) supersedes it first.
 func (f *Framework) updateLoop(ctx context.Context) {
 	acked := make(chan struct{})
 	close(acked) // no acknowledgements in flight yet
+	flush := time.NewTimer(time.Hour)
+	flush.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			<-acked
 			return
 		case <-f.updates.signal:
+		case now := <-flush.C:
+			f.storeDeferredRunning(ctx, now)
+			f.deferred.arm(flush)
+			continue
 		}
 		batch, first := f.updates.take(MaxUpdateBatch)
 		if len(batch) == 0 {
 			continue
 		}
 		ack := f.processUpdates(ctx, batch, first)
+		f.deferred.arm(flush)
 		<-acked // the previous batch's acknowledgements went first
 		done := make(chan struct{})
 		go func() {
@@ -216,11 +227,16 @@ func (f *Framework) processUpdates(ctx context.Context, batch []*mesos.TaskStatu
 		}
 	}
 	if len(u.Store) > 0 {
-		if err := f.store.PutAttempts(ctx, u.Store); err != nil {
-			f.log.Warn("status updates not stored; not acknowledging", "updates", len(batch), "err", err)
-			return func() {}
+		now, later := splitRunning(u.Store)
+		if len(now) > 0 {
+			if err := f.store.PutAttempts(ctx, now); err != nil {
+				f.log.Warn("status updates not stored; not acknowledging", "updates", len(batch), "err", err)
+				return func() {}
+			}
+			recordsStoredByUpdate.Add(float64(len(now)))
+			f.deferred.superseded(now)
 		}
-		recordsStoredByUpdate.Add(float64(len(u.Store)))
+		f.deferred.add(later, time.Now())
 		more := f.engine.ApplyUpdates(&u)
 		if f.cfg.Queue != nil {
 			for _, a := range u.Release {
