@@ -233,7 +233,7 @@ type Framework struct {
 	subs      atomic.Int64
 	revive    chan struct{}
 	updates   *updateQueue
-	acks      ackLedger // used by the update loop only
+	acks      ackLedger       // used by the update loop only
 	deferred  deferredRunning // used by the update loop only (runningrecords.go)
 	fast      *fastPath
 	act       actuator // what the offer and update paths do on Mesos
