@@ -76,6 +76,10 @@ type Config struct {
 	// exponential backoff between rounds of one explicit reconciliation,
 	// which asks again for the tasks not heard from (defaults 2 s, 2 min).
 	ReconcileMinBackoff, ReconcileMaxBackoff time.Duration
+	// RunningRecordDelay is how long a RUNNING update's record waits to be
+	// superseded by the task's end before it is stored (default
+	// DefaultRunningRecordDelay; runningrecords.go).
+	RunningRecordDelay time.Duration
 	// KillGracePeriod goes into every TaskInfo's kill_policy: the time a
 	// killed task gets between SIGTERM and SIGKILL (default 3 s, as the
 	// Gleaner executor's; negative: no kill_policy).
@@ -151,6 +155,9 @@ func (c *Config) defaults() {
 	}
 	if c.KillGracePeriod == 0 {
 		c.KillGracePeriod = 3 * time.Second
+	}
+	if c.RunningRecordDelay <= 0 {
+		c.RunningRecordDelay = DefaultRunningRecordDelay
 	}
 	if c.ReconcileMinBackoff <= 0 {
 		c.ReconcileMinBackoff = DefaultReconcileMinBackoff
@@ -257,7 +264,8 @@ type callerBox struct{ calls.Caller }
 // eng loaded from it.
 func New(cfg Config, st store.Store, eng *engine.Engine) *Framework {
 	cfg.defaults()
-	f := &Framework{cfg: cfg, store: st, engine: eng, log: cfg.Logger, revive: make(chan struct{}, 1), updates: newUpdateQueue(), fast: newFastPath()}
+	f := &Framework{cfg: cfg, store: st, engine: eng, log: cfg.Logger, revive: make(chan struct{}, 1), updates: newUpdateQueue(), fast: newFastPath(),
+		deferred: deferredRunning{delay: cfg.RunningRecordDelay}}
 	f.fwID.Store("")
 	f.act = mesosActuator{f}
 	f.caller = callrules.New(callrules.WithFrameworkID(f.FrameworkID)).Caller(f.watchdogCaller())

@@ -7,22 +7,30 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/job"
 )
 
-// runningRecordDelay is how long the record of a RUNNING update waits
+// DefaultRunningRecordDelay is how long the record of a RUNNING update waits
 // before it is stored. The update is acknowledged at once; the engine
-// knows the task runs. Most short tasks end within the delay: their end
-// record, which carries the start time, is then the only write of the
-// update path (two records per launch instead of three). A RUNNING record
-// lost in a failover is no loss: the stored record still says launching,
-// and the new leader's reconciliation asks the master, which answers
-// RUNNING.
-const runningRecordDelay = time.Second
+// knows the task runs. Most short tasks end within the delay, even when
+// thousands of updates queue up: their end record, which carries the start
+// time, is then the only write of the update path (two records per launch
+// instead of three). The job's status counts a launching instance as
+// running already; only an instance's own record reads launching that
+// long. A RUNNING record lost in a failover is no loss: the stored record
+// still says launching, and the new leader's reconciliation asks the
+// master, which answers RUNNING.
+const DefaultRunningRecordDelay = 5 * time.Second
+
+// runningFlushGap is the least time between two writes of waiting RUNNING
+// records: what falls due meanwhile goes in one batched write.
+const runningFlushGap = 500 * time.Millisecond
 
 // deferredRunning is the RUNNING records acknowledged and not yet stored,
 // by task id, in the order they were deferred. It belongs to the update
 // loop (no lock).
 type deferredRunning struct {
-	since map[string]time.Time
-	order []deferredTask
+	delay     time.Duration // Config.RunningRecordDelay
+	since     map[string]time.Time
+	order     []deferredTask
+	lastFlush time.Time
 }
 
 type deferredTask struct {
@@ -104,14 +112,18 @@ func (d *deferredRunning) requeue(ids []string, at time.Time) {
 	d.order = append(waiting, d.order...)
 }
 
-// arm sets timer to the next time a record falls due (stopped when none
-// waits).
+// arm sets timer to the next time a record falls due, runningFlushGap
+// after the last write at the earliest (stopped when none waits).
 func (d *deferredRunning) arm(timer *time.Timer) {
 	timer.Stop()
 	for len(d.order) > 0 {
 		t := d.order[0]
 		if at, ok := d.since[t.id]; ok && at.Equal(t.at) {
-			timer.Reset(time.Until(t.at.Add(runningRecordDelay)))
+			next := t.at.Add(d.delay)
+			if earliest := d.lastFlush.Add(runningFlushGap); next.Before(earliest) {
+				next = earliest
+			}
+			timer.Reset(time.Until(next))
 			return
 		}
 		d.order = d.order[1:] // superseded
@@ -124,10 +136,11 @@ func (d *deferredRunning) arm(timer *time.Timer) {
 // running (an end, a removed job: nothing to store). Records that cannot
 // be stored wait for the next try (their updates are acknowledged already).
 func (f *Framework) storeDeferredRunning(ctx context.Context, now time.Time) {
-	ids := f.deferred.due(now.Add(-runningRecordDelay))
+	ids := f.deferred.due(now.Add(-f.deferred.delay))
 	if len(ids) == 0 {
 		return
 	}
+	f.deferred.lastFlush = now
 	records := make([]job.Attempt, 0, len(ids))
 	for _, id := range ids {
 		if a, ok := f.engine.ActiveAttempt(id); ok && a.State == job.AttemptRunning {
@@ -140,7 +153,7 @@ func (f *Framework) storeDeferredRunning(ctx context.Context, now time.Time) {
 	if err := f.store.PutAttempts(ctx, records); err != nil {
 		if ctx.Err() == nil {
 			f.log.Warn("running records not stored; trying again", "records", len(records), "err", err)
-			f.deferred.requeue(ids, now.Add(-runningRecordDelay))
+			f.deferred.requeue(ids, now.Add(-f.deferred.delay))
 		}
 		return
 	}

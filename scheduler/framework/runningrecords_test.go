@@ -12,7 +12,7 @@ import (
 )
 
 // A RUNNING update is acknowledged at once and its record stored
-// runningRecordDelay later, as the engine holds it (start time included),
+// Config.RunningRecordDelay later, as the engine holds it (start time included),
 // unless the task's end was stored first; a record that cannot be stored
 // waits for the next try.
 func TestRunningRecordWaits(t *testing.T) {
@@ -34,24 +34,24 @@ func TestRunningRecordWaits(t *testing.T) {
 	}{
 		{
 			name:  "stored once due, not before",
-			steps: []step{{updates: []mesos.TaskStatus{running(0, "r0")}}, {flushAt: runningRecordDelay / 2}, {flushAt: runningRecordDelay}},
+			steps: []step{{updates: []mesos.TaskStatus{running(0, "r0")}}, {flushAt: DefaultRunningRecordDelay / 2}, {flushAt: DefaultRunningRecordDelay}},
 			want:  []string{"ack j.t.0.0 r0", "store j.t.0.0=running"},
 		},
 		{
 			name: "the end stored first supersedes it",
 			steps: []step{{updates: []mesos.TaskStatus{running(0, "r0"), running(1, "r1")}}, {updates: []mesos.TaskStatus{finished(0, "f0")}},
-				{flushAt: runningRecordDelay}},
+				{flushAt: DefaultRunningRecordDelay}},
 			want: []string{"ack j.t.0.0 r0", "ack j.t.1.0 r1", "store j.t.0.0=succeeded", "ack j.t.0.0 f0", "store j.t.1.0=running"},
 		},
 		{
 			name: "a failed write is tried again",
-			steps: []step{{updates: []mesos.TaskStatus{running(0, "r0")}}, {flushAt: runningRecordDelay, failStore: true},
-				{flushAt: runningRecordDelay}, {flushAt: 2 * runningRecordDelay}},
+			steps: []step{{updates: []mesos.TaskStatus{running(0, "r0")}}, {flushAt: DefaultRunningRecordDelay, failStore: true},
+				{flushAt: DefaultRunningRecordDelay}, {flushAt: 2 * DefaultRunningRecordDelay}},
 			want: []string{"ack j.t.0.0 r0", "store FAILED j.t.0.0=running", "store j.t.0.0=running"},
 		},
 		{
 			name:  "a copy of RUNNING while one waits: one record",
-			steps: []step{{updates: []mesos.TaskStatus{running(0, "r0")}}, {updates: []mesos.TaskStatus{running(0, "r0b")}}, {flushAt: runningRecordDelay}, {flushAt: 3 * runningRecordDelay}},
+			steps: []step{{updates: []mesos.TaskStatus{running(0, "r0")}}, {updates: []mesos.TaskStatus{running(0, "r0b")}}, {flushAt: DefaultRunningRecordDelay}, {flushAt: 3 * DefaultRunningRecordDelay}},
 			want:  []string{"ack j.t.0.0 r0", "ack j.t.0.0 r0b", "store j.t.0.0=running"},
 		},
 	}
@@ -86,7 +86,7 @@ func TestRunningRecordCarriesStart(t *testing.T) {
 	u := update("j.t.0.0", mesos.TASK_RUNNING, "r0")
 	u.Timestamp = proto(float64(started.Unix()))
 	h.updates(u)
-	h.f.storeDeferredRunning(context.Background(), time.Now().Add(runningRecordDelay))
+	h.f.storeDeferredRunning(context.Background(), time.Now().Add(DefaultRunningRecordDelay))
 	as, err := h.rec.Store.Attempts(context.Background(), "j")
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
@@ -73,6 +74,7 @@ func TestUpdateLoopStoresNextBatchWhileAcking(t *testing.T) {
 // stored once due, by the loop's own timer.
 func TestUpdateLoopStoresRunningRecordLater(t *testing.T) {
 	h := newHarness(t, arrayJob("j", 1, 1))
+	h.f.deferred.delay = 100 * time.Millisecond // Config.RunningRecordDelay
 	h.offers(mesosOffer("o1", "a1", 1, 1024))
 	h.rec.log = nil
 	ctx, cancel := context.WithCancel(context.Background())

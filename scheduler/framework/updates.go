@@ -160,7 +160,7 @@ func (l *ackLedger) acked(taskID string, uuid []byte, received uint64) {
 // is what the failover guarantee needs; the overlap changes nothing there.
 //
 // A RUNNING update's record waits (runningrecords.go): it is acknowledged
-// without a write and stored runningRecordDelay later, unless the task's
+// without a write and stored Config.RunningRecordDelay later, unless the task's
 // next record (its end) supersedes it first.
 func (f *Framework) updateLoop(ctx context.Context) {
 	acked := make(chan struct{})
