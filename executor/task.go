@@ -16,6 +16,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/resources"
 
 	"github.com/gleaner-project/gleaner/executor/cgroups"
+	"github.com/gleaner-project/gleaner/executor/taskdir"
 	"github.com/gleaner-project/gleaner/executor/sandbox"
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
 	"github.com/gleaner-project/gleaner/rootfs"
@@ -174,7 +175,7 @@ func (e *Executor) runTask(t *task) {
 		return
 	}
 	t.payload = p
-	t.dir = filepath.Join(e.cfg.Mesos.Directory, "tasks", cgroups.SafeName(t.id))
+	t.dir = filepath.Join(e.cfg.Mesos.Directory, "tasks", taskdir.Name(t.id))
 	if err := os.MkdirAll(t.dir, 0o755); err != nil {
 		e.fail(t.id, mesos.TASK_FAILED, mesos.REASON_CONTAINER_LAUNCH_FAILED, "task directory: "+err.Error(), nil)
 		return
@@ -342,7 +343,7 @@ func (e *Executor) prepare(t *task) (sandbox.Spec, error) {
 	t.memMB, t.diskMB = mem, disk
 	if !e.cfg.NoCgroups {
 		e.sweepStaleCgroups()
-		cg, err := cgroups.New(cgroups.Config{Root: e.cfg.CgroupRoot, Parent: e.cfg.CgroupParent}, cgroups.SafeName(t.id))
+		cg, err := cgroups.New(cgroups.Config{Root: e.cfg.CgroupRoot, Parent: e.cfg.CgroupParent}, taskdir.Name(t.id))
 		if err != nil {
 			return sandbox.Spec{}, fmt.Errorf("cgroup: %w", err)
 		}

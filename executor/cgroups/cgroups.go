@@ -145,16 +145,6 @@ func New(cfg Config, name string) (Manager, error) {
 	return newV1(cfg, name)
 }
 
-// SafeName turns a task id into a cgroup directory name.
-func SafeName(id string) string {
-	r := strings.NewReplacer("/", "_", "\x00", "_")
-	s := r.Replace(id)
-	if s == "." || s == ".." || s == "" {
-		s = "_" + s
-	}
-	return s
-}
-
 func writeFile(p, v string) error {
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {

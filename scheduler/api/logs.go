@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gleaner-project/gleaner/executor/taskdir"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/node"
 	"github.com/gleaner-project/gleaner/scheduler/store"
@@ -127,18 +128,9 @@ const GleanerExecutorName = "gleaner-executor"
 // <sandbox>/stdout.
 func logPaths(dir, executorName, taskID, stream string) []string {
 	if executorName == GleanerExecutorName {
-		return []string{path.Join(dir, "tasks", safeName(taskID), stream)}
+		return []string{path.Join(dir, "tasks", taskdir.Name(taskID), stream)}
 	}
 	return []string{path.Join(dir, stream)}
-}
-
-// safeName is the executor's per-task directory name (cgroups.SafeName).
-func safeName(id string) string {
-	s := strings.NewReplacer("/", "_", "\x00", "_").Replace(id)
-	if s == "." || s == ".." || s == "" {
-		s = "_" + s
-	}
-	return s
 }
 
 func (a *agentFiles) get(ctx context.Context, p string, q url.Values, v any) (int, error) {
