@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/gleaner-project/gleaner/rootfs"
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
 )
@@ -47,11 +48,11 @@ func pinBundle(field string, b *job.Bundle, digest fileDigest, log io.Writer) (b
 	}
 	p := localBundlePath(b.URI)
 	if p == "" {
-		return false, &spec.FieldError{Field: field + ".digest", Msg: fmt.Sprintf("required for %s (the executor checks every bundle against its digest; only a file:// bundle readable here is pinned by the CLI)", b.URI)}
+		return false, &fielderr.FieldError{Field: field + ".digest", Msg: fmt.Sprintf("required for %s (the executor checks every bundle against its digest; only a file:// bundle readable here is pinned by the CLI)", b.URI)}
 	}
 	d, err := digest(p)
 	if err != nil {
-		return false, &spec.FieldError{Field: field + ".digest", Msg: fmt.Sprintf("none given, and %s cannot be read here to pin it: %v", b.URI, err)}
+		return false, &fielderr.FieldError{Field: field + ".digest", Msg: fmt.Sprintf("none given, and %s cannot be read here to pin it: %v", b.URI, err)}
 	}
 	b.Digest = d
 	fmt.Fprintf(log, "pinned %s (%s) to %s\n", field, b.URI, d)

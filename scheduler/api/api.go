@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/auth"
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/metrics"
@@ -216,7 +217,7 @@ func writeErr(w http.ResponseWriter, code int, e Error) { writeJSON(w, code, e) 
 // writes to the leader (307 keeps method and body).
 func (s *server) backendErr(w http.ResponseWriter, r *http.Request, err error) {
 	var nl *node.NotLeaderError
-	var fe *spec.FieldError
+	var fe *fielderr.FieldError
 	switch {
 	case errors.As(err, &fe): // a spec this scheduler refuses (scheduler/isolation)
 		writeErr(w, http.StatusBadRequest, Error{Error: err.Error(), Field: fe.Field})

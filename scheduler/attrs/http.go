@@ -14,6 +14,7 @@ import (
 
 	"github.com/gleaner-project/gleaner/scheduler/apikeys"
 	"github.com/gleaner-project/gleaner/scheduler/auth"
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 	"github.com/gleaner-project/gleaner/scheduler/placement"
 )
 
@@ -152,7 +153,7 @@ func mbLimit(mb *http.MaxBytesError) int64 {
 }
 
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var fe *FieldError
+	var fe *fielderr.FieldError
 	switch {
 	case errors.Is(err, errTooLarge):
 		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: err.Error(), Field: "body"})
@@ -250,10 +251,10 @@ func decodeBody(r *http.Request, v any) error {
 		return fmt.Errorf("%w: attributes take at most %d bytes", errTooLarge, min(maxBody, mbLimit(mb)))
 	}
 	if err != nil {
-		return &FieldError{Field: "body", Msg: "read: " + err.Error()}
+		return &fielderr.FieldError{Field: "body", Msg: "read: " + err.Error()}
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return &FieldError{Field: "body", Msg: "must be a JSON object of string keys to string values: " + err.Error()}
+		return &fielderr.FieldError{Field: "body", Msg: "must be a JSON object of string keys to string values: " + err.Error()}
 	}
 	return nil
 }
@@ -264,7 +265,7 @@ func (h *handler) put(ctx context.Context, r *http.Request, host, who string) (C
 		return Change{}, err
 	}
 	if m == nil {
-		return Change{}, &FieldError{Field: "body", Msg: "must be a JSON object, not null"}
+		return Change{}, &fielderr.FieldError{Field: "body", Msg: "must be a JSON object, not null"}
 	}
 	return h.cfg.Store.Put(ctx, host, m, who)
 }
@@ -275,7 +276,7 @@ func (h *handler) patch(ctx context.Context, r *http.Request, host, who string) 
 		return Change{}, err
 	}
 	if m == nil {
-		return Change{}, &FieldError{Field: "body", Msg: "must be a JSON object, not null"}
+		return Change{}, &fielderr.FieldError{Field: "body", Msg: "must be a JSON object, not null"}
 	}
 	return h.cfg.Store.Patch(ctx, host, m, who)
 }
@@ -283,7 +284,7 @@ func (h *handler) patch(ctx context.Context, r *http.Request, host, who string) 
 func (h *handler) del(ctx context.Context, r *http.Request, host, who string) (Change, error) {
 	key := r.PathValue("key")
 	if err := ValidateKey(key); err != nil {
-		return Change{}, &FieldError{Field: "key", Msg: err.(*FieldError).Msg}
+		return Change{}, &fielderr.FieldError{Field: "key", Msg: err.(*fielderr.FieldError).Msg}
 	}
 	return h.cfg.Store.Delete(ctx, host, key, who)
 }
@@ -306,7 +307,7 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
-			h.fail(w, r, &FieldError{Field: "limit", Msg: fmt.Sprintf("must be a positive integer, got %q", s)})
+			h.fail(w, r, &fielderr.FieldError{Field: "limit", Msg: fmt.Sprintf("must be a positive integer, got %q", s)})
 			return
 		}
 		limit = n

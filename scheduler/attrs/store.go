@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -178,7 +179,7 @@ func (s *Store) Patch(ctx context.Context, host string, set map[string]*string, 
 			}
 		}
 		if len(n) > MaxKeys {
-			return nil, &FieldError{Field: "attributes", Msg: fmt.Sprintf("%d keys after the patch, at most %d allowed", len(n), MaxKeys)}
+			return nil, &fielderr.FieldError{Field: "attributes", Msg: fmt.Sprintf("%d keys after the patch, at most %d allowed", len(n), MaxKeys)}
 		}
 		return n, nil
 	})

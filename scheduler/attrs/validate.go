@@ -6,6 +6,8 @@ import (
 	"sort"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 )
 
 // Limits on attributes.
@@ -19,19 +21,10 @@ var (
 	hostRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$`)
 )
 
-// FieldError is a validation error naming the offending field; HTTP
-// answers it with 400 {error, field}.
-type FieldError struct {
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
-
 // ValidateHostname checks an agent hostname as used in keys and URLs.
 func ValidateHostname(h string) error {
 	if !hostRE.MatchString(h) {
-		return &FieldError{Field: "hostname", Msg: fmt.Sprintf("%q is not a hostname (letters, digits, '.', '-', '_'; at most 253)", h)}
+		return &fielderr.FieldError{Field: "hostname", Msg: fmt.Sprintf("%q is not a hostname (letters, digits, '.', '-', '_'; at most 253)", h)}
 	}
 	return nil
 }
@@ -40,10 +33,10 @@ func ValidateHostname(h string) error {
 // "hostname", which constraints reserve for the agent's hostname.
 func ValidateKey(k string) error {
 	if !keyRE.MatchString(k) {
-		return &FieldError{Field: "attributes." + k, Msg: fmt.Sprintf("key %q must match [a-z0-9][a-z0-9._/-]{0,62}", k)}
+		return &fielderr.FieldError{Field: "attributes." + k, Msg: fmt.Sprintf("key %q must match [a-z0-9][a-z0-9._/-]{0,62}", k)}
 	}
 	if k == "hostname" {
-		return &FieldError{Field: "attributes.hostname", Msg: `key "hostname" is reserved for the agent's hostname`}
+		return &fielderr.FieldError{Field: "attributes.hostname", Msg: `key "hostname" is reserved for the agent's hostname`}
 	}
 	return nil
 }
@@ -52,14 +45,14 @@ func ValidateKey(k string) error {
 // characters.
 func ValidateValue(k, v string) error {
 	if !utf8.ValidString(v) {
-		return &FieldError{Field: "attributes." + k, Msg: "value is not valid UTF-8"}
+		return &fielderr.FieldError{Field: "attributes." + k, Msg: "value is not valid UTF-8"}
 	}
 	if n := utf8.RuneCountInString(v); n > MaxValueLen {
-		return &FieldError{Field: "attributes." + k, Msg: fmt.Sprintf("value has %d characters, at most %d allowed", n, MaxValueLen)}
+		return &fielderr.FieldError{Field: "attributes." + k, Msg: fmt.Sprintf("value has %d characters, at most %d allowed", n, MaxValueLen)}
 	}
 	for _, r := range v {
 		if !unicode.IsPrint(r) {
-			return &FieldError{Field: "attributes." + k, Msg: fmt.Sprintf("value contains the non-printable character %U", r)}
+			return &fielderr.FieldError{Field: "attributes." + k, Msg: fmt.Sprintf("value contains the non-printable character %U", r)}
 		}
 	}
 	return nil
@@ -69,7 +62,7 @@ func ValidateValue(k, v string) error {
 // deterministic) and the number of keys.
 func Validate(m map[string]string) error {
 	if len(m) > MaxKeys {
-		return &FieldError{Field: "attributes", Msg: fmt.Sprintf("%d keys, at most %d allowed", len(m), MaxKeys)}
+		return &fielderr.FieldError{Field: "attributes", Msg: fmt.Sprintf("%d keys, at most %d allowed", len(m), MaxKeys)}
 	}
 	keys := make([]string, 0, len(m))
 	for k := range m {

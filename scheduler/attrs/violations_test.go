@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 	"github.com/gleaner-project/gleaner/scheduler/placement"
 )
 
@@ -32,7 +33,7 @@ func TestValidate(t *testing.T) {
 			}
 			continue
 		}
-		fe, ok := err.(*FieldError)
+		fe, ok := err.(*fielderr.FieldError)
 		if !ok || fe.Field != tc.field {
 			t.Errorf("%v: got %v, want field %s", tc.m, err, tc.field)
 		}

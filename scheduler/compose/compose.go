@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
 )
@@ -114,12 +115,12 @@ type conv struct {
 
 func (c *conv) warnf(format string, a ...any) { c.warn = append(c.warn, fmt.Sprintf(format, a...)) }
 
-func ferr(field, format string, a ...any) *spec.FieldError {
-	return &spec.FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}
+func ferr(field, format string, a ...any) *fielderr.FieldError {
+	return &fielderr.FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}
 }
 
 // Convert turns a compose batch file into a validated job spec. Errors are
-// *spec.FieldError with the compose path (services.s1.labels.aliyun.scale)
+// *fielderr.FieldError with the compose path (services.s1.labels.aliyun.scale)
 // and wrap ErrNotBatch for files without project_type batch.
 func Convert(data []byte, opt Options) (*Result, error) {
 	js, err := spec.YAMLToJSON("compose file", data)
@@ -239,7 +240,7 @@ func servicePath(err error, tasks []Task) error {
 		if r, ok := strings.CutPrefix(rest, ".depends"); ok {
 			rest = ".labels.depends" + r
 		}
-		return &spec.FieldError{Field: "services." + tasks[i].Service + rest, Msg: fe.Msg}
+		return &fielderr.FieldError{Field: "services." + tasks[i].Service + rest, Msg: fe.Msg}
 	}
 	return fmt.Errorf("converted spec: %w", err)
 }

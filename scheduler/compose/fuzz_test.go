@@ -11,7 +11,7 @@ import (
 )
 
 // FuzzConvert converts compose files. It must never panic or run away; a
-// refusal is a *spec.FieldError or ErrNotBatch; every converted spec
+// refusal is a *fielderr.FieldError or ErrNotBatch; every converted spec
 // passes spec.Validate.
 func FuzzConvert(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.yml")
@@ -40,7 +40,7 @@ func FuzzConvert(f *testing.F) {
 		r, err := Convert(data, Options{Name: "fuzz", Images: images, Unmapped: UnmappedHost})
 		if err != nil {
 			if _, ok := spec.AsFieldError(err); !ok && !errors.Is(err, ErrNotBatch) {
-				t.Fatalf("refusal %T %v is neither a *spec.FieldError nor ErrNotBatch", err, err)
+				t.Fatalf("refusal %T %v is neither a *fielderr.FieldError nor ErrNotBatch", err, err)
 			}
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/gleaner-project/gleaner/rootfs"
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
 	"github.com/google/go-containerregistry/pkg/name"
 )
@@ -74,16 +75,16 @@ func (m Images) Add(ref string, b Bundle) error {
 	key, err := normalise(ref)
 	field := "images." + ref
 	if err != nil {
-		return &spec.FieldError{Field: field, Msg: err.Error()}
+		return &fielderr.FieldError{Field: field, Msg: err.Error()}
 	}
 	if b.URI == "" {
-		return &spec.FieldError{Field: field + ".uri", Msg: "required"}
+		return &fielderr.FieldError{Field: field + ".uri", Msg: "required"}
 	}
 	if _, err := rootfs.ParseDigest(b.Digest); err != nil {
-		return &spec.FieldError{Field: field + ".digest", Msg: err.Error()}
+		return &fielderr.FieldError{Field: field + ".digest", Msg: err.Error()}
 	}
 	if _, dup := m[key]; dup {
-		return &spec.FieldError{Field: field, Msg: fmt.Sprintf("maps the same image as another entry (%s)", key)}
+		return &fielderr.FieldError{Field: field, Msg: fmt.Sprintf("maps the same image as another entry (%s)", key)}
 	}
 	m[key] = b
 	return nil

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 	"github.com/gleaner-project/gleaner/scheduler/retry"
-	"github.com/gleaner-project/gleaner/scheduler/spec"
 	rcron "github.com/robfig/cron/v3"
 )
 
@@ -78,21 +78,21 @@ type Compiled struct {
 var parser = rcron.NewParser(rcron.Minute | rcron.Hour | rcron.Dom | rcron.Month | rcron.Dow | rcron.Descriptor)
 
 // Compile validates s; path is the schedule's field path (e.g.
-// "schedule") and prefixes the field in a *spec.FieldError.
+// "schedule") and prefixes the field in a *fielderr.FieldError.
 func (s Schedule) Compile(path string) (*Compiled, error) {
 	c := &Compiled{Schedule: s}
 	if strings.TrimSpace(s.Cron) == "" {
-		return nil, &spec.FieldError{Field: path + ".cron", Msg: "required"}
+		return nil, &fielderr.FieldError{Field: path + ".cron", Msg: "required"}
 	}
 	if strings.Contains(s.Cron, "TZ=") {
-		return nil, &spec.FieldError{Field: path + ".cron", Msg: "give the time zone in timezone, not as a TZ= prefix"}
+		return nil, &fielderr.FieldError{Field: path + ".cron", Msg: "give the time zone in timezone, not as a TZ= prefix"}
 	}
 	sched, err := parser.Parse(s.Cron)
 	if err != nil {
-		return nil, &spec.FieldError{Field: path + ".cron", Msg: fmt.Sprintf("bad cron expression %q: %v", s.Cron, err)}
+		return nil, &fielderr.FieldError{Field: path + ".cron", Msg: fmt.Sprintf("bad cron expression %q: %v", s.Cron, err)}
 	}
 	if every, ok := sched.(rcron.ConstantDelaySchedule); ok && every.Delay < MinInterval {
-		return nil, &spec.FieldError{Field: path + ".cron", Msg: fmt.Sprintf("%q runs more often than once every %v", s.Cron, MinInterval)}
+		return nil, &fielderr.FieldError{Field: path + ".cron", Msg: fmt.Sprintf("%q runs more often than once every %v", s.Cron, MinInterval)}
 	}
 	c.sched = sched
 	if ss, ok := sched.(*rcron.SpecSchedule); ok {
@@ -101,7 +101,7 @@ func (s Schedule) Compile(path string) (*Compiled, error) {
 	c.loc = time.UTC
 	if s.Timezone != "" {
 		if c.loc, err = time.LoadLocation(s.Timezone); err != nil {
-			return nil, &spec.FieldError{Field: path + ".timezone", Msg: fmt.Sprintf("unknown time zone %q: %v", s.Timezone, err)}
+			return nil, &fielderr.FieldError{Field: path + ".timezone", Msg: fmt.Sprintf("unknown time zone %q: %v", s.Timezone, err)}
 		}
 	}
 	switch s.Concurrency {
@@ -109,18 +109,18 @@ func (s Schedule) Compile(path string) (*Compiled, error) {
 		c.Concurrency = Allow
 	case Allow, Forbid, Replace:
 	default:
-		return nil, &spec.FieldError{Field: path + ".concurrency", Msg: fmt.Sprintf("must be Allow, Forbid or Replace, got %q", s.Concurrency)}
+		return nil, &fielderr.FieldError{Field: path + ".concurrency", Msg: fmt.Sprintf("must be Allow, Forbid or Replace, got %q", s.Concurrency)}
 	}
 	for _, h := range []struct {
 		field string
 		n     int
 	}{{"successfulRunsHistoryLimit", s.SuccessfulRunsHistoryLimit}, {"failedRunsHistoryLimit", s.FailedRunsHistoryLimit}} {
 		if h.n < 0 || h.n > MaxRunsHistoryLimit {
-			return nil, &spec.FieldError{Field: path + "." + h.field, Msg: fmt.Sprintf("must be between 0 and %d, got %d", MaxRunsHistoryLimit, h.n)}
+			return nil, &fielderr.FieldError{Field: path + "." + h.field, Msg: fmt.Sprintf("must be between 0 and %d, got %d", MaxRunsHistoryLimit, h.n)}
 		}
 	}
 	if s.StartingDeadline < 0 {
-		return nil, &spec.FieldError{Field: path + ".startingDeadline", Msg: fmt.Sprintf("must be >= 0, got %v", time.Duration(s.StartingDeadline))}
+		return nil, &fielderr.FieldError{Field: path + ".startingDeadline", Msg: fmt.Sprintf("must be >= 0, got %v", time.Duration(s.StartingDeadline))}
 	}
 	return c, nil
 }

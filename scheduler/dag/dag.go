@@ -8,6 +8,7 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
 )
@@ -141,7 +142,7 @@ var keywords = map[string]bool{"and": true, "or": true, "not": true, "true": tru
 
 // Compile validates nodes (names unique, dependencies known, no
 // self-dependency, no cycle, expressions well-formed) and compiles them.
-// Errors are *spec.FieldError naming tasks[i].depends / tasks[i].when.
+// Errors are *fielderr.FieldError naming tasks[i].depends / tasks[i].when.
 func Compile(nodes []Node) (*Graph, error) {
 	g := &Graph{index: make(map[string]int, len(nodes))}
 	for i, n := range nodes {
@@ -250,7 +251,7 @@ func init() {
 }
 
 func ferr(field, format string, a ...any) error {
-	return &spec.FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}
+	return &fielderr.FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}
 }
 
 func firstLine(err error) string {
@@ -562,7 +563,7 @@ func runWhen(prog *vm.Program, params map[string]string, outs *Outputs) (bool, e
 // CheckWhen evaluates every task's when condition with the job's params
 // (fixed at submit), so a condition that fails, e.g. int(params.shards)
 // with shards "many", is refused at submit instead of found at run time.
-// Errors are *spec.FieldError on tasks[i].when.
+// Errors are *fielderr.FieldError on tasks[i].when.
 func (g *Graph) CheckWhen(params map[string]string) error {
 	for i, n := range g.nodes {
 		if n.when == nil || len(spec.WhenOutputRefs("", n.When)) > 0 {

@@ -11,7 +11,7 @@ var fuzzTasks = []string{"a", "b-1", "c_2"}
 
 // FuzzDepends compiles a depends expression over three tasks and
 // evaluates it under every combination of their states. It must never
-// panic or run away; a refusal is a *spec.FieldError on the expression;
+// panic or run away; a refusal is a *fielderr.FieldError on the expression;
 // an accepted expression always evaluates.
 func FuzzDepends(f *testing.F) {
 	for _, s := range []string{"a", "a && b-1", "a.failed || c_2.ended", "!(a.succeeded) and not b-1.skipped", "(a || b-1) && !c_2.killed",
@@ -25,7 +25,7 @@ func FuzzDepends(f *testing.F) {
 		g, err := Compile(nodes)
 		if err != nil {
 			if fe, ok := spec.AsFieldError(err); !ok || !strings.HasPrefix(fe.Field, "tasks[3].") && !strings.HasPrefix(fe.Field, "tasks[") {
-				t.Fatalf("refusal %T %v is not a *spec.FieldError on a task", err, err)
+				t.Fatalf("refusal %T %v is not a *fielderr.FieldError on a task", err, err)
 			}
 			return
 		}
@@ -61,7 +61,7 @@ func FuzzWhen(f *testing.F) {
 		g, err := Compile([]Node{{Name: "a"}, {Name: "b", Depends: []string{"a"}, When: when}})
 		if err != nil {
 			if _, ok := spec.AsFieldError(err); !ok {
-				t.Fatalf("refusal %T %v is not a *spec.FieldError", err, err)
+				t.Fatalf("refusal %T %v is not a *fielderr.FieldError", err, err)
 			}
 			return
 		}

@@ -232,7 +232,7 @@ type repeatEnv struct {
 const MaxRepeatLimit = spec.MaxRepeatLimit
 
 // CompileRepeat checks and compiles r; path is its field path
-// (tasks[1].repeat). Errors are *spec.FieldError.
+// (tasks[1].repeat). Errors are *fielderr.FieldError.
 func CompileRepeat(path string, r *job.Repeat) (*RepeatCond, error) {
 	if r.While == "" {
 		return nil, ferr(path+".while", "required: a condition on outputs.parameters, e.g. outputs.parameters.result == \"tails\"")

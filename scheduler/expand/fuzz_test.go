@@ -10,7 +10,7 @@ import (
 )
 
 // FuzzTemplate parses a template and instantiates it with one argument.
-// It must never panic or run away; refusals are *spec.FieldError; an
+// It must never panic or run away; refusals are *fielderr.FieldError; an
 // instantiated spec passes spec.Validate and every instance of its loops
 // renders.
 func FuzzTemplate(f *testing.F) {
@@ -30,7 +30,7 @@ func FuzzTemplate(f *testing.F) {
 		tp, err := ParseTemplate(data)
 		if err != nil {
 			if _, ok := spec.AsFieldError(err); !ok {
-				t.Fatalf("refusal %T %v is not a *spec.FieldError", err, err)
+				t.Fatalf("refusal %T %v is not a *fielderr.FieldError", err, err)
 			}
 			return
 		}
@@ -41,7 +41,7 @@ func FuzzTemplate(f *testing.F) {
 		s, err := tp.Instantiate(args)
 		if err != nil {
 			if _, ok := spec.AsFieldError(err); !ok {
-				t.Fatalf("instantiate: %T %v is not a *spec.FieldError", err, err)
+				t.Fatalf("instantiate: %T %v is not a *fielderr.FieldError", err, err)
 			}
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
 )
@@ -106,7 +107,7 @@ func (s Sequence) compile(path string) (Items, error) {
 }
 
 func ferr(field, format string, a ...any) error {
-	return &spec.FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}
+	return &fielderr.FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}
 }
 
 // Instance is one instance's concrete command line and environment.

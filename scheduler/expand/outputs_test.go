@@ -91,7 +91,7 @@ type anyOutputs string
 func (v anyOutputs) Param(string, int, string) (string, error) { return string(v), nil }
 
 // FuzzOutputPlaceholders: a command with output placeholders over an
-// upstream task is refused at submit with a *spec.FieldError, or it
+// upstream task is refused at submit with a *fielderr.FieldError, or it
 // expands and renders once every output is known.
 func FuzzOutputPlaceholders(f *testing.F) {
 	f.Add("echo {{tasks.split.outputs.parameters.count}}", "3")
@@ -107,7 +107,7 @@ func FuzzOutputPlaceholders(f *testing.F) {
 		s, err := spec.Parse([]byte(doc))
 		if err != nil {
 			if _, ok := spec.AsFieldError(err); !ok {
-				t.Fatalf("refusal %T %v is not a *spec.FieldError", err, err)
+				t.Fatalf("refusal %T %v is not a *fielderr.FieldError", err, err)
 			}
 			return
 		}

@@ -127,7 +127,7 @@ func walk(path string, v any, f func(path, s string) error) error {
 
 // Instantiate substitutes args into the template and parses the result as
 // a Gleaner spec (spec.Parse: defaults and validation). Missing required
-// or unknown arguments are *spec.FieldError on args.<name>; errors in the
+// or unknown arguments are *fielderr.FieldError on args.<name>; errors in the
 // resulting spec name its field (tasks[0].instances).
 func (t *Template) Instantiate(args map[string]string) (*job.Spec, error) {
 	values := map[string]string{}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
 )
@@ -51,11 +52,11 @@ func (p Policy) TaskUser(sp *job.Spec) string {
 
 // Check refuses a spec the scheduler cannot run as written: a job asking
 // for root without AllowRootTasks, and under the command executor every
-// field only the Gleaner executor enforces. The error is a *spec.FieldError
+// field only the Gleaner executor enforces. The error is a *fielderr.FieldError
 // naming the first such field.
 func (p Policy) Check(sp *job.Spec) error {
 	if RootRequested(sp) && !p.AllowRootTasks {
-		return &spec.FieldError{Field: "user", Msg: fmt.Sprintf("%q runs tasks as root, which this scheduler refuses; "+
+		return &fielderr.FieldError{Field: "user", Msg: fmt.Sprintf("%q runs tasks as root, which this scheduler refuses; "+
 			"start it with --allow-root-tasks to allow it (unsafe)", sp.User)}
 	}
 	for i := range sp.Tasks {
@@ -72,13 +73,13 @@ func (p Policy) Check(sp *job.Spec) error {
 // configuration never runs without the isolation it asked for.
 func (p Policy) CheckTask(path string, t *job.TaskSpec) error {
 	if field := spec.UsesArtifacts(t); field != "" && !p.ArtifactStore && !p.CommandExecutor {
-		return &spec.FieldError{Field: path + "." + field, Msg: "artifacts need a store: start the scheduler with --artifact-store"}
+		return &fielderr.FieldError{Field: path + "." + field, Msg: "artifacts need a store: start the scheduler with --artifact-store"}
 	}
 	if !p.CommandExecutor {
 		return nil
 	}
 	if field, what := commandExecutorCannot(t); field != "" {
-		return &spec.FieldError{Field: path + "." + field,
+		return &fielderr.FieldError{Field: path + "." + field,
 			Msg: "the command executor cannot enforce " + what + "; start the scheduler with --executor-path or --executor-uri"}
 	}
 	return nil

@@ -371,7 +371,7 @@ func NewJobID(name string) string {
 }
 
 // CheckSubmit says whether Submit would refuse a valid spec here: a
-// *spec.FieldError naming what this scheduler's executor cannot enforce, or
+// *fielderr.FieldError naming what this scheduler's executor cannot enforce, or
 // root (scheduler/isolation). Dry runs ask it too.
 func (n *Node) CheckSubmit(sp *job.Spec) error { return n.cfg.Framework.Isolation().Check(sp) }
 

@@ -4,6 +4,8 @@ import (
 	"maps"
 	"sort"
 	"strings"
+
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 )
 
 // Config tunes a Chain.
@@ -651,7 +653,7 @@ func noResourceReason(avail, want Resources) Reason {
 	}
 }
 
-var errNoGroup = &FieldError{Field: "group", Msg: "UNIQUE, CLUSTER, GROUP_BY and MAX_PER count a group: it must be set"}
+var errNoGroup = &fielderr.FieldError{Field: "group", Msg: "UNIQUE, CLUSTER, GROUP_BY and MAX_PER count a group: it must be set"}
 
 // Place chooses an agent for a among this cycle's open offers, consumes the
 // resources (reserved first) and counts the instance in its group. The

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 )
 
 // Operator is a constraint operator, Marathon-style plus EXISTS/NOT_EXISTS.
@@ -112,7 +114,7 @@ func (cs *Constraints) Counting() bool { return cs != nil && len(cs.countingIdx)
 
 // ParseConstraints validates and compiles raw [field, OPERATOR, value]
 // triples (value optional for UNIQUE, CLUSTER, GROUP_BY, EXISTS, NOT_EXISTS).
-// Errors are *FieldError naming constraints[i]. A nil or empty list yields
+// Errors are *fielderr.FieldError naming constraints[i]. A nil or empty list yields
 // nil (no constraints).
 func ParseConstraints(raw [][]string) (*Constraints, error) {
 	if len(raw) == 0 {
@@ -122,7 +124,7 @@ func ParseConstraints(raw [][]string) (*Constraints, error) {
 	for i, r := range raw {
 		c, err := compile(r)
 		if err != nil {
-			return nil, &FieldError{Field: fmt.Sprintf("constraints[%d]", i), Msg: err.Error()}
+			return nil, &fielderr.FieldError{Field: fmt.Sprintf("constraints[%d]", i), Msg: err.Error()}
 		}
 		cs.List = append(cs.List, c)
 	}
@@ -145,7 +147,7 @@ func ParseConstraints(raw [][]string) (*Constraints, error) {
 func ParseConstraintsJSON(b []byte) (*Constraints, error) {
 	var raw [][]string
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, &FieldError{Field: "constraints", Msg: "must be a list of [field, OPERATOR, value] string lists: " + err.Error()}
+		return nil, &fielderr.FieldError{Field: "constraints", Msg: "must be a list of [field, OPERATOR, value] string lists: " + err.Error()}
 	}
 	return ParseConstraints(raw)
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 )
 
 func TestParseConstraintsErrors(t *testing.T) {
@@ -29,9 +31,9 @@ func TestParseConstraintsErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConstraints(tc.raw)
-			var fe *FieldError
+			var fe *fielderr.FieldError
 			if !errors.As(err, &fe) {
-				t.Fatalf("want *FieldError, got %v", err)
+				t.Fatalf("want *fielderr.FieldError, got %v", err)
 			}
 			if fe.Field != tc.field || !strings.Contains(fe.Msg, tc.msg) {
 				t.Fatalf("got field %q msg %q, want %q containing %q", fe.Field, fe.Msg, tc.field, tc.msg)

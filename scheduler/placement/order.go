@@ -3,6 +3,8 @@ package placement
 import (
 	"fmt"
 	"math"
+
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 )
 
 // FairConfig configures the ordering of pending work.
@@ -22,12 +24,12 @@ func (c FairConfig) Validate() error {
 	}
 	for k, w := range c.QueueWeights {
 		if !(w > 0) || math.IsInf(w, 0) {
-			return &FieldError{Field: "queue_weights." + k, Msg: "must be a positive number"}
+			return &fielderr.FieldError{Field: "queue_weights." + k, Msg: "must be a positive number"}
 		}
 	}
 	for k, w := range c.UserWeights {
 		if !(w > 0) || math.IsInf(w, 0) {
-			return &FieldError{Field: "user_weights." + k, Msg: "must be a positive number"}
+			return &fielderr.FieldError{Field: "user_weights." + k, Msg: "must be a positive number"}
 		}
 	}
 	return nil

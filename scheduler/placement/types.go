@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 )
 
 // Milli is a scalar resource in the fixed point Mesos keeps scalars in:
@@ -56,7 +58,7 @@ func (r Resources) Validate() error {
 		v    float64
 	}{{"cpus", r.CPUs}, {"mem", r.Mem}, {"disk", r.Disk}, {"gpus", r.GPUs}} {
 		if f.v < 0 || f.v != f.v || f.v > 1e15 {
-			return &FieldError{Field: "resources." + f.name, Msg: "must be a finite number >= 0, got " + strconv.FormatFloat(f.v, 'g', -1, 64)}
+			return &fielderr.FieldError{Field: "resources." + f.name, Msg: "must be a finite number >= 0, got " + strconv.FormatFloat(f.v, 'g', -1, 64)}
 		}
 	}
 	return nil
@@ -65,15 +67,6 @@ func (r Resources) Validate() error {
 func (r Resources) String() string {
 	return fmt.Sprintf("cpus:%g mem:%g disk:%g gpus:%g", r.CPUs, r.Mem, r.Disk, r.GPUs)
 }
-
-// FieldError is a validation error that names the offending input field, so
-// an HTTP layer can answer 400 {error, field}.
-type FieldError struct {
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 
 // Agent is one agent as placement sees it in an offer cycle.
 type Agent struct {

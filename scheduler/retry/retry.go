@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gleaner-project/gleaner/scheduler/spec"
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 )
 
 // Duration is a time.Duration that reads and writes as a Go duration string
@@ -68,13 +68,13 @@ var DefaultBackoff = Backoff{Delay: Duration(10 * time.Second), Factor: 2, Max: 
 func (b Backoff) Validate(path string) error {
 	switch {
 	case b.Delay < 0:
-		return &spec.FieldError{Field: path + ".delay", Msg: fmt.Sprintf("must be >= 0, got %v", time.Duration(b.Delay))}
+		return &fielderr.FieldError{Field: path + ".delay", Msg: fmt.Sprintf("must be >= 0, got %v", time.Duration(b.Delay))}
 	case math.IsNaN(b.Factor) || math.IsInf(b.Factor, 0) || b.Factor < 1:
-		return &spec.FieldError{Field: path + ".factor", Msg: fmt.Sprintf("must be >= 1, got %v", b.Factor)}
+		return &fielderr.FieldError{Field: path + ".factor", Msg: fmt.Sprintf("must be >= 1, got %v", b.Factor)}
 	case b.Max < 0:
-		return &spec.FieldError{Field: path + ".max", Msg: fmt.Sprintf("must be >= 0, got %v", time.Duration(b.Max))}
+		return &fielderr.FieldError{Field: path + ".max", Msg: fmt.Sprintf("must be >= 0, got %v", time.Duration(b.Max))}
 	case b.Max != 0 && b.Max < b.Delay:
-		return &spec.FieldError{Field: path + ".max", Msg: fmt.Sprintf("must be >= delay (%v), got %v", time.Duration(b.Delay), time.Duration(b.Max))}
+		return &fielderr.FieldError{Field: path + ".max", Msg: fmt.Sprintf("must be >= delay (%v), got %v", time.Duration(b.Delay), time.Duration(b.Max))}
 	}
 	return nil
 }
@@ -150,22 +150,22 @@ func (p FailurePolicy) Validate(path string) error {
 	for i, r := range p.Rules {
 		rp := fmt.Sprintf("%s.rules[%d]", path, i)
 		if !slices.Contains(actions, r.Action) {
-			return &spec.FieldError{Field: rp + ".action", Msg: fmt.Sprintf("must be one of count, retry, ignore, failJob, got %q", r.Action)}
+			return &fielderr.FieldError{Field: rp + ".action", Msg: fmt.Sprintf("must be one of count, retry, ignore, failJob, got %q", r.Action)}
 		}
 		if len(r.ExitCodes) == 0 && len(r.Signals) == 0 {
-			return &spec.FieldError{Field: rp, Msg: "give exitCodes or signals"}
+			return &fielderr.FieldError{Field: rp, Msg: "give exitCodes or signals"}
 		}
 		if r.NotIn && len(r.ExitCodes) == 0 {
-			return &spec.FieldError{Field: rp + ".notIn", Msg: "needs exitCodes"}
+			return &fielderr.FieldError{Field: rp + ".notIn", Msg: "needs exitCodes"}
 		}
 		for j, c := range r.ExitCodes {
 			if c <= 0 || c > 255 {
-				return &spec.FieldError{Field: fmt.Sprintf("%s.exitCodes[%d]", rp, j), Msg: fmt.Sprintf("must be a failing exit status 1..255, got %d", c)}
+				return &fielderr.FieldError{Field: fmt.Sprintf("%s.exitCodes[%d]", rp, j), Msg: fmt.Sprintf("must be a failing exit status 1..255, got %d", c)}
 			}
 		}
 		for j, s := range r.Signals {
 			if _, err := ParseSignal(s); err != nil {
-				return &spec.FieldError{Field: fmt.Sprintf("%s.signals[%d]", rp, j), Msg: err.Error()}
+				return &fielderr.FieldError{Field: fmt.Sprintf("%s.signals[%d]", rp, j), Msg: err.Error()}
 			}
 		}
 	}
@@ -241,7 +241,7 @@ func ParseRestart(path, s string) (Restart, error) {
 	case Never, OnFailure, Always:
 		return Restart(s), nil
 	}
-	return "", &spec.FieldError{Field: path, Msg: fmt.Sprintf("must be Never, OnFailure or Always, got %q", s)}
+	return "", &fielderr.FieldError{Field: path, Msg: fmt.Sprintf("must be Never, OnFailure or Always, got %q", s)}
 }
 
 // Kind classifies how an attempt ended.
@@ -299,7 +299,7 @@ type Policy struct {
 // Validate checks p; path is the task's field path (tasks[1]).
 func (p Policy) Validate(path string) error {
 	if p.Retries < 0 {
-		return &spec.FieldError{Field: path + ".retries", Msg: fmt.Sprintf("must be >= 0, got %d", p.Retries)}
+		return &fielderr.FieldError{Field: path + ".retries", Msg: fmt.Sprintf("must be >= 0, got %d", p.Retries)}
 	}
 	if err := p.Backoff.Validate(path + ".retries.backoff"); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 )
 
@@ -95,7 +96,7 @@ func TestTTLAfterFinished(t *testing.T) {
 	}
 	for _, bad := range []string{"-1s", "9000h", "soon"} {
 		_, err := Parse([]byte("name: a\nttlAfterFinished: " + bad + "\ntasks: [{name: b, command: x}]"))
-		var fe *FieldError
+		var fe *fielderr.FieldError
 		if !errors.As(err, &fe) || fe.Field != "ttlAfterFinished" {
 			t.Errorf("ttlAfterFinished: %s = %v, want a field error naming ttlAfterFinished", bad, err)
 		}

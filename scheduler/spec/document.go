@@ -28,7 +28,7 @@ const (
 // YAMLToJSON converts a YAML or JSON document to JSON, as
 // sigs.k8s.io/yaml does, after refusing one larger than MaxDocumentBytes,
 // nested deeper than MaxDocumentDepth, or whose aliases expand it beyond
-// MaxExpandedBytes or MaxExpandedNodes. Errors are *FieldError on the
+// MaxExpandedBytes or MaxExpandedNodes. Errors are *fielderr.FieldError on the
 // document (Field ""); what names the document in them ("spec",
 // "compose file").
 func YAMLToJSON(what string, data []byte) ([]byte, error) {

@@ -66,7 +66,7 @@ func TestCheckDocument(t *testing.T) {
 				t.Fatalf("got %v, want an error containing %q", err, c.want)
 			}
 			if fe, ok := AsFieldError(err); err != nil && (!ok || fe.Field != "") {
-				t.Fatalf("want a *FieldError on the document, got %#v", err)
+				t.Fatalf("want a *fielderr.FieldError on the document, got %#v", err)
 			}
 		})
 	}

@@ -14,7 +14,7 @@ import (
 
 // FuzzParse feeds job specs (YAML and JSON) through the whole submit
 // parser, the registered checks included. It must never panic or run away;
-// every refusal is a *spec.FieldError; every accepted spec validates again
+// every refusal is a *fielderr.FieldError; every accepted spec validates again
 // and, written as JSON as it is stored, parses again.
 func FuzzParse(f *testing.F) {
 	examples, _ := filepath.Glob("../../examples/*.yaml")
@@ -39,7 +39,7 @@ func FuzzParse(f *testing.F) {
 		s, err := spec.Parse(data)
 		if err != nil {
 			if _, ok := spec.AsFieldError(err); !ok {
-				t.Fatalf("refusal is not a *spec.FieldError: %T %v", err, err)
+				t.Fatalf("refusal is not a *fielderr.FieldError: %T %v", err, err)
 			}
 			return
 		}

@@ -9,25 +9,13 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/placement"
 )
 
-// FieldError is a validation error about one field of a spec.
-type FieldError struct {
-	Field string // path such as tasks[0].resources.cpus; empty for the document
-	Msg   string
-}
-
-func (e *FieldError) Error() string {
-	if e.Field == "" {
-		return e.Msg
-	}
-	return e.Field + ": " + e.Msg
-}
-
-func ferr(field, format string, a ...any) *FieldError {
-	return &FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}
+func ferr(field, format string, a ...any) *fielderr.FieldError {
+	return fielderr.New(field, format, a...)
 }
 
 // Limits and defaults.
@@ -399,7 +387,7 @@ func Validate(s *job.Spec) error {
 			return ferr(p+".retries", "must be >= 0, got %d", t.Retries)
 		}
 		if _, err := placement.ParseConstraints(t.Constraints); err != nil {
-			var pe *placement.FieldError
+			var pe *fielderr.FieldError
 			if errors.As(err, &pe) {
 				return ferr(p+"."+pe.Field, "%s", pe.Msg)
 			}
@@ -507,9 +495,9 @@ func constraintList(o obj) ([][]string, error) {
 	return out, nil
 }
 
-// AsFieldError returns the *FieldError inside err, if any.
-func AsFieldError(err error) (*FieldError, bool) {
-	var fe *FieldError
+// AsFieldError returns the *fielderr.FieldError inside err, if any.
+func AsFieldError(err error) (*fielderr.FieldError, bool) {
+	var fe *fielderr.FieldError
 	ok := errors.As(err, &fe)
 	return fe, ok
 }

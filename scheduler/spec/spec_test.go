@@ -96,7 +96,7 @@ func TestParseErrors(t *testing.T) {
 			}
 			fe, ok := AsFieldError(err)
 			if !ok {
-				t.Fatalf("error %v is not a FieldError", err)
+				t.Fatalf("error %v is not a fielderr.FieldError", err)
 			}
 			if fe.Field != c.field || !strings.Contains(fe.Msg, c.msg) {
 				t.Fatalf("got field %q msg %q, want field %q msg containing %q", fe.Field, fe.Msg, c.field, c.msg)

@@ -16,6 +16,7 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/api"
 	"github.com/gleaner-project/gleaner/scheduler/auth"
 	"github.com/gleaner-project/gleaner/scheduler/expand"
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/node"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
@@ -174,7 +175,7 @@ func versionParam(r *http.Request) (int, error) {
 	}
 	v, err := strconv.Atoi(s)
 	if err != nil || v < 1 {
-		return 0, &spec.FieldError{Field: "version", Msg: fmt.Sprintf("%q is not a version (a number ≥ 1)", s)}
+		return 0, &fielderr.FieldError{Field: "version", Msg: fmt.Sprintf("%q is not a version (a number ≥ 1)", s)}
 	}
 	return v, nil
 }

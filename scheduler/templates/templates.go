@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/expand"
+	"github.com/gleaner-project/gleaner/scheduler/fielderr"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
 )
@@ -73,13 +74,13 @@ func ValidName(name string) bool { return spec.ValidName(name) }
 // equal to name, and a spec that instantiates: fully when every parameter
 // has a default (or there are none), otherwise with a probe value for
 // the required parameters, ignoring only errors in fields a placeholder
-// fills. Errors are *spec.FieldError naming the field.
+// fills. Errors are *fielderr.FieldError naming the field.
 func Parse(name string, doc []byte) (*expand.Template, error) {
 	if !ValidName(name) {
-		return nil, &spec.FieldError{Field: "name", Msg: fmt.Sprintf("%q must match [a-z0-9-]{1,63}", name)}
+		return nil, &fielderr.FieldError{Field: "name", Msg: fmt.Sprintf("%q must match [a-z0-9-]{1,63}", name)}
 	}
 	if len(doc) > MaxTemplateBytes {
-		return nil, &spec.FieldError{Field: "body", Msg: fmt.Sprintf("template of %d bytes is larger than the %d allowed", len(doc), MaxTemplateBytes)}
+		return nil, &fielderr.FieldError{Field: "body", Msg: fmt.Sprintf("template of %d bytes is larger than the %d allowed", len(doc), MaxTemplateBytes)}
 	}
 	// A document without a name takes the URL's.
 	js, err := spec.YAMLToJSON("template", doc)
@@ -88,13 +89,13 @@ func Parse(name string, doc []byte) (*expand.Template, error) {
 	}
 	var top map[string]any
 	if err := json.Unmarshal(js, &top); err != nil || top == nil {
-		return nil, &spec.FieldError{Msg: "a template is an object with parameters and spec"}
+		return nil, &fielderr.FieldError{Msg: "a template is an object with parameters and spec"}
 	}
 	switch n, ok := top["name"]; {
 	case !ok:
 		top["name"] = name
 	case n != name:
-		return nil, &spec.FieldError{Field: "name", Msg: fmt.Sprintf("%v differs from the name in the path, %q", n, name)}
+		return nil, &fielderr.FieldError{Field: "name", Msg: fmt.Sprintf("%v differs from the name in the path, %q", n, name)}
 	}
 	js, _ = json.Marshal(top)
 	t, err := expand.ParseTemplate(js)
@@ -130,7 +131,7 @@ func checkInstantiates(t *expand.Template) error {
 	if probed && placeholderNear(t.Spec, fe.Field) {
 		return nil // the probe value's fault, not the template's
 	}
-	return &spec.FieldError{Field: "spec." + strings.TrimPrefix(fe.Field, "spec."), Msg: fe.Msg}
+	return &fielderr.FieldError{Field: "spec." + strings.TrimPrefix(fe.Field, "spec."), Msg: fe.Msg}
 }
 
 // placeholderNear reports whether the spec value at field (a path like
@@ -201,7 +202,7 @@ type RunRequest struct {
 func ParseRunRequest(body []byte) (RunRequest, error) {
 	var r RunRequest
 	if len(body) > MaxRunRequestBytes {
-		return r, &spec.FieldError{Field: "body", Msg: fmt.Sprintf("request of %d bytes is larger than the %d allowed", len(body), MaxRunRequestBytes)}
+		return r, &fielderr.FieldError{Field: "body", Msg: fmt.Sprintf("request of %d bytes is larger than the %d allowed", len(body), MaxRunRequestBytes)}
 	}
 	if strings.TrimSpace(string(body)) == "" {
 		return r, nil
@@ -209,20 +210,20 @@ func ParseRunRequest(body []byte) (RunRequest, error) {
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
-		return RunRequest{}, &spec.FieldError{Field: "body", Msg: "want {\"version\": N, \"params\": {\"k\": \"v\"}}: " + err.Error()}
+		return RunRequest{}, &fielderr.FieldError{Field: "body", Msg: "want {\"version\": N, \"params\": {\"k\": \"v\"}}: " + err.Error()}
 	}
 	if dec.More() {
-		return RunRequest{}, &spec.FieldError{Field: "body", Msg: "trailing data after the request object"}
+		return RunRequest{}, &fielderr.FieldError{Field: "body", Msg: "trailing data after the request object"}
 	}
 	if r.Version < 0 {
-		return RunRequest{}, &spec.FieldError{Field: "version", Msg: fmt.Sprintf("%d is not a version (≥ 1, or 0 for the latest)", r.Version)}
+		return RunRequest{}, &fielderr.FieldError{Field: "version", Msg: fmt.Sprintf("%d is not a version (≥ 1, or 0 for the latest)", r.Version)}
 	}
 	if len(r.Params) > MaxParams {
-		return RunRequest{}, &spec.FieldError{Field: "params", Msg: fmt.Sprintf("%d parameters; at most %d", len(r.Params), MaxParams)}
+		return RunRequest{}, &fielderr.FieldError{Field: "params", Msg: fmt.Sprintf("%d parameters; at most %d", len(r.Params), MaxParams)}
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.Params)) {
 		if len(r.Params[k]) > MaxParamValueBytes {
-			return RunRequest{}, &spec.FieldError{Field: "params." + k, Msg: fmt.Sprintf("value of %d bytes; at most %d", len(r.Params[k]), MaxParamValueBytes)}
+			return RunRequest{}, &fielderr.FieldError{Field: "params." + k, Msg: fmt.Sprintf("value of %d bytes; at most %d", len(r.Params[k]), MaxParamValueBytes)}
 		}
 	}
 	return r, nil
@@ -233,7 +234,7 @@ func ParseRunRequest(body []byte) (RunRequest, error) {
 func Instantiate(v *Version, params map[string]string) (*job.Spec, error) {
 	sp, err := v.Template.Instantiate(params)
 	if fe, ok := spec.AsFieldError(err); ok && strings.HasPrefix(fe.Field, "args.") {
-		return nil, &spec.FieldError{Field: "params." + strings.TrimPrefix(fe.Field, "args."), Msg: fe.Msg}
+		return nil, &fielderr.FieldError{Field: "params." + strings.TrimPrefix(fe.Field, "args."), Msg: fe.Msg}
 	}
 	return sp, err
 }

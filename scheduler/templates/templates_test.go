@@ -45,7 +45,7 @@ func TestParse(t *testing.T) {
 			}
 			fe, ok := spec.AsFieldError(err)
 			if !ok {
-				t.Fatalf("error %v is not a *spec.FieldError", err)
+				t.Fatalf("error %v is not a *fielderr.FieldError", err)
 			}
 			if c.field != "" && fe.Field != c.field {
 				t.Fatalf("field %q (%v), want %q", fe.Field, err, c.field)
