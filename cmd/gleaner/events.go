@@ -29,6 +29,7 @@ func mountTemplatesAndEvents(ctx context.Context, cli *clientv3.Client, n *node.
 	evlog := events.NewLog(0)
 	ac.Mount["/v1/events"] = events.Handler(evlog, ac.Timeouts.Write)
 	det := events.NewDetector(events.DetectorConfig{Store: n.Store(), Log: evlog, Logger: log})
+	ac.Statuses = det // watches read the statuses it derives, not each its job's records
 	go func() { _ = det.Run(ctx) }()
 	if len(hooks) > 0 {
 		d := events.NewDispatcher(events.DispatcherConfig{Hooks: hooks, IsLeader: n.IsLeader, Logger: log})

@@ -68,6 +68,22 @@ type Config struct {
 	// ArtifactStoreURL is the scheduler's artifact store (no credentials),
 	// for the URLs of attempts' artifacts; "" shows their keys only.
 	ArtifactStoreURL string
+	// Statuses, when set, serves watches after their first line: the
+	// status of every job as something that follows them all derives it
+	// (the event detector), instead of each watch reading its job's
+	// records again. Nil: each watch reads them (at most every
+	// watchWait).
+	Statuses StatusSource
+}
+
+// StatusSource is Config.Statuses (events.Detector).
+type StatusSource interface {
+	// JobStatus is the job's status as last derived; false for a job it
+	// does not know (yet, or any more).
+	JobStatus(id string) (job.Status, bool)
+	// StatusesChanged is closed once a later JobStatus may answer
+	// differently.
+	StatusesChanged() <-chan struct{}
 }
 
 // Error is the JSON body of every error response.
@@ -456,7 +472,12 @@ func watchWait(took time.Duration) time.Duration {
 func (s *server) watch(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	ctx := r.Context()
-	changed := s.b.Store().Watch(ctx, id)
+	var changed, derived <-chan struct{}
+	if src := s.cfg.Statuses; src != nil {
+		derived = src.StatusesChanged() // what src derives after this
+	} else {
+		changed = s.b.Store().Watch(ctx, id)
+	}
 	st, _, err := s.status(ctx, id)
 	if err != nil {
 		s.backendErr(w, r, err)
@@ -483,6 +504,10 @@ func (s *server) watch(w http.ResponseWriter, r *http.Request) {
 		return true
 	}
 	if !emit(st) || st.State.Terminal() {
+		return
+	}
+	if src := s.cfg.Statuses; src != nil {
+		s.followStatuses(ctx, id, src, derived, emit)
 		return
 	}
 	// A periodic refresh covers a watch that missed events (etcd restart).
@@ -514,6 +539,60 @@ func (s *server) watch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// followStatuses streams job id's status from src, from the first status
+// src derives after derived is closed (not one older than the line the
+// watch began with), until it is final, the job is gone or ctx ends. A job
+// src does not know yet (submitted after its last read) is waited for;
+// one it does not know for statusUnknownLimit is read from the store
+// (deleted: the stream ends).
+func (s *server) followStatuses(ctx context.Context, id string, src StatusSource, derived <-chan struct{}, emit func(job.Status) bool) {
+	first := time.NewTimer(statusUnknownLimit) // a src that stopped deriving: go on
+	select {
+	case <-ctx.Done():
+		first.Stop()
+		return
+	case <-derived:
+	case <-first.C:
+	}
+	first.Stop()
+	unknownSince := time.Time{}
+	for {
+		changed := src.StatusesChanged()
+		st, ok := src.JobStatus(id)
+		switch {
+		case ok:
+			unknownSince = time.Time{}
+			if !emit(st) || st.State.Terminal() {
+				return
+			}
+		case unknownSince.IsZero():
+			unknownSince = time.Now()
+		case time.Since(unknownSince) >= statusUnknownLimit:
+			read, _, err := s.status(ctx, id)
+			if errors.Is(err, store.ErrNotFound) {
+				return
+			}
+			if err == nil && (!emit(read) || read.State.Terminal()) {
+				return
+			}
+			unknownSince = time.Now()
+		}
+		wait := time.NewTimer(statusUnknownLimit)
+		select {
+		case <-ctx.Done():
+			wait.Stop()
+			return
+		case <-changed:
+		case <-wait.C:
+		}
+		wait.Stop()
+	}
+}
+
+// statusUnknownLimit is how long a watch waits for its job to appear in
+// its StatusSource before it reads the job from the store.
+var statusUnknownLimit = 5 * time.Second
 
 // Health is the body of GET /healthz, the one route open without a token.
 type Health struct {

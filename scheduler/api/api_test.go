@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/auth"
+	"github.com/gleaner-project/gleaner/scheduler/events"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/node"
 	"github.com/gleaner-project/gleaner/scheduler/store"
@@ -169,8 +170,29 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// A watch streams a job's status as it changes and ends after the final
+// state: reading the job's records itself, or reading what the event
+// detector derives (Config.Statuses, as the scheduler serves it).
 func TestWatchStream(t *testing.T) {
-	b, srv := setup(t)
+	t.Run("reading the records", func(t *testing.T) {
+		b, srv := setup(t)
+		testWatchStream(t, b, srv)
+	})
+	t.Run("following the detector", func(t *testing.T) {
+		st := store.NewMemory()
+		det := events.NewDetector(events.DetectorConfig{Store: st, Log: events.NewLog(0), MinInterval: 20 * time.Millisecond})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = det.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		b := &fakeBackend{st: st, leader: true}
+		srv := httptest.NewServer(Handler(b, Config{Auth: testGuard(), Statuses: det}))
+		t.Cleanup(srv.Close)
+		testWatchStream(t, b, srv)
+	})
+}
+
+func testWatchStream(t *testing.T, b *fakeBackend, srv *httptest.Server) {
 	do(t, "POST", srv.URL+"/v1/jobs", "name: w\ntasks: [{name: a, command: 'true', instances: 2}]", adminToken)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
@@ -62,6 +63,13 @@ type Detector struct {
 	cfg   DetectorConfig
 	known map[string]seen
 
+	// What the API's watches read (JobStatus, StatusesChanged): each
+	// job's status as the last read derived it, and a channel closed when
+	// a read derived some status again.
+	mu       sync.Mutex
+	statuses map[string]job.Status
+	changed  chan struct{}
+
 	// Following (the store is an AttemptFollower): one watch of every
 	// attempt change, and the changes taken from it since the last read.
 	follower  store.AttemptFollower
@@ -100,9 +108,44 @@ func NewDetector(cfg DetectorConfig) *Detector {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	d := &Detector{cfg: cfg}
+	d := &Detector{cfg: cfg, changed: make(chan struct{})}
 	d.follower, _ = cfg.Store.(store.AttemptFollower)
 	return d
+}
+
+// JobStatus is job id's status as the last read of the store derived it
+// (what the API derives from the records: TestDetectorStatusesAreTheAPIs),
+// false for a job that read did not find.
+func (d *Detector) JobStatus(id string) (job.Status, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st, ok := d.statuses[id]
+	return st, ok
+}
+
+// StatusesChanged is closed once a later read derived a status again (it
+// may be the same) or found a job added or gone.
+func (d *Detector) StatusesChanged() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.changed
+}
+
+// publish makes the statuses of known the ones JobStatus answers and, when
+// some were derived again, wakes those waiting on StatusesChanged.
+func (d *Detector) publish(known map[string]seen, rederived bool) {
+	statuses := make(map[string]job.Status, len(known))
+	for id, s := range known {
+		statuses[id] = s.status
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	rederived = rederived || len(statuses) != len(d.statuses)
+	d.statuses = statuses
+	if rederived {
+		close(d.changed)
+		d.changed = make(chan struct{})
+	}
 }
 
 // Run detects until ctx ends.
@@ -217,6 +260,7 @@ func (d *Detector) Poll(ctx context.Context) error {
 	}
 	next := make(map[string]seen, len(jobs))
 	var evs []Event
+	rederived := false
 	for _, j := range jobs {
 		key := recordKey(j)
 		prev, ok := d.known[j.ID]
@@ -236,6 +280,7 @@ func (d *Detector) Poll(ctx context.Context) error {
 			}
 		}
 		st, kept := live.View()
+		rederived = true
 		failures, mark := InstanceFailures(st, kept, prev.failedUntil)
 		now := seen{status: st, record: key, failedUntil: mark}
 		if d.follower != nil && !st.State.Terminal() {
@@ -260,6 +305,7 @@ func (d *Detector) Poll(ctx context.Context) error {
 		evs = append(evs, diff...)
 	}
 	d.known = next
+	d.publish(next, rederived)
 	d.pending, d.waiting = nil, 0
 	if d.follower != nil {
 		if d.rescanAll {
