@@ -78,6 +78,12 @@ func (e *schedEnv) startNode(name string, opts ...func(*node.Config)) (*node.Nod
 			RequestTimeout:    5 * time.Second,
 		},
 	}
+	// Tests wait for the stored running record of tasks that run for a
+	// few seconds: it is written 200 ms after RUNNING here. Benchmarks
+	// measure the deployed delay (framework.DefaultRunningRecordDelay).
+	if _, bench := e.t.(*testing.B); !bench {
+		cfg.Framework.RunningRecordDelay = 200 * time.Millisecond
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}
