@@ -16,8 +16,8 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/resources"
 
 	"github.com/gleaner-project/gleaner/executor/cgroups"
-	"github.com/gleaner-project/gleaner/executor/taskdir"
 	"github.com/gleaner-project/gleaner/executor/sandbox"
+	"github.com/gleaner-project/gleaner/executor/taskdir"
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
 	"github.com/gleaner-project/gleaner/rootfs"
 )
