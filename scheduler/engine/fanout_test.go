@@ -6,6 +6,7 @@ import (
 
 	"github.com/gleaner-project/gleaner/scheduler/expand"
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
 )
 
@@ -29,7 +30,7 @@ func TestFanOutFromAnOutput(t *testing.T) {
 		t.Fatalf("first: %+v", ls)
 	}
 	stored := []job.Attempt{endWithOutputs(t, e, ls[0].Attempt.TaskID(), map[string]string{"items": `[{"n":"a"},{"n":"b"},{"n":"c"}]`})}
-	if st := Derive(j, stored); st.Tasks[1].Instances != 3 {
+	if st := jobstatus.Derive(j, stored); st.Tasks[1].Instances != 3 {
 		t.Fatalf("derived before fan started: %+v", st.Tasks[1])
 	}
 	ls = e.Plan(big())
@@ -57,7 +58,7 @@ func TestFanOutFromAnOutput(t *testing.T) {
 	if v, _ := e.OutputParam("f-1", "fan", -1, "r"); v != `["x","x","y"]` {
 		t.Fatalf("fan's outputs aggregated: %q", v)
 	}
-	if st := Derive(j, stored); st.Tasks[1].State != job.Succeeded || st.Tasks[1].Counts.Succeeded != 3 {
+	if st := jobstatus.Derive(j, stored); st.Tasks[1].State != job.Succeeded || st.Tasks[1].Counts.Succeeded != 3 {
 		t.Fatalf("derived: %+v", st.Tasks[1])
 	}
 }
@@ -81,7 +82,7 @@ func TestFanOutBadLists(t *testing.T) {
 		if len(e.Jobs()) != 0 {
 			t.Errorf("%s: job still scheduled", c.items)
 		}
-		st := Derive(j, []job.Attempt{a})
+		st := jobstatus.Derive(j, []job.Attempt{a})
 		if fan := st.Tasks[1]; fan.State != job.Skipped || !strings.Contains(fan.Reason, c.why) {
 			t.Errorf("%s: fan %+v", c.items, fan)
 		}

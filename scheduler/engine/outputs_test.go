@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
 
@@ -63,7 +64,7 @@ func TestOutputsFlowDownstream(t *testing.T) {
 	e2.Load([]*job.Job{parsed(t, "o-1", outputsSpec)}, map[string][]job.Attempt{"o-1": stored})
 	check(e2)
 	// The status derived from the records agrees.
-	st := Derive(j, stored)
+	st := jobstatus.Derive(j, stored)
 	for _, ts := range st.Tasks {
 		if ts.Name == "never" && ts.State != job.Skipped {
 			t.Fatalf("never: %+v", ts)
@@ -115,7 +116,7 @@ tasks:
 	if v, _ := e.OutputParam("c-1", "flip", -1, "result"); v != "heads" {
 		t.Fatalf("downstream sees %q", v)
 	}
-	if st := Derive(j, stored); st.Tasks[0].State != job.Succeeded {
+	if st := jobstatus.Derive(j, stored); st.Tasks[0].State != job.Succeeded {
 		t.Fatalf("flip: %+v", st.Tasks[0])
 	}
 }

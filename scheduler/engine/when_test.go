@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 )
 
 // Issue 10 finding 8: a job whose when failed when evaluated stayed
@@ -18,7 +19,7 @@ tasks:
 - {name: big, command: x, when: int(params.shards) > 4}
 `)
 	j.Spec.Params = map[string]string{"shards": "many"} // as stored before the submit check
-	st := Derive(j, nil)
+	st := jobstatus.Derive(j, nil)
 	if ts := st.Tasks[0]; ts.State != job.Skipped || !strings.Contains(ts.Reason, `when "int(params.shards) > 4" failed`) {
 		t.Fatalf("task %+v", ts)
 	}

@@ -254,7 +254,7 @@ type Framework struct {
 	inner      atomic.Pointer[callerBox]
 	master     atomic.Value // string: the master last subscribed to
 
-	// expanded caches tasks with loops or placeholders (batch.go).
+	// expanded caches tasks with loops or placeholders (taskinfo.go).
 	expanded sync.Map
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/gleaner-project/gleaner/scheduler/dag"
 	"github.com/gleaner-project/gleaner/scheduler/expand"
 	"github.com/gleaner-project/gleaner/scheduler/job"
-	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/retry"
 )
 
@@ -501,8 +500,3 @@ func (e *Engine) Retry(j *job.Job, attempts []job.Attempt) {
 	}
 	e.loadJobLocked(j, attempts)
 }
-
-// Derive is jobstatus.Derive.
-//
-// Deprecated: use jobstatus.Derive, which needs no engine.
-func Derive(j *job.Job, attempts []job.Attempt) job.Status { return jobstatus.Derive(j, attempts) }

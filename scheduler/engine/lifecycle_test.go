@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
+	"github.com/gleaner-project/gleaner/scheduler/jobstatus"
 	"github.com/gleaner-project/gleaner/scheduler/spec"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
@@ -287,7 +288,7 @@ func TestLoadKeepsVerdicts(t *testing.T) {
 	if len(ls) != 1 || ls[0].Attempt.Task != "b" {
 		t.Fatalf("after load: %+v", ls)
 	}
-	st := Derive(j, as)
+	st := jobstatus.Derive(j, as)
 	if st.Tasks[0].State != job.Failed || st.State != job.Running {
 		t.Fatalf("derived %+v", st)
 	}
@@ -310,7 +311,7 @@ tasks:
 		{Job: "x-1", Task: "c", State: job.AttemptSucceeded, Verdict: job.VerdictDone},
 		{Job: "x-1", Task: "f", State: job.AttemptFailed, ExitCode: &code, Verdict: job.VerdictFail},
 	}
-	st := Derive(j, as)
+	st := jobstatus.Derive(j, as)
 	want := map[string]job.State{"a": job.Failed, "b": job.Skipped, "c": job.Succeeded, "d": job.Skipped, "f": job.Failed}
 	for _, ts := range st.Tasks {
 		if ts.State != want[ts.Name] {
@@ -321,11 +322,11 @@ tasks:
 		t.Errorf("job %s, want failed (a failed)", st.State)
 	}
 	j.Spec.Tasks[0].ContinueOn = true
-	if st := Derive(j, append(as, job.Attempt{Job: "x-1", Task: "b", State: job.AttemptSucceeded, Verdict: job.VerdictDone})); st.State != job.Succeeded {
+	if st := jobstatus.Derive(j, append(as, job.Attempt{Job: "x-1", Task: "b", State: job.AttemptSucceeded, Verdict: job.VerdictDone})); st.State != job.Succeeded {
 		t.Errorf("with a continueOn: job %s, want succeeded", st.State)
 	}
 	j.Suspended = true
-	if st := Derive(j, as[:1]); st.State != job.Suspended {
+	if st := jobstatus.Derive(j, as[:1]); st.State != job.Suspended {
 		t.Errorf("suspended: %s", st.State)
 	}
 }
@@ -337,11 +338,11 @@ func TestRetryFailedPart(t *testing.T) {
 		{Job: "rt-1", Task: "a", Index: 0, State: job.AttemptSucceeded, Verdict: job.VerdictDone, Created: time.Unix(1001, 0)},
 		{Job: "rt-1", Task: "a", Index: 1, State: job.AttemptFailed, ExitCode: &code, Verdict: job.VerdictFail, Created: time.Unix(1001, 0)},
 	}
-	if st := Derive(j, as); st.State != job.Failed || st.Tasks[1].State != job.Skipped {
+	if st := jobstatus.Derive(j, as); st.State != job.Failed || st.Tasks[1].State != job.Skipped {
 		t.Fatalf("before retry: %+v", st)
 	}
 	j.RetriedAt = time.Unix(2000, 0)
-	if st := Derive(j, as); st.State != job.Running || st.Tasks[0].Counts.Pending+st.Tasks[0].Counts.Retrying != 1 || st.Tasks[1].State != job.Pending {
+	if st := jobstatus.Derive(j, as); st.State != job.Running || st.Tasks[0].Counts.Pending+st.Tasks[0].Counts.Retrying != 1 || st.Tasks[1].State != job.Pending {
 		t.Fatalf("after retry: %+v", st)
 	}
 	e := New(nil)
