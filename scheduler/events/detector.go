@@ -134,6 +134,12 @@ func (d *Detector) StatusesChanged() <-chan struct{} {
 // publish makes the statuses of known the ones JobStatus answers and, when
 // some were derived again, wakes those waiting on StatusesChanged.
 func (d *Detector) publish(known map[string]seen, rederived bool) {
+	d.mu.Lock()
+	same := !rederived && len(known) == len(d.statuses) // a new job is always derived: the same jobs, the same statuses
+	d.mu.Unlock()
+	if same {
+		return
+	}
 	statuses := make(map[string]job.Status, len(known))
 	for id, s := range known {
 		statuses[id] = s.status

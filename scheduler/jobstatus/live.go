@@ -159,12 +159,16 @@ func (l *Live) set(k instance, as []job.Attempt) {
 	if len(as) == 1 && t != nil && a.Index < t.Instances && a.Attempt == 0 && succeededDone(a) {
 		l.setBit(l.foldable, t, a.Index) // job.PlanFolds' rule, as a Reduction applies it
 	}
-	if len(as) == 1 && ((&Reduction{j: l.j}).plainSuccess(t, a) || loneRunning(t, a)) {
-		if loneRunning(t, a) {
-			l.setBit(l.running, t, a.Index)
-		} else {
-			l.setBit(l.plain, t, a.Index)
-		}
+	var bits map[string][]uint64 // kept as a bit instead of its record
+	switch {
+	case len(as) != 1:
+	case (&Reduction{j: l.j}).plainSuccess(t, a):
+		bits = l.plain
+	case loneRunning(t, a):
+		bits = l.running
+	}
+	if bits != nil {
+		l.setBit(bits, t, a.Index)
 		if a.Attempt != 0 {
 			l.bareAttempt[k] = a.Attempt
 		}
