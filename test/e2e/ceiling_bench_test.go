@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -24,9 +26,12 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/events"
 	"github.com/prometheus/client_golang/prometheus"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/node"
+	gleanerstore "github.com/gleaner-project/gleaner/scheduler/store"
+	"github.com/gleaner-project/gleaner/test/etcdtest"
 	"github.com/gleaner-project/gleaner/test/localmesos"
 	"github.com/gleaner-project/gleaner/test/localmesos/mesostest"
 )
@@ -48,31 +53,48 @@ const (
 // job succeeded), each on a fresh local Mesos of the same shape, and
 // reports Gleaner's share of the ceiling.
 //
+// Between them it runs the persisting ceiling (persistingCeilingRun): the
+// minimal framework storing the two records per launch Gleaner stores, in
+// an embedded etcd as Gleaner's, so the share splits into what persistence
+// costs and what Gleaner's own logic costs.
+//
 // It also reports the CPU time this process spent per launch on each side
-// (the local Mesos runs in it; etcd does not): on a shared machine the
-// rates swing with the neighbours' load, the CPU per launch much less.
+// (the local Mesos and, for the persisting sides, the embedded etcd run in
+// it): on a shared machine the rates swing with the neighbours' load, the
+// CPU per launch much less.
 func BenchmarkSchedulerShareOfCeiling(b *testing.B) {
-	var raw, gleaner, rawCPU, gleanerCPU time.Duration
+	var raw, persisting, gleaner, rawCPU, persistingCPU, gleanerCPU time.Duration
 	var updates, records float64
 	for i := 0; i < b.N; i++ {
 		c0 := processCPU()
 		raw += rawCeilingRun(b)
 		c1 := processCPU()
+		persisting += persistingCeilingRun(b)
+		c2 := processCPU()
 		u0, r0 := counterSum(b, "gleaner_status_updates_total"), counterSum(b, "gleaner_attempt_records_stored_total")
 		gleaner += gleanerRun(b)
-		c2 := processCPU()
+		c3 := processCPU()
 		rawCPU += c1 - c0
-		gleanerCPU += c2 - c1
+		persistingCPU += c2 - c1
+		gleanerCPU += c3 - c2
 		updates += counterSum(b, "gleaner_status_updates_total") - u0
 		records += counterSum(b, "gleaner_attempt_records_stored_total") - r0
 	}
 	launches := float64(ceilingInstances * b.N)
 	rawRate := launches / raw.Seconds()
+	persistingRate := launches / persisting.Seconds()
 	gleanerRate := launches / gleaner.Seconds()
 	b.ReportMetric(rawRate, "ceiling-launches/s")
 	b.ReportMetric(gleanerRate, "launches/s")
 	b.ReportMetric(gleanerRate/rawRate, "share")
+	// The same minimal framework storing the two records per launch
+	// Gleaner stores: what the goal's etcd persistence alone leaves of
+	// the raw ceiling, and Gleaner's share of that floor.
+	b.ReportMetric(persistingRate, "persisting-ceiling-launches/s")
+	b.ReportMetric(persistingRate/rawRate, "persisting-ceiling-share")
+	b.ReportMetric(gleanerRate/persistingRate, "share-of-persisting-ceiling")
 	b.ReportMetric(float64(rawCPU.Microseconds())/launches, "ceiling-cpu-us/launch")
+	b.ReportMetric(float64(persistingCPU.Microseconds())/launches, "persisting-ceiling-cpu-us/launch")
 	b.ReportMetric(float64(gleanerCPU.Microseconds())/launches, "cpu-us/launch")
 	// Attempt records written to etcd per launch (the launching record,
 	// then one per batch of a task's updates) and status updates received.
@@ -145,8 +167,129 @@ tasks:
 }
 
 // rawCeilingRun launches the same instances with a minimal framework and
-// returns the time from its subscription until the last TASK_FINISHED.
-func rawCeilingRun(b *testing.B) time.Duration {
+// returns the time from its subscription until the last TASK_FINISHED was
+// acknowledged.
+func rawCeilingRun(b *testing.B) time.Duration { return ceilingRun(b, nil) }
+
+// persistingCeilingRun is rawCeilingRun with Gleaner's write-ahead and
+// nothing else: before each ACCEPT the offer's tasks are stored in etcd as
+// launching (one transaction per offer), and before a terminal update is
+// acknowledged the task's end is stored (one write per update), the two
+// records per launch Gleaner writes, with records of the same shape
+// (job.Attempt as JSON). It is the floor under Gleaner's share: what
+// persistence alone costs a framework on this machine.
+func persistingCeilingRun(b *testing.B) time.Duration {
+	b.StopTimer()
+	etcd := etcdtest.Start(b)
+	cli := etcdtest.NewClient(b, etcd)
+	return ceilingRun(b, &ceilingStore{cli: cli, created: time.Now()})
+}
+
+// ceilingStore writes the persisting ceiling's records.
+type ceilingStore struct {
+	cli     *clientv3.Client
+	created time.Time
+}
+
+func (s *ceilingStore) record(id string, state job.AttemptState, agent, host string) (string, string) {
+	index, _ := strconv.Atoi(strings.TrimPrefix(id, "t"))
+	a := job.Attempt{Job: "ceiling-0123456789abcdef", Task: "work", Index: index, Attempt: 1, State: state,
+		AgentID: agent, Hostname: host, Created: s.created}
+	if state != job.AttemptLaunching {
+		zero := 0
+		a.ExitCode, a.MesosState, a.Verdict = &zero, mesos.TASK_FINISHED.String(), "done"
+		a.Started, a.Ended = s.created, time.Now()
+	}
+	v, err := json.Marshal(&a)
+	if err != nil {
+		panic(err)
+	}
+	return "/ceiling/attempts/" + a.Job + "/work/" + strconv.Itoa(index) + "/1", string(v)
+}
+
+// launching stores the tasks of one offer, in transactions of at most
+// gleanerstore.MaxOpsPerTxn puts sent together (etcd's limit per transaction).
+func (s *ceilingStore) launching(ctx context.Context, o *mesos.Offer, tasks []mesos.TaskInfo) error {
+	errs := make(chan error, len(tasks)/gleanerstore.MaxOpsPerTxn+1)
+	n := 0
+	for start := 0; start < len(tasks); start += gleanerstore.MaxOpsPerTxn {
+		chunk := tasks[start:min(start+gleanerstore.MaxOpsPerTxn, len(tasks))]
+		n++
+		go func() {
+			ops := make([]clientv3.Op, len(chunk))
+			for i := range chunk {
+				k, v := s.record(chunk[i].TaskID.Value, job.AttemptLaunching, o.AgentID.Value, o.Hostname)
+				ops[i] = clientv3.OpPut(k, v)
+			}
+			_, err := s.cli.Txn(ctx).Then(ops...).Commit()
+			errs <- err
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// endWriter stores the ends handed to it in batches: whatever has queued
+// while the previous transactions were written goes into the next (at most
+// gleanerstore.MaxOpsPerTxn each, gleanerstore.TxnConcurrency in flight),
+// as Gleaner stores a batch of updates, and calls each end's then once its
+// record is stored.
+func (s *ceilingStore) endWriter(ctx context.Context, b *testing.B) (add func(st *mesos.TaskStatus, then func())) {
+	type end struct {
+		status *mesos.TaskStatus
+		then   func()
+	}
+	ends := make(chan end, 1<<16)
+	sem := make(chan struct{}, gleanerstore.TxnConcurrency)
+	go func() {
+		for {
+			var batch []end
+			select {
+			case <-ctx.Done():
+				return
+			case e := <-ends:
+				batch = append(batch, e)
+			}
+		more:
+			for len(batch) < gleanerstore.MaxOpsPerTxn {
+				select {
+				case e := <-ends:
+					batch = append(batch, e)
+				default:
+					break more
+				}
+			}
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem }()
+				ops := make([]clientv3.Op, len(batch))
+				for i, e := range batch {
+					k, v := s.record(e.status.TaskID.Value, job.AttemptSucceeded, e.status.GetAgentID().GetValue(), "")
+					ops[i] = clientv3.OpPut(k, v)
+				}
+				if _, err := s.cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+					if ctx.Err() == nil {
+						b.Errorf("store %d ends: %v", len(batch), err)
+					}
+					return
+				}
+				for _, e := range batch {
+					e.then()
+				}
+			}()
+		}
+	}()
+	return func(st *mesos.TaskStatus, then func()) { ends <- end{st, then} }
+}
+
+// ceilingRun runs the minimal framework, storing its records in st when
+// st is not nil.
+func ceilingRun(b *testing.B, st *ceilingStore) time.Duration {
 	b.StopTimer()
 	cfg := ceilingCluster
 	cfg.AllocationInterval = 100 * time.Millisecond
@@ -157,7 +300,7 @@ func rawCeilingRun(b *testing.B) time.Duration {
 	}
 	defer c.Close()
 
-	var launched, finished atomic.Int64
+	var launched, finished, acknowledgedEnds atomic.Int64
 	done := make(chan struct{})
 	var doneOnce sync.Once
 	var subscribed atomic.Int64 // unix nanos of SUBSCRIBED
@@ -173,20 +316,45 @@ func rawCeilingRun(b *testing.B) time.Duration {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	// Calls go through a pool so the event loop never waits on one.
-	work := make(chan *scheduler.Call, 1<<16)
+	// Calls (and the records before them) go through a pool so the event
+	// loop never waits on one.
+	work := make(chan func(), 1<<16)
 	var wg sync.WaitGroup
 	defer func() { cancel(); close(work); wg.Wait() }()
 	for w := 0; w < 32; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for call := range work {
-				if err := calls.CallNoData(ctx, caller, call); err != nil && ctx.Err() == nil {
-					b.Errorf("%s: %v", call.GetType(), err)
-				}
+			for do := range work {
+				do()
 			}
 		}()
+	}
+	call := func(c *scheduler.Call) bool {
+		err := calls.CallNoData(ctx, caller, c)
+		if err != nil && ctx.Err() == nil {
+			b.Errorf("%s: %v", c.GetType(), err)
+		}
+		return err == nil
+	}
+	// The run ends when the last TASK_FINISHED is acknowledged: the
+	// framework's work for a task is done once the master has its
+	// acknowledgements (Gleaner's run ends once its last records are
+	// stored, right before their acknowledgements).
+	acknowledgedEnd := func() {
+		if acknowledgedEnds.Add(1) == ceilingInstances {
+			doneOnce.Do(func() { close(done) })
+		}
+	}
+	var storeEnd func(*mesos.TaskStatus, func())
+	if st != nil {
+		storeEnd = st.endWriter(ctx, b)
+	}
+	stored := func(what string, err error) bool {
+		if err != nil && ctx.Err() == nil {
+			b.Errorf("store %s: %v", what, err)
+		}
+		return err == nil
 	}
 	onOffers := func(_ context.Context, e *scheduler.Event) error {
 		for _, o := range e.Offers.Offers {
@@ -208,26 +376,52 @@ func rawCeilingRun(b *testing.B) time.Duration {
 					Command: &mesos.CommandInfo{Value: &cmd}, Resources: mesostest.ResourcesLike(o, ceilingCPUs, ceilingMem)})
 			}
 			if len(tasks) == 0 {
-				work <- calls.Decline(o.ID).With(calls.RefuseSeconds(1))
+				decline := calls.Decline(o.ID).With(calls.RefuseSeconds(1))
+				work <- func() { call(decline) }
 				continue
 			}
-			work <- calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(o.ID)).With(calls.RefuseSeconds(1))
+			accept := calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(o.ID)).With(calls.RefuseSeconds(1))
+			if st == nil {
+				work <- func() { call(accept) }
+				continue
+			}
+			work <- func() {
+				if stored("launching", st.launching(ctx, &o, tasks)) {
+					call(accept)
+				}
+			}
 		}
 		return nil
 	}
 	onUpdate := func(_ context.Context, e *scheduler.Event) error {
-		st := e.Update.Status
-		if len(st.UUID) > 0 {
-			work <- calls.Acknowledge(st.AgentID.Value, st.TaskID.Value, st.UUID)
-		}
-		switch st.GetState() {
-		case mesos.TASK_FINISHED:
-			if finished.Add(1) == ceilingInstances {
-				doneOnce.Do(func() { close(done) })
+		status := e.Update.Status
+		if len(status.UUID) > 0 {
+			ack := calls.Acknowledge(status.AgentID.Value, status.TaskID.Value, status.UUID)
+			switch {
+			case status.GetState() != mesos.TASK_FINISHED:
+				work <- func() { call(ack) }
+			case st == nil:
+				work <- func() {
+					if call(ack) {
+						acknowledgedEnd()
+					}
+				}
+			default:
+				storeEnd(&status, func() {
+					work <- func() {
+						if call(ack) {
+							acknowledgedEnd()
+						}
+					}
+				})
 			}
+		}
+		switch status.GetState() {
+		case mesos.TASK_FINISHED:
+			finished.Add(1)
 		case mesos.TASK_RUNNING, mesos.TASK_STARTING:
 		default:
-			b.Errorf("task %s: %s %s", st.TaskID.Value, st.GetState(), st.GetMessage())
+			b.Errorf("task %s: %s %s", status.TaskID.Value, status.GetState(), status.GetMessage())
 		}
 		return nil
 	}
@@ -252,7 +446,7 @@ func rawCeilingRun(b *testing.B) time.Duration {
 	select {
 	case <-done:
 	case <-time.After(5 * time.Minute):
-		b.Fatalf("raw ceiling timed out: %d launched, %d finished of %d", launched.Load(), finished.Load(), ceilingInstances)
+		b.Fatalf("ceiling timed out: %d launched, %d finished, %d of those acknowledged, of %d", launched.Load(), finished.Load(), acknowledgedEnds.Load(), ceilingInstances)
 	}
 	b.StopTimer()
 	took := time.Since(time.Unix(0, subscribed.Load()))
