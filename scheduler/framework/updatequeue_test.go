@@ -45,8 +45,8 @@ func TestUpdateQueueDropsCopiesOfQueuedUpdates(t *testing.T) {
 		t.Fatalf("take(10) = %d updates from %d, want %d from 4", len(rest), first, len(want))
 	}
 	for i, w := range want {
-		if rest[i].TaskID.Value != w.task || string(rest[i].UUID) != w.uuid {
-			t.Errorf("update %d = %s/%q, want %s/%q", i, rest[i].TaskID.Value, rest[i].UUID, w.task, w.uuid)
+		if rest[i].status.TaskID != w.task || string(rest[i].uuid) != w.uuid {
+			t.Errorf("update %d = %s/%q, want %s/%q", i, rest[i].status.TaskID, rest[i].uuid, w.task, w.uuid)
 		}
 	}
 	if q.queued != nil {

@@ -30,33 +30,55 @@ const MaxUpdateBatch = 2000
 // still queued (same task id and uuid) is dropped and not numbered, so a
 // backlog holds each update once (issue 16: 200,000 instances queued 1.1
 // million TaskStatus copies, 590 MB, while acknowledgements lagged).
+//
+// A queued update is kept as the update loop uses it (queuedUpdate), not as
+// the TaskStatus it came in, whose copy keeps its decoded sub-messages and
+// enum pointers alive: about 100 bytes more per update, and tens of
+// thousands wait at the peak of a 200,000-instance job.
 type updateQueue struct {
 	mu      sync.Mutex
-	items   []*mesos.TaskStatus // each in its event as received (not copied)
-	queued  map[string]struct{} // ackKey of each queued update that has a uuid
+	items   []queuedUpdate
+	seed    maphash.Seed
+	queued  map[uint64]struct{} // updateHash of each queued update that has a uuid
 	pushed  uint64              // updates received so far (copies dropped not counted)
 	taken   uint64              // updates handed to the update loop so far
 	dropped uint64              // copies of queued updates dropped
 	signal  chan struct{}
 }
 
-func newUpdateQueue() *updateQueue { return &updateQueue{signal: make(chan struct{}, 1)} }
+// queuedUpdate is a received status update as the update loop uses it: the
+// engine's view of it, decoded once at receipt (toStatus), and the uuid
+// its acknowledgement names (empty for master-made updates).
+type queuedUpdate struct {
+	status engine.Status
+	uuid   []byte
+	source mesos.TaskStatus_Source
+}
 
+func newUpdateQueue() *updateQueue {
+	return &updateQueue{signal: make(chan struct{}, 1), seed: maphash.MakeSeed()}
+}
+
+// push queues s unless a copy of it is queued. Updates are known by a
+// 64-bit hash of task id and uuid: were two distinct updates to collide
+// while both wait, the later would be dropped as a copy, and its agent,
+// never acknowledged, resends it.
 func (q *updateQueue) push(s *mesos.TaskStatus) {
+	u := queuedUpdate{status: toStatus(s), uuid: s.UUID, source: s.GetSource()}
 	q.mu.Lock()
-	if len(s.UUID) > 0 {
-		k := ackKey(s.TaskID.Value, s.UUID)
+	if len(u.uuid) > 0 {
+		k := updateHash(q.seed, u.status.TaskID, u.uuid)
 		if _, queued := q.queued[k]; queued {
 			q.dropped++
 			q.mu.Unlock()
 			return
 		}
 		if q.queued == nil {
-			q.queued = map[string]struct{}{}
+			q.queued = map[uint64]struct{}{}
 		}
 		q.queued[k] = struct{}{}
 	}
-	q.items = append(q.items, s)
+	q.items = append(q.items, u)
 	q.pushed++
 	q.mu.Unlock()
 	select {
@@ -66,15 +88,15 @@ func (q *updateQueue) push(s *mesos.TaskStatus) {
 }
 
 // take returns up to max updates and the number of the first.
-func (q *updateQueue) take(max int) (batch []*mesos.TaskStatus, first uint64) {
+func (q *updateQueue) take(max int) (batch []queuedUpdate, first uint64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := min(max, len(q.items))
 	out := q.items[:n:n]
 	q.items = q.items[n:]
 	for i := range out {
-		if len(out[i].UUID) > 0 {
-			delete(q.queued, ackKey(out[i].TaskID.Value, out[i].UUID))
+		if len(out[i].uuid) > 0 {
+			delete(q.queued, updateHash(q.seed, out[i].status.TaskID, out[i].uuid))
 		}
 	}
 	if len(q.items) == 0 {
@@ -132,18 +154,22 @@ const (
 	ackLedgerKeep = 50_000
 )
 
-func ackKey(taskID string, uuid []byte) string { return taskID + "\x00" + string(uuid) }
+// updateHash is the 64-bit hash (with seed) that stands for an update,
+// its task id and uuid, in the update queue and the ack ledger.
+func updateHash(seed maphash.Seed, taskID string, uuid []byte) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	h.WriteString(taskID)
+	h.WriteByte(0)
+	h.Write(uuid)
+	return h.Sum64()
+}
 
 func (l *ackLedger) key(taskID string, uuid []byte) uint64 {
 	if l.sent == nil {
 		l.seed, l.sent = maphash.MakeSeed(), map[uint64]uint64{}
 	}
-	var h maphash.Hash
-	h.SetSeed(l.seed)
-	h.WriteString(taskID)
-	h.WriteByte(0)
-	h.Write(uuid)
-	return h.Sum64()
+	return updateHash(l.seed, taskID, uuid)
 }
 
 // duplicate reports whether update number seq of (taskID, uuid) was
@@ -229,18 +255,18 @@ func toStatus(s *mesos.TaskStatus) engine.Status {
 // (updateQueue) and returns what acknowledges them (nothing for a batch
 // that could not be stored), for the caller to run once the previous
 // batch's acknowledgements are sent.
-func (f *Framework) processUpdates(ctx context.Context, batch []*mesos.TaskStatus, first uint64) (acknowledge func()) {
+func (f *Framework) processUpdates(ctx context.Context, batch []queuedUpdate, first uint64) (acknowledge func()) {
 	sts := make([]engine.Status, len(batch))
 	for i := range batch {
-		sts[i] = toStatus(batch[i])
-		updatesTotal.WithLabelValues(batch[i].GetState().String()).Inc()
+		sts[i] = batch[i].status
+		updatesTotal.WithLabelValues(sts[i].State.String()).Inc()
 	}
 	f.awaited.saw(sts)
 	u := f.engine.DecideUpdates(sts)
 	if f.log.Enabled(ctx, slog.LevelDebug) {
 		for i := range batch {
-			f.log.Debug("status update", "task", sts[i].TaskID, "state", sts[i].State.String(), "source", batch[i].GetSource().String(),
-				"reason", sts[i].Reason, "uuid", len(batch[i].UUID) > 0, "stored", u.Outcomes[i].Attempt != nil, "kill", u.Outcomes[i].Kill)
+			f.log.Debug("status update", "task", sts[i].TaskID, "state", sts[i].State.String(), "source", batch[i].source.String(),
+				"reason", sts[i].Reason, "uuid", len(batch[i].uuid) > 0, "stored", u.Outcomes[i].Attempt != nil, "kill", u.Outcomes[i].Kill)
 		}
 	}
 	if len(u.Store) > 0 {
@@ -279,14 +305,14 @@ const ackSenders = 16
 // each other nor hold up the offer path's calls; not one goroutine per
 // task, each growing its stack for the HTTP call), each task's updates in
 // order: an agent expects them so.
-func (f *Framework) acknowledgeAll(ctx context.Context, batch []*mesos.TaskStatus, first uint64) {
+func (f *Framework) acknowledgeAll(ctx context.Context, batch []queuedUpdate, first uint64) {
 	perTask := map[string][]int{}
 	var tasks []string
 	for i := range batch {
-		if len(batch[i].UUID) == 0 {
+		if len(batch[i].uuid) == 0 {
 			continue // master-made updates (reconciliation, invalid offers) are never acked
 		}
-		id := batch[i].TaskID.Value
+		id := batch[i].status.TaskID
 		if _, ok := perTask[id]; !ok {
 			tasks = append(tasks, id)
 		}
@@ -299,21 +325,22 @@ func (f *Framework) acknowledgeAll(ctx context.Context, batch []*mesos.TaskStatu
 	)
 	send := func(idx []int) {
 		for _, i := range idx {
-			s := batch[i]
+			s := &batch[i]
+			task := s.status.TaskID
 			mu.Lock()
-			dup := f.acks.duplicate(s.TaskID.Value, s.UUID, first+uint64(i))
+			dup := f.acks.duplicate(task, s.uuid, first+uint64(i))
 			mu.Unlock()
 			if dup {
-				f.log.Debug("duplicate of an acknowledged update; not acknowledging again", "task", s.TaskID.Value)
+				f.log.Debug("duplicate of an acknowledged update; not acknowledging again", "task", task)
 				continue
 			}
 			received := f.updates.received()
-			if err := f.act.acknowledge(ctx, s.GetAgentID().GetValue(), s.TaskID.Value, s.UUID); err != nil {
-				f.log.Debug("acknowledge", "task", s.TaskID.Value, "err", err)
+			if err := f.act.acknowledge(ctx, s.status.AgentID, task, s.uuid); err != nil {
+				f.log.Debug("acknowledge", "task", task, "err", err)
 				continue
 			}
 			mu.Lock()
-			f.acks.acked(s.TaskID.Value, s.UUID, received)
+			f.acks.acked(task, s.uuid, received)
 			mu.Unlock()
 		}
 	}
