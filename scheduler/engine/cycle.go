@@ -15,6 +15,12 @@ type CyclePolicy struct {
 	// recorded on the victims' attempts.
 	PreemptAfter  time.Duration
 	PreemptReason string
+	// MaxLaunches bounds how many launches the cycle decides (0: no
+	// bound): pending work in the engine's order up to the bound, the rest
+	// stays pending (placeable: offers are declined for Refuse, not
+	// suppressed). Retries held for their previous agent, which go first,
+	// count against it but are not held back by it.
+	MaxLaunches int
 }
 
 // Decision is everything one offer cycle decides, computed once under the
@@ -62,7 +68,7 @@ func (e *Engine) Cycle(offers []Offer, p CyclePolicy) Decision {
 	ds, ts := e.demandsLocked()
 	d.PendingBefore = count(ds)
 	if len(offers) > 0 {
-		for _, l := range e.planLocked(offers, ds, ts) {
+		for _, l := range e.planLocked(offers, ds, ts, p.MaxLaunches) {
 			d.Launches[l.Offer] = append(d.Launches[l.Offer], l)
 		}
 		ds, _ = e.demandsLocked()

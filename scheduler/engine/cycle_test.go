@@ -28,17 +28,23 @@ func TestCycle(t *testing.T) {
 		refuse      time.Duration
 		suppress    bool
 		before, now int
+		maxLaunches int
 	}{
-		{"all placed on one offer", 2, []Offer{offer("a", 4, 100)}, []int{2}, nil, testCycle.Idle, true, 2, 0},
-		{"an unused offer is declined for the idle time", 1, []Offer{offer("a", 1, 100), offer("b", 1, 100)}, []int{1, 0}, []int{1}, testCycle.Idle, true, 1, 0},
-		{"work left: short refuse, no suppress", 3, []Offer{offer("a", 1, 100), offer("b", 0.5, 100)}, []int{1, 0}, []int{1}, testCycle.Refuse, false, 3, 2},
-		{"no offers", 1, nil, []int{}, nil, testCycle.Refuse, false, 1, 1},
+		{"all placed on one offer", 2, []Offer{offer("a", 4, 100)}, []int{2}, nil, testCycle.Idle, true, 2, 0, 0},
+		{"an unused offer is declined for the idle time", 1, []Offer{offer("a", 1, 100), offer("b", 1, 100)}, []int{1, 0}, []int{1}, testCycle.Idle, true, 1, 0, 0},
+		{"work left: short refuse, no suppress", 3, []Offer{offer("a", 1, 100), offer("b", 0.5, 100)}, []int{1, 0}, []int{1}, testCycle.Refuse, false, 3, 2, 0},
+		{"no offers", 1, nil, []int{}, nil, testCycle.Refuse, false, 1, 1, 0},
+		{"launches bounded: the rest stays pending, offers beyond declined briefly", 5, []Offer{offer("a", 2, 100), offer("b", 2, 100)}, []int{2, 1}, nil, testCycle.Refuse, false, 5, 2, 3},
+		{"a bound of one", 3, []Offer{offer("a", 4, 100), offer("b", 4, 100)}, []int{1, 0}, []int{1}, testCycle.Refuse, false, 3, 2, 1},
+		{"a bound above the work", 2, []Offer{offer("a", 4, 100)}, []int{2}, nil, testCycle.Idle, true, 2, 0, 10},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := New(nil)
 			e.AddJob(arrayOf("j", tc.instances, 1))
-			d := e.Cycle(tc.offers, testCycle)
+			p := testCycle
+			p.MaxLaunches = tc.maxLaunches
+			d := e.Cycle(tc.offers, p)
 			got := make([]int, len(d.Launches))
 			for i, ls := range d.Launches {
 				got[i] = len(ls)

@@ -414,21 +414,29 @@ func (e *Engine) Plan(offers []Offer) []Launch {
 		return nil
 	}
 	ds, ts := e.demandsLocked()
-	return e.planLocked(offers, ds, ts)
+	return e.planLocked(offers, ds, ts, 0)
 }
 
 // planLocked is Plan on demands already built (demandsLocked).
-func (e *Engine) planLocked(offers []Offer, ds []Demand, ts []*taskState) []Launch {
+func (e *Engine) planLocked(offers []Offer, ds []Demand, ts []*taskState, maxLaunches int) []Launch {
 	if len(ds) == 0 {
 		return nil
 	}
 	now := e.now()
 	// Retries held for their previous agent go first, on that agent only.
 	out, rest, heldN := e.planHeldLocked(offers, ds, ts, now)
+	room := -1 // launches left to decide; -1: no bound
+	if maxLaunches > 0 {
+		room = max(0, maxLaunches-len(out))
+	}
 	gds, gts := ds[:0:0], ts[:0:0]
 	for di, d := range ds {
 		t := ts[di]
 		d.Count = min(t.capacity(), t.pending()-heldN[di])
+		if room >= 0 {
+			d.Count = min(d.Count, room)
+			room -= max(d.Count, 0)
+		}
 		if d.Count > 0 {
 			gds, gts = append(gds, d), append(gts, t)
 		}

@@ -80,6 +80,10 @@ type Config struct {
 	// superseded by the task's end before it is stored (default
 	// DefaultRunningRecordDelay; runningrecords.go).
 	RunningRecordDelay time.Duration
+	// MaxUpdateBacklog bounds the status updates waiting for the update
+	// loop that offer cycles launch more work on (default
+	// DefaultMaxUpdateBacklog; backlog.go).
+	MaxUpdateBacklog int
 	// KillGracePeriod goes into every TaskInfo's kill_policy: the time a
 	// killed task gets between SIGTERM and SIGKILL (default 3 s, as the
 	// Gleaner executor's; negative: no kill_policy).
@@ -158,6 +162,9 @@ func (c *Config) defaults() {
 	}
 	if c.RunningRecordDelay <= 0 {
 		c.RunningRecordDelay = DefaultRunningRecordDelay
+	}
+	if c.MaxUpdateBacklog <= 0 {
+		c.MaxUpdateBacklog = DefaultMaxUpdateBacklog
 	}
 	if c.ReconcileMinBackoff <= 0 {
 		c.ReconcileMinBackoff = DefaultReconcileMinBackoff

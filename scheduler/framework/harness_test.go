@@ -244,6 +244,74 @@ func TestOfferPath(t *testing.T) {
 	}
 }
 
+// TestOfferPathBoundedByUpdateBacklog: an offer cycle launches no more
+// than the updates waiting for the update loop leave room for (two per
+// launch), and nothing at all when they are at the bound: its offers are
+// then declined briefly, nothing is stored or suppressed, and the work
+// stays pending for the next cycle.
+func TestOfferPathBoundedByUpdateBacklog(t *testing.T) {
+	cases := []struct {
+		name    string
+		waiting int // updates queued before the offers come
+		want    []string
+	}{
+		{"no backlog: all three launched", 0, []string{
+			"store j.t.0.0=launching j.t.1.0=launching j.t.2.0=launching",
+			"accept o1 j.t.0.0 j.t.1.0 j.t.2.0 refuse=5s",
+			"suppress",
+		}},
+		{"room for one launch", 4, []string{
+			"store j.t.0.0=launching",
+			"accept o1 j.t.0.0 refuse=5s",
+		}},
+		{"room for less than one launch", 5, []string{"decline o1 refuse=1s"}},
+		{"at the bound", 6, []string{"decline o1 refuse=1s"}},
+		{"over the bound", 9, []string{"decline o1 refuse=1s"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, arrayJob("j", 3, 1))
+			h.f.cfg.MaxUpdateBacklog = 6
+			for i := range tc.waiting {
+				s := update(fmt.Sprintf("other.t.%d.0", i), mesos.TASK_RUNNING, "u")
+				h.f.updates.push(&s)
+			}
+			h.offers(mesosOffer("o1", "a1", 4, 1024))
+			if got := h.rec.lines(); !slices.Equal(got, tc.want) {
+				t.Fatalf("effects:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+	// Once the loop has taken the backlog, the next cycle launches.
+	h := newHarness(t, arrayJob("j", 1, 1))
+	h.f.cfg.MaxUpdateBacklog = 2
+	s := update("other.t.0.0", mesos.TASK_RUNNING, "u")
+	h.f.updates.push(&s)
+	h.offers(mesosOffer("o1", "a1", 4, 1024))
+	h.f.updates.take(MaxUpdateBatch)
+	h.offers(mesosOffer("o2", "a1", 4, 1024))
+	want := []string{"decline o1 refuse=1s", "store j.t.0.0=launching", "accept o2 j.t.0.0 refuse=5s", "suppress"}
+	if got := h.rec.lines(); !slices.Equal(got, want) {
+		t.Fatalf("effects:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestLaunchRoom(t *testing.T) {
+	cases := []struct{ backlog, max, want int }{
+		{0, 20_000, 10_000},
+		{19_998, 20_000, 1},
+		{19_999, 20_000, 0},
+		{20_000, 20_000, 0},
+		{50_000, 20_000, 0},
+		{0, 1, 0},
+	}
+	for _, tc := range cases {
+		if got := launchRoom(tc.backlog, tc.max); got != tc.want {
+			t.Errorf("launchRoom(%d, %d) = %d, want %d", tc.backlog, tc.max, got, tc.want)
+		}
+	}
+}
+
 // withCleanup gives the job's task a cleanup policy the command executor
 // (the harness's) cannot enforce: its TaskInfo is refused.
 func withCleanup(j *job.Job) *job.Job {

@@ -15,11 +15,13 @@ var (
 		Help: "Attempt records written to the store, by path: launch (launching, before ACCEPT) or update (a status update's new state)."}, []string{"path"})
 	recordsStoredAtLaunch = recordsStored.WithLabelValues("launch")
 	recordsStoredByUpdate = recordsStored.WithLabelValues("update")
-	pendingGauge          = prometheus.NewGauge(prometheus.GaugeOpts{Name: "gleaner_pending_instances", Help: "Runnable pending instances at the last offer cycle."})
-	offerDecision         = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gleaner_offer_cycle_seconds", Help: "From OFFERS received to ACCEPT/DECLINE sent.",
+	backlogDeclinesTotal  = prometheus.NewCounter(prometheus.CounterOpts{Name: "gleaner_offers_declined_for_update_backlog_total",
+		Help: "Offers declined unused because the status updates waiting for the update loop were at the bound (Config.MaxUpdateBacklog)."})
+	pendingGauge  = prometheus.NewGauge(prometheus.GaugeOpts{Name: "gleaner_pending_instances", Help: "Runnable pending instances at the last offer cycle."})
+	offerDecision = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gleaner_offer_cycle_seconds", Help: "From OFFERS received to ACCEPT/DECLINE sent.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
 )
 
 func init() {
-	prometheus.MustRegister(eventsTotal, updatesTotal, offersTotal, launchesTotal, revivesTotal, suppressesTotal, pendingGauge, offerDecision, staleUpdatesTotal, recordsStored)
+	prometheus.MustRegister(eventsTotal, updatesTotal, offersTotal, launchesTotal, revivesTotal, suppressesTotal, pendingGauge, offerDecision, staleUpdatesTotal, recordsStored, backlogDeclinesTotal)
 }

@@ -14,7 +14,9 @@ import (
 
 // onOffers carries out one offer cycle (offers are never held): the
 // engine decides it whole (engine.Cycle: launches per offer, declines and
-// their refuse filter, suppress, one preemption); here each launch is
+// their refuse filter, suppress, one preemption), launching no more than
+// the update backlog has room for (backlog.go: none at all when it is
+// full, and every offer is declined briefly); here each launch is
 // carved out of its offer and its TaskInfo built, the cycle's attempts are
 // stored as launching in batched transactions, then one ACCEPT per offer
 // (= per agent and role) carries all its LAUNCHes, the rest is DECLINEd,
@@ -26,6 +28,20 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 	views := make([]engine.Offer, len(offers))
 	pools := make([]*pool, len(offers))
 	f.reconcilePartitioned(ctx, offerAgents(offers))
+	room := launchRoom(f.updates.waiting(), f.cfg.MaxUpdateBacklog)
+	if room == 0 {
+		// The update loop is behind: more launches would only queue more
+		// updates. The offers come back once their short filter ends.
+		backlogDeclinesTotal.Add(float64(len(offers)))
+		ids := make([]mesos.OfferID, len(offers))
+		for i := range offers {
+			ids[i] = offers[i].ID
+		}
+		if err := f.act.decline(ctx, ids, backlogRefuse); err != nil {
+			f.log.Warn("decline", "offers", len(ids), "err", err)
+		}
+		return nil
+	}
 	for i := range offers {
 		o := &offers[i]
 		pools[i] = newPool(o.Resources)
@@ -34,7 +50,7 @@ func (f *Framework) onOffers(ctx context.Context, e *scheduler.Event) error {
 		f.overlay(&views[i], o, pools[i])
 	}
 	d := f.engine.Cycle(views, engine.CyclePolicy{Refuse: f.cfg.RefuseSeconds, Idle: f.cfg.IdleRefuse,
-		PreemptAfter: f.cfg.PreemptAfter, PreemptReason: ReasonPreempted})
+		PreemptAfter: f.cfg.PreemptAfter, PreemptReason: ReasonPreempted, MaxLaunches: room})
 
 	// Build every TaskInfo before writing anything; a launch that does not
 	// carve out of its offer is dropped and forgotten.

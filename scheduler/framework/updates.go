@@ -115,6 +115,13 @@ func (q *updateQueue) take(max int) (batch []queuedUpdate, first uint64) {
 	return out, first
 }
 
+// waiting is the number of updates queued and not taken yet.
+func (q *updateQueue) waiting() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
+}
+
 // arrived is the number of updates that came, copies dropped included.
 func (q *updateQueue) arrived() uint64 {
 	q.mu.Lock()
