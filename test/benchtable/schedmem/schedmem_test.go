@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -49,7 +50,12 @@ func instances(b *testing.B) int {
 // heap-after-MiB), and the growth of its RSS over the idle baseline at the
 // peak seen while the job ran, per instance of the job (B/instance) and per
 // instance running at once (B/running-instance: the growth over the most
-// instances the watch saw running together, most-running).
+// instances the watch saw running together, most-running). The scheduler
+// runs with GODEBUG=gctrace=1, so it also reports the most heap a
+// collection marked live while the job ran (live-heap-peak-MiB) and its
+// growth over the last marking before the job per instance running at
+// once (live-B/running-instance): what the scheduler keeps, apart from
+// the garbage the collector's pacing lets the RSS carry.
 func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 	if _, err := os.Stat(etcdtest.DebianBinary); err != nil {
 		b.Skipf("%s not installed (Debian package etcd-server, make deps): %v", etcdtest.DebianBinary, err)
@@ -93,7 +99,9 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 	if limit := memoryLimit(); limit != "" {
 		args = append(args, "--memory-limit", limit)
 	}
-	sched := start(b, dir, "scheduler", bin, args...)
+	// gctrace: every collection logs the heap it marked live (liveHeaps).
+	sched := start(b, dir, "scheduler", bin, []string{"GODEBUG=gctrace=1"}, args...)
+	schedLog := filepath.Join(dir, "scheduler.log")
 	c := &apiClient{base: api, token: token, hc: &http.Client{Timeout: 30 * time.Second}}
 	await(b, "a subscribed leader", 2*time.Minute, func() bool {
 		var h struct{ Leader, Subscribed bool }
@@ -103,6 +111,7 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 	time.Sleep(2 * time.Second) // settle after start-up, then take the idle baseline
 	baseline := rssBytes(b, sched.Process.Pid)
 
+	jobFrom := fileSize(b, schedLog)
 	b.ResetTimer()
 	spec := fmt.Sprintf("name: schedmem\ntasks:\n  - name: work\n    command: \"true\"\n    resources: {cpus: 0.1, mem: 32}\n    instances: %d\n", n)
 	var sub struct {
@@ -157,6 +166,7 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 		}
 	}
 	took := time.Since(start)
+	jobTo := fileSize(b, schedLog)
 	b.StopTimer()
 	if end.State != job.Succeeded {
 		b.Fatalf("job %s ended %s (logs in %s)", sub.ID, end.State, dir)
@@ -175,6 +185,9 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 	if r := mostRunning.Load(); r > 0 {
 		b.ReportMetric(float64(peak-baseline)/float64(r), "B/running-instance")
 		b.ReportMetric(float64(r), "most-running")
+		before, peak := liveHeaps(b, schedLog, jobFrom, jobTo)
+		b.ReportMetric(float64(peak)/mib, "live-heap-peak-MiB")
+		b.ReportMetric(float64(peak-before)/float64(r), "live-B/running-instance")
 	}
 	b.ReportMetric(float64(n)/took.Seconds(), "instances/s")
 	b.ReportMetric(float64(mesosRSS)/mib, "mesos-rss-after-MiB")
@@ -325,12 +338,13 @@ func gleanerBinary(b *testing.B, dir string) string {
 
 // start runs bin with args, its output in dir/name.log, stopped (TERM,
 // then KILL) when the benchmark ends.
-func start(b *testing.B, dir, name, bin string, args ...string) *exec.Cmd {
+func start(b *testing.B, dir, name, bin string, env []string, args ...string) *exec.Cmd {
 	logf, err := os.Create(filepath.Join(dir, name+".log"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -426,6 +440,58 @@ func (c *apiClient) post(path, body string, out any) error { return c.do("POST",
 
 // rssBytes is VmRSS of a process.
 func rssBytes(b *testing.B, pid int) int64 { return procStatus(b, pid, "VmRSS:") }
+
+func fileSize(b *testing.B, path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// gcLine matches a GODEBUG=gctrace=1 line's heap sizes: at the start of
+// the collection, at its end, and marked live (MB, 1<<20 bytes).
+var gcLine = regexp.MustCompile(`^gc \d+ @.* (\d+)->(\d+)->(\d+) MB,`)
+
+// liveHeaps reads the gctrace lines of the log at path: before is the heap
+// the last collection before byte offset from marked live, peak the most a
+// collection between from and to marked live. What the collector lets
+// garbage grow to above that is its pacing (GOGC, the soft limit), not what
+// the scheduler keeps.
+func liveHeaps(b *testing.B, path string, from, to int64) (before, peak int64) {
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(io.LimitReader(f, to))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var at int64
+	seen := false
+	for sc.Scan() {
+		line := sc.Text()
+		at += int64(len(line)) + 1
+		m := gcLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		live, _ := strconv.ParseInt(m[3], 10, 64)
+		live <<= 20
+		if at <= from {
+			before = live
+			continue
+		}
+		seen = true
+		peak = max(peak, live)
+	}
+	if err := sc.Err(); err != nil {
+		b.Fatal(err)
+	}
+	if !seen {
+		b.Fatalf("%s: no gctrace line while the job ran", path)
+	}
+	return before, peak
+}
 
 // procStatus reads one kB figure of /proc/<pid>/status.
 func procStatus(b *testing.B, pid int, field string) int64 {
