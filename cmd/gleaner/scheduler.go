@@ -63,6 +63,8 @@ func schedulerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "name", Value: "gleaner", Usage: "framework name"},
 		&cli.IntFlag{Name: "lease-ttl", Value: 10, Usage: "leader lease TTL in seconds"},
 		&cli.DurationFlag{Name: "refuse", Value: 5 * time.Second, Usage: "refuse filter on declined offers while work is pending"},
+		&cli.IntFlag{Name: "max-update-backlog", Value: framework.DefaultMaxUpdateBacklog, Usage: "status updates that may wait to be stored before offer cycles " +
+			"stop launching (each launch brings about two); bounds the scheduler's memory under bursts of short tasks"},
 		&cli.DurationFlag{Name: "reconcile-interval", Value: time.Minute, Usage: "period of explicit reconciliation of active tasks"},
 		&cli.DurationFlag{Name: "implicit-reconcile-interval", Value: 15 * time.Minute, Usage: "period of implicit reconciliation"},
 		&cli.DurationFlag{Name: "kill-grace", Value: 3 * time.Second, Usage: "grace between SIGTERM and SIGKILL when a task is killed (TaskInfo.kill_policy; negative: none)"},
@@ -102,6 +104,15 @@ func parseWeights(flag string, vals []string) (map[string]float64, error) {
 func maxEventBytes(n int) (int, error) {
 	if n < 1<<20 || n > 1<<30 {
 		return 0, fmt.Errorf("--max-event-bytes %d: want 1048576 (1 MiB) to 1073741824 (1 GiB)", n)
+	}
+	return n, nil
+}
+
+// maxUpdateBacklog checks --max-update-backlog: each launch brings about
+// two updates, so below 2 no offer cycle could ever launch.
+func maxUpdateBacklog(n int) (int, error) {
+	if n < 2 {
+		return 0, fmt.Errorf("--max-update-backlog %d: want at least 2 (each launch brings two status updates)", n)
 	}
 	return n, nil
 }
@@ -150,6 +161,10 @@ func schedulerConfig(c *cli.Context, log *slog.Logger) (node.Config, api.Config,
 	if err != nil {
 		return node.Config{}, api.Config{}, err
 	}
+	backlog, err := maxUpdateBacklog(c.Int("max-update-backlog"))
+	if err != nil {
+		return node.Config{}, api.Config{}, err
+	}
 	host, _ := os.Hostname()
 	nc := node.Config{
 		Fair:           placement.FairConfig{QueueWeights: qw, UserWeights: uw},
@@ -175,6 +190,7 @@ func schedulerConfig(c *cli.Context, log *slog.Logger) (node.Config, api.Config,
 			AllowRootTasks:            fw.AllowRootTasks,
 			ArtifactStore:             fw.ArtifactStore,
 			RefuseSeconds:             c.Duration("refuse"),
+			MaxUpdateBacklog:          backlog,
 			ReconcileInterval:         c.Duration("reconcile-interval"),
 			ImplicitReconcileInterval: c.Duration("implicit-reconcile-interval"),
 			KillGracePeriod:           c.Duration("kill-grace"),

@@ -42,3 +42,37 @@ func TestSchedulerMaxEventBytesFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestSchedulerMaxUpdateBacklogFlag(t *testing.T) {
+	for _, c := range []struct {
+		args    []string
+		want    int
+		wantErr string
+	}{
+		{nil, framework.DefaultMaxUpdateBacklog, ""},
+		{[]string{"--max-update-backlog", "5000"}, 5000, ""},
+		{[]string{"--max-update-backlog", "2"}, 2, ""},
+		{[]string{"--max-update-backlog", "1"}, 0, "--max-update-backlog 1: want at least 2 (each launch brings two status updates)"},
+		{[]string{"--max-update-backlog", "0"}, 0, "--max-update-backlog 0"},
+		{[]string{"--max-update-backlog", "-3"}, 0, "--max-update-backlog -3"},
+	} {
+		var got int
+		var gotErr error
+		app := &cli.App{Flags: schedulerFlags(), Action: func(ctx *cli.Context) error {
+			got, gotErr = maxUpdateBacklog(ctx.Int("max-update-backlog"))
+			return nil
+		}}
+		if err := app.Run(append([]string{"scheduler"}, c.args...)); err != nil {
+			t.Fatal(err)
+		}
+		if c.wantErr != "" {
+			if gotErr == nil || !strings.Contains(gotErr.Error(), c.wantErr) {
+				t.Errorf("%v: error %v, want %q", c.args, gotErr, c.wantErr)
+			}
+			continue
+		}
+		if gotErr != nil || got != c.want {
+			t.Errorf("%v: %d, %v; want %d", c.args, got, gotErr, c.want)
+		}
+	}
+}
