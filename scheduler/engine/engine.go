@@ -54,8 +54,13 @@ type instState struct {
 	index    int
 	attempts int // attempt number of the next attempt
 	failures int // attempts that consumed a retry
-	last     *job.Attempt
-	done     bool
+	// last is the last attempt's whole record: an ended one, or an active
+	// one run cannot hold (compactAttempt); nil while run holds it.
+	last *job.Attempt
+	// run is the active attempt's record, compact (active.go); nil when
+	// the instance is not active or last holds the record.
+	run  *activeAttempt
+	done bool
 	// sent: the ACCEPT carrying the active attempt has returned (or the
 	// attempt was loaded from etcd), so reconciling it cannot overtake the
 	// launch.
@@ -87,6 +92,11 @@ type instExtra struct {
 	// (sameagent.go).
 	prefer      string
 	preferUntil time.Time
+	// runReason and runMessage are the Reason and Message of the active
+	// attempt's record when run holds it (a status update may carry them
+	// while the attempt runs; few do).
+	runReason  string
+	runMessage string
 }
 
 // more returns in's extra fields, allocating them when none are set.
@@ -139,6 +149,7 @@ func (in *instState) startAttempt(prev *job.Attempt, sent bool) {
 	in.sent = sent
 	if in.extra != nil {
 		in.extra.prev, in.extra.requeue, in.extra.requeueDetail, in.extra.kill = nil, "", "", ""
+		in.extra.runReason, in.extra.runMessage = "", ""
 	}
 	if prev != nil {
 		in.more().prev = prev
@@ -228,10 +239,12 @@ func (e *Engine) loadJobLocked(j *job.Job, attempts []job.Attempt) {
 				t.succeeded++
 			case !s.Terminal():
 				t.active++
+				a := in.last
 				in.startAttempt(nil, true)
-				e.active[in.last.TaskID()] = in
+				in.setActive(a)
+				e.active[a.TaskID()] = in
 				if tr, ok := e.matcher.(Tracker); ok {
-					tr.Started(j.ID, t.spec.Name, in.last.Hostname)
+					tr.Started(j.ID, t.spec.Name, a.Hostname)
 				}
 			case in.failures > t.spec.Retries:
 				in.done = true
@@ -466,8 +479,8 @@ func (e *Engine) launchLocked(js *jobState, t *taskState, idx int, offers []Offe
 	a := job.Attempt{Job: js.job.ID, Task: t.spec.Name, Index: idx, Attempt: in.attempts, State: job.AttemptLaunching,
 		AgentID: o.AgentID, Hostname: o.Hostname, Created: now}
 	in.attempts++
-	in.last = &a
 	in.startAttempt(prev, false)
+	in.run, in.last = &activeAttempt{agentID: a.AgentID, hostname: a.Hostname, created: now, attempt: a.Attempt}, nil
 	t.active++
 	e.active[a.TaskID()] = in
 	return Launch{Offer: oi, Attempt: a, Spec: t.spec}
@@ -492,7 +505,7 @@ func (e *Engine) Forget(ls []Launch) {
 		if in.attempts == 0 {
 			delete(in.task.inst, a.Index)
 		} else {
-			in.last = in.prev()
+			in.setLast(in.prev())
 		}
 		in.dropPrev()
 		in.task.requeue = append([]int{a.Index}, in.task.requeue...)

@@ -416,24 +416,23 @@ func (e *Engine) Tick() TickResult {
 		}
 	}
 	for tid, in := range e.active {
-		a := in.last
 		switch {
 		case in.killReason() != "":
 		case in.task.js.b.failing != "":
 			in.more().kill = ReasonFailJob
-			r.Kill[tid] = a.AgentID
+			r.Kill[tid] = in.activeAgentID()
 		case in.task.doomed():
 			in.more().kill = ReasonTaskFailed
-			r.Kill[tid] = a.AgentID
+			r.Kill[tid] = in.activeAgentID()
 		case in.task.spec.Timeout > 0:
-			start := a.Started
+			start := in.activeStarted()
 			if start.IsZero() {
 				continue // not running yet: the timeout bounds the run
 			}
 			at := start.Add(time.Duration(in.task.spec.Timeout))
 			if !now.Before(at) {
 				in.more().kill = ReasonTimeout
-				r.Kill[tid] = a.AgentID
+				r.Kill[tid] = in.activeAgentID()
 			} else {
 				next(at)
 			}
@@ -474,7 +473,7 @@ func (e *Engine) Suspend(jobID string) map[string]string {
 	for id, in := range e.active {
 		if in.task.js == js {
 			in.more().kill = ReasonSuspended
-			out[id] = in.last.AgentID
+			out[id] = in.activeAgentID()
 		}
 	}
 	return out

@@ -36,10 +36,11 @@ func (e *Engine) ActiveInstances() []RunningInstance {
 	defer e.mu.Unlock()
 	out := make([]RunningInstance, 0, len(e.active))
 	for id, in := range e.active {
-		a, sp := in.last, in.task.js.job.Spec
-		out = append(out, RunningInstance{TaskID: id, AgentID: a.AgentID, Hostname: a.Hostname, Job: a.Job, Task: a.Task,
+		sp := in.task.js.job.Spec
+		jobID, task := in.activeJobTask()
+		out = append(out, RunningInstance{TaskID: id, AgentID: in.activeAgentID(), Hostname: in.activeHostname(), Job: jobID, Task: task,
 			Priority: sp.Priority, User: sp.User, Queue: sp.Queue, Resources: in.task.spec.Resources,
-			Constraints: in.task.spec.Constraints, Started: a.Started, Requeuing: in.requeueReason() != ""})
+			Constraints: in.task.spec.Constraints, Started: in.activeStarted(), Requeuing: in.requeueReason() != ""})
 	}
 	return out
 }

@@ -96,12 +96,13 @@ func (e *Engine) preemptLocked(now time.Time, after time.Duration, reason string
 		if in.requeueReason() != "" {
 			return Preemption{}, nil, false
 		}
-		a, prio := in.last, in.task.js.job.Spec.Priority
-		if prio >= above || a.Started.IsZero() {
+		prio, started := in.task.js.job.Spec.Priority, in.activeStarted()
+		if prio >= above || started.IsZero() {
 			continue
 		}
-		victims = append(victims, placement.Victim{Key: id, Group: GroupOf(a.Job, a.Task), Hostname: a.Hostname,
-			Priority: prio, Resources: placement.Resources(in.task.spec.Resources), Started: a.Started})
+		jobID, task := in.activeJobTask()
+		victims = append(victims, placement.Victim{Key: id, Group: GroupOf(jobID, task), Hostname: in.activeHostname(),
+			Priority: prio, Resources: placement.Resources(in.task.spec.Resources), Started: started})
 	}
 	if len(victims) == 0 {
 		return Preemption{}, nil, false
@@ -114,7 +115,7 @@ func (e *Engine) preemptLocked(now time.Time, after time.Duration, reason string
 	for _, v := range plan.Victims {
 		if in := e.active[v.Key]; in != nil {
 			in.more().requeue = reason
-			kill[v.Key] = in.last.AgentID
+			kill[v.Key] = in.activeAgentID()
 		}
 	}
 	return plan, kill, true

@@ -13,7 +13,7 @@ func (e *Engine) RequeueWith(taskIDs []string, reason, detail string) map[string
 			x := in.more()
 			x.requeue, x.requeueDetail = reason, detail
 			in.trimExtra()
-			out[id] = in.last.AgentID
+			out[id] = in.activeAgentID()
 		}
 	}
 	return out

@@ -130,10 +130,13 @@ func (e *Engine) DecideUpdates(ss []Status) Updates {
 			out[i] = Outcome{Kill: !ns.Terminal()}
 			continue
 		}
-		base := in.last
+		var base *job.Attempt
 		st := staged[s.TaskID]
 		if st != nil {
 			base = st.a
+		} else {
+			rec := in.activeRecord()
+			base = &rec
 		}
 		killWanted := ns == job.AttemptRunning && in.task.js.job.KillRequested
 		if base.State.Terminal() {
@@ -244,11 +247,12 @@ func (e *Engine) commitLocked(a job.Attempt, rd *retryDecision) (moreWork bool) 
 	if in == nil {
 		return false
 	}
-	c := a
-	in.last = &c
 	if !a.State.Terminal() {
+		in.setActive(&a)
 		return false
 	}
+	c := a
+	in.setLast(&c)
 	delete(e.active, id)
 	t, js := in.task, in.task.js
 	js.recordOutputsLocked(t, &c)
@@ -304,7 +308,7 @@ func (e *Engine) Kill(jobID string) map[string]string {
 	out := map[string]string{}
 	for id, in := range e.active {
 		if in.task.js == js {
-			out[id] = in.last.AgentID
+			out[id] = in.activeAgentID()
 		}
 	}
 	if js.finished() {
@@ -324,7 +328,7 @@ func (e *Engine) Requeue(reasons map[string]string) map[string]string {
 		if in := e.active[id]; in != nil {
 			in.more().requeue = why
 			in.trimExtra()
-			out[id] = in.last.AgentID
+			out[id] = in.activeAgentID()
 		}
 	}
 	return out
@@ -337,7 +341,7 @@ func (e *Engine) Active() map[string]string {
 	defer e.mu.Unlock()
 	out := make(map[string]string, len(e.active))
 	for id, in := range e.active {
-		out[id] = in.last.AgentID
+		out[id] = in.activeAgentID()
 	}
 	return out
 }
@@ -364,7 +368,7 @@ func (e *Engine) Reconcilable() map[string]string {
 	out := make(map[string]string, len(e.active))
 	for id, in := range e.active {
 		if in.sent {
-			out[id] = in.last.AgentID
+			out[id] = in.activeAgentID()
 		}
 	}
 	return out
@@ -378,7 +382,7 @@ func (e *Engine) ActiveAttempt(taskID string) (job.Attempt, bool) {
 	if in == nil {
 		return job.Attempt{}, false
 	}
-	return *in.last, true
+	return in.activeRecord(), true
 }
 
 // Jobs lists the ids of unfinished jobs in FIFO order.
