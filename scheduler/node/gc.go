@@ -212,9 +212,22 @@ func (n *Node) Purge(ctx context.Context, id string) (*job.Job, error) {
 	return j, nil
 }
 
+// backgroundPageSize is how many attempt records one etcd request reads
+// for the background readers of finished jobs (reduce: fold, retention,
+// purge), a quarter of the hot paths' store.AttemptPageSize. They run right
+// after a big job ends, just when the scheduler should hand memory back: a
+// 20,000-record page is about 9 MB on the wire, held again in gRPC's
+// buffer pool and once more decoded. Etcd 3.4 walks the rest of the range
+// for every page, so smaller pages cost time, which a background reader
+// can spend.
+const backgroundPageSize = 5_000
+
 // reduce reads j's attempts a page at a time into a Reduction: what its
 // status and fold plan need, not every record of a big job at once.
 func reduce(ctx context.Context, st store.Store, j *job.Job) (*jobstatus.Reduction, error) {
+	if e, ok := st.(*store.Etcd); ok {
+		st = e.WithAttemptPageSize(backgroundPageSize)
+	}
 	r := jobstatus.NewReduction(j)
 	err := store.ScanAttempts(ctx, st, j.ID, func(page []job.Attempt) error { r.Add(page); return nil })
 	if err != nil {

@@ -195,7 +195,7 @@ func (e *Etcd) PutAttempts(ctx context.Context, as []job.Attempt) error {
 
 // inChunks calls do on as in chunks of at most MaxOpsPerTxn, TxnConcurrency
 // in flight, and returns the first error (the rest are cancelled).
-func inChunks(ctx context.Context, as []job.Attempt, do func(context.Context, []job.Attempt) error) error {
+func inChunks[T any](ctx context.Context, as []T, do func(context.Context, []T) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sem := make(chan struct{}, TxnConcurrency)
