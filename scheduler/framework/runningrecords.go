@@ -76,6 +76,16 @@ func (d *deferredRunning) superseded(stored []job.Attempt) {
 	for _, a := range stored {
 		delete(d.since, a.TaskID())
 	}
+	d.dropEmpty()
+}
+
+// dropEmpty lets go of the index once nothing waits: a Go map keeps the
+// buckets of its largest size (tens of thousands of tasks at the peak of a
+// big job) after its keys are deleted.
+func (d *deferredRunning) dropEmpty() {
+	if len(d.since) == 0 {
+		d.since = nil
+	}
 }
 
 // due takes the tasks deferred at or before cutoff that still wait.
@@ -95,6 +105,7 @@ func (d *deferredRunning) due(cutoff time.Time) []string {
 	for _, id := range ids {
 		delete(d.since, id)
 	}
+	d.dropEmpty()
 	return ids
 }
 

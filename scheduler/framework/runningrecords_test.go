@@ -73,6 +73,11 @@ func TestRunningRecordWaits(t *testing.T) {
 			if got := h.rec.lines(); !slices.Equal(got, tc.want) {
 				t.Fatalf("effects:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
+			// Every record stored or superseded: nothing waits, and the
+			// index (a map keeps its largest buckets) is let go.
+			if h.f.deferred.since != nil || h.f.deferred.order != nil {
+				t.Errorf("nothing waits, yet the index holds %d tasks and the order %d", len(h.f.deferred.since), len(h.f.deferred.order))
+			}
 		})
 	}
 }
