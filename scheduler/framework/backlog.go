@@ -8,7 +8,9 @@ import "time"
 // updates would otherwise queue without bound (the 200,000-instance job of
 // issue 16 queued over 100,000 at its peak, the largest part of the
 // scheduler's heap) while the job goes no faster: the loop sets its pace.
-// 20,000 queued updates hold about 5 MB and are a few batches of the loop.
+// 20,000 queued updates are ten batches of the loop, and hold about 4 MB
+// (176 B each) or, with the queue's backing array grown ahead of them, up
+// to about 10 MB at the peak of that job.
 const DefaultMaxUpdateBacklog = 20_000
 
 // updatesPerLaunch is what one launch adds to the backlog: its RUNNING and
