@@ -178,11 +178,12 @@ func rawCeilingRun(b *testing.B) time.Duration { return ceilingRun(b, nil) }
 
 // persistingCeilingRun is rawCeilingRun with Gleaner's write-ahead and
 // nothing else: before each ACCEPT the offer's tasks are stored in etcd as
-// launching (one transaction per offer), and before a terminal update is
-// acknowledged the task's end is stored (one write per update), the two
-// records per launch Gleaner writes, with records of the same shape
-// (job.Attempt as JSON). It is the floor under Gleaner's share: what
-// persistence alone costs a framework on this machine.
+// launching (launching: transactions of at most 120 puts), and before a
+// terminal update is acknowledged the task's end is stored (endWriter: in
+// batches, as Gleaner stores a batch of updates), the two records per
+// launch Gleaner writes, with records of the same shape (job.Attempt as
+// JSON), in an embedded etcd as Gleaner's. What it leaves of the raw
+// ceiling is what persistence alone costs a framework on this machine.
 func persistingCeilingRun(b *testing.B) time.Duration {
 	b.StopTimer()
 	etcd := etcdtest.Start(b)
