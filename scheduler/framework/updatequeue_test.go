@@ -1,6 +1,7 @@
 package framework
 
 import (
+	"fmt"
 	"testing"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -51,5 +52,51 @@ func TestUpdateQueueDropsCopiesOfQueuedUpdates(t *testing.T) {
 	}
 	if q.queued != nil {
 		t.Errorf("drained queue keeps its index of %d keys", len(q.queued))
+	}
+}
+
+// Updates come out in the order they went in, whatever the takes' sizes
+// against the queue's blocks, and the queue holds its updates and at most
+// one block more.
+func TestUpdateQueueBlocks(t *testing.T) {
+	q := newUpdateQueue()
+	next, want := 0, 0
+	push := func(n int) {
+		for range n {
+			q.push(queuedStatus(fmt.Sprintf("t%d", next), fmt.Sprintf("u%d", next)))
+			next++
+		}
+	}
+	take := func(n int) {
+		batch, first := q.take(n)
+		if first != uint64(want+1) {
+			t.Fatalf("take(%d) from %d, want from %d", n, first, want+1)
+		}
+		for _, u := range batch {
+			if got := u.status.TaskID; got != fmt.Sprintf("t%d", want) {
+				t.Fatalf("update %d is %s, want t%d", first, got, want)
+			}
+			want++
+		}
+		held := 0
+		for _, b := range q.blocks {
+			held += cap(b)
+		}
+		if limit := q.waiting() + 2*updateBlock; held > limit {
+			t.Fatalf("%d updates wait in blocks holding %d (more than %d)", q.waiting(), held, limit)
+		}
+	}
+	push(1300)
+	take(100)
+	take(600)
+	push(5)
+	take(2000)
+	push(updateBlock)
+	take(updateBlock / 2)
+	push(3 * updateBlock)
+	take(updateBlock)
+	take(10 * updateBlock)
+	if want != next || q.waiting() != 0 || q.blocks != nil || q.queued != nil {
+		t.Fatalf("took %d of %d; %d wait, blocks %v, index of %d", want, next, q.waiting(), q.blocks != nil, len(q.queued))
 	}
 }

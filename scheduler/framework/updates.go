@@ -34,10 +34,16 @@ const MaxUpdateBatch = 2000
 // A queued update is kept as the update loop uses it (queuedUpdate), not as
 // the TaskStatus it came in, whose copy keeps its decoded sub-messages and
 // enum pointers alive: about 100 bytes more per update, and tens of
-// thousands wait at the peak of a 200,000-instance job.
+// thousands wait at the peak of a 200,000-instance job. They are held in
+// blocks of updateBlock, taken from the front: the queue holds its updates
+// and at most two blocks more (the first one's taken part, the last one's
+// free part), where one slice appended at the back and sliced at the front
+// kept growing ahead of them (up to about twice).
 type updateQueue struct {
 	mu      sync.Mutex
-	items   []queuedUpdate
+	blocks  [][]queuedUpdate // each of capacity updateBlock; blocks[0][head:] goes first
+	head    int              // updates of blocks[0] taken already
+	n       int              // updates queued
 	seed    maphash.Seed
 	queued  map[uint64]struct{} // updateHash of each queued update that has a uuid
 	pushed  uint64              // updates received so far (copies dropped not counted)
@@ -54,6 +60,10 @@ type queuedUpdate struct {
 	uuid   []byte
 	source mesos.TaskStatus_Source
 }
+
+// updateBlock is how many queued updates one block of the queue holds
+// (about 90 KB).
+const updateBlock = 512
 
 func newUpdateQueue() *updateQueue {
 	return &updateQueue{signal: make(chan struct{}, 1), seed: maphash.MakeSeed()}
@@ -78,7 +88,13 @@ func (q *updateQueue) push(s *mesos.TaskStatus) {
 		}
 		q.queued[k] = struct{}{}
 	}
-	q.items = append(q.items, u)
+	last := len(q.blocks) - 1
+	if last < 0 || len(q.blocks[last]) == updateBlock {
+		q.blocks = append(q.blocks, make([]queuedUpdate, 0, updateBlock))
+		last++
+	}
+	q.blocks[last] = append(q.blocks[last], u)
+	q.n++
 	q.pushed++
 	q.mu.Unlock()
 	select {
@@ -91,22 +107,32 @@ func (q *updateQueue) push(s *mesos.TaskStatus) {
 func (q *updateQueue) take(max int) (batch []queuedUpdate, first uint64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	n := min(max, len(q.items))
-	out := q.items[:n:n]
-	q.items = q.items[n:]
+	n := min(max, q.n)
+	out := make([]queuedUpdate, 0, n)
+	for len(out) < n {
+		b := q.blocks[0]
+		k := min(n-len(out), len(b)-q.head)
+		out = append(out, b[q.head:q.head+k]...)
+		q.head += k
+		if q.head == len(b) && len(b) == updateBlock {
+			q.blocks[0] = nil
+			q.blocks, q.head = q.blocks[1:], 0
+		}
+	}
+	q.n -= n
 	for i := range out {
 		if len(out[i].uuid) > 0 {
 			delete(q.queued, updateHash(q.seed, out[i].status.TaskID, out[i].uuid))
 		}
 	}
-	if len(q.items) == 0 {
-		// Drop the drained backing array: after a burst of updates it
-		// would otherwise stay as large as the burst (so would the map).
-		q.items, q.queued = nil, nil
+	if q.n == 0 {
+		// Drop what a burst grew: the last block, and the index (a Go
+		// map keeps the buckets of its largest size).
+		q.blocks, q.head, q.queued = nil, 0, nil
 	}
 	first = q.taken + 1
 	q.taken += uint64(n)
-	if len(q.items) > 0 {
+	if q.n > 0 {
 		select {
 		case q.signal <- struct{}{}:
 		default:
@@ -119,7 +145,7 @@ func (q *updateQueue) take(max int) (batch []queuedUpdate, first uint64) {
 func (q *updateQueue) waiting() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items)
+	return q.n
 }
 
 // arrived is the number of updates that came, copies dropped included.
