@@ -75,6 +75,33 @@ func (b *browser) doWithin(what string, limit time.Duration, actions ...chromedp
 	}
 }
 
+// click clicks an element of a part the page redraws when its poll
+// brings a change (the DAG, the instances): if that element is replaced
+// between being found and being clicked, it clicks the new one.
+func (b *browser) click(what, selector string) {
+	b.t.Helper()
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		ctx, cancel := context.WithDeadline(b.ctx, deadline)
+		err := chromedp.Do(ctx, chromedp.Click(selector))
+		cancel()
+		if err == nil {
+			return
+		}
+		if !nodeReplaced(err) || time.Now().After(deadline) {
+			b.shotAs("failed-" + strings.ReplaceAll(what, " ", "-"))
+			b.t.Fatalf("%s: %v", what, err)
+		}
+	}
+}
+
+// nodeReplaced reports whether the DevTools protocol refused a node id
+// because the page removed that node.
+func nodeReplaced(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "Could not find node with given id") || strings.Contains(s, "No node with given id") || strings.Contains(s, "Node is detached")
+}
+
 // wait polls a JavaScript expression until it is truthy.
 func (b *browser) wait(what, expr string, limit time.Duration) {
 	b.t.Helper()
@@ -206,13 +233,21 @@ func TestWebUI(t *testing.T) {
 			t.Fatalf("edges %v", edges)
 		}
 		b.shotAs("03-job-succeeded")
+		// A focused node keeps the focus from one poll to the next: the
+		// graph is redrawn only when it changed. (The info line is
+		// rewritten on every poll, so its mark going shows a poll passed.)
+		eval[bool](b, `(document.querySelector('#dag .node[data-task="report"]').focus(), document.querySelector("#job-info").firstElementChild.dataset.seen = "1", true)`)
+		b.wait("a poll", `!document.querySelector("#job-info [data-seen]")`, 10*time.Second)
+		if !eval[bool](b, `document.activeElement === document.querySelector('#dag .node[data-task="report"]')`) {
+			t.Fatalf("a poll took the keyboard focus from the graph's node: the active element is %s", eval[string](b, `document.activeElement.outerHTML.slice(0, 80)`))
+		}
 	})
 
 	t.Run("open a log", func(t *testing.T) {
 		b.t = t
-		b.do("select task work", chromedp.Click(`#dag .node[data-task="work"]`))
+		b.click("select task work", `#dag .node[data-task="work"]`)
 		b.wait("work's instances", `document.querySelector("#task-name").textContent === "work" && document.querySelectorAll("#instances tr.inst").length === 3`, 10*time.Second)
-		b.do("open instance 1's log", chromedp.Click(`#instances tr[data-index="1"] .log-open`))
+		b.click("open instance 1's log", `#instances tr[data-index="1"] .log-open`)
 		b.wait("stdout", `(document.querySelector("#log") || {}).textContent?.includes("hello from 1")`, 20*time.Second)
 		b.do("switch to stderr", chromedp.Click(`#logbox .tab[data-stream="stderr"]`))
 		b.wait("stderr", `(document.querySelector("#log") || {}).textContent?.includes("to-stderr")`, 20*time.Second)
@@ -246,19 +281,19 @@ func TestWebUI(t *testing.T) {
 		// shard: index 2 failed, tolerated (maxFailedIndexes 1): it succeeds
 		// with its failed index listed; cleanup (on shard.failed) is skipped.
 		b.wait("shard succeeded", `(document.querySelector('#dag .node[data-task="shard"]') || {}).classList?.contains("s-succeeded")`, 60*time.Second)
-		b.do("select shard", chromedp.Click(`#dag .node[data-task="shard"]`))
+		b.click("select shard", `#dag .node[data-task="shard"]`)
 		b.wait("shard's failed indexes", `document.querySelector("#task-name").textContent === "shard" && !!document.querySelector("#failed-indexes")`, 10*time.Second)
 		if got := eval[string](b, `document.querySelector("#failed-indexes").textContent`); got != "failed indexes: 2 (at most 1 tolerated)" {
 			t.Fatalf("failed indexes line %q", got)
 		}
 		b.wait("cleanup skipped", `(document.querySelector('#dag .node[data-task="cleanup"]') || {}).classList?.contains("s-skipped")`, 30*time.Second)
-		b.do("select cleanup", chromedp.Click(`#dag .node[data-task="cleanup"]`))
+		b.click("select cleanup", `#dag .node[data-task="cleanup"]`)
 		b.wait("cleanup's skipped count", `document.querySelector("#task-name").textContent === "cleanup" && document.querySelector("#task-counts").textContent.includes("1 skipped")`, 10*time.Second)
 		if eval[bool](b, `document.querySelector("#task-counts").textContent.includes("1 pending")`) {
 			t.Fatalf("a skipped instance counted as pending: %s", eval[string](b, `document.querySelector("#task-counts").textContent`))
 		}
 		// flaky: its first attempt failed; it waits out a 10-minute backoff.
-		b.do("select flaky", chromedp.Click(`#dag .node[data-task="flaky"]`))
+		b.click("select flaky", `#dag .node[data-task="flaky"]`)
 		b.wait("flaky retrying", `document.querySelector("#task-name").textContent === "flaky" && document.querySelector("#task-counts").textContent.includes("1 retrying")`, 60*time.Second)
 		if !eval[bool](b, `document.querySelector('#dag .node[data-task="flaky"] .node-sub').textContent.includes("1 retrying")`) {
 			t.Fatalf("the DAG node does not show the retrying instance: %s", eval[string](b, `document.querySelector('#dag .node[data-task="flaky"]').textContent`))

@@ -76,7 +76,7 @@ function logView(jobID, task, index, attempt, running) {
 export function jobPage(box, id, session) {
   const note = el('div', { class: 'note', hidden: true });
   const header = el('div', { class: 'title' });
-  const info = el('div', { class: 'info' });
+  const info = el('div', { class: 'info', id: 'job-info' });
   const dagBox = el('div', { class: 'dagbox', id: 'dag' });
   const taskBox = el('section', { class: 'card', id: 'task' });
   const logSlot = el('div');
@@ -113,7 +113,10 @@ export function jobPage(box, id, session) {
     header.replaceChildren(el('h1', { text: status.name }), badge(status.state), el('span', { class: 'muted', text: status.id }),
       el('span', { class: 'spacer' }), ...actionButtons(status.state, id, session, after));
     info.replaceChildren(...[el('span', { text: `submitted ${age(status.submitted)} ago` }), status.reason ? el('span', { class: 'warn', text: status.reason }) : null].filter(Boolean));
-    dagBox.replaceChildren(draw(status.tasks, { selected, whenOf, onSelect: (n) => { selected = n; offset = 0; p.now(); } }));
+    // The graph is redrawn only when it changed, so a node keeps the
+    // keyboard focus (and the pointer its hover) from one poll to the next.
+    const graph = draw(status.tasks, { selected, whenOf, onSelect: (n) => { selected = n; offset = 0; p.now(); } });
+    if (!dagBox.firstElementChild || dagBox.firstElementChild.outerHTML !== graph.outerHTML) dagBox.replaceChildren(graph);
   };
 
   const renderTask = (page) => {
