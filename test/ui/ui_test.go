@@ -265,7 +265,15 @@ func TestWebUI(t *testing.T) {
 		b.wait("why pending", `!document.querySelector("#why").hidden && document.querySelector("#why").textContent.includes("cpu")`, 30*time.Second)
 		t.Logf("why: %s", eval[string](b, `document.querySelector("#why").textContent`))
 		b.shotAs("05-job-pending")
-		b.do("kill it (two clicks)", chromedp.Click(`.title button[data-action="kill"]`), chromedp.Click(`.title button[data-action="kill"]`))
+		// The first click arms the kill; the arming outlasts the poll
+		// that redraws the header (the info line's mark going shows it).
+		b.click("kill it", `.title button[data-action="kill"]`)
+		eval[bool](b, `(document.querySelector("#job-info").firstElementChild.dataset.seen = "1", true)`)
+		b.wait("a poll", `!document.querySelector("#job-info [data-seen]")`, 10*time.Second)
+		if got := eval[string](b, `document.querySelector('.title button[data-action="kill"]').textContent`); got != "confirm kill" {
+			t.Fatalf("after a poll the kill button reads %q, want %q", got, "confirm kill")
+		}
+		b.click("confirm the kill", `.title button[data-action="kill"]`)
 		b.wait("killed", `(document.querySelector(".title .badge") || {}).textContent === "killed"`, 30*time.Second)
 	})
 

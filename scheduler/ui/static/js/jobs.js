@@ -15,13 +15,34 @@ export function actionsFor(s) {
 }
 
 // runAction performs verb on job id (kill asks for a second click).
-export async function runAction(verb, id, button, after) {
-  if (verb === 'kill' && button.dataset.armed !== '1') {
+// A kill takes a second click within killArmedFor ms. Which jobs are
+// armed is kept here, not on a button, because the pages redraw their
+// buttons on every poll.
+const killArmedFor = 4000;
+const killArmedUntil = new Map();
+
+// showKillArmed labels a kill button for its job's arming, and labels it
+// back when the arming runs out.
+function showKillArmed(button, id) {
+  const left = (killArmedUntil.get(id) || 0) - Date.now();
+  if (left > 0) {
     button.dataset.armed = '1';
     button.textContent = 'confirm kill';
-    setTimeout(() => { button.dataset.armed = ''; button.textContent = 'kill'; }, 4000);
+    setTimeout(() => showKillArmed(button, id), left);
     return;
   }
+  killArmedUntil.delete(id);
+  button.dataset.armed = '';
+  button.textContent = 'kill';
+}
+
+export async function runAction(verb, id, button, after) {
+  if (verb === 'kill' && !((killArmedUntil.get(id) || 0) > Date.now())) {
+    killArmedUntil.set(id, Date.now() + killArmedFor);
+    showKillArmed(button, id);
+    return;
+  }
+  killArmedUntil.delete(id);
   button.disabled = true;
   try {
     if (verb === 'kill') await call('DELETE', '/v1/jobs/' + enc(id));
@@ -36,10 +57,14 @@ export async function runAction(verb, id, button, after) {
 
 export function actionButtons(st, id, session, after) {
   if (!session.admin) return [];
-  return actionsFor(st).map((verb) => el('button', {
-    class: 'action act-' + verb, type: 'button', 'data-action': verb, text: verb,
-    onclick: (ev) => { ev.preventDefault(); runAction(verb, id, ev.currentTarget, after); },
-  }));
+  return actionsFor(st).map((verb) => {
+    const b = el('button', {
+      class: 'action act-' + verb, type: 'button', 'data-action': verb, text: verb,
+      onclick: (ev) => { ev.preventDefault(); runAction(verb, id, ev.currentTarget, after); },
+    });
+    if (verb === 'kill') showKillArmed(b, id);
+    return b;
+  });
 }
 
 function progress(j) {
