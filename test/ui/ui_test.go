@@ -324,14 +324,15 @@ func TestWebUI(t *testing.T) {
 		b.wait("agents", `document.querySelectorAll("#agents tr[data-host]").length === 2`, 15*time.Second)
 		host := eval[string](b, `document.querySelector("#agents tr[data-host]").dataset.host`)
 		row := `#agents tr[data-host=` + js(host) + `]`
-		b.do("edit", chromedp.Click(row+" .attr-edit"), chromedp.WaitVisible(row+" .attr-key"),
+		b.click("edit", row+" .attr-edit")
+		b.do("fill in and save", chromedp.WaitVisible(row+" .attr-key"),
 			chromedp.SetValue(row+" .attr-key", "ui-zone"), chromedp.SetValue(row+" .attr-value", "blue"), chromedp.Click(row+" .attr-save"))
 		b.wait("the new attribute", `[...document.querySelectorAll(`+js(row+" .chip")+`)].some(c => c.textContent.startsWith("ui-zone=blue"))`, 15*time.Second)
 		var got struct{ Attributes map[string]string }
 		if code, err := s.call("GET", "/v1/agents/"+host+"/attributes", s.admin, nil, &got); err != nil || code != 200 || got.Attributes["ui-zone"] != "blue" {
 			t.Fatalf("etcd attributes of %s: %d %v %v", host, code, err, got)
 		}
-		b.do("history", chromedp.Click(row+" .attr-history"))
+		b.click("history", row+" .attr-history")
 		b.wait("the change in the history", `(document.querySelector(`+js(row+" .history")+`) || {}).textContent?.includes("ui-zone")`, 10*time.Second)
 		b.shotAs("06-agents")
 	})
