@@ -116,7 +116,7 @@ export function jobPage(box, id, session) {
     // The graph is redrawn only when it changed, so a node keeps the
     // keyboard focus (and the pointer its hover) from one poll to the next.
     const graph = draw(status.tasks, { selected, whenOf, onSelect: (n) => { selected = n; offset = 0; p.now(); } });
-    if (!dagBox.firstElementChild || dagBox.firstElementChild.outerHTML !== graph.outerHTML) dagBox.replaceChildren(graph);
+    if (!dagBox.firstElementChild || !dagBox.firstElementChild.isEqualNode(graph)) dagBox.replaceChildren(graph);
   };
 
   const renderTask = (page) => {
