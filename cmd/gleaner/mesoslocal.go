@@ -31,7 +31,7 @@ func init() {
 			&cli.IntFlag{Name: "agents", Value: 1, Usage: "number of agents"},
 			&cli.StringFlag{Name: "resources", Value: localmesos.DefaultResources, Usage: "agent resources, agent-flag syntax"},
 			&cli.StringFlag{Name: "attributes", Usage: `agent attributes, agent-flag syntax ("rack:r1;zone:a")`},
-			&cli.StringFlag{Name: "work-dir", Usage: "directory for agent sandboxes (default: a temporary directory)"},
+			&cli.StringFlag{Name: "work-dir", Usage: "directory for agent sandboxes (default: a temporary directory, removed on exit)"},
 			&cli.StringFlag{Name: "hostnames", Usage: "comma-separated agent hostnames (default local-agent-1..N)"},
 			&cli.BoolFlag{Name: "simulated", Usage: "simulate tasks without processes"},
 			&cli.DurationFlag{Name: "allocation-interval", Value: time.Second, Usage: "offer allocation period"},

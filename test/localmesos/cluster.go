@@ -37,7 +37,8 @@ type Config struct {
 	PerAgent map[int]AgentOverride
 	// Hostnames of the agents (default local-agent-1..N).
 	Hostnames []string
-	// WorkDir holds the agents' sandboxes (default: a temporary directory).
+	// WorkDir holds the agents' sandboxes (default: a temporary directory,
+	// removed when the cluster closes).
 	WorkDir string
 	// AllocationInterval (default 1 s) and HeartbeatInterval (default 15 s)
 	// of the master.
@@ -83,6 +84,9 @@ type Cluster struct {
 	srv    *http.Server
 	agents []*Agent
 	closed bool
+	// tempWorkDir is the work directory Start made because none was
+	// configured; Close removes it.
+	tempWorkDir string
 }
 
 // masterProxy is the link.Master agents talk to; it follows the current
@@ -165,21 +169,25 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Port < 0 || cfg.Port > 65535 {
+		return nil, fmt.Errorf("start local mesos: port %d out of range", cfg.Port)
+	}
+	tempWorkDir := ""
 	if cfg.WorkDir == "" && !cfg.Simulated && !cfg.fakeAgents && cfg.Agents > 0 {
 		dir, err := os.MkdirTemp("", "mesos-local-")
 		if err != nil {
 			return nil, fmt.Errorf("start local mesos: work dir: %w", err)
 		}
-		cfg.WorkDir = dir
-	}
-	if cfg.Port < 0 || cfg.Port > 65535 {
-		return nil, fmt.Errorf("start local mesos: port %d out of range", cfg.Port)
+		cfg.WorkDir, tempWorkDir = dir, dir
 	}
 	l, err := net.Listen("tcp", net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.Port)))
 	if err != nil {
+		if tempWorkDir != "" {
+			_ = os.Remove(tempWorkDir)
+		}
 		return nil, fmt.Errorf("start local mesos: listen: %w", err)
 	}
-	c := &Cluster{cfg: cfg, addr: l.Addr().String(), proxy: &masterProxy{}}
+	c := &Cluster{cfg: cfg, addr: l.Addr().String(), proxy: &masterProxy{}, tempWorkDir: tempWorkDir}
 	c.startMaster(l)
 	for i := 0; i < cfg.Agents; i++ {
 		a, err := c.newAgent(ctx, i)
@@ -232,7 +240,8 @@ func (c *Cluster) agentFlags(i int) (resources, attributes string) {
 func (c *Cluster) MasterURL() string { return "http://" + c.addr }
 
 // WorkDir is the directory holding the agents' sandboxes ("" when none is
-// needed: simulated or fake agents without a configured directory).
+// needed: simulated or fake agents without a configured directory). One
+// Start made because none was configured is removed by Close.
 func (c *Cluster) WorkDir() string { return c.cfg.WorkDir }
 
 // MasterAddr is the master's host:port.
@@ -344,4 +353,9 @@ func (c *Cluster) Close() {
 	}
 	_ = c.srv.Close()
 	c.master.Close()
+	if c.tempWorkDir != "" {
+		if err := removeUnmounted(c.tempWorkDir); err != nil {
+			c.cfg.Logger.Warn("work directory left in place", "dir", c.tempWorkDir, "err", err)
+		}
+	}
 }
