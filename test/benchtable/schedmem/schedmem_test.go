@@ -57,10 +57,201 @@ func instances(b *testing.B) int {
 // once (live-B/running-instance): what the scheduler keeps, apart from
 // the garbage the collector's pacing lets the RSS carry.
 func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
+	n := instances(b)
+	st := startStack(b)
+	c, sched, schedLog, profiles := st.api, st.sched, st.schedLog, st.profiles
+	baseline := st.baseline
+
+	jobFrom := fileSize(b, schedLog)
+	b.ResetTimer()
+	spec := fmt.Sprintf("name: schedmem\ntasks:\n  - name: work\n    command: \"true\"\n    resources: {cpus: 0.1, mem: 32}\n    instances: %d\n", n)
+	var sub struct {
+		ID string `json:"id"`
+	}
+	if err := c.post("/v1/jobs", spec, &sub); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	// Follow the job as `gleaner job submit --watch` does (the SDK's
+	// watch stream), sampling the RSS meanwhile.
+	sdk, err := client.New(st.apiURL, client.WithToken(st.token))
+	if err != nil {
+		b.Fatal(err)
+	}
+	wctx, stopWatch := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer stopWatch()
+	final := make(chan job.Status, 1)
+	watchErr := make(chan error, 1)
+	var mostRunning atomic.Int64 // the most instances running at once, as the watch saw them
+	go func() {
+		st, err := sdk.Watch(wctx, sub.ID, func(st job.Status) {
+			running := 0
+			for _, t := range st.Tasks {
+				running += t.Counts.Running
+			}
+			if int64(running) > mostRunning.Load() {
+				mostRunning.Store(int64(running))
+			}
+		})
+		if err != nil {
+			watchErr <- err
+			return
+		}
+		final <- st
+	}()
+	peak := baseline
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var end job.Status
+	for watching := true; watching; {
+		select {
+		case end = <-final:
+			watching = false
+		case err := <-watchErr:
+			b.Fatalf("watch job %s: %v (logs in %s)", sub.ID, err, st.dir)
+		case <-tick.C:
+			if r := rssBytes(b, sched.Process.Pid); r > peak {
+				peak = r
+				profiles.maybe(b, "heap-peak")
+			}
+		}
+	}
+	took := time.Since(start)
+	jobTo := fileSize(b, schedLog)
+	b.StopTimer()
+	if end.State != job.Succeeded {
+		b.Fatalf("job %s ended %s (logs in %s)", sub.ID, end.State, st.dir)
+	}
+	time.Sleep(10 * time.Second) // the figure is what is held ten seconds after the job ended
+	rss := rssBytes(b, sched.Process.Pid)
+	anon := procStatus(b, sched.Process.Pid, "RssAnon:")
+	heap := heapInuse(b, st.pprofAddr)
+	mesosRSS := rssBytes(b, st.mesos.Process.Pid)
+	profiles.save(b, "heap-after")
+	const mib = 1 << 20
+	b.ReportMetric(float64(rss)/mib, "rss-after-MiB")
+	b.ReportMetric(float64(anon)/mib, "rss-anon-after-MiB")
+	b.ReportMetric(float64(heap)/mib, "heap-after-MiB")
+	b.ReportMetric(float64(peak-baseline)/float64(n), "B/instance")
+	if r := mostRunning.Load(); r > 0 {
+		b.ReportMetric(float64(peak-baseline)/float64(r), "B/running-instance")
+		b.ReportMetric(float64(r), "most-running")
+		before, peak := liveHeaps(b, schedLog, jobFrom, jobTo)
+		b.ReportMetric(float64(peak)/mib, "live-heap-peak-MiB")
+		b.ReportMetric(float64(peak-before)/float64(r), "live-B/running-instance")
+	}
+	b.ReportMetric(float64(n)/took.Seconds(), "instances/s")
+	b.ReportMetric(float64(mesosRSS)/mib, "mesos-rss-after-MiB")
+
+	before, after := etcdSizes(b, st.etcd, sub.ID, n)
+	b.ReportMetric(float64(before)/mib, "etcd-db-MiB")
+	b.ReportMetric(float64(after)/mib, "etcd-db-compacted-MiB")
+}
+
+// runningInstances is the size of the job that runs until the benchmark
+// ends (BenchmarkSchedulerMemoryWhileRunning); GLEANER_SCHEDMEM_RUNNING
+// overrides it.
+func runningInstances(b *testing.B) int {
+	if v := os.Getenv("GLEANER_SCHEDMEM_RUNNING"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 128_000 {
+			b.Fatalf("GLEANER_SCHEDMEM_RUNNING=%q: want an integer from 1 to 128000 (what the 20 agents take at once)", v)
+		}
+		return n
+	}
+	return 100_000
+}
+
+// BenchmarkSchedulerMemoryWhileRunning runs one job whose instances run
+// until the benchmark ends (simulated tasks of 30 minutes, cpus 0.01: the
+// 20 agents take 128,000 at once), waits until all of them run at once,
+// and reports ten seconds later the growth of the scheduler's RSS over its
+// idle baseline per running instance (steady-B/running-instance), the
+// growth of the heap a collection then finds live (one forced through the
+// heap profile) per running instance (steady-live-B/running-instance), and
+// the RSS's peak growth while they were launched, per instance
+// (launch-peak-B/running-instance).
+//
+// In BenchmarkSchedulerMemoryAfterJob's job of `true`, most of the
+// instances counted running at once have ended on their agents, and their
+// ends wait in the update backlog: that figure is the backlog's. Here every
+// running instance runs, and the figure is what the scheduler holds for
+// one, past its launch.
+func BenchmarkSchedulerMemoryWhileRunning(b *testing.B) {
+	n := runningInstances(b)
+	st := startStack(b)
+	liveBefore := memStat(b, st.pprofAddr, "HeapAlloc", true)
+	baseline := rssBytes(b, st.sched.Process.Pid)
+	b.ResetTimer()
+	spec := fmt.Sprintf("name: schedmem-running\ntasks:\n  - name: hold\n    command: \"sleep 1800\"\n"+
+		"    labels: {\"localmesos.sim/duration\": \"30m\"}\n    resources: {cpus: 0.01, mem: 32}\n    instances: %d\n", n)
+	var sub struct {
+		ID string `json:"id"`
+	}
+	if err := st.api.post("/v1/jobs", spec, &sub); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	running := func() int {
+		var status job.Status
+		if err := st.api.get("/v1/jobs/"+sub.ID, &status); err != nil {
+			b.Fatalf("job %s: %v (logs in %s)", sub.ID, err, st.dir)
+		}
+		if status.State.Terminal() {
+			b.Fatalf("job %s ended %s while its instances should run (logs in %s)", sub.ID, status.State, st.dir)
+		}
+		r := 0
+		for _, t := range status.Tasks {
+			r += t.Counts.Running
+		}
+		return r
+	}
+	peak := baseline
+	lastAsked := time.Now()
+	await(b, fmt.Sprintf("all %d instances running", n), 10*time.Minute, func() bool {
+		if r := rssBytes(b, st.sched.Process.Pid); r > peak {
+			peak = r
+			st.profiles.maybe(b, "heap-running-peak")
+		}
+		if time.Since(lastAsked) < time.Second {
+			return false
+		}
+		lastAsked = time.Now()
+		return running() == n
+	})
+	launched := time.Since(start)
+	time.Sleep(10 * time.Second) // the figure is what is held once the launches are ten seconds past
+	rss := rssBytes(b, st.sched.Process.Pid)
+	st.profiles.save(b, "heap-running")
+	live := memStat(b, st.pprofAddr, "HeapAlloc", true)
+	if r := running(); r != n {
+		b.Fatalf("%d of %d instances running when measured (logs in %s)", r, n, st.dir)
+	}
+	b.StopTimer()
+	const mib = 1 << 20
+	b.ReportMetric(float64(rss-baseline)/float64(n), "steady-B/running-instance")
+	b.ReportMetric(float64(live-liveBefore)/float64(n), "steady-live-B/running-instance")
+	b.ReportMetric(float64(peak-baseline)/float64(n), "launch-peak-B/running-instance")
+	b.ReportMetric(float64(rss)/mib, "rss-running-MiB")
+	b.ReportMetric(float64(n)/launched.Seconds(), "launches/s")
+}
+
+// stack is etcd, the local Mesos (20 simulated agents) and the
+// scheduler, each its own process, as in production.
+type stack struct {
+	dir, schedLog, pprofAddr, token, apiURL string
+	etcd                                    *etcdtest.Server
+	mesos, sched                            *exec.Cmd
+	api                                     *apiClient
+	profiles                                *profiler
+	baseline                                int64 // the scheduler's RSS, idle after start-up
+}
+
+// startStack starts the stack and waits for a subscribed leader.
+func startStack(b *testing.B) *stack {
 	if _, err := os.Stat(etcdtest.DebianBinary); err != nil {
 		b.Skipf("%s not installed (Debian package etcd-server, make deps): %v", etcdtest.DebianBinary, err)
 	}
-	n := instances(b)
 	dir := b.TempDir()
 	bin := gleanerBinary(b, dir)
 
@@ -109,92 +300,8 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 	})
 
 	time.Sleep(2 * time.Second) // settle after start-up, then take the idle baseline
-	baseline := rssBytes(b, sched.Process.Pid)
-
-	jobFrom := fileSize(b, schedLog)
-	b.ResetTimer()
-	spec := fmt.Sprintf("name: schedmem\ntasks:\n  - name: work\n    command: \"true\"\n    resources: {cpus: 0.1, mem: 32}\n    instances: %d\n", n)
-	var sub struct {
-		ID string `json:"id"`
-	}
-	if err := c.post("/v1/jobs", spec, &sub); err != nil {
-		b.Fatal(err)
-	}
-	start := time.Now()
-	// Follow the job as `gleaner job submit --watch` does (the SDK's
-	// watch stream), sampling the RSS meanwhile.
-	sdk, err := client.New(api, client.WithToken(token))
-	if err != nil {
-		b.Fatal(err)
-	}
-	wctx, stopWatch := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer stopWatch()
-	final := make(chan job.Status, 1)
-	watchErr := make(chan error, 1)
-	var mostRunning atomic.Int64 // the most instances running at once, as the watch saw them
-	go func() {
-		st, err := sdk.Watch(wctx, sub.ID, func(st job.Status) {
-			running := 0
-			for _, t := range st.Tasks {
-				running += t.Counts.Running
-			}
-			if int64(running) > mostRunning.Load() {
-				mostRunning.Store(int64(running))
-			}
-		})
-		if err != nil {
-			watchErr <- err
-			return
-		}
-		final <- st
-	}()
-	peak := baseline
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	var end job.Status
-	for watching := true; watching; {
-		select {
-		case end = <-final:
-			watching = false
-		case err := <-watchErr:
-			b.Fatalf("watch job %s: %v (logs in %s)", sub.ID, err, dir)
-		case <-tick.C:
-			if r := rssBytes(b, sched.Process.Pid); r > peak {
-				peak = r
-				profiles.maybe(b, "heap-peak")
-			}
-		}
-	}
-	took := time.Since(start)
-	jobTo := fileSize(b, schedLog)
-	b.StopTimer()
-	if end.State != job.Succeeded {
-		b.Fatalf("job %s ended %s (logs in %s)", sub.ID, end.State, dir)
-	}
-	time.Sleep(10 * time.Second) // the figure is what is held ten seconds after the job ended
-	rss := rssBytes(b, sched.Process.Pid)
-	anon := procStatus(b, sched.Process.Pid, "RssAnon:")
-	heap := heapInuse(b, pprofAddr)
-	mesosRSS := rssBytes(b, mesos.Process.Pid)
-	profiles.save(b, "heap-after")
-	const mib = 1 << 20
-	b.ReportMetric(float64(rss)/mib, "rss-after-MiB")
-	b.ReportMetric(float64(anon)/mib, "rss-anon-after-MiB")
-	b.ReportMetric(float64(heap)/mib, "heap-after-MiB")
-	b.ReportMetric(float64(peak-baseline)/float64(n), "B/instance")
-	if r := mostRunning.Load(); r > 0 {
-		b.ReportMetric(float64(peak-baseline)/float64(r), "B/running-instance")
-		b.ReportMetric(float64(r), "most-running")
-		before, peak := liveHeaps(b, schedLog, jobFrom, jobTo)
-		b.ReportMetric(float64(peak)/mib, "live-heap-peak-MiB")
-		b.ReportMetric(float64(peak-before)/float64(r), "live-B/running-instance")
-	}
-	b.ReportMetric(float64(n)/took.Seconds(), "instances/s")
-	b.ReportMetric(float64(mesosRSS)/mib, "mesos-rss-after-MiB")
-
-	before, after := etcdSizes(b, etcd, sub.ID, n)
-	b.ReportMetric(float64(before)/mib, "etcd-db-MiB")
-	b.ReportMetric(float64(after)/mib, "etcd-db-compacted-MiB")
+	return &stack{dir: dir, schedLog: schedLog, pprofAddr: pprofAddr, token: token, apiURL: api, etcd: etcd, mesos: mesos,
+		sched: sched, api: c, profiles: profiles, baseline: rssBytes(b, sched.Process.Pid)}
 }
 
 // defaultMemoryLimit is the scheduler's --memory-limit here: the soft
@@ -513,10 +620,21 @@ func procStatus(b *testing.B, pid int, field string) int64 {
 }
 
 // heapInuse is the scheduler's HeapInuse, from the runtime.MemStats its
-// heap profile ends with (/debug/pprof/heap?debug=1, no forced GC): not
-// from /metrics, whose scrape reads the stored jobs itself.
+// heap profile ends with (no forced GC): not from /metrics, whose scrape
+// reads the stored jobs itself.
 func heapInuse(b *testing.B, pprofAddr string) int64 {
-	resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/heap?debug=1")
+	return memStat(b, pprofAddr, "HeapInuse", false)
+}
+
+// memStat is one runtime.MemStats figure of the scheduler, from its heap
+// profile (/debug/pprof/heap?debug=1); with gc, the profile forces a
+// collection first, so HeapAlloc is then the heap found live.
+func memStat(b *testing.B, pprofAddr, field string, gc bool) int64 {
+	url := "http://" + pprofAddr + "/debug/pprof/heap?debug=1"
+	if gc {
+		url += "&gc=1"
+	}
+	resp, err := http.Get(url)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -524,10 +642,10 @@ func heapInuse(b *testing.B, pprofAddr string) int64 {
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "# HeapInuse = "); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), "# "+field+" = "); ok {
 			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 			if err != nil {
-				b.Fatalf("HeapInuse %q: %v", v, err)
+				b.Fatalf("%s %q: %v", field, v, err)
 			}
 			return n
 		}
@@ -535,7 +653,7 @@ func heapInuse(b *testing.B, pprofAddr string) int64 {
 	if err := sc.Err(); err != nil {
 		b.Fatal(err)
 	}
-	b.Fatal("the heap profile shows no HeapInuse")
+	b.Fatalf("the heap profile shows no %s", field)
 	return 0
 }
 
