@@ -33,6 +33,12 @@ func TestActiveRecordKeepsEveryField(t *testing.T) {
 		if !ok || !reflect.DeepEqual(got, want) {
 			t.Errorf("ActiveAttempt(%s) = %+v, %v; want %+v", want.TaskID(), got, ok, want)
 		}
+		if !e.IsActive(want.TaskID()) {
+			t.Errorf("IsActive(%s) = false for an active attempt", want.TaskID())
+		}
+	}
+	if gone := job.TaskID("etl-1", "extract", 0, 1); e.IsActive(gone) {
+		t.Errorf("IsActive(%s) = true for an attempt never launched", gone)
 	}
 	in := e.active[stored[0].TaskID()]
 	if in.run == nil || in.last != nil {

@@ -346,6 +346,13 @@ func (e *Engine) Active() map[string]string {
 	return out
 }
 
+// IsActive reports whether an attempt is launching or running.
+func (e *Engine) IsActive(taskID string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.active[taskID] != nil
+}
+
 // MarkSent records that the ACCEPT carrying these attempts has returned
 // (successfully or not): from now on they may be reconciled.
 func (e *Engine) MarkSent(taskIDs []string) {

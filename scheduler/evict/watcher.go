@@ -76,6 +76,10 @@ type Instance struct {
 type Target interface {
 	// Instances lists the active attempts.
 	Instances() []Instance
+	// Active reports whether an attempt is still active (launching or
+	// running): what tidy asks of each recorded victim, every Poll,
+	// without listing every active attempt.
+	Active(taskID string) bool
 	// Requeue marks active attempts to end lost with reason (detail
 	// leading the message) and be requeued without using a retry; it
 	// returns those found (task id → agent id).
@@ -303,10 +307,6 @@ func (w *Watcher) killVictims(ctx context.Context, rec Acted) {
 // tidy re-sends KILLs for victims still active (a KILL may be lost while
 // disconnected) and deletes records none of whose victims is active.
 func (w *Watcher) tidy(ctx context.Context) {
-	active := map[string]bool{}
-	for _, in := range w.cfg.Target.Instances() {
-		active[in.TaskID] = true
-	}
 	w.mu.Lock()
 	recs := make(map[string]Acted, len(w.acted))
 	for k, a := range w.acted {
@@ -316,8 +316,9 @@ func (w *Watcher) tidy(ctx context.Context) {
 	for k, a := range recs {
 		left := false
 		for id := range a.Victims {
-			if active[id] {
+			if w.cfg.Target.Active(id) {
 				left = true
+				break
 			}
 		}
 		if left {
@@ -388,6 +389,8 @@ func (t engineTarget) Instances() []Instance {
 	}
 	return out
 }
+
+func (t engineTarget) Active(taskID string) bool { return t.e.IsActive(taskID) }
 
 func (t engineTarget) Requeue(taskIDs []string, reason, detail string) map[string]string {
 	return t.e.RequeueWith(taskIDs, reason, detail)

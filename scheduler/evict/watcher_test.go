@@ -23,11 +23,13 @@ type fakeTarget struct {
 	instances []Instance
 	requeued  map[string]string // task id → reason
 	details   map[string]string // task id → detail
+	listed    int               // calls of Instances
 }
 
 func (f *fakeTarget) Instances() []Instance {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.listed++
 	out := append([]Instance(nil), f.instances...)
 	for i := range out {
 		if _, ok := f.requeued[out[i].TaskID]; ok {
@@ -35,6 +37,12 @@ func (f *fakeTarget) Instances() []Instance {
 		}
 	}
 	return out
+}
+
+func (f *fakeTarget) Active(taskID string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.ContainsFunc(f.instances, func(in Instance) bool { return in.TaskID == taskID })
 }
 
 func (f *fakeTarget) Requeue(ids []string, reason, detail string) map[string]string {
@@ -169,8 +177,11 @@ func TestWatcherCarriesOutOnce(t *testing.T) {
 
 	// Victims gone: tidy drops their records; while one runs, its KILL is re-sent.
 	tg2.remove("j2.t.0.0")
-	n := len(kills2.calls)
+	n, listed := len(kills2.calls), tg2.listed
 	w2.tidy(ctx)
+	if tg2.listed != listed {
+		t.Fatal("tidy listed every active attempt; it asks only about the recorded victims")
+	}
 	if count(t, cli, prefix+"evictions-acted/h1/r1") != 0 || count(t, cli, prefix+"evictions-acted/h1/r2") != 1 {
 		t.Fatal("tidy: want r1 dropped and r2 kept")
 	}
