@@ -70,3 +70,21 @@ func TestActiveRecordKeepsEveryField(t *testing.T) {
 		t.Errorf("extra kept after its fields were cleared: %+v", in.extra)
 	}
 }
+
+// The attempts whose queue claims the framework keeps alive are the
+// active ones of work-queue tasks only.
+func TestActiveOnWorkQueues(t *testing.T) {
+	j := etl(0)
+	j.Spec.Tasks[1].Depends = nil
+	j.Spec.Tasks[1].WorkQueue = &job.WorkQueue{Items: []string{"a", "b"}}
+	created := time.Unix(100, 0)
+	stored := []job.Attempt{
+		{Job: j.ID, Task: "extract", Index: 0, State: job.AttemptRunning, AgentID: "ag", Created: created},
+		{Job: j.ID, Task: "load", Index: 0, State: job.AttemptRunning, AgentID: "ag", Created: created},
+	}
+	e := New(nil)
+	e.Load([]*job.Job{j}, map[string][]job.Attempt{j.ID: stored})
+	if got, want := e.ActiveOnWorkQueues(), []string{stored[1].TaskID()}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("ActiveOnWorkQueues() = %v, want %v", got, want)
+	}
+}

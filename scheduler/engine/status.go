@@ -353,6 +353,20 @@ func (e *Engine) IsActive(taskID string) bool {
 	return e.active[taskID] != nil
 }
 
+// ActiveOnWorkQueues lists the active attempts of work-queue tasks (task
+// ids), whose queue claims are kept alive while they run.
+func (e *Engine) ActiveOnWorkQueues() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for id, in := range e.active {
+		if in.task.spec.WorkQueue != nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // MarkSent records that the ACCEPT carrying these attempts has returned
 // (successfully or not): from now on they may be reconciled.
 func (e *Engine) MarkSent(taskIDs []string) {

@@ -79,12 +79,9 @@ func (f *Framework) registerClaims(attempts []job.Attempt) map[string]bool {
 // a dead worker's claims still expire (its attempt ends, or its agent is
 // lost and the attempt with it).
 func (f *Framework) touchQueues(ctx context.Context) {
-	for id := range f.engine.Active() {
-		jobID, task, _, _, err := job.ParseTaskID(id)
+	for _, id := range f.engine.ActiveOnWorkQueues() {
+		jobID, _, _, _, err := job.ParseTaskID(id)
 		if err != nil {
-			continue
-		}
-		if sp := f.engine.TaskSpec(jobID, task); sp == nil || sp.WorkQueue == nil {
 			continue
 		}
 		tctx, cancel := context.WithTimeout(ctx, f.cfg.RequestTimeout)
