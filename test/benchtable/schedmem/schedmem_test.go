@@ -170,7 +170,8 @@ func runningInstances(b *testing.B) int {
 // growth of the heap a collection then finds live (one forced through the
 // heap profile) per running instance (steady-live-B/running-instance), and
 // the RSS's peak growth while they were launched, per instance
-// (launch-peak-B/running-instance).
+// (launch-peak-B/running-instance); then the scheduler's CPU time over the
+// next ten seconds, per second (steady-cpu-ms/s): what holding them costs.
 //
 // In BenchmarkSchedulerMemoryAfterJob's job of `true`, most of the
 // instances counted running at once have ended on their agents, and their
@@ -224,6 +225,11 @@ func BenchmarkSchedulerMemoryWhileRunning(b *testing.B) {
 	rss := rssBytes(b, st.sched.Process.Pid)
 	st.profiles.save(b, "heap-running")
 	live := memStat(b, st.pprofAddr, "HeapAlloc", true)
+	// What holding them costs, past the launches' tail: the scheduler's
+	// CPU time over the next ten seconds.
+	cpuFrom := cpuTime(b, st.sched.Process.Pid)
+	time.Sleep(10 * time.Second)
+	steadyCPU := cpuTime(b, st.sched.Process.Pid) - cpuFrom
 	if r := running(); r != n {
 		b.Fatalf("%d of %d instances running when measured (logs in %s)", r, n, st.dir)
 	}
@@ -234,6 +240,28 @@ func BenchmarkSchedulerMemoryWhileRunning(b *testing.B) {
 	b.ReportMetric(float64(peak-baseline)/float64(n), "launch-peak-B/running-instance")
 	b.ReportMetric(float64(rss)/mib, "rss-running-MiB")
 	b.ReportMetric(float64(n)/launched.Seconds(), "launches/s")
+	b.ReportMetric(float64(steadyCPU.Milliseconds())/10, "steady-cpu-ms/s")
+}
+
+// cpuTime is the CPU time (user and system) a process has used, from
+// /proc/<pid>/stat (in clock ticks of 1/100 s, as Linux reports them).
+func cpuTime(b *testing.B, pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatalf("read the scheduler's stat: %v", err)
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(data, ')')
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 13 {
+		b.Fatalf("/proc/%d/stat: %d fields after the name", pid, len(fields))
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		b.Fatalf("/proc/%d/stat: utime %q stime %q", pid, fields[11], fields[12])
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // stack is etcd, the local Mesos (20 simulated agents) and the
