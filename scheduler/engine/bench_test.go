@@ -78,6 +78,49 @@ func BenchmarkEnginePlan(b *testing.B) {
 	b.ReportMetric(float64(placed)/b.Elapsed().Seconds(), "placements/s")
 }
 
+// launchRunning launches running instances of a 1,000,000-instance task
+// through Cycle, sends them (MarkSent) and reports them RUNNING through
+// DecideUpdates/ApplyUpdates, as the framework does.
+func launchRunning(b *testing.B, e *Engine, running int) {
+	b.Helper()
+	for launched := 0; launched < running; {
+		d := e.Cycle([]Offer{offer("a", 1000, 1e9)}, CyclePolicy{})
+		ls := d.Launches[0]
+		if len(ls) == 0 {
+			b.Fatalf("no launch after %d", launched)
+		}
+		if len(ls) > running-launched {
+			e.Forget(ls[running-launched:])
+			ls = ls[:running-launched]
+		}
+		ids := make([]string, len(ls))
+		batch := make([]Status, len(ls))
+		for k, l := range ls {
+			ids[k] = l.Attempt.TaskID()
+			batch[k] = Status{TaskID: ids[k], State: mesos.TASK_RUNNING, AgentID: l.Attempt.AgentID}
+		}
+		e.MarkSent(ids)
+		u := e.DecideUpdates(batch)
+		e.ApplyUpdates(&u)
+		launched += len(ls)
+	}
+}
+
+// BenchmarkEngineTickWhileRunning times one Tick (the framework's, every
+// 200 ms) with 100,000 instances running, none of them due anything: a
+// task without a timeout, in a job neither failing nor doomed.
+func BenchmarkEngineTickWhileRunning(b *testing.B) {
+	e := New(nil)
+	e.AddJob(hugeJob(1_000_000))
+	launchRunning(b, e, 100_000)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if r := e.Tick(); len(r.Kill) != 0 {
+			b.Fatalf("Tick killed %d attempts", len(r.Kill))
+		}
+	}
+}
+
 // BenchmarkEngineMemoryPerRunningInstance reports the scheduler memory a
 // running instance costs (B/running): 100,000 instances of a
 // 1,000,000-instance task launched through Cycle, sent (MarkSent) and
@@ -91,27 +134,7 @@ func BenchmarkEngineMemoryPerRunningInstance(b *testing.B) {
 		e := New(nil)
 		e.AddJob(hugeJob(n))
 		before := heapInUse()
-		for launched := 0; launched < running; {
-			d := e.Cycle([]Offer{offer("a", 1000, 1e9)}, CyclePolicy{})
-			ls := d.Launches[0]
-			if len(ls) == 0 {
-				b.Fatalf("no launch after %d", launched)
-			}
-			if len(ls) > running-launched {
-				e.Forget(ls[running-launched:])
-				ls = ls[:running-launched]
-			}
-			ids := make([]string, len(ls))
-			batch := make([]Status, len(ls))
-			for k, l := range ls {
-				ids[k] = l.Attempt.TaskID()
-				batch[k] = Status{TaskID: ids[k], State: mesos.TASK_RUNNING, AgentID: l.Attempt.AgentID}
-			}
-			e.MarkSent(ids)
-			u := e.DecideUpdates(batch)
-			e.ApplyUpdates(&u)
-			launched += len(ls)
-		}
+		launchRunning(b, e, running)
 		after := heapInUse()
 		per = (float64(after) - float64(before)) / running
 		if got := len(e.Active()); got != running {

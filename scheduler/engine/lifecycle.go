@@ -415,16 +415,21 @@ func (e *Engine) Tick() TickResult {
 			t.b.delayed = keep
 		}
 	}
+	watched := e.tickWatchedLocked()
+	if len(watched) == 0 {
+		return r
+	}
 	for tid, in := range e.active {
+		due, ok := watched[in.task]
 		switch {
-		case in.killReason() != "":
-		case in.task.js.b.failing != "":
+		case !ok || in.killReason() != "":
+		case due == killFailingJob:
 			in.more().kill = ReasonFailJob
 			r.Kill[tid] = in.activeAgentID()
-		case in.task.doomed():
+		case due == killDoomedTask:
 			in.more().kill = ReasonTaskFailed
 			r.Kill[tid] = in.activeAgentID()
-		case in.task.spec.Timeout > 0:
+		default: // timeout
 			start := in.activeStarted()
 			if start.IsZero() {
 				continue // not running yet: the timeout bounds the run
@@ -439,6 +444,43 @@ func (e *Engine) Tick() TickResult {
 		}
 	}
 	return r
+}
+
+// tickWatch is what Tick looks for in a task's active attempts.
+type tickWatch int
+
+const (
+	killFailingJob tickWatch = iota // the job is failing (failJob): kill them all
+	killDoomedTask                  // the task failed for good: kill them all
+	watchTimeout                    // the task has a timeout: kill those past it
+)
+
+// tickWatchedLocked lists the tasks with active attempts Tick must look
+// at; the others' attempts are not due anything, and are not looked at (at
+// 100,000 running, looking at each of them five times a second was most of
+// an idle scheduler's CPU, with the engine locked meanwhile).
+func (e *Engine) tickWatchedLocked() map[*taskState]tickWatch {
+	var watched map[*taskState]tickWatch
+	watch := func(t *taskState, w tickWatch) {
+		if watched == nil {
+			watched = map[*taskState]tickWatch{}
+		}
+		watched[t] = w
+	}
+	for _, js := range e.jobs {
+		for _, t := range js.tasks {
+			switch {
+			case t.active == 0:
+			case js.b.failing != "":
+				watch(t, killFailingJob)
+			case t.doomed():
+				watch(t, killDoomedTask)
+			case t.spec.Timeout > 0:
+				watch(t, watchTimeout)
+			}
+		}
+	}
+	return watched
 }
 
 // KillWithReason kills a job like Kill, recording why (e.g. the deadline)
