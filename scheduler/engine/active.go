@@ -58,6 +58,13 @@ func compactAttempt(in *instState, a *job.Attempt) *activeAttempt {
 // setActive makes a, a launching or running record, in's active attempt's
 // record: compact when it can be, else whole.
 func (in *instState) setActive(a *job.Attempt) {
+	if t := in.task; t.spec.Timeout > 0 && !a.Started.IsZero() {
+		// A start reported late (its update waited) may fall due before
+		// the task's next check.
+		if due := a.Started.Add(time.Duration(t.spec.Timeout)); !t.timeoutCheck.IsZero() && due.Before(t.timeoutCheck) {
+			t.timeoutCheck = due
+		}
+	}
 	if r := compactAttempt(in, a); r != nil {
 		in.run, in.last = r, nil
 		if in.extra != nil || a.Reason != "" || a.Message != "" {

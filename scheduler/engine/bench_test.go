@@ -110,8 +110,21 @@ func launchRunning(b *testing.B, e *Engine, running int) {
 // 200 ms) with 100,000 instances running, none of them due anything: a
 // task without a timeout, in a job neither failing nor doomed.
 func BenchmarkEngineTickWhileRunning(b *testing.B) {
+	benchmarkTick(b, 0)
+}
+
+// BenchmarkEngineTickWhileRunningWithTimeout is the same with a task
+// timeout of an hour: its attempts are looked at again only when one can
+// be due.
+func BenchmarkEngineTickWhileRunningWithTimeout(b *testing.B) {
+	benchmarkTick(b, time.Hour)
+}
+
+func benchmarkTick(b *testing.B, timeout time.Duration) {
 	e := New(nil)
-	e.AddJob(hugeJob(1_000_000))
+	j := hugeJob(1_000_000)
+	j.Spec.Tasks[0].Timeout = job.Duration(timeout)
+	e.AddJob(j)
 	launchRunning(b, e, 100_000)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

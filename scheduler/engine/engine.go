@@ -42,6 +42,10 @@ type taskState struct {
 	failed    int
 	active    int
 	b         batchTask
+	// timeoutCheck is when Tick next looks at the task's active attempts
+	// for one past its timeout (zero: at the next Tick): no attempt of the
+	// task is due before it.
+	timeoutCheck time.Time
 }
 
 // instState is an instance that ran or runs (one that never ran costs

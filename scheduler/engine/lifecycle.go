@@ -415,10 +415,12 @@ func (e *Engine) Tick() TickResult {
 			t.b.delayed = keep
 		}
 	}
-	watched := e.tickWatchedLocked()
+	watched := e.tickWatchedLocked(now, next)
 	if len(watched) == 0 {
 		return r
 	}
+	// The earliest deadline not yet reached, per task watched for timeouts.
+	var earliest map[*taskState]time.Time
 	for tid, in := range e.active {
 		due, ok := watched[in.task]
 		switch {
@@ -438,10 +440,28 @@ func (e *Engine) Tick() TickResult {
 			if !now.Before(at) {
 				in.more().kill = ReasonTimeout
 				r.Kill[tid] = in.activeAgentID()
-			} else {
-				next(at)
+				continue
+			}
+			if earliest == nil {
+				earliest = map[*taskState]time.Time{}
+			}
+			if first, ok := earliest[in.task]; !ok || at.Before(first) {
+				earliest[in.task] = at
 			}
 		}
+	}
+	// An attempt of a task watched for timeouts that starts later is due
+	// a timeout later than now (setActive brings the check forward for a
+	// start reported late).
+	for t, w := range watched {
+		if w != watchTimeout {
+			continue
+		}
+		t.timeoutCheck = now.Add(time.Duration(t.spec.Timeout))
+		if at, ok := earliest[t]; ok && at.Before(t.timeoutCheck) {
+			t.timeoutCheck = at
+		}
+		next(t.timeoutCheck)
 	}
 	return r
 }
@@ -458,8 +478,10 @@ const (
 // tickWatchedLocked lists the tasks with active attempts Tick must look
 // at; the others' attempts are not due anything, and are not looked at (at
 // 100,000 running, looking at each of them five times a second was most of
-// an idle scheduler's CPU, with the engine locked meanwhile).
-func (e *Engine) tickWatchedLocked() map[*taskState]tickWatch {
+// an idle scheduler's CPU, with the engine locked meanwhile). A task with
+// a timeout is looked at from its timeoutCheck on; until then next is told
+// of that time.
+func (e *Engine) tickWatchedLocked(now time.Time, next func(time.Time)) map[*taskState]tickWatch {
 	var watched map[*taskState]tickWatch
 	watch := func(t *taskState, w tickWatch) {
 		if watched == nil {
@@ -475,6 +497,8 @@ func (e *Engine) tickWatchedLocked() map[*taskState]tickWatch {
 				watch(t, killFailingJob)
 			case t.doomed():
 				watch(t, killDoomedTask)
+			case t.spec.Timeout > 0 && now.Before(t.timeoutCheck):
+				next(t.timeoutCheck)
 			case t.spec.Timeout > 0:
 				watch(t, watchTimeout)
 			}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -205,6 +206,52 @@ func TestTimeoutKillsAndCounts(t *testing.T) {
 	if a.Verdict != job.VerdictFail || a.Reason != ReasonTimeout {
 		t.Fatalf("timed-out attempt %+v", a)
 	}
+}
+
+// Tick looks at a task's attempts for timeouts only when one can be due,
+// and a start reported late (its update waited) brings that forward.
+func TestTimeoutCheckedWhenDue(t *testing.T) {
+	c := &clock{time.Unix(2000, 0)}
+	t0 := c.t
+	e := New(nil)
+	e.SetClock(c.now)
+	e.AddJob(parsed(t, "to-1", `{name: to, tasks: [{name: a, command: x, instances: 2, timeout: 10s, retries: 0}]}`))
+	ls := e.Plan(big())
+	if len(ls) != 2 {
+		t.Fatalf("launched %d, want 2", len(ls))
+	}
+	early, late := ls[0].Attempt.TaskID(), ls[1].Attempt.TaskID()
+	running := func(id string, at time.Time) {
+		t.Helper()
+		o := e.Observe(Status{TaskID: id, State: mesos.TASK_RUNNING, Time: at})
+		if o.Attempt == nil {
+			t.Fatalf("RUNNING of %s not taken", id)
+		}
+		e.Commit(*o.Attempt)
+	}
+	tickAt := func(at time.Duration, wantKilled ...string) {
+		t.Helper()
+		c.t = t0.Add(at)
+		r := e.Tick()
+		var got []string
+		for id := range r.Kill {
+			got = append(got, id)
+		}
+		if !slices.Equal(got, wantKilled) {
+			t.Fatalf("Tick at +%s killed %v, want %v", at, got, wantKilled)
+		}
+	}
+	c.t = t0.Add(5 * time.Second)
+	running(early, c.t) // due at +15s
+	tickAt(5 * time.Second)
+	// The other reports at +6s that it started at +2s: due at +12s, before
+	// the check the last Tick set (+15s).
+	c.t = t0.Add(6 * time.Second)
+	running(late, t0.Add(2*time.Second))
+	tickAt(11 * time.Second)
+	tickAt(12*time.Second, late)
+	tickAt(14 * time.Second)
+	tickAt(15*time.Second, early)
 }
 
 func TestDeadline(t *testing.T) {
