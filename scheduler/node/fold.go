@@ -26,17 +26,59 @@ func (n *Node) foldLoop(ctx context.Context) {
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	unfoldable := map[string][sha256.Size]byte{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		if err := n.foldOnce(ctx, unfoldable); err != nil && ctx.Err() == nil {
+		n.background.Lock()
+		if n.unfoldable == nil {
+			n.unfoldable = map[string][sha256.Size]byte{}
+		}
+		err := n.foldOnce(ctx, n.unfoldable)
+		n.background.Unlock()
+		if err != nil && ctx.Err() == nil {
 			n.log.Warn("fold finished jobs", "err", err)
 		}
 	}
+}
+
+// foldMin is the least instances of a task that make its job big enough
+// to fold.
+func (n *Node) foldMin() int {
+	if n.cfg.FoldMinInstances > 0 {
+		return n.cfg.FoldMinInstances
+	}
+	return DefaultFoldMinInstances
+}
+
+// fingerprint identifies a job record's content: a big job the fold found
+// not to fold is read again only once its record changed.
+func fingerprint(j *job.Job) ([sha256.Size]byte, error) {
+	rec, err := json.Marshal(j)
+	if err != nil {
+		return [sha256.Size]byte{}, err
+	}
+	return sha256.Sum256(rec), nil
+}
+
+// leftToFold reports whether the fold has yet to decide on j, a finished
+// job: a big one, not folded, not found unfoldable as it is now, in a
+// store the fold works on. Retention leaves it to the fold first, which
+// reads it once and deletes most of its records, so a big job just
+// finished is not read whole twice (at once, as the two passes could).
+// Call with n.background held.
+func (n *Node) leftToFold(t *term, j *job.Job) bool {
+	if _, ok := t.store.(store.AttemptDeleter); !ok || j.Folded != nil || !big(j, n.foldMin()) {
+		return false
+	}
+	was, ok := n.unfoldable[j.ID]
+	if !ok {
+		return true
+	}
+	fp, err := fingerprint(j)
+	return err == nil && fp != was
 }
 
 // foldOnce folds every big succeeded job not folded yet: the ranges are
@@ -55,10 +97,7 @@ func (n *Node) foldOnce(ctx context.Context, unfoldable map[string][sha256.Size]
 	if !ok {
 		return nil
 	}
-	min := n.cfg.FoldMinInstances
-	if min <= 0 {
-		min = DefaultFoldMinInstances
-	}
+	min := n.foldMin()
 	jobs, err := t.store.ListJobs(ctx)
 	if err != nil {
 		return err
@@ -81,11 +120,10 @@ func (n *Node) foldOnce(ctx context.Context, unfoldable map[string][sha256.Size]
 		if j.Folded != nil || scheduled(j) || scheduling[j.ID] || !big(j, min) {
 			continue
 		}
-		rec, err := json.Marshal(j)
+		fp, err := fingerprint(j)
 		if err != nil {
 			return err
 		}
-		fp := sha256.Sum256(rec)
 		if was, ok := unfoldable[j.ID]; ok && was == fp {
 			continue
 		}

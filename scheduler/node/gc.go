@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/cron"
@@ -38,7 +39,10 @@ func (n *Node) gcLoop(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		if err := n.gcOnce(ctx, time.Now(), finished); err != nil && ctx.Err() == nil {
+		n.background.Lock()
+		err := n.gcOnce(ctx, time.Now(), finished)
+		n.background.Unlock()
+		if err != nil && ctx.Err() == nil {
 			n.log.Warn("garbage collection of finished jobs", "err", err)
 		}
 	}
@@ -51,6 +55,9 @@ type finishedJob struct {
 	retried time.Time
 }
 
+// gcOnce is one pass of retention, with n.background held (gcLoop): it
+// reads each finished job once (finished caches what it learnt), leaving
+// a big one to the fold first (leftToFold).
 func (n *Node) gcOnce(ctx context.Context, now time.Time, finished map[string]finishedJob) error {
 	t := n.current()
 	if t == nil {
@@ -68,6 +75,14 @@ func (n *Node) gcOnce(ctx context.Context, now time.Time, finished map[string]fi
 	for _, id := range t.engine.Jobs() {
 		active[id] = true
 	}
+	readBig := false
+	defer func() {
+		if readBig {
+			// As after a fold: the pages read are garbage the runtime would
+			// keep as the process's memory for minutes.
+			debug.FreeOSMemory()
+		}
+	}()
 	in := retention.Input{Now: now, DefaultTTL: n.cfg.FinishedJobTTL, Schedules: map[string]*cron.Compiled{}}
 	seen := make(map[string]bool, len(jobs))
 	for _, j := range jobs {
@@ -84,6 +99,12 @@ func (n *Node) gcOnce(ctx context.Context, now time.Time, finished map[string]fi
 		}
 		f, ok := finished[j.ID]
 		if !ok || !f.retried.Equal(j.RetriedAt) {
+			if n.leftToFold(t, j) {
+				continue
+			}
+			if big(j, n.foldMin()) {
+				readBig = true
+			}
 			r, err := reduce(ctx, t.store, j)
 			if err != nil {
 				return err

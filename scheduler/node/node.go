@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -93,6 +94,13 @@ type Node struct {
 
 	mu  sync.Mutex
 	cur *term
+
+	// background is held by a pass of the background readers of finished
+	// jobs (foldOnce, gcOnce), so one of them reads a big job at a time;
+	// it guards unfoldable, the fold's record of the big jobs it found
+	// not to fold (by id, with their record's fingerprint).
+	background sync.Mutex
+	unfoldable map[string][sha256.Size]byte
 }
 
 type term struct {
