@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -361,10 +362,23 @@ func (n *Node) Subscriptions() int64 {
 	return 0
 }
 
-// LeaderURL is the API URL the current leader advertised.
+// LeaderURL is the API URL the current leader advertised, unless that is
+// this node's own (see otherLeader).
 func (n *Node) LeaderURL(ctx context.Context) string {
 	v, _ := leader.Current(ctx, n.cli, n.cfg.Prefix)
-	return v
+	return otherLeader(v, n.cfg.AdvertiseURL)
+}
+
+// otherLeader is the leader's advertised URL, or "" when it is this
+// node's own: this node won the election and is still taking over
+// (rebuilding its state), and a client sent to itself would only come back
+// (or, behind an address only others resolve, fail); "" makes the API
+// answer "no leader yet", which clients retry. Pure.
+func otherLeader(advertised, self string) string {
+	if self != "" && strings.TrimSuffix(advertised, "/") == strings.TrimSuffix(self, "/") {
+		return ""
+	}
+	return advertised
 }
 
 func (n *Node) notLeader(ctx context.Context) error {
