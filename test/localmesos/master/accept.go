@@ -291,11 +291,11 @@ func (m *Master) launch(fw *framework, a *agent, role string, offered *mesos.Res
 	}
 	fi, l := fw.info, a.link
 	if len(command) > 0 {
-		m.later(func() { l.Launch(fi, nil, command, false) })
+		m.later(l, func() { l.Launch(fi, nil, command, false) })
 	}
 	for _, g := range groups {
 		g := g
-		m.later(func() { l.Launch(fi, g.exec, g.tasks, false) })
+		m.later(l, func() { l.Launch(fi, g.exec, g.tasks, false) })
 	}
 	return len(command)+len(groups) > 0
 }
@@ -365,7 +365,7 @@ func (m *Master) launchGroup(fw *framework, a *agent, role string, offered *meso
 		tasks[i] = ti
 	}
 	fi, l := fw.info, a.link
-	m.later(func() { l.Launch(fi, &e, tasks, true) })
+	m.later(l, func() { l.Launch(fi, &e, tasks, true) })
 	return true
 }
 

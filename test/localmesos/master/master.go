@@ -68,7 +68,8 @@ type Master struct {
 	agentOrder []*agent
 	offers     map[string]*offer
 	rotate     int
-	pending    []func() // agent calls queued under mu, run after unlock
+	pending    []agentCall // agent calls queued under mu, posted after unlock
+	mailboxes  map[link.Agent]*mailbox
 	stats      counters
 	closed     bool
 
@@ -186,19 +187,85 @@ func (m *Master) BreakStreams() {
 	}
 }
 
-// unlock releases mu and then runs the agent calls queued while it was held,
-// so an agent may call back into the master synchronously.
+// agentCall is a call of the master to an agent, queued under mu.
+type agentCall struct {
+	to   *mailbox
+	call func()
+}
+
+// unlock releases mu and then posts the agent calls queued while it was
+// held to their agents' mailboxes: an agent may call back into the master,
+// and the caller (an HTTP handler) answers without waiting for the agents.
 func (m *Master) unlock() {
-	acts := m.pending
+	calls := m.pending
 	m.pending = nil
 	m.mu.Unlock()
-	for _, f := range acts {
-		f()
+	for len(calls) > 0 {
+		// Consecutive calls to one agent go in one post.
+		n := 1
+		for n < len(calls) && calls[n].to == calls[0].to {
+			n++
+		}
+		fs := make([]func(), n)
+		for i := range fs {
+			fs[i] = calls[i].call
+		}
+		calls[0].to.post(fs)
+		calls = calls[n:]
 	}
 }
 
-// later queues an agent call to run after mu is released.
-func (m *Master) later(f func()) { m.pending = append(m.pending, f) }
+// later queues a call to agent l, sent once mu is released (unlock).
+func (m *Master) later(l link.Agent, call func()) {
+	box := m.mailboxes[l]
+	if box == nil {
+		if m.mailboxes == nil {
+			m.mailboxes = map[link.Agent]*mailbox{}
+		}
+		box = &mailbox{}
+		m.mailboxes[l] = box
+	}
+	m.pending = append(m.pending, agentCall{box, call})
+}
+
+// mailbox delivers the master's calls to one agent in the order they were
+// made, one at a time, off the master's lock and the caller's goroutine: as
+// the real master's messages reach an agent (in order between two
+// processes, with the HTTP call that caused them already answered 202).
+type mailbox struct {
+	mu       sync.Mutex
+	calls    []func()
+	draining bool
+}
+
+func (b *mailbox) post(calls []func()) {
+	b.mu.Lock()
+	b.calls = append(b.calls, calls...)
+	if b.draining {
+		b.mu.Unlock()
+		return
+	}
+	b.draining = true
+	b.mu.Unlock()
+	go b.drain()
+}
+
+func (b *mailbox) drain() {
+	for {
+		b.mu.Lock()
+		calls := b.calls
+		b.calls = nil
+		if len(calls) == 0 {
+			b.draining = false
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+		for _, f := range calls {
+			f()
+		}
+	}
+}
 
 // wakeAllocator asks for an allocation run soon.
 func (m *Master) wakeAllocator() {

@@ -94,7 +94,7 @@ func (m *Master) serveScheduler(w http.ResponseWriter, r *http.Request) {
 	case scheduler.Call_SHUTDOWN:
 		if a := m.agents[call.Shutdown.AgentID.Value]; a != nil && !a.gone {
 			fwID, eid, l := mesos.FrameworkID{Value: fw.id}, call.Shutdown.ExecutorID, a.link
-			m.later(func() { l.ShutdownExecutor(fwID, eid) })
+			m.later(l, func() { l.ShutdownExecutor(fwID, eid) })
 		}
 	case scheduler.Call_ACKNOWLEDGE:
 		m.acknowledge(fw, call.Acknowledge)
@@ -103,7 +103,7 @@ func (m *Master) serveScheduler(w http.ResponseWriter, r *http.Request) {
 	case scheduler.Call_MESSAGE:
 		if a := m.agents[call.Message.AgentID.Value]; a != nil && !a.gone {
 			fwID, eid, data, l := mesos.FrameworkID{Value: fw.id}, call.Message.ExecutorID, call.Message.Data, a.link
-			m.later(func() { l.FrameworkMessage(fwID, eid, data) })
+			m.later(l, func() { l.FrameworkMessage(fwID, eid, data) })
 		}
 	case scheduler.Call_UPDATE_FRAMEWORK:
 		if err := m.updateFramework(fw, call.UpdateFramework); err != nil {
@@ -342,7 +342,7 @@ func (m *Master) attach(s *eventStream, info *mesos.FrameworkInfo, suppressed []
 		for _, a := range m.agentOrder {
 			if !a.gone && a.hasFramework(fw.id) {
 				l, fi := a.link, *info
-				m.later(func() { l.UpdateFramework(fi) })
+				m.later(l, func() { l.UpdateFramework(fi) })
 			}
 		}
 	}
@@ -418,7 +418,7 @@ func (m *Master) removeFramework(fw *framework, why string) {
 	for _, a := range m.agentOrder {
 		if a.hasFramework(fw.id) && !a.gone {
 			l := a.link
-			m.later(func() { l.ShutdownFramework(fid) })
+			m.later(l, func() { l.ShutdownFramework(fid) })
 		}
 	}
 	for _, t := range fw.tasks {
@@ -521,7 +521,7 @@ func (m *Master) kill(fw *framework, k *scheduler.Call_Kill) {
 		return // retried when the agent re-registers: not modelled
 	}
 	l, fid, tid, pol := t.agent.link, mesos.FrameworkID{Value: fw.id}, k.TaskID, k.KillPolicy
-	m.later(func() { l.Kill(fid, tid, pol) })
+	m.later(l, func() { l.Kill(fid, tid, pol) })
 }
 
 func (m *Master) acknowledge(fw *framework, ack *scheduler.Call_Acknowledge) {
@@ -544,7 +544,7 @@ func (m *Master) acknowledge(fw *framework, ack *scheduler.Call_Acknowledge) {
 		return
 	}
 	l, fid, tid, u := a.link, mesos.FrameworkID{Value: fw.id}, ack.TaskID, ack.UUID
-	m.later(func() { l.Acknowledge(fid, tid, u) })
+	m.later(l, func() { l.Acknowledge(fid, tid, u) })
 }
 
 func updateEvent(st mesos.TaskStatus) *scheduler.Event {
@@ -648,7 +648,7 @@ func (m *Master) updateFramework(fw *framework, u *scheduler.Call_UpdateFramewor
 	for _, a := range m.agentOrder {
 		if !a.gone && a.hasFramework(fw.id) {
 			l, fi := a.link, info
-			m.later(func() { l.UpdateFramework(fi) })
+			m.later(l, func() { l.UpdateFramework(fi) })
 		}
 	}
 	m.wakeAllocator()

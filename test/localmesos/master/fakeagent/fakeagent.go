@@ -38,6 +38,7 @@ type Agent struct {
 	tasks map[key]*ftask
 	execs map[key]link.ExecutorRef
 	log   []string // calls received, for tests
+	gate  chan struct{} // while set (Hold), Launch and Kill wait for it to close
 }
 
 type key struct{ fw, id string }
@@ -165,8 +166,37 @@ func (a *Agent) forward(t *ftask) func() {
 	return func() { m.StatusUpdate(id, fw, st, latest) }
 }
 
+// Hold makes Launch and Kill wait until release is called, as an agent slow
+// to take the master's messages would: the master must not wait with it.
+func (a *Agent) Hold() (release func()) {
+	gate := make(chan struct{})
+	a.mu.Lock()
+	a.gate = gate
+	a.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			a.mu.Lock()
+			a.gate = nil
+			a.mu.Unlock()
+			close(gate)
+		})
+	}
+}
+
+// waitHeld waits while the agent is held (Hold).
+func (a *Agent) waitHeld() {
+	a.mu.Lock()
+	gate := a.gate
+	a.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+}
+
 // Launch starts tasks: RUNNING at once, then the outcome.
 func (a *Agent) Launch(fw mesos.FrameworkInfo, e *mesos.ExecutorInfo, tasks []mesos.TaskInfo, group bool) {
+	a.waitHeld()
 	var sends []func()
 	a.mu.Lock()
 	a.log = append(a.log, "launch")
@@ -196,6 +226,7 @@ func (a *Agent) Launch(fw mesos.FrameworkInfo, e *mesos.ExecutorInfo, tasks []me
 
 // Kill ends a task with TASK_KILLED.
 func (a *Agent) Kill(fw mesos.FrameworkID, id mesos.TaskID, _ *mesos.KillPolicy) {
+	a.waitHeld()
 	a.mu.Lock()
 	a.log = append(a.log, "kill:"+id.Value)
 	var send func()
