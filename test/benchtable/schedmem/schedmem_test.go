@@ -32,15 +32,23 @@ import (
 
 // instances is the size of the job; the issue's figure is for 200,000.
 // GLEANER_SCHEDMEM_INSTANCES overrides it (a quick local run).
-func instances(b *testing.B) int {
-	if v := os.Getenv("GLEANER_SCHEDMEM_INSTANCES"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			b.Fatalf("GLEANER_SCHEDMEM_INSTANCES=%q: want a positive integer", v)
-		}
-		return n
+func instances(b *testing.B) int { return countFromEnv(b, "GLEANER_SCHEDMEM_INSTANCES", 200_000, 0) }
+
+// countFromEnv is the environment variable name as a count from 1 to most
+// (no bound when 0), or def when it is unset.
+func countFromEnv(b *testing.B, name string, def, most int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
 	}
-	return 200_000
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || (most > 0 && n > most) {
+		if most > 0 {
+			b.Fatalf("%s=%q: want an integer from 1 to %d", name, v, most)
+		}
+		b.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
 }
 
 // BenchmarkSchedulerMemoryAfterJob runs one job of `command: "true"`
@@ -152,14 +160,7 @@ func BenchmarkSchedulerMemoryAfterJob(b *testing.B) {
 // ends (BenchmarkSchedulerMemoryWhileRunning); GLEANER_SCHEDMEM_RUNNING
 // overrides it.
 func runningInstances(b *testing.B) int {
-	if v := os.Getenv("GLEANER_SCHEDMEM_RUNNING"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 128_000 {
-			b.Fatalf("GLEANER_SCHEDMEM_RUNNING=%q: want an integer from 1 to 128000 (what the 20 agents take at once)", v)
-		}
-		return n
-	}
-	return 100_000
+	return countFromEnv(b, "GLEANER_SCHEDMEM_RUNNING", 100_000, 128_000) // what the 20 agents take at once
 }
 
 // BenchmarkSchedulerMemoryWhileRunning runs one job whose instances run
