@@ -37,7 +37,7 @@ type Agent struct {
 	id    mesos.AgentID
 	tasks map[key]*ftask
 	execs map[key]link.ExecutorRef
-	log   []string // calls received, for tests
+	log   []string      // calls received, for tests
 	gate  chan struct{} // while set (Hold), Launch and Kill wait for it to close
 }
 
