@@ -597,9 +597,9 @@ var statusUnknownLimit = 5 * time.Second
 // Health is the body of GET /healthz, the one route open without a token.
 type Health struct {
 	OK bool `json:"ok"`
-	// Leader: this instance leads; LeaderURL: the API URL of another
-	// instance that leads ("" while none is elected, and where the leader
-	// elected is this instance: it leads, or is taking over).
+	// Leader: this instance leads; LeaderURL: the API URL of the leader
+	// (this one or another; "" while none is elected, and while this one,
+	// elected, is still taking over).
 	Leader     bool   `json:"leader"`
 	LeaderURL  string `json:"leaderURL,omitempty"`
 	Subscribed bool   `json:"subscribed"`

@@ -362,20 +362,21 @@ func (n *Node) Subscriptions() int64 {
 	return 0
 }
 
-// LeaderURL is the API URL the current leader advertised, unless that is
-// this node's own (see otherLeader).
+// LeaderURL is the API URL the current leader advertised (see
+// leaderURLFor).
 func (n *Node) LeaderURL(ctx context.Context) string {
 	v, _ := leader.Current(ctx, n.cli, n.cfg.Prefix)
-	return otherLeader(v, n.cfg.AdvertiseURL)
+	return leaderURLFor(v, n.cfg.AdvertiseURL, n.IsLeader())
 }
 
-// otherLeader is the leader's advertised URL, or "" when it is this
-// node's own: this node won the election and is still taking over
-// (rebuilding its state), and a client sent to itself would only come back
-// (or, behind an address only others resolve, fail); "" makes the API
-// answer "no leader yet", which clients retry. Pure.
-func otherLeader(advertised, self string) string {
-	if self != "" && strings.TrimSuffix(advertised, "/") == strings.TrimSuffix(self, "/") {
+// leaderURLFor is the leader's advertised URL as this node tells it, or ""
+// when that URL is this node's own but it does not lead yet: it won the
+// election and is still taking over (rebuilding its state), and a client
+// redirected to it would only come back (or, behind an address only others
+// resolve, fail); "" makes the API answer "no leader yet", which clients
+// retry. Pure.
+func leaderURLFor(advertised, self string, leading bool) string {
+	if !leading && self != "" && strings.TrimSuffix(advertised, "/") == strings.TrimSuffix(self, "/") {
 		return ""
 	}
 	return advertised
