@@ -245,6 +245,7 @@ type Framework struct {
 	caller    calls.Caller
 	connected atomic.Bool
 	subs      atomic.Int64
+	work      atomic.Uint64 // launches sent, status updates taken, RUNNING records stored (Work)
 	revive    chan struct{}
 	updates   *updateQueue
 	acks      ackLedger       // used by the update loop only
@@ -285,6 +286,11 @@ func (f *Framework) Connected() bool { return f.connected.Load() }
 
 // Subscriptions counts SUBSCRIBED events received in this term.
 func (f *Framework) Subscriptions() int64 { return f.subs.Load() }
+
+// Work counts the launches sent, the status updates taken and the RUNNING
+// records stored after their delay: a leader whose count stands still is
+// quiet.
+func (f *Framework) Work() uint64 { return f.work.Load() }
 
 // FrameworkID is the current Mesos framework id ("" before the first subscribe).
 func (f *Framework) FrameworkID() string { return f.fwID.Load().(string) }

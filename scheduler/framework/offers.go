@@ -145,6 +145,7 @@ func (f *Framework) actuateOffers(ctx context.Context, d *engine.Decision, offer
 				f.cfg.OfferAccepted(time.Since(start), d.PendingBefore)
 			}
 			launchesTotal.Add(float64(len(perOffer[i])))
+			f.work.Add(uint64(len(perOffer[i])))
 		}(i)
 	}
 	wg.Wait()

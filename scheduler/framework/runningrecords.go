@@ -169,4 +169,5 @@ func (f *Framework) storeDeferredRunning(ctx context.Context, now time.Time) {
 		return
 	}
 	recordsStoredByUpdate.Add(float64(len(records)))
+	f.work.Add(uint64(len(records)))
 }

@@ -294,6 +294,7 @@ func (f *Framework) processUpdates(ctx context.Context, batch []queuedUpdate, fi
 		sts[i] = batch[i].status
 		updatesTotal.WithLabelValues(sts[i].State.String()).Inc()
 	}
+	f.work.Add(uint64(len(batch)))
 	f.awaited.saw(sts)
 	u := f.engine.DecideUpdates(sts)
 	if f.log.Enabled(ctx, slog.LevelDebug) {

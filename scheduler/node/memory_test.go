@@ -11,22 +11,41 @@ func TestReleaseIdleMemory(t *testing.T) {
 	now := time.Unix(1000, 0)
 	const mib = 1 << 20
 	for _, c := range []struct {
-		name string
-		idle bool
-		h    heapSample
-		last time.Time
-		want bool
+		name  string
+		quiet bool
+		h     heapSample
+		last  time.Time
+		want  bool
 	}{
 		{"idle, 100 MiB free kept", true, heapSample{live: 20 * mib, objects: 20 * mib, free: 100 * mib}, time.Time{}, true},
 		{"idle, 80 MiB of garbage", true, heapSample{live: 20 * mib, objects: 100 * mib}, time.Time{}, true},
 		{"idle, little kept", true, heapSample{live: 20 * mib, objects: 30 * mib, free: 10 * mib}, time.Time{}, false},
-		{"a job is scheduled", false, heapSample{live: 20 * mib, free: 500 * mib}, time.Time{}, false},
+		{"busy", false, heapSample{live: 20 * mib, free: 500 * mib}, time.Time{}, false},
 		{"released 5 s ago", true, heapSample{live: 20 * mib, free: 100 * mib}, now.Add(-5 * time.Second), false},
 		{"released 10 s ago", true, heapSample{live: 20 * mib, free: 100 * mib}, now.Add(-10 * time.Second), true},
 		{"live above objects (a GC ran meanwhile)", true, heapSample{live: 90 * mib, objects: 60 * mib, free: 8 * mib}, time.Time{}, false},
 	} {
-		if got := releaseIdleMemory(c.idle, c.h, now, c.last); got != c.want {
+		if got := releaseIdleMemory(c.quiet, c.h, now, c.last); got != c.want {
 			t.Errorf("%s: release %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestQuietLeader(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		jobs           int
+		work, lastWork uint64
+		sameTerm       bool
+		want           bool
+	}{
+		{"no job", 0, 7, 3, true, true},
+		{"jobs, nothing launched or updated since the last look", 2, 7, 7, true, true},
+		{"jobs, work since the last look", 2, 8, 7, true, false},
+		{"jobs, first look in a new term", 2, 7, 7, false, false},
+	} {
+		if got := quietLeader(c.jobs, c.work, c.lastWork, c.sameTerm); got != c.want {
+			t.Errorf("%s: quiet %v, want %v", c.name, got, c.want)
 		}
 	}
 }

@@ -167,12 +167,16 @@ func runningInstances(b *testing.B) int {
 // until the benchmark ends (simulated tasks of 30 minutes, cpus 0.01: the
 // 20 agents take 128,000 at once), waits until all of them run at once,
 // and reports ten seconds later the growth of the scheduler's RSS over its
-// idle baseline per running instance (steady-B/running-instance), the
-// growth of the heap collections then find live (forced through the heap
-// profile) per running instance (steady-live-B/running-instance), and
+// idle baseline per running instance (steady-B/running-instance), and
 // the RSS's peak growth while they were launched, per instance
 // (launch-peak-B/running-instance); then the scheduler's CPU time over the
-// next ten seconds, per second (steady-cpu-ms/s): what holding them costs.
+// next ten seconds, per second (steady-cpu-ms/s): what holding them costs,
+// and its RSS growth per running instance at their end, twenty seconds
+// after the launches (settled-B/running-instance), once the launches' tail
+// (the RUNNING records stored after their delay, and what follows them)
+// has passed; last, the growth of the heap collections then find live
+// (forced through the heap profile) per running instance
+// (steady-live-B/running-instance).
 //
 // In BenchmarkSchedulerMemoryAfterJob's job of `true`, most of the
 // instances counted running at once have ended on their agents, and their
@@ -224,19 +228,22 @@ func BenchmarkSchedulerMemoryWhileRunning(b *testing.B) {
 	launched := time.Since(start)
 	time.Sleep(10 * time.Second) // the figure is what is held once the launches are ten seconds past
 	rss := rssBytes(b, st.sched.Process.Pid)
-	st.profiles.save(b, "heap-running")
-	live := liveHeap(b, st.pprofAddr)
 	// What holding them costs, past the launches' tail: the scheduler's
 	// CPU time over the next ten seconds.
 	cpuFrom := cpuTime(b, st.sched.Process.Pid)
 	time.Sleep(10 * time.Second)
 	steadyCPU := cpuTime(b, st.sched.Process.Pid) - cpuFrom
+	settled := rssBytes(b, st.sched.Process.Pid)
+	// Last: the collections liveHeap forces change what the RSS holds.
+	st.profiles.save(b, "heap-running")
+	live := liveHeap(b, st.pprofAddr)
 	if r := running(); r != n {
 		b.Fatalf("%d of %d instances running when measured (logs in %s)", r, n, st.dir)
 	}
 	b.StopTimer()
 	const mib = 1 << 20
 	b.ReportMetric(float64(rss-baseline)/float64(n), "steady-B/running-instance")
+	b.ReportMetric(float64(settled-baseline)/float64(n), "settled-B/running-instance")
 	b.ReportMetric(float64(live-liveBefore)/float64(n), "steady-live-B/running-instance")
 	b.ReportMetric(float64(peak-baseline)/float64(n), "launch-peak-B/running-instance")
 	b.ReportMetric(float64(rss)/mib, "rss-running-MiB")
