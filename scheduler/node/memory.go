@@ -14,10 +14,10 @@ import (
 // heap smaller, and the runtime collects on its own only every two minutes
 // when little is allocated. The leader looks every idleMemoryEvery and,
 // while it is quiet (the engine holds no job, or nothing was launched,
-// updated or stored since the last look: framework.Work) and the runtime keeps more than
-// idleMemorySlack beyond the live heap, returns it (debug.FreeOSMemory: a
-// collection, then the free heap to the OS), at most once per
-// idleMemoryMinGap.
+// updated or stored since the last look: framework.Work) and the runtime
+// keeps more than idleMemorySlack beyond the live heap, returns it
+// (debug.FreeOSMemory: a collection, then the free heap to the OS), at
+// most once per idleMemoryMinGap.
 const (
 	idleMemoryEvery  = 2 * time.Second
 	idleMemoryMinGap = 10 * time.Second
@@ -81,13 +81,13 @@ func (n *Node) idleMemoryLoop(ctx context.Context) {
 			return
 		case now := <-tick.C:
 			t := n.current()
-			idle := false
+			quiet := false
 			if t != nil {
 				work := t.fw.Work()
-				idle = quietLeader(t.engine.ScheduledJobs(), work, lastWork, t == lastTerm)
+				quiet = quietLeader(t.engine.ScheduledJobs(), work, lastWork, t == lastTerm)
 				lastTerm, lastWork = t, work
 			}
-			if releaseIdleMemory(idle, readHeap(), now, last) {
+			if releaseIdleMemory(quiet, readHeap(), now, last) {
 				last = now
 				debug.FreeOSMemory()
 			}
