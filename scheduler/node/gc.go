@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"time"
 
 	"github.com/gleaner-project/gleaner/scheduler/cron"
@@ -75,14 +74,6 @@ func (n *Node) gcOnce(ctx context.Context, now time.Time, finished map[string]fi
 	for _, id := range t.engine.Jobs() {
 		active[id] = true
 	}
-	readBig := false
-	defer func() {
-		if readBig {
-			// As after a fold: the pages read are garbage the runtime would
-			// keep as the process's memory for minutes.
-			debug.FreeOSMemory()
-		}
-	}()
 	in := retention.Input{Now: now, DefaultTTL: n.cfg.FinishedJobTTL, Schedules: map[string]*cron.Compiled{}}
 	seen := make(map[string]bool, len(jobs))
 	for _, j := range jobs {
@@ -101,9 +92,6 @@ func (n *Node) gcOnce(ctx context.Context, now time.Time, finished map[string]fi
 		if !ok || !f.retried.Equal(j.RetriedAt) {
 			if n.leftToFold(t, j) {
 				continue
-			}
-			if big(j, n.foldMin()) {
-				readBig = true
 			}
 			r, err := reduce(ctx, t.store, j)
 			if err != nil {
