@@ -46,6 +46,20 @@ const (
 	ceilingMem       = 32.0
 )
 
+// ceilingJob is what one run of the minimal framework launches, and where.
+type ceilingJob struct {
+	cluster   localmesos.Config
+	instances int64
+	cpus, mem float64 // of each instance
+	// accepted, if set, gets the time from an OFFERS event received to
+	// each ACCEPT of it answered, and the instances not launched yet when
+	// the event came.
+	accepted func(d time.Duration, pending int64)
+}
+
+// shareJob is the job of BenchmarkSchedulerShareOfCeiling.
+var shareJob = ceilingJob{cluster: ceilingCluster, instances: ceilingInstances, cpus: ceilingCPUs, mem: ceilingMem}
+
 // BenchmarkSchedulerShareOfCeiling measures, in one run, the raw ceiling —
 // a minimal mesos-go framework with no scheduling logic (every offer
 // accepted with as many LAUNCHes as fit, RUNNING and FINISHED acknowledged,
@@ -68,13 +82,13 @@ func BenchmarkSchedulerShareOfCeiling(b *testing.B) {
 	// One untimed run first: the first run in a fresh process is slower
 	// (heap growth, page faults, cold paths), and it would otherwise
 	// always be the raw ceiling's.
-	persistingCeilingRun(b)
+	persistingCeilingRun(b, shareJob)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		c0 := processCPU()
-		raw += rawCeilingRun(b)
+		raw += rawCeilingRun(b, shareJob)
 		c1 := processCPU()
-		persisting += persistingCeilingRun(b)
+		persisting += persistingCeilingRun(b, shareJob)
 		c2 := processCPU()
 		u0, r0 := counterSum(b, "gleaner_status_updates_total"), counterSum(b, "gleaner_attempt_records_stored_total")
 		gleaner += gleanerRun(b)
@@ -174,7 +188,7 @@ tasks:
 // rawCeilingRun launches the same instances with a minimal framework and
 // returns the time from its subscription until the last TASK_FINISHED was
 // acknowledged.
-func rawCeilingRun(b *testing.B) time.Duration { return ceilingRun(b, nil) }
+func rawCeilingRun(b *testing.B, j ceilingJob) time.Duration { return ceilingRun(b, nil, j) }
 
 // persistingCeilingRun is rawCeilingRun with Gleaner's write-ahead and
 // nothing else: before each ACCEPT the offer's tasks are stored in etcd as
@@ -184,11 +198,11 @@ func rawCeilingRun(b *testing.B) time.Duration { return ceilingRun(b, nil) }
 // launch Gleaner writes, with records of the same shape (job.Attempt as
 // JSON), in an embedded etcd as Gleaner's. What it leaves of the raw
 // ceiling is what persistence alone costs a framework on this machine.
-func persistingCeilingRun(b *testing.B) time.Duration {
+func persistingCeilingRun(b *testing.B, j ceilingJob) time.Duration {
 	b.StopTimer()
 	etcd := etcdtest.Start(b)
 	cli := etcdtest.NewClient(b, etcd)
-	return ceilingRun(b, &ceilingStore{cli: cli, created: time.Now()})
+	return ceilingRun(b, &ceilingStore{cli: cli, created: time.Now()}, j)
 }
 
 // ceilingStore writes the persisting ceiling's records.
@@ -293,11 +307,11 @@ func (s *ceilingStore) endWriter(ctx context.Context, b *testing.B) (add func(st
 	return func(st *mesos.TaskStatus, then func()) { ends <- end{st, then} }
 }
 
-// ceilingRun runs the minimal framework, storing its records in st when
-// st is not nil.
-func ceilingRun(b *testing.B, st *ceilingStore) time.Duration {
+// ceilingRun runs the minimal framework on a fresh local Mesos until j's
+// instances are done, storing its records in st when st is not nil.
+func ceilingRun(b *testing.B, st *ceilingStore, j ceilingJob) time.Duration {
 	b.StopTimer()
-	cfg := ceilingCluster
+	cfg := j.cluster
 	cfg.AllocationInterval = 100 * time.Millisecond
 	cfg.Logger = testLogger(b)
 	c, err := localmesos.Start(context.Background(), cfg)
@@ -322,16 +336,21 @@ func ceilingRun(b *testing.B, st *ceilingStore) time.Duration {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	// Calls (and the records before them) go through a pool so the event
-	// loop never waits on one.
-	work := make(chan func(), 1<<16)
+	// Calls (and the records before them) go through pools so the event
+	// loop never waits on one: ACCEPTs through their own, 16 in flight as
+	// Gleaner sends them, so they never queue behind acknowledgements.
+	work, accepts := make(chan func(), 1<<16), make(chan func(), 1<<12)
 	var wg sync.WaitGroup
-	defer func() { cancel(); close(work); wg.Wait() }()
-	for w := 0; w < 32; w++ {
+	defer func() { cancel(); close(work); close(accepts); wg.Wait() }()
+	for w := 0; w < 32+16; w++ {
+		pool := work
+		if w >= 32 {
+			pool = accepts
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for do := range work {
+			for do := range pool {
 				do()
 			}
 		}()
@@ -348,7 +367,7 @@ func ceilingRun(b *testing.B, st *ceilingStore) time.Duration {
 	// acknowledgements (Gleaner's run ends once its last records are
 	// stored, right before their acknowledgements).
 	acknowledgedEnd := func() {
-		if acknowledgedEnds.Add(1) == ceilingInstances {
+		if acknowledgedEnds.Add(1) == j.instances {
 			doneOnce.Do(func() { close(done) })
 		}
 	}
@@ -363,6 +382,12 @@ func ceilingRun(b *testing.B, st *ceilingStore) time.Duration {
 		return err == nil
 	}
 	onOffers := func(_ context.Context, e *scheduler.Event) error {
+		received, pending := time.Now(), j.instances-launched.Load()
+		accept := func(c *scheduler.Call) {
+			if call(c) && j.accepted != nil {
+				j.accepted(time.Since(received), pending)
+			}
+		}
 		for _, o := range e.Offers.Offers {
 			var cpus, mem float64
 			for _, r := range o.Resources {
@@ -373,27 +398,27 @@ func ceilingRun(b *testing.B, st *ceilingStore) time.Duration {
 					mem += r.GetScalar().GetValue()
 				}
 			}
-			n := int(min(cpus/ceilingCPUs, mem/ceilingMem) + 1e-9)
+			n := int(min(cpus/j.cpus, mem/j.mem) + 1e-9)
 			var tasks []mesos.TaskInfo
-			for ; n > 0 && launched.Load() < ceilingInstances; n-- {
+			for ; n > 0 && launched.Load() < j.instances; n-- {
 				id := "t" + strconv.FormatInt(launched.Add(1), 10)
 				cmd := "true"
 				tasks = append(tasks, mesos.TaskInfo{Name: id, TaskID: mesos.TaskID{Value: id}, AgentID: o.AgentID,
-					Command: &mesos.CommandInfo{Value: &cmd}, Resources: mesostest.ResourcesLike(o, ceilingCPUs, ceilingMem)})
+					Command: &mesos.CommandInfo{Value: &cmd}, Resources: mesostest.ResourcesLike(o, j.cpus, j.mem)})
 			}
 			if len(tasks) == 0 {
 				decline := calls.Decline(o.ID).With(calls.RefuseSeconds(1))
 				work <- func() { call(decline) }
 				continue
 			}
-			accept := calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(o.ID)).With(calls.RefuseSeconds(1))
+			launch := calls.Accept(calls.OfferOperations{calls.OpLaunch(tasks...)}.WithOffers(o.ID)).With(calls.RefuseSeconds(1))
 			if st == nil {
-				work <- func() { call(accept) }
+				accepts <- func() { accept(launch) }
 				continue
 			}
-			work <- func() {
+			accepts <- func() {
 				if stored("launching", st.launching(ctx, &o, tasks)) {
-					call(accept)
+					accept(launch)
 				}
 			}
 		}
@@ -452,7 +477,7 @@ func ceilingRun(b *testing.B, st *ceilingStore) time.Duration {
 	select {
 	case <-done:
 	case <-time.After(5 * time.Minute):
-		b.Fatalf("ceiling timed out: %d launched, %d finished, %d of those acknowledged, of %d", launched.Load(), finished.Load(), acknowledgedEnds.Load(), ceilingInstances)
+		b.Fatalf("ceiling timed out: %d launched, %d finished, %d of those acknowledged, of %d", launched.Load(), finished.Load(), acknowledgedEnds.Load(), j.instances)
 	}
 	b.StopTimer()
 	took := time.Since(time.Unix(0, subscribed.Load()))
