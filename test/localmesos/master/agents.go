@@ -79,6 +79,12 @@ func (m *Master) RegisterAgent(l link.Agent, info mesos.AgentInfo, tasks []mesos
 	}
 	a.info = info
 	a.info.ID = &mesos.AgentID{Value: a.id}
+	if a.link != nil && a.link != l {
+		// Re-registered through a new link: the old one's mailbox
+		// goes once it has delivered what it holds (its drain keeps
+		// it until then); nothing is posted to it any more.
+		delete(m.mailboxes, a.link)
+	}
 	a.link = l
 	a.ip = ip
 	a.total = total
