@@ -131,7 +131,7 @@ func runDev(c *cli.Context) error {
 		}
 		defer stopControl()
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints, DialTimeout: 5 * time.Second, DialOptions: append(metrics.EtcdDialOptions(), store.DialOptions()...)})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints, DialTimeout: 5 * time.Second, DialOptions: metrics.EtcdDialOptions()})
 	if err != nil {
 		return fmt.Errorf("dev: etcd client: %w", err)
 	}

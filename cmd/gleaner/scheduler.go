@@ -253,7 +253,6 @@ func runScheduler(c *cli.Context) error {
 		return fmt.Errorf("scheduler: %w", err)
 	}
 	ec.DialOptions = append(ec.DialOptions, metrics.EtcdDialOptions()...) // gleaner_etcd_grpc_client_* latency
-	ec.DialOptions = append(ec.DialOptions, store.DialOptions()...)
 	cli, err := clientv3.New(ec)
 	if err != nil {
 		return fmt.Errorf("scheduler: etcd: %w", err)

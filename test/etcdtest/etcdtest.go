@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gleaner-project/gleaner/scheduler/store"
-
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
@@ -162,13 +160,11 @@ func (s *Server) waitHealthy(limit time.Duration) error {
 	}
 }
 
-// Client returns a new client for the server, with the dial options the
-// scheduler's clients have (store.DialOptions); the caller closes it. Its
+// Client returns a new client for the server; the caller closes it. Its
 // logger is silent: tests stop etcd on purpose, and the client's retry
 // warnings would only bury the test output.
 func (s *Server) Client() (*clientv3.Client, error) {
-	return clientv3.New(clientv3.Config{Endpoints: s.Endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
-		DialOptions: store.DialOptions()})
+	return clientv3.New(clientv3.Config{Endpoints: s.Endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 }
 
 // Stop stops the server, keeping its data so Restart can bring it back.

@@ -1,10 +1,17 @@
 package store
 
-import "testing"
+import (
+	"testing"
+
+	"google.golang.org/grpc/mem"
+)
 
 // A transaction of MaxOpsPerTxn records marshals to 40-60 KB: its buffer
 // is the next power of two, not gRPC's default 1 MiB.
-func TestDialBufferPoolSizesTransactions(t *testing.T) {
+func TestBufferPoolSizesTransactions(t *testing.T) {
+	if mem.DefaultBufferPool() != bufferPool {
+		t.Fatal("gRPC's default buffer pool is not this package's")
+	}
 	for _, tc := range []struct{ length, want int }{
 		{200, 256},
 		{30_000, 32 << 10},
