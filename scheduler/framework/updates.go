@@ -177,15 +177,19 @@ func (q *updateQueue) received() uint64 {
 // a copy of the first and not acknowledged, and the agent resends it.
 type ackLedger struct {
 	seed maphash.Seed
-	sent map[uint64]uint64
+	// The acknowledgements recorded, in two generations of at most
+	// ackLedgerGeneration each: once sent is full it becomes previous,
+	// and the previous one goes whole. A Go map keeps the buckets of its
+	// largest size, so one map swept of its old entries kept the size of
+	// the ledger's bound however few it then held (5.6 MB at the peak of
+	// a 200,000-instance job), and each sweep walked all of it.
+	sent, previous map[uint64]uint64
 }
 
-// ackLedgerMax bounds the ledger; past it, entries older than the last
-// ackLedgerKeep updates go (a duplicate that late is acknowledged again).
-const (
-	ackLedgerMax  = 100_000
-	ackLedgerKeep = 50_000
-)
+// ackLedgerGeneration bounds a generation of the ledger: the last 50,000
+// to 100,000 acknowledgements are remembered (a duplicate that late is
+// acknowledged again).
+const ackLedgerGeneration = 50_000
 
 // updateHash is the 64-bit hash (with seed) that stands for an update,
 // its task id and uuid, in the update queue and the ack ledger.
@@ -208,21 +212,25 @@ func (l *ackLedger) key(taskID string, uuid []byte) uint64 {
 // duplicate reports whether update number seq of (taskID, uuid) was
 // received before an acknowledgement of it was sent.
 func (l *ackLedger) duplicate(taskID string, uuid []byte, seq uint64) bool {
-	at, ok := l.sent[l.key(taskID, uuid)]
+	k := l.key(taskID, uuid)
+	at, ok := l.sent[k]
+	if !ok {
+		at, ok = l.previous[k]
+	}
 	return ok && seq <= at
 }
 
 // acked records an acknowledgement sent when `received` updates had come.
 func (l *ackLedger) acked(taskID string, uuid []byte, received uint64) {
-	l.sent[l.key(taskID, uuid)] = received
-	if len(l.sent) > ackLedgerMax && received > ackLedgerKeep {
-		for k, at := range l.sent {
-			if at < received-ackLedgerKeep {
-				delete(l.sent, k)
-			}
-		}
+	k := l.key(taskID, uuid)
+	if len(l.sent) >= ackLedgerGeneration {
+		l.previous, l.sent = l.sent, map[uint64]uint64{}
 	}
+	l.sent[k] = received
 }
+
+// remembered is how many acknowledgements the ledger holds.
+func (l *ackLedger) remembered() int { return len(l.sent) + len(l.previous) }
 
 // updateLoop is the one place status updates are acknowledged: each batch
 // is stored in etcd first, then committed to the engine, then acked. A

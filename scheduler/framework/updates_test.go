@@ -3,6 +3,7 @@ package framework
 import (
 	"context"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/gleaner-project/gleaner/scheduler/job"
@@ -58,6 +59,40 @@ func TestAckLedger(t *testing.T) {
 		if got := l.duplicate(tc.task, []byte(tc.uuid), tc.seq); got != tc.want {
 			t.Errorf("%s/%s #%d: duplicate %v, want %v", tc.task, tc.uuid, tc.seq, got, tc.want)
 		}
+	}
+}
+
+// The ledger remembers the last ackLedgerGeneration acknowledgements at
+// least and twice that at most, then lets the oldest go a generation at a
+// time.
+func TestAckLedgerForgetsTheOldestGeneration(t *testing.T) {
+	var l ackLedger
+	task := func(i int) string { return "j.t." + strconv.Itoa(i) + ".0" }
+	for i := range 2 * ackLedgerGeneration {
+		l.acked(task(i), []byte("u"), uint64(i+1))
+	}
+	if n := l.remembered(); n != 2*ackLedgerGeneration {
+		t.Fatalf("after %d acknowledgements the ledger holds %d, want all", 2*ackLedgerGeneration, n)
+	}
+	if !l.duplicate(task(0), []byte("u"), 1) || !l.duplicate(task(2*ackLedgerGeneration-1), []byte("u"), 1) {
+		t.Fatal("the oldest or the newest acknowledgement is forgotten while the ledger has room")
+	}
+	l.acked(task(2*ackLedgerGeneration), []byte("u"), uint64(2*ackLedgerGeneration+1))
+	if n := l.remembered(); n != ackLedgerGeneration+1 {
+		t.Fatalf("one past the bound, the ledger holds %d, want %d", n, ackLedgerGeneration+1)
+	}
+	if l.duplicate(task(ackLedgerGeneration-1), []byte("u"), 1) {
+		t.Error("the oldest generation is still remembered")
+	}
+	for _, i := range []int{ackLedgerGeneration, 2*ackLedgerGeneration - 1, 2 * ackLedgerGeneration} {
+		if !l.duplicate(task(i), []byte("u"), 1) {
+			t.Errorf("acknowledgement %d of the last two generations is forgotten", i)
+		}
+	}
+	// Acknowledged again: the newer record is the one read.
+	l.acked(task(ackLedgerGeneration), []byte("u"), 7*ackLedgerGeneration)
+	if !l.duplicate(task(ackLedgerGeneration), []byte("u"), 6*ackLedgerGeneration) {
+		t.Error("an update acknowledged again is read by its first acknowledgement")
 	}
 }
 
