@@ -23,10 +23,6 @@ const (
 	// DefaultRescan is how often every unfinished job is read whole again
 	// however well its changes were followed.
 	DefaultRescan = 5 * time.Minute
-	// MaxPendingChanges bounds the attempt changes waiting for the next
-	// read: past it they are dropped and every unfinished job is read
-	// whole instead (a few tens of MB at most).
-	MaxPendingChanges = 50_000
 )
 
 // DetectorConfig configures a Detector.
@@ -52,12 +48,12 @@ type DetectorConfig struct {
 // An unfinished job is read whole once (store.AttemptFollower's
 // ScanAttemptsAt, at a revision) into a jobstatus.Live, which then takes
 // the job's attempt changes from one watch of every attempt record,
-// started after the scans: a read of the store applies the changes that
-// arrived since the last (those after each job's scan revision), instead
-// of reading every record of every running job again. A job whose record
-// changed (a fold, a retry, a kill), a change the Live cannot follow, a
-// watch that ends (an error, a compaction), more than MaxPendingChanges
-// waiting and every Rescan make jobs read whole again. A store that cannot
+// started after the scans, as they come (those after the job's scan
+// revision); a read of the store derives the status again of the jobs
+// changed since the last, instead of reading every record of every
+// running job again. A job whose record changed (a fold, a retry, a kill),
+// a change the Live cannot follow, a watch that ends (an error, a
+// compaction) and every Rescan make jobs read whole again. A store that cannot
 // follow has every unfinished job read whole at every read.
 type Detector struct {
 	cfg   DetectorConfig
@@ -71,14 +67,16 @@ type Detector struct {
 	changed  chan struct{}
 
 	// Following (the store is an AttemptFollower): one watch of every
-	// attempt change, and the changes taken from it since the last read.
+	// attempt change, and the jobs whose Live took a change since the
+	// last read (true: a change it could not follow, read it whole). The
+	// changes are applied as they come, not kept until the read: at the
+	// peak of a 200,000-instance job tens of thousands waited, a few MB.
 	follower  store.AttemptFollower
 	changes   <-chan store.AttemptChanges
 	stopWatch context.CancelFunc
-	pending   map[string][]store.AttemptChange // by job
-	waiting   int                              // changes in pending
-	rescanAll bool                             // read every unfinished job whole at the next read
-	lastFull  time.Time                        // the last time every unfinished job was read whole
+	touched   map[string]bool
+	rescanAll bool      // read every unfinished job whole at the next read
+	lastFull  time.Time // the last time every unfinished job was read whole
 }
 
 type seen struct {
@@ -193,28 +191,34 @@ func (d *Detector) Run(ctx context.Context) error {
 	return nil
 }
 
-// take keeps a batch of attempt changes for the next read; a watch that
-// ended, or too many changes waiting, make the next read a whole one.
+// take applies a batch of attempt changes to the Lives of the jobs
+// followed, each change after its job's scan revision, and notes the jobs
+// changed; a watch that ended makes the next read a whole one. A change
+// of a job not followed is left: the next read reads that job whole.
 func (d *Detector) take(b store.AttemptChanges, open bool) {
-	switch {
-	case !open || b.Err != nil:
+	if !open || b.Err != nil {
 		if b.Err != nil {
 			d.cfg.Logger.Info("events: attempt watch ended; reading every unfinished job whole", "err", b.Err)
 		}
 		d.endWatch()
 		d.rescanAll = true
-	case d.waiting+len(b.Changes) > MaxPendingChanges:
-		d.cfg.Logger.Info("events: too many attempt changes waiting; reading every unfinished job whole", "waiting", d.waiting+len(b.Changes))
-		d.endWatch()
-		d.rescanAll = true
-	default:
-		if d.pending == nil {
-			d.pending = map[string][]store.AttemptChange{}
+		return
+	}
+	for _, c := range b.Changes {
+		id := c.Attempt.Job
+		s, ok := d.known[id]
+		if !ok || s.live == nil || c.Rev <= s.scanRev || d.touched[id] {
+			continue // not followed, read by its scan already, or to be read whole
 		}
-		for _, c := range b.Changes {
-			d.pending[c.Attempt.Job] = append(d.pending[c.Attempt.Job], c)
+		if d.touched == nil {
+			d.touched = map[string]bool{}
 		}
-		d.waiting += len(b.Changes)
+		if c.Deleted {
+			s.live.Delete(c.Attempt.Task, c.Attempt.Index, c.Attempt.Attempt)
+			d.touched[id] = false
+		} else {
+			d.touched[id] = !s.live.Put(c.Attempt)
+		}
 	}
 }
 
@@ -234,7 +238,7 @@ func (d *Detector) endWatch() {
 	if d.stopWatch != nil {
 		d.stopWatch()
 	}
-	d.changes, d.stopWatch, d.pending, d.waiting = nil, nil, nil, 0
+	d.changes, d.stopWatch, d.touched = nil, nil, nil
 }
 
 // recordKey is what of a job record can change its derived state.
@@ -275,12 +279,13 @@ func (d *Detector) Poll(ctx context.Context) error {
 			next[j.ID] = prev
 			continue
 		}
-		live, rev, changes := prev.live, prev.scanRev, d.pending[j.ID]
-		if live != nil && !d.rescanAll && len(changes) == 0 && prev.record == key && prev.followKey == followKey(j) {
+		live, rev := prev.live, prev.scanRev
+		lost, changed := d.touched[j.ID]
+		if live != nil && !d.rescanAll && !changed && prev.record == key && prev.followKey == followKey(j) {
 			next[j.ID] = prev // followed, and nothing changed: the same status
 			continue
 		}
-		if live == nil || d.rescanAll || prev.followKey != followKey(j) || !follow(live, rev, changes) {
+		if live == nil || d.rescanAll || prev.followKey != followKey(j) || lost {
 			if live, rev, err = d.scan(ctx, j); err != nil {
 				return err
 			}
@@ -312,7 +317,7 @@ func (d *Detector) Poll(ctx context.Context) error {
 	}
 	d.known = next
 	d.publish(next, rederived)
-	d.pending, d.waiting = nil, 0
+	d.touched = nil
 	if d.follower != nil {
 		if d.rescanAll {
 			d.rescanAll, d.lastFull = false, time.Now()
@@ -321,21 +326,6 @@ func (d *Detector) Poll(ctx context.Context) error {
 	}
 	d.cfg.Log.Append(evs...)
 	return nil
-}
-
-// follow applies a job's changes after revision rev to live; false when
-// live cannot follow one of them (the job must be read whole).
-func follow(live *jobstatus.Live, rev int64, changes []store.AttemptChange) bool {
-	for _, c := range changes {
-		switch {
-		case c.Rev <= rev: // read by the scan already
-		case c.Deleted:
-			live.Delete(c.Attempt.Task, c.Attempt.Index, c.Attempt.Attempt)
-		case !live.Put(c.Attempt):
-			return false
-		}
-	}
-	return true
 }
 
 // scan reads every record of j, page by page, into a Live (a whole-job
