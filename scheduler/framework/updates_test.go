@@ -4,8 +4,11 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"unsafe"
 
+	"github.com/gleaner-project/gleaner/scheduler/engine"
 	"github.com/gleaner-project/gleaner/scheduler/job"
 	"github.com/gleaner-project/gleaner/scheduler/store"
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -161,4 +164,19 @@ func TestStaleRunningOfAnEndedTaskNotKilled(t *testing.T) {
 		a := m.acked()
 		return slices.Contains(a, "j.t.0.0/r0") && slices.Contains(a, "j.t.1.0/r1")
 	})
+}
+
+// Updates from one agent share one copy of its id.
+func TestToStatusInternsTheAgentID(t *testing.T) {
+	status := func(agent string) engine.Status {
+		return toStatus(&mesos.TaskStatus{TaskID: mesos.TaskID{Value: "j.t.0.0"}, State: mesos.TASK_RUNNING.Enum(),
+			AgentID: &mesos.AgentID{Value: agent}})
+	}
+	a, b := status(strings.Clone("agent-7")), status(strings.Clone("agent-7"))
+	if a.AgentID != "agent-7" || unsafe.StringData(a.AgentID) != unsafe.StringData(b.AgentID) {
+		t.Fatalf("agent ids %q and %q are separate copies", a.AgentID, b.AgentID)
+	}
+	if c := status("agent-8"); c.AgentID != "agent-8" {
+		t.Fatalf("agent id %q, want agent-8", c.AgentID)
+	}
 }
