@@ -230,9 +230,6 @@ func (l *ackLedger) acked(taskID string, uuid []byte, received uint64) {
 	l.sent[k] = received
 }
 
-// remembered is how many acknowledgements the ledger holds.
-func (l *ackLedger) remembered() int { return len(l.sent) + len(l.previous) }
-
 // updateLoop is the one place status updates are acknowledged: each batch
 // is stored in etcd first, then committed to the engine, then acked. A
 // batch that cannot be stored is not acknowledged: agents resend it.

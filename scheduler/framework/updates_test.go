@@ -65,6 +65,9 @@ func TestAckLedger(t *testing.T) {
 	}
 }
 
+// remembered is how many acknowledgements l holds.
+func remembered(l *ackLedger) int { return len(l.sent) + len(l.previous) }
+
 // The ledger remembers the last ackLedgerGeneration acknowledgements at
 // least and twice that at most, then lets the oldest go a generation at a
 // time.
@@ -74,14 +77,14 @@ func TestAckLedgerForgetsTheOldestGeneration(t *testing.T) {
 	for i := range 2 * ackLedgerGeneration {
 		l.acked(task(i), []byte("u"), uint64(i+1))
 	}
-	if n := l.remembered(); n != 2*ackLedgerGeneration {
+	if n := remembered(&l); n != 2*ackLedgerGeneration {
 		t.Fatalf("after %d acknowledgements the ledger holds %d, want all", 2*ackLedgerGeneration, n)
 	}
 	if !l.duplicate(task(0), []byte("u"), 1) || !l.duplicate(task(2*ackLedgerGeneration-1), []byte("u"), 1) {
 		t.Fatal("the oldest or the newest acknowledgement is forgotten while the ledger has room")
 	}
 	l.acked(task(2*ackLedgerGeneration), []byte("u"), uint64(2*ackLedgerGeneration+1))
-	if n := l.remembered(); n != ackLedgerGeneration+1 {
+	if n := remembered(&l); n != ackLedgerGeneration+1 {
 		t.Fatalf("one past the bound, the ledger holds %d, want %d", n, ackLedgerGeneration+1)
 	}
 	if l.duplicate(task(ackLedgerGeneration-1), []byte("u"), 1) {
