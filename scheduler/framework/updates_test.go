@@ -2,10 +2,12 @@ package framework
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"unique"
 	"unsafe"
 
 	"github.com/gleaner-project/gleaner/scheduler/engine"
@@ -175,10 +177,14 @@ func TestToStatusInternsTheAgentID(t *testing.T) {
 		return toStatus(&mesos.TaskStatus{TaskID: mesos.TaskID{Value: "j.t.0.0"}, State: mesos.TASK_RUNNING.Enum(),
 			AgentID: &mesos.AgentID{Value: agent}})
 	}
+	// The interned copy lives while a handle to it does: held keeps it
+	// across a collection between the two updates.
+	held := unique.Make("agent-7")
 	a, b := status(strings.Clone("agent-7")), status(strings.Clone("agent-7"))
 	if a.AgentID != "agent-7" || unsafe.StringData(a.AgentID) != unsafe.StringData(b.AgentID) {
 		t.Fatalf("agent ids %q and %q are separate copies", a.AgentID, b.AgentID)
 	}
+	runtime.KeepAlive(held)
 	if c := status("agent-8"); c.AgentID != "agent-8" {
 		t.Fatalf("agent id %q, want agent-8", c.AgentID)
 	}
