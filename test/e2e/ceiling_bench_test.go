@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -534,8 +533,6 @@ tasks:
 	b.StopTimer()
 	mu.Lock()
 	defer mu.Unlock()
-	ds := append([]time.Duration(nil), accepts...)
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	b.ReportMetric(float64(ds[(len(ds)*99)/100].Microseconds())/1000, "accept-p99-ms")
-	b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000, "accept-p50-ms")
+	b.ReportMetric(percentileMs(accepts, 99), "accept-p99-ms")
+	b.ReportMetric(percentileMs(accepts, 50), "accept-p50-ms")
 }

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -468,9 +467,8 @@ func benchLaunch(b *testing.B, variant string) {
 		e.m.waitState(b, id, 30*time.Second, terminalStates...)
 	}
 	b.StopTimer()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*9/10].Microseconds())/1000, "p90-ms")
+	b.ReportMetric(percentileMs(lat, 50), "p50-ms")
+	b.ReportMetric(percentileMs(lat, 90), "p90-ms")
 	mem := executorMemoryMiB(b, "exec-bench")
 	b.ReportMetric(mem["VmRSS"], "rss-MiB")
 	b.ReportMetric(mem["VmHWM"], "hwm-MiB")

@@ -60,16 +60,12 @@ tasks:
 	b.ReportMetric(float64(instances*b.N)/total.Seconds(), "launches/s")
 	mu.Lock()
 	defer mu.Unlock()
-	p99 := func(ds []time.Duration) float64 {
-		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-		return float64(ds[(len(ds)*99)/100].Microseconds()) / 1000
-	}
 	if len(cycles) > 0 {
-		b.ReportMetric(p99(cycles), "cycle-p99-ms")
+		b.ReportMetric(percentileMs(cycles, 99), "cycle-p99-ms")
 		b.ReportMetric(float64(len(cycles)), "cycles")
 	}
 	if len(accepts) > 0 {
-		b.ReportMetric(p99(accepts), "accept-p99-ms")
+		b.ReportMetric(percentileMs(accepts, 99), "accept-p99-ms")
 	}
 }
 
@@ -146,16 +142,17 @@ tasks:
 			b.Fatalf("%s: no offers accepted with %d pending", side.name, pendingAtLeast)
 		}
 	}
-	b.ReportMetric(quantileMs(accepts, 0.99), "accept-p99-ms")
-	b.ReportMetric(quantileMs(accepts, 0.5), "accept-p50-ms")
+	b.ReportMetric(percentileMs(accepts, 99), "accept-p99-ms")
+	b.ReportMetric(percentileMs(accepts, 50), "accept-p50-ms")
 	b.ReportMetric(float64(len(accepts)), "accepts")
-	b.ReportMetric(quantileMs(raw, 0.99), "raw-accept-p99-ms")
-	b.ReportMetric(quantileMs(raw, 0.5), "raw-accept-p50-ms")
-	b.ReportMetric(quantileMs(accepts, 0.99)/quantileMs(raw, 0.99), "accept-p99-over-raw")
+	b.ReportMetric(percentileMs(raw, 99), "raw-accept-p99-ms")
+	b.ReportMetric(percentileMs(raw, 50), "raw-accept-p50-ms")
+	b.ReportMetric(percentileMs(accepts, 99)/percentileMs(raw, 99), "accept-p99-over-raw")
 }
 
-// quantileMs is the q-quantile of ds in milliseconds; it sorts ds.
-func quantileMs(ds []time.Duration, q float64) float64 {
+// percentileMs is the p-th percentile of ds (the value at index
+// len(ds)*p/100 once sorted) in milliseconds; it sorts ds.
+func percentileMs(ds []time.Duration, p int) float64 {
 	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return float64(ds[int(float64(len(ds))*q)].Microseconds()) / 1000
+	return float64(ds[len(ds)*p/100].Microseconds()) / 1000
 }
