@@ -43,6 +43,7 @@ func init() {
 			&cli.BoolFlag{Name: "command-executor", Usage: "run tasks under Mesos' command executor, without Gleaner's isolation (specs using bundle, volumes or cleanup are refused)"},
 			&cli.BoolFlag{Name: "debug", Usage: "debug logging"},
 			&cli.BoolFlag{Name: "no-monitors", Usage: "run no monitor beside the local agents"},
+			pprofFlag(),
 			webhooksFlag(),
 			artifactStoreFlags()[0], artifactStoreFlags()[1],
 			&cli.StringFlag{Name: "token-out", Value: auth.DefaultClientTokenFile(), Usage: "where to write the admin token (mode 0600) for the CLI, which reads it there by default"},
@@ -106,6 +107,9 @@ func runDev(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if err := servePprof(ctx, c.String("pprof-listen"), log); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
 
 	etcd, err := etcdtest.EmbeddedWith(dir, devEtcdSettings(devEtcdCompactionRetention))
 	if err != nil {
