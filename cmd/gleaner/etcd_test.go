@@ -82,13 +82,14 @@ func TestAPIAuthConfig(t *testing.T) {
 
 // gleaner dev's embedded etcd compacts its history by itself: old
 // revisions of a rewritten key become unreadable (ErrCompacted) once the
-// retention has passed, and the quota and snapshot count are set.
+// retention has passed, and the quota and the raft log's bounds are set.
 func TestDevEtcdCompacts(t *testing.T) {
 	tune := devEtcdSettings(time.Second)
 	var cfg embed.Config
 	tune(&cfg)
-	if cfg.AutoCompactionMode != "periodic" || cfg.QuotaBackendBytes != devEtcdQuotaBytes || cfg.SnapshotCount != devEtcdSnapshotCount {
-		t.Fatalf("settings: mode %q quota %d snapshots %d", cfg.AutoCompactionMode, cfg.QuotaBackendBytes, cfg.SnapshotCount)
+	if cfg.AutoCompactionMode != "periodic" || cfg.QuotaBackendBytes != devEtcdQuotaBytes || cfg.SnapshotCount != devEtcdSnapshotCount ||
+		cfg.SnapshotCatchUpEntries != devEtcdSnapshotCatchUpEntries {
+		t.Fatalf("settings: mode %q quota %d snapshots %d catch-up %d", cfg.AutoCompactionMode, cfg.QuotaBackendBytes, cfg.SnapshotCount, cfg.SnapshotCatchUpEntries)
 	}
 	srv, err := etcdtest.EmbeddedWith(t.TempDir(), tune)
 	if err != nil {
